@@ -1,0 +1,3 @@
+export * from './define-config';
+export * from './env-fields';
+export * from './log-level';

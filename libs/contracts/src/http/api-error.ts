@@ -1,0 +1,31 @@
+import { z } from 'zod';
+
+/** Stable error codes every Skreaver HTTP API answers with. */
+export const ApiErrorCode = z.enum([
+  'validation_failed',
+  'invalid_json',
+  'unsupported_media_type',
+  'payload_too_large',
+  'not_found',
+  'method_not_allowed',
+  'conflict',
+  'rate_limited',
+  'database_unavailable',
+  'queue_unavailable',
+  'not_ready',
+  'internal_error',
+]);
+export type ApiErrorCode = z.infer<typeof ApiErrorCode>;
+
+/** The one error body of every HTTP endpoint. */
+export const ApiErrorBody = z.object({
+  error: ApiErrorCode,
+  message: z.string(),
+  details: z.unknown().optional(),
+  request_id: z.string(),
+});
+export type ApiErrorBody = z.infer<typeof ApiErrorBody>;
+
+/** One field-level problem inside a `validation_failed` error's details. */
+export const ValidationIssue = z.object({ path: z.string(), message: z.string() });
+export type ValidationIssue = z.infer<typeof ValidationIssue>;

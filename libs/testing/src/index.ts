@@ -1,0 +1,4 @@
+export * from './test-env';
+export * from './redis-isolation';
+export * from './database-isolation';
+export * from './wait-for';

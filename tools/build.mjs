@@ -1,0 +1,57 @@
+#!/usr/bin/env node
+// Compiles every workspace project's src/ to its own dist/ with swc (type checking is `npm run typecheck`).
+// Workspace packages resolve each other at run time through node_modules links to their dist/,
+// so built services run with plain `node` and no path-alias loader.
+import { transformFile } from '@swc/core';
+import { mkdir, readdir, rm, writeFile } from 'node:fs/promises';
+import { join, relative, dirname } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const root = join(dirname(fileURLToPath(import.meta.url)), '..');
+const TEST_FILE = /\.(spec|int-spec|e2e-spec)\.ts$/;
+
+const swcOptions = {
+  sourceMaps: true,
+  module: { type: 'commonjs' },
+  jsc: {
+    target: 'es2022',
+    parser: { syntax: 'typescript', decorators: true },
+    transform: { legacyDecorator: true, decoratorMetadata: true, useDefineForClassFields: false },
+    keepClassNames: true,
+  },
+};
+
+async function* sources(dir) {
+  for (const entry of await readdir(dir, { withFileTypes: true })) {
+    const path = join(dir, entry.name);
+    if (entry.isDirectory()) yield* sources(path);
+    else if (entry.name.endsWith('.ts') && !entry.name.endsWith('.d.ts') && !TEST_FILE.test(entry.name)) yield path;
+  }
+}
+
+async function buildProject(projectDir) {
+  const src = join(projectDir, 'src');
+  const out = join(projectDir, 'dist');
+  await rm(out, { recursive: true, force: true });
+  let count = 0;
+  for await (const file of sources(src)) {
+    const target = join(out, relative(src, file)).replace(/\.ts$/, '.js');
+    const { code, map } = await transformFile(file, { ...swcOptions, filename: file, sourceFileName: relative(dirname(target), file) });
+    await mkdir(dirname(target), { recursive: true });
+    await writeFile(target, `${code}\n//# sourceMappingURL=${target.split('/').pop()}.map\n`);
+    if (map) await writeFile(`${target}.map`, map);
+    count += 1;
+  }
+  return count;
+}
+
+const started = Date.now();
+const projects = [];
+for (const group of ['libs', 'services']) {
+  for (const entry of await readdir(join(root, group), { withFileTypes: true })) {
+    if (entry.isDirectory()) projects.push(join(root, group, entry.name));
+  }
+}
+const counts = await Promise.all(projects.map(buildProject));
+const files = counts.reduce((a, b) => a + b, 0);
+console.log(`built ${projects.length} projects (${files} files) in ${Date.now() - started} ms`);
