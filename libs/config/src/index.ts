@@ -1,3 +1,4 @@
 export * from './define-config';
 export * from './env-fields';
 export * from './log-level';
+export * from './config.module';

@@ -12,6 +12,7 @@ export const ApiErrorCode = z.enum([
   'rate_limited',
   'database_unavailable',
   'queue_unavailable',
+  'redis_unavailable',
   'not_ready',
   'internal_error',
 ]);

@@ -1,0 +1,136 @@
+import { spawn } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+
+import { isolatedRedis, isolatedSqlite, waitFor } from '@skreaver/testing';
+import type { IsolatedDatabase, IsolatedRedis } from '@skreaver/testing';
+
+import { freePort } from './free-port';
+
+const ROOT = join(__dirname, '..', '..', '..');
+
+export type ServiceName = 'agent-api' | 'ws-gateway' | 'mesh-coordinator';
+
+/** One service process of the stack, with everything it printed. */
+export class ServiceProcess {
+  readonly output: string[] = [];
+  readonly exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+
+  constructor(
+    readonly name: ServiceName,
+    readonly port: number,
+    readonly child: ChildProcess,
+  ) {
+    const collect = (chunk: Buffer) => this.output.push(...chunk.toString().split('\n').filter(Boolean));
+    child.stdout?.on('data', collect);
+    child.stderr?.on('data', collect);
+    this.exited = new Promise((resolve) => child.once('exit', (code, signal) => resolve({ code, signal })));
+  }
+
+  get url(): string {
+    return `http://127.0.0.1:${this.port}`;
+  }
+
+  /** Log lines parsed as the JSON objects they must be. */
+  jsonLogs(): Array<Record<string, unknown>> {
+    return this.output.filter((line) => line.startsWith('{')).map((line) => JSON.parse(line) as Record<string, unknown>);
+  }
+}
+
+export interface Stack {
+  readonly api: ServiceProcess;
+  readonly gateways: ServiceProcess[];
+  readonly coordinator: ServiceProcess;
+  readonly redis: IsolatedRedis;
+  readonly database: IsolatedDatabase;
+  all(): ServiceProcess[];
+  /** SIGTERMs every service and returns their exits. */
+  stop(): Promise<Array<{ name: string; code: number | null; signal: NodeJS.Signals | null }>>;
+}
+
+/** Starts the built services as real processes on free ports, isolated by a Redis prefix and a fresh SQLite dir. */
+export async function startStack(options: { gateways?: number; env?: Record<string, string> } = {}): Promise<Stack> {
+  for (const name of ['agent-api', 'ws-gateway', 'mesh-coordinator']) {
+    if (!existsSync(join(ROOT, 'services', name, 'dist', 'main.js'))) {
+      throw new Error(`services/${name}/dist is missing: run \`npm run build\` before the e2e tests`);
+    }
+  }
+  const redis = isolatedRedis('e2e');
+  const database = await isolatedSqlite();
+  const baseEnv: Record<string, string> = {
+    PATH: process.env['PATH'] ?? '',
+    NODE_ENV: 'test',
+    LOG_LEVEL: 'debug',
+    HOST: '127.0.0.1',
+    REDIS_URL: redis.url,
+    REDIS_KEY_PREFIX: redis.prefix,
+    SKREAVER_DATA_DIR: database.dataDir,
+    SHUTDOWN_TIMEOUT_MS: '10000',
+    ...(database.url ? { DATABASE_URL: database.url } : {}),
+    ...options.env,
+  };
+  const launch = async (name: ServiceName): Promise<ServiceProcess> => {
+    const port = await freePort();
+    const child = spawn(process.execPath, [join(ROOT, 'services', name, 'dist', 'main.js')], {
+      env: { ...baseEnv, PORT: String(port) },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    return new ServiceProcess(name, port, child);
+  };
+  const ready = (service: ServiceProcess) =>
+    waitFor(
+      async () => {
+        if (service.child.exitCode !== null) throw new Error(`${service.name} exited:\n${service.output.join('\n')}`);
+        return (await fetch(`${service.url}/ready`)).ok;
+      },
+      { timeoutMs: 30_000, intervalMs: 50, what: `${service.name} /ready` },
+    );
+
+  const launched: ServiceProcess[] = [];
+  const start = async (name: ServiceName) => {
+    const service = await launch(name);
+    launched.push(service);
+    return service;
+  };
+  let api: ServiceProcess;
+  let gateways: ServiceProcess[];
+  let coordinator: ServiceProcess;
+  try {
+    // agent-api first: it owns the schema and migrates it.
+    api = await start('agent-api');
+    await ready(api);
+    gateways = await Promise.all(Array.from({ length: options.gateways ?? 1 }, () => start('ws-gateway')));
+    coordinator = await start('mesh-coordinator');
+    await Promise.all([...gateways, coordinator].map(ready));
+  } catch (error) {
+    // Leave no process behind: a failed start must not keep Jest (or the machine) busy.
+    for (const service of launched) service.child.kill('SIGKILL');
+    await Promise.all(launched.map((service) => service.exited));
+    await redis.cleanup();
+    await database.cleanup();
+    throw error;
+  }
+
+  const all = () => [api, ...gateways, coordinator];
+  return {
+    api,
+    gateways,
+    coordinator,
+    redis,
+    database,
+    all,
+    async stop() {
+      const exits = await Promise.all(
+        all().map(async (service) => {
+          if (service.child.exitCode === null && service.child.signalCode === null) service.child.kill('SIGTERM');
+          const exit = await service.exited;
+          return { name: service.name, ...exit };
+        }),
+      );
+      await redis.cleanup();
+      await database.cleanup();
+      return exits;
+    },
+  };
+}

@@ -1,0 +1,3 @@
+export * from './agent-definition';
+export * from './agent-registry';
+export * from './kinds/echo.agent';

@@ -1,0 +1,42 @@
+import type { DynamicModule } from '@nestjs/common';
+import type { NestFastifyApplication } from '@nestjs/platform-fastify';
+import { ConfigError } from '@skreaver/config';
+import type { LogLevel } from '@skreaver/config';
+import { JsonLogger } from '@skreaver/observability';
+
+import { createServiceApp, listenWithGracefulShutdown } from './service-app';
+
+/** The variables `bootService` itself needs from a service's config. */
+export interface ServiceBootConfig {
+  LOG_LEVEL: LogLevel;
+  PORT: number;
+  HOST: string;
+  SHUTDOWN_TIMEOUT_MS: number;
+}
+
+export interface ServiceDefinition<C extends ServiceBootConfig> {
+  /** Service name, e.g. `agent-api`; the log target becomes `skreaver_agent_api`. */
+  name: string;
+  loadConfig: () => C;
+  module: (config: C, logger: JsonLogger) => DynamicModule;
+  bodyLimit?: (config: C) => number;
+  /** Adapters that must be set before listening (e.g. the socket.io adapter). */
+  configure?: (app: NestFastifyApplication, config: C) => void;
+}
+
+/** A service's whole `main`: parse config (a bad variable stops the process naming it), build, listen, drain on SIGTERM. */
+export function bootService<C extends ServiceBootConfig>(definition: ServiceDefinition<C>): void {
+  const start = async () => {
+    const config = definition.loadConfig();
+    const logger = new JsonLogger(`skreaver_${definition.name.replace(/-/g, '_')}`, config.LOG_LEVEL);
+    const app = await createServiceApp(definition.module(config, logger), { logger, bodyLimit: definition.bodyLimit?.(config) });
+    definition.configure?.(app, config);
+    await listenWithGracefulShutdown(app, { port: config.PORT, host: config.HOST, shutdownTimeoutMs: config.SHUTDOWN_TIMEOUT_MS });
+  };
+  start().catch((error: unknown) => {
+    const message =
+      error instanceof ConfigError ? error.message : error instanceof Error ? (error.stack ?? error.message) : String(error);
+    process.stderr.write(`${definition.name} failed to start: ${message}\n`);
+    process.exit(1);
+  });
+}

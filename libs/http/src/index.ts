@@ -1,0 +1,5 @@
+export * from './api-error';
+export * from './api-exception.filter';
+export * from './zod-validation.pipe';
+export * from './service-app';
+export * from './boot-service';

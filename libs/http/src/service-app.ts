@@ -1,0 +1,119 @@
+import { randomUUID } from 'node:crypto';
+import type { IncomingHttpHeaders } from 'node:http';
+
+import { NestFactory } from '@nestjs/core';
+import { FastifyAdapter } from '@nestjs/platform-fastify';
+import type { NestFastifyApplication } from '@nestjs/platform-fastify';
+import { HttpMetrics, JsonLogger, ReadinessService, runWithRequestContext } from '@skreaver/observability';
+import type { FastifyReply, FastifyRequest } from 'fastify';
+
+import { ApiError } from './api-error';
+import { ApiExceptionFilter } from './api-exception.filter';
+
+const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
+const QUIET_ROUTES = new Set(['/health', '/ready', '/metrics']);
+
+export interface ServiceAppOptions {
+  logger: JsonLogger;
+  /** Largest accepted request body in bytes. */
+  bodyLimit?: number;
+}
+
+/** Creates a Nest app on Fastify with request ids, JSON request logs, HTTP metrics and the one error format. */
+export async function createServiceApp(module: unknown, options: ServiceAppOptions): Promise<NestFastifyApplication> {
+  const adapter = new FastifyAdapter({
+    bodyLimit: options.bodyLimit ?? 1024 * 1024,
+    // A caller's X-Request-Id is kept (if sane) so one id follows a request across services.
+    genReqId: (req: { headers: IncomingHttpHeaders }) => {
+      const given = req.headers['x-request-id'];
+      return typeof given === 'string' && REQUEST_ID.test(given) ? given : randomUUID();
+    },
+    logger: false,
+    return503OnClosing: true,
+  });
+  const app = await NestFactory.create<NestFastifyApplication>(module as never, adapter, {
+    logger: options.logger,
+    bufferLogs: false,
+    // Our own JSON parser below: Nest would turn Fastify's parse errors into code-less HttpExceptions.
+    bodyParser: false,
+  });
+  const metrics = app.get(HttpMetrics);
+  const fastify = app.getHttpAdapter().getInstance();
+  // The APIs speak JSON only: any other body type answers 415 instead of reaching validation as a string.
+  fastify.removeContentTypeParser('text/plain');
+  const parseJson = fastify.getDefaultJsonParser('error', 'error');
+  fastify.addContentTypeParser('application/json', { parseAs: 'string' }, (request, body, done) => {
+    parseJson(request, String(body), (error: Error | null, value?: unknown) =>
+      error ? done(new ApiError(400, 'invalid_json', error.message), undefined) : done(null, value),
+    );
+  });
+
+  fastify.addHook('onRequest', (request: FastifyRequest, reply: FastifyReply, done: () => void) => {
+    void reply.header('x-request-id', request.id);
+    runWithRequestContext({ requestId: String(request.id) }, done);
+  });
+  fastify.addHook('onResponse', (request: FastifyRequest, reply: FastifyReply, done: () => void) => {
+    const route = request.routeOptions.url ?? 'unmatched';
+    const seconds = reply.elapsedTime / 1000;
+    metrics.observe(request.method, route, reply.statusCode, seconds);
+    const quiet = QUIET_ROUTES.has(route) && reply.statusCode < 400;
+    options.logger.write(
+      quiet ? 'debug' : 'info',
+      'Request processed',
+      {
+        request_id: request.id,
+        method: request.method,
+        path: request.url.split('?')[0],
+        status: reply.statusCode,
+        duration_ms: Math.round(reply.elapsedTime * 100) / 100,
+      },
+      'http',
+    );
+    done();
+  });
+
+  app.useGlobalFilters(new ApiExceptionFilter(options.logger));
+  return app;
+}
+
+export interface ListenOptions {
+  port: number;
+  host: string;
+  shutdownTimeoutMs: number;
+}
+
+/**
+ * Listens, and on SIGTERM/SIGINT drains: `/ready` turns 503, Nest closes modules (workers finish or hand back
+ * their jobs, sockets close), then the process exits 0 — or 1 if draining outlived the timeout.
+ */
+export async function listenWithGracefulShutdown(app: NestFastifyApplication, options: ListenOptions): Promise<void> {
+  const logger = app.get(JsonLogger);
+  const readiness = app.get(ReadinessService);
+  await app.listen({ port: options.port, host: options.host });
+  logger.write('info', 'Listening', { port: options.port, host: options.host }, 'bootstrap');
+
+  let stopping = false;
+  const stop = (signal: NodeJS.Signals) => {
+    if (stopping) return;
+    stopping = true;
+    logger.write('info', 'Shutting down', { signal }, 'bootstrap');
+    readiness.markShuttingDown();
+    const timer = setTimeout(() => {
+      logger.write('error', 'Shutdown timed out', { timeout_ms: options.shutdownTimeoutMs }, 'bootstrap');
+      process.exit(1);
+    }, options.shutdownTimeoutMs);
+    timer.unref();
+    app.close().then(
+      () => {
+        logger.write('info', 'Stopped', {}, 'bootstrap');
+        process.exit(0);
+      },
+      (error: unknown) => {
+        logger.write('error', 'Shutdown failed', { error: String(error) }, 'bootstrap');
+        process.exit(1);
+      },
+    );
+  };
+  process.once('SIGTERM', stop);
+  process.once('SIGINT', stop);
+}

@@ -1,0 +1,261 @@
+import { type DeadLetterV1, type StreamDef, type StreamPayload, Streams, streamKey } from '@skreaver/contracts';
+import { nowIso, sleep } from '@skreaver/util';
+import type Redis from 'ioredis';
+
+import { Backoff } from './backoff';
+import { reopen, whenEnded } from './redis-lifecycle';
+import {
+  decodeEntry,
+  entriesOfReadReply,
+  errorMessage,
+  fieldsToRecord,
+  type RawStreamEntry,
+  toRawEntries,
+} from './stream-entry';
+import type { StreamProducer } from './stream-producer';
+
+/** What a handler learns about the entry besides its payload. */
+export interface DeliveryMeta {
+  /** Redis entry id. */
+  readonly id: string;
+  /** 1 on first delivery; more when the entry was reclaimed after a failure or a dead consumer. */
+  readonly deliveries: number;
+}
+
+/** Options of a `ConsumerGroupRunner`. */
+export interface ConsumerGroupRunnerOptions<D extends StreamDef> {
+  /** A dedicated connection made with `forBlocking: true`; nothing else may use it. */
+  redis: Redis;
+  keyPrefix: string;
+  stream: D;
+  partition?: string;
+  group: string;
+  /** Unique per process (e.g. `<hostname>-<pid>`): a restarted process must not reuse a dead one's name by accident. */
+  consumer: string;
+  /** Resolving acks the entry; throwing leaves it pending for redelivery after `claimIdleMs`. */
+  handler: (payload: StreamPayload<D>, meta: DeliveryMeta) => Promise<void>;
+  /** XREADGROUP BLOCK time in ms; default 1000. Also bounds how long `stop()` waits for a blocked read. */
+  blockMs?: number;
+  /** Entries per XREADGROUP / XAUTOCLAIM page; default 50. */
+  count?: number;
+  /** Entries pending longer than this are reclaimed (XAUTOCLAIM); default 30000. Must exceed the slowest handler. */
+  claimIdleMs?: number;
+  /** Handler attempts before an entry is dead-lettered with reason `max_deliveries`; default 5. */
+  maxDeliveries?: number;
+  /** Publishes to `Streams.deadLetters`. */
+  deadLetterProducer: StreamProducer;
+  /** Redis errors (the runner retries with backoff) and handler failures (the entry stays pending). */
+  onError?: (error: unknown) => void;
+}
+
+// Only the runner's own XREADGROUP can be outstanding when the safety timer fires; this margin covers its round trip.
+const STOP_MARGIN_MS = 1_000;
+
+/**
+ * Processes a stream at least once with a Redis consumer group shared by every instance: XREADGROUP for new
+ * entries, XAUTOCLAIM for entries a dead or failing consumer left pending, XACK after the handler succeeds, and the
+ * dead-letter stream for entries that cannot be parsed or keep failing.
+ * @see https://redis.io/docs/latest/develop/data-types/streams/#consumer-groups
+ */
+export class ConsumerGroupRunner<D extends StreamDef> {
+  private readonly key: string;
+  private readonly blockMs: number;
+  private readonly count: number;
+  private readonly claimIdleMs: number;
+  private readonly maxDeliveries: number;
+  private stopping = false;
+  private abort = new AbortController();
+  private loop: Promise<void> | undefined;
+  private inFlight: Promise<void> | undefined;
+  private groupReady = false;
+
+  constructor(private readonly options: ConsumerGroupRunnerOptions<D>) {
+    this.key = streamKey(options.stream, options.keyPrefix, options.partition);
+    this.blockMs = options.blockMs ?? 1_000;
+    this.count = options.count ?? 50;
+    this.claimIdleMs = options.claimIdleMs ?? 30_000;
+    this.maxDeliveries = options.maxDeliveries ?? 5;
+  }
+
+  /**
+   * Creates the group if missing (`XGROUP CREATE key group 0 MKSTREAM`), then starts the processing loop in the
+   * background. Resolves once the group exists. After `stop()` it can be started again.
+   * @throws Error when the group cannot be created for a reason other than Redis being unreachable.
+   */
+  async start(): Promise<void> {
+    if (this.loop) return;
+    this.stopping = false;
+    this.abort = new AbortController();
+    reopen(this.options.redis);
+    await this.ensureGroup();
+    // stop() was called while the group was being created.
+    if (this.stopping) return;
+    this.loop = this.run().finally(() => (this.loop = undefined));
+  }
+
+  /**
+   * Stops taking new entries, waits for the in-flight handler to finish (and its entry to be acked), then resolves.
+   * Entries read but not yet handled stay pending and are reclaimed by another consumer after `claimIdleMs`.
+   */
+  async stop(): Promise<void> {
+    this.stopping = true;
+    this.abort.abort();
+    if (!this.loop) return;
+    const loop = this.loop;
+    while (this.inFlight) await this.inFlight;
+    // The loop is now in XREADGROUP (at most blockMs) or acking. A blocked read is waited out rather than cut,
+    // because a reply lost in flight would leave its entries pending until claimIdleMs; the timer only fires
+    // when Redis is unreachable and the command would otherwise wait for it forever.
+    let cutOff = false;
+    const timer = setTimeout(() => {
+      cutOff = true;
+      this.options.redis.disconnect();
+    }, this.blockMs + STOP_MARGIN_MS);
+    try {
+      await loop;
+    } finally {
+      clearTimeout(timer);
+    }
+    if (cutOff) await whenEnded(this.options.redis);
+  }
+
+  private async run(): Promise<void> {
+    const backoff = new Backoff();
+    // Claim once at start: entries a crashed predecessor left pending should not wait a whole period.
+    let nextClaimAt = 0;
+    while (!this.stopping) {
+      try {
+        if (!this.groupReady) await this.ensureGroup();
+        if (Date.now() >= nextClaimAt) {
+          await this.reclaim();
+          nextClaimAt = Date.now() + Math.max(1, Math.floor(this.claimIdleMs / 2));
+        }
+        if (this.stopping) break;
+        // Block no longer than the next claim is due, so reclaiming is not delayed by a quiet stream.
+        const block = Math.max(1, Math.min(this.blockMs, nextClaimAt - Date.now()));
+        const reply = await this.options.redis.xreadgroup(
+          'GROUP',
+          this.options.group,
+          this.options.consumer,
+          'COUNT',
+          this.count,
+          'BLOCK',
+          block,
+          'STREAMS',
+          this.key,
+          '>',
+        );
+        backoff.reset();
+        for (const [id, fields] of entriesOfReadReply(reply)) {
+          if (this.stopping) break;
+          await this.process(id, fields, 1);
+        }
+      } catch (error) {
+        // NOGROUP: the stream or group vanished (e.g. Redis restarted without persistence); recreate it.
+        if (errorMessage(error).startsWith('NOGROUP')) this.groupReady = false;
+        if (this.stopping) break;
+        this.options.onError?.(error);
+        await sleep(backoff.next(), this.abort.signal).catch(() => undefined);
+      }
+    }
+  }
+
+  private async ensureGroup(): Promise<void> {
+    try {
+      await this.options.redis.xgroup('CREATE', this.key, this.options.group, '0', 'MKSTREAM');
+    } catch (error) {
+      if (!errorMessage(error).startsWith('BUSYGROUP')) throw error;
+    }
+    this.groupReady = true;
+  }
+
+  /** Takes over entries idle for claimIdleMs (dead consumers' and failed ones) and processes them. */
+  private async reclaim(): Promise<void> {
+    const { redis, group, consumer } = this.options;
+    let cursor = '0-0';
+    do {
+      const reply = await redis.xautoclaim(this.key, group, consumer, this.claimIdleMs, cursor, 'COUNT', this.count);
+      const [next, claimed] = parseAutoclaimReply(reply);
+      cursor = next;
+      // Redis < 7 returns entries deleted from the stream with null fields; nothing can process them.
+      const deleted = claimed.filter(([, fields]) => fields === null).map(([id]) => id);
+      if (deleted.length > 0) await redis.xack(this.key, group, ...deleted);
+      const live = claimed.filter(([, fields]) => fields !== null);
+      const deliveries = await this.deliveryCounts(live.map(([id]) => id));
+      for (const [id, fields] of live) {
+        if (this.stopping) return;
+        await this.process(id, fields, deliveries.get(id) ?? 1);
+      }
+    } while (cursor !== '0-0' && !this.stopping);
+  }
+
+  /** XAUTOCLAIM increments the delivery count but does not return it; XPENDING per id does. */
+  private async deliveryCounts(ids: readonly string[]): Promise<Map<string, number>> {
+    const counts = new Map<string, number>();
+    if (ids.length === 0) return counts;
+    const pipeline = this.options.redis.pipeline();
+    for (const id of ids) pipeline.xpending(this.key, this.options.group, id, id, 1);
+    const results = (await pipeline.exec()) ?? [];
+    for (const [error, result] of results) {
+      if (error) throw error;
+      const row: unknown = Array.isArray(result) ? result[0] : undefined;
+      if (Array.isArray(row) && typeof row[0] === 'string' && typeof row[3] === 'number') counts.set(row[0], row[3]);
+    }
+    return counts;
+  }
+
+  private async process(id: string, fields: readonly string[] | null, deliveries: number): Promise<void> {
+    const decoded = decodeEntry(this.options.stream, fields);
+    if (!decoded.ok) return this.deadLetter(id, fields, 'invalid_payload', decoded.error.message, deliveries);
+    // Delivered more often than allowed without an ack: the handler keeps crashing the process or timing out.
+    if (deliveries > this.maxDeliveries) {
+      return this.deadLetter(id, fields, 'max_deliveries', `delivered ${deliveries} times without an ack`, deliveries);
+    }
+    // Through a promise chain so that a handler throwing synchronously is treated like one that rejects.
+    const { handler } = this.options;
+    const handled = Promise.resolve().then(() => handler(decoded.payload, { id, deliveries }));
+    this.inFlight = handled.then(
+      () => undefined,
+      () => undefined,
+    );
+    try {
+      await handled;
+    } catch (error) {
+      if (deliveries >= this.maxDeliveries) {
+        return this.deadLetter(id, fields, 'max_deliveries', errorMessage(error), deliveries);
+      }
+      // Left pending on purpose: XAUTOCLAIM redelivers it after claimIdleMs, here or on another instance.
+      this.options.onError?.(error);
+      return;
+    } finally {
+      this.inFlight = undefined;
+    }
+    await this.options.redis.xack(this.key, this.options.group, id);
+  }
+
+  private async deadLetter(
+    id: string,
+    fields: readonly string[] | null,
+    reason: DeadLetterV1['reason'],
+    detail: string,
+    deliveries: number,
+  ): Promise<void> {
+    // Publish first, ack second: if publishing fails the entry stays pending and is dead-lettered on redelivery.
+    await this.options.deadLetterProducer.publish(Streams.deadLetters, {
+      stream: this.key,
+      entry_id: id,
+      group: this.options.group,
+      reason,
+      detail,
+      deliveries,
+      fields: fields ? fieldsToRecord(fields) : {},
+      ts: nowIso(),
+    });
+    await this.options.redis.xack(this.key, this.options.group, id);
+  }
+}
+
+function parseAutoclaimReply(reply: unknown): [cursor: string, entries: RawStreamEntry[]] {
+  if (!Array.isArray(reply) || typeof reply[0] !== 'string') throw new Error('unexpected XAUTOCLAIM reply');
+  return [reply[0], toRawEntries(reply[1])];
+}

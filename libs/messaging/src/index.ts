@@ -1,0 +1,12 @@
+export * from './contract-violation.error';
+export * from './redis-connection';
+export * from './redis-connections';
+export * from './redis-health';
+export type { StreamEntry } from './stream-entry';
+export * from './stream-producer';
+export * from './stream-reader';
+export * from './stream-tailer';
+export * from './consumer-group.runner';
+export * from './typed-queue';
+export * from './run-event-log';
+export * from './messaging.module';

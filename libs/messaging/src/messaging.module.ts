@@ -1,0 +1,97 @@
+import { type DynamicModule, Inject, Logger, Module, type OnApplicationShutdown } from '@nestjs/common';
+import type Redis from 'ioredis';
+
+import { RedisConnections } from './redis-connections';
+import { RedisHealth } from './redis-health';
+import { StreamProducer } from './stream-producer';
+import { StreamReader } from './stream-reader';
+
+/** Injection token of the shared non-blocking ioredis client. */
+export const REDIS = Symbol('skreaver.messaging.redis');
+
+/** Injection token of the `MessagingOptions` the module was configured with. */
+export const MESSAGING_OPTIONS = Symbol('skreaver.messaging.options');
+
+/** Configuration of `MessagingModule.forRoot`. */
+export interface MessagingOptions {
+  /** `redis://`, `rediss://` or `redis-sentinel://…/<masterName>`. */
+  url: string;
+  /** Deployment key prefix of every stream and queue key. */
+  keyPrefix: string;
+  /** CLIENT SETNAME of the shared connection, e.g. the service name; blocking ones get `:<role>` appended. */
+  connectionName: string;
+}
+
+// A Redis outage produces an error per reconnect attempt (several per second); one line per connection and
+// message every 30 s says the same thing.
+const ERROR_LOG_INTERVAL_MS = 30_000;
+
+function throttledErrorLogger(logger: Logger): (connectionName: string, error: Error) => void {
+  const lastLogged = new Map<string, number>();
+  return (connectionName, error) => {
+    const key = `${connectionName}\u0000${error.message}`;
+    const now = Date.now();
+    if (now - (lastLogged.get(key) ?? -Infinity) < ERROR_LOG_INTERVAL_MS) return;
+    // Messages can embed addresses or ids; forgetting everything now and then keeps the map bounded.
+    if (lastLogged.size >= 100) lastLogged.clear();
+    lastLogged.set(key, now);
+    logger.warn(`Redis connection ${connectionName}: ${error.message}`);
+  };
+}
+
+/**
+ * Redis for a service: the shared client (`REDIS`), `StreamProducer`, `StreamReader`, `RedisHealth`,
+ * `RedisConnections` (dedicated blocking connections) and `MESSAGING_OPTIONS`. Every connection it opened is
+ * closed on application shutdown. Import `forRoot` once, in the service's app module.
+ */
+@Module({})
+export class MessagingModule implements OnApplicationShutdown {
+  constructor(@Inject(RedisConnections) private readonly connections: RedisConnections) {}
+
+  /** Configures the module for one service. */
+  static forRoot(options: MessagingOptions): DynamicModule {
+    const logger = new Logger(MessagingModule.name);
+    return {
+      module: MessagingModule,
+      // Global like PersistenceModule: one set of connections per process, injected by most feature modules
+      // (RunsModule, consumers, health). A non-global module imported once by the app module would hide its
+      // providers from those feature modules, and importing forRoot in each would open a connection set per import.
+      global: true,
+      providers: [
+        { provide: MESSAGING_OPTIONS, useValue: Object.freeze({ ...options }) },
+        {
+          provide: RedisConnections,
+          useFactory: (config: MessagingOptions) =>
+            new RedisConnections({
+              url: config.url,
+              connectionName: config.connectionName,
+              onError: throttledErrorLogger(logger),
+            }),
+          inject: [MESSAGING_OPTIONS],
+        },
+        { provide: REDIS, useFactory: (connections: RedisConnections) => connections.shared, inject: [RedisConnections] },
+        {
+          provide: StreamProducer,
+          useFactory: (redis: Redis, config: MessagingOptions) => new StreamProducer(redis, config.keyPrefix),
+          inject: [REDIS, MESSAGING_OPTIONS],
+        },
+        {
+          provide: StreamReader,
+          useFactory: (redis: Redis, config: MessagingOptions) =>
+            new StreamReader(redis, config.keyPrefix, {
+              onInvalid: (entryId, error) =>
+                logger.warn(`skipped unparseable stream entry ${entryId}: ${error instanceof Error ? error.message : String(error)}`),
+            }),
+          inject: [REDIS, MESSAGING_OPTIONS],
+        },
+        { provide: RedisHealth, useFactory: (redis: Redis) => new RedisHealth(redis), inject: [REDIS] },
+      ],
+      exports: [MESSAGING_OPTIONS, RedisConnections, REDIS, StreamProducer, StreamReader, RedisHealth],
+    };
+  }
+
+  /** Quits every connection the module opened (blocking ones first). */
+  async onApplicationShutdown(): Promise<void> {
+    await this.connections.closeAll();
+  }
+}

@@ -1,0 +1,91 @@
+import { backoffDelay } from './backoff';
+import { parseRedisUrl, redisOptions } from './redis-connection';
+
+describe(parseRedisUrl.name, () => {
+  it('should parse a plain redis URL with defaults', () => {
+    expect(parseRedisUrl('redis://127.0.0.1')).toEqual({ host: '127.0.0.1', port: 6379 });
+  });
+
+  it('should parse credentials, port and database', () => {
+    expect(parseRedisUrl('redis://app:p%40ss@redis.internal:6380/2')).toEqual({
+      host: 'redis.internal',
+      port: 6380,
+      username: 'app',
+      password: 'p@ss',
+      db: 2,
+    });
+  });
+
+  it('should parse a password-only URL', () => {
+    expect(parseRedisUrl('redis://:secret@localhost:6379')).toEqual({ host: 'localhost', port: 6379, password: 'secret' });
+  });
+
+  it('should enable TLS for rediss', () => {
+    expect(parseRedisUrl('rediss://cache.example.com:6380')).toEqual({ host: 'cache.example.com', port: 6380, tls: {} });
+  });
+
+  it('should strip the brackets of an IPv6 host', () => {
+    expect(parseRedisUrl('redis://[::1]:6379')).toMatchObject({ host: '::1', port: 6379 });
+  });
+
+  it('should parse a sentinel URL into sentinels and a master name', () => {
+    expect(parseRedisUrl('redis-sentinel://s1:26379,s2:26380,s3/mymaster')).toEqual({
+      sentinels: [
+        { host: 's1', port: 26379 },
+        { host: 's2', port: 26380 },
+        { host: 's3', port: 26379 },
+      ],
+      name: 'mymaster',
+    });
+  });
+
+  it('should apply sentinel URL credentials to the master and query options to the rest', () => {
+    expect(parseRedisUrl('redis-sentinel://:pw@10.0.0.1:26379,[fd00::2]:26379/main?db=3&sentinelPassword=sp&tls=true')).toEqual({
+      sentinels: [
+        { host: '10.0.0.1', port: 26379 },
+        { host: 'fd00::2', port: 26379 },
+      ],
+      name: 'main',
+      password: 'pw',
+      db: 3,
+      sentinelPassword: 'sp',
+      tls: {},
+      enableTLSForSentinelMode: true,
+    });
+  });
+
+  it('should reject a sentinel URL without a master name', () => {
+    expect(() => parseRedisUrl('redis-sentinel://s1:26379,s2:26379')).toThrow(/masterName/);
+  });
+
+  it('should reject other schemes without echoing credentials', () => {
+    expect(() => parseRedisUrl('http://user:hunter2@redis:6379')).toThrow(/unsupported Redis URL scheme/);
+    expect(() => parseRedisUrl('http://user:hunter2@redis:6379')).not.toThrow(/hunter2/);
+  });
+
+  it('should reject a non-numeric database', () => {
+    expect(() => parseRedisUrl('redis://localhost/cache')).toThrow(/invalid Redis database/);
+  });
+});
+
+describe(redisOptions.name, () => {
+  it('should let blocking connections wait for Redis', () => {
+    expect(redisOptions('redis://localhost', { forBlocking: true }).maxRetriesPerRequest).toBeNull();
+  });
+
+  it('should make ordinary connections fail fast while Redis is down', () => {
+    const options = redisOptions('redis://localhost', { connectionName: 'agent-api' });
+    expect(options).toMatchObject({ maxRetriesPerRequest: 1, enableOfflineQueue: true, connectionName: 'agent-api' });
+  });
+
+  it('should reconnect forever with capped backoff', () => {
+    const { retryStrategy } = redisOptions('redis://localhost');
+    expect([1, 2, 3, 5, 6, 1000].map((times) => retryStrategy?.(times))).toEqual([100, 200, 400, 1600, 2000, 2000]);
+  });
+});
+
+describe(backoffDelay.name, () => {
+  it('should double from the initial delay up to the cap', () => {
+    expect([0, 1, 2, 3, 4, 5, 60].map((attempt) => backoffDelay(attempt))).toEqual([100, 200, 400, 800, 1600, 2000, 2000]);
+  });
+});

@@ -1,0 +1,52 @@
+import type Redis from 'ioredis';
+
+import { createRedis } from './redis-connection';
+import { closeConnection } from './redis-lifecycle';
+
+/** Options of `RedisConnections`. */
+export interface RedisConnectionsOptions {
+  url: string;
+  /** Base CLIENT SETNAME; blocking connections append `:<name>`. */
+  connectionName: string;
+  /** Connection errors, with the name of the connection that raised them. */
+  onError?: (connectionName: string, error: Error) => void;
+}
+
+// QUIT waits behind a blocked XREAD; past this, the connection is simply dropped.
+const QUIT_TIMEOUT_MS = 1_000;
+
+/** Owns a service's Redis connections: one shared non-blocking client plus dedicated blocking ones, all closed together. */
+export class RedisConnections {
+  /** The shared non-blocking connection (producers, readers, queues, health). */
+  readonly shared: Redis;
+  private readonly dedicated: Redis[] = [];
+
+  constructor(private readonly options: RedisConnectionsOptions) {
+    this.shared = this.open(options.connectionName, false);
+  }
+
+  /**
+   * A new dedicated connection for blocking reads (a tailer, a consumer-group runner, a BullMQ worker).
+   * Every call opens a new connection, because two blocking readers cannot share one.
+   */
+  blocking(name: string): Redis {
+    const redis = this.open(`${this.options.connectionName}:${name}`, true);
+    this.dedicated.push(redis);
+    return redis;
+  }
+
+  /** Closes every connection: dedicated ones first, the shared one last (QUIT, or a hard disconnect after 1 s). */
+  async closeAll(): Promise<void> {
+    await Promise.all(this.dedicated.map((redis) => closeConnection(redis, QUIT_TIMEOUT_MS)));
+    await closeConnection(this.shared, QUIT_TIMEOUT_MS);
+  }
+
+  private open(connectionName: string, forBlocking: boolean): Redis {
+    const { onError } = this.options;
+    return createRedis(this.options.url, {
+      connectionName,
+      forBlocking,
+      onError: onError ? (error) => onError(connectionName, error) : undefined,
+    });
+  }
+}

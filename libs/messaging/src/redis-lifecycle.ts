@@ -1,0 +1,46 @@
+import type Redis from 'ioredis';
+
+/** Reopens a connection that a previous `stop()` closed, so a stopped reader can be started again. */
+export function reopen(redis: Redis): void {
+  // Failed attempts are retried by the retryStrategy and commands wait in the offline queue meanwhile.
+  if (redis.status === 'end') redis.connect().catch(() => undefined);
+}
+
+/**
+ * Resolves once `redis` has fully closed (`quit()` and `disconnect()` only start closing), or after `timeoutMs`:
+ * a connection that was between reconnect attempts has no socket left to close and may never emit 'end'.
+ */
+export function whenEnded(redis: Redis, timeoutMs = 1_000): Promise<void> {
+  if (redis.status === 'end') return Promise.resolve();
+  return new Promise((resolve) => {
+    const done = () => {
+      clearTimeout(timer);
+      redis.off('end', done);
+      resolve();
+    };
+    const timer = setTimeout(done, timeoutMs);
+    redis.once('end', done);
+  });
+}
+
+/** Closes `redis` politely (QUIT) and, when that does not finish within `timeoutMs`, by dropping the socket. */
+export async function closeConnection(redis: Redis, timeoutMs = 1_000): Promise<void> {
+  if (isEnded(redis)) return;
+  const ended = whenEnded(redis, timeoutMs);
+  // QUIT queues behind a blocked read; the timer cuts that wait short.
+  const timer = setTimeout(() => redis.disconnect(), timeoutMs);
+  try {
+    await redis.quit();
+  } catch {
+    redis.disconnect();
+  } finally {
+    clearTimeout(timer);
+  }
+  await ended;
+  if (!isEnded(redis)) redis.disconnect();
+}
+
+// A function rather than an inline comparison: the status changes across awaits, which TypeScript's narrowing ignores.
+function isEnded(redis: Redis): boolean {
+  return redis.status === 'end';
+}

@@ -1,0 +1,66 @@
+import { type RunEventV1, Streams } from '@skreaver/contracts';
+
+import type { StreamProducer } from './stream-producer';
+import type { StreamReader } from './stream-reader';
+
+/** Options of `RunEventLog.read`. */
+export interface RunEventReadOptions {
+  /** Only events with a greater seq; default 0 (from the first event). */
+  afterSeq?: number;
+  /** Maximum number of events; at least 1. */
+  limit: number;
+}
+
+/** The entry id of a run's `seq`-th event in its own stream: deterministic, so re-appending is detected. */
+export function runEventEntryId(seq: number): string {
+  return `0-${seq}`;
+}
+
+/**
+ * A run's event log: each event goes to the run's own stream (`Streams.runEvents`, entry id `0-<seq>`) and to the
+ * global stream every ws-gateway replica tails (`Streams.events`).
+ */
+export class RunEventLog {
+  constructor(
+    private readonly producer: StreamProducer,
+    private readonly reader: StreamReader,
+  ) {}
+
+  /**
+   * Appends `event` to its run's log, then to the global event stream. Idempotent per seq: re-appending the same
+   * event (a retry after an error) resolves false, and still publishes to the global stream in case the first
+   * attempt failed in between (live viewers may then see it twice and dedupe by `id`); a different event with a
+   * seq already taken is not published anywhere.
+   * @returns true when the event was new in the run's log.
+   * @throws ContractViolationError when the event does not match `RunEventV1`.
+   */
+  async append(event: RunEventV1): Promise<boolean> {
+    const entryId = runEventEntryId(event.seq);
+    const appended = await this.producer.publish(Streams.runEvents, event, { partition: event.run_id, id: entryId });
+    if (appended === null && !(await this.holds(event, entryId))) return false;
+    await this.producer.publish(Streams.events, event);
+    return appended !== null;
+  }
+
+  /** Up to `limit` events of the run in seq order, after `afterSeq`. */
+  async read(runId: string, options: RunEventReadOptions): Promise<RunEventV1[]> {
+    const after = options.afterSeq ? runEventEntryId(options.afterSeq) : undefined;
+    const entries = await this.reader.range(Streams.runEvents, { partition: runId, after, count: options.limit });
+    return entries.map((entry) => entry.payload);
+  }
+
+  /** The run's latest event, or null when it has none (or its log has expired). */
+  async last(runId: string): Promise<RunEventV1 | null> {
+    const entry = await this.reader.last(Streams.runEvents, { partition: runId });
+    return entry?.payload ?? null;
+  }
+
+  /** Whether the run's log already holds this very event at `entryId` (not a different one with the same seq). */
+  private async holds(event: RunEventV1, entryId: string): Promise<boolean> {
+    const previous = runEventEntryId(event.seq - 1);
+    const [stored] = await this.reader.range(Streams.runEvents, { partition: event.run_id, after: previous, count: 1 });
+    if (stored?.id !== entryId) return false;
+    // Both sides went through the same schema, so equal events serialise identically.
+    return JSON.stringify(stored.payload) === JSON.stringify(Streams.runEvents.schema.parse(event));
+  }
+}

@@ -1,0 +1,60 @@
+import { type StreamDef, streamKey } from '@skreaver/contracts';
+import type Redis from 'ioredis';
+import type { z } from 'zod';
+
+import { ContractViolationError } from './contract-violation.error';
+import { PAYLOAD_FIELD } from './stream-entry';
+
+/** Options of one `StreamProducer.publish` call. */
+export interface PublishOptions {
+  /** Required for partitioned streams (e.g. the run id); forbidden otherwise. */
+  partition?: string;
+  /** Explicit entry id (e.g. `0-<seq>`) for idempotent appends; default `*` (Redis assigns one). */
+  id?: string;
+}
+
+// Redis refuses an explicit id that is not above the stream's top entry; for deterministic ids that means
+// "this entry was already appended".
+const ID_NOT_ABOVE_TOP = /equal or smaller than the target stream top item/i;
+
+/** Appends schema-checked entries to Redis streams. */
+export class StreamProducer {
+  constructor(
+    private readonly redis: Redis,
+    private readonly keyPrefix: string,
+  ) {}
+
+  /**
+   * Validates `payload` against the stream's schema, then appends it with `XADD key MAXLEN ~ maxLen id data <json>`.
+   * Resolves with the new entry id, or `null` when an explicit `id` is not above the stream's top entry
+   * (the entry was already appended).
+   * @throws ContractViolationError when the payload does not match the stream's schema (nothing is written).
+   * @see https://redis.io/docs/latest/commands/xadd/
+   */
+  async publish<D extends StreamDef>(
+    stream: D,
+    payload: z.input<D['schema']>,
+    options: PublishOptions = {},
+  ): Promise<string | null> {
+    const parsed = stream.schema.safeParse(payload);
+    if (!parsed.success) {
+      throw new ContractViolationError(`stream ${stream.name}.v${stream.version}`, parsed.error.issues);
+    }
+    const key = streamKey(stream, this.keyPrefix, options.partition);
+    try {
+      return await this.redis.xadd(
+        key,
+        'MAXLEN',
+        '~',
+        stream.maxLen,
+        options.id ?? '*',
+        PAYLOAD_FIELD,
+        // The parsed value, not the input: defaults are applied and unknown keys stripped before anyone reads it.
+        JSON.stringify(parsed.data),
+      );
+    } catch (error) {
+      if (options.id !== undefined && error instanceof Error && ID_NOT_ABOVE_TOP.test(error.message)) return null;
+      throw error;
+    }
+  }
+}

@@ -1,0 +1,125 @@
+import { type StreamDef, streamKey } from '@skreaver/contracts';
+import { sleep } from '@skreaver/util';
+import type Redis from 'ioredis';
+
+import { Backoff } from './backoff';
+import { reopen, whenEnded } from './redis-lifecycle';
+import { decodeEntry, entriesOfReadReply, type StreamEntry } from './stream-entry';
+
+/** Options of a `StreamTailer`. */
+export interface StreamTailerOptions<D extends StreamDef> {
+  /** A dedicated connection made with `forBlocking: true`: the tailer blocks on it and closes it in `stop()`. */
+  redis: Redis;
+  keyPrefix: string;
+  stream: D;
+  partition?: string;
+  /** `'$'` (default): only entries appended after `start()`; or an entry id to resume after (exclusive). */
+  from?: string;
+  /** XREAD BLOCK time in ms; default 1000. */
+  blockMs?: number;
+  /** XREAD COUNT; default 500. */
+  count?: number;
+  /** Receives each batch in stream order; the next batch is read only after it resolves. */
+  onEntries: (entries: StreamEntry<D>[]) => void | Promise<void>;
+  /** Unparseable entries are skipped and reported here. */
+  onInvalid?: (entryId: string, error: unknown) => void;
+  /** Redis errors (the tailer retries with backoff) and errors thrown by `onEntries` (the batch is not redelivered). */
+  onError?: (error: unknown) => void;
+}
+
+/**
+ * Follows a stream with XREAD so that every instance sees every entry (fan-out), e.g. each ws-gateway replica
+ * tailing the global event stream. It resumes from the last id it delivered after Redis errors and restarts,
+ * so no entry is skipped or repeated. Durable at-least-once processing belongs to `ConsumerGroupRunner`.
+ */
+export class StreamTailer<D extends StreamDef> {
+  private readonly key: string;
+  private cursor: string;
+  private stopping = false;
+  private abort = new AbortController();
+  private loop: Promise<void> | undefined;
+  private positioned: Promise<void> = Promise.resolve();
+
+  constructor(private readonly options: StreamTailerOptions<D>) {
+    this.key = streamKey(options.stream, options.keyPrefix, options.partition);
+    this.cursor = options.from ?? '$';
+  }
+
+  /** The id of the last entry delivered (or skipped as invalid); pass it as `from` to resume without gaps. */
+  get lastId(): string {
+    return this.cursor;
+  }
+
+  /**
+   * Starts the read loop. Resolves once the start position is pinned (a `'$'` start is resolved to the stream's
+   * current last id), so every entry appended after that is delivered; the loop keeps running in the background.
+   * Calling it again while running returns the same promise; after `stop()` it resumes from `lastId`.
+   */
+  start(): Promise<void> {
+    if (this.loop) return this.positioned;
+    this.stopping = false;
+    this.abort = new AbortController();
+    reopen(this.options.redis);
+    let markPositioned: () => void = () => undefined;
+    this.positioned = new Promise((resolve) => (markPositioned = resolve));
+    this.loop = this.run(markPositioned).finally(() => {
+      markPositioned();
+      this.loop = undefined;
+    });
+    return this.positioned;
+  }
+
+  /** Ends the loop without waiting out a block: closes the dedicated connection, then waits for the loop to exit. */
+  async stop(): Promise<void> {
+    if (!this.loop) return;
+    this.stopping = true;
+    this.abort.abort();
+    const loop = this.loop;
+    // A cut-off XREAD reply costs nothing here: the cursor only moves after a batch is delivered.
+    this.options.redis.disconnect();
+    await loop;
+    await whenEnded(this.options.redis);
+  }
+
+  private async run(markPositioned: () => void): Promise<void> {
+    const { redis, stream, blockMs = 1_000, count = 500 } = this.options;
+    const backoff = new Backoff();
+    while (!this.stopping) {
+      try {
+        if (this.cursor === '$') this.cursor = await this.currentLastId();
+        markPositioned();
+        const reply = await redis.xread('COUNT', count, 'BLOCK', blockMs, 'STREAMS', this.key, this.cursor);
+        backoff.reset();
+        const raw = entriesOfReadReply(reply);
+        if (raw.length === 0) continue;
+        const entries: StreamEntry<D>[] = [];
+        for (const [id, fields] of raw) {
+          const decoded = decodeEntry(stream, fields);
+          if (decoded.ok) entries.push({ id, payload: decoded.payload });
+          else this.options.onInvalid?.(id, decoded.error);
+        }
+        if (entries.length > 0) await this.deliver(entries);
+        this.cursor = raw[raw.length - 1][0];
+      } catch (error) {
+        if (this.stopping) break;
+        this.options.onError?.(error);
+        await sleep(backoff.next(), this.abort.signal).catch(() => undefined);
+      }
+    }
+  }
+
+  private async deliver(entries: StreamEntry<D>[]): Promise<void> {
+    try {
+      await this.options.onEntries(entries);
+    } catch (error) {
+      // Retrying a batch the callback rejects would stall every later entry behind it: report and move on.
+      this.options.onError?.(error);
+    }
+  }
+
+  /** XREAD with `$` between two calls would miss entries appended in between; pin the position once instead. */
+  private async currentLastId(): Promise<string> {
+    const [top] = await this.options.redis.xrevrange(this.key, '+', '-', 'COUNT', 1);
+    return top ? top[0] : '0-0';
+  }
+}

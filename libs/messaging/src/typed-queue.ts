@@ -1,0 +1,161 @@
+import { type QueueDef, type QueuePayload, queueName } from '@skreaver/contracts';
+import { type JobsOptions, Queue, UnrecoverableError, Worker } from 'bullmq';
+import type Redis from 'ioredis';
+import type { z } from 'zod';
+
+import { ContractViolationError } from './contract-violation.error';
+
+/** BullMQ key prefix for a deployment: the braces make it a Redis Cluster hash tag, so a queue's keys share one slot. */
+export function bullPrefix(keyPrefix: string): string {
+  return `{${keyPrefix}}`;
+}
+
+/** Job defaults of a `TypedQueue`; each `add` may override `attempts`. */
+export interface TypedQueueJobDefaults {
+  /** Tries per job including the first; default 3. */
+  attempts?: number;
+  /** First retry delay, doubling per attempt (exponential backoff); default 1000. */
+  backoffMs?: number;
+  /** Seconds a completed job is kept before BullMQ removes it; default 3600. */
+  removeOnCompleteAge?: number;
+}
+
+/** Options of a `TypedQueue`. */
+export interface TypedQueueOptions {
+  /** A shared non-blocking connection; the queue never closes it. */
+  connection: Redis;
+  keyPrefix: string;
+  defaultJobOptions?: TypedQueueJobDefaults;
+  /** Connection errors BullMQ reports; without it they are dropped (readiness probes report outages). */
+  onError?: (error: Error) => void;
+}
+
+/** Options of one `TypedQueue.add` call. */
+export interface AddJobOptions {
+  /** Idempotency key: adding a job whose id already exists returns the existing job. No `:`, not an integer. */
+  jobId?: string;
+  attempts?: number;
+  delayMs?: number;
+}
+
+/** Jobs of a queue per state. */
+export type QueueCounts = Record<'waiting' | 'active' | 'delayed' | 'failed' | 'completed', number>;
+
+// Failed jobs are the record of what went wrong; keep them a week for inspection and redrive, then bound growth.
+const REMOVE_ON_FAIL_AGE_S = 7 * 24 * 3600;
+
+/** A BullMQ queue that accepts only payloads matching its contract. */
+export class TypedQueue<D extends QueueDef> {
+  /** BullMQ queue name, `<name>.v<version>`. */
+  readonly name: string;
+  private readonly queue: Queue;
+
+  constructor(
+    private readonly def: D,
+    options: TypedQueueOptions,
+  ) {
+    this.name = queueName(def);
+    const defaults = options.defaultJobOptions ?? {};
+    this.queue = new Queue(this.name, {
+      connection: options.connection,
+      prefix: bullPrefix(options.keyPrefix),
+      defaultJobOptions: {
+        attempts: defaults.attempts ?? 3,
+        backoff: { type: 'exponential', delay: defaults.backoffMs ?? 1_000 },
+        removeOnComplete: { age: defaults.removeOnCompleteAge ?? 3_600 },
+        removeOnFail: { age: REMOVE_ON_FAIL_AGE_S },
+      },
+    });
+    this.queue.on('error', (error: Error) => options.onError?.(error));
+  }
+
+  /**
+   * Validates `payload` against the queue's schema and enqueues it; resolves with the job id.
+   * @throws ContractViolationError when the payload does not match (nothing is enqueued).
+   */
+  async add(payload: z.input<D['schema']>, options: AddJobOptions = {}): Promise<string> {
+    const parsed = this.def.schema.safeParse(payload);
+    if (!parsed.success) throw new ContractViolationError(`queue ${this.name}`, parsed.error.issues);
+    const jobOptions: JobsOptions = {};
+    if (options.jobId !== undefined) jobOptions.jobId = options.jobId;
+    if (options.attempts !== undefined) jobOptions.attempts = options.attempts;
+    if (options.delayMs !== undefined) jobOptions.delay = options.delayMs;
+    const job = await this.queue.add(this.def.name, parsed.data, jobOptions);
+    if (!job.id) throw new Error(`BullMQ returned no id for a job added to ${this.name}`);
+    return job.id;
+  }
+
+  /** Number of jobs per state; `waiting` includes jobs of a paused queue and prioritized jobs. */
+  async counts(): Promise<QueueCounts> {
+    const raw = await this.queue.getJobCounts('waiting', 'paused', 'prioritized', 'active', 'delayed', 'failed', 'completed');
+    const count = (state: string) => raw[state] ?? 0;
+    return {
+      waiting: count('waiting') + count('paused') + count('prioritized'),
+      active: count('active'),
+      delayed: count('delayed'),
+      failed: count('failed'),
+      completed: count('completed'),
+    };
+  }
+
+  /** Closes the queue; the shared connection stays open. */
+  close(): Promise<void> {
+    return this.queue.close();
+  }
+}
+
+/** Options of `createTypedWorker`. */
+export interface TypedWorkerOptions {
+  /** A connection made with `forBlocking: true`; BullMQ duplicates it for its blocking reads and closes only the copy. */
+  connection: Redis;
+  keyPrefix: string;
+  /** Jobs processed in parallel by this worker; default 1. */
+  concurrency?: number;
+  /** How long a job stays locked without renewal before it counts as stalled; default 30000 (BullMQ's). */
+  lockDurationMs?: number;
+  /** Errors BullMQ reports outside a job (connection loss…); without it they are dropped. */
+  onError?: (error: Error) => void;
+}
+
+/** What a typed processor learns about its job besides the payload. */
+export interface TypedJobMeta {
+  readonly id: string;
+  /** Attempts already made before this one: 0 on the first try. */
+  readonly attemptsMade: number;
+  /** Total attempts allowed. */
+  readonly attempts: number;
+}
+
+/**
+ * Starts a BullMQ worker on `def`'s queue. Each job's data is parsed with the queue's schema before `processor` runs;
+ * an invalid payload fails the job with `UnrecoverableError` (never retried). Close it with the worker's own
+ * `close()`, which waits for active jobs.
+ */
+export function createTypedWorker<D extends QueueDef, R>(
+  def: D,
+  options: TypedWorkerOptions,
+  processor: (payload: QueuePayload<D>, job: TypedJobMeta) => Promise<R>,
+): Worker<unknown, R> {
+  const name = queueName(def);
+  const worker = new Worker<unknown, R>(
+    name,
+    async (job) => {
+      const parsed = def.schema.safeParse(job.data);
+      if (!parsed.success) {
+        throw new UnrecoverableError(new ContractViolationError(`queue ${name}`, parsed.error.issues).message);
+      }
+      if (!job.id) throw new UnrecoverableError(`job of ${name} has no id`);
+      // safeParse on a generic schema is typed `unknown`; its output is QueuePayload<D> by definition.
+      return processor(parsed.data as QueuePayload<D>, { id: job.id, attemptsMade: job.attemptsMade, attempts: job.opts.attempts ?? 1 });
+    },
+    {
+      connection: options.connection,
+      prefix: bullPrefix(options.keyPrefix),
+      concurrency: options.concurrency ?? 1,
+      lockDuration: options.lockDurationMs ?? 30_000,
+      autorun: true,
+    },
+  );
+  worker.on('error', (error: Error) => options.onError?.(error));
+  return worker;
+}

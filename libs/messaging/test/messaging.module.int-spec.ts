@@ -1,0 +1,88 @@
+import { Inject, Injectable, Module } from '@nestjs/common';
+import { Test } from '@nestjs/testing';
+import { Streams } from '@skreaver/contracts';
+import { isolatedRedis } from '@skreaver/testing';
+import type Redis from 'ioredis';
+
+import {
+  MESSAGING_OPTIONS,
+  MessagingModule,
+  type MessagingOptions,
+  REDIS,
+  RedisConnections,
+  RedisHealth,
+  StreamProducer,
+  StreamReader,
+} from '../src';
+import { runQueuedEvent } from './fixtures';
+
+const isolated = isolatedRedis('messaging-module');
+
+/** A feature module's service, as services write them: it does not import MessagingModule itself. */
+@Injectable()
+class FeatureService {
+  constructor(
+    readonly producer: StreamProducer,
+    readonly reader: StreamReader,
+    readonly connections: RedisConnections,
+    @Inject(REDIS) readonly redis: Redis,
+    @Inject(MESSAGING_OPTIONS) readonly options: MessagingOptions,
+  ) {}
+}
+
+@Module({ providers: [FeatureService] })
+class FeatureModule {}
+
+describe(MessagingModule.name, () => {
+  afterAll(() => isolated.cleanup());
+
+  async function boot() {
+    const moduleRef = await Test.createTestingModule({
+      imports: [
+        MessagingModule.forRoot({ url: isolated.url, keyPrefix: isolated.prefix, connectionName: 'messaging-module-test' }),
+        FeatureModule,
+      ],
+    }).compile();
+    return moduleRef.init();
+  }
+
+  it('should provide the messaging services to feature modules and close every connection on shutdown', async () => {
+    const app = await boot();
+    const feature = app.get(FeatureService);
+    const blocking = feature.connections.blocking('tailer');
+    try {
+      expect(feature.options).toEqual({ url: isolated.url, keyPrefix: isolated.prefix, connectionName: 'messaging-module-test' });
+      const event = runQueuedEvent();
+      const id = await feature.producer.publish(Streams.events, event);
+      expect(await feature.reader.last(Streams.events)).toEqual({ id, payload: event });
+      expect(await blocking.client('GETNAME')).toBe('messaging-module-test:tailer');
+      expect(await feature.redis.client('GETNAME')).toBe('messaging-module-test');
+    } finally {
+      await app.close();
+    }
+    expect(feature.redis.status).toBe('end');
+    expect(blocking.status).toBe('end');
+  });
+
+  it('should report Redis latency from RedisHealth', async () => {
+    const app = await boot();
+    try {
+      const { latency_ms } = await app.get(RedisHealth).check();
+      expect(latency_ms).toBeGreaterThanOrEqual(0);
+      expect(latency_ms).toBeLessThan(1_000);
+    } finally {
+      await app.close();
+    }
+  });
+
+  it('should close a connection still blocked in a read on shutdown', async () => {
+    const app = await boot();
+    const blocking = app.get(RedisConnections).blocking('blocked');
+    const read = blocking.xread('BLOCK', 10_000, 'STREAMS', `${isolated.prefix}:idle`, '$').catch(() => null);
+    const started = Date.now();
+    await app.close();
+    await read;
+    expect(blocking.status).toBe('end');
+    expect(Date.now() - started).toBeLessThan(3_000);
+  });
+});

@@ -1,0 +1,66 @@
+import { Streams } from '@skreaver/contracts';
+import { isolatedRedis } from '@skreaver/testing';
+
+import { createRedis, RunEventLog, StreamProducer, StreamReader } from '../src';
+import { closeAll, runQueuedEvent } from './fixtures';
+
+const isolated = isolatedRedis('messaging-run-event-log');
+
+describe(RunEventLog.name, () => {
+  const redis = createRedis(isolated.url, { connectionName: 'messaging-run-event-log-test' });
+  let test = 0;
+  let reader: StreamReader;
+  let sut: RunEventLog;
+
+  beforeEach(() => {
+    const prefix = `${isolated.prefix}:${++test}`;
+    reader = new StreamReader(redis, prefix);
+    sut = new RunEventLog(new StreamProducer(redis, prefix), reader);
+  });
+
+  afterAll(async () => {
+    await isolated.cleanup();
+    await closeAll(redis);
+  });
+
+  async function globalIds(): Promise<string[]> {
+    return (await reader.range(Streams.events, { count: 100 })).map((entry) => entry.payload.id);
+  }
+
+  it('should append to the run log with id 0-<seq> and to the global stream', async () => {
+    const first = runQueuedEvent(1);
+    const second = runQueuedEvent(2, first.run_id, first.agent_id);
+    expect(await sut.append(first)).toBe(true);
+    expect(await sut.append(second)).toBe(true);
+    const log = await reader.range(Streams.runEvents, { partition: first.run_id, count: 10 });
+    expect(log.map((entry) => entry.id)).toEqual(['0-1', '0-2']);
+    expect(await globalIds()).toEqual([first.id, second.id]);
+  });
+
+  it('should treat re-appending the same event as a duplicate and still republish it globally', async () => {
+    const event = runQueuedEvent(1);
+    await sut.append(event);
+    expect(await sut.append(event)).toBe(false);
+    expect(await sut.read(event.run_id, { limit: 10 })).toEqual([event]);
+    // At least once on the global stream: the first attempt may have failed between the two appends.
+    expect(await globalIds()).toEqual([event.id, event.id]);
+  });
+
+  it('should drop a different event whose seq is already taken', async () => {
+    const event = runQueuedEvent(1);
+    await sut.append(event);
+    const conflicting = { ...event, data: { input: 'other' } };
+    expect(await sut.append(conflicting)).toBe(false);
+    expect(await sut.read(event.run_id, { limit: 10 })).toEqual([event]);
+    expect(await globalIds()).toEqual([event.id]);
+  });
+
+  it('should read after a seq, up to a limit, and return the last event', async () => {
+    const first = runQueuedEvent(1);
+    for (let seq = 1; seq <= 5; seq += 1) await sut.append(runQueuedEvent(seq, first.run_id, first.agent_id));
+    expect((await sut.read(first.run_id, { afterSeq: 2, limit: 2 })).map((event) => event.seq)).toEqual([3, 4]);
+    expect((await sut.read(first.run_id, { limit: 10 })).map((event) => event.seq)).toEqual([1, 2, 3, 4, 5]);
+    expect((await sut.last(first.run_id))?.seq).toBe(5);
+    expect(await sut.last(runQueuedEvent().run_id)).toBeNull();
+  });
+});

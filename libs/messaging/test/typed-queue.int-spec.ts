@@ -1,0 +1,136 @@
+import { defineQueue, queueName, RunJobV1 } from '@skreaver/contracts';
+import { isolatedRedis, waitFor } from '@skreaver/testing';
+import { newId } from '@skreaver/util';
+import { Queue, type Worker } from 'bullmq';
+import type Redis from 'ioredis';
+
+import { bullPrefix, ContractViolationError, createRedis, createTypedWorker, type TypedJobMeta, TypedQueue } from '../src';
+import { closeAll } from './fixtures';
+
+const isolated = isolatedRedis('messaging-typed-queue');
+
+function runJob(): RunJobV1 {
+  return { run_id: newId(), agent_id: newId(), tenant_id: 'default' };
+}
+
+/** A queue of its own per test (same contract as `Queues.runs`): one key prefix per file keeps `cleanup()` complete. */
+function runsQueueDef(test: number) {
+  return defineQueue({ name: `runs-${test}`, version: 1, schema: RunJobV1 });
+}
+type RunsQueue = ReturnType<typeof runsQueueDef>;
+
+describe(TypedQueue.name, () => {
+  const connection = createRedis(isolated.url, { connectionName: 'messaging-queue-test' });
+  const blocking: Redis[] = [];
+  const workers: Worker[] = [];
+  const queues: Array<{ close(): Promise<void> }> = [];
+  const prefix = isolated.prefix;
+  let test = 0;
+  let def: RunsQueue;
+
+  function queue(): TypedQueue<RunsQueue> {
+    const sut = new TypedQueue(def, { connection, keyPrefix: prefix, defaultJobOptions: { attempts: 3, backoffMs: 20 } });
+    queues.push(sut);
+    return sut;
+  }
+
+  function worker(processor: (payload: RunJobV1, job: TypedJobMeta) => Promise<string>): Worker {
+    const workerConnection = createRedis(isolated.url, { connectionName: 'messaging-queue-worker', forBlocking: true });
+    blocking.push(workerConnection);
+    const created = createTypedWorker(def, { connection: workerConnection, keyPrefix: prefix }, processor);
+    workers.push(created);
+    return created;
+  }
+
+  beforeEach(() => {
+    def = runsQueueDef(++test);
+  });
+
+  afterEach(async () => {
+    await Promise.all(workers.splice(0).map((w) => w.close()));
+    await Promise.all(queues.splice(0).map((q) => q.close()));
+  });
+
+  afterAll(async () => {
+    await isolated.cleanup();
+    await closeAll(connection, ...blocking);
+  });
+
+  it('should prefix its keys with the hash-tagged key prefix', async () => {
+    const sut = queue();
+    expect(sut.name).toBe(`runs-${test}.v1`);
+    expect(bullPrefix('skreaver')).toBe('{skreaver}');
+    await sut.add(runJob());
+    const [, keys] = await connection.scan('0', 'MATCH', `{${prefix}}:${sut.name}:*`, 'COUNT', 1000);
+    expect(keys.length).toBeGreaterThan(0);
+  });
+
+  it('should hand the parsed payload to the processor and complete the job', async () => {
+    const sut = queue();
+    const seen: Array<[RunJobV1, TypedJobMeta]> = [];
+    const payload = runJob();
+    const jobId = await sut.add(payload, { jobId: payload.run_id });
+    expect(jobId).toBe(payload.run_id);
+    worker(async (data, job) => {
+      seen.push([data, job]);
+      return 'done';
+    });
+    await waitFor(async () => (await sut.counts())['completed'] === 1, { what: 'the job to complete' });
+    expect(seen).toEqual([[payload, { id: payload.run_id, attemptsMade: 0, attempts: 3 }]]);
+  });
+
+  it('should not enqueue the same job id twice', async () => {
+    const sut = queue();
+    const payload = runJob();
+    await sut.add(payload, { jobId: payload.run_id });
+    await sut.add(payload, { jobId: payload.run_id });
+    expect(await sut.counts()).toMatchObject({ waiting: 1 });
+  });
+
+  it('should reject an invalid payload at add and enqueue nothing', async () => {
+    const sut = queue();
+    const invalid = { ...runJob(), run_id: 'not-a-uuid' };
+    await expect(sut.add(invalid)).rejects.toBeInstanceOf(ContractViolationError);
+    expect(await sut.counts()).toEqual({ waiting: 0, active: 0, delayed: 0, failed: 0, completed: 0 });
+  });
+
+  it('should retry a failed job with attemptsMade counting the previous attempts', async () => {
+    const sut = queue();
+    const attempts: TypedJobMeta[] = [];
+    await sut.add(runJob(), { attempts: 2 });
+    worker(async (_data, job) => {
+      attempts.push(job);
+      if (attempts.length === 1) throw new Error('transient');
+      return 'ok';
+    });
+    await waitFor(async () => (await sut.counts())['completed'] === 1, { what: 'the retried job to complete' });
+    expect(attempts.map((job) => [job.attemptsMade, job.attempts])).toEqual([
+      [0, 2],
+      [1, 2],
+    ]);
+  });
+
+  it('should fail a job with an invalid payload without retrying it', async () => {
+    const sut = queue();
+    // Written around TypedQueue, as an old or foreign producer would.
+    const raw = new Queue(queueName(def), { connection, prefix: bullPrefix(prefix) });
+    queues.push(raw);
+    await raw.add('runs', { run_id: 42 }, { attempts: 5 });
+    const processed: RunJobV1[] = [];
+    worker(async (data) => {
+      processed.push(data);
+      return 'ok';
+    });
+    await waitFor(async () => (await sut.counts())['failed'] === 1, { what: 'the job to fail' });
+    const [failed] = await raw.getFailed();
+    expect(failed?.attemptsMade).toBe(1);
+    expect(failed?.failedReason).toMatch(/violates its contract/);
+    expect(processed).toEqual([]);
+  });
+
+  it('should delay a job by delayMs', async () => {
+    const sut = queue();
+    await sut.add(runJob(), { delayMs: 60_000 });
+    expect(await sut.counts()).toMatchObject({ delayed: 1, waiting: 0 });
+  });
+});

@@ -1,0 +1,107 @@
+import type { LoggerService } from '@nestjs/common';
+import type { LogLevel } from '@skreaver/config';
+
+import { currentRequestContext } from './request-context';
+
+const RANK: Record<LogLevel, number> = { trace: 0, debug: 1, info: 2, warn: 3, error: 4 };
+
+export type LogFields = Record<string, unknown>;
+
+/** Where log lines go; stdout by default, replaceable in tests. */
+export type LogSink = (line: string) => void;
+
+const stdoutSink: LogSink = (line) => {
+  process.stdout.write(line);
+};
+
+/** Keys whose values never reach a log line, whatever object they arrive in. */
+const SECRET_KEY = /authorization|password|secret|token|api[-_]?key|cookie/i;
+
+function redact(fields: LogFields): LogFields {
+  const out: LogFields = {};
+  for (const [key, value] of Object.entries(fields)) out[key] = SECRET_KEY.test(key) ? '[redacted]' : value;
+  return out;
+}
+
+/**
+ * Nest logger writing one JSON object per line in the runbook's format:
+ * `{"timestamp","level","target","fields":{"message","request_id",…}}`.
+ */
+export class JsonLogger implements LoggerService {
+  private threshold: number;
+
+  constructor(
+    private readonly target: string,
+    level: LogLevel = 'info',
+    private readonly sink: LogSink = stdoutSink,
+  ) {
+    this.threshold = RANK[level];
+  }
+
+  setLevel(level: LogLevel): void {
+    this.threshold = RANK[level];
+  }
+
+  isEnabled(level: LogLevel): boolean {
+    return RANK[level] >= this.threshold;
+  }
+
+  /** Structured entry point: `logger.write('info', 'Request processed', { status: 200 })`. */
+  write(level: LogLevel, message: string, fields: LogFields = {}, context?: string): void {
+    if (RANK[level] < this.threshold) return;
+    const request = currentRequestContext();
+    const entry = {
+      timestamp: new Date().toISOString(),
+      level: level.toUpperCase(),
+      target: context ? `${this.target}::${context}` : this.target,
+      fields: {
+        message,
+        ...(request ? { request_id: request.requestId, ...(request.agentId ? { agent_id: request.agentId } : {}) } : {}),
+        ...redact(fields),
+      },
+    };
+    this.sink(`${JSON.stringify(entry)}\n`);
+  }
+
+  log(message: unknown, ...rest: unknown[]): void {
+    this.fromNest('info', message, rest);
+  }
+
+  error(message: unknown, ...rest: unknown[]): void {
+    this.fromNest('error', message, rest);
+  }
+
+  warn(message: unknown, ...rest: unknown[]): void {
+    this.fromNest('warn', message, rest);
+  }
+
+  debug(message: unknown, ...rest: unknown[]): void {
+    this.fromNest('debug', message, rest);
+  }
+
+  verbose(message: unknown, ...rest: unknown[]): void {
+    this.fromNest('trace', message, rest);
+  }
+
+  fatal(message: unknown, ...rest: unknown[]): void {
+    this.fromNest('error', message, rest);
+  }
+
+  // Nest calls log(message, context) and error(message, stack, context); the context is the last string.
+  private fromNest(level: LogLevel, message: unknown, rest: unknown[]): void {
+    if (RANK[level] < this.threshold) return;
+    const context = typeof rest[rest.length - 1] === 'string' ? (rest.pop() as string) : undefined;
+    const fields: LogFields = {};
+    if (level === 'error' && typeof rest[0] === 'string' && rest[0].includes('\n')) fields['stack'] = rest.shift();
+    if (message instanceof Error) {
+      fields['error'] = message.name;
+      fields['stack'] = message.stack;
+      this.write(level, message.message, fields, context);
+    } else if (message !== null && typeof message === 'object') {
+      const { message: text, ...others } = message as LogFields;
+      this.write(level, typeof text === 'string' ? text : '', { ...others, ...fields }, context);
+    } else {
+      this.write(level, String(message), fields, context);
+    }
+  }
+}

@@ -1,0 +1,42 @@
+import { Global, Module } from '@nestjs/common';
+import type { DynamicModule } from '@nestjs/common';
+import { PrometheusModule } from '@willsoto/nestjs-prometheus';
+
+import { HealthController } from './health/health.controller';
+import { ReadinessService } from './health/readiness.service';
+import { JsonLogger } from './logging/json-logger';
+import { HttpMetrics } from './metrics/http-metrics';
+import { ensureDefaultMetrics } from './metrics/metric-registry';
+
+export interface ObservabilityOptions {
+  /** Service name shown in `/ready` and metrics. */
+  serviceName: string;
+  logger: JsonLogger;
+}
+
+/** `/health`, `/ready`, `/metrics`, the JSON logger and HTTP metrics; global because every module logs and reports readiness. */
+@Global()
+@Module({})
+export class ObservabilityModule {
+  static forRoot(options: ObservabilityOptions): DynamicModule {
+    ensureDefaultMetrics();
+    return {
+      module: ObservabilityModule,
+      imports: [PrometheusModule.register({ path: '/metrics', defaultMetrics: { enabled: false } })],
+      controllers: [HealthController],
+      providers: [
+        { provide: JsonLogger, useValue: options.logger },
+        HttpMetrics,
+        {
+          provide: ReadinessService,
+          useFactory: () => {
+            const readiness = new ReadinessService();
+            readiness.setServiceName(options.serviceName);
+            return readiness;
+          },
+        },
+      ],
+      exports: [JsonLogger, HttpMetrics, ReadinessService],
+    };
+  }
+}

@@ -1,0 +1,51 @@
+import { DEFAULT_TENANT } from '@skreaver/contracts';
+
+import { Column, Entity, Index, JoinColumn, ManyToOne, PrimaryColumn } from 'typeorm';
+
+import { AgentEntity } from './agent.entity';
+
+/** Row of `runs`; `input`, `output` and `error` hold JSON text. */
+@Entity({ name: 'runs' })
+@Index('idx_runs_tenant_id_agent_id_created_at', ['tenant_id', 'agent_id', 'created_at'])
+export class RunEntity {
+  @PrimaryColumn({ type: 'varchar', length: 36, primaryKeyConstraintName: 'pk_runs' })
+  id!: string;
+
+  @Column({ type: 'varchar', length: 64, default: DEFAULT_TENANT })
+  tenant_id!: string;
+
+  @Column({ type: 'varchar', length: 36 })
+  agent_id!: string;
+
+  // Declared only so the entity metadata carries the same foreign key as the migration; never loaded.
+  @ManyToOne(() => AgentEntity, { onDelete: 'CASCADE', nullable: false })
+  @JoinColumn({ name: 'agent_id', foreignKeyConstraintName: 'fk_runs_agent_id' })
+  agent?: AgentEntity;
+
+  @Column({ type: 'varchar', length: 16 })
+  status!: string;
+
+  @Column({ type: 'varchar', length: 16 })
+  source!: string;
+
+  @Column({ type: 'text' })
+  input!: string;
+
+  @Column({ type: 'text', nullable: true })
+  output!: string | null;
+
+  @Column({ type: 'text', nullable: true })
+  error!: string | null;
+
+  @Column({ type: 'integer', default: 0 })
+  attempts!: number;
+
+  @Column({ type: 'varchar', length: 32 })
+  created_at!: string;
+
+  @Column({ type: 'varchar', length: 32, nullable: true })
+  started_at!: string | null;
+
+  @Column({ type: 'varchar', length: 32, nullable: true })
+  finished_at!: string | null;
+}

@@ -1,0 +1,5 @@
+import { InitialSchema1795854060241 } from './initial-schema.migration';
+
+/** Every migration, oldest first. */
+// Listed rather than globbed: the same code runs as src/*.ts under jest and as dist/*.js in production.
+export const MIGRATIONS = [InitialSchema1795854060241];

@@ -1,0 +1,122 @@
+import { JsonValue, Run, RunError, RunStatus, TERMINAL_RUN_STATUSES, Timestamp } from '@skreaver/contracts';
+
+import { DataSource, In, Repository } from 'typeorm';
+
+import { RunEntity } from './entities/run.entity';
+import { fromJsonText, fromNullableJsonText, toJsonText } from './json-text';
+
+// Status transitions are compare-and-set on these, so a late or duplicate worker never reopens a finished run.
+const OPEN_RUN_STATUSES = RunStatus.options.filter((status) => !TERMINAL_RUN_STATUSES.includes(status));
+
+/** Reads and writes runs; rows are translated to and from the `Run` contract. */
+export class RunRepository {
+  private readonly rows: Repository<RunEntity>;
+
+  constructor(dataSource: DataSource) {
+    this.rows = dataSource.getRepository(RunEntity);
+  }
+
+  /** Stores a new run. @throws when the id exists, the agent does not, or the run does not match the contract. */
+  async insert(run: Run): Promise<Run> {
+    const valid = Run.parse(run);
+    await this.rows.createQueryBuilder().insert().values(toRow(valid)).updateEntity(false).execute();
+    return valid;
+  }
+
+  /** The run with `id` in `tenantId`, or null (also when it belongs to another tenant). */
+  async findById(tenantId: string, id: string): Promise<Run | null> {
+    const row = await this.rows.findOneBy({ tenant_id: tenantId, id });
+    return row ? toRun(row) : null;
+  }
+
+  /** The run with `id` whatever its tenant, for workers that only hold a job's run id. */
+  async findByIdAnyTenant(id: string): Promise<Run | null> {
+    const row = await this.rows.findOneBy({ id });
+    return row ? toRun(row) : null;
+  }
+
+  /** An agent's runs, newest first. */
+  async listByAgent(tenantId: string, agentId: string, options: { limit: number }): Promise<Run[]> {
+    const rows = await this.rows.find({
+      where: { tenant_id: tenantId, agent_id: agentId },
+      order: { created_at: 'DESC', id: 'DESC' },
+      take: options.limit,
+    });
+    return rows.map(toRun);
+  }
+
+  /**
+   * Sets a queued or running run to `running` with `attempts = attempt` and `started_at = startedAt`.
+   * @returns false when the run is missing or already terminal (it is left unchanged).
+   */
+  markRunning(id: string, attempt: number, startedAt: string): Promise<boolean> {
+    return this.updateOpenRun(id, {
+      status: 'running',
+      attempts: Run.shape.attempts.parse(attempt),
+      started_at: Timestamp.parse(startedAt),
+    });
+  }
+
+  /** Completes a queued or running run with `output`. @returns false when it is missing or already terminal. */
+  markCompleted(id: string, output: JsonValue, finishedAt: string): Promise<boolean> {
+    return this.updateOpenRun(id, {
+      status: 'completed',
+      output: toJsonText(JsonValue.parse(output)),
+      finished_at: Timestamp.parse(finishedAt),
+    });
+  }
+
+  /** Fails a queued or running run with `error`. @returns false when it is missing or already terminal. */
+  markFailed(id: string, error: RunError, finishedAt: string): Promise<boolean> {
+    return this.updateOpenRun(id, {
+      status: 'failed',
+      error: toJsonText(RunError.parse(error)),
+      finished_at: Timestamp.parse(finishedAt),
+    });
+  }
+
+  private async updateOpenRun(id: string, changes: Partial<RunEntity> & { status: RunStatus }): Promise<boolean> {
+    const result = await this.rows
+      .createQueryBuilder()
+      .update()
+      .set(changes)
+      .where({ id, status: In(OPEN_RUN_STATUSES) })
+      .updateEntity(false)
+      .execute();
+    return (result.affected ?? 0) > 0;
+  }
+}
+
+function toRow(run: Run): RunEntity {
+  return {
+    id: run.id,
+    tenant_id: run.tenant_id,
+    agent_id: run.agent_id,
+    status: run.status,
+    source: run.source,
+    input: toJsonText(run.input),
+    output: run.output === null ? null : toJsonText(run.output),
+    error: run.error === null ? null : toJsonText(run.error),
+    attempts: run.attempts,
+    created_at: run.created_at,
+    started_at: run.started_at,
+    finished_at: run.finished_at,
+  };
+}
+
+function toRun(row: RunEntity): Run {
+  return Run.parse({
+    id: row.id,
+    tenant_id: row.tenant_id,
+    agent_id: row.agent_id,
+    status: row.status,
+    source: row.source,
+    input: fromJsonText(row.input),
+    output: fromNullableJsonText(row.output),
+    error: row.error === null ? null : fromJsonText(row.error),
+    attempts: row.attempts,
+    created_at: row.created_at,
+    started_at: row.started_at,
+    finished_at: row.finished_at,
+  });
+}

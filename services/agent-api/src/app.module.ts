@@ -1,0 +1,38 @@
+import { Module } from '@nestjs/common';
+import type { DynamicModule } from '@nestjs/common';
+import { ConfigModule } from '@skreaver/config';
+import { MessagingModule } from '@skreaver/messaging';
+import { ObservabilityModule } from '@skreaver/observability';
+import type { JsonLogger } from '@skreaver/observability';
+import { PersistenceModule } from '@skreaver/persistence';
+
+import { AgentsModule } from './agents/agents.module';
+import { AGENT_API_CONFIG } from './config';
+import type { AgentApiConfig } from './config';
+import { ReadinessChecks } from './health/readiness-checks';
+import { RunsModule } from './runs/runs.module';
+
+/** agent-api: composes the feature and platform modules; declares no logic of its own. */
+@Module({})
+export class AppModule {
+  static forRoot(config: AgentApiConfig, logger: JsonLogger): DynamicModule {
+    return {
+      module: AppModule,
+      imports: [
+        ConfigModule.register(AGENT_API_CONFIG, config),
+        ObservabilityModule.forRoot({ serviceName: 'agent-api', logger }),
+        MessagingModule.forRoot({ url: config.REDIS_URL, keyPrefix: config.REDIS_KEY_PREFIX, connectionName: 'agent-api' }),
+        PersistenceModule.forRoot({
+          databaseUrl: config.DATABASE_URL,
+          dataDir: config.SKREAVER_DATA_DIR,
+          poolSize: config.DATABASE_POOL_SIZE,
+          // agent-api owns the schema: it alone migrates, the coordinator waits for it.
+          runMigrations: true,
+        }),
+        AgentsModule,
+        RunsModule,
+      ],
+      providers: [ReadinessChecks],
+    };
+  }
+}

@@ -1,0 +1,35 @@
+import { Module } from '@nestjs/common';
+import type { DynamicModule } from '@nestjs/common';
+import { ConfigModule } from '@skreaver/config';
+import { MessagingModule } from '@skreaver/messaging';
+import { ObservabilityModule } from '@skreaver/observability';
+import type { JsonLogger } from '@skreaver/observability';
+import { PersistenceModule } from '@skreaver/persistence';
+
+import { MESH_COORDINATOR_CONFIG } from './config';
+import type { MeshCoordinatorConfig } from './config';
+import { ReadinessChecks } from './health/readiness-checks';
+import { RunsModule } from './runs/runs.module';
+
+/** mesh-coordinator: composes the run workers with the platform modules. */
+@Module({})
+export class AppModule {
+  static forRoot(config: MeshCoordinatorConfig, logger: JsonLogger): DynamicModule {
+    return {
+      module: AppModule,
+      imports: [
+        ConfigModule.register(MESH_COORDINATOR_CONFIG, config),
+        ObservabilityModule.forRoot({ serviceName: 'mesh-coordinator', logger }),
+        MessagingModule.forRoot({ url: config.REDIS_URL, keyPrefix: config.REDIS_KEY_PREFIX, connectionName: 'mesh-coordinator' }),
+        PersistenceModule.forRoot({
+          databaseUrl: config.DATABASE_URL,
+          dataDir: config.SKREAVER_DATA_DIR,
+          poolSize: config.DATABASE_POOL_SIZE,
+          runMigrations: false,
+        }),
+        RunsModule,
+      ],
+      providers: [ReadinessChecks],
+    };
+  }
+}

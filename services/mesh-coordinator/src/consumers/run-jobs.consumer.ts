@@ -1,0 +1,70 @@
+import { Inject, Injectable } from '@nestjs/common';
+import type { BeforeApplicationShutdown, OnApplicationBootstrap } from '@nestjs/common';
+import { Queues } from '@skreaver/contracts';
+import { RedisConnections, createTypedWorker } from '@skreaver/messaging';
+import { JsonLogger } from '@skreaver/observability';
+import { DatabaseHealth } from '@skreaver/persistence';
+import { sleep } from '@skreaver/util';
+import { UnrecoverableError } from 'bullmq';
+import type { Worker } from 'bullmq';
+
+import { MESH_COORDINATOR_CONFIG } from '../config';
+import type { MeshCoordinatorConfig } from '../config';
+import { PermanentRunError, RunExecutionService } from '../runs/run-execution.service';
+
+/** Takes run jobs off the queue and hands each to the execution service; closes gracefully on shutdown. */
+@Injectable()
+export class RunJobsConsumer implements OnApplicationBootstrap, BeforeApplicationShutdown {
+  private worker: Worker | undefined;
+  private readonly stopping = new AbortController();
+
+  constructor(
+    private readonly execution: RunExecutionService,
+    private readonly connections: RedisConnections,
+    private readonly database: DatabaseHealth,
+    private readonly logger: JsonLogger,
+    @Inject(MESH_COORDINATOR_CONFIG) private readonly config: MeshCoordinatorConfig,
+  ) {}
+
+  get running(): boolean {
+    return this.worker?.isRunning() ?? false;
+  }
+
+  onApplicationBootstrap(): void {
+    // Not awaited: the HTTP server must come up (and /ready say why it is not ready) while we wait for the schema.
+    void this.start();
+  }
+
+  private async start(): Promise<void> {
+    // agent-api owns the migrations; taking jobs against an old schema would fail every one of them.
+    while (!this.stopping.signal.aborted && (await this.database.hasPendingMigrations().catch(() => true))) {
+      await sleep(500, this.stopping.signal).catch(() => undefined);
+    }
+    if (this.stopping.signal.aborted) return;
+    this.worker = createTypedWorker(
+      Queues.runs,
+      {
+        connection: this.connections.blocking('run-worker'),
+        keyPrefix: this.config.REDIS_KEY_PREFIX,
+        concurrency: this.config.RUN_WORKER_CONCURRENCY,
+        lockDurationMs: this.config.RUN_LOCK_DURATION_MS,
+      },
+      async (payload, job) => {
+        try {
+          await this.execution.execute(payload, { number: job.attemptsMade + 1, of: job.attempts }, this.stopping.signal);
+        } catch (error) {
+          if (error instanceof PermanentRunError) throw new UnrecoverableError(error.message);
+          throw error;
+        }
+      },
+    );
+    this.worker.on('error', (error) => this.logger.write('error', 'Run worker error', { error: error.message }, 'runs'));
+    this.logger.write('info', 'Run worker started', { concurrency: this.config.RUN_WORKER_CONCURRENCY }, 'runs');
+  }
+
+  /** Stops taking jobs and waits for the active ones, so a deploy finishes runs instead of abandoning them. */
+  async beforeApplicationShutdown(): Promise<void> {
+    this.stopping.abort(new Error('coordinator shutting down'));
+    await this.worker?.close();
+  }
+}

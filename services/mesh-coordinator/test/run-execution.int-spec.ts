@@ -1,0 +1,195 @@
+import { FastifyAdapter } from '@nestjs/platform-fastify';
+import type { NestFastifyApplication } from '@nestjs/platform-fastify';
+import { Test } from '@nestjs/testing';
+import { AgentRegistry, defineAgent, echoAgent } from '@skreaver/agent-runtime';
+import { Queues, queueName, runEventId } from '@skreaver/contracts';
+import type { Agent, Run, RunEventV1 } from '@skreaver/contracts';
+import { RunEventLog, StreamProducer, StreamReader, TypedQueue } from '@skreaver/messaging';
+import { JsonLogger } from '@skreaver/observability';
+import { AgentRepository, RunEventArchive, RunRepository, createDataSource } from '@skreaver/persistence';
+import { DATABASE_KINDS, isolatedDatabase, isolatedRedis, waitFor } from '@skreaver/testing';
+import type { IsolatedDatabase, IsolatedRedis } from '@skreaver/testing';
+import { newId, nowIso } from '@skreaver/util';
+import { Queue } from 'bullmq';
+import Redis from 'ioredis';
+import { z } from 'zod';
+import type { DataSource } from 'typeorm';
+
+import { AppModule } from '../src/app.module';
+import { MeshCoordinatorConfig } from '../src/config';
+
+// The test's echo: `mode: flaky` fails the first attempt of each run (retries without a fake queue); any other
+// mode violates its config schema (a permanent failure).
+const failedOnce = new Set<string>();
+const testEcho = defineAgent({
+  ...echoAgent,
+  configSchema: z.object({ mode: z.enum(['ok', 'flaky']).default('ok') }),
+  async run(input, context) {
+    if (context.config.mode === 'flaky' && !failedOnce.has(context.runId)) {
+      failedOnce.add(context.runId);
+      throw new Error('first attempt always fails');
+    }
+    return input;
+  },
+});
+
+describe.each(DATABASE_KINDS)('mesh-coordinator run execution on %s', (kind) => {
+  let redisIsolation: IsolatedRedis;
+  let database: IsolatedDatabase;
+  let dataSource: DataSource;
+  let app: NestFastifyApplication;
+  let redis: Redis;
+  let queue: TypedQueue<typeof Queues.runs>;
+  let eventLog: RunEventLog;
+  let agents: AgentRepository;
+  let runs: RunRepository;
+  let archive: RunEventArchive;
+
+  beforeAll(async () => {
+    redisIsolation = isolatedRedis(`coordinator-${kind}`);
+    database = await isolatedDatabase(kind, 'coordinator');
+    const persistence = { databaseUrl: database.url, dataDir: database.dataDir, poolSize: 5, runMigrations: true };
+    // agent-api migrates in production; here the test does, before the coordinator boots.
+    dataSource = createDataSource(persistence);
+    await dataSource.initialize();
+    await dataSource.runMigrations({ transaction: 'each' });
+    agents = new AgentRepository(dataSource);
+    runs = new RunRepository(dataSource);
+    archive = new RunEventArchive(dataSource);
+
+    const config = MeshCoordinatorConfig.load({
+      REDIS_URL: redisIsolation.url,
+      REDIS_KEY_PREFIX: redisIsolation.prefix,
+      SKREAVER_DATA_DIR: database.dataDir,
+      WORKER_ID: 'test-worker',
+      ...(database.url ? { DATABASE_URL: database.url } : {}),
+    });
+    const logger = new JsonLogger('skreaver_mesh_coordinator', 'warn', () => undefined);
+    const moduleRef = await Test.createTestingModule({ imports: [AppModule.forRoot(config, logger)] })
+      .overrideProvider(AgentRegistry)
+      .useValue(new AgentRegistry([testEcho]))
+      .compile();
+    app = moduleRef.createNestApplication<NestFastifyApplication>(new FastifyAdapter());
+    await app.init();
+
+    redis = new Redis(redisIsolation.url);
+    queue = new TypedQueue(Queues.runs, { connection: redis, keyPrefix: redisIsolation.prefix });
+    eventLog = new RunEventLog(new StreamProducer(redis, redisIsolation.prefix), new StreamReader(redis, redisIsolation.prefix));
+  });
+
+  afterAll(async () => {
+    await app?.close();
+    await queue?.close();
+    redis?.disconnect();
+    await dataSource?.destroy();
+    await redisIsolation?.cleanup();
+    await database?.cleanup();
+  });
+
+  /** What agent-api does for POST /agents/{id}/runs. */
+  async function submitRun(config: Record<string, unknown> = {}): Promise<Run> {
+    const now = nowIso();
+    const agent: Agent = {
+      id: newId(),
+      tenant_id: 'default',
+      name: 'worker-test',
+      kind: 'echo',
+      config: config as Agent['config'],
+      status: 'idle',
+      created_at: now,
+      updated_at: now,
+      last_activity: null,
+    };
+    await agents.insert(agent);
+    const run: Run = {
+      id: newId(),
+      tenant_id: 'default',
+      agent_id: agent.id,
+      status: 'queued',
+      source: 'api',
+      input: { hello: 'world' },
+      output: null,
+      error: null,
+      attempts: 0,
+      created_at: now,
+      started_at: null,
+      finished_at: null,
+    };
+    await runs.insert(run);
+    await eventLog.append({ id: runEventId(run.id, 1), run_id: run.id, agent_id: agent.id, tenant_id: 'default', seq: 1, ts: now, type: 'run.queued', data: { input: run.input } });
+    await queue.add({ run_id: run.id, agent_id: agent.id, tenant_id: 'default' }, { jobId: run.id, attempts: 3 });
+    return run;
+  }
+
+  const finished = (runId: string) =>
+    waitFor(
+      async () => {
+        const run = await runs.findById('default', runId);
+        return run && ['completed', 'failed'].includes(run.status) ? run : undefined;
+      },
+      { timeoutMs: 15_000, what: `run ${runId} to finish` },
+    );
+
+  const types = (events: RunEventV1[]) => events.map((e) => `${e.seq}:${e.type}`);
+
+  it('should run an echo agent, store its output, log and archive its events', async () => {
+    const submitted = await submitRun();
+    const run = await finished(submitted.id);
+    expect(run).toMatchObject({ status: 'completed', output: { hello: 'world' }, attempts: 1, error: null });
+    expect(run.started_at).not.toBeNull();
+
+    const logged = await eventLog.read(run.id, { limit: 100 });
+    expect(types(logged)).toEqual(['1:run.queued', '2:run.started', '3:run.completed']);
+    expect(logged[1]?.data).toEqual({ attempt: 1, worker: 'test-worker' });
+    await waitFor(async () => (await archive.list('default', run.id, { limit: 100 })).length === 3, { what: 'the archive' });
+
+    const agent = await agents.findById('default', run.agent_id);
+    expect(agent).toMatchObject({ status: 'idle', last_activity: expect.any(String) });
+  });
+
+  it('should retry a failed attempt and record every attempt in the log', async () => {
+    const submitted = await submitRun({ mode: 'flaky' });
+    const run = await finished(submitted.id);
+    expect(run).toMatchObject({ status: 'completed', attempts: 2 });
+    const logged = await eventLog.read(run.id, { limit: 100 });
+    expect(types(logged)).toEqual(['1:run.queued', '2:run.started', '3:run.failed', '4:run.started', '5:run.completed']);
+    expect(logged[2]?.data).toMatchObject({ attempt: 1, final: false, message: 'first attempt always fails' });
+  });
+
+  it('should fail a run for good, without retries, when the agent config is invalid', async () => {
+    const submitted = await submitRun({ mode: 'bogus' });
+    const run = await finished(submitted.id);
+    expect(run).toMatchObject({ status: 'failed', attempts: 1, error: { code: 'invalid_agent_config' } });
+    const logged = await eventLog.read(run.id, { limit: 100 });
+    expect(types(logged)).toEqual(['1:run.queued', '2:run.started', '3:run.failed']);
+    expect(logged[2]?.data).toMatchObject({ final: true });
+    expect((await agents.findById('default', run.agent_id))?.status).toBe('error');
+  });
+
+  it('should not rerun a run that is already finished when its job is delivered again', async () => {
+    const submitted = await submitRun();
+    await finished(submitted.id);
+    // A second job for the same run (e.g. redelivered after a crash): the run must not execute twice.
+    const again = `${submitted.id}-again`;
+    await queue.add({ run_id: submitted.id, agent_id: submitted.agent_id, tenant_id: 'default' }, { jobId: again });
+    const raw = new Queue(queueName(Queues.runs), { connection: redis, prefix: `{${redisIsolation.prefix}}` });
+    try {
+      await waitFor(async () => (await raw.getJobState(again)) === 'completed', { what: 'the duplicate job' });
+    } finally {
+      await raw.close();
+    }
+    const logged = await eventLog.read(submitted.id, { limit: 100 });
+    expect(types(logged)).toEqual(['1:run.queued', '2:run.started', '3:run.completed']);
+  });
+
+  it('should be ready once Redis, the migrated database and the worker are up', async () => {
+    await app.listen(0, '127.0.0.1');
+    const address = app.getHttpServer().address();
+    const port = typeof address === 'object' && address ? address.port : 0;
+    const ready = await waitFor(async () => {
+      const response = await fetch(`http://127.0.0.1:${port}/ready`);
+      return response.ok ? ((await response.json()) as { checks: Record<string, { status: string }> }) : undefined;
+    }, { what: 'coordinator readiness' });
+    expect(ready.checks).toMatchObject({ redis: { status: 'up' }, database: { status: 'up' }, run_worker: { status: 'up' } });
+  });
+});

@@ -1,0 +1,45 @@
+import { Inject, Injectable } from '@nestjs/common';
+import type { BeforeApplicationShutdown, OnApplicationBootstrap } from '@nestjs/common';
+import { Streams } from '@skreaver/contracts';
+import { RedisConnections, StreamTailer } from '@skreaver/messaging';
+import { JsonLogger } from '@skreaver/observability';
+
+import { WS_GATEWAY_CONFIG } from '../config';
+import type { WsGatewayConfig } from '../config';
+import { LiveEventsService } from '../live/live-events.service';
+
+/** Tails the global event stream (every replica reads all of it) and hands each event to the live service. */
+@Injectable()
+export class RunEventsConsumer implements OnApplicationBootstrap, BeforeApplicationShutdown {
+  private tailer: StreamTailer<typeof Streams.events> | undefined;
+
+  constructor(
+    private readonly live: LiveEventsService,
+    private readonly connections: RedisConnections,
+    private readonly logger: JsonLogger,
+    @Inject(WS_GATEWAY_CONFIG) private readonly config: WsGatewayConfig,
+  ) {}
+
+  get running(): boolean {
+    return this.tailer !== undefined;
+  }
+
+  onApplicationBootstrap(): void {
+    this.tailer = new StreamTailer({
+      redis: this.connections.blocking('events-tailer'),
+      keyPrefix: this.config.REDIS_KEY_PREFIX,
+      stream: Streams.events,
+      onEntries: (entries) => {
+        for (const entry of entries) this.live.publish(entry.payload);
+      },
+      onInvalid: (entryId, error) =>
+        this.logger.write('warn', 'Skipped an event that does not match its contract', { entry_id: entryId, error: String(error) }, 'events'),
+      onError: (error) => this.logger.write('warn', 'Event stream read failed; retrying', { error: String(error) }, 'events'),
+    });
+    this.tailer.start();
+  }
+
+  async beforeApplicationShutdown(): Promise<void> {
+    await this.tailer?.stop();
+  }
+}

@@ -1,0 +1,14 @@
+import 'reflect-metadata';
+
+import { bootService } from '@skreaver/http';
+
+import { AppModule } from './app.module';
+import { WsGatewayConfig } from './config';
+import { WsIoAdapter } from './gateway/ws-io.adapter';
+
+bootService({
+  name: 'ws-gateway',
+  loadConfig: () => WsGatewayConfig.load(),
+  module: (config, logger) => AppModule.forRoot(config, logger),
+  configure: (app, config) => app.useWebSocketAdapter(new WsIoAdapter(app, { maxMessageBytes: config.WS_MAX_MESSAGE_BYTES })),
+});
