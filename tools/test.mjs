@@ -19,8 +19,9 @@ function step(name, command, args) {
   const started = Date.now();
   process.stdout.write(`\n=== ${name}\n`);
   const result = spawnSync(command, args, { cwd: root, env, stdio: 'inherit' });
-  timings.push(`${name} ${((Date.now() - started) / 1000).toFixed(1)} s`);
-  return result.status === 0;
+  const ok = result.status === 0;
+  timings.push(`${name} ${((Date.now() - started) / 1000).toFixed(1)} s${ok ? '' : ' FAILED'}`);
+  return ok;
 }
 
 function jest(name, projects) {

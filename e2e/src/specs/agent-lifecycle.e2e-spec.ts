@@ -111,7 +111,8 @@ describe('agent lifecycle', () => {
   });
 
   it('should refuse an invalid subscription with an error ack and keep the connection', async () => {
-    const socket = io(`${stack.gateways[0]!.url}${AGENTS_NAMESPACE}`, { transports: ['websocket'], reconnection: false });
+    const [gateway] = stack.gateways;
+    const socket = io(`${gateway?.url}${AGENTS_NAMESPACE}`, { transports: ['websocket'], reconnection: false });
     sockets.push(socket);
     const ack = (await socket.timeout(5_000).emitWithAck('subscribe', { agent_id: 'not-a-uuid' })) as AckV1;
     expect(ack).toMatchObject({ ok: false, error: { code: 'validation_failed' } });

@@ -55,6 +55,11 @@ export class RunEventLog {
     return entry?.payload ?? null;
   }
 
+  /** Lets a finished run's log leave Redis `seconds` from now; the database archive serves it from then on. */
+  async expire(runId: string, seconds: number): Promise<void> {
+    await this.producer.expire(Streams.runEvents, { partition: runId }, seconds);
+  }
+
   /** Whether the run's log already holds this very event at `entryId` (not a different one with the same seq). */
   private async holds(event: RunEventV1, entryId: string): Promise<boolean> {
     const previous = runEventEntryId(event.seq - 1);

@@ -57,4 +57,9 @@ export class StreamProducer {
       throw error;
     }
   }
+
+  /** Makes a (partition of a) stream expire `seconds` from now, e.g. a finished run's log once it is archived. */
+  async expire(stream: StreamDef, options: { partition?: string }, seconds: number): Promise<void> {
+    await this.redis.expire(streamKey(stream, this.keyPrefix, options.partition), seconds);
+  }
 }

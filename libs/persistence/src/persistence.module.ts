@@ -45,7 +45,7 @@ export class PersistenceModule implements OnApplicationShutdown {
     await dataSource.initialize();
     try {
       if (options.runMigrations) {
-        const applied = await dataSource.runMigrations({ transaction: 'all' });
+        const applied = await withMigrationLock(dataSource, () => dataSource.runMigrations({ transaction: 'all' }));
         PersistenceModule.logger.log(`${kind} ${target}: applied ${applied.length} migration(s)`);
       } else {
         PersistenceModule.logger.log(`${kind} ${target}: connected (migrations not run by this service)`);
@@ -61,5 +61,22 @@ export class PersistenceModule implements OnApplicationShutdown {
   /** Closes the pool or SQLite handle; needs `app.enableShutdownHooks()` for signals, runs on `app.close()` anyway. */
   async onApplicationShutdown(): Promise<void> {
     if (this.dataSource.isInitialized) await this.dataSource.destroy();
+  }
+}
+
+/**
+ * Several agent-api replicas start at once in Kubernetes: on PostgreSQL a session advisory lock lets one migrate
+ * while the others wait, then find nothing left to do. (SQLite is a single-host file; its write lock suffices.)
+ */
+async function withMigrationLock<T>(dataSource: DataSource, migrate: () => Promise<T>): Promise<T> {
+  if (dataSource.options.type !== 'postgres') return migrate();
+  const lock = dataSource.createQueryRunner();
+  await lock.connect();
+  try {
+    await lock.query('SELECT pg_advisory_lock(hashtext($1))', ['skreaver.migrations']);
+    return await migrate();
+  } finally {
+    await lock.query('SELECT pg_advisory_unlock(hashtext($1))', ['skreaver.migrations']).catch(() => undefined);
+    await lock.release();
   }
 }

@@ -56,3 +56,28 @@ describe.each(DATABASE_KINDS)(`${PersistenceModule.name} on %s`, (kind) => {
     expect(dataSource.isInitialized).toBe(false);
   });
 });
+
+describe(`${PersistenceModule.name} with several replicas starting at once on postgres`, () => {
+  let db: IsolatedDatabase;
+
+  beforeAll(async () => {
+    db = await isolatedDatabase('postgres', 'migration-race');
+  });
+
+  afterAll(async () => {
+    await db.cleanup();
+  });
+
+  it('should let exactly one replica migrate while the others wait and boot', async () => {
+    const boots = Array.from({ length: 4 }, () =>
+      Test.createTestingModule({ imports: [PersistenceModule.forRoot(optionsFor(db, { runMigrations: true }))] }).compile(),
+    );
+    const modules = await Promise.all(boots);
+    for (const moduleRef of modules) {
+      await expect(moduleRef.get(DatabaseHealth).hasPendingMigrations()).resolves.toBe(false);
+    }
+    const executed = (await modules[0]?.get(DataSource).query('SELECT name FROM migrations')) as unknown[];
+    expect(executed).toHaveLength(1);
+    await Promise.all(modules.map((moduleRef) => moduleRef.close()));
+  });
+});

@@ -13,6 +13,8 @@ export const MeshCoordinatorConfig = defineConfig({
   RUN_WORKER_CONCURRENCY: envInt(16, 1, 1_000),
   /** A run whose worker stops renewing its lock for this long is handed to another worker. */
   RUN_LOCK_DURATION_MS: envInt(30_000, 1_000, 3_600_000),
+  /** How long a finished run's event log stays in Redis after it is archived to the database. */
+  RUN_EVENTS_TTL_SECONDS: envInt(86_400, 1, 31_536_000),
   /** Name of this coordinator in events and presence; pod name in Kubernetes. */
   WORKER_ID: z.string().min(1).max(128).default(`${hostname()}-${process.pid}`),
 });

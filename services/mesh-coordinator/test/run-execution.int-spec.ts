@@ -2,7 +2,7 @@ import { FastifyAdapter } from '@nestjs/platform-fastify';
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import { Test } from '@nestjs/testing';
 import { AgentRegistry, defineAgent, echoAgent } from '@skreaver/agent-runtime';
-import { Queues, queueName, runEventId } from '@skreaver/contracts';
+import { Queues, Streams, queueName, runEventId, streamKey } from '@skreaver/contracts';
 import type { Agent, Run, RunEventV1 } from '@skreaver/contracts';
 import { RunEventLog, StreamProducer, StreamReader, TypedQueue } from '@skreaver/messaging';
 import { JsonLogger } from '@skreaver/observability';
@@ -142,6 +142,12 @@ describe.each(DATABASE_KINDS)('mesh-coordinator run execution on %s', (kind) => 
     expect(types(logged)).toEqual(['1:run.queued', '2:run.started', '3:run.completed']);
     expect(logged[1]?.data).toEqual({ attempt: 1, worker: 'test-worker' });
     await waitFor(async () => (await archive.list('default', run.id, { limit: 100 })).length === 3, { what: 'the archive' });
+    // Archived, so the Redis copy is on its way out.
+    const ttl = await waitFor(async () => {
+      const seconds = await redis.ttl(streamKey(Streams.runEvents, redisIsolation.prefix, run.id));
+      return seconds > 0 ? seconds : undefined;
+    }, { what: 'the run log TTL' });
+    expect(ttl).toBeLessThanOrEqual(86_400);
 
     const agent = await agents.findById('default', run.agent_id);
     expect(agent).toMatchObject({ status: 'idle', last_activity: expect.any(String) });

@@ -86,22 +86,24 @@ export class RunsService {
     return databaseCall(() => this.runs.listByAgent(tenantId, agentId, { limit }));
   }
 
-  /** A page of the run's events after `after`; served from Redis, or from the archive once Redis no longer has them. */
+  /**
+   * A page of the run's events after `after`. A finished run is read from the database archive (its Redis log
+   * expires); a live one, or a finished one not archived yet, from its Redis stream.
+   */
   async events(tenantId: string, runId: string, after: string | undefined, limit: number): Promise<RunEventsPage> {
     const run = await this.get(tenantId, runId);
     const afterSeq = after ? this.seqOf(runId, after) : 0;
-    let items: RunEventV1[];
-    try {
-      items = await this.eventLog.read(run.id, { afterSeq, limit });
-    } catch (error) {
-      if (!TERMINAL_RUN_STATUSES.includes(run.status)) {
+    let items: RunEventV1[] = [];
+    if (TERMINAL_RUN_STATUSES.includes(run.status)) {
+      items = await databaseCall(() => this.archive.list(tenantId, run.id, { afterSeq, limit }));
+    }
+    if (items.length === 0) {
+      try {
+        items = await this.eventLog.read(run.id, { afterSeq, limit });
+      } catch (error) {
         this.logger.write('warn', 'Event log unavailable', { run_id: run.id, error: String(error) }, 'runs');
         throw ApiError.unavailable('redis_unavailable', 'The event log is unavailable; retry later');
       }
-      items = [];
-    }
-    if (items.length === 0 && TERMINAL_RUN_STATUSES.includes(run.status)) {
-      items = await databaseCall(() => this.archive.list(tenantId, run.id, { afterSeq, limit }));
     }
     const last = items[items.length - 1];
     return { items, next_after: items.length === limit && last ? last.id : null };

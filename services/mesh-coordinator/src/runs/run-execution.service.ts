@@ -123,6 +123,8 @@ export class RunExecutionService {
   private async archiveLog(run: Run): Promise<void> {
     const events = await this.eventLog.read(run.id, { limit: 10_000 });
     await this.archive.append(events);
+    // Redis holds live logs only; without a TTL every run ever made would keep a stream there.
+    await this.eventLog.expire(run.id, this.config.RUN_EVENTS_TTL_SECONDS);
   }
 
   private record(agent: Agent, status: 'completed' | 'failed' | 'retried', durationMs: number): void {

@@ -12,6 +12,7 @@ import { LiveEventsService } from '../live/live-events.service';
 @Injectable()
 export class RunEventsConsumer implements OnApplicationBootstrap, BeforeApplicationShutdown {
   private tailer: StreamTailer<typeof Streams.events> | undefined;
+  private positioned = false;
 
   constructor(
     private readonly live: LiveEventsService,
@@ -20,8 +21,9 @@ export class RunEventsConsumer implements OnApplicationBootstrap, BeforeApplicat
     @Inject(WS_GATEWAY_CONFIG) private readonly config: WsGatewayConfig,
   ) {}
 
+  /** True once the tailer has pinned its position in the stream: from then on no event is missed. */
   get running(): boolean {
-    return this.tailer !== undefined;
+    return this.positioned;
   }
 
   onApplicationBootstrap(): void {
@@ -36,10 +38,14 @@ export class RunEventsConsumer implements OnApplicationBootstrap, BeforeApplicat
         this.logger.write('warn', 'Skipped an event that does not match its contract', { entry_id: entryId, error: String(error) }, 'events'),
       onError: (error) => this.logger.write('warn', 'Event stream read failed; retrying', { error: String(error) }, 'events'),
     });
-    this.tailer.start();
+    // Not awaited: with Redis down at boot the HTTP server still starts, and /ready says what is missing.
+    void this.tailer.start().then(() => {
+      this.positioned = true;
+    });
   }
 
   async beforeApplicationShutdown(): Promise<void> {
+    this.positioned = false;
     await this.tailer?.stop();
   }
 }
