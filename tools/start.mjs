@@ -57,6 +57,8 @@ async function ensureRedis() {
   say(`No Redis at ${env.REDIS_URL}; starting a private redis-server (data in ${dir})`);
   const redis = spawn('redis-server', ['--port', port || '6379', '--bind', '127.0.0.1', '--dir', dir, '--appendonly', 'yes', '--save', ''], {
     stdio: ['ignore', 'ignore', 'inherit'],
+    // Its own process group: Ctrl-C must not stop Redis before the services have drained.
+    detached: true,
   });
   children.push({ name: 'redis-server', child: redis });
   for (let i = 0; i < 50 && !(await redisAnswers(env.REDIS_URL)); i++) await new Promise((r) => setTimeout(r, 100));

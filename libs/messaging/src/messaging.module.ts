@@ -3,6 +3,7 @@ import type Redis from 'ioredis';
 
 import { RedisConnections } from './redis-connections';
 import { RedisHealth } from './redis-health';
+import { RunEventLog } from './run-event-log';
 import { StreamProducer } from './stream-producer';
 import { StreamReader } from './stream-reader';
 
@@ -85,8 +86,13 @@ export class MessagingModule implements OnApplicationShutdown {
           inject: [REDIS, MESSAGING_OPTIONS],
         },
         { provide: RedisHealth, useFactory: (redis: Redis) => new RedisHealth(redis), inject: [REDIS] },
+        {
+          provide: RunEventLog,
+          useFactory: (producer: StreamProducer, reader: StreamReader) => new RunEventLog(producer, reader),
+          inject: [StreamProducer, StreamReader],
+        },
       ],
-      exports: [MESSAGING_OPTIONS, RedisConnections, REDIS, StreamProducer, StreamReader, RedisHealth],
+      exports: [MESSAGING_OPTIONS, RedisConnections, REDIS, StreamProducer, StreamReader, RedisHealth, RunEventLog],
     };
   }
 

@@ -2,3 +2,4 @@ export * from './test-env';
 export * from './redis-isolation';
 export * from './database-isolation';
 export * from './wait-for';
+export * from './private-redis';

@@ -18,13 +18,14 @@ import type { DataSource } from 'typeorm';
 import { AppModule } from '../src/app.module';
 import { MeshCoordinatorConfig } from '../src/config';
 
-// The test's echo: `mode: flaky` fails the first attempt of each run (retries without a fake queue); any other
-// mode violates its config schema (a permanent failure).
+// The test's echo: `mode: flaky` fails the first attempt of each run (retries without a fake queue), `slow` takes
+// 700 ms (a run in flight during shutdown); any other mode violates its config schema (a permanent failure).
 const failedOnce = new Set<string>();
 const testEcho = defineAgent({
   ...echoAgent,
-  configSchema: z.object({ mode: z.enum(['ok', 'flaky']).default('ok') }),
+  configSchema: z.object({ mode: z.enum(['ok', 'flaky', 'slow']).default('ok') }),
   async run(input, context) {
+    if (context.config.mode === 'slow') await new Promise((resolve) => setTimeout(resolve, 700));
     if (context.config.mode === 'flaky' && !failedOnce.has(context.runId)) {
       failedOnce.add(context.runId);
       throw new Error('first attempt always fails');
@@ -197,5 +198,15 @@ describe.each(DATABASE_KINDS)('mesh-coordinator run execution on %s', (kind) => 
       return response.ok ? ((await response.json()) as { checks: Record<string, { status: string }> }) : undefined;
     }, { what: 'coordinator readiness' });
     expect(ready.checks).toMatchObject({ redis: { status: 'up' }, database: { status: 'up' }, run_worker: { status: 'up' } });
+  });
+
+  it('should finish the run in flight before shutting down', async () => {
+    const submitted = await submitRun({ mode: 'slow' });
+    await waitFor(async () => (await runs.findById('default', submitted.id))?.status === 'running', { what: 'the slow run to start' });
+    await app.close();
+    app = undefined as unknown as NestFastifyApplication;
+    const run = await runs.findById('default', submitted.id);
+    expect(run).toMatchObject({ status: 'completed', output: { hello: 'world' } });
+    expect(types(await eventLog.read(submitted.id, { limit: 100 }))).toEqual(['1:run.queued', '2:run.started', '3:run.completed']);
   });
 });

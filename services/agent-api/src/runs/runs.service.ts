@@ -1,8 +1,8 @@
 import { Inject, Injectable } from '@nestjs/common';
-import { Queues, TERMINAL_RUN_STATUSES, runEventId } from '@skreaver/contracts';
+import { TERMINAL_RUN_STATUSES, runEventId } from '@skreaver/contracts';
 import type { JsonValue, Run, RunEventV1, RunEventsPage } from '@skreaver/contracts';
 import { ApiError } from '@skreaver/http';
-import { RunEventLog, TypedQueue } from '@skreaver/messaging';
+import { RunEventLog } from '@skreaver/messaging';
 import { JsonLogger } from '@skreaver/observability';
 import { RunEventArchive, RunRepository } from '@skreaver/persistence';
 import { newId, nowIso } from '@skreaver/util';
@@ -11,9 +11,7 @@ import { AgentsService } from '../agents/agents.service';
 import { AGENT_API_CONFIG } from '../config';
 import type { AgentApiConfig } from '../config';
 import { databaseCall } from '../database-call';
-
-/** Injection token of the run queue. */
-export const RUN_QUEUE = Symbol('RUN_QUEUE');
+import { RunQueue } from './run-queue';
 
 /** Accepting runs (store, log `run.queued`, enqueue) and reading them back with their event logs. */
 @Injectable()
@@ -23,7 +21,7 @@ export class RunsService {
     private readonly runs: RunRepository,
     private readonly archive: RunEventArchive,
     private readonly eventLog: RunEventLog,
-    @Inject(RUN_QUEUE) private readonly queue: TypedQueue<typeof Queues.runs>,
+    private readonly queue: RunQueue,
     @Inject(AGENT_API_CONFIG) private readonly config: AgentApiConfig,
     private readonly logger: JsonLogger,
   ) {}

@@ -50,8 +50,11 @@ export class RunJobsConsumer implements OnApplicationBootstrap, BeforeApplicatio
         lockDurationMs: this.config.RUN_LOCK_DURATION_MS,
       },
       async (payload, job) => {
+        // Shutdown does not abort runs: close() lets them finish; past the shutdown timeout the process exits and
+        // BullMQ hands the job, its lock expired, to another coordinator.
+        const run = new AbortController();
         try {
-          await this.execution.execute(payload, { number: job.attemptsMade + 1, of: job.attempts }, this.stopping.signal);
+          await this.execution.execute(payload, { number: job.attemptsMade + 1, of: job.attempts }, run.signal);
         } catch (error) {
           if (error instanceof PermanentRunError) throw new UnrecoverableError(error.message);
           throw error;

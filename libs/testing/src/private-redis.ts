@@ -1,0 +1,78 @@
+import { spawn } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+import Redis from 'ioredis';
+
+import { waitFor } from './wait-for';
+
+/** A redis-server of the test's own, so a test can stop and restart Redis without disturbing other test files. */
+export interface PrivateRedis {
+  readonly url: string;
+  readonly port: number;
+  /** Stops the server (SIGTERM) and waits until it is gone. */
+  stop(): Promise<void>;
+  /** Starts it again on the same port (and data dir: with AOF on, accepted writes survive). */
+  start(): Promise<void>;
+  cleanup(): Promise<void>;
+}
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.on('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address();
+      server.close(() => (typeof address === 'object' && address ? resolve(address.port) : reject(new Error('no port'))));
+    });
+  });
+}
+
+/** Starts `redis-server` (it must be on PATH) on a free loopback port with AOF persistence in a temp dir. */
+export async function privateRedis(): Promise<PrivateRedis> {
+  const port = await freePort();
+  const dir = mkdtempSync(join(tmpdir(), 'skreaver-redis-'));
+  const url = `redis://127.0.0.1:${port}`;
+  let child: ChildProcess | undefined;
+
+  const answers = async () => {
+    const probe = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null });
+    probe.on('error', () => undefined);
+    try {
+      await probe.connect();
+      return (await probe.ping()) === 'PONG';
+    } catch {
+      return false;
+    } finally {
+      probe.disconnect();
+    }
+  };
+
+  const instance: PrivateRedis = {
+    url,
+    port,
+    async start() {
+      child = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--dir', dir, '--appendonly', 'yes', '--save', ''], {
+        stdio: 'ignore',
+      });
+      await waitFor(answers, { timeoutMs: 10_000, what: `redis-server on ${port}` });
+    },
+    async stop() {
+      const running = child;
+      child = undefined;
+      if (!running || running.exitCode !== null) return;
+      const exited = new Promise((resolve) => running.once('exit', resolve));
+      running.kill('SIGTERM');
+      await exited;
+    },
+    async cleanup() {
+      await instance.stop();
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+  await instance.start();
+  return instance;
+}
