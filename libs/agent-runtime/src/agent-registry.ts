@@ -1,4 +1,5 @@
 import type { AgentKind, JsonValue } from '@skreaver/contracts';
+import { z } from 'zod';
 
 import type { AgentContext, AgentDefinition } from './agent-definition';
 import { echoAgent } from './kinds/echo.agent';
@@ -32,6 +33,16 @@ export class AgentRegistry {
 
   has(kind: string): boolean {
     return this.kinds.has(kind);
+  }
+
+  /** Checks `config` against the kind's schema (agent-api does, so a bad config fails at creation, not at run time). */
+  validateConfig(kind: string, config: unknown): { success: true } | { success: false; error: z.ZodError } {
+    const definition = this.kinds.get(kind);
+    if (!definition) {
+      return { success: false, error: new z.ZodError([{ code: 'custom', path: [], message: `no agent kind "${kind}" is installed`, input: kind }]) };
+    }
+    const result = definition.configSchema.safeParse(config);
+    return result.success ? { success: true } : { success: false, error: result.error };
   }
 
   /** Runs one attempt of `request` with its kind's validated config. */

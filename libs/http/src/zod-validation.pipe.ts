@@ -16,7 +16,7 @@ export function toValidationIssues(error: z.ZodError): ValidationIssue[] {
 export class ZodValidationPipe<S extends z.ZodType> implements PipeTransform<unknown, z.infer<S>> {
   constructor(
     private readonly schema: S,
-    private readonly what: 'body' | 'query' | 'path parameters' = 'body',
+    private readonly what: 'body' | 'query' | 'path parameters' | 'headers' = 'body',
   ) {}
 
   transform(value: unknown): z.infer<S> {

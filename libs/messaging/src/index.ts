@@ -10,3 +10,4 @@ export * from './consumer-group.runner';
 export * from './typed-queue';
 export * from './run-event-log';
 export * from './messaging.module';
+export * from './agent-run-slots';

@@ -2,6 +2,7 @@ import { type DynamicModule, Inject, Logger, Module, type OnApplicationShutdown 
 import type Redis from 'ioredis';
 
 import { RedisConnections } from './redis-connections';
+import { AgentRunSlots } from './agent-run-slots';
 import { RedisHealth } from './redis-health';
 import { RunEventLog } from './run-event-log';
 import { StreamProducer } from './stream-producer';
@@ -87,12 +88,17 @@ export class MessagingModule implements OnApplicationShutdown {
         },
         { provide: RedisHealth, useFactory: (redis: Redis) => new RedisHealth(redis), inject: [REDIS] },
         {
+          provide: AgentRunSlots,
+          useFactory: (redis: Redis, config: MessagingOptions) => new AgentRunSlots(redis, config.keyPrefix),
+          inject: [REDIS, MESSAGING_OPTIONS],
+        },
+        {
           provide: RunEventLog,
           useFactory: (producer: StreamProducer, reader: StreamReader) => new RunEventLog(producer, reader),
           inject: [StreamProducer, StreamReader],
         },
       ],
-      exports: [MESSAGING_OPTIONS, RedisConnections, REDIS, StreamProducer, StreamReader, RedisHealth, RunEventLog],
+      exports: [MESSAGING_OPTIONS, RedisConnections, REDIS, StreamProducer, StreamReader, RedisHealth, RunEventLog, AgentRunSlots],
     };
   }
 

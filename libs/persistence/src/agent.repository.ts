@@ -1,9 +1,30 @@
-import { Agent, AgentStatus, Timestamp } from '@skreaver/contracts';
+import { Agent, AgentConcurrency, AgentStatus, Timestamp } from '@skreaver/contracts';
+import type { AgentKind, JsonValue } from '@skreaver/contracts';
 
 import { DataSource, Repository } from 'typeorm';
 
 import { AgentEntity } from './entities/agent.entity';
 import { fromJsonText, toJsonText } from './json-text';
+
+export interface AgentListOptions {
+  limit: number;
+  kind?: AgentKind;
+  status?: AgentStatus;
+  nameContains?: string;
+  before?: { created_at: string; id: string };
+}
+
+export interface AgentChanges {
+  name?: string;
+  config?: Record<string, JsonValue>;
+  concurrency?: AgentConcurrency;
+  updated_at: string;
+}
+
+// LIKE wildcards in user input must match literally.
+function escapeLike(value: string): string {
+  return value.replace(/[\\%_]/g, (c) => `\\${c}`);
+}
 
 /** Reads and writes agents; rows are translated to and from the `Agent` contract. */
 export class AgentRepository {
@@ -26,14 +47,46 @@ export class AgentRepository {
     return row ? toAgent(row) : null;
   }
 
-  /** A tenant's agents, newest first. */
-  async list(tenantId: string, options: { limit: number }): Promise<Agent[]> {
-    const rows = await this.rows.find({
-      where: { tenant_id: tenantId },
-      order: { created_at: 'DESC', id: 'DESC' },
-      take: options.limit,
-    });
-    return rows.map(toAgent);
+  /**
+   * A tenant's agents, newest first, optionally filtered; `before` is the (created_at, id) of the last agent of the
+   * previous page (keyset pagination: stable while agents are added).
+   */
+  async list(tenantId: string, options: AgentListOptions): Promise<Agent[]> {
+    const query = this.rows
+      .createQueryBuilder('agent')
+      .where('agent.tenant_id = :tenantId', { tenantId })
+      .orderBy('agent.created_at', 'DESC')
+      .addOrderBy('agent.id', 'DESC')
+      .take(options.limit);
+    if (options.kind) query.andWhere('agent.kind = :kind', { kind: options.kind });
+    if (options.status) query.andWhere('agent.status = :status', { status: options.status });
+    if (options.nameContains) {
+      query.andWhere("agent.name LIKE :name ESCAPE '\\'", { name: `%${escapeLike(options.nameContains)}%` });
+    }
+    if (options.before) {
+      query.andWhere('(agent.created_at < :createdAt OR (agent.created_at = :createdAt AND agent.id < :id))', {
+        createdAt: options.before.created_at,
+        id: options.before.id,
+      });
+    }
+    return (await query.getMany()).map(toAgent);
+  }
+
+  /** Applies `changes` to the tenant's agent; returns the updated agent, or null when there is none. */
+  async update(tenantId: string, id: string, changes: AgentChanges): Promise<Agent | null> {
+    const set: Partial<AgentEntity> = { updated_at: Timestamp.parse(changes.updated_at) };
+    if (changes.name !== undefined) set.name = changes.name;
+    if (changes.config !== undefined) set.config = toJsonText(changes.config);
+    if (changes.concurrency !== undefined) set.concurrency = toJsonText(AgentConcurrency.parse(changes.concurrency));
+    const result = await this.rows.createQueryBuilder().update().set(set).where({ tenant_id: tenantId, id }).updateEntity(false).execute();
+    if ((result.affected ?? 0) === 0) return null;
+    return this.findById(tenantId, id);
+  }
+
+  /** Deletes the tenant's agent (its runs, events and memory cascade); returns whether it existed. */
+  async delete(tenantId: string, id: string): Promise<boolean> {
+    const result = await this.rows.createQueryBuilder().delete().where({ tenant_id: tenantId, id }).execute();
+    return (result.affected ?? 0) > 0;
   }
 
   /** Records the agent's status and when it last did something; a missing agent is ignored. */
@@ -55,6 +108,7 @@ function toRow(agent: Agent): AgentEntity {
     name: agent.name,
     kind: agent.kind,
     config: toJsonText(agent.config),
+    concurrency: toJsonText(agent.concurrency),
     status: agent.status,
     created_at: agent.created_at,
     updated_at: agent.updated_at,
@@ -69,6 +123,7 @@ function toAgent(row: AgentEntity): Agent {
     name: row.name,
     kind: row.kind,
     config: fromJsonText(row.config),
+    concurrency: fromJsonText(row.concurrency),
     status: row.status,
     created_at: row.created_at,
     updated_at: row.updated_at,

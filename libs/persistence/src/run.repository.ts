@@ -17,10 +17,39 @@ export class RunRepository {
   }
 
   /** Stores a new run. @throws when the id exists, the agent does not, or the run does not match the contract. */
-  async insert(run: Run): Promise<Run> {
+  async insert(run: Run, options: { requestHash?: string } = {}): Promise<Run> {
     const valid = Run.parse(run);
-    await this.rows.createQueryBuilder().insert().values(toRow(valid)).updateEntity(false).execute();
+    await this.rows
+      .createQueryBuilder()
+      .insert()
+      .values({ ...toRow(valid), request_hash: options.requestHash ?? null })
+      .updateEntity(false)
+      .execute();
     return valid;
+  }
+
+  /** The run an earlier request with this idempotency key created, with that request's hash. */
+  async findByIdempotencyKey(
+    tenantId: string,
+    agentId: string,
+    key: string,
+  ): Promise<{ run: Run; requestHash: string | null } | null> {
+    const row = await this.rows.findOneBy({ tenant_id: tenantId, agent_id: agentId, idempotency_key: key });
+    return row ? { run: toRun(row), requestHash: row.request_hash } : null;
+  }
+
+  /** The agent's runs that are still queued or running, oldest first. */
+  async listOpenByAgent(tenantId: string, agentId: string): Promise<Run[]> {
+    const rows = await this.rows.find({
+      where: { tenant_id: tenantId, agent_id: agentId, status: In(OPEN_RUN_STATUSES) },
+      order: { created_at: 'ASC', id: 'ASC' },
+    });
+    return rows.map(toRun);
+  }
+
+  /** Removes a run that was never admitted (refused by its agent's concurrency policy). */
+  async delete(id: string): Promise<void> {
+    await this.rows.createQueryBuilder().delete().where({ id }).execute();
   }
 
   /** The run with `id` in `tenantId`, or null (also when it belongs to another tenant). */
@@ -75,12 +104,29 @@ export class RunRepository {
     });
   }
 
-  private async updateOpenRun(id: string, changes: Partial<RunEntity> & { status: RunStatus }): Promise<boolean> {
+  /**
+   * Cancels a run that is in one of `from` (default: queued or running).
+   * @returns false when it is missing, finished, or in another state (it is left unchanged).
+   */
+  markCancelled(id: string, error: RunError, finishedAt: string, from: readonly RunStatus[] = OPEN_RUN_STATUSES): Promise<boolean> {
+    return this.updateOpenRun(
+      id,
+      { status: 'cancelled', error: toJsonText(RunError.parse(error)), finished_at: Timestamp.parse(finishedAt) },
+      from,
+    );
+  }
+
+  private async updateOpenRun(
+    id: string,
+    changes: Partial<RunEntity> & { status: RunStatus },
+    from: readonly RunStatus[] = OPEN_RUN_STATUSES,
+  ): Promise<boolean> {
+    const allowed = from.filter((status) => OPEN_RUN_STATUSES.includes(status));
     const result = await this.rows
       .createQueryBuilder()
       .update()
       .set(changes)
-      .where({ id, status: In(OPEN_RUN_STATUSES) })
+      .where({ id, status: In(allowed) })
       .updateEntity(false)
       .execute();
     return (result.affected ?? 0) > 0;
@@ -98,6 +144,8 @@ function toRow(run: Run): RunEntity {
     output: run.output === null ? null : toJsonText(run.output),
     error: run.error === null ? null : toJsonText(run.error),
     attempts: run.attempts,
+    idempotency_key: run.idempotency_key,
+    request_hash: null,
     created_at: run.created_at,
     started_at: run.started_at,
     finished_at: run.finished_at,
@@ -115,6 +163,7 @@ function toRun(row: RunEntity): Run {
     output: fromNullableJsonText(row.output),
     error: row.error === null ? null : fromJsonText(row.error),
     attempts: row.attempts,
+    idempotency_key: row.idempotency_key,
     created_at: row.created_at,
     started_at: row.started_at,
     finished_at: row.finished_at,

@@ -5,6 +5,7 @@ import { MessagingModule } from '@skreaver/messaging';
 import { ObservabilityModule } from '@skreaver/observability';
 import type { JsonLogger } from '@skreaver/observability';
 import { PersistenceModule } from '@skreaver/persistence';
+import { RunLifecycleModule } from '@skreaver/runs';
 
 import { AgentsModule } from './agents/agents.module';
 import { AGENT_API_CONFIG } from './config';
@@ -29,6 +30,7 @@ export class AppModule {
           // agent-api owns the schema: it alone migrates, the coordinator waits for it.
           runMigrations: true,
         }),
+        RunLifecycleModule.forRoot({ maxAttempts: config.RUN_MAX_ATTEMPTS }),
         AgentsModule,
         RunsModule,
       ],

@@ -12,6 +12,10 @@ export const AgentApiConfig = defineConfig({
   SKREAVER_MESH_ENABLED: envBoolean(true),
   /** Attempts a run gets before it fails for good. */
   RUN_MAX_ATTEMPTS: envInt(3, 1, 100),
+  /** How long a finished run's event log stays in Redis once archived (agent-api archives runs it cancels). */
+  RUN_EVENTS_TTL_SECONDS: envInt(86_400, 1, 31_536_000),
+  /** How long `observe` and `batch` wait for runs by default, seconds. */
+  RUN_WAIT_DEFAULT_SECONDS: envInt(30, 1, 300),
 });
 export type AgentApiConfig = Config<typeof AgentApiConfig.shape>;
 

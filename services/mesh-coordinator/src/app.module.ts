@@ -5,6 +5,7 @@ import { MessagingModule } from '@skreaver/messaging';
 import { ObservabilityModule } from '@skreaver/observability';
 import type { JsonLogger } from '@skreaver/observability';
 import { PersistenceModule } from '@skreaver/persistence';
+import { RunLifecycleModule } from '@skreaver/runs';
 
 import { MESH_COORDINATOR_CONFIG } from './config';
 import type { MeshCoordinatorConfig } from './config';
@@ -27,6 +28,7 @@ export class AppModule {
           poolSize: config.DATABASE_POOL_SIZE,
           runMigrations: false,
         }),
+        RunLifecycleModule.forRoot({ maxAttempts: config.RUN_MAX_ATTEMPTS }),
         RunsModule,
       ],
       providers: [ReadinessChecks],

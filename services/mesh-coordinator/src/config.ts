@@ -9,6 +9,8 @@ export const MeshCoordinatorConfig = defineConfig({
   ...baseEnv,
   ...databaseEnv,
   PORT: envPort(8082),
+  /** Attempts each run gets (used when this coordinator enqueues a run that waited for its agent). */
+  RUN_MAX_ATTEMPTS: envInt(3, 1, 100),
   /** Runs one coordinator executes at once. */
   RUN_WORKER_CONCURRENCY: envInt(16, 1, 1_000),
   /** A run whose worker stops renewing its lock for this long is handed to another worker. */

@@ -30,13 +30,28 @@ export const RunFailedEventV1 = z.object({
   data: z.object({ code: z.string(), message: z.string(), attempt: z.number().int().positive(), final: z.boolean() }),
 });
 
+export const RunCancelledEventV1 = z.object({
+  ...base,
+  type: z.literal('run.cancelled'),
+  data: z.object({ reason: z.string(), by: z.string() }),
+});
+
 /** Every event a run appends to its log and to the global event stream. */
 export const RunEventV1 = z.discriminatedUnion('type', [
   RunQueuedEventV1,
   RunStartedEventV1,
   RunCompletedEventV1,
   RunFailedEventV1,
+  RunCancelledEventV1,
 ]);
+
+/** Event types after which a run's log gets no more events. */
+export const TERMINAL_EVENT_TYPES = ['run.completed', 'run.cancelled'] as const;
+
+/** Whether `event` ends its run's log (a non-final `run.failed` does not: a retry follows). */
+export function isTerminalEvent(event: RunEventV1): boolean {
+  return event.type === 'run.completed' || event.type === 'run.cancelled' || (event.type === 'run.failed' && event.data.final);
+}
 export type RunEventV1 = z.infer<typeof RunEventV1>;
 export type RunEventType = RunEventV1['type'];
 /** The event of one type, e.g. `RunEventOf<'run.completed'>`. */

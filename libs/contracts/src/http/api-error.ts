@@ -9,12 +9,18 @@ export const ApiErrorCode = z.enum([
   'not_found',
   'method_not_allowed',
   'conflict',
+  'agent_busy',
+  'idempotency_key_reused',
+  'run_failed',
+  'run_timeout',
   'rate_limited',
   'database_unavailable',
   'queue_unavailable',
   'redis_unavailable',
   'not_ready',
   'internal_error',
+  'unauthorized',
+  'forbidden',
 ]);
 export type ApiErrorCode = z.infer<typeof ApiErrorCode>;
 

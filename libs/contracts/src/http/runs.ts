@@ -31,6 +31,8 @@ export const Run = z.object({
   output: JsonValue.nullable(),
   error: RunError.nullable(),
   attempts: z.number().int().nonnegative(),
+  /** The client's `Idempotency-Key`, when it sent one. */
+  idempotency_key: z.string().nullable(),
   created_at: Timestamp,
   started_at: Timestamp.nullable(),
   finished_at: Timestamp.nullable(),
@@ -42,6 +44,43 @@ export type RunIdParams = z.infer<typeof RunIdParams>;
 
 export const RunList = z.object({ items: z.array(Run) });
 export type RunList = z.infer<typeof RunList>;
+
+/** Longest `?wait=` a caller may ask for, seconds. */
+export const MAX_WAIT_SECONDS = 300;
+
+/** Query of `POST /agents/{id}/runs`: `wait` seconds for the run to finish (200) before answering 202. */
+export const CreateRunQuery = z.strictObject({ wait: z.coerce.number().min(0).max(MAX_WAIT_SECONDS).optional() });
+export type CreateRunQuery = z.infer<typeof CreateRunQuery>;
+
+/** `Idempotency-Key` header: a retried request with the same key and body gets the first run back. */
+export const IdempotencyKey = z.string().min(1).max(255).regex(/^[\x21-\x7e]+$/, 'printable ASCII without spaces');
+
+/** Body of `POST /agents/{id}/observe` (and `/observe/stream`). */
+export const ObserveRequest = z.strictObject({ input: JsonValue, timeout_seconds: z.number().min(0.1).max(MAX_WAIT_SECONDS).optional() });
+export type ObserveRequest = z.infer<typeof ObserveRequest>;
+
+/** Answer of `POST /agents/{id}/observe`, shaped like upstream Skreaver's. */
+export const ObserveResponse = z.object({ agent_id: AgentId, run_id: RunId, response: JsonValue, timestamp: Timestamp });
+export type ObserveResponse = z.infer<typeof ObserveResponse>;
+
+/** Most inputs one batch may carry. */
+export const MAX_BATCH_INPUTS = 100;
+
+/** Body of `POST /agents/{id}/batch`. */
+export const BatchRequest = z.strictObject({
+  inputs: z.array(JsonValue).min(1).max(MAX_BATCH_INPUTS),
+  timeout_seconds: z.number().min(0.1).max(MAX_WAIT_SECONDS).optional(),
+});
+export type BatchRequest = z.infer<typeof BatchRequest>;
+
+/** One input's outcome in a batch, in input order; `status` is the run's status when the batch answered. */
+export const BatchItem = z.object({ run_id: RunId, status: RunStatus, output: JsonValue.nullable(), error: RunError.nullable() });
+export const BatchResponse = z.object({ agent_id: AgentId, items: z.array(BatchItem) });
+export type BatchResponse = z.infer<typeof BatchResponse>;
+
+/** Body of `POST /runs/{id}/cancel` (optional). */
+export const CancelRunRequest = z.strictObject({ reason: z.string().max(500).optional() }).default({});
+export type CancelRunRequest = z.infer<typeof CancelRunRequest>;
 
 /** Query of `GET /runs/{id}/events`: events strictly after `after` (an event id), at most `limit`. */
 export const RunEventsQuery = z.strictObject({

@@ -22,6 +22,10 @@ export class AgentEntity {
   @Column({ type: 'text' })
   config!: string;
 
+  /** JSON text of the agent's concurrency policy. */
+  @Column({ type: 'text', default: '{"policy":"enqueue","max_concurrency":1}' })
+  concurrency!: string;
+
   @Column({ type: 'varchar', length: 16 })
   status!: string;
 

@@ -7,6 +7,8 @@ import { AgentEntity } from './agent.entity';
 /** Row of `runs`; `input`, `output` and `error` hold JSON text. */
 @Entity({ name: 'runs' })
 @Index('idx_runs_tenant_id_agent_id_created_at', ['tenant_id', 'agent_id', 'created_at'])
+@Index('uq_runs_idempotency', ['tenant_id', 'agent_id', 'idempotency_key'], { unique: true })
+@Index('idx_runs_agent_id_status', ['agent_id', 'status'])
 export class RunEntity {
   @PrimaryColumn({ type: 'varchar', length: 36, primaryKeyConstraintName: 'pk_runs' })
   id!: string;
@@ -39,6 +41,13 @@ export class RunEntity {
 
   @Column({ type: 'integer', default: 0 })
   attempts!: number;
+
+  @Column({ type: 'varchar', length: 255, nullable: true })
+  idempotency_key!: string | null;
+
+  /** SHA-256 of the request that carried the idempotency key, to tell a retry from a reused key. */
+  @Column({ type: 'varchar', length: 64, nullable: true })
+  request_hash!: string | null;
 
   @Column({ type: 'varchar', length: 32 })
   created_at!: string;

@@ -1,5 +1,6 @@
 import { InitialSchema1795854060241 } from './initial-schema.migration';
+import { RunControls1795900000000 } from './run-controls.migration';
 
 /** Every migration, oldest first. */
 // Listed rather than globbed: the same code runs as src/*.ts under jest and as dist/*.js in production.
-export const MIGRATIONS = [InitialSchema1795854060241];
+export const MIGRATIONS = [InitialSchema1795854060241, RunControls1795900000000];

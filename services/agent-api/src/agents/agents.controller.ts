@@ -1,12 +1,9 @@
-import { Body, Controller, Get, HttpCode, HttpStatus, Param, Post, Query } from '@nestjs/common';
-import { AgentIdParams, AgentList, CreateAgentRequest, DEFAULT_TENANT } from '@skreaver/contracts';
-import type { Agent } from '@skreaver/contracts';
+import { Body, Controller, Delete, Get, HttpCode, HttpStatus, Param, Patch, Post, Query } from '@nestjs/common';
+import { AgentIdParams, CreateAgentRequest, DEFAULT_TENANT, ListAgentsQuery, UpdateAgentRequest } from '@skreaver/contracts';
+import type { Agent, AgentList, AgentStatusReport } from '@skreaver/contracts';
 import { ZodValidationPipe } from '@skreaver/http';
-import { z } from 'zod';
 
 import { AgentsService } from './agents.service';
-
-const ListAgentsQuery = z.strictObject({ limit: z.coerce.number().int().min(1).max(500).default(100) });
 
 // Until auth lands every caller acts in the default tenant.
 const tenant = DEFAULT_TENANT;
@@ -22,12 +19,31 @@ export class AgentsController {
   }
 
   @Get()
-  async list(@Query(new ZodValidationPipe(ListAgentsQuery, 'query')) query: z.infer<typeof ListAgentsQuery>): Promise<AgentList> {
-    return { items: await this.agents.list(tenant, query.limit) };
+  list(@Query(new ZodValidationPipe(ListAgentsQuery, 'query')) query: ListAgentsQuery): Promise<AgentList> {
+    return this.agents.list(tenant, query);
   }
 
   @Get(':id')
   get(@Param(new ZodValidationPipe(AgentIdParams, 'path parameters')) params: AgentIdParams): Promise<Agent> {
     return this.agents.get(tenant, params.id);
+  }
+
+  @Get(':id/status')
+  status(@Param(new ZodValidationPipe(AgentIdParams, 'path parameters')) params: AgentIdParams): Promise<AgentStatusReport> {
+    return this.agents.status(tenant, params.id);
+  }
+
+  @Patch(':id')
+  update(
+    @Param(new ZodValidationPipe(AgentIdParams, 'path parameters')) params: AgentIdParams,
+    @Body(new ZodValidationPipe(UpdateAgentRequest)) body: UpdateAgentRequest,
+  ): Promise<Agent> {
+    return this.agents.update(tenant, params.id, body);
+  }
+
+  @Delete(':id')
+  @HttpCode(HttpStatus.NO_CONTENT)
+  async delete(@Param(new ZodValidationPipe(AgentIdParams, 'path parameters')) params: AgentIdParams): Promise<void> {
+    await this.agents.delete(tenant, params.id, 'api');
   }
 }

@@ -1,17 +1,32 @@
 import { Injectable } from '@nestjs/common';
-import type { Agent, CreateAgentRequest } from '@skreaver/contracts';
-import { ApiError } from '@skreaver/http';
+import { AgentRegistry } from '@skreaver/agent-runtime';
+import type { Agent, AgentKind, AgentStatusReport, CreateAgentRequest, JsonValue, ListAgentsQuery, UpdateAgentRequest } from '@skreaver/contracts';
+import { ApiError, toValidationIssues } from '@skreaver/http';
 import { AgentRepository } from '@skreaver/persistence';
+import { RunDispatcher } from '@skreaver/runs';
 import { newId, nowIso } from '@skreaver/util';
 
 import { databaseCall } from '../database-call';
+import { RunsService } from '../runs/runs.service';
 
-/** Agent lifecycle: create, read, list. */
+/** A page of agents and the cursor of the next one. */
+export interface AgentPage {
+  items: Agent[];
+  next_cursor: string | null;
+}
+
+/** Agent lifecycle: create (config checked against its kind), read, list, update, delete (cancelling its runs). */
 @Injectable()
 export class AgentsService {
-  constructor(private readonly agents: AgentRepository) {}
+  constructor(
+    private readonly agents: AgentRepository,
+    private readonly registry: AgentRegistry,
+    private readonly runs: RunsService,
+    private readonly dispatcher: RunDispatcher,
+  ) {}
 
   async create(tenantId: string, request: CreateAgentRequest): Promise<Agent> {
+    this.checkConfig(request.kind, request.config);
     const now = nowIso();
     const agent: Agent = {
       id: newId(),
@@ -19,6 +34,7 @@ export class AgentsService {
       name: request.name,
       kind: request.kind,
       config: request.config,
+      concurrency: request.concurrency,
       status: 'idle',
       created_at: now,
       updated_at: now,
@@ -34,7 +50,68 @@ export class AgentsService {
     return agent;
   }
 
-  list(tenantId: string, limit: number): Promise<Agent[]> {
-    return databaseCall(() => this.agents.list(tenantId, { limit }));
+  async list(tenantId: string, query: ListAgentsQuery): Promise<AgentPage> {
+    const items = await databaseCall(() =>
+      this.agents.list(tenantId, {
+        limit: query.limit,
+        kind: query.kind,
+        status: query.status,
+        nameContains: query.name,
+        before: query.cursor ? decodeCursor(query.cursor) : undefined,
+      }),
+    );
+    const last = items[items.length - 1];
+    return { items, next_cursor: items.length === query.limit && last ? encodeCursor(last) : null };
   }
+
+  async status(tenantId: string, id: string): Promise<AgentStatusReport> {
+    const agent = await this.get(tenantId, id);
+    const depth = await this.dispatcher.depth(agent.id).catch(() => ({ active: 0, pending: 0 }));
+    return {
+      agent_id: agent.id,
+      kind: agent.kind,
+      status: agent.status,
+      created_at: agent.created_at,
+      last_activity: agent.last_activity,
+      queue_depth: depth.pending,
+      active_runs: depth.active,
+      concurrency: agent.concurrency,
+    };
+  }
+
+  async update(tenantId: string, id: string, changes: UpdateAgentRequest): Promise<Agent> {
+    const current = await this.get(tenantId, id);
+    if (changes.config !== undefined) this.checkConfig(current.kind, changes.config);
+    const updated = await databaseCall(() => this.agents.update(tenantId, id, { ...changes, updated_at: nowIso() }));
+    if (!updated) throw ApiError.notFound(`agent ${id}`);
+    return updated;
+  }
+
+  /** Cancels the agent's queued and running runs, then deletes it with its runs, events and memory. */
+  async delete(tenantId: string, id: string, by: string): Promise<Agent> {
+    const agent = await this.get(tenantId, id);
+    await this.runs.cancelAll(tenantId, agent.id, 'agent deleted', by);
+    await databaseCall(() => this.agents.delete(tenantId, agent.id));
+    await this.dispatcher.clear(agent.id).catch(() => undefined);
+    return agent;
+  }
+
+  private checkConfig(kind: AgentKind, config: Record<string, JsonValue>): void {
+    const result = this.registry.validateConfig(kind, config);
+    if (!result.success) {
+      const issues = toValidationIssues(result.error).map((issue) => ({ ...issue, path: `config.${issue.path}`.replace(/\.\(root\)$/, '') }));
+      throw new ApiError(400, 'validation_failed', `Invalid config for a ${kind} agent`, issues);
+    }
+  }
+}
+
+// Keyset cursor: the last agent's (created_at, id), opaque to clients.
+function encodeCursor(agent: Agent): string {
+  return Buffer.from(`${agent.created_at}|${agent.id}`).toString('base64url');
+}
+
+function decodeCursor(cursor: string): { created_at: string; id: string } {
+  const [createdAt, id] = Buffer.from(cursor, 'base64url').toString('utf8').split('|');
+  if (!createdAt || !id) throw new ApiError(400, 'validation_failed', 'Invalid request query', [{ path: 'cursor', message: 'not a cursor from next_cursor' }]);
+  return { created_at: createdAt, id };
 }

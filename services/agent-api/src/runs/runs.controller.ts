@@ -1,27 +1,90 @@
-import { Body, Controller, Get, HttpCode, HttpStatus, Param, Post, Query } from '@nestjs/common';
-import { AgentIdParams, CreateRunRequest, DEFAULT_TENANT, RunEventsQuery, RunIdParams } from '@skreaver/contracts';
-import type { Run, RunEventsPage, RunList } from '@skreaver/contracts';
+import { Body, Controller, Get, Headers, HttpCode, HttpStatus, Param, Post, Query, Req, Res } from '@nestjs/common';
+import {
+  AgentIdParams,
+  BatchRequest,
+  CancelRunRequest,
+  CreateRunQuery,
+  CreateRunRequest,
+  DEFAULT_TENANT,
+  IdempotencyKey,
+  ObserveRequest,
+  RunEventsQuery,
+  RunIdParams,
+} from '@skreaver/contracts';
+import type { BatchResponse, ObserveResponse, Run, RunList } from '@skreaver/contracts';
 import { ZodValidationPipe } from '@skreaver/http';
+import type { FastifyReply, FastifyRequest } from 'fastify';
 import { z } from 'zod';
 
+import { ObserveService } from './observe.service';
 import { RunsService } from './runs.service';
+import { openEventStream, resumeSeq, wantsEventStream } from './sse';
 
 const ListRunsQuery = z.strictObject({ limit: z.coerce.number().int().min(1).max(500).default(100) });
+const OptionalIdempotencyKey = IdempotencyKey.optional();
 
 // Until auth lands every caller acts in the default tenant.
 const tenant = DEFAULT_TENANT;
 
 @Controller()
 export class RunsController {
-  constructor(private readonly runs: RunsService) {}
+  constructor(
+    private readonly runs: RunsService,
+    private readonly observer: ObserveService,
+  ) {}
 
+  /** 202 with the queued run; with `?wait=N`, 200 with the finished run if it ends within N seconds. */
   @Post('agents/:id/runs')
-  @HttpCode(HttpStatus.ACCEPTED)
-  create(
+  async create(
     @Param(new ZodValidationPipe(AgentIdParams, 'path parameters')) params: AgentIdParams,
+    @Query(new ZodValidationPipe(CreateRunQuery, 'query')) query: CreateRunQuery,
+    @Headers('idempotency-key') rawKey: string | undefined,
     @Body(new ZodValidationPipe(CreateRunRequest)) body: CreateRunRequest,
+    @Res({ passthrough: true }) reply: FastifyReply,
   ): Promise<Run> {
-    return this.runs.create(tenant, params.id, body.input);
+    const idempotencyKey = new ZodValidationPipe(OptionalIdempotencyKey, 'headers').transform(rawKey);
+    const { run, replayed } = await this.runs.submit(tenant, params.id, body.input, { idempotencyKey });
+    if (replayed) void reply.header('idempotency-replayed', 'true');
+    const result = query.wait ? await this.runs.waitForEnd(tenant, run.id, query.wait * 1000) : run;
+    void reply.status(result.status === 'completed' || result.status === 'failed' || result.status === 'cancelled' ? HttpStatus.OK : HttpStatus.ACCEPTED);
+    return result;
+  }
+
+  /** Runs the agent and answers with its output (upstream Skreaver's shape). */
+  @Post('agents/:id/observe')
+  @HttpCode(HttpStatus.OK)
+  observe(
+    @Param(new ZodValidationPipe(AgentIdParams, 'path parameters')) params: AgentIdParams,
+    @Body(new ZodValidationPipe(ObserveRequest)) body: ObserveRequest,
+  ): Promise<ObserveResponse> {
+    return this.observer.observe(tenant, params.id, body);
+  }
+
+  /** Runs the agent and streams its events as server-sent events until the run ends. */
+  @Post('agents/:id/observe/stream')
+  async observeStream(
+    @Param(new ZodValidationPipe(AgentIdParams, 'path parameters')) params: AgentIdParams,
+    @Body(new ZodValidationPipe(ObserveRequest)) body: ObserveRequest,
+    @Req() request: FastifyRequest,
+    @Res() reply: FastifyReply,
+  ): Promise<void> {
+    const { run } = await this.runs.submit(tenant, params.id, body.input);
+    const stream = openEventStream(request, reply);
+    try {
+      await this.runs.follow(tenant, run.id, 0, (event) => stream.send(event), stream.signal);
+    } finally {
+      stream.end();
+    }
+  }
+
+  /** Runs the agent once per input (under its concurrency policy) and answers with every outcome, in input order. */
+  @Post('agents/:id/batch')
+  @HttpCode(HttpStatus.OK)
+  batch(
+    @Param(new ZodValidationPipe(AgentIdParams, 'path parameters')) params: AgentIdParams,
+    @Body(new ZodValidationPipe(BatchRequest)) body: BatchRequest,
+  ): Promise<BatchResponse> {
+    return this.observer.batch(tenant, params.id, body);
   }
 
   @Get('agents/:id/runs')
@@ -37,11 +100,37 @@ export class RunsController {
     return this.runs.get(tenant, params.id);
   }
 
+  /** JSON pages of the event log, or with `Accept: text/event-stream` the log and then live events (resumable). */
   @Get('runs/:id/events')
-  events(
+  async events(
     @Param(new ZodValidationPipe(RunIdParams, 'path parameters')) params: RunIdParams,
     @Query(new ZodValidationPipe(RunEventsQuery, 'query')) query: RunEventsQuery,
-  ): Promise<RunEventsPage> {
-    return this.runs.events(tenant, params.id, query.after, query.limit);
+    @Req() request: FastifyRequest,
+    @Res() reply: FastifyReply,
+  ): Promise<void> {
+    if (!wantsEventStream(request)) {
+      await reply.send(await this.runs.events(tenant, params.id, query.after, query.limit));
+      return;
+    }
+    const afterSeq = resumeSeq(request, params.id, query.after);
+    await this.runs.get(tenant, params.id);
+    const stream = openEventStream(request, reply);
+    try {
+      await this.runs.follow(tenant, params.id, afterSeq, (event) => stream.send(event), stream.signal);
+    } finally {
+      stream.end();
+    }
+  }
+
+  /** Cancels a queued run at once or asks the coordinator running it to abort; 409 when it already finished. */
+  @Post('runs/:id/cancel')
+  async cancel(
+    @Param(new ZodValidationPipe(RunIdParams, 'path parameters')) params: RunIdParams,
+    @Body(new ZodValidationPipe(CancelRunRequest)) body: CancelRunRequest,
+    @Res({ passthrough: true }) reply: FastifyReply,
+  ): Promise<Run> {
+    const run = await this.runs.cancel(tenant, params.id, body.reason ?? 'cancelled by request', 'api');
+    void reply.status(run.status === 'cancelled' ? HttpStatus.OK : HttpStatus.ACCEPTED);
+    return run;
   }
 }

@@ -1,16 +1,13 @@
 import { Module } from '@nestjs/common';
 
-import { AgentsModule } from '../agents/agents.module';
-import { RunQueue } from './run-queue';
-import { RunsService } from './runs.service';
+import { ObserveService } from './observe.service';
+import { RunEventsHub } from './run-events.hub';
 import { RunsController } from './runs.controller';
+import { RunsService } from './runs.service';
 
 @Module({
-  imports: [AgentsModule],
   controllers: [RunsController],
-  providers: [
-    RunsService,
-    RunQueue,
-  ],
+  providers: [RunsService, ObserveService, RunEventsHub],
+  exports: [RunsService],
 })
 export class RunsModule {}

@@ -1,37 +1,59 @@
+import { createHash } from 'node:crypto';
+
 import { Inject, Injectable } from '@nestjs/common';
-import { TERMINAL_RUN_STATUSES, runEventId } from '@skreaver/contracts';
-import type { JsonValue, Run, RunEventV1, RunEventsPage } from '@skreaver/contracts';
+import { TERMINAL_RUN_STATUSES, isTerminalEvent, runEventId } from '@skreaver/contracts';
+import type { Agent, JsonValue, Run, RunEventV1, RunEventsPage } from '@skreaver/contracts';
 import { ApiError } from '@skreaver/http';
 import { RunEventLog } from '@skreaver/messaging';
 import { JsonLogger } from '@skreaver/observability';
-import { RunEventArchive, RunRepository } from '@skreaver/persistence';
+import { AgentRepository, RunEventArchive, RunRepository } from '@skreaver/persistence';
+import { RunCancellation, RunDispatcher } from '@skreaver/runs';
 import { newId, nowIso } from '@skreaver/util';
 
-import { AgentsService } from '../agents/agents.service';
 import { AGENT_API_CONFIG } from '../config';
 import type { AgentApiConfig } from '../config';
 import { databaseCall } from '../database-call';
-import { RunQueue } from './run-queue';
+import { RunEventsHub } from './run-events.hub';
 
-/** Accepting runs (store, log `run.queued`, enqueue) and reading them back with their event logs. */
+export interface SubmitOptions {
+  idempotencyKey?: string;
+}
+
+export interface Submitted {
+  run: Run;
+  /** True when an earlier request with the same idempotency key and body created this run. */
+  replayed: boolean;
+}
+
+const isFinished = (run: Run) => TERMINAL_RUN_STATUSES.includes(run.status);
+
+/** Accepting runs under their agent's concurrency policy, waiting for them, cancelling them, and reading their logs. */
 @Injectable()
 export class RunsService {
   constructor(
-    private readonly agents: AgentsService,
+    private readonly agents: AgentRepository,
     private readonly runs: RunRepository,
     private readonly archive: RunEventArchive,
     private readonly eventLog: RunEventLog,
-    private readonly queue: RunQueue,
-    @Inject(AGENT_API_CONFIG) private readonly config: AgentApiConfig,
+    private readonly dispatcher: RunDispatcher,
+    private readonly cancellation: RunCancellation,
+    private readonly hub: RunEventsHub,
     private readonly logger: JsonLogger,
+    @Inject(AGENT_API_CONFIG) private readonly config: AgentApiConfig,
   ) {}
 
   /**
-   * Stores the run, appends `run.queued` as event 1 (before the job exists, so a worker's events always follow it)
-   * and enqueues it. If Redis refuses, the stored run is failed rather than left queued with no job behind it.
+   * Stores a run, logs `run.queued` as event 1 and admits it under the agent's concurrency policy: admitted runs
+   * are enqueued now, waiting ones when a slot frees up. If Redis refuses, the stored run is failed rather than
+   * left queued with nothing behind it.
    */
-  async create(tenantId: string, agentId: string, input: JsonValue): Promise<Run> {
-    const agent = await this.agents.get(tenantId, agentId);
+  async submit(tenantId: string, agentId: string, input: JsonValue, options: SubmitOptions = {}): Promise<Submitted> {
+    const agent = await this.agentOf(tenantId, agentId);
+    const requestHash = options.idempotencyKey ? hashRequest(agent.id, input) : undefined;
+    if (options.idempotencyKey) {
+      const earlier = await this.replay(tenantId, agent.id, options.idempotencyKey, requestHash);
+      if (earlier) return earlier;
+    }
     const now = nowIso();
     const run: Run = {
       id: newId(),
@@ -43,34 +65,70 @@ export class RunsService {
       output: null,
       error: null,
       attempts: 0,
+      idempotency_key: options.idempotencyKey ?? null,
       created_at: now,
       started_at: null,
       finished_at: null,
     };
-    await databaseCall(() => this.runs.insert(run));
-    const queued: RunEventV1 = {
-      id: runEventId(run.id, 1),
-      run_id: run.id,
-      agent_id: run.agent_id,
-      tenant_id: tenantId,
-      seq: 1,
-      ts: now,
-      type: 'run.queued',
-      data: { input },
-    };
     try {
-      await this.eventLog.append(queued);
-      await this.queue.add(
-        { run_id: run.id, agent_id: run.agent_id, tenant_id: tenantId },
-        { jobId: run.id, attempts: this.config.RUN_MAX_ATTEMPTS },
-      );
+      await databaseCall(() => this.runs.insert(run, { requestHash }));
     } catch (error) {
+      // Two requests with one idempotency key raced: the loser answers with the winner's run.
+      const earlier = options.idempotencyKey && (await this.replay(tenantId, agent.id, options.idempotencyKey, requestHash));
+      if (earlier) return earlier;
+      throw error;
+    }
+    try {
+      await this.admit(agent, run);
+    } catch (error) {
+      if (error instanceof ApiError) throw error;
       this.logger.write('error', 'Could not enqueue run', { run_id: run.id, error: String(error) }, 'runs');
-      const failure = { code: 'enqueue_failed', message: 'The run queue was unavailable' };
-      await this.runs.markFailed(run.id, failure, nowIso()).catch(() => undefined);
+      await this.runs.markFailed(run.id, { code: 'enqueue_failed', message: 'The run queue was unavailable' }, nowIso()).catch(() => undefined);
+      await this.eventLog.expire(run.id, this.config.RUN_EVENTS_TTL_SECONDS).catch(() => undefined);
       throw ApiError.unavailable('queue_unavailable', 'The run queue is unavailable; retry later');
     }
-    return run;
+    return { run, replayed: false };
+  }
+
+  /** The run once it has finished, or as it is when `timeoutMs` runs out. */
+  async waitForEnd(tenantId: string, runId: string, timeoutMs: number): Promise<Run> {
+    let wake: () => void = () => undefined;
+    const ended = new Promise<void>((resolve) => (wake = resolve));
+    const unsubscribe = this.hub.subscribe(runId, (event) => {
+      if (isTerminalEvent(event)) wake();
+    });
+    const timer = setTimeout(wake, timeoutMs);
+    try {
+      // Subscribed before this read, so a run ending in between is either seen here or heard by the listener.
+      const run = await this.get(tenantId, runId);
+      if (isFinished(run)) return run;
+      await ended;
+      return await this.get(tenantId, runId);
+    } finally {
+      clearTimeout(timer);
+      unsubscribe();
+    }
+  }
+
+  /**
+   * Cancels a run: a queued one at once (it never starts), a running one by asking its coordinator, which aborts
+   * it within a second; answers with the run as it stands after up to `waitMs`.
+   */
+  async cancel(tenantId: string, runId: string, reason: string, by: string, waitMs = 2_000): Promise<Run> {
+    const run = await this.get(tenantId, runId);
+    if (isFinished(run)) throw new ApiError(409, 'conflict', `run ${run.id} already ${run.status}`);
+    const agent = await this.agentOf(tenantId, run.agent_id);
+    if (await this.cancelQueued(agent, run, reason, by)) return this.get(tenantId, runId);
+    await this.cancellation.request(run.id, reason);
+    return this.waitForEnd(tenantId, run.id, waitMs);
+  }
+
+  /** Cancels every queued or running run of an agent (before it is deleted). */
+  async cancelAll(tenantId: string, agentId: string, reason: string, by: string): Promise<void> {
+    const agent = await this.agentOf(tenantId, agentId);
+    for (const run of await databaseCall(() => this.runs.listOpenByAgent(tenantId, agentId))) {
+      if (!(await this.cancelQueued(agent, run, reason, by))) await this.cancellation.request(run.id, reason);
+    }
   }
 
   async get(tenantId: string, runId: string): Promise<Run> {
@@ -80,7 +138,7 @@ export class RunsService {
   }
 
   async listByAgent(tenantId: string, agentId: string, limit: number): Promise<Run[]> {
-    await this.agents.get(tenantId, agentId);
+    await this.agentOf(tenantId, agentId);
     return databaseCall(() => this.runs.listByAgent(tenantId, agentId, { limit }));
   }
 
@@ -90,21 +148,148 @@ export class RunsService {
    */
   async events(tenantId: string, runId: string, after: string | undefined, limit: number): Promise<RunEventsPage> {
     const run = await this.get(tenantId, runId);
-    const afterSeq = after ? this.seqOf(runId, after) : 0;
-    let items: RunEventV1[] = [];
-    if (TERMINAL_RUN_STATUSES.includes(run.status)) {
-      items = await databaseCall(() => this.archive.list(tenantId, run.id, { afterSeq, limit }));
-    }
-    if (items.length === 0) {
-      try {
-        items = await this.eventLog.read(run.id, { afterSeq, limit });
-      } catch (error) {
-        this.logger.write('warn', 'Event log unavailable', { run_id: run.id, error: String(error) }, 'runs');
-        throw ApiError.unavailable('redis_unavailable', 'The event log is unavailable; retry later');
-      }
-    }
+    const items = await this.readLog(run, after ? this.seqOf(runId, after) : 0, limit);
     const last = items[items.length - 1];
     return { items, next_after: items.length === limit && last ? last.id : null };
+  }
+
+  /**
+   * Sends the run's events after `afterSeq` to `send`, then its live events, until the run ends or `signal` aborts:
+   * the log is read after subscribing, and live events already sent from the log are skipped, so there is neither a
+   * gap nor a duplicate.
+   */
+  async follow(tenantId: string, runId: string, afterSeq: number, send: (event: RunEventV1) => void, signal: AbortSignal): Promise<void> {
+    const run = await this.get(tenantId, runId);
+    let lastSent = afterSeq;
+    let ended = false;
+    let wake: () => void = () => undefined;
+    const done = new Promise<void>((resolve) => (wake = resolve));
+    const buffered: RunEventV1[] = [];
+    let replaying = true;
+    const deliver = (event: RunEventV1) => {
+      if (event.seq <= lastSent) return;
+      lastSent = event.seq;
+      send(event);
+      if (isTerminalEvent(event)) {
+        ended = true;
+        wake();
+      }
+    };
+    const unsubscribe = this.hub.subscribe(run.id, (event) => (replaying ? buffered.push(event) : deliver(event)));
+    signal.addEventListener('abort', () => wake(), { once: true });
+    try {
+      for (let page = await this.readLog(run, lastSent, 500); page.length > 0; page = await this.readLog(run, lastSent, 500)) {
+        page.forEach(deliver);
+        if (ended) return;
+      }
+      replaying = false;
+      buffered.sort((a, b) => a.seq - b.seq).forEach(deliver);
+      if (ended || signal.aborted) return;
+      const now = await this.get(tenantId, run.id);
+      if (isFinished(now)) {
+        // Finished while we replayed: one more read picks up the tail (a run that never logged an end stops here too).
+        (await this.readLog(now, lastSent, 500)).forEach(deliver);
+        return;
+      }
+      await done;
+    } finally {
+      unsubscribe();
+    }
+  }
+
+  /** The tenant's agent, or 404 (another tenant's agent must stay invisible). */
+  private async agentOf(tenantId: string, agentId: string): Promise<Agent> {
+    const agent = await databaseCall(() => this.agents.findById(tenantId, agentId));
+    if (!agent) throw ApiError.notFound(`agent ${agentId}`);
+    return agent;
+  }
+
+  private async admit(agent: Agent, run: Run): Promise<void> {
+    if (agent.concurrency.policy === 'reject') {
+      const admission = await this.dispatcher.admit(agent, run.id);
+      if (admission.outcome === 'rejected') {
+        await this.runs.delete(run.id);
+        throw new ApiError(409, 'agent_busy', `agent ${agent.id} is busy and its policy rejects runs while it works`);
+      }
+      await this.appendQueued(run);
+      await this.dispatcher.enqueue(agent, run.id);
+      return;
+    }
+    // Logged before admission: once admitted, a coordinator may start the run and append the events after it.
+    await this.appendQueued(run);
+    const admission = await this.dispatcher.admit(agent, run.id);
+    if (admission.outcome === 'interrupt') {
+      for (const interrupted of admission.interrupted) {
+        const victim = await this.runs.findById(run.tenant_id, interrupted);
+        const reason = `interrupted by run ${run.id}`;
+        if (victim && !(await this.cancelQueued(agent, victim, reason, 'policy:interrupt'))) {
+          await this.cancellation.request(interrupted, reason);
+        }
+      }
+    }
+    if (admission.outcome !== 'queued') await this.dispatcher.enqueue(agent, run.id);
+  }
+
+  /** Cancels `run` if it has not started; returns false when a coordinator has it (or it finished). */
+  private async cancelQueued(agent: Agent, run: Run, reason: string, by: string): Promise<boolean> {
+    const finishedAt = nowIso();
+    const cancelled = await databaseCall(() =>
+      this.runs.markCancelled(run.id, { code: 'cancelled', message: reason }, finishedAt, ['queued']),
+    );
+    if (!cancelled) return false;
+    // No coordinator will touch this run any more (it cannot start a cancelled run), so agent-api ends its log.
+    const last = await this.eventLog.last(run.id);
+    const seq = (last?.seq ?? 0) + 1;
+    await this.eventLog.append({
+      id: runEventId(run.id, seq),
+      run_id: run.id,
+      agent_id: run.agent_id,
+      tenant_id: run.tenant_id,
+      seq,
+      ts: finishedAt,
+      type: 'run.cancelled',
+      data: { reason, by },
+    });
+    await this.archive.append(await this.eventLog.read(run.id, { limit: 10_000 }));
+    await this.eventLog.expire(run.id, this.config.RUN_EVENTS_TTL_SECONDS);
+    await this.dispatcher.release(agent, run.id);
+    return true;
+  }
+
+  private appendQueued(run: Run): Promise<boolean> {
+    return this.eventLog.append({
+      id: runEventId(run.id, 1),
+      run_id: run.id,
+      agent_id: run.agent_id,
+      tenant_id: run.tenant_id,
+      seq: 1,
+      ts: run.created_at,
+      type: 'run.queued',
+      data: { input: run.input },
+    });
+  }
+
+  private async replay(tenantId: string, agentId: string, key: string, requestHash: string | undefined): Promise<Submitted | null> {
+    const earlier = await databaseCall(() => this.runs.findByIdempotencyKey(tenantId, agentId, key));
+    if (!earlier) return null;
+    if (earlier.requestHash !== requestHash) {
+      throw new ApiError(422, 'idempotency_key_reused', 'This Idempotency-Key was used with a different request body');
+    }
+    return { run: earlier.run, replayed: true };
+  }
+
+  private async readLog(run: Run, afterSeq: number, limit: number): Promise<RunEventV1[]> {
+    let archived: RunEventV1[] = [];
+    if (isFinished(run)) archived = await databaseCall(() => this.archive.list(run.tenant_id, run.id, { afterSeq, limit }));
+    if (archived.length > 0) return archived;
+    try {
+      return await this.eventLog.read(run.id, { afterSeq, limit });
+    } catch (error) {
+      // An archived run paged past its end reads nothing from the archive; Redis being down changes nothing then.
+      if (isFinished(run) && afterSeq > 0) return [];
+      this.logger.write('warn', 'Event log unavailable', { run_id: run.id, error: String(error) }, 'runs');
+      throw ApiError.unavailable('redis_unavailable', 'The event log is unavailable; retry later');
+    }
   }
 
   private seqOf(runId: string, eventId: string): number {
@@ -112,4 +297,9 @@ export class RunsService {
     if (id !== runId) throw new ApiError(400, 'validation_failed', 'after must be an event id of this run');
     return Number(seq);
   }
+}
+
+/** Identifies a request body for idempotency: same key with another body is a client bug, not a retry. */
+function hashRequest(agentId: string, input: JsonValue): string {
+  return createHash('sha256').update(JSON.stringify([agentId, input])).digest('hex');
 }

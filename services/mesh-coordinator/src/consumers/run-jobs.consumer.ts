@@ -2,6 +2,7 @@ import { Inject, Injectable } from '@nestjs/common';
 import type { BeforeApplicationShutdown, OnApplicationBootstrap } from '@nestjs/common';
 import { Queues } from '@skreaver/contracts';
 import { RedisConnections, createTypedWorker } from '@skreaver/messaging';
+import { RunCancellation } from '@skreaver/runs';
 import { JsonLogger } from '@skreaver/observability';
 import { DatabaseHealth } from '@skreaver/persistence';
 import { sleep } from '@skreaver/util';
@@ -17,9 +18,13 @@ import { PermanentRunError, RunExecutionService } from '../runs/run-execution.se
 export class RunJobsConsumer implements OnApplicationBootstrap, BeforeApplicationShutdown {
   private worker: Worker | undefined;
   private readonly stopping = new AbortController();
+  /** Abort controllers of the runs executing here, by run id, so a cancellation request reaches the right one. */
+  private readonly inFlight = new Map<string, AbortController>();
+  private stopListening: (() => Promise<void>) | undefined;
 
   constructor(
     private readonly execution: RunExecutionService,
+    private readonly cancellation: RunCancellation,
     private readonly connections: RedisConnections,
     private readonly database: DatabaseHealth,
     private readonly logger: JsonLogger,
@@ -41,6 +46,9 @@ export class RunJobsConsumer implements OnApplicationBootstrap, BeforeApplicatio
       await sleep(500, this.stopping.signal).catch(() => undefined);
     }
     if (this.stopping.signal.aborted) return;
+    this.stopListening = await this.cancellation.listen(this.connections.blocking('run-cancel'), (request) =>
+      this.inFlight.get(request.run_id)?.abort(new Error(request.reason)),
+    );
     this.worker = createTypedWorker(
       Queues.runs,
       {
@@ -51,13 +59,16 @@ export class RunJobsConsumer implements OnApplicationBootstrap, BeforeApplicatio
       },
       async (payload, job) => {
         // Shutdown does not abort runs: close() lets them finish; past the shutdown timeout the process exits and
-        // BullMQ hands the job, its lock expired, to another coordinator.
+        // BullMQ hands the job, its lock expired, to another coordinator. Only a cancellation aborts a run.
         const run = new AbortController();
+        this.inFlight.set(payload.run_id, run);
         try {
           await this.execution.execute(payload, { number: job.attemptsMade + 1, of: job.attempts }, run.signal);
         } catch (error) {
           if (error instanceof PermanentRunError) throw new UnrecoverableError(error.message);
           throw error;
+        } finally {
+          this.inFlight.delete(payload.run_id);
         }
       },
     );
@@ -69,5 +80,6 @@ export class RunJobsConsumer implements OnApplicationBootstrap, BeforeApplicatio
   async beforeApplicationShutdown(): Promise<void> {
     this.stopping.abort(new Error('coordinator shutting down'));
     await this.worker?.close();
+    await this.stopListening?.();
   }
 }

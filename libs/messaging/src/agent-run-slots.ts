@@ -1,0 +1,104 @@
+import type Redis from 'ioredis';
+
+/** How `admit` treats a run that finds the agent at its limit. */
+export type AdmissionMode = 'queue' | 'reject' | 'interrupt';
+
+export type Admission =
+  /** Admitted: enqueue its job now. */
+  | { outcome: 'start' }
+  /** Waiting its turn in arrival order; `release` hands it out later. */
+  | { outcome: 'queued'; position: number }
+  /** The agent is at its limit and the mode is `reject`: nothing was recorded. */
+  | { outcome: 'rejected' }
+  /** Admitted in place of the runs in `interrupted`, which the caller must cancel. */
+  | { outcome: 'interrupt'; interrupted: string[] };
+
+// KEYS[1] active set, KEYS[2] pending list; ARGV: run id, limit, mode.
+const ADMIT = `
+local active = redis.call('SCARD', KEYS[1])
+local limit = tonumber(ARGV[2])
+local mode = ARGV[3]
+if redis.call('SISMEMBER', KEYS[1], ARGV[1]) == 1 then return {'start'} end
+if mode == 'interrupt' then
+  local running = redis.call('SMEMBERS', KEYS[1])
+  local waiting = redis.call('LRANGE', KEYS[2], 0, -1)
+  redis.call('DEL', KEYS[2])
+  redis.call('SADD', KEYS[1], ARGV[1])
+  local out = {'interrupt'}
+  for _, id in ipairs(running) do table.insert(out, id) end
+  for _, id in ipairs(waiting) do table.insert(out, id) end
+  return out
+end
+if active < limit and redis.call('LLEN', KEYS[2]) == 0 then
+  redis.call('SADD', KEYS[1], ARGV[1])
+  return {'start'}
+end
+if mode == 'reject' then return {'rejected'} end
+return {'queued', tostring(redis.call('RPUSH', KEYS[2], ARGV[1]))}
+`;
+
+// KEYS[1] active set, KEYS[2] pending list; ARGV: run id, limit. Frees the run's slot (or its place in line) and
+// admits waiting runs in arrival order while there is room; returns the ids admitted.
+const RELEASE = `
+redis.call('SREM', KEYS[1], ARGV[1])
+redis.call('LREM', KEYS[2], 0, ARGV[1])
+local limit = tonumber(ARGV[2])
+local started = {}
+while redis.call('SCARD', KEYS[1]) < limit do
+  local next = redis.call('LPOP', KEYS[2])
+  if not next then break end
+  redis.call('SADD', KEYS[1], next)
+  table.insert(started, next)
+end
+return started
+`;
+
+/**
+ * Per-agent admission of runs, enforcing the agent's concurrency policy across every agent-api and coordinator:
+ * a set of admitted runs and a FIFO of waiting ones, changed only by Lua scripts so concurrent requests cannot
+ * both take the last slot. Both keys carry the agent id as their Redis Cluster hash tag.
+ */
+export class AgentRunSlots {
+  constructor(
+    private readonly redis: Redis,
+    private readonly keyPrefix: string,
+  ) {}
+
+  /** Asks for a slot for `runId`; `limit` is the agent's max concurrency. */
+  async admit(agentId: string, runId: string, limit: number, mode: AdmissionMode): Promise<Admission> {
+    const reply = (await this.redis.eval(ADMIT, 2, ...this.keys(agentId), runId, limit, mode)) as string[];
+    const [outcome, ...rest] = reply;
+    if (outcome === 'start') return { outcome };
+    if (outcome === 'rejected') return { outcome };
+    if (outcome === 'interrupt') return { outcome, interrupted: rest };
+    return { outcome: 'queued', position: Number(rest[0]) };
+  }
+
+  /**
+   * Gives back `runId`'s slot (or drops it from the line) and returns the runs admitted in its place, oldest first.
+   * Idempotent: releasing twice admits nobody twice.
+   */
+  async release(agentId: string, runId: string, limit: number): Promise<string[]> {
+    return (await this.redis.eval(RELEASE, 2, ...this.keys(agentId), runId, limit)) as string[];
+  }
+
+  /** Runs admitted and runs waiting, for status reports. */
+  async depth(agentId: string): Promise<{ active: number; pending: number }> {
+    const [active, pending] = this.keys(agentId);
+    const [[, activeCount], [, pendingCount]] = (await this.redis.multi().scard(active).llen(pending).exec()) as [
+      [Error | null, number],
+      [Error | null, number],
+    ];
+    return { active: activeCount, pending: pendingCount };
+  }
+
+  /** Forgets an agent's slots (the agent was deleted). */
+  async clear(agentId: string): Promise<void> {
+    await this.redis.del(...this.keys(agentId));
+  }
+
+  private keys(agentId: string): [string, string] {
+    const base = `${this.keyPrefix}:agent-slots:{${agentId}}`;
+    return [`${base}:active`, `${base}:pending`];
+  }
+}

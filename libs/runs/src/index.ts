@@ -1,0 +1,4 @@
+export * from './run-dispatcher';
+export * from './run-cancellation';
+export * from './run-queue';
+export * from './run-lifecycle.module';

@@ -1,0 +1,67 @@
+import { RUN_CANCEL_CHANNEL, RunCancelRequestV1 } from '@skreaver/contracts';
+import type Redis from 'ioredis';
+
+// A request outlives a missed message: a coordinator that picks the run up later still sees it.
+const REQUEST_TTL_SECONDS = 3_600;
+
+/**
+ * Cancellation requests for running runs: a marker key (checked when a run starts) plus a pub/sub message (so the
+ * coordinator running it aborts within milliseconds). Pub/sub alone would lose requests sent while no coordinator
+ * listens; the key alone would need polling.
+ */
+export class RunCancellation {
+  constructor(
+    private readonly redis: Redis,
+    private readonly keyPrefix: string,
+  ) {}
+
+  /** Asks whoever runs `runId` to stop it. */
+  async request(runId: string, reason: string): Promise<void> {
+    const message: RunCancelRequestV1 = RunCancelRequestV1.parse({ run_id: runId, reason });
+    await this.redis
+      .multi()
+      .set(this.key(runId), reason, 'EX', REQUEST_TTL_SECONDS)
+      .publish(this.channel(), JSON.stringify(message))
+      .exec();
+  }
+
+  /** The reason given when `runId`'s cancellation was requested, or null. */
+  async requested(runId: string): Promise<string | null> {
+    return this.redis.get(this.key(runId));
+  }
+
+  /**
+   * Calls `onRequest` for every valid request from now on; `subscriber` must be a dedicated connection (it enters
+   * subscribe mode). Returns a function that unsubscribes.
+   */
+  async listen(subscriber: Redis, onRequest: (request: RunCancelRequestV1) => void): Promise<() => Promise<void>> {
+    const channel = this.channel();
+    const handler = (received: string, raw: string) => {
+      if (received !== channel) return;
+      const parsed = RunCancelRequestV1.safeParse(safeJson(raw));
+      if (parsed.success) onRequest(parsed.data);
+    };
+    subscriber.on('message', handler);
+    await subscriber.subscribe(channel);
+    return async () => {
+      subscriber.off('message', handler);
+      await subscriber.unsubscribe(channel).catch(() => undefined);
+    };
+  }
+
+  private key(runId: string): string {
+    return `${this.keyPrefix}:run-cancel:{${runId}}`;
+  }
+
+  private channel(): string {
+    return `${this.keyPrefix}:${RUN_CANCEL_CHANNEL}`;
+  }
+}
+
+function safeJson(raw: string): unknown {
+  try {
+    return JSON.parse(raw);
+  } catch {
+    return undefined;
+  }
+}

@@ -1,0 +1,50 @@
+import { Queues } from '@skreaver/contracts';
+import type { Agent, AgentConcurrency } from '@skreaver/contracts';
+import { AgentRunSlots, TypedQueue } from '@skreaver/messaging';
+import type { Admission, AdmissionMode } from '@skreaver/messaging';
+
+const MODES: Record<AgentConcurrency['policy'], AdmissionMode> = {
+  enqueue: 'queue',
+  parallel: 'queue',
+  reject: 'reject',
+  interrupt: 'interrupt',
+};
+
+/**
+ * Admits runs under their agent's concurrency policy and puts admitted runs on the run queue; when a run ends,
+ * hands its slot to the next waiting run. The slot bookkeeping is `AgentRunSlots`; this adds the policy mapping
+ * and the enqueueing, which agent-api (new runs) and coordinators (finished runs) both need.
+ */
+export class RunDispatcher {
+  constructor(
+    private readonly slots: AgentRunSlots,
+    private readonly queue: TypedQueue<typeof Queues.runs>,
+    private readonly maxAttempts: number,
+  ) {}
+
+  /** Asks the agent's policy about `runId`; the caller enqueues on `start` / `interrupt` with `enqueue`. */
+  admit(agent: Pick<Agent, 'id' | 'concurrency'>, runId: string): Promise<Admission> {
+    return this.slots.admit(agent.id, runId, agent.concurrency.max_concurrency, MODES[agent.concurrency.policy]);
+  }
+
+  /** Puts an admitted run on the queue; the job id is the run id, so enqueueing twice is harmless. */
+  async enqueue(agent: Pick<Agent, 'id' | 'tenant_id'>, runId: string): Promise<void> {
+    await this.queue.add({ run_id: runId, agent_id: agent.id, tenant_id: agent.tenant_id }, { jobId: runId, attempts: this.maxAttempts });
+  }
+
+  /** Ends `runId`'s hold on its agent and enqueues the runs admitted in its place; returns their ids. */
+  async release(agent: Pick<Agent, 'id' | 'tenant_id' | 'concurrency'>, runId: string): Promise<string[]> {
+    const admitted = await this.slots.release(agent.id, runId, agent.concurrency.max_concurrency);
+    for (const next of admitted) await this.enqueue(agent, next);
+    return admitted;
+  }
+
+  depth(agentId: string): Promise<{ active: number; pending: number }> {
+    return this.slots.depth(agentId);
+  }
+
+  /** Forgets a deleted agent's slots. */
+  clear(agentId: string): Promise<void> {
+    return this.slots.clear(agentId);
+  }
+}

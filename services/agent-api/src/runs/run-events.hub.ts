@@ -1,0 +1,58 @@
+import { Inject, Injectable } from '@nestjs/common';
+import type { BeforeApplicationShutdown, OnApplicationBootstrap } from '@nestjs/common';
+import { Streams } from '@skreaver/contracts';
+import type { RunEventV1 } from '@skreaver/contracts';
+import { RedisConnections, StreamTailer } from '@skreaver/messaging';
+import { JsonLogger } from '@skreaver/observability';
+
+import { AGENT_API_CONFIG } from '../config';
+import type { AgentApiConfig } from '../config';
+
+export type RunEventListener = (event: RunEventV1) => void;
+
+/**
+ * One tail of the global event stream per agent-api process, fanned out in memory to the requests that wait on a
+ * run (`?wait=`, observe, SSE, cancel): a blocking Redis connection per waiting request would not scale.
+ */
+@Injectable()
+export class RunEventsHub implements OnApplicationBootstrap, BeforeApplicationShutdown {
+  private readonly listeners = new Map<string, Set<RunEventListener>>();
+  private tailer: StreamTailer<typeof Streams.events> | undefined;
+
+  constructor(
+    private readonly connections: RedisConnections,
+    private readonly logger: JsonLogger,
+    @Inject(AGENT_API_CONFIG) private readonly config: AgentApiConfig,
+  ) {}
+
+  onApplicationBootstrap(): void {
+    this.tailer = new StreamTailer({
+      redis: this.connections.blocking('run-events-hub'),
+      keyPrefix: this.config.REDIS_KEY_PREFIX,
+      stream: Streams.events,
+      onEntries: (entries) => {
+        for (const { payload } of entries) this.listeners.get(payload.run_id)?.forEach((listener) => listener(payload));
+      },
+      onError: (error) => this.logger.write('warn', 'Event stream read failed; retrying', { error: String(error) }, 'runs'),
+    });
+    void this.tailer.start();
+  }
+
+  async beforeApplicationShutdown(): Promise<void> {
+    await this.tailer?.stop();
+  }
+
+  /** Calls `listener` with each event of `runId` appended from now on; returns the unsubscribe function. */
+  subscribe(runId: string, listener: RunEventListener): () => void {
+    let set = this.listeners.get(runId);
+    if (!set) {
+      set = new Set();
+      this.listeners.set(runId, set);
+    }
+    set.add(listener);
+    return () => {
+      set.delete(listener);
+      if (set.size === 0) this.listeners.delete(runId);
+    };
+  }
+}
