@@ -104,7 +104,7 @@ describe(defineConfig.name, () => {
     const error = loadError({ ...baseEnv, ...databaseEnv }, { [name]: value });
 
     expect(error.message).not.toContain('hunter2');
-    expect(error.message).toContain(`${name}=<url with credentials>`);
+    expect(error.message).toContain(`${name}=<value with credentials>`);
   });
 
   it('should treat an empty string as unset, so the default applies', () => {

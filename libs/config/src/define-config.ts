@@ -14,7 +14,8 @@ const SECRET_NAME = /SECRET|PASSWORD|TOKEN|API_KEY|PRIVATE/i;
 function printable(name: string, value: string | undefined): string {
   if (value === undefined) return '<missing>';
   if (SECRET_NAME.test(name)) return '<redacted>';
-  if (/^[a-z][a-z0-9+.-]*:\/\/[^/]*@/i.test(value)) return '<url with credentials>';
+  // user:password@host in any shape (with or without a scheme, a '/' inside the password): never echo it.
+  if (/[^\s@]*:[^\s]*@/.test(value)) return '<value with credentials>';
   return JSON.stringify(value.length > 80 ? `${value.slice(0, 77)}...` : value);
 }
 

@@ -18,7 +18,20 @@ describe(parseLogLevel.name, () => {
     expect(parseLogLevel(spec)).toBe(expected);
   });
 
-  it.each(['verbose', 'info,skreaver=loud', 'loud,skreaver=info', '5'])('should reject %j', (spec) => {
+  it.each(['verbose', 'info,skreaver=loud', '5', 'info,skreaver=', 'a b'])('should reject %j', (spec) => {
     expect(parseLogLevel(spec)).toBeUndefined();
+  });
+});
+
+describe('parseLogLevel with RUST_LOG directives for other targets', () => {
+  it.each([
+    ['info,hyper=off', 'info'],
+    ['info,tokio', 'info'],
+    ['hyper=warn', 'info'],
+    ['loud,skreaver=debug', 'debug'],
+    ['warn,skreaver::http=trace', 'trace'],
+    ['skreaverish=trace', 'info'],
+  ])('should read %j as %j', (spec, level) => {
+    expect(parseLogLevel(spec)).toBe(level);
   });
 });

@@ -50,7 +50,8 @@ export class ReadinessService {
         const started = performance.now();
         try {
           const details = (await withTimeout(check(), CHECK_TIMEOUT_MS, `timed out after ${CHECK_TIMEOUT_MS} ms`)) ?? {};
-          return [name, { status: 'up', latency_ms: elapsed(started), ...details }];
+          // Details first: a check cannot overwrite its own status or latency.
+          return [name, { ...details, status: 'up', latency_ms: elapsed(started) }];
         } catch (error) {
           const message = error instanceof Error ? error.message : String(error);
           return [name, { status: 'down', latency_ms: elapsed(started), error: message }];

@@ -17,9 +17,18 @@ const stdoutSink: LogSink = (line) => {
 /** Keys whose values never reach a log line, whatever object they arrive in. */
 const SECRET_KEY = /authorization|password|secret|token|api[-_]?key|cookie/i;
 
-function redact(fields: LogFields): LogFields {
+const MAX_DEPTH = 6;
+
+/** Copies `value` with secret-named keys masked at any depth; cycles and BigInts become strings, never a throw. */
+function redact(value: unknown, depth = 0, seen = new WeakSet<object>()): unknown {
+  if (typeof value === 'bigint') return value.toString();
+  if (value === null || typeof value !== 'object') return value;
+  if (value instanceof Error) return { name: value.name, message: value.message };
+  if (seen.has(value) || depth >= MAX_DEPTH) return '[truncated]';
+  seen.add(value);
+  if (Array.isArray(value)) return value.map((item) => redact(item, depth + 1, seen));
   const out: LogFields = {};
-  for (const [key, value] of Object.entries(fields)) out[key] = SECRET_KEY.test(key) ? '[redacted]' : value;
+  for (const [key, item] of Object.entries(value)) out[key] = SECRET_KEY.test(key) ? '[redacted]' : redact(item, depth + 1, seen);
   return out;
 }
 
@@ -54,10 +63,11 @@ export class JsonLogger implements LoggerService {
       timestamp: new Date().toISOString(),
       level: level.toUpperCase(),
       target: context ? `${this.target}::${context}` : this.target,
+      // Caller fields first: they must not overwrite the message or the request id.
       fields: {
+        ...(redact(fields) as LogFields),
         message,
         ...(request ? { request_id: request.requestId, ...(request.agentId ? { agent_id: request.agentId } : {}) } : {}),
-        ...redact(fields),
       },
     };
     this.sink(`${JSON.stringify(entry)}\n`);
@@ -90,9 +100,12 @@ export class JsonLogger implements LoggerService {
   // Nest calls log(message, context) and error(message, stack, context); the context is the last string.
   private fromNest(level: LogLevel, message: unknown, rest: unknown[]): void {
     if (RANK[level] < this.threshold) return;
-    const context = typeof rest[rest.length - 1] === 'string' ? (rest.pop() as string) : undefined;
     const fields: LogFields = {};
+    // error(message, stack) without a context: the lone string is a stack trace, not a context name.
     if (level === 'error' && typeof rest[0] === 'string' && rest[0].includes('\n')) fields['stack'] = rest.shift();
+    const context = typeof rest[rest.length - 1] === 'string' ? (rest.pop() as string) : undefined;
+    // log('message', {details}) keeps the details.
+    for (const extra of rest) if (extra !== null && typeof extra === 'object' && !Array.isArray(extra)) Object.assign(fields, extra);
     if (message instanceof Error) {
       fields['error'] = message.name;
       fields['stack'] = message.stack;
