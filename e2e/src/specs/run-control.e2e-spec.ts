@@ -181,6 +181,10 @@ describe('run control', () => {
     const target = await agent(undefined, 10_000);
     const renamed = await api<Agent>('PATCH', `/agents/${target.id}`, { name: 'renamed', concurrency: { policy: 'parallel', max_concurrency: 3 } });
     expect(renamed.body).toMatchObject({ name: 'renamed', concurrency: { policy: 'parallel', max_concurrency: 3 } });
+    // A partial policy is merged with the current one.
+    const widened = await api<Agent>('PATCH', `/agents/${target.id}`, { concurrency: { max_concurrency: 5 } });
+    expect(widened.body.concurrency).toEqual({ policy: 'parallel', max_concurrency: 5 });
+    expect((await api<ApiErrorBody>('PATCH', `/agents/${target.id}`, { concurrency: { policy: 'reject' } })).status).toBe(400);
     expect((await api<ApiErrorBody>('PATCH', `/agents/${target.id}`, { config: { delay_ms: -1 } })).status).toBe(400);
     expect((await api<ApiErrorBody>('PATCH', `/agents/${target.id}`, {})).status).toBe(400);
 

@@ -45,9 +45,6 @@ export const RunEventV1 = z.discriminatedUnion('type', [
   RunCancelledEventV1,
 ]);
 
-/** Event types after which a run's log gets no more events. */
-export const TERMINAL_EVENT_TYPES = ['run.completed', 'run.cancelled'] as const;
-
 /** Whether `event` ends its run's log (a non-final `run.failed` does not: a retry follows). */
 export function isTerminalEvent(event: RunEventV1): boolean {
   return event.type === 'run.completed' || event.type === 'run.cancelled' || (event.type === 'run.failed' && event.data.final);

@@ -60,9 +60,16 @@ export type Agent = z.infer<typeof Agent>;
 export const AgentIdParams = z.object({ id: AgentId });
 export type AgentIdParams = z.infer<typeof AgentIdParams>;
 
+/** Part of a concurrency policy to change; merged with the agent's current one, then checked as a whole. */
+export const AgentConcurrencyPatch = z.strictObject({
+  policy: ConcurrencyPolicy.optional(),
+  max_concurrency: z.number().int().min(1).max(1_000).optional(),
+});
+export type AgentConcurrencyPatch = z.infer<typeof AgentConcurrencyPatch>;
+
 /** Body of `PATCH /agents/{id}`: any of these; `config` replaces the whole config. */
 export const UpdateAgentRequest = z
-  .strictObject({ name: AgentName.optional(), config: z.record(z.string(), JsonValue).optional(), concurrency: AgentConcurrency.optional() })
+  .strictObject({ name: AgentName.optional(), config: z.record(z.string(), JsonValue).optional(), concurrency: AgentConcurrencyPatch.optional() })
   .refine((body) => Object.values(body).some((value) => value !== undefined), { message: 'nothing to update' });
 export type UpdateAgentRequest = z.infer<typeof UpdateAgentRequest>;
 

@@ -1,6 +1,16 @@
 import { Injectable } from '@nestjs/common';
 import { AgentRegistry } from '@skreaver/agent-runtime';
-import type { Agent, AgentKind, AgentStatusReport, CreateAgentRequest, JsonValue, ListAgentsQuery, UpdateAgentRequest } from '@skreaver/contracts';
+import { AgentConcurrency } from '@skreaver/contracts';
+import type {
+  Agent,
+  AgentConcurrencyPatch,
+  AgentKind,
+  AgentStatusReport,
+  CreateAgentRequest,
+  JsonValue,
+  ListAgentsQuery,
+  UpdateAgentRequest,
+} from '@skreaver/contracts';
 import { ApiError, toValidationIssues } from '@skreaver/http';
 import { AgentRepository } from '@skreaver/persistence';
 import { RunDispatcher } from '@skreaver/runs';
@@ -82,7 +92,10 @@ export class AgentsService {
   async update(tenantId: string, id: string, changes: UpdateAgentRequest): Promise<Agent> {
     const current = await this.get(tenantId, id);
     if (changes.config !== undefined) this.checkConfig(current.kind, changes.config);
-    const updated = await databaseCall(() => this.agents.update(tenantId, id, { ...changes, updated_at: nowIso() }));
+    const concurrency = changes.concurrency ? mergeConcurrency(current.concurrency, changes.concurrency) : undefined;
+    const updated = await databaseCall(() =>
+      this.agents.update(tenantId, id, { name: changes.name, config: changes.config, concurrency, updated_at: nowIso() }),
+    );
     if (!updated) throw ApiError.notFound(`agent ${id}`);
     return updated;
   }
@@ -103,6 +116,14 @@ export class AgentsService {
       throw new ApiError(400, 'validation_failed', `Invalid config for a ${kind} agent`, issues);
     }
   }
+}
+
+/** The agent's policy with `patch` applied; 400 when the result is not a valid policy. */
+function mergeConcurrency(current: AgentConcurrency, patch: AgentConcurrencyPatch): AgentConcurrency {
+  const merged = AgentConcurrency.safeParse({ ...current, ...patch });
+  if (merged.success) return merged.data;
+  const issues = toValidationIssues(merged.error).map((issue) => ({ ...issue, path: `concurrency.${issue.path}` }));
+  throw new ApiError(400, 'validation_failed', 'Invalid concurrency policy', issues);
 }
 
 // Keyset cursor: the last agent's (created_at, id), opaque to clients.

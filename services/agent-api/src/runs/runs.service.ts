@@ -81,10 +81,14 @@ export class RunsService {
     try {
       await this.admit(agent, run);
     } catch (error) {
-      if (error instanceof ApiError) throw error;
+      if (error instanceof ApiError && error.code === 'agent_busy') throw error;
+      // Whatever failed between admission and enqueueing, the run must neither stay queued with no job behind it
+      // nor keep its agent's slot: nothing else would ever free it.
       this.logger.write('error', 'Could not enqueue run', { run_id: run.id, error: String(error) }, 'runs');
-      await this.runs.markFailed(run.id, { code: 'enqueue_failed', message: 'The run queue was unavailable' }, nowIso()).catch(() => undefined);
+      await this.runs.markFailed(run.id, { code: 'enqueue_failed', message: 'The run could not be enqueued' }, nowIso()).catch(() => undefined);
+      await this.dispatcher.release(agent, run.id).catch(() => undefined);
       await this.eventLog.expire(run.id, this.config.RUN_EVENTS_TTL_SECONDS).catch(() => undefined);
+      if (error instanceof ApiError) throw error;
       throw ApiError.unavailable('queue_unavailable', 'The run queue is unavailable; retry later');
     }
     return { run, replayed: false };
@@ -208,7 +212,7 @@ export class RunsService {
     if (agent.concurrency.policy === 'reject') {
       const admission = await this.dispatcher.admit(agent, run.id);
       if (admission.outcome === 'rejected') {
-        await this.runs.delete(run.id);
+        await databaseCall(() => this.runs.delete(run.id));
         throw new ApiError(409, 'agent_busy', `agent ${agent.id} is busy and its policy rejects runs while it works`);
       }
       await this.appendQueued(run);
@@ -220,7 +224,7 @@ export class RunsService {
     const admission = await this.dispatcher.admit(agent, run.id);
     if (admission.outcome === 'interrupt') {
       for (const interrupted of admission.interrupted) {
-        const victim = await this.runs.findById(run.tenant_id, interrupted);
+        const victim = await databaseCall(() => this.runs.findById(run.tenant_id, interrupted));
         const reason = `interrupted by run ${run.id}`;
         if (victim && !(await this.cancelQueued(agent, victim, reason, 'policy:interrupt'))) {
           await this.cancellation.request(interrupted, reason);

@@ -1,0 +1,1273 @@
+import { RunEventV1, TERMINAL_RUN_STATUSES, runEventId } from '@skreaver/contracts';
+import type { Agent, AgentConcurrency, JsonValue, Run, RunError, RunStatus } from '@skreaver/contracts';
+import { ApiError } from '@skreaver/http';
+import type { Admission, RunEventLog, RunEventReadOptions } from '@skreaver/messaging';
+import { JsonLogger } from '@skreaver/observability';
+import type { AgentRepository, RunEventArchive, RunRepository } from '@skreaver/persistence';
+import type { RunCancellation, RunDispatcher } from '@skreaver/runs';
+
+import { AgentApiConfig } from '../config';
+import type { RunEventListener, RunEventsHub } from './run-events.hub';
+import { RunsService } from './runs.service';
+
+const TENANT = 'default';
+const AGENT_ID = '9b2e4c1d-5a6f-4b7c-8d9e-1f2a3b4c5d6e';
+const OTHER_AGENT_ID = '1d2c3b4a-5f6e-4d7c-8b9a-0f1e2d3c4b5a';
+const RUN_ID = '3f1c2b6e-8d7a-4e1b-9c2d-0a1b2c3d4e5f';
+const OTHER_RUN_ID = '7c6b5a49-3827-4165-a4b3-c2d1e0f9a8b7';
+const THIRD_RUN_ID = '0a9b8c7d-6e5f-4a3b-9c1d-2e3f4a5b6c7d';
+const CREATED_AT = '2025-06-01T12:00:00.000Z';
+const TTL_SECONDS = 600;
+const OPEN_STATUSES: readonly RunStatus[] = ['queued', 'running'];
+
+// ---------------------------------------------------------------- factories
+
+const AgentFactory = {
+  create(overrides: Partial<Agent> = {}): Agent {
+    return {
+      id: AGENT_ID,
+      tenant_id: TENANT,
+      name: 'support-bot',
+      kind: 'echo',
+      config: {},
+      concurrency: { policy: 'enqueue', max_concurrency: 1 },
+      status: 'idle',
+      created_at: CREATED_AT,
+      updated_at: CREATED_AT,
+      last_activity: null,
+      ...overrides,
+    };
+  },
+};
+
+const RunFactory = {
+  create(overrides: Partial<Run> = {}): Run {
+    return {
+      id: RUN_ID,
+      tenant_id: TENANT,
+      agent_id: AGENT_ID,
+      status: 'completed',
+      source: 'api',
+      input: 'ping',
+      output: 'pong',
+      error: null,
+      attempts: 1,
+      idempotency_key: null,
+      created_at: CREATED_AT,
+      started_at: CREATED_AT,
+      finished_at: CREATED_AT,
+      ...overrides,
+    };
+  },
+  queued(overrides: Partial<Run> = {}): Run {
+    return RunFactory.create({ status: 'queued', output: null, attempts: 0, started_at: null, finished_at: null, ...overrides });
+  },
+  running(overrides: Partial<Run> = {}): Run {
+    return RunFactory.create({ status: 'running', output: null, finished_at: null, ...overrides });
+  },
+};
+
+const EventFactory = {
+  base(runId: string, seq: number) {
+    return { id: runEventId(runId, seq), run_id: runId, agent_id: AGENT_ID, tenant_id: TENANT, seq, ts: CREATED_AT };
+  },
+  queued(runId = RUN_ID): RunEventV1 {
+    return { ...EventFactory.base(runId, 1), type: 'run.queued', data: { input: 'ping' } };
+  },
+  started(seq: number, runId = RUN_ID): RunEventV1 {
+    return { ...EventFactory.base(runId, seq), type: 'run.started', data: { attempt: seq - 1, worker: 'w' } };
+  },
+  completed(seq: number, runId = RUN_ID): RunEventV1 {
+    return { ...EventFactory.base(runId, seq), type: 'run.completed', data: { output: 'pong', duration_ms: 3 } };
+  },
+  failed(seq: number, final: boolean, runId = RUN_ID): RunEventV1 {
+    return { ...EventFactory.base(runId, seq), type: 'run.failed', data: { code: 'agent_error', message: 'x', attempt: seq - 2, final } };
+  },
+  cancelled(seq: number, runId = RUN_ID): RunEventV1 {
+    return { ...EventFactory.base(runId, seq), type: 'run.cancelled', data: { reason: 'user asked', by: 'w' } };
+  },
+};
+
+/** Events 1..count of a run: run.queued, then run.started per attempt. */
+function eventsOf(runId: string, count: number): RunEventV1[] {
+  return Array.from({ length: count }, (_, index) => (index === 0 ? EventFactory.queued(runId) : EventFactory.started(index + 1, runId)));
+}
+
+// ---------------------------------------------------------------- in-memory collaborators
+
+class InMemoryAgentRepository implements Pick<AgentRepository, 'findById'> {
+  readonly rows = new Map<string, Agent>();
+
+  seed(agent: Agent): void {
+    this.rows.set(agent.id, structuredClone(agent));
+  }
+
+  async findById(tenantId: string, id: string): Promise<Agent | null> {
+    const agent = this.rows.get(id);
+    return agent && agent.tenant_id === tenantId ? structuredClone(agent) : null;
+  }
+}
+
+interface StoredRun {
+  run: Run;
+  requestHash: string | null;
+}
+
+interface MarkCancelledCall {
+  id: string;
+  error: RunError;
+  from: readonly RunStatus[];
+}
+
+/** Compare-and-set on statuses and a unique idempotency key per agent, as the real repository and schema do. */
+class InMemoryRunRepository
+  implements
+    Pick<
+      RunRepository,
+      'insert' | 'findById' | 'findByIdempotencyKey' | 'delete' | 'markFailed' | 'markCancelled' | 'listOpenByAgent' | 'listByAgent'
+    >
+{
+  readonly rows = new Map<string, StoredRun>();
+  readonly markCancelledCalls: MarkCancelledCall[] = [];
+  insertFailure: Error | undefined;
+  markFailedFailure: Error | undefined;
+  /** A row another request inserts just before ours (two requests racing with one idempotency key). */
+  concurrentInsert: StoredRun | undefined;
+
+  constructor(private readonly journal: string[]) {}
+
+  seed(run: Run, requestHash: string | null = null): void {
+    this.rows.set(run.id, { run: structuredClone(run), requestHash });
+  }
+
+  stored(id: string): Run | undefined {
+    return this.rows.get(id)?.run;
+  }
+
+  setStatus(id: string, changes: Partial<Run>): void {
+    const row = this.rows.get(id);
+    if (row) row.run = { ...row.run, ...changes };
+  }
+
+  async insert(run: Run, options: { requestHash?: string } = {}): Promise<Run> {
+    this.journal.push('runs.insert');
+    if (this.concurrentInsert) this.seed(this.concurrentInsert.run, this.concurrentInsert.requestHash);
+    this.concurrentInsert = undefined;
+    if (this.insertFailure) throw this.insertFailure;
+    const taken = [...this.rows.values()].some(
+      ({ run: other }) =>
+        run.idempotency_key !== null &&
+        other.tenant_id === run.tenant_id &&
+        other.agent_id === run.agent_id &&
+        other.idempotency_key === run.idempotency_key,
+    );
+    if (taken) throw Object.assign(new Error('duplicate key value violates unique constraint'), { code: '23505' });
+    this.seed(run, options.requestHash ?? null);
+    return run;
+  }
+
+  async findById(tenantId: string, id: string): Promise<Run | null> {
+    const run = this.rows.get(id)?.run;
+    return run && run.tenant_id === tenantId ? structuredClone(run) : null;
+  }
+
+  async findByIdempotencyKey(tenantId: string, agentId: string, key: string): Promise<StoredRun | null> {
+    const row = [...this.rows.values()].find(
+      ({ run }) => run.tenant_id === tenantId && run.agent_id === agentId && run.idempotency_key === key,
+    );
+    return row ? structuredClone(row) : null;
+  }
+
+  async delete(id: string): Promise<void> {
+    this.journal.push('runs.delete');
+    this.rows.delete(id);
+  }
+
+  async markFailed(id: string, error: RunError, finishedAt: string): Promise<boolean> {
+    this.journal.push('runs.markFailed');
+    if (this.markFailedFailure) throw this.markFailedFailure;
+    return this.update(id, OPEN_STATUSES, { status: 'failed', error, finished_at: finishedAt });
+  }
+
+  async markCancelled(id: string, error: RunError, finishedAt: string, from: readonly RunStatus[] = OPEN_STATUSES): Promise<boolean> {
+    this.journal.push('runs.markCancelled');
+    this.markCancelledCalls.push({ id, error, from });
+    return this.update(id, from, { status: 'cancelled', error, finished_at: finishedAt });
+  }
+
+  async listOpenByAgent(tenantId: string, agentId: string): Promise<Run[]> {
+    return this.ofAgent(tenantId, agentId)
+      .filter((run) => OPEN_STATUSES.includes(run.status))
+      .sort((a, b) => a.created_at.localeCompare(b.created_at));
+  }
+
+  async listByAgent(tenantId: string, agentId: string, options: { limit: number }): Promise<Run[]> {
+    return this.ofAgent(tenantId, agentId)
+      .sort((a, b) => b.created_at.localeCompare(a.created_at))
+      .slice(0, options.limit);
+  }
+
+  private ofAgent(tenantId: string, agentId: string): Run[] {
+    return [...this.rows.values()].map(({ run }) => structuredClone(run)).filter((run) => run.tenant_id === tenantId && run.agent_id === agentId);
+  }
+
+  private update(id: string, from: readonly RunStatus[], changes: Partial<Run>): boolean {
+    const row = this.rows.get(id);
+    if (!row || !from.includes(row.run.status) || !OPEN_STATUSES.includes(row.run.status)) return false;
+    row.run = { ...row.run, ...changes };
+    return true;
+  }
+}
+
+class InMemoryRunEventArchive implements Pick<RunEventArchive, 'list' | 'append'> {
+  rows: RunEventV1[] = [];
+  readonly listCalls: { runId: string; afterSeq?: number; limit: number }[] = [];
+  failure: Error | undefined;
+
+  constructor(private readonly journal: string[]) {}
+
+  async append(events: readonly RunEventV1[]): Promise<void> {
+    this.journal.push('archive.append');
+    for (const event of events) if (!this.rows.some((row) => row.id === event.id)) this.rows.push(RunEventV1.parse(event));
+  }
+
+  async list(tenantId: string, runId: string, options: { afterSeq?: number; limit: number }): Promise<RunEventV1[]> {
+    this.listCalls.push({ runId, ...options });
+    if (this.failure) throw this.failure;
+    return this.rows
+      .filter((event) => event.tenant_id === tenantId && event.run_id === runId && event.seq > (options.afterSeq ?? 0))
+      .sort((a, b) => a.seq - b.seq)
+      .slice(0, options.limit);
+  }
+}
+
+/** A run's Redis log: contract-checked appends, a taken seq is refused. */
+class InMemoryRunEventLog implements Pick<RunEventLog, 'append' | 'read' | 'last' | 'expire'> {
+  private readonly logs = new Map<string, RunEventV1[]>();
+  readonly ttls = new Map<string, number>();
+  readonly readCalls: { runId: string; options: RunEventReadOptions }[] = [];
+  appendFailure: Error | undefined;
+  readFailure: Error | undefined;
+  /** Called after each read has taken its snapshot, with the 1-based number of the read. */
+  afterRead: ((readNumber: number) => void) | undefined;
+
+  constructor(private readonly journal: string[]) {}
+
+  seed(...events: RunEventV1[]): void {
+    for (const event of events) this.logOf(event.run_id).push(event);
+  }
+
+  eventsOf(runId: string): RunEventV1[] {
+    return [...this.logOf(runId)];
+  }
+
+  async append(event: RunEventV1): Promise<boolean> {
+    this.journal.push(`eventLog.append ${event.type}`);
+    if (this.appendFailure) throw this.appendFailure;
+    const valid = RunEventV1.parse(event);
+    const log = this.logOf(valid.run_id);
+    if (log.some((existing) => existing.seq >= valid.seq)) return false;
+    log.push(valid);
+    return true;
+  }
+
+  async read(runId: string, options: RunEventReadOptions): Promise<RunEventV1[]> {
+    this.readCalls.push({ runId, options });
+    if (this.readFailure) throw this.readFailure;
+    const page = this.logOf(runId)
+      .filter((event) => event.seq > (options.afterSeq ?? 0))
+      .slice(0, options.limit);
+    this.afterRead?.(this.readCalls.length);
+    return page;
+  }
+
+  async last(runId: string): Promise<RunEventV1 | null> {
+    return this.logOf(runId).at(-1) ?? null;
+  }
+
+  async expire(runId: string, seconds: number): Promise<void> {
+    this.journal.push('eventLog.expire');
+    this.ttls.set(runId, seconds);
+  }
+
+  private logOf(runId: string): RunEventV1[] {
+    const log = this.logs.get(runId) ?? [];
+    this.logs.set(runId, log);
+    return log;
+  }
+}
+
+/** Admission answers scripted per test; records what was admitted, enqueued and released. */
+class FakeRunDispatcher implements Pick<RunDispatcher, 'admit' | 'enqueue' | 'release'> {
+  admission: Admission = { outcome: 'start' };
+  readonly admitted: { agentId: string; concurrency: AgentConcurrency; runId: string }[] = [];
+  readonly enqueued: string[] = [];
+  readonly released: string[] = [];
+  admitFailure: Error | undefined;
+  enqueueFailure: Error | undefined;
+
+  constructor(private readonly journal: string[]) {}
+
+  async admit(agent: Pick<Agent, 'id' | 'concurrency'>, runId: string): Promise<Admission> {
+    this.journal.push('dispatcher.admit');
+    if (this.admitFailure) throw this.admitFailure;
+    this.admitted.push({ agentId: agent.id, concurrency: agent.concurrency, runId });
+    return this.admission;
+  }
+
+  async enqueue(_agent: Pick<Agent, 'id' | 'tenant_id'>, runId: string): Promise<void> {
+    this.journal.push('dispatcher.enqueue');
+    if (this.enqueueFailure) throw this.enqueueFailure;
+    this.enqueued.push(runId);
+  }
+
+  async release(_agent: Pick<Agent, 'id' | 'tenant_id' | 'concurrency'>, runId: string): Promise<string[]> {
+    this.journal.push('dispatcher.release');
+    this.released.push(runId);
+    return [];
+  }
+}
+
+class FakeRunCancellation implements Pick<RunCancellation, 'request'> {
+  readonly requests: { runId: string; reason: string }[] = [];
+  /** What the coordinator running the run does with the request. */
+  onRequest: ((runId: string, reason: string) => void) | undefined;
+
+  constructor(private readonly journal: string[]) {}
+
+  async request(runId: string, reason: string): Promise<void> {
+    this.journal.push('cancellation.request');
+    this.requests.push({ runId, reason });
+    this.onRequest?.(runId, reason);
+  }
+}
+
+/** The process-wide event tail; tests publish what coordinators would append. */
+class FakeRunEventsHub implements Pick<RunEventsHub, 'subscribe'> {
+  private readonly listeners = new Map<string, Set<RunEventListener>>();
+
+  subscribe(runId: string, listener: RunEventListener): () => void {
+    const set = this.listeners.get(runId) ?? new Set<RunEventListener>();
+    this.listeners.set(runId, set);
+    set.add(listener);
+    return () => set.delete(listener);
+  }
+
+  publish(...events: RunEventV1[]): void {
+    for (const event of events) [...(this.listeners.get(event.run_id) ?? [])].forEach((listener) => listener(event));
+  }
+
+  listenerCount(runId: string): number {
+    return this.listeners.get(runId)?.size ?? 0;
+  }
+}
+
+function newTestService() {
+  const journal: string[] = [];
+  const lines: string[] = [];
+  const mocks = {
+    journal,
+    lines,
+    agents: new InMemoryAgentRepository(),
+    runs: new InMemoryRunRepository(journal),
+    archive: new InMemoryRunEventArchive(journal),
+    eventLog: new InMemoryRunEventLog(journal),
+    dispatcher: new FakeRunDispatcher(journal),
+    cancellation: new FakeRunCancellation(journal),
+    hub: new FakeRunEventsHub(),
+  };
+  mocks.agents.seed(AgentFactory.create());
+  const sut = new RunsService(
+    mocks.agents as unknown as AgentRepository,
+    mocks.runs as unknown as RunRepository,
+    mocks.archive as unknown as RunEventArchive,
+    mocks.eventLog as unknown as RunEventLog,
+    mocks.dispatcher as unknown as RunDispatcher,
+    mocks.cancellation as unknown as RunCancellation,
+    mocks.hub as unknown as RunEventsHub,
+    new JsonLogger('skreaver_agent_api', 'trace', (line) => lines.push(line)),
+    AgentApiConfig.load({ RUN_EVENTS_TTL_SECONDS: String(TTL_SECONDS) }),
+  );
+  return { sut, mocks };
+}
+
+type TestMocks = ReturnType<typeof newTestService>['mocks'];
+
+async function rejectionOf(promise: Promise<unknown>): Promise<unknown> {
+  try {
+    await promise;
+  } catch (error) {
+    return error;
+  }
+  throw new Error('expected a rejection');
+}
+
+function withCode(message: string, code: string): Error {
+  return Object.assign(new Error(message), { code });
+}
+
+/** Lets every pending promise callback and I/O callback run. */
+async function flush(): Promise<void> {
+  for (let round = 0; round < 5; round += 1) await new Promise((resolve) => setImmediate(resolve));
+}
+
+/** Tracks whether `promise` has settled yet. */
+function track<T>(promise: Promise<T>): { settled: () => boolean; promise: Promise<T> } {
+  let settled = false;
+  const tracked = promise.finally(() => (settled = true));
+  return { settled: () => settled, promise: tracked };
+}
+
+// ---------------------------------------------------------------- specs
+
+describe(RunsService.name, () => {
+  let sut: RunsService;
+  let mocks: TestMocks;
+
+  beforeEach(() => {
+    ({ sut, mocks } = newTestService());
+  });
+
+  function useConcurrency(concurrency: AgentConcurrency): void {
+    mocks.agents.seed(AgentFactory.create({ concurrency }));
+  }
+
+  describe('submit', () => {
+    const input: JsonValue = { question: 'ping', tags: ['a'] };
+
+    it('should store and return a queued api run, not replayed', async () => {
+      const { run, replayed } = await sut.submit(TENANT, AGENT_ID, input);
+
+      expect(replayed).toBe(false);
+      expect(run).toEqual({
+        id: expect.stringMatching(/^[0-9a-f-]{36}$/),
+        tenant_id: TENANT,
+        agent_id: AGENT_ID,
+        status: 'queued',
+        source: 'api',
+        input,
+        output: null,
+        error: null,
+        attempts: 0,
+        idempotency_key: null,
+        created_at: expect.stringMatching(/^\d{4}-\d{2}-\d{2}T.*Z$/),
+        started_at: null,
+        finished_at: null,
+      });
+      expect(mocks.runs.rows.get(run.id)).toEqual({ run, requestHash: null });
+    });
+
+    it('should mint a new id per run', async () => {
+      const first = await sut.submit(TENANT, AGENT_ID, input);
+      const second = await sut.submit(TENANT, AGENT_ID, input);
+
+      expect(first.run.id).not.toBe(second.run.id);
+    });
+
+    it('should answer 404 for an unknown agent without storing anything', async () => {
+      const error = await rejectionOf(sut.submit(TENANT, OTHER_AGENT_ID, input));
+
+      expect(error).toBeInstanceOf(ApiError);
+      expect(error).toMatchObject({ status: 404, code: 'not_found', message: `agent ${OTHER_AGENT_ID} not found` });
+      expect(mocks.journal).toEqual([]);
+    });
+
+    it("should answer 404 for another tenant's agent", async () => {
+      await expect(sut.submit('other-tenant', AGENT_ID, input)).rejects.toMatchObject({ status: 404, code: 'not_found' });
+      expect(mocks.journal).toEqual([]);
+    });
+
+    it('should answer 503 database_unavailable when the run cannot be stored', async () => {
+      mocks.runs.insertFailure = withCode('connect ECONNREFUSED 127.0.0.1:5432', 'ECONNREFUSED');
+
+      await expect(sut.submit(TENANT, AGENT_ID, input)).rejects.toMatchObject({ status: 503, code: 'database_unavailable' });
+      expect(mocks.journal).toEqual(['runs.insert']);
+    });
+
+    describe.each(['enqueue', 'parallel', 'interrupt'] as const)('under policy %s', (policy) => {
+      beforeEach(() => useConcurrency({ policy, max_concurrency: policy === 'parallel' ? 4 : 1 }));
+
+      it('should append run.queued as event 1 before asking for admission, then enqueue the admitted run', async () => {
+        const { run } = await sut.submit(TENANT, AGENT_ID, input);
+
+        expect(mocks.journal).toEqual(['runs.insert', 'eventLog.append run.queued', 'dispatcher.admit', 'dispatcher.enqueue']);
+        expect(mocks.eventLog.eventsOf(run.id)).toEqual([
+          {
+            id: `${run.id}:1`,
+            run_id: run.id,
+            agent_id: AGENT_ID,
+            tenant_id: TENANT,
+            seq: 1,
+            ts: run.created_at,
+            type: 'run.queued',
+            data: { input },
+          },
+        ]);
+        expect(mocks.dispatcher.enqueued).toEqual([run.id]);
+      });
+
+      it("should ask for admission under the agent's concurrency", async () => {
+        const { run } = await sut.submit(TENANT, AGENT_ID, input);
+
+        expect(mocks.dispatcher.admitted).toEqual([
+          { agentId: AGENT_ID, concurrency: { policy, max_concurrency: policy === 'parallel' ? 4 : 1 }, runId: run.id },
+        ]);
+      });
+    });
+
+    describe.each(['enqueue', 'parallel'] as const)('when policy %s makes the run wait its turn', (policy) => {
+      beforeEach(() => {
+        useConcurrency({ policy, max_concurrency: policy === 'parallel' ? 2 : 1 });
+        mocks.dispatcher.admission = { outcome: 'queued', position: 3 };
+      });
+
+      it('should log run.queued but not enqueue the run (a released slot enqueues it later)', async () => {
+        const { run, replayed } = await sut.submit(TENANT, AGENT_ID, input);
+
+        expect(replayed).toBe(false);
+        expect(run.status).toBe('queued');
+        expect(mocks.journal).toEqual(['runs.insert', 'eventLog.append run.queued', 'dispatcher.admit']);
+        expect(mocks.dispatcher.enqueued).toEqual([]);
+        expect(mocks.runs.stored(run.id)?.status).toBe('queued');
+      });
+    });
+
+    describe('under policy reject', () => {
+      beforeEach(() => useConcurrency({ policy: 'reject', max_concurrency: 1 }));
+
+      it('should ask for admission before logging anything, then log run.queued and enqueue', async () => {
+        const { run } = await sut.submit(TENANT, AGENT_ID, input);
+
+        expect(mocks.journal).toEqual(['runs.insert', 'dispatcher.admit', 'eventLog.append run.queued', 'dispatcher.enqueue']);
+        expect(mocks.eventLog.eventsOf(run.id).map((event) => [event.seq, event.type])).toEqual([[1, 'run.queued']]);
+        expect(mocks.dispatcher.enqueued).toEqual([run.id]);
+      });
+
+      describe('when the agent is busy', () => {
+        let error: unknown;
+
+        beforeEach(async () => {
+          mocks.dispatcher.admission = { outcome: 'rejected' };
+          error = await rejectionOf(sut.submit(TENANT, AGENT_ID, input));
+        });
+
+        it('should answer 409 agent_busy', () => {
+          expect(error).toBeInstanceOf(ApiError);
+          expect(error).toMatchObject({ status: 409, code: 'agent_busy' });
+        });
+
+        it('should delete the stored run and append nothing', () => {
+          expect(mocks.runs.rows.size).toBe(0);
+          expect(mocks.journal).toEqual(['runs.insert', 'dispatcher.admit', 'runs.delete']);
+          expect(mocks.dispatcher.enqueued).toEqual([]);
+        });
+
+        it('should not treat the refusal as a queue outage', () => {
+          expect(mocks.journal).not.toContain('runs.markFailed');
+          expect(mocks.lines.filter((line) => line.includes('Could not enqueue run'))).toEqual([]);
+        });
+      });
+    });
+
+    describe('under policy interrupt, with a queued and a running run in the way', () => {
+      const queuedVictim = RunFactory.queued({ id: OTHER_RUN_ID });
+      const runningVictim = RunFactory.running({ id: THIRD_RUN_ID });
+      let run: Run;
+
+      beforeEach(async () => {
+        useConcurrency({ policy: 'interrupt', max_concurrency: 1 });
+        mocks.runs.seed(queuedVictim);
+        mocks.runs.seed(runningVictim);
+        mocks.eventLog.seed(EventFactory.queued(OTHER_RUN_ID), EventFactory.queued(THIRD_RUN_ID), EventFactory.started(2, THIRD_RUN_ID));
+        mocks.dispatcher.admission = { outcome: 'interrupt', interrupted: [THIRD_RUN_ID, OTHER_RUN_ID] };
+        ({ run } = await sut.submit(TENANT, AGENT_ID, input));
+      });
+
+      it('should cancel the queued one in the database, from queued only', () => {
+        expect(mocks.runs.stored(OTHER_RUN_ID)).toMatchObject({
+          status: 'cancelled',
+          error: { code: 'cancelled', message: `interrupted by run ${run.id}` },
+          finished_at: expect.stringMatching(/Z$/),
+        });
+        expect(mocks.runs.markCancelledCalls).toEqual([
+          { id: THIRD_RUN_ID, error: { code: 'cancelled', message: `interrupted by run ${run.id}` }, from: ['queued'] },
+          { id: OTHER_RUN_ID, error: { code: 'cancelled', message: `interrupted by run ${run.id}` }, from: ['queued'] },
+        ]);
+      });
+
+      it('should end the queued one’s log with run.cancelled by the policy, archive it and free its slot', () => {
+        expect(mocks.eventLog.eventsOf(OTHER_RUN_ID).at(-1)).toMatchObject({
+          id: runEventId(OTHER_RUN_ID, 2),
+          seq: 2,
+          type: 'run.cancelled',
+          data: { reason: `interrupted by run ${run.id}`, by: 'policy:interrupt' },
+        });
+        expect(mocks.archive.rows.filter((event) => event.run_id === OTHER_RUN_ID)).toEqual(mocks.eventLog.eventsOf(OTHER_RUN_ID));
+        expect(mocks.eventLog.ttls.get(OTHER_RUN_ID)).toBe(TTL_SECONDS);
+        expect(mocks.dispatcher.released).toEqual([OTHER_RUN_ID]);
+      });
+
+      it('should ask the coordinator of the running one to cancel it, leaving its row to the coordinator', () => {
+        expect(mocks.cancellation.requests).toEqual([{ runId: THIRD_RUN_ID, reason: `interrupted by run ${run.id}` }]);
+        expect(mocks.runs.stored(THIRD_RUN_ID)?.status).toBe('running');
+        expect(mocks.eventLog.eventsOf(THIRD_RUN_ID)).toHaveLength(2);
+      });
+
+      it('should enqueue the new run once the others are dealt with', () => {
+        expect(mocks.dispatcher.enqueued).toEqual([run.id]);
+        expect(mocks.journal.at(-1)).toBe('dispatcher.enqueue');
+        expect(mocks.journal.indexOf('cancellation.request')).toBeLessThan(mocks.journal.indexOf('dispatcher.enqueue'));
+      });
+    });
+
+    it('should skip an interrupted run that no longer exists', async () => {
+      useConcurrency({ policy: 'interrupt', max_concurrency: 1 });
+      mocks.dispatcher.admission = { outcome: 'interrupt', interrupted: [OTHER_RUN_ID] };
+
+      const { run } = await sut.submit(TENANT, AGENT_ID, input);
+
+      expect(mocks.cancellation.requests).toEqual([]);
+      expect(mocks.dispatcher.released).toEqual([]);
+      expect(mocks.dispatcher.enqueued).toEqual([run.id]);
+    });
+
+    describe('with an idempotency key', () => {
+      const idempotencyKey = 'order-42';
+
+      it('should store the key on the run and a hash of the request beside it', async () => {
+        const { run } = await sut.submit(TENANT, AGENT_ID, input, { idempotencyKey });
+
+        expect(run.idempotency_key).toBe(idempotencyKey);
+        expect(mocks.runs.rows.get(run.id)?.requestHash).toMatch(/^[0-9a-f]{64}$/);
+      });
+
+      it('should answer a retry with the same input with the first run, replayed, without a second insert', async () => {
+        const first = await sut.submit(TENANT, AGENT_ID, input, { idempotencyKey });
+        mocks.journal.length = 0;
+
+        const second = await sut.submit(TENANT, AGENT_ID, structuredClone(input), { idempotencyKey });
+
+        expect(second).toEqual({ run: first.run, replayed: true });
+        expect(mocks.runs.rows.size).toBe(1);
+        expect(mocks.journal).toEqual([]);
+        expect(mocks.dispatcher.admitted).toHaveLength(1);
+      });
+
+      it('should answer the first run as it stands now', async () => {
+        const first = await sut.submit(TENANT, AGENT_ID, input, { idempotencyKey });
+        mocks.runs.setStatus(first.run.id, { status: 'completed', output: 'done' });
+
+        const second = await sut.submit(TENANT, AGENT_ID, input, { idempotencyKey });
+
+        expect(second.run).toMatchObject({ id: first.run.id, status: 'completed', output: 'done' });
+      });
+
+      it('should answer 422 idempotency_key_reused for the same key with another input', async () => {
+        await sut.submit(TENANT, AGENT_ID, input, { idempotencyKey });
+
+        const error = await rejectionOf(sut.submit(TENANT, AGENT_ID, { question: 'pong' }, { idempotencyKey }));
+
+        expect(error).toBeInstanceOf(ApiError);
+        expect(error).toMatchObject({ status: 422, code: 'idempotency_key_reused' });
+        expect(mocks.runs.rows.size).toBe(1);
+      });
+
+      it('should not replay a run of another agent with the same key', async () => {
+        mocks.agents.seed(AgentFactory.create({ id: OTHER_AGENT_ID }));
+        const first = await sut.submit(TENANT, AGENT_ID, input, { idempotencyKey });
+
+        const second = await sut.submit(TENANT, OTHER_AGENT_ID, input, { idempotencyKey });
+
+        expect(second.replayed).toBe(false);
+        expect(second.run.id).not.toBe(first.run.id);
+      });
+
+      it('should not replay across different keys', async () => {
+        const first = await sut.submit(TENANT, AGENT_ID, input, { idempotencyKey });
+
+        const second = await sut.submit(TENANT, AGENT_ID, input, { idempotencyKey: 'order-43' });
+
+        expect(second.run.id).not.toBe(first.run.id);
+      });
+
+      it('should answer the winner’s run when a concurrent request with the key inserted first', async () => {
+        const winner = RunFactory.queued({ id: OTHER_RUN_ID, input, idempotency_key: idempotencyKey });
+        mocks.runs.concurrentInsert = { run: winner, requestHash: await requestHashOf(input, idempotencyKey) };
+
+        const submitted = await sut.submit(TENANT, AGENT_ID, input, { idempotencyKey });
+
+        expect(submitted).toEqual({ run: winner, replayed: true });
+        expect(mocks.runs.rows.size).toBe(1);
+        expect(mocks.journal).toEqual(['runs.insert']);
+      });
+
+      it('should answer 422 when the concurrent winner had another input', async () => {
+        mocks.runs.concurrentInsert = { run: RunFactory.queued({ idempotency_key: idempotencyKey }), requestHash: 'another-body' };
+
+        await expect(sut.submit(TENANT, AGENT_ID, input, { idempotencyKey })).rejects.toMatchObject({
+          status: 422,
+          code: 'idempotency_key_reused',
+        });
+      });
+    });
+
+    it('should rethrow an insert error when no earlier run holds the key', async () => {
+      const failure = new Error('value too long for type character varying(255)');
+      mocks.runs.insertFailure = failure;
+
+      await expect(sut.submit(TENANT, AGENT_ID, input, { idempotencyKey: 'k' })).rejects.toBe(failure);
+    });
+
+    describe.each([
+      ['appending run.queued', 'enqueue', (m: TestMocks) => (m.eventLog.appendFailure = new Error('READONLY You can not write against a read only replica'))],
+      ['admission', 'enqueue', (m: TestMocks) => (m.dispatcher.admitFailure = new Error('Connection is closed.'))],
+      ['admission', 'reject', (m: TestMocks) => (m.dispatcher.admitFailure = new Error('Connection is closed.'))],
+      ['enqueueing', 'enqueue', (m: TestMocks) => (m.dispatcher.enqueueFailure = new Error('Connection is closed.'))],
+      ['enqueueing', 'interrupt', (m: TestMocks) => (m.dispatcher.enqueueFailure = new Error('Connection is closed.'))],
+    ] as const)('when Redis fails during %s under policy %s', (_step, policy, breakIt) => {
+      let error: unknown;
+
+      beforeEach(async () => {
+        useConcurrency({ policy, max_concurrency: 1 });
+        breakIt(mocks);
+        error = await rejectionOf(sut.submit(TENANT, AGENT_ID, input));
+      });
+
+      it('should answer 503 queue_unavailable', () => {
+        expect(error).toBeInstanceOf(ApiError);
+        expect(error).toMatchObject({ status: 503, code: 'queue_unavailable' });
+      });
+
+      it('should fail the stored run with enqueue_failed instead of leaving it queued', () => {
+        const [stored] = [...mocks.runs.rows.values()];
+
+        expect(mocks.runs.rows.size).toBe(1);
+        expect(stored?.run).toMatchObject({
+          status: 'failed',
+          error: { code: 'enqueue_failed', message: expect.any(String) },
+          finished_at: expect.stringMatching(/Z$/),
+        });
+      });
+
+      it("should let the run's log expire", () => {
+        const [runId] = [...mocks.runs.rows.keys()];
+
+        expect(runId && mocks.eventLog.ttls.get(runId)).toBe(TTL_SECONDS);
+      });
+
+      it('should log the cause with the run id', () => {
+        const entry = JSON.parse(mocks.lines.at(-1) ?? '{}') as { level?: string; fields?: Record<string, unknown> };
+
+        expect(entry.level).toBe('ERROR');
+        expect(entry.fields).toMatchObject({ message: 'Could not enqueue run', run_id: [...mocks.runs.rows.keys()][0] });
+      });
+    });
+
+    it('should not ask for admission when run.queued could not be appended, and still free any slot', async () => {
+      mocks.eventLog.appendFailure = new Error('down');
+
+      await rejectionOf(sut.submit(TENANT, AGENT_ID, input));
+
+      expect(mocks.journal).toEqual(['runs.insert', 'eventLog.append run.queued', 'runs.markFailed', 'dispatcher.release', 'eventLog.expire']);
+    });
+
+    it('should give the agent\'s slot back when enqueueing fails after admission', async () => {
+      mocks.dispatcher.enqueueFailure = new Error('Connection is closed.');
+
+      await expect(sut.submit(TENANT, AGENT_ID, input)).rejects.toMatchObject({ status: 503, code: 'queue_unavailable' });
+
+      expect(mocks.journal).toContain('dispatcher.release');
+    });
+
+    it('should still answer 503 queue_unavailable when failing the run fails too', async () => {
+      mocks.dispatcher.enqueueFailure = new Error('Connection is closed.');
+      mocks.runs.markFailedFailure = withCode('connect ECONNREFUSED', 'ECONNREFUSED');
+
+      await expect(sut.submit(TENANT, AGENT_ID, input)).rejects.toMatchObject({ status: 503, code: 'queue_unavailable' });
+    });
+  });
+
+  describe('waitForEnd', () => {
+    it('should answer a finished run at once', async () => {
+      const run = RunFactory.create();
+      mocks.runs.seed(run);
+
+      expect(await sut.waitForEnd(TENANT, RUN_ID, 60_000)).toEqual(run);
+      expect(mocks.hub.listenerCount(RUN_ID)).toBe(0);
+    });
+
+    it.each([
+      ['run.completed', 'completed', EventFactory.completed(3)],
+      ['run.cancelled', 'cancelled', EventFactory.cancelled(3)],
+      ['a final run.failed', 'failed', EventFactory.failed(3, true)],
+    ] as const)('should answer the stored run as soon as the hub hears %s', async (_label, status, event) => {
+      mocks.runs.seed(RunFactory.running());
+      const waiting = sut.waitForEnd(TENANT, RUN_ID, 60_000);
+      await flush();
+
+      mocks.runs.setStatus(RUN_ID, { status });
+      mocks.hub.publish(event);
+
+      expect(await waiting).toMatchObject({ id: RUN_ID, status });
+      expect(mocks.hub.listenerCount(RUN_ID)).toBe(0);
+    });
+
+    it('should keep waiting through a non-final run.failed (a retry follows)', async () => {
+      mocks.runs.seed(RunFactory.running());
+      const waiting = track(sut.waitForEnd(TENANT, RUN_ID, 60_000));
+      await flush();
+
+      mocks.hub.publish(EventFactory.failed(3, false), EventFactory.started(4));
+      await flush();
+
+      expect(waiting.settled()).toBe(false);
+      mocks.runs.setStatus(RUN_ID, { status: 'completed' });
+      mocks.hub.publish(EventFactory.completed(5));
+      expect(await waiting.promise).toMatchObject({ status: 'completed' });
+    });
+
+    it('should ignore the events of other runs', async () => {
+      mocks.runs.seed(RunFactory.running());
+      const waiting = track(sut.waitForEnd(TENANT, RUN_ID, 60_000));
+      await flush();
+
+      mocks.hub.publish(EventFactory.completed(3, OTHER_RUN_ID));
+      await flush();
+
+      expect(waiting.settled()).toBe(false);
+      mocks.hub.publish(EventFactory.completed(3));
+      await waiting.promise;
+    });
+
+    it('should answer the run as stored once the timeout runs out', async () => {
+      mocks.runs.seed(RunFactory.running());
+
+      expect(await sut.waitForEnd(TENANT, RUN_ID, 10)).toMatchObject({ id: RUN_ID, status: 'running' });
+      expect(mocks.hub.listenerCount(RUN_ID)).toBe(0);
+    });
+
+    it('should answer 404 for an unknown run and stop listening', async () => {
+      await expect(sut.waitForEnd(TENANT, RUN_ID, 60_000)).rejects.toMatchObject({ status: 404, code: 'not_found' });
+      expect(mocks.hub.listenerCount(RUN_ID)).toBe(0);
+    });
+  });
+
+  describe('cancel', () => {
+    describe('a queued run', () => {
+      let answer: Run;
+
+      beforeEach(async () => {
+        mocks.runs.seed(RunFactory.queued());
+        mocks.eventLog.seed(EventFactory.queued());
+        answer = await sut.cancel(TENANT, RUN_ID, 'user asked', 'api-key:ops');
+      });
+
+      it('should cancel it in the database, from queued only', () => {
+        expect(mocks.runs.markCancelledCalls).toEqual([{ id: RUN_ID, error: { code: 'cancelled', message: 'user asked' }, from: ['queued'] }]);
+      });
+
+      it('should answer the cancelled run', () => {
+        expect(answer).toMatchObject({
+          id: RUN_ID,
+          status: 'cancelled',
+          error: { code: 'cancelled', message: 'user asked' },
+          finished_at: expect.stringMatching(/Z$/),
+        });
+      });
+
+      it('should append run.cancelled with the next seq', () => {
+        expect(mocks.eventLog.eventsOf(RUN_ID)).toEqual([
+          EventFactory.queued(),
+          {
+            id: runEventId(RUN_ID, 2),
+            run_id: RUN_ID,
+            agent_id: AGENT_ID,
+            tenant_id: TENANT,
+            seq: 2,
+            ts: answer.finished_at,
+            type: 'run.cancelled',
+            data: { reason: 'user asked', by: 'api-key:ops' },
+          },
+        ]);
+      });
+
+      it('should archive the log, let it expire and then free the slot', () => {
+        expect(mocks.archive.rows).toEqual(mocks.eventLog.eventsOf(RUN_ID));
+        expect(mocks.eventLog.ttls.get(RUN_ID)).toBe(TTL_SECONDS);
+        expect(mocks.dispatcher.released).toEqual([RUN_ID]);
+        expect(mocks.journal).toEqual([
+          'runs.markCancelled',
+          'eventLog.append run.cancelled',
+          'archive.append',
+          'eventLog.expire',
+          'dispatcher.release',
+        ]);
+      });
+
+      it('should not bother any coordinator', () => {
+        expect(mocks.cancellation.requests).toEqual([]);
+      });
+    });
+
+    it('should continue after the last event of a longer log', async () => {
+      mocks.runs.seed(RunFactory.queued());
+      mocks.eventLog.seed(...eventsOf(RUN_ID, 3));
+
+      await sut.cancel(TENANT, RUN_ID, 'r', 'api');
+
+      expect(mocks.eventLog.eventsOf(RUN_ID).at(-1)).toMatchObject({ seq: 4, type: 'run.cancelled' });
+    });
+
+    describe('a running run', () => {
+      beforeEach(() => {
+        mocks.runs.seed(RunFactory.running());
+        mocks.eventLog.seed(...eventsOf(RUN_ID, 2));
+      });
+
+      it('should ask its coordinator to cancel it and answer the run once it ends', async () => {
+        mocks.cancellation.onRequest = () =>
+          setTimeout(() => {
+            mocks.runs.setStatus(RUN_ID, { status: 'cancelled', error: { code: 'cancelled', message: 'user asked' } });
+            mocks.hub.publish(EventFactory.cancelled(3));
+          }, 5);
+
+        const answer = await sut.cancel(TENANT, RUN_ID, 'user asked', 'api');
+
+        expect(mocks.cancellation.requests).toEqual([{ runId: RUN_ID, reason: 'user asked' }]);
+        expect(answer).toMatchObject({ status: 'cancelled' });
+      });
+
+      it('should leave the run, its log and its slot to the coordinator', async () => {
+        await sut.cancel(TENANT, RUN_ID, 'user asked', 'api', 5);
+
+        expect(mocks.runs.markCancelledCalls).toEqual([expect.objectContaining({ from: ['queued'] })]);
+        expect(mocks.eventLog.eventsOf(RUN_ID)).toHaveLength(2);
+        expect(mocks.archive.rows).toEqual([]);
+        expect(mocks.dispatcher.released).toEqual([]);
+      });
+
+      it('should answer the run as it stands when the coordinator has not ended it within the wait', async () => {
+        expect(await sut.cancel(TENANT, RUN_ID, 'user asked', 'api', 5)).toMatchObject({ status: 'running' });
+      });
+    });
+
+    it.each(TERMINAL_RUN_STATUSES)('should answer 409 conflict for a %s run and change nothing', async (status) => {
+      mocks.runs.seed(RunFactory.create({ status }));
+
+      const error = await rejectionOf(sut.cancel(TENANT, RUN_ID, 'r', 'api'));
+
+      expect(error).toBeInstanceOf(ApiError);
+      expect(error).toMatchObject({ status: 409, code: 'conflict', message: `run ${RUN_ID} already ${status}` });
+      expect(mocks.journal).toEqual([]);
+    });
+
+    it('should answer 404 for an unknown run', async () => {
+      await expect(sut.cancel(TENANT, RUN_ID, 'r', 'api')).rejects.toMatchObject({ status: 404, code: 'not_found' });
+    });
+  });
+
+  describe('cancelAll', () => {
+    it('should cancel queued runs at once and ask coordinators to cancel running ones', async () => {
+      mocks.runs.seed(RunFactory.queued({ id: RUN_ID }));
+      mocks.runs.seed(RunFactory.running({ id: OTHER_RUN_ID }));
+      mocks.runs.seed(RunFactory.create({ id: THIRD_RUN_ID, status: 'completed' }));
+      mocks.eventLog.seed(EventFactory.queued(RUN_ID));
+
+      await sut.cancelAll(TENANT, AGENT_ID, 'agent deleted', 'api');
+
+      expect(mocks.runs.stored(RUN_ID)?.status).toBe('cancelled');
+      expect(mocks.eventLog.eventsOf(RUN_ID).at(-1)).toMatchObject({ type: 'run.cancelled', data: { reason: 'agent deleted', by: 'api' } });
+      expect(mocks.cancellation.requests).toEqual([{ runId: OTHER_RUN_ID, reason: 'agent deleted' }]);
+      expect(mocks.runs.stored(THIRD_RUN_ID)?.status).toBe('completed');
+    });
+
+    it("should leave other agents' runs alone", async () => {
+      mocks.agents.seed(AgentFactory.create({ id: OTHER_AGENT_ID }));
+      mocks.runs.seed(RunFactory.queued({ agent_id: OTHER_AGENT_ID }));
+
+      await sut.cancelAll(TENANT, AGENT_ID, 'agent deleted', 'api');
+
+      expect(mocks.runs.stored(RUN_ID)?.status).toBe('queued');
+      expect(mocks.journal).toEqual([]);
+    });
+
+    it('should answer 404 for an unknown agent', async () => {
+      await expect(sut.cancelAll(TENANT, OTHER_AGENT_ID, 'r', 'api')).rejects.toMatchObject({ status: 404, code: 'not_found' });
+    });
+  });
+
+  describe('get', () => {
+    it('should return the stored run', async () => {
+      const run = RunFactory.create();
+      mocks.runs.seed(run);
+
+      expect(await sut.get(TENANT, RUN_ID)).toEqual(run);
+    });
+
+    it('should answer 404 for an unknown run', async () => {
+      await expect(sut.get(TENANT, RUN_ID)).rejects.toMatchObject({ status: 404, code: 'not_found', message: `run ${RUN_ID} not found` });
+    });
+
+    it("should answer 404 for another tenant's run", async () => {
+      mocks.runs.seed(RunFactory.create());
+
+      await expect(sut.get('other-tenant', RUN_ID)).rejects.toMatchObject({ status: 404 });
+    });
+  });
+
+  describe('listByAgent', () => {
+    it("should return the agent's runs, newest first, up to the limit", async () => {
+      mocks.runs.seed(RunFactory.create({ id: RUN_ID, created_at: '2025-06-01T12:00:00.000Z' }));
+      mocks.runs.seed(RunFactory.create({ id: OTHER_RUN_ID, created_at: '2025-06-01T12:00:02.000Z' }));
+      mocks.runs.seed(RunFactory.create({ id: THIRD_RUN_ID, created_at: '2025-06-01T12:00:01.000Z' }));
+
+      const runs = await sut.listByAgent(TENANT, AGENT_ID, 2);
+
+      expect(runs.map((run) => run.id)).toEqual([OTHER_RUN_ID, THIRD_RUN_ID]);
+    });
+
+    it('should answer 404 for an unknown agent', async () => {
+      await expect(sut.listByAgent(TENANT, OTHER_AGENT_ID, 10)).rejects.toMatchObject({ status: 404, code: 'not_found' });
+    });
+  });
+
+  describe('events', () => {
+    function seedRun(overrides: Partial<Run> = {}): Run {
+      const run = RunFactory.create(overrides);
+      mocks.runs.seed(run);
+      return run;
+    }
+
+    it('should read a finished run from the archive', async () => {
+      seedRun({ status: 'completed' });
+      mocks.archive.rows.push(...eventsOf(RUN_ID, 3));
+      mocks.eventLog.seed(...eventsOf(RUN_ID, 5));
+
+      const page = await sut.events(TENANT, RUN_ID, undefined, 10);
+
+      expect(page.items.map((event) => event.seq)).toEqual([1, 2, 3]);
+      expect(mocks.archive.listCalls).toEqual([{ runId: RUN_ID, afterSeq: 0, limit: 10 }]);
+      expect(mocks.eventLog.readCalls).toEqual([]);
+    });
+
+    it('should fall back to the Redis log when the archive is empty', async () => {
+      seedRun({ status: 'failed', error: { code: 'agent_error', message: 'x' } });
+      mocks.eventLog.seed(...eventsOf(RUN_ID, 2));
+
+      const page = await sut.events(TENANT, RUN_ID, undefined, 10);
+
+      expect(page.items).toEqual(eventsOf(RUN_ID, 2));
+      expect(mocks.eventLog.readCalls).toEqual([{ runId: RUN_ID, options: { afterSeq: 0, limit: 10 } }]);
+    });
+
+    it.each(['queued', 'running'] as const)('should read a %s run from the Redis log only', async (status) => {
+      seedRun({ status });
+      mocks.archive.rows.push(...eventsOf(RUN_ID, 3));
+      mocks.eventLog.seed(...eventsOf(RUN_ID, 2));
+
+      const page = await sut.events(TENANT, RUN_ID, undefined, 10);
+
+      expect(page.items).toHaveLength(2);
+      expect(mocks.archive.listCalls).toEqual([]);
+    });
+
+    it('should start after the seq of the given event id', async () => {
+      seedRun();
+      mocks.archive.rows.push(...eventsOf(RUN_ID, 5));
+
+      const page = await sut.events(TENANT, RUN_ID, runEventId(RUN_ID, 2), 10);
+
+      expect(page.items.map((event) => event.seq)).toEqual([3, 4, 5]);
+      expect(mocks.archive.listCalls[0]).toMatchObject({ afterSeq: 2 });
+    });
+
+    it('should answer 400 for an after id of another run', async () => {
+      seedRun();
+      mocks.archive.rows.push(...eventsOf(RUN_ID, 3));
+
+      const error = await rejectionOf(sut.events(TENANT, RUN_ID, runEventId(OTHER_RUN_ID, 1), 10));
+
+      expect(error).toBeInstanceOf(ApiError);
+      expect(error).toMatchObject({ status: 400, code: 'validation_failed', message: 'after must be an event id of this run' });
+      expect(mocks.archive.listCalls).toEqual([]);
+    });
+
+    it('should set next_after to the last id when the page is full', async () => {
+      seedRun();
+      mocks.archive.rows.push(...eventsOf(RUN_ID, 5));
+
+      const page = await sut.events(TENANT, RUN_ID, undefined, 2);
+
+      expect(page).toEqual({ items: eventsOf(RUN_ID, 2), next_after: runEventId(RUN_ID, 2) });
+    });
+
+    it('should leave next_after null when the page is not full', async () => {
+      seedRun();
+      mocks.archive.rows.push(...eventsOf(RUN_ID, 3));
+
+      expect((await sut.events(TENANT, RUN_ID, undefined, 5)).next_after).toBeNull();
+    });
+
+    it('should leave next_after null for an empty page', async () => {
+      seedRun({ status: 'running' });
+
+      expect(await sut.events(TENANT, RUN_ID, undefined, 5)).toEqual({ items: [], next_after: null });
+    });
+
+    it('should answer 404 for an unknown run', async () => {
+      await expect(sut.events(TENANT, RUN_ID, undefined, 5)).rejects.toMatchObject({ status: 404, code: 'not_found' });
+    });
+
+    it('should answer 503 redis_unavailable when the Redis log of a live run cannot be read', async () => {
+      seedRun({ status: 'running' });
+      mocks.eventLog.readFailure = new Error('Connection is closed.');
+
+      await expect(sut.events(TENANT, RUN_ID, undefined, 5)).rejects.toMatchObject({ status: 503, code: 'redis_unavailable' });
+      expect(mocks.lines.map((line) => JSON.parse(line) as { level: string })).toContainEqual(expect.objectContaining({ level: 'WARN' }));
+    });
+
+    it('should answer 503 redis_unavailable for the first page of a finished run not archived yet while Redis is down', async () => {
+      seedRun({ status: 'completed' });
+      mocks.eventLog.readFailure = new Error('Connection is closed.');
+
+      await expect(sut.events(TENANT, RUN_ID, undefined, 5)).rejects.toMatchObject({ status: 503, code: 'redis_unavailable' });
+    });
+
+    it('should answer an empty page, not 503, when paging past the end of a finished run while Redis is down', async () => {
+      seedRun({ status: 'completed' });
+      mocks.archive.rows.push(...eventsOf(RUN_ID, 3));
+      mocks.eventLog.readFailure = new Error('Connection is closed.');
+
+      expect(await sut.events(TENANT, RUN_ID, runEventId(RUN_ID, 3), 5)).toEqual({ items: [], next_after: null });
+    });
+
+    it('should answer 503 database_unavailable when the archive cannot be reached', async () => {
+      seedRun();
+      mocks.archive.failure = withCode('connect ECONNREFUSED 127.0.0.1:5432', 'ECONNREFUSED');
+
+      await expect(sut.events(TENANT, RUN_ID, undefined, 5)).rejects.toMatchObject({ status: 503, code: 'database_unavailable' });
+    });
+  });
+
+  describe('follow', () => {
+    let sent: RunEventV1[];
+    let controller: AbortController;
+
+    beforeEach(() => {
+      sent = [];
+      controller = new AbortController();
+    });
+
+    function follow(afterSeq = 0): Promise<void> {
+      return sut.follow(TENANT, RUN_ID, afterSeq, (event) => sent.push(event), controller.signal);
+    }
+
+    const seqs = () => sent.map((event) => event.seq);
+
+    it('should send the backlog, then live events without duplicates, and stop after the terminal event', async () => {
+      mocks.runs.seed(RunFactory.running());
+      mocks.eventLog.seed(...eventsOf(RUN_ID, 2));
+      const following = track(follow());
+      await flush();
+
+      expect(seqs()).toEqual([1, 2]);
+      mocks.hub.publish(EventFactory.started(2), EventFactory.failed(3, false), EventFactory.started(3), EventFactory.started(4));
+      await flush();
+      expect(seqs()).toEqual([1, 2, 3, 4]);
+      expect(following.settled()).toBe(false);
+
+      mocks.hub.publish(EventFactory.completed(5));
+      await following.promise;
+
+      expect(sent.map((event) => event.type)).toEqual(['run.queued', 'run.started', 'run.failed', 'run.started', 'run.completed']);
+      expect(mocks.hub.listenerCount(RUN_ID)).toBe(0);
+    });
+
+    it('should send events heard while the backlog is read once, in seq order', async () => {
+      mocks.runs.seed(RunFactory.running());
+      mocks.eventLog.seed(...eventsOf(RUN_ID, 2));
+      mocks.eventLog.afterRead = (readNumber) => {
+        if (readNumber !== 1) return;
+        mocks.eventLog.seed(EventFactory.started(3));
+        mocks.hub.publish(EventFactory.completed(5), EventFactory.started(4), EventFactory.started(2), EventFactory.started(3));
+      };
+
+      await follow();
+
+      expect(seqs()).toEqual([1, 2, 3, 4, 5]);
+      expect(mocks.hub.listenerCount(RUN_ID)).toBe(0);
+    });
+
+    it('should start after afterSeq', async () => {
+      mocks.runs.seed(RunFactory.running());
+      mocks.eventLog.seed(...eventsOf(RUN_ID, 3));
+
+      const following = follow(2);
+      await flush();
+      mocks.hub.publish(EventFactory.completed(4));
+      await following;
+
+      expect(seqs()).toEqual([3, 4]);
+    });
+
+    it('should read a finished run from the archive and stop at its terminal event without waiting', async () => {
+      mocks.runs.seed(RunFactory.create({ status: 'cancelled' }));
+      mocks.archive.rows.push(...eventsOf(RUN_ID, 2), EventFactory.cancelled(3));
+
+      await follow();
+
+      expect(seqs()).toEqual([1, 2, 3]);
+      expect(mocks.eventLog.readCalls).toEqual([]);
+      expect(mocks.hub.listenerCount(RUN_ID)).toBe(0);
+    });
+
+    it('should stop after the backlog of a finished run whose log never logged an end', async () => {
+      mocks.runs.seed(RunFactory.create({ status: 'failed', error: { code: 'enqueue_failed', message: 'queue down' } }));
+      mocks.eventLog.seed(EventFactory.queued());
+
+      await follow();
+
+      expect(seqs()).toEqual([1]);
+    });
+
+    it('should pick up the tail of a run that finished while its backlog was read', async () => {
+      mocks.runs.seed(RunFactory.running());
+      mocks.eventLog.seed(...eventsOf(RUN_ID, 2));
+      mocks.eventLog.afterRead = (readNumber) => {
+        if (readNumber !== 2) return;
+        // Ended and archived without the hub hearing it (a missed stream entry).
+        mocks.runs.setStatus(RUN_ID, { status: 'completed' });
+        mocks.archive.rows.push(...eventsOf(RUN_ID, 2), EventFactory.completed(3));
+      };
+
+      await follow();
+
+      expect(seqs()).toEqual([1, 2, 3]);
+    });
+
+    it('should stop when the signal aborts', async () => {
+      mocks.runs.seed(RunFactory.running());
+      mocks.eventLog.seed(EventFactory.queued());
+      const following = follow();
+      await flush();
+
+      controller.abort();
+      await following;
+
+      expect(seqs()).toEqual([1]);
+      expect(mocks.hub.listenerCount(RUN_ID)).toBe(0);
+    });
+
+    it('should answer 404 for an unknown run', async () => {
+      await expect(follow()).rejects.toMatchObject({ status: 404, code: 'not_found' });
+      expect(sent).toEqual([]);
+    });
+  });
+});
+
+/** The hash submit stores beside a run for a request, as observed through a throwaway service. */
+async function requestHashOf(input: JsonValue, idempotencyKey: string): Promise<string | null> {
+  const { sut, mocks } = newTestService();
+  const { run } = await sut.submit(TENANT, AGENT_ID, input, { idempotencyKey });
+  return mocks.runs.rows.get(run.id)?.requestHash ?? null;
+}

@@ -1,0 +1,850 @@
+import { AgentRegistry, defineAgent } from '@skreaver/agent-runtime';
+import type { AgentContext } from '@skreaver/agent-runtime';
+import { RunEventV1, TERMINAL_RUN_STATUSES, runEventId } from '@skreaver/contracts';
+import type { Agent, AgentStatus, JsonValue, Run, RunError, RunEventType, RunJobV1, RunStatus } from '@skreaver/contracts';
+import type { RunEventLog, RunEventReadOptions } from '@skreaver/messaging';
+import { JsonLogger } from '@skreaver/observability';
+import type { AgentRepository, RunEventArchive, RunRepository } from '@skreaver/persistence';
+import type { RunCancellation, RunDispatcher } from '@skreaver/runs';
+import { register } from 'prom-client';
+import { z } from 'zod';
+
+import { MeshCoordinatorConfig } from '../config';
+import { PermanentRunError, RunExecutionService } from './run-execution.service';
+import type { Attempt } from './run-execution.service';
+import { RunMetrics } from './run-metrics';
+
+const TENANT = 'default';
+const AGENT_ID = '9b2e4c1d-5a6f-4b7c-8d9e-1f2a3b4c5d6e';
+const RUN_ID = '3f1c2b6e-8d7a-4e1b-9c2d-0a1b2c3d4e5f';
+const CREATED_AT = '2025-06-01T12:00:00.000Z';
+const TTL_SECONDS = 600;
+
+// ---------------------------------------------------------------- factories
+
+const AgentFactory = {
+  create(overrides: Partial<Agent> = {}): Agent {
+    return {
+      id: AGENT_ID,
+      tenant_id: TENANT,
+      name: 'support-bot',
+      kind: 'echo',
+      config: {},
+      concurrency: { policy: 'enqueue', max_concurrency: 1 },
+      status: 'idle',
+      created_at: CREATED_AT,
+      updated_at: CREATED_AT,
+      last_activity: null,
+      ...overrides,
+    };
+  },
+};
+
+const RunFactory = {
+  create(overrides: Partial<Run> = {}): Run {
+    return {
+      id: RUN_ID,
+      tenant_id: TENANT,
+      agent_id: AGENT_ID,
+      status: 'queued',
+      source: 'api',
+      input: { question: 'ping' },
+      output: null,
+      error: null,
+      attempts: 0,
+      idempotency_key: null,
+      created_at: CREATED_AT,
+      started_at: null,
+      finished_at: null,
+      ...overrides,
+    };
+  },
+  job(run: Run = RunFactory.create()): RunJobV1 {
+    return { run_id: run.id, agent_id: run.agent_id, tenant_id: run.tenant_id };
+  },
+};
+
+const EventFactory = {
+  base(seq: number) {
+    return { id: runEventId(RUN_ID, seq), run_id: RUN_ID, agent_id: AGENT_ID, tenant_id: TENANT, seq, ts: CREATED_AT };
+  },
+  queued(): RunEventV1 {
+    return { ...EventFactory.base(1), type: 'run.queued', data: { input: { question: 'ping' } } };
+  },
+  started(seq: number, attempt: number): RunEventV1 {
+    return { ...EventFactory.base(seq), type: 'run.started', data: { attempt, worker: 'worker-0' } };
+  },
+  failed(seq: number, attempt: number, final: boolean): RunEventV1 {
+    return { ...EventFactory.base(seq), type: 'run.failed', data: { code: 'agent_error', message: 'earlier', attempt, final } };
+  },
+  completed(seq: number, output: JsonValue): RunEventV1 {
+    return { ...EventFactory.base(seq), type: 'run.completed', data: { output, duration_ms: 5 } };
+  },
+  cancelled(seq: number, reason: string): RunEventV1 {
+    return { ...EventFactory.base(seq), type: 'run.cancelled', data: { reason, by: 'api' } };
+  },
+};
+
+// ---------------------------------------------------------------- in-memory collaborators
+
+const OPEN_STATUSES: readonly RunStatus[] = ['queued', 'running'];
+
+/** Compare-and-set on open statuses, as the real repository does. */
+class InMemoryRunRepository implements Pick<RunRepository, 'findById' | 'markRunning' | 'markCompleted' | 'markFailed' | 'markCancelled'> {
+  private readonly rows = new Map<string, Run>();
+  /** Runs just before markRunning's compare-and-set (another process changing the run in between). */
+  beforeMarkRunning: (() => void) | undefined;
+  markCompletedFailure: Error | undefined;
+
+  constructor(private readonly journal: string[]) {}
+
+  seed(run: Run): void {
+    this.rows.set(run.id, structuredClone(run));
+  }
+
+  stored(id: string): Run | undefined {
+    return this.rows.get(id);
+  }
+
+  async findById(tenantId: string, id: string): Promise<Run | null> {
+    const run = this.rows.get(id);
+    return run && run.tenant_id === tenantId ? structuredClone(run) : null;
+  }
+
+  setStatus(id: string, changes: Partial<Run>): void {
+    const run = this.rows.get(id);
+    if (run) this.rows.set(id, { ...run, ...changes });
+  }
+
+  async markRunning(id: string, attempt: number, startedAt: string): Promise<boolean> {
+    this.journal.push('runs.markRunning');
+    this.beforeMarkRunning?.();
+    return this.update(id, { status: 'running', attempts: attempt, started_at: startedAt });
+  }
+
+  async markCompleted(id: string, output: JsonValue, finishedAt: string): Promise<boolean> {
+    this.journal.push('runs.markCompleted');
+    if (this.markCompletedFailure) throw this.markCompletedFailure;
+    return this.update(id, { status: 'completed', output, finished_at: finishedAt });
+  }
+
+  async markCancelled(id: string, error: RunError, finishedAt: string, from: readonly RunStatus[] = OPEN_STATUSES): Promise<boolean> {
+    this.journal.push('runs.markCancelled');
+    const run = this.rows.get(id);
+    if (!run || !from.includes(run.status)) return false;
+    return this.update(id, { status: 'cancelled', error, finished_at: finishedAt });
+  }
+
+  async markFailed(id: string, error: RunError, finishedAt: string): Promise<boolean> {
+    this.journal.push('runs.markFailed');
+    return this.update(id, { status: 'failed', error, finished_at: finishedAt });
+  }
+
+  private update(id: string, changes: Partial<Run>): boolean {
+    const run = this.rows.get(id);
+    if (!run || !OPEN_STATUSES.includes(run.status)) return false;
+    this.rows.set(id, { ...run, ...changes });
+    return true;
+  }
+}
+
+class InMemoryAgentRepository implements Pick<AgentRepository, 'findById' | 'updateActivity'> {
+  private readonly rows = new Map<string, Agent>();
+  /** Every status written, in order. */
+  readonly statuses: AgentStatus[] = [];
+
+  seed(agent: Agent): void {
+    this.rows.set(agent.id, structuredClone(agent));
+  }
+
+  async findById(tenantId: string, id: string): Promise<Agent | null> {
+    const agent = this.rows.get(id);
+    return agent && agent.tenant_id === tenantId ? structuredClone(agent) : null;
+  }
+
+  async updateActivity(tenantId: string, id: string, status: AgentStatus, at: string): Promise<void> {
+    this.statuses.push(status);
+    const agent = this.rows.get(id);
+    if (agent && agent.tenant_id === tenantId) this.rows.set(id, { ...agent, status, last_activity: at });
+  }
+}
+
+class InMemoryRunEventArchive implements Pick<RunEventArchive, 'append'> {
+  private readonly rows = new Map<string, RunEventV1>();
+  failure: Error | undefined;
+
+  constructor(private readonly journal: string[]) {}
+
+  get events(): RunEventV1[] {
+    return [...this.rows.values()].sort((a, b) => a.seq - b.seq);
+  }
+
+  async append(events: readonly RunEventV1[]): Promise<void> {
+    this.journal.push('archive.append');
+    if (this.failure) throw this.failure;
+    for (const event of events) if (!this.rows.has(event.id)) this.rows.set(event.id, RunEventV1.parse(event));
+  }
+}
+
+/** A run's Redis log: contract-checked appends, a taken seq is refused. */
+class InMemoryRunEventLog implements Pick<RunEventLog, 'append' | 'read' | 'last' | 'expire'> {
+  private readonly logs = new Map<string, RunEventV1[]>();
+  readonly ttls = new Map<string, number>();
+
+  constructor(private readonly journal: string[]) {}
+
+  seed(...events: RunEventV1[]): void {
+    for (const event of events) this.logOf(event.run_id).push(event);
+  }
+
+  eventsOf(runId: string): RunEventV1[] {
+    return [...this.logOf(runId)];
+  }
+
+  async append(event: RunEventV1): Promise<boolean> {
+    this.journal.push(`eventLog.append ${event.type}`);
+    const valid = RunEventV1.parse(event);
+    const log = this.logOf(valid.run_id);
+    if (log.some((existing) => existing.seq >= valid.seq)) return false;
+    log.push(valid);
+    return true;
+  }
+
+  async read(runId: string, options: RunEventReadOptions): Promise<RunEventV1[]> {
+    return this.logOf(runId)
+      .filter((event) => event.seq > (options.afterSeq ?? 0))
+      .slice(0, options.limit);
+  }
+
+  async last(runId: string): Promise<RunEventV1 | null> {
+    return this.logOf(runId).at(-1) ?? null;
+  }
+
+  async expire(runId: string, seconds: number): Promise<void> {
+    this.journal.push('eventLog.expire');
+    this.ttls.set(runId, seconds);
+  }
+
+  private logOf(runId: string): RunEventV1[] {
+    const log = this.logs.get(runId) ?? [];
+    this.logs.set(runId, log);
+    return log;
+  }
+}
+
+/** Records which runs gave their agent's slot back. */
+class FakeRunDispatcher implements Pick<RunDispatcher, 'release'> {
+  readonly released: { agentId: string; runId: string }[] = [];
+
+  constructor(private readonly journal: string[]) {}
+
+  async release(agent: Pick<Agent, 'id' | 'tenant_id' | 'concurrency'>, runId: string): Promise<string[]> {
+    this.journal.push('dispatcher.release');
+    this.released.push({ agentId: agent.id, runId });
+    return [];
+  }
+}
+
+/** Cancellation requests agent-api has left for runs, by run id. */
+class FakeRunCancellation implements Pick<RunCancellation, 'requested'> {
+  readonly reasons = new Map<string, string>();
+
+  constructor(private readonly journal: string[]) {}
+
+  async requested(runId: string): Promise<string | null> {
+    this.journal.push('cancellation.requested');
+    return this.reasons.get(runId) ?? null;
+  }
+}
+
+/** The installed `echo` kind, scripted per test; its config schema rejects an out-of-range temperature. */
+class ScriptedAgent {
+  readonly contexts: AgentContext<unknown>[] = [];
+  behaviour: (input: JsonValue) => Promise<JsonValue> = async (input) => ({ echoed: input });
+  readonly definition;
+
+  constructor(journal: string[]) {
+    this.definition = defineAgent<unknown>({
+      kind: 'echo',
+      description: 'scripted test agent',
+      configSchema: z.object({ temperature: z.number().max(2).optional() }),
+      run: (input, context) => {
+        journal.push('agent.run');
+        this.contexts.push(context);
+        return this.behaviour(input);
+      },
+    });
+  }
+}
+
+function newTestService(options: { installed?: boolean } = {}) {
+  const journal: string[] = [];
+  const lines: string[] = [];
+  const mocks = {
+    journal,
+    lines,
+    runs: new InMemoryRunRepository(journal),
+    agents: new InMemoryAgentRepository(),
+    archive: new InMemoryRunEventArchive(journal),
+    eventLog: new InMemoryRunEventLog(journal),
+    dispatcher: new FakeRunDispatcher(journal),
+    cancellation: new FakeRunCancellation(journal),
+    agent: new ScriptedAgent(journal),
+  };
+  const registry = new AgentRegistry(options.installed === false ? [] : [mocks.agent.definition]);
+  const config = MeshCoordinatorConfig.load({ WORKER_ID: 'worker-1', RUN_EVENTS_TTL_SECONDS: String(TTL_SECONDS) });
+  const sut = new RunExecutionService(
+    mocks.runs as unknown as RunRepository,
+    mocks.agents as unknown as AgentRepository,
+    mocks.archive as unknown as RunEventArchive,
+    mocks.eventLog as unknown as RunEventLog,
+    registry,
+    mocks.dispatcher as unknown as RunDispatcher,
+    mocks.cancellation as unknown as RunCancellation,
+    new RunMetrics(),
+    new JsonLogger('skreaver_mesh_coordinator', 'trace', (line) => lines.push(line)),
+    config,
+  );
+  return { sut, mocks };
+}
+
+type TestMocks = ReturnType<typeof newTestService>['mocks'];
+
+/** Seeds a queued run (with its run.queued event) and its agent, as agent-api leaves them. */
+function seedQueuedRun(mocks: TestMocks, run: Run = RunFactory.create(), agent: Agent = AgentFactory.create()): Run {
+  mocks.runs.seed(run);
+  mocks.agents.seed(agent);
+  mocks.eventLog.seed(EventFactory.queued());
+  return run;
+}
+
+async function rejectionOf(promise: Promise<unknown>): Promise<unknown> {
+  try {
+    await promise;
+  } catch (error) {
+    return error;
+  }
+  throw new Error('expected a rejection');
+}
+
+function types(events: RunEventV1[]): RunEventType[] {
+  return events.map((event) => event.type);
+}
+
+async function metricLine(name: string, labels: string): Promise<string | undefined> {
+  const text = await register.getSingleMetricAsString(name);
+  return text.split('\n').find((line) => line.startsWith(`${name}{${labels}}`) || line.startsWith(`${name} `));
+}
+
+const signal = new AbortController().signal;
+const FIRST_OF_THREE: Attempt = { number: 1, of: 3 };
+const LAST_OF_THREE: Attempt = { number: 3, of: 3 };
+
+// ---------------------------------------------------------------- specs
+
+describe(RunExecutionService.name, () => {
+  let sut: RunExecutionService;
+  let mocks: TestMocks;
+
+  beforeEach(() => {
+    register.resetMetrics();
+    ({ sut, mocks } = newTestService());
+  });
+
+  describe('a queued run whose agent succeeds', () => {
+    let run: Run;
+
+    beforeEach(async () => {
+      run = seedQueuedRun(mocks);
+      await sut.execute(RunFactory.job(run), FIRST_OF_THREE, signal);
+    });
+
+    it('should store the run as completed with the agent output', () => {
+      expect(mocks.runs.stored(RUN_ID)).toEqual({
+        ...run,
+        status: 'completed',
+        output: { echoed: { question: 'ping' } },
+        attempts: 1,
+        started_at: expect.stringMatching(/Z$/),
+        finished_at: expect.stringMatching(/Z$/),
+      });
+    });
+
+    it('should log run.started and run.completed with consecutive seqs after run.queued', () => {
+      const events = mocks.eventLog.eventsOf(RUN_ID);
+
+      expect(types(events)).toEqual(['run.queued', 'run.started', 'run.completed']);
+      expect(events.map((event) => event.seq)).toEqual([1, 2, 3]);
+      expect(events.map((event) => event.id)).toEqual([1, 2, 3].map((seq) => runEventId(RUN_ID, seq)));
+      expect(events[1]?.data).toEqual({ attempt: 1, worker: 'worker-1' });
+      expect(events[2]?.data).toEqual({ output: { echoed: { question: 'ping' } }, duration_ms: expect.any(Number) });
+      expect(events.every((event) => event.tenant_id === TENANT && event.agent_id === AGENT_ID)).toBe(true);
+    });
+
+    it('should mark the run running before the agent runs and store the result before logging it', () => {
+      expect(mocks.journal).toEqual([
+        'runs.markRunning',
+        'eventLog.append run.started',
+        'cancellation.requested',
+        'agent.run',
+        'runs.markCompleted',
+        'eventLog.append run.completed',
+        'archive.append',
+        'eventLog.expire',
+        'dispatcher.release',
+      ]);
+    });
+
+    it("should release the agent's slot once the log is archived", () => {
+      expect(mocks.dispatcher.released).toEqual([{ agentId: AGENT_ID, runId: RUN_ID }]);
+    });
+
+    it('should archive the whole log and let the Redis copy expire', () => {
+      expect(mocks.archive.events).toEqual(mocks.eventLog.eventsOf(RUN_ID));
+      expect(mocks.eventLog.ttls.get(RUN_ID)).toBe(TTL_SECONDS);
+    });
+
+    it('should set the agent running, then idle', () => {
+      expect(mocks.agents.statuses).toEqual(['running', 'idle']);
+    });
+
+    it('should run the agent with the run and agent ids, the attempt, the config and the signal', () => {
+      expect(mocks.agent.contexts).toEqual([
+        { agentId: AGENT_ID, runId: RUN_ID, tenantId: TENANT, attempt: 1, config: {}, signal },
+      ]);
+    });
+
+    it('should count a completed attempt and leave no attempt active', async () => {
+      expect(await metricLine('skreaver_runs_total', 'kind="echo",status="completed"')).toMatch(/ 1$/);
+      expect(await metricLine('skreaver_runs_active', '')).toBe('skreaver_runs_active 0');
+    });
+  });
+
+  it('should continue the seqs after what earlier attempts logged', async () => {
+    seedQueuedRun(mocks, RunFactory.create({ status: 'running', attempts: 1 }));
+    mocks.eventLog.seed(EventFactory.started(2, 1), EventFactory.failed(3, 1, false));
+
+    await sut.execute(RunFactory.job(), { number: 2, of: 3 }, signal);
+
+    const events = mocks.eventLog.eventsOf(RUN_ID);
+    expect(events.map((event) => [event.seq, event.type])).toEqual([
+      [1, 'run.queued'],
+      [2, 'run.started'],
+      [3, 'run.failed'],
+      [4, 'run.started'],
+      [5, 'run.completed'],
+    ]);
+    expect(events[3]?.data).toEqual({ attempt: 2, worker: 'worker-1' });
+    expect(mocks.runs.stored(RUN_ID)).toMatchObject({ status: 'completed', attempts: 2 });
+  });
+
+  describe('when the agent throws on a non-final attempt', () => {
+    const failure = new Error('model overloaded');
+    let error: unknown;
+
+    beforeEach(async () => {
+      seedQueuedRun(mocks);
+      mocks.agent.behaviour = () => Promise.reject(failure);
+      error = await rejectionOf(sut.execute(RunFactory.job(), FIRST_OF_THREE, signal));
+    });
+
+    it('should rethrow the agent error so the queue retries', () => {
+      expect(error).toBe(failure);
+    });
+
+    it('should log run.failed with final false', () => {
+      const events = mocks.eventLog.eventsOf(RUN_ID);
+
+      expect(types(events)).toEqual(['run.queued', 'run.started', 'run.failed']);
+      expect(events[2]).toMatchObject({
+        seq: 3,
+        data: { code: 'agent_error', message: 'model overloaded', attempt: 1, final: false },
+      });
+    });
+
+    it('should leave the run open, unarchived and its log without a TTL', () => {
+      expect(mocks.runs.stored(RUN_ID)).toMatchObject({ status: 'running', error: null, finished_at: null });
+      expect(mocks.journal).not.toContain('runs.markFailed');
+      expect(mocks.archive.events).toEqual([]);
+      expect(mocks.eventLog.ttls.size).toBe(0);
+    });
+
+    it('should not set the agent to error', () => {
+      expect(mocks.agents.statuses).toEqual(['running']);
+    });
+
+    it("should keep the agent's slot for the retry", () => {
+      expect(mocks.dispatcher.released).toEqual([]);
+    });
+
+    it('should log a warning and count a retried attempt', async () => {
+      expect(mocks.lines.map((line) => JSON.parse(line) as { level: string; fields: { message: string } })).toContainEqual(
+        expect.objectContaining({ level: 'WARN', fields: expect.objectContaining({ message: 'Run attempt failed', final: false }) }),
+      );
+      expect(await metricLine('skreaver_runs_total', 'kind="echo",status="retried"')).toMatch(/ 1$/);
+      expect(await metricLine('skreaver_runs_active', '')).toBe('skreaver_runs_active 0');
+    });
+  });
+
+  describe('when the agent throws on the final attempt', () => {
+    const failure = new Error('model overloaded');
+    let error: unknown;
+
+    beforeEach(async () => {
+      seedQueuedRun(mocks, RunFactory.create({ status: 'running', attempts: 2 }));
+      mocks.agent.behaviour = () => Promise.reject(failure);
+      error = await rejectionOf(sut.execute(RunFactory.job(), LAST_OF_THREE, signal));
+    });
+
+    it('should rethrow the agent error', () => {
+      expect(error).toBe(failure);
+    });
+
+    it('should fail the run with the agent error', () => {
+      expect(mocks.runs.stored(RUN_ID)).toMatchObject({
+        status: 'failed',
+        error: { code: 'agent_error', message: 'model overloaded' },
+        attempts: 3,
+        finished_at: expect.stringMatching(/Z$/),
+      });
+    });
+
+    it('should log a final run.failed and archive the log', () => {
+      const events = mocks.eventLog.eventsOf(RUN_ID);
+
+      expect(events.at(-1)).toMatchObject({ type: 'run.failed', data: { attempt: 3, final: true } });
+      expect(mocks.archive.events).toEqual(events);
+      expect(mocks.eventLog.ttls.get(RUN_ID)).toBe(TTL_SECONDS);
+    });
+
+    it('should set the agent status to error', () => {
+      expect(mocks.agents.statuses).toEqual(['running', 'error']);
+    });
+
+    it("should release the agent's slot after archiving", () => {
+      expect(mocks.dispatcher.released).toEqual([{ agentId: AGENT_ID, runId: RUN_ID }]);
+      expect(mocks.journal.slice(-3)).toEqual(['archive.append', 'eventLog.expire', 'dispatcher.release']);
+    });
+
+    it('should count a failed attempt', async () => {
+      expect(await metricLine('skreaver_runs_total', 'kind="echo",status="failed"')).toMatch(/ 1$/);
+    });
+  });
+
+  it('should report a thrown non-Error by its string form', async () => {
+    seedQueuedRun(mocks);
+    mocks.agent.behaviour = () => Promise.reject('quota exceeded');
+
+    await expect(sut.execute(RunFactory.job(), { number: 1, of: 1 }, signal)).rejects.toBe('quota exceeded');
+    expect(mocks.runs.stored(RUN_ID)?.error).toEqual({ code: 'agent_error', message: 'quota exceeded' });
+  });
+
+  describe("when the agent's config fails its kind's schema", () => {
+    let error: unknown;
+
+    beforeEach(async () => {
+      seedQueuedRun(mocks, RunFactory.create(), AgentFactory.create({ config: { temperature: 9 } }));
+      error = await rejectionOf(sut.execute(RunFactory.job(), FIRST_OF_THREE, signal));
+    });
+
+    it('should throw a PermanentRunError so the queue does not retry', () => {
+      expect(error).toBeInstanceOf(PermanentRunError);
+      expect(error).toMatchObject({ name: 'PermanentRunError', message: expect.stringMatching(/^invalid echo config/) });
+    });
+
+    it('should never run the agent', () => {
+      expect(mocks.agent.contexts).toEqual([]);
+    });
+
+    it('should fail the run for good on the first attempt', () => {
+      expect(mocks.eventLog.eventsOf(RUN_ID).at(-1)).toMatchObject({
+        type: 'run.failed',
+        data: { code: 'invalid_agent_config', attempt: 1, final: true },
+      });
+      expect(mocks.runs.stored(RUN_ID)).toMatchObject({ status: 'failed', error: { code: 'invalid_agent_config' } });
+      expect(mocks.agents.statuses).toEqual(['running', 'error']);
+      expect(mocks.archive.events).toHaveLength(3);
+    });
+
+    it("should release the agent's slot", () => {
+      expect(mocks.dispatcher.released).toEqual([{ agentId: AGENT_ID, runId: RUN_ID }]);
+    });
+  });
+
+  it('should fail a run whose kind is not installed permanently', async () => {
+    ({ sut, mocks } = newTestService({ installed: false }));
+    seedQueuedRun(mocks);
+
+    const error = await rejectionOf(sut.execute(RunFactory.job(), FIRST_OF_THREE, signal));
+
+    expect(error).toBeInstanceOf(PermanentRunError);
+    expect(mocks.runs.stored(RUN_ID)).toMatchObject({
+      status: 'failed',
+      error: { code: 'invalid_agent_config', message: 'no agent kind "echo" is installed' },
+    });
+  });
+
+  describe('a run stored as completed whose log lacks run.completed (crash after storing the result)', () => {
+    const run = RunFactory.create({
+      status: 'completed',
+      attempts: 1,
+      output: { answer: 42 },
+      started_at: CREATED_AT,
+      finished_at: CREATED_AT,
+    });
+
+    beforeEach(async () => {
+      seedQueuedRun(mocks, run);
+      mocks.eventLog.seed(EventFactory.started(2, 1));
+      await sut.execute(RunFactory.job(run), { number: 2, of: 3 }, signal);
+    });
+
+    it('should append run.completed with the stored output', () => {
+      const events = mocks.eventLog.eventsOf(RUN_ID);
+
+      expect(types(events)).toEqual(['run.queued', 'run.started', 'run.completed']);
+      expect(events[2]).toMatchObject({ seq: 3, data: { output: { answer: 42 }, duration_ms: 0 } });
+    });
+
+    it('should not run the agent or touch the run again', () => {
+      expect(mocks.agent.contexts).toEqual([]);
+      expect(mocks.runs.stored(RUN_ID)).toEqual(run);
+      expect(mocks.journal).not.toContain('runs.markRunning');
+      expect(mocks.agents.statuses).toEqual([]);
+    });
+
+    it('should archive the completed log and release the slot', () => {
+      expect(types(mocks.archive.events)).toEqual(['run.queued', 'run.started', 'run.completed']);
+      expect(mocks.eventLog.ttls.get(RUN_ID)).toBe(TTL_SECONDS);
+      expect(mocks.dispatcher.released).toEqual([{ agentId: AGENT_ID, runId: RUN_ID }]);
+    });
+  });
+
+  it('should only archive a finished run whose log already ends with its outcome', async () => {
+    const run = RunFactory.create({ status: 'completed', attempts: 1, output: 'done', finished_at: CREATED_AT });
+    seedQueuedRun(mocks, run);
+    mocks.eventLog.seed(EventFactory.started(2, 1), EventFactory.completed(3, 'done'));
+
+    await sut.execute(RunFactory.job(run), { number: 2, of: 3 }, signal);
+
+    expect(mocks.eventLog.eventsOf(RUN_ID)).toHaveLength(3);
+    expect(mocks.archive.events).toHaveLength(3);
+    expect(mocks.agent.contexts).toEqual([]);
+  });
+
+  it('should append a final run.failed for a run stored as failed whose log lacks it', async () => {
+    const run = RunFactory.create({ status: 'failed', attempts: 0, error: { code: 'enqueue_failed', message: 'queue down' } });
+    seedQueuedRun(mocks, run);
+
+    await sut.execute(RunFactory.job(run), FIRST_OF_THREE, signal);
+
+    expect(mocks.eventLog.eventsOf(RUN_ID).at(-1)).toMatchObject({
+      seq: 2,
+      type: 'run.failed',
+      data: { code: 'enqueue_failed', message: 'queue down', attempt: 1, final: true },
+    });
+    expect(mocks.agent.contexts).toEqual([]);
+  });
+
+  it.each(TERMINAL_RUN_STATUSES)('should never run the agent for a %s run, only settle it and release its slot', async (status) => {
+    seedQueuedRun(mocks, RunFactory.create({ status, error: status === 'failed' ? { code: 'x', message: 'y' } : null }));
+
+    await sut.execute(RunFactory.job(), FIRST_OF_THREE, signal);
+
+    expect(mocks.agent.contexts).toEqual([]);
+    expect(mocks.runs.stored(RUN_ID)?.status).toBe(status);
+    expect(mocks.journal).not.toContain('runs.markRunning');
+    expect(mocks.dispatcher.released).toEqual([{ agentId: AGENT_ID, runId: RUN_ID }]);
+  });
+
+  it('should leave the log of a cancelled run to whoever cancelled it', async () => {
+    seedQueuedRun(mocks, RunFactory.create({ status: 'cancelled', error: { code: 'cancelled', message: 'user asked' } }));
+
+    await sut.execute(RunFactory.job(), FIRST_OF_THREE, signal);
+
+    expect(types(mocks.eventLog.eventsOf(RUN_ID))).toEqual(['run.queued']);
+    expect(mocks.archive.events).toEqual([EventFactory.queued()]);
+  });
+
+  describe('when agent-api requested a cancellation before the attempt', () => {
+    beforeEach(async () => {
+      seedQueuedRun(mocks);
+      mocks.cancellation.reasons.set(RUN_ID, 'user asked');
+      await sut.execute(RunFactory.job(), FIRST_OF_THREE, signal);
+    });
+
+    it('should never run the agent', () => {
+      expect(mocks.agent.contexts).toEqual([]);
+      expect(mocks.journal).not.toContain('agent.run');
+    });
+
+    it('should store the run as cancelled with the reason', () => {
+      expect(mocks.runs.stored(RUN_ID)).toMatchObject({
+        status: 'cancelled',
+        error: { code: 'cancelled', message: 'user asked' },
+        finished_at: expect.stringMatching(/Z$/),
+      });
+    });
+
+    it('should end the log with run.cancelled by this worker', () => {
+      const events = mocks.eventLog.eventsOf(RUN_ID);
+
+      expect(types(events)).toEqual(['run.queued', 'run.started', 'run.cancelled']);
+      expect(events[2]).toMatchObject({ seq: 3, data: { reason: 'user asked', by: 'worker-1' } });
+    });
+
+    it('should set the agent idle, archive the log and release the slot', () => {
+      expect(mocks.agents.statuses).toEqual(['running', 'idle']);
+      expect(mocks.archive.events).toEqual(mocks.eventLog.eventsOf(RUN_ID));
+      expect(mocks.dispatcher.released).toEqual([{ agentId: AGENT_ID, runId: RUN_ID }]);
+    });
+
+    it('should count a cancelled attempt', async () => {
+      expect(await metricLine('skreaver_runs_total', 'kind="echo",status="cancelled"')).toMatch(/ 1$/);
+      expect(await metricLine('skreaver_runs_active', '')).toBe('skreaver_runs_active 0');
+    });
+  });
+
+  describe.each([
+    ['gives up with an error', (): Promise<JsonValue> => Promise.reject(new Error('aborted'))],
+    ['returns a result anyway', (): Promise<JsonValue> => Promise.resolve('late answer')],
+  ])('when the run is cancelled while the agent runs and the agent %s', (_label, afterAbort) => {
+    let error: unknown;
+
+    beforeEach(async () => {
+      seedQueuedRun(mocks);
+      const controller = new AbortController();
+      mocks.agent.behaviour = () => {
+        controller.abort(new Error('superseded'));
+        return afterAbort();
+      };
+      error = await sut.execute(RunFactory.job(), LAST_OF_THREE, controller.signal).then(
+        () => undefined,
+        (rejection: unknown) => rejection,
+      );
+    });
+
+    it('should resolve instead of failing the job', () => {
+      expect(error).toBeUndefined();
+    });
+
+    it('should store the run as cancelled with the reason of the abort', () => {
+      expect(mocks.runs.stored(RUN_ID)).toMatchObject({ status: 'cancelled', error: { code: 'cancelled', message: 'superseded' } });
+      expect(mocks.journal).not.toContain('runs.markCompleted');
+      expect(mocks.journal).not.toContain('runs.markFailed');
+    });
+
+    it('should end the log with run.cancelled, not run.completed or run.failed', () => {
+      expect(types(mocks.eventLog.eventsOf(RUN_ID))).toEqual(['run.queued', 'run.started', 'run.cancelled']);
+      expect(mocks.eventLog.eventsOf(RUN_ID)[2]?.data).toEqual({ reason: 'superseded', by: 'worker-1' });
+    });
+
+    it('should set the agent idle and release the slot', () => {
+      expect(mocks.agents.statuses).toEqual(['running', 'idle']);
+      expect(mocks.dispatcher.released).toEqual([{ agentId: AGENT_ID, runId: RUN_ID }]);
+    });
+  });
+
+  it('should take an abort reason that is not an Error as it is', async () => {
+    seedQueuedRun(mocks);
+    const controller = new AbortController();
+    mocks.agent.behaviour = async () => {
+      controller.abort('operator');
+      return 'ignored';
+    };
+
+    await sut.execute(RunFactory.job(), FIRST_OF_THREE, controller.signal);
+
+    expect(mocks.eventLog.eventsOf(RUN_ID).at(-1)).toMatchObject({ type: 'run.cancelled', data: { reason: 'operator' } });
+  });
+
+  describe('when agent-api cancels the run between the read and markRunning', () => {
+    beforeEach(async () => {
+      seedQueuedRun(mocks);
+      mocks.runs.beforeMarkRunning = () =>
+        mocks.runs.setStatus(RUN_ID, { status: 'cancelled', error: { code: 'cancelled', message: 'user asked' }, finished_at: CREATED_AT });
+      mocks.eventLog.seed(EventFactory.cancelled(2, 'user asked'));
+      await sut.execute(RunFactory.job(), FIRST_OF_THREE, signal);
+    });
+
+    it('should never run the agent nor log run.started', () => {
+      expect(mocks.agent.contexts).toEqual([]);
+      expect(types(mocks.eventLog.eventsOf(RUN_ID))).toEqual(['run.queued', 'run.cancelled']);
+      expect(mocks.agents.statuses).toEqual([]);
+    });
+
+    it('should leave the run cancelled', () => {
+      expect(mocks.runs.stored(RUN_ID)?.status).toBe('cancelled');
+    });
+
+    it('should archive the log and release the slot', () => {
+      expect(types(mocks.archive.events)).toEqual(['run.queued', 'run.cancelled']);
+      expect(mocks.dispatcher.released).toEqual([{ agentId: AGENT_ID, runId: RUN_ID }]);
+    });
+  });
+
+  describe('when bookkeeping fails after the agent succeeded', () => {
+    const outage = Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:5432'), { code: 'ECONNREFUSED' });
+
+    beforeEach(() => {
+      seedQueuedRun(mocks);
+    });
+
+    it('should propagate a failure to store the result without logging run.failed', async () => {
+      mocks.runs.markCompletedFailure = outage;
+
+      await expect(sut.execute(RunFactory.job(), LAST_OF_THREE, signal)).rejects.toBe(outage);
+
+      expect(types(mocks.eventLog.eventsOf(RUN_ID))).toEqual(['run.queued', 'run.started']);
+      expect(mocks.journal).not.toContain('runs.markFailed');
+      expect(mocks.dispatcher.released).toEqual([]);
+    });
+
+    it('should propagate a failure to archive without logging run.failed after run.completed', async () => {
+      mocks.archive.failure = outage;
+
+      await expect(sut.execute(RunFactory.job(), LAST_OF_THREE, signal)).rejects.toBe(outage);
+
+      expect(types(mocks.eventLog.eventsOf(RUN_ID))).toEqual(['run.queued', 'run.started', 'run.completed']);
+      expect(mocks.runs.stored(RUN_ID)?.status).toBe('completed');
+      expect(mocks.agents.statuses).toEqual(['running', 'idle']);
+      expect(mocks.dispatcher.released).toEqual([]);
+    });
+
+    it('should settle the run on the retry: archive, expire and release without running the agent again', async () => {
+      mocks.archive.failure = outage;
+      await rejectionOf(sut.execute(RunFactory.job(), { number: 1, of: 3 }, signal));
+      mocks.archive.failure = undefined;
+
+      await sut.execute(RunFactory.job(), { number: 2, of: 3 }, signal);
+
+      expect(mocks.agent.contexts).toHaveLength(1);
+      expect(types(mocks.archive.events)).toEqual(['run.queued', 'run.started', 'run.completed']);
+      expect(mocks.eventLog.ttls.get(RUN_ID)).toBe(TTL_SECONDS);
+      expect(mocks.dispatcher.released).toEqual([{ agentId: AGENT_ID, runId: RUN_ID }]);
+    });
+  });
+
+  it.each([
+    ['the run', () => mocks.agents.seed(AgentFactory.create())],
+    ['the agent', () => mocks.runs.seed(RunFactory.create())],
+  ])('should drop the job without side effects when %s no longer exists', async (_missing, seedTheOther) => {
+    seedTheOther();
+
+    await expect(sut.execute(RunFactory.job(), FIRST_OF_THREE, signal)).resolves.toBeUndefined();
+
+    expect(mocks.journal).toEqual([]);
+    expect(mocks.agents.statuses).toEqual([]);
+    expect(mocks.eventLog.eventsOf(RUN_ID)).toEqual([]);
+    expect(mocks.archive.events).toEqual([]);
+  });
+
+  it("should not find a run through another tenant's job", async () => {
+    seedQueuedRun(mocks);
+
+    await sut.execute({ ...RunFactory.job(), tenant_id: 'other' }, FIRST_OF_THREE, signal);
+
+    expect(mocks.journal).toEqual([]);
+    expect(mocks.runs.stored(RUN_ID)?.status).toBe('queued');
+  });
+});
