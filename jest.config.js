@@ -31,6 +31,18 @@ module.exports = {
       slowTestThreshold: 15,
     },
     {
+      // Packaging and operations: chart rendering/validation, compose, alerts, dashboard, runbook, backups.
+      // The chart tools are ES modules (.mjs); swc turns them into CommonJS for Jest.
+      ...shared,
+      displayName: 'ops',
+      testMatch: ['<rootDir>/tools/test/**/*.spec.ts'],
+      transform: {
+        '^.+\\.ts$': swc,
+        '^.+\\.mjs$': ['@swc/jest', { jsc: { target: 'es2022', parser: { syntax: 'ecmascript' } }, module: { type: 'commonjs' } }],
+      },
+      slowTestThreshold: 10,
+    },
+    {
       ...shared,
       displayName: 'e2e',
       testMatch: ['<rootDir>/e2e/src/specs/**/*.e2e-spec.ts'],

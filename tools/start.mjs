@@ -2,8 +2,11 @@
 // `npm start`: builds, makes sure Redis answers (starting a private redis-server under ./.skreaver/ if none does
 // and one is installed), then runs agent-api (which migrates the database) followed by ws-gateway and
 // mesh-coordinator, and waits for each /ready. Ctrl-C stops everything gracefully.
+// Without JWT_SECRET_KEY it uses (creating it once) ./.skreaver/jwt-secret; without SKREAVER_ADMIN_API_KEY the
+// first start prints a generated admin key once.
 import { spawn, spawnSync } from 'node:child_process';
-import { mkdirSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { connect } from 'node:net';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -16,7 +19,12 @@ const children = [];
 let stopping = false;
 
 const services = [
-  { name: 'agent-api', port: Number(env.AGENT_API_PORT || 8080) },
+  {
+    name: 'agent-api',
+    port: Number(env.AGENT_API_PORT || 8080),
+    // Without a key of the operator's choosing, agent-api mints one (when no admin key exists yet) and prints it once.
+    env: env.SKREAVER_ADMIN_API_KEY ? {} : { SKREAVER_GENERATE_ADMIN_KEY: env.SKREAVER_GENERATE_ADMIN_KEY || 'true' },
+  },
   { name: 'ws-gateway', port: Number(env.WS_GATEWAY_PORT || 8081) },
   { name: 'mesh-coordinator', port: Number(env.MESH_COORDINATOR_PORT || 8082) },
 ];
@@ -39,6 +47,28 @@ function redisAnswers(url) {
     // A password-protected Redis answers NOAUTH: it is there, the services will authenticate.
     socket.on('data', (data) => done(/^(\+PONG|-NOAUTH)/.test(data.toString())));
   });
+}
+
+// A local install needs a stable secret across restarts (or every restart would log everybody out), kept out of the
+// shell history and readable by this user only. Deployments set JWT_SECRET_KEY from their secret store instead.
+function ensureJwtSecret() {
+  if (env.JWT_SECRET_KEY) return;
+  const file = join(env.SKREAVER_DATA_DIR, 'jwt-secret');
+  if (!existsSync(file)) {
+    mkdirSync(env.SKREAVER_DATA_DIR, { recursive: true });
+    try {
+      writeFileSync(file, `${randomBytes(48).toString('base64url')}\n`, { mode: 0o600, flag: 'wx' });
+      say(`Created a JWT secret in ${file} (mode 0600); set JWT_SECRET_KEY to use your own`);
+    } catch (error) {
+      // Another `npm start` may have created it first; read theirs.
+      if (error.code !== 'EEXIST') throw error;
+    }
+  }
+  env.JWT_SECRET_KEY = readFileSync(file, 'utf8').trim();
+  if (env.JWT_SECRET_KEY.length < 32) {
+    say(`${file} holds fewer than 32 characters; delete it to get a new secret, or set JWT_SECRET_KEY`);
+    process.exit(1);
+  }
 }
 
 async function ensureRedis() {
@@ -68,9 +98,9 @@ async function ensureRedis() {
   }
 }
 
-function startService({ name, port }) {
+function startService({ name, port, env: own = {} }) {
   const child = spawn(process.execPath, [join(root, 'services', name, 'dist', 'main.js')], {
-    env: { ...env, PORT: String(port) },
+    env: { ...env, ...own, PORT: String(port) },
     stdio: ['ignore', 'inherit', 'inherit'],
   });
   child.on('exit', (code, signal) => {
@@ -118,6 +148,7 @@ process.on('SIGTERM', () => shutdown(0));
 
 const build = spawnSync(process.execPath, [join(root, 'tools', 'build.mjs')], { stdio: 'inherit' });
 if (build.status !== 0) process.exit(build.status ?? 1);
+ensureJwtSecret();
 await ensureRedis();
 startService(services[0]);
 const apiMs = await waitReady(services[0]);
@@ -128,5 +159,6 @@ if (!stopping) {
   say('Skreaver is up:');
   services.forEach((s, i) => say(`  ${s.name.padEnd(17)} http://localhost:${s.port}   (ready in ${times[i]} ms)`));
   say('  live events        socket.io namespace /agents on the ws-gateway port');
+  say(`  token              curl -s -X POST localhost:${services[0].port}/auth/token -H "Authorization: Bearer <admin key>"`);
   say('Press Ctrl-C to stop.');
 }

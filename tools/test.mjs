@@ -50,10 +50,12 @@ if (!only || only === 'static') {
   ok = step('lint', bin('eslint'), ['--max-warnings=0', '.']) && ok;
   ok = step('typecheck', bin('tsc'), ['-p', 'tsconfig.json', '--noEmit']) && ok;
 }
-if (!only || only === 'unit-int') ok = jest('unit+int', ['unit', 'int']) && ok;
+if (!only || only === 'unit-int') ok = jest('unit+int', ['unit', 'int', 'ops']) && ok;
 if (!only || only === 'e2e') {
   ok = step('build', process.execPath, [join(root, 'tools', 'build.mjs')]) && ok;
   ok = jest('e2e', ['e2e']) && ok;
+  // docs/RUNBOOK.md's commands against a running stack: an operator's runbook that drifted from the code fails here.
+  ok = step('runbook check', process.execPath, [join(root, 'tools', 'runbook-check.mjs'), '--no-build']) && ok;
 }
 rmSync(reports, { recursive: true, force: true });
 process.stdout.write(`\n${timings.join(' | ')}\n`);

@@ -9,6 +9,7 @@ import { startStack } from '../support/stack';
 import type { Stack } from '../support/stack';
 
 // The README walkthrough, against the three built services running as processes, with two gateway replicas.
+// agent-api calls go out as the stack's bootstrap admin: `call()` sends its token unless told otherwise.
 describe('agent lifecycle', () => {
   let stack: Stack;
   const sockets: Socket[] = [];
@@ -23,7 +24,7 @@ describe('agent lifecycle', () => {
   }, 30_000);
 
   async function subscribedSocket(gatewayUrl: string, agentId: string): Promise<{ socket: Socket; events: RunEventV1[] }> {
-    const socket = io(`${gatewayUrl}${AGENTS_NAMESPACE}`, { transports: ['websocket'], reconnection: false });
+    const socket = io(`${gatewayUrl}${AGENTS_NAMESPACE}`, { transports: ['websocket'], reconnection: false, auth: { token: stack.adminToken } });
     sockets.push(socket);
     const events: RunEventV1[] = [];
     socket.on('event', (event: RunEventV1) => events.push(event));
@@ -32,9 +33,24 @@ describe('agent lifecycle', () => {
       socket.once('connect_error', reject);
     });
     const ack = (await socket.timeout(5_000).emitWithAck('subscribe', { agent_id: agentId })) as AckV1;
-    expect(ack).toEqual({ ok: true, room: `agent:${agentId}` });
+    expect(ack).toEqual({ ok: true, room: `t:default:agent:${agentId}` });
     return { socket, events };
   }
+
+  it('should refuse agent-api calls without credentials and accept a token exchanged for the admin key', async () => {
+    const anonymous = await call<ApiErrorBody>(stack.api.url, 'GET', '/agents', undefined, { anonymous: true });
+    expect(anonymous.status).toBe(401);
+    expect(anonymous.headers.get('www-authenticate')).toBe('Bearer realm="skreaver"');
+    expect(anonymous.body).toMatchObject({ error: 'unauthorized', details: { reason: 'missing' } });
+
+    const token = await stack.token();
+    const listed = await call(stack.api.url, 'GET', '/agents', undefined, { headers: { authorization: `Bearer ${token}` } });
+    expect(listed.status).toBe(200);
+    const [header, payload, signature = ''] = token.split('.');
+    const tampered = `${header}.${payload}.${signature.startsWith('A') ? 'B' : 'A'}${signature.slice(1)}`;
+    const forged = await call(stack.api.url, 'GET', '/agents', undefined, { headers: { authorization: `Bearer ${tampered}` } });
+    expect(forged.status).toBe(401);
+  });
 
   it('should run an echo agent end to end and push its events to subscribers on every gateway replica', async () => {
     const created = await call<Agent>(stack.api.url, 'POST', '/agents', { name: 'greeter', kind: 'echo', config: {} });
@@ -112,7 +128,7 @@ describe('agent lifecycle', () => {
 
   it('should refuse an invalid subscription with an error ack and keep the connection', async () => {
     const [gateway] = stack.gateways;
-    const socket = io(`${gateway?.url}${AGENTS_NAMESPACE}`, { transports: ['websocket'], reconnection: false });
+    const socket = io(`${gateway?.url}${AGENTS_NAMESPACE}`, { transports: ['websocket'], reconnection: false, auth: { token: stack.adminToken } });
     sockets.push(socket);
     const ack = (await socket.timeout(5_000).emitWithAck('subscribe', { agent_id: 'not-a-uuid' })) as AckV1;
     expect(ack).toMatchObject({ ok: false, error: { code: 'validation_failed' } });
@@ -137,13 +153,19 @@ describe('agent lifecycle', () => {
   it('should write JSON log lines in the runbook format with request ids', async () => {
     const line = stack.api
       .jsonLogs()
-      .find((entry) => (entry['fields'] as Record<string, unknown>)['path'] === '/agents' && entry['level'] === 'INFO');
+      .find((entry) => {
+        const fields = entry['fields'] as Record<string, unknown>;
+        return fields['path'] === '/agents' && fields['method'] === 'POST' && entry['level'] === 'INFO';
+      });
     expect(line).toMatchObject({
       timestamp: expect.any(String),
       level: 'INFO',
       target: expect.stringContaining('skreaver_agent_api'),
       fields: { message: 'Request processed', method: 'POST', path: '/agents', status: expect.any(Number), duration_ms: expect.any(Number), request_id: expect.any(String) },
     });
+    // Credentials never reach a log line.
+    const output = stack.all().flatMap((service) => service.output);
+    expect(output.filter((text) => text.includes(stack.adminKey) || text.includes(stack.adminToken))).toEqual([]);
   });
 
   it('should drain and exit 0 on SIGTERM', async () => {

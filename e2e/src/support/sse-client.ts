@@ -1,5 +1,7 @@
 import { request } from 'node:http';
 
+import { withDefaultCredentials } from './credentials';
+
 /** One server-sent event as received. */
 export interface ReceivedSse {
   id?: string;
@@ -21,11 +23,11 @@ export function readEventStream(
       url,
       {
         method: options.method ?? 'GET',
-        headers: {
+        headers: withDefaultCredentials(url, {
           accept: 'text/event-stream',
           ...(payload ? { 'content-type': 'application/json' } : {}),
           ...options.headers,
-        },
+        }),
       },
       (res) => {
         const events: ReceivedSse[] = [];

@@ -1,11 +1,13 @@
 import { spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 
 import { isolatedRedis, isolatedSqlite, waitFor } from '@skreaver/testing';
 import type { IsolatedDatabase, IsolatedRedis } from '@skreaver/testing';
 
+import { authenticateCallsTo, forgetCredentialsFor, newApiKey } from './credentials';
 import { freePort } from './free-port';
 
 const ROOT = join(__dirname, '..', '..', '..');
@@ -41,16 +43,25 @@ export class ServiceProcess {
 export interface Stack {
   readonly api: ServiceProcess;
   readonly gateways: ServiceProcess[];
+  /** The first of `coordinators`. */
   readonly coordinator: ServiceProcess;
+  /** Every mesh-coordinator (one unless `coordinators` asked for more). */
+  readonly coordinators: ServiceProcess[];
   readonly redis: IsolatedRedis;
   readonly database: IsolatedDatabase;
+  /** The bootstrap admin key (SKREAVER_ADMIN_API_KEY) of tenant `default`. */
+  readonly adminKey: string;
+  /** A token minted from `adminKey`; `call()` and `readEventStream()` send it to agent-api by default. */
+  readonly adminToken: string;
+  /** Exchanges an API key (the admin key by default) for a new token. */
+  token(apiKey?: string): Promise<string>;
   all(): ServiceProcess[];
   /** SIGTERMs every service and returns their exits. */
   stop(): Promise<Array<{ name: string; code: number | null; signal: NodeJS.Signals | null }>>;
 }
 
 /** Starts the built services as real processes on free ports, isolated by a Redis prefix and a fresh SQLite dir. */
-export async function startStack(options: { gateways?: number; env?: Record<string, string> } = {}): Promise<Stack> {
+export async function startStack(options: { gateways?: number; coordinators?: number; env?: Record<string, string> } = {}): Promise<Stack> {
   for (const name of ['agent-api', 'ws-gateway', 'mesh-coordinator']) {
     if (!existsSync(join(ROOT, 'services', name, 'dist', 'main.js'))) {
       throw new Error(`services/${name}/dist is missing: run \`npm run build\` before the e2e tests`);
@@ -58,6 +69,7 @@ export async function startStack(options: { gateways?: number; env?: Record<stri
   }
   const redis = isolatedRedis('e2e');
   const database = await isolatedSqlite();
+  const adminKey = newApiKey();
   const baseEnv: Record<string, string> = {
     PATH: process.env['PATH'] ?? '',
     NODE_ENV: 'test',
@@ -67,6 +79,9 @@ export async function startStack(options: { gateways?: number; env?: Record<stri
     REDIS_KEY_PREFIX: redis.prefix,
     SKREAVER_DATA_DIR: database.dataDir,
     SHUTDOWN_TIMEOUT_MS: '10000',
+    // Like `npm start`: every service gets the secret; today only agent-api reads it (and the key).
+    JWT_SECRET_KEY: randomBytes(32).toString('base64url'),
+    SKREAVER_ADMIN_API_KEY: adminKey,
     ...(database.url ? { DATABASE_URL: database.url } : {}),
     ...options.env,
   };
@@ -95,14 +110,16 @@ export async function startStack(options: { gateways?: number; env?: Record<stri
   };
   let api: ServiceProcess;
   let gateways: ServiceProcess[];
-  let coordinator: ServiceProcess;
+  let coordinators: ServiceProcess[];
+  let adminToken: string;
   try {
     // agent-api first: it owns the schema and migrates it.
     api = await start('agent-api');
     await ready(api);
+    adminToken = await exchange(api.url, adminKey);
     gateways = await Promise.all(Array.from({ length: options.gateways ?? 1 }, () => start('ws-gateway')));
-    coordinator = await start('mesh-coordinator');
-    await Promise.all([...gateways, coordinator].map(ready));
+    coordinators = await Promise.all(Array.from({ length: options.coordinators ?? 1 }, () => start('mesh-coordinator')));
+    await Promise.all([...gateways, ...coordinators].map(ready));
   } catch (error) {
     // Leave no process behind: a failed start must not keep Jest (or the machine) busy.
     for (const service of launched) service.child.kill('SIGKILL');
@@ -112,15 +129,21 @@ export async function startStack(options: { gateways?: number; env?: Record<stri
     throw error;
   }
 
-  const all = () => [api, ...gateways, coordinator];
+  const all = () => [api, ...gateways, ...coordinators];
+  authenticateCallsTo(api.url, adminToken);
   return {
     api,
     gateways,
-    coordinator,
+    coordinator: coordinators[0] as ServiceProcess,
+    coordinators,
     redis,
     database,
+    adminKey,
+    adminToken,
+    token: (apiKey = adminKey) => exchange(api.url, apiKey),
     all,
     async stop() {
+      forgetCredentialsFor(api.url);
       const exits = await Promise.all(
         all().map(async (service) => {
           if (service.child.exitCode === null && service.child.signalCode === null) service.child.kill('SIGTERM');
@@ -133,4 +156,12 @@ export async function startStack(options: { gateways?: number; env?: Record<stri
       return exits;
     },
   };
+}
+
+/** POST /auth/token with `apiKey`; the token. */
+async function exchange(apiUrl: string, apiKey: string): Promise<string> {
+  const response = await fetch(`${apiUrl}/auth/token`, { method: 'POST', headers: { 'x-api-key': apiKey } });
+  const body = (await response.json()) as { access_token?: string };
+  if (response.status !== 200 || !body.access_token) throw new Error(`POST /auth/token answered ${response.status}`);
+  return body.access_token;
 }

@@ -1,120 +1,100 @@
-import type { JsonValue } from '@skreaver/contracts';
 import { z } from 'zod';
 
 import { defineAgent } from './agent-definition';
-import type { AgentContext } from './agent-definition';
-import { AgentConfigError, AgentRegistry } from './agent-registry';
-import type { RunRequest } from './agent-registry';
+import { AgentConfigError } from './agent-errors';
+import { AgentRegistry } from './agent-registry';
 import { echoAgent } from './kinds/echo.agent';
 
-function runRequest(overrides: Partial<RunRequest> = {}): RunRequest {
-  return {
-    agentId: 'agent-1',
-    runId: 'run-1',
-    tenantId: 'default',
-    attempt: 1,
-    kind: 'echo',
-    config: {},
-    input: { question: 'ping' },
-    signal: new AbortController().signal,
-    ...overrides,
-  };
-}
-
-/** An agent of kind `echo` with a real config schema that records the context it ran with. */
-function recordingAgent() {
-  const contexts: AgentContext<{ greeting: string; loud: boolean }>[] = [];
-  const definition = defineAgent({
-    kind: 'echo',
-    description: 'greets',
-    configSchema: z.object({ greeting: z.string(), loud: z.boolean().default(false) }),
-    async run(input: JsonValue, context) {
-      contexts.push(context);
-      return { reply: `${context.config.greeting} ${JSON.stringify(input)}` };
-    },
-  });
-  return { definition, contexts };
-}
-
-async function rejectionOf(promise: Promise<unknown>): Promise<unknown> {
+function rejectionOf(fn: () => unknown): unknown {
   try {
-    await promise;
+    fn();
   } catch (error) {
     return error;
   }
-  throw new Error('expected a rejection');
+  throw new Error('expected a throw');
 }
 
+const greeter = defineAgent({
+  kind: 'greeter',
+  description: 'greets',
+  configSchema: z.strictObject({ greeting: z.string(), loud: z.boolean().default(false) }),
+  run: async (input, context) => `${context.config.greeting} ${JSON.stringify(input)}`,
+});
+
 describe(AgentRegistry.name, () => {
-  it('should install the echo agent by default', () => {
-    expect(new AgentRegistry().has('echo')).toBe(true);
-    expect(new AgentRegistry().has('summarizer')).toBe(false);
-  });
-
-  it('should answer an echo run with its input', async () => {
+  it('should install the built-in kinds by default', () => {
     const sut = new AgentRegistry();
-    const input = { question: 'ping', history: [1, null, 'x'] };
 
-    expect(await sut.run(runRequest({ input }))).toEqual(input);
+    expect(sut.kinds()).toEqual(['echo', 'llm', 'tool', 'webhook']);
+    expect(sut.has('echo')).toBe(true);
+    expect(sut.has('summarizer')).toBe(false);
   });
 
-  it('should reject a kind that is not installed with an AgentConfigError', async () => {
-    const sut = new AgentRegistry([]);
+  it('should refuse two definitions of one kind', () => {
+    expect(() => new AgentRegistry([echoAgent, { ...echoAgent }])).toThrow('agent kind "echo" is defined twice');
+  });
 
-    const error = await rejectionOf(sut.run(runRequest()));
+  it('should resolve a kind with its parsed config and no shared sections', () => {
+    const resolved = new AgentRegistry([greeter]).resolve('greeter', { greeting: 'hi' });
+
+    expect(resolved.definition).toBe(greeter);
+    expect(resolved.config).toEqual({ greeting: 'hi', loud: false });
+    expect(resolved.shared).toEqual({});
+  });
+
+  it("should take limits, tools and http out of the config before the kind's schema sees it", () => {
+    const config = {
+      greeting: 'hi',
+      limits: { timeout_ms: 500, max_steps: 3 },
+      tools: ['math'],
+      http: { allow_domains: ['example.com'] },
+    };
+
+    const resolved = new AgentRegistry([greeter]).resolve('greeter', config);
+
+    expect(resolved.config).toEqual({ greeting: 'hi', loud: false });
+    expect(resolved.shared).toEqual({ limits: { timeout_ms: 500, max_steps: 3 }, tools: ['math'], http: { allow_domains: ['example.com'] } });
+  });
+
+  it('should report a kind that is not installed with the installed ones', () => {
+    const error = rejectionOf(() => new AgentRegistry([echoAgent]).resolve('summarizer', {}));
 
     expect(error).toBeInstanceOf(AgentConfigError);
-    expect(error).toMatchObject({ name: 'AgentConfigError', kind: 'echo', message: 'no agent kind "echo" is installed' });
+    expect(error).toMatchObject({ kind: 'summarizer', message: 'no agent kind "summarizer" is installed (installed: echo)' });
+    expect(new AgentRegistry([echoAgent]).validateConfig('summarizer', {})).toMatchObject({ success: false });
   });
 
   it.each([
     ['null', null],
     ['an array', []],
     ['a string', 'verbose'],
-  ])("should reject %s as echo's config", async (_label, config) => {
-    await expect(new AgentRegistry().run(runRequest({ config }))).rejects.toBeInstanceOf(AgentConfigError);
+    ['an unknown key', { verbose: true }],
+    ['a negative delay', { delay_ms: -1 }],
+  ])("should reject %s as echo's config", (_label, config) => {
+    expect(() => new AgentRegistry().resolve('echo', config)).toThrow(AgentConfigError);
+    expect(new AgentRegistry().validateConfig('echo', config).success).toBe(false);
   });
 
-  it("should reject a config that fails its kind's schema without running the agent", async () => {
-    const { definition, contexts } = recordingAgent();
-    const sut = new AgentRegistry([definition]);
+  it("should reject a config that fails its kind's schema, naming the field", () => {
+    const error = rejectionOf(() => new AgentRegistry([greeter]).resolve('greeter', { greeting: 42 }));
 
-    const error = await rejectionOf(sut.run(runRequest({ config: { greeting: 42 } })));
-
-    expect(error).toBeInstanceOf(AgentConfigError);
-    expect(error).toMatchObject({ kind: 'echo', message: expect.stringMatching(/^invalid echo config: .*greeting/s) });
-    expect(contexts).toEqual([]);
+    expect(error).toMatchObject({ name: 'AgentConfigError', kind: 'greeter', message: expect.stringMatching(/^invalid greeter config: .*greeting/s) });
   });
 
-  it('should hand the agent the ids, the attempt, the signal and the parsed config', async () => {
-    const { definition, contexts } = recordingAgent();
-    const sut = new AgentRegistry([definition]);
-    const controller = new AbortController();
+  it.each([
+    ['a limit below its minimum', { limits: { timeout_ms: 0 } }, ['limits', 'timeout_ms']],
+    ['an unknown limit', { limits: { max_memory: 1 } }, ['limits']],
+    ['a tool name that is not one', { tools: ['Not A Tool'] }, ['tools', 0]],
+    ['a domain that is not one', { http: { deny_domains: ['http://x/'] } }, ['http', 'deny_domains', 0]],
+  ])('should reject %s in the shared sections with its path', (_label, config, path) => {
+    const result = new AgentRegistry().validateConfig('echo', config);
 
-    const output = await sut.run(
-      runRequest({ agentId: 'a-9', runId: 'r-9', tenantId: 'acme', attempt: 3, config: { greeting: 'hi' }, input: 'x', signal: controller.signal }),
-    );
-
-    expect(output).toEqual({ reply: 'hi "x"' });
-    expect(contexts).toHaveLength(1);
-    expect(contexts[0]).toEqual({
-      agentId: 'a-9',
-      runId: 'r-9',
-      tenantId: 'acme',
-      attempt: 3,
-      config: { greeting: 'hi', loud: false },
-      signal: controller.signal,
-    });
-    expect(contexts[0]?.signal).toBe(controller.signal);
+    expect(result.success).toBe(false);
+    expect(result.success ? [] : result.error.issues.map((issue) => issue.path)).toContainEqual(path);
   });
 
-  it("should let the agent's own error through unchanged", async () => {
-    const failure = new Error('model overloaded');
-    const sut = new AgentRegistry([
-      defineAgent({ kind: 'echo', description: 'fails', configSchema: z.unknown(), run: () => Promise.reject(failure) }),
-    ]);
-
-    expect(await rejectionOf(sut.run(runRequest()))).toBe(failure);
+  it('should accept the shared sections on any kind, even one with a strict schema', () => {
+    expect(new AgentRegistry().validateConfig('echo', { delay_ms: 5, limits: { max_output_bytes: 10 }, tools: [] })).toEqual({ success: true });
   });
 });
 

@@ -24,6 +24,8 @@ const FASTIFY_CODES: Record<string, ApiErrorCode> = {
 
 const STATUS_CODES: Record<number, ApiErrorCode> = {
   400: 'validation_failed',
+  401: 'unauthorized',
+  403: 'forbidden',
   404: 'not_found',
   405: 'method_not_allowed',
   409: 'conflict',
@@ -78,6 +80,8 @@ export class ApiExceptionFilter implements ExceptionFilter {
       ...(mapped.details === undefined ? {} : { details: mapped.details }),
       request_id: String(request.id),
     };
+    // RFC 7235: every 401 names the scheme that would work.
+    if (mapped.status === 401) void reply.header('www-authenticate', 'Bearer realm="skreaver"');
     void reply.status(mapped.status).header('content-type', 'application/json; charset=utf-8').send(body);
   }
 }

@@ -30,6 +30,8 @@ export async function createServiceApp(module: unknown, options: ServiceAppOptio
     },
     logger: false,
     return503OnClosing: true,
+    // Memory keys may be 256 characters; Fastify's default (100) would answer longer path parameters with 414.
+    routerOptions: { maxParamLength: 512 },
   });
   const app = await NestFactory.create<NestFastifyApplication>(module as never, adapter, {
     logger: options.logger,

@@ -23,7 +23,7 @@ describe(ZodValidationPipe.name, () => {
   it('should throw a 400 validation_failed ApiError listing every issue', () => {
     const sut = new ZodValidationPipe(CreateAgentRequest);
 
-    const error = thrownBy(() => sut.transform({ name: '', kind: 'summarizer' }));
+    const error = thrownBy(() => sut.transform({ name: '', kind: 'Summarizer!' }));
 
     expect(error).toBeInstanceOf(ApiError);
     expect(error).toMatchObject({

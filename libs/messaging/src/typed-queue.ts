@@ -113,6 +113,16 @@ export interface TypedWorkerOptions {
   concurrency?: number;
   /** How long a job stays locked without renewal before it counts as stalled; default 30000 (BullMQ's). */
   lockDurationMs?: number;
+  /**
+   * How often this worker looks for stalled jobs (locks that expired: their worker died) and hands them on; default
+   * `lockDurationMs`, so a crashed worker's job moves within about two lock durations rather than BullMQ's 30 s.
+   */
+  stalledIntervalMs?: number;
+  /**
+   * How often a job may be found stalled (its worker died holding it) before BullMQ fails it; default 3. BullMQ's
+   * default of 1 would fail a job outright the second time a worker is killed under it.
+   */
+  maxStalledCount?: number;
   /** Errors BullMQ reports outside a job (connection loss…); without it they are dropped. */
   onError?: (error: Error) => void;
 }
@@ -153,6 +163,8 @@ export function createTypedWorker<D extends QueueDef, R>(
       prefix: bullPrefix(options.keyPrefix),
       concurrency: options.concurrency ?? 1,
       lockDuration: options.lockDurationMs ?? 30_000,
+      stalledInterval: options.stalledIntervalMs ?? options.lockDurationMs ?? 30_000,
+      maxStalledCount: options.maxStalledCount ?? 3,
       autorun: true,
     },
   );

@@ -7,11 +7,14 @@ import { ReadinessService } from './health/readiness.service';
 import { JsonLogger } from './logging/json-logger';
 import { HttpMetrics } from './metrics/http-metrics';
 import { ensureDefaultMetrics } from './metrics/metric-registry';
+import { registerResourceMetrics } from './metrics/resource-metrics';
 
 export interface ObservabilityOptions {
   /** Service name shown in `/ready` and metrics. */
   serviceName: string;
   logger: JsonLogger;
+  /** Directory whose file system `skreaver_disk_*` reports (the service's data directory); default the working directory. */
+  dataDir?: string;
 }
 
 /** `/health`, `/ready`, `/metrics`, the JSON logger and HTTP metrics; global because every module logs and reports readiness. */
@@ -20,6 +23,7 @@ export interface ObservabilityOptions {
 export class ObservabilityModule {
   static forRoot(options: ObservabilityOptions): DynamicModule {
     ensureDefaultMetrics();
+    registerResourceMetrics({ dataDir: options.dataDir ?? process.cwd() });
     return {
       module: ObservabilityModule,
       imports: [PrometheusModule.register({ path: '/metrics', defaultMetrics: { enabled: false } })],

@@ -4,6 +4,9 @@ import { dirname, resolve } from 'node:path';
 import { DataSource } from 'typeorm';
 
 import { AgentEntity } from './entities/agent.entity';
+import { AgentMemoryEntity } from './entities/agent-memory.entity';
+import { ApiKeyEntity } from './entities/api-key.entity';
+import { AuditLogEntity } from './entities/audit-log.entity';
 import { RunEventEntity } from './entities/run-event.entity';
 import { RunEntity } from './entities/run.entity';
 import { MIGRATIONS } from './migrations/migration-list';
@@ -79,7 +82,7 @@ function redactPostgresUrl(raw: string): string {
 export function createDataSource(options: PersistenceOptions): DataSource {
   const target = resolveDatabaseTarget(options);
   const common = {
-    entities: [AgentEntity, RunEntity, RunEventEntity],
+    entities: [AgentEntity, RunEntity, RunEventEntity, ApiKeyEntity, AuditLogEntity, AgentMemoryEntity],
     migrations: MIGRATIONS,
     migrationsTransactionMode: 'all' as const,
     synchronize: false,

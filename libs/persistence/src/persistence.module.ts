@@ -1,8 +1,12 @@
 import { DynamicModule, Inject, Logger, Module, OnApplicationShutdown, Provider } from '@nestjs/common';
 import { DataSource } from 'typeorm';
 
+import { AgentMemoryRepository } from './agent-memory.repository';
 import { AgentRepository } from './agent.repository';
+import { ApiKeyRepository } from './api-key.repository';
+import { AuditRepository } from './audit.repository';
 import { createDataSource, describeDatabase, PersistenceOptions } from './data-source.factory';
+import { runMigrations } from './migrate';
 import { DatabaseHealth } from './database.health';
 import { RunEventArchive } from './run-event.archive';
 import { RunRepository } from './run.repository';
@@ -28,6 +32,9 @@ export class PersistenceModule implements OnApplicationShutdown {
       { provide: RunRepository, useFactory: (ds: DataSource) => new RunRepository(ds), inject: [DataSource] },
       { provide: RunEventArchive, useFactory: (ds: DataSource) => new RunEventArchive(ds), inject: [DataSource] },
       { provide: DatabaseHealth, useFactory: (ds: DataSource) => new DatabaseHealth(ds), inject: [DataSource] },
+      { provide: ApiKeyRepository, useFactory: (ds: DataSource) => new ApiKeyRepository(ds), inject: [DataSource] },
+      { provide: AuditRepository, useFactory: (ds: DataSource) => new AuditRepository(ds), inject: [DataSource] },
+      { provide: AgentMemoryRepository, useFactory: (ds: DataSource) => new AgentMemoryRepository(ds), inject: [DataSource] },
     ];
     return {
       // One data source per process, used by most feature modules: global like @nestjs/typeorm's forRoot,
@@ -35,7 +42,7 @@ export class PersistenceModule implements OnApplicationShutdown {
       global: true,
       module: PersistenceModule,
       providers: [dataSource, ...adapters],
-      exports: [DataSource, AgentRepository, RunRepository, RunEventArchive, DatabaseHealth],
+      exports: [DataSource, AgentRepository, RunRepository, RunEventArchive, DatabaseHealth, ApiKeyRepository, AuditRepository, AgentMemoryRepository],
     };
   }
 
@@ -45,7 +52,7 @@ export class PersistenceModule implements OnApplicationShutdown {
     await dataSource.initialize();
     try {
       if (options.runMigrations) {
-        const applied = await withMigrationLock(dataSource, () => dataSource.runMigrations({ transaction: 'all' }));
+        const applied = await runMigrations(dataSource);
         PersistenceModule.logger.log(`${kind} ${target}: applied ${applied.length} migration(s)`);
       } else {
         PersistenceModule.logger.log(`${kind} ${target}: connected (migrations not run by this service)`);
@@ -61,22 +68,5 @@ export class PersistenceModule implements OnApplicationShutdown {
   /** Closes the pool or SQLite handle; needs `app.enableShutdownHooks()` for signals, runs on `app.close()` anyway. */
   async onApplicationShutdown(): Promise<void> {
     if (this.dataSource.isInitialized) await this.dataSource.destroy();
-  }
-}
-
-/**
- * Several agent-api replicas start at once in Kubernetes: on PostgreSQL a session advisory lock lets one migrate
- * while the others wait, then find nothing left to do. (SQLite is a single-host file; its write lock suffices.)
- */
-async function withMigrationLock<T>(dataSource: DataSource, migrate: () => Promise<T>): Promise<T> {
-  if (dataSource.options.type !== 'postgres') return migrate();
-  const lock = dataSource.createQueryRunner();
-  await lock.connect();
-  try {
-    await lock.query('SELECT pg_advisory_lock(hashtext($1))', ['skreaver.migrations']);
-    return await migrate();
-  } finally {
-    await lock.query('SELECT pg_advisory_unlock(hashtext($1))', ['skreaver.migrations']).catch(() => undefined);
-    await lock.release();
   }
 }

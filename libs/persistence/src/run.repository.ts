@@ -74,6 +74,20 @@ export class RunRepository {
     return rows.map(toRun);
   }
 
+  /** The tenant's runs, newest first, optionally only those in `status` and of `agentId` (the dead-letter list is `status: failed`). */
+  async list(tenantId: string, options: { status?: RunStatus; agentId?: string; limit: number }): Promise<Run[]> {
+    const rows = await this.rows.find({
+      where: {
+        tenant_id: tenantId,
+        ...(options.status === undefined ? {} : { status: options.status }),
+        ...(options.agentId === undefined ? {} : { agent_id: options.agentId }),
+      },
+      order: { created_at: 'DESC', id: 'DESC' },
+      take: options.limit,
+    });
+    return rows.map(toRun);
+  }
+
   /**
    * Sets a queued or running run to `running` with `attempts = attempt` and `started_at = startedAt`.
    * @returns false when the run is missing or already terminal (it is left unchanged).

@@ -8,20 +8,27 @@ import { PersistenceModule } from '@skreaver/persistence';
 import { RunLifecycleModule } from '@skreaver/runs';
 
 import { AgentsModule } from './agents/agents.module';
-import { AGENT_API_CONFIG } from './config';
+import { ApiKeysModule } from './api-keys/api-keys.module';
+import { AuditModule } from './audit/audit.module';
+import { AuthModule } from './auth/auth.module';
+import { AGENT_API_CONFIG, requireJwtSecret } from './config';
 import type { AgentApiConfig } from './config';
 import { ReadinessChecks } from './health/readiness-checks';
+import { MemoryModule } from './memory/memory.module';
 import { RunsModule } from './runs/runs.module';
+import { ToolsModule } from './tools/tools.module';
 
 /** agent-api: composes the feature and platform modules; declares no logic of its own. */
 @Module({})
 export class AppModule {
   static forRoot(config: AgentApiConfig, logger: JsonLogger): DynamicModule {
+    // Before anything opens a connection: a missing secret stops the boot with a message naming the variable.
+    requireJwtSecret(config);
     return {
       module: AppModule,
       imports: [
         ConfigModule.register(AGENT_API_CONFIG, config),
-        ObservabilityModule.forRoot({ serviceName: 'agent-api', logger }),
+        ObservabilityModule.forRoot({ serviceName: 'agent-api', logger, dataDir: config.SKREAVER_DATA_DIR }),
         MessagingModule.forRoot({ url: config.REDIS_URL, keyPrefix: config.REDIS_KEY_PREFIX, connectionName: 'agent-api' }),
         PersistenceModule.forRoot({
           databaseUrl: config.DATABASE_URL,
@@ -31,8 +38,13 @@ export class AppModule {
           runMigrations: true,
         }),
         RunLifecycleModule.forRoot({ maxAttempts: config.RUN_MAX_ATTEMPTS }),
+        AuthModule,
+        ApiKeysModule,
+        AuditModule,
         AgentsModule,
         RunsModule,
+        ToolsModule,
+        MemoryModule.forRoot(),
       ],
       providers: [ReadinessChecks],
     };

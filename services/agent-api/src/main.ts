@@ -1,13 +1,39 @@
 import 'reflect-metadata';
 
+import { ConfigError } from '@skreaver/config';
 import { bootService } from '@skreaver/http';
+import { JsonLogger } from '@skreaver/observability';
+import { migrateDatabase } from '@skreaver/persistence';
 
 import { AppModule } from './app.module';
 import { AgentApiConfig } from './config';
 
-bootService({
-  name: 'agent-api',
-  loadConfig: () => AgentApiConfig.load(),
-  module: (config, logger) => AppModule.forRoot(config, logger),
-  bodyLimit: (config) => config.SKREAVER_MAX_BODY_SIZE,
-});
+/** `--migrate-only`: apply pending migrations and exit (the Helm pre-install/pre-upgrade Job). */
+async function migrateOnly(): Promise<void> {
+  const config = AgentApiConfig.load();
+  const logger = new JsonLogger('skreaver_agent_api', config.LOG_LEVEL);
+  const applied = await migrateDatabase({
+    databaseUrl: config.DATABASE_URL,
+    dataDir: config.SKREAVER_DATA_DIR,
+    poolSize: config.DATABASE_POOL_SIZE,
+  });
+  logger.write('info', 'Migrations applied', { applied }, 'migrate');
+}
+
+if (process.argv.includes('--migrate-only')) {
+  migrateOnly().then(
+    () => process.exit(0),
+    (error: unknown) => {
+      const message = error instanceof ConfigError ? error.message : error instanceof Error ? (error.stack ?? error.message) : String(error);
+      process.stderr.write(`agent-api --migrate-only failed: ${message}\n`);
+      process.exit(1);
+    },
+  );
+} else {
+  bootService({
+    name: 'agent-api',
+    loadConfig: () => AgentApiConfig.load(),
+    module: (config, logger) => AppModule.forRoot(config, logger),
+    bodyLimit: (config) => config.SKREAVER_MAX_BODY_SIZE,
+  });
+}

@@ -7,10 +7,13 @@ import Redis from 'ioredis';
 import { bootAgentApi } from './agent-api.harness';
 import type { BootedAgentApi } from './agent-api.harness';
 
+// Every call acts as the bootstrap admin; who may do what is the access-matrix spec's business.
+let credentials: Record<string, string> = {};
+
 async function json<T>(url: string, init: RequestInit = {}): Promise<{ status: number; body: T; headers: Headers }> {
   const response = await fetch(url, {
     ...init,
-    headers: init.body ? { 'content-type': 'application/json', ...init.headers } : init.headers,
+    headers: { ...credentials, ...(init.body ? { 'content-type': 'application/json' } : {}), ...init.headers },
   });
   const text = await response.text();
   return { status: response.status, body: (text ? JSON.parse(text) : undefined) as T, headers: response.headers };
@@ -22,6 +25,7 @@ describe.each(DATABASE_KINDS)('agent-api on %s', (kind) => {
 
   beforeAll(async () => {
     api = await bootAgentApi(kind);
+    credentials = api.adminHeaders;
     redis = new Redis(api.redis.url);
   });
 
@@ -92,7 +96,7 @@ describe.each(DATABASE_KINDS)('agent-api on %s', (kind) => {
   });
 
   it('should map transport-level bad input to stable codes', async () => {
-    const wrongType = await fetch(`${api.url}/agents`, { method: 'POST', headers: { 'content-type': 'text/plain' }, body: 'hi' });
+    const wrongType = await fetch(`${api.url}/agents`, { method: 'POST', headers: { ...credentials, 'content-type': 'text/plain' }, body: 'hi' });
     expect(wrongType.status).toBe(415);
     expect(((await wrongType.json()) as ApiErrorBody).error).toBe('unsupported_media_type');
 

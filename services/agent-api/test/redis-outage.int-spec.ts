@@ -1,4 +1,5 @@
-import type { Agent, ApiErrorBody, Run } from '@skreaver/contracts';
+import { generateApiKey } from '@skreaver/auth';
+import type { Agent, ApiErrorBody, Run, TokenResponse } from '@skreaver/contracts';
 import { createServiceApp } from '@skreaver/http';
 import { JsonLogger } from '@skreaver/observability';
 import { isolatedSqlite, privateRedis, waitFor } from '@skreaver/testing';
@@ -15,11 +16,19 @@ describe('agent-api when Redis goes away', () => {
   let database: IsolatedDatabase;
   let app: NestFastifyApplication;
   let url: string;
+  // An API key, not a token: keys are checked against the database alone, so they keep working without Redis.
+  const adminKey = generateApiKey().key;
+  const credentials = { 'x-api-key': adminKey };
 
   beforeAll(async () => {
     redis = await privateRedis();
     database = await isolatedSqlite();
-    const config = AgentApiConfig.load({ REDIS_URL: redis.url, SKREAVER_DATA_DIR: database.dataDir });
+    const config = AgentApiConfig.load({
+      REDIS_URL: redis.url,
+      SKREAVER_DATA_DIR: database.dataDir,
+      JWT_SECRET_KEY: 'redis-outage-test-secret-0123456789abcdef',
+      SKREAVER_ADMIN_API_KEY: adminKey,
+    });
     const logger = new JsonLogger('skreaver_agent_api', 'error', () => undefined);
     app = await createServiceApp(AppModule.forRoot(config, logger), { logger });
     await app.listen({ port: 0, host: '127.0.0.1' });
@@ -34,12 +43,18 @@ describe('agent-api when Redis goes away', () => {
   });
 
   const post = async <T>(path: string, body: unknown) => {
-    const response = await fetch(`${url}${path}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+    const response = await fetch(`${url}${path}`, {
+      method: 'POST',
+      headers: { ...credentials, 'content-type': 'application/json' },
+      body: JSON.stringify(body),
+    });
     return { status: response.status, body: (await response.json()) as T };
   };
 
   it('should refuse runs with 503 queue_unavailable, leave no queued orphan, report Redis down, and recover', async () => {
     const agent = (await post<Agent>('/agents', { name: 'r', kind: 'echo' })).body;
+    const { access_token: token } = (await post<TokenResponse>('/auth/token', {})).body;
+    const withToken = () => fetch(`${url}/agents`, { headers: { authorization: `Bearer ${token}` } });
     await redis.stop();
 
     const refused = await post<ApiErrorBody>(`/agents/${agent.id}/runs`, { input: 1 });
@@ -47,11 +62,16 @@ describe('agent-api when Redis goes away', () => {
     expect(refused.body.error).toBe('queue_unavailable');
 
     // The run it stored is failed, not left queued with no job behind it.
-    const runs = (await (await fetch(`${url}/agents/${agent.id}/runs`)).json()) as { items: Run[] };
+    const runs = (await (await fetch(`${url}/agents/${agent.id}/runs`, { headers: credentials })).json()) as { items: Run[] };
     expect(runs.items.map((r) => [r.status, r.error?.code])).toEqual([['failed', 'enqueue_failed']]);
 
     // Agents live in the database: reads and creation keep working without Redis.
     expect((await post<Agent>('/agents', { name: 'still', kind: 'echo' })).status).toBe(201);
+
+    // A token cannot be checked against the denylist: refused as retryable, never let through unchecked.
+    const unchecked = await withToken();
+    expect(unchecked.status).toBe(503);
+    expect(((await unchecked.json()) as ApiErrorBody).error).toBe('redis_unavailable');
 
     const ready = await fetch(`${url}/ready`);
     expect(ready.status).toBe(503);
@@ -62,5 +82,6 @@ describe('agent-api when Redis goes away', () => {
     await redis.start();
     await waitFor(async () => (await fetch(`${url}/ready`)).ok, { timeoutMs: 15_000, what: 'readiness after Redis is back' });
     expect((await post<Run>(`/agents/${agent.id}/runs`, { input: 2 })).status).toBe(202);
+    expect((await withToken()).status).toBe(200);
   }, 30_000);
 });

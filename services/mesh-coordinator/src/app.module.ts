@@ -20,7 +20,7 @@ export class AppModule {
       module: AppModule,
       imports: [
         ConfigModule.register(MESH_COORDINATOR_CONFIG, config),
-        ObservabilityModule.forRoot({ serviceName: 'mesh-coordinator', logger }),
+        ObservabilityModule.forRoot({ serviceName: 'mesh-coordinator', logger, dataDir: config.SKREAVER_DATA_DIR }),
         MessagingModule.forRoot({ url: config.REDIS_URL, keyPrefix: config.REDIS_KEY_PREFIX, connectionName: 'mesh-coordinator' }),
         PersistenceModule.forRoot({
           databaseUrl: config.DATABASE_URL,

@@ -1,17 +1,18 @@
 import { FastifyAdapter } from '@nestjs/platform-fastify';
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import { Test } from '@nestjs/testing';
-import { AgentRegistry, defineAgent, echoAgent } from '@skreaver/agent-runtime';
+import { AgentRegistry, builtInAgents, defineAgent, echoAgent } from '@skreaver/agent-runtime';
 import { Queues, Streams, queueName, runEventId, streamKey } from '@skreaver/contracts';
 import type { Agent, Run, RunEventV1 } from '@skreaver/contracts';
 import { RunEventLog, StreamProducer, StreamReader, TypedQueue } from '@skreaver/messaging';
 import { JsonLogger } from '@skreaver/observability';
-import { AgentRepository, RunEventArchive, RunRepository, createDataSource } from '@skreaver/persistence';
+import { AgentMemoryRepository, AgentRepository, RunEventArchive, RunRepository, createDataSource } from '@skreaver/persistence';
 import { DATABASE_KINDS, isolatedDatabase, isolatedRedis, waitFor } from '@skreaver/testing';
 import type { IsolatedDatabase, IsolatedRedis } from '@skreaver/testing';
 import { newId, nowIso } from '@skreaver/util';
 import { Queue } from 'bullmq';
 import Redis from 'ioredis';
+import { register } from 'prom-client';
 import { z } from 'zod';
 import type { DataSource } from 'typeorm';
 
@@ -68,7 +69,7 @@ describe.each(DATABASE_KINDS)('mesh-coordinator run execution on %s', (kind) => 
     const logger = new JsonLogger('skreaver_mesh_coordinator', 'warn', () => undefined);
     const moduleRef = await Test.createTestingModule({ imports: [AppModule.forRoot(config, logger)] })
       .overrideProvider(AgentRegistry)
-      .useValue(new AgentRegistry([testEcho]))
+      .useValue(new AgentRegistry([testEcho, ...builtInAgents().filter((definition) => definition.kind !== 'echo')]))
       .compile();
     app = moduleRef.createNestApplication<NestFastifyApplication>(new FastifyAdapter());
     await app.init();
@@ -88,13 +89,13 @@ describe.each(DATABASE_KINDS)('mesh-coordinator run execution on %s', (kind) => 
   });
 
   /** What agent-api does for POST /agents/{id}/runs. */
-  async function submitRun(config: Record<string, unknown> = {}): Promise<Run> {
+  async function submitRun(config: Record<string, unknown> = {}, kind = 'echo'): Promise<Run> {
     const now = nowIso();
     const agent: Agent = {
       id: newId(),
       tenant_id: 'default',
       name: 'worker-test',
-      kind: 'echo',
+      kind,
       config: config as Agent['config'],
       concurrency: { policy: 'enqueue', max_concurrency: 1 },
       status: 'idle',
@@ -189,6 +190,45 @@ describe.each(DATABASE_KINDS)('mesh-coordinator run execution on %s', (kind) => 
     }
     const logged = await eventLog.read(submitted.id, { limit: 100 });
     expect(types(logged)).toEqual(['1:run.queued', '2:run.started', '3:run.completed']);
+  });
+
+  it('should run a tool agent: log its tool calls, write its memory to the database, count its tools', async () => {
+    const steps = [
+      { tool: 'memory_put', input: { key: 'greeting', value: { text: 'hello' } } },
+      { tool: 'memory_get', input: { key: 'greeting' } },
+      { tool: 'math', input: { expression: '6 * 7' } },
+    ];
+    const submitted = await submitRun({ steps, output: { remembered: '{{steps.1.result.value.text}}', answer: '{{steps.2.result.value}}' } }, 'tool');
+    const run = await finished(submitted.id);
+
+    expect(run).toMatchObject({ status: 'completed', output: { remembered: 'hello', answer: 42 } });
+    const logged = await eventLog.read(run.id, { limit: 100 });
+    expect(logged.map((event) => event.seq)).toEqual(logged.map((_event, index) => index + 1));
+    expect(logged.filter((event) => event.type === 'tool.result').map((event) => event.type === 'tool.result' && [event.data.tool, event.data.ok])).toEqual([
+      ['memory_put', true],
+      ['memory_get', true],
+      ['math', true],
+    ]);
+    const entry = await new AgentMemoryRepository(dataSource).get('default', run.agent_id, 'greeting');
+    expect(entry).toMatchObject({ key: 'greeting', value: { text: 'hello' }, expires_at: null });
+    expect(await register.getSingleMetricAsString('skreaver_tool_exec_total')).toContain('skreaver_tool_exec_total{tool="memory_put",status="ok"}');
+    expect(await register.getSingleMetricAsString('skreaver_tool_exec_duration_seconds')).toContain('tool="math"');
+  });
+
+  it('should fail a run past its timeout for good, without a retry', async () => {
+    const submitted = await submitRun({ mode: 'slow', limits: { timeout_ms: 100 } });
+    const run = await finished(submitted.id);
+
+    expect(run).toMatchObject({ status: 'failed', attempts: 1, error: { code: 'run_timeout' } });
+    expect(types(await eventLog.read(run.id, { limit: 100 }))).toEqual(['1:run.queued', '2:run.started', '3:run.failed']);
+  });
+
+  it('should report the run queue depth by state when scraped', async () => {
+    const text = await register.getSingleMetricAsString('skreaver_queue_depth');
+
+    expect(text).toMatch(/skreaver_queue_depth\{queue="runs\.v1",state="completed"\} [1-9]/);
+    expect(text).toContain('skreaver_queue_depth{queue="runs.v1",state="waiting"}');
+    expect(text).toMatch(/skreaver_queue_depth\{queue="runs\.v1",state="failed"\} [1-9]/);
   });
 
   it('should be ready once Redis, the migrated database and the worker are up', async () => {

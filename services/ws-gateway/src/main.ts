@@ -10,5 +10,5 @@ bootService({
   name: 'ws-gateway',
   loadConfig: () => WsGatewayConfig.load(),
   module: (config, logger) => AppModule.forRoot(config, logger),
-  configure: (app, config) => app.useWebSocketAdapter(new WsIoAdapter(app, { maxMessageBytes: config.WS_MAX_MESSAGE_BYTES })),
+  configure: (app, config) => app.useWebSocketAdapter(new WsIoAdapter(app, config)),
 });

@@ -7,6 +7,10 @@ const AGENT_ID = '9b2e4c1d-5a6f-4b7c-8d9e-1f2a3b4c5d6e';
 const DATA: { [T in RunEventType]: RunEventOf<T>['data'] } = {
   'run.queued': { input: { question: 'ping' } },
   'run.started': { attempt: 1, worker: 'coordinator-1' },
+  'run.step': { attempt: 1, step: 1, name: 'llm', detail: { model: 'small' } },
+  'tool.call': { attempt: 1, call_id: 'c1', tool: 'math', input: { expression: '1+1' } },
+  'tool.result': { attempt: 1, call_id: 'c1', tool: 'math', ok: true, duration_ms: 0.4, result: { value: 2 } },
+  'run.output': { attempt: 1, index: 0, output: 'partial answer' },
   'run.completed': { output: ['pong'], duration_ms: 12.5 },
   'run.failed': { code: 'agent_error', message: 'boom', attempt: 2, final: false },
   'run.cancelled': { reason: 'user asked', by: 'api' },
@@ -48,6 +52,14 @@ describe('RunEventV1', () => {
     ['run.cancelled without reason', 'run.cancelled', { by: 'api' }],
     ['run.cancelled without by', 'run.cancelled', { reason: 'user asked' }],
     ['run.cancelled with a numeric reason', 'run.cancelled', { reason: 42, by: 'api' }],
+    ['run.queued redriven from something that is not a run id', 'run.queued', { input: 1, redriven_from: 'run-1' }],
+    ['run.step with step 0', 'run.step', { attempt: 1, step: 0, name: 'llm' }],
+    ['run.step without a name', 'run.step', { attempt: 1, step: 1 }],
+    ['tool.call without the tool', 'tool.call', { attempt: 1, call_id: 'c1', input: {} }],
+    ['tool.result without ok', 'tool.result', { attempt: 1, call_id: 'c1', tool: 'math', duration_ms: 1 }],
+    ['tool.result with a negative duration', 'tool.result', { attempt: 1, call_id: 'c1', tool: 'math', ok: true, duration_ms: -1 }],
+    ['tool.result with an error lacking a code', 'tool.result', { attempt: 1, call_id: 'c1', tool: 'm', ok: false, duration_ms: 1, error: { message: 'x' } }],
+    ['run.output without an index', 'run.output', { attempt: 1, output: 'x' }],
   ])('should reject %s', (_label, type, data) => {
     const result = RunEventV1.safeParse(eventOf(type, { data }));
 
@@ -58,6 +70,18 @@ describe('RunEventV1', () => {
   it("should check data against the shape of the event's own type", () => {
     expect(RunEventV1.safeParse(eventOf('run.completed', { data: DATA['run.started'] })).success).toBe(false);
     expect(RunEventV1.safeParse(eventOf('run.cancelled', { data: DATA['run.failed'] })).success).toBe(false);
+  });
+
+  it('should accept a run.queued event that links a redriven run', () => {
+    const data = { input: 1, redriven_from: AGENT_ID };
+
+    expect(RunEventV1.parse(eventOf('run.queued', { data }))).toMatchObject({ data });
+  });
+
+  it('should accept a failed tool.result carrying an error instead of a result', () => {
+    const data = { attempt: 2, call_id: 'c9', tool: 'http_request', ok: false, duration_ms: 3, error: { code: 'address_refused', message: 'no' } };
+
+    expect(RunEventV1.parse(eventOf('tool.result', { data }))).toMatchObject({ data });
   });
 
   it('should accept an empty cancellation reason', () => {
@@ -121,7 +145,7 @@ describe(isTerminalEvent.name, () => {
     expect(isTerminalEvent(parsed('run.failed', { ...DATA['run.failed'], final: false }))).toBe(false);
   });
 
-  it.each(['run.queued', 'run.started'] as const)('should not treat %s as the end of the log', (type) => {
+  it.each(['run.queued', 'run.started', 'run.step', 'tool.call', 'tool.result', 'run.output'] as const)('should not treat %s as the end of the log', (type) => {
     expect(isTerminalEvent(parsed(type))).toBe(false);
   });
 });

@@ -13,7 +13,15 @@ const base = {
   ts: Timestamp,
 };
 
-export const RunQueuedEventV1 = z.object({ ...base, type: z.literal('run.queued'), data: z.object({ input: JsonValue }) });
+export const RunQueuedEventV1 = z.object({
+  ...base,
+  type: z.literal('run.queued'),
+  data: z.object({
+    input: JsonValue,
+    /** Set when an operator redrove a failed run: the id of that run (this one re-submits its input). */
+    redriven_from: RunId.optional(),
+  }),
+});
 export const RunStartedEventV1 = z.object({
   ...base,
   type: z.literal('run.started'),
@@ -36,10 +44,63 @@ export const RunCancelledEventV1 = z.object({
   data: z.object({ reason: z.string(), by: z.string() }),
 });
 
+/** A tool failure as events and tool results carry it: a stable code and a message for people. */
+export const ToolErrorV1 = z.object({ code: z.string().min(1).max(64), message: z.string().max(2_000) });
+export type ToolErrorV1 = z.infer<typeof ToolErrorV1>;
+
+/** Attempt of the run that produced an activity event: a retried run logs each attempt's steps. */
+const attempt = z.number().int().positive();
+
+/** A step of the agent (one model call, one tool step, one webhook delivery, or whatever a plugin calls a step). */
+export const RunStepEventV1 = z.object({
+  ...base,
+  type: z.literal('run.step'),
+  data: z.object({
+    attempt,
+    /** 1-based within the attempt; counts against the agent's `max_steps`. */
+    step: z.number().int().positive(),
+    name: z.string().min(1).max(200),
+    detail: JsonValue.optional(),
+  }),
+});
+
+/** The agent called a tool; `tool.result` with the same `call_id` follows. */
+export const ToolCallEventV1 = z.object({
+  ...base,
+  type: z.literal('tool.call'),
+  data: z.object({ attempt, call_id: z.string().min(1).max(64), tool: z.string().min(1).max(64), input: JsonValue }),
+});
+
+/** A tool call's outcome: `result` when `ok`, `error` otherwise. */
+export const ToolResultEventV1 = z.object({
+  ...base,
+  type: z.literal('tool.result'),
+  data: z.object({
+    attempt,
+    call_id: z.string().min(1).max(64),
+    tool: z.string().min(1).max(64),
+    ok: z.boolean(),
+    duration_ms: z.number().nonnegative(),
+    result: JsonValue.optional(),
+    error: ToolErrorV1.optional(),
+  }),
+});
+
+/** Partial output the agent produced before its result (a chunk of text, an intermediate answer). */
+export const RunOutputEventV1 = z.object({
+  ...base,
+  type: z.literal('run.output'),
+  data: z.object({ attempt, index: z.number().int().nonnegative(), output: JsonValue }),
+});
+
 /** Every event a run appends to its log and to the global event stream. */
 export const RunEventV1 = z.discriminatedUnion('type', [
   RunQueuedEventV1,
   RunStartedEventV1,
+  RunStepEventV1,
+  ToolCallEventV1,
+  ToolResultEventV1,
+  RunOutputEventV1,
   RunCompletedEventV1,
   RunFailedEventV1,
   RunCancelledEventV1,
@@ -53,6 +114,12 @@ export type RunEventV1 = z.infer<typeof RunEventV1>;
 export type RunEventType = RunEventV1['type'];
 /** The event of one type, e.g. `RunEventOf<'run.completed'>`. */
 export type RunEventOf<T extends RunEventType> = Extract<RunEventV1, { type: T }>;
+
+/** Events an agent produces while it runs, between `run.started` and the run's outcome. */
+export const RUN_ACTIVITY_TYPES = ['run.step', 'tool.call', 'tool.result', 'run.output'] as const;
+export type RunActivityType = (typeof RUN_ACTIVITY_TYPES)[number];
+/** An activity event before the log gives it an id, seq and timestamp: its type and data. */
+export type RunActivity = { [T in RunActivityType]: { type: T; data: RunEventOf<T>['data'] } }[RunActivityType];
 
 /** Builds the deterministic id of a run's `seq`-th event. */
 export function runEventId(runId: string, seq: number): string {

@@ -44,7 +44,7 @@ describe('CreateAgentRequest', () => {
     ['a blank name', { name: '   ' }, 'name'],
     ['a missing name', { name: undefined }, 'name'],
     ['a name longer than 128 characters', { name: 'x'.repeat(129) }, 'name'],
-    ['an unknown kind', { kind: 'summarizer' }, 'kind'],
+    ['a kind that is not a kind name', { kind: 'Summarizer!' }, 'kind'],
     ['a config that is an array', { config: [1, 2] }, 'config'],
     ['a config that is not an object', { config: 'verbose' }, 'config'],
     ['a config holding a non-JSON value', { config: { when: new Date(0) } }, 'config'],
@@ -193,7 +193,7 @@ describe('ListAgentsQuery', () => {
   });
 
   it.each([
-    ['an unknown kind', { kind: 'summarizer' }, 'kind'],
+    ['a kind that is not a kind name', { kind: 'Summarizer!' }, 'kind'],
     ['an unknown status', { status: 'busy' }, 'status'],
     ['an empty name', { name: '' }, 'name'],
     ['a name longer than 128 characters', { name: 'x'.repeat(129) }, 'name'],

@@ -2,8 +2,13 @@ import { z } from 'zod';
 
 import { AgentId, JsonValue, TenantId, Timestamp } from '../common';
 
-/** Agent kinds this release can run. */
-export const AgentKind = z.enum(['echo']);
+/**
+ * An agent kind's name: a built-in (`echo`, `tool`, `llm`, `webhook`) or one a plugin defines. The shape is checked
+ * here; whether the kind is installed is the agent registry's call (agent-api answers 400 for an unknown one).
+ */
+export const AgentKind = z
+  .string()
+  .regex(/^[a-z][a-z0-9_-]{0,63}$/, 'a kind name: a lowercase letter, then up to 63 of a-z 0-9 _ -');
 export type AgentKind = z.infer<typeof AgentKind>;
 
 export const AgentStatus = z.enum(['idle', 'running', 'error']);

@@ -14,6 +14,8 @@ export const ApiErrorCode = z.enum([
   'run_failed',
   'run_timeout',
   'rate_limited',
+  /** 503: the replica is serving as many requests as it may (`SKREAVER_MAX_IN_FLIGHT`); retry after `Retry-After`. */
+  'overloaded',
   'database_unavailable',
   'queue_unavailable',
   'redis_unavailable',
@@ -21,6 +23,8 @@ export const ApiErrorCode = z.enum([
   'internal_error',
   'unauthorized',
   'forbidden',
+  'memory_value_too_large',
+  'memory_full',
 ]);
 export type ApiErrorCode = z.infer<typeof ApiErrorCode>;
 

@@ -67,7 +67,13 @@ export class JsonLogger implements LoggerService {
       fields: {
         ...(redact(fields) as LogFields),
         message,
-        ...(request ? { request_id: request.requestId, ...(request.agentId ? { agent_id: request.agentId } : {}) } : {}),
+        ...(request
+          ? {
+              request_id: request.requestId,
+              ...(request.agentId ? { agent_id: request.agentId } : {}),
+              ...(request.subject ? { subject: request.subject } : {}),
+            }
+          : {}),
       },
     };
     this.sink(`${JSON.stringify(entry)}\n`);

@@ -4,6 +4,8 @@ import { AsyncLocalStorage } from 'node:async_hooks';
 export interface RequestContext {
   readonly requestId: string;
   agentId?: string;
+  /** Who the request authenticated as (`key:<prefix>`), set once auth has run; never a credential. */
+  subject?: string;
 }
 
 const storage = new AsyncLocalStorage<RequestContext>();

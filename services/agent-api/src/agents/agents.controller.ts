@@ -1,12 +1,10 @@
 import { Body, Controller, Delete, Get, HttpCode, HttpStatus, Param, Patch, Post, Query } from '@nestjs/common';
-import { AgentIdParams, CreateAgentRequest, DEFAULT_TENANT, ListAgentsQuery, UpdateAgentRequest } from '@skreaver/contracts';
-import type { Agent, AgentList, AgentStatusReport } from '@skreaver/contracts';
+import { AgentIdParams, CreateAgentRequest, ListAgentsQuery, UpdateAgentRequest } from '@skreaver/contracts';
+import type { Agent, AgentList, AgentStatusReport, Principal } from '@skreaver/contracts';
 import { ZodValidationPipe } from '@skreaver/http';
 
+import { CurrentPrincipal } from '../auth/current-principal.decorator';
 import { AgentsService } from './agents.service';
-
-// Until auth lands every caller acts in the default tenant.
-const tenant = DEFAULT_TENANT;
 
 @Controller('agents')
 export class AgentsController {
@@ -14,36 +12,37 @@ export class AgentsController {
 
   @Post()
   @HttpCode(HttpStatus.CREATED)
-  create(@Body(new ZodValidationPipe(CreateAgentRequest)) body: CreateAgentRequest): Promise<Agent> {
-    return this.agents.create(tenant, body);
+  create(@CurrentPrincipal() principal: Principal, @Body(new ZodValidationPipe(CreateAgentRequest)) body: CreateAgentRequest): Promise<Agent> {
+    return this.agents.create(principal.tenant_id, body);
   }
 
   @Get()
-  list(@Query(new ZodValidationPipe(ListAgentsQuery, 'query')) query: ListAgentsQuery): Promise<AgentList> {
-    return this.agents.list(tenant, query);
+  list(@CurrentPrincipal() principal: Principal, @Query(new ZodValidationPipe(ListAgentsQuery, 'query')) query: ListAgentsQuery): Promise<AgentList> {
+    return this.agents.list(principal.tenant_id, query);
   }
 
   @Get(':id')
-  get(@Param(new ZodValidationPipe(AgentIdParams, 'path parameters')) params: AgentIdParams): Promise<Agent> {
-    return this.agents.get(tenant, params.id);
+  get(@CurrentPrincipal() principal: Principal, @Param(new ZodValidationPipe(AgentIdParams, 'path parameters')) params: AgentIdParams): Promise<Agent> {
+    return this.agents.get(principal.tenant_id, params.id);
   }
 
   @Get(':id/status')
-  status(@Param(new ZodValidationPipe(AgentIdParams, 'path parameters')) params: AgentIdParams): Promise<AgentStatusReport> {
-    return this.agents.status(tenant, params.id);
+  status(@CurrentPrincipal() principal: Principal, @Param(new ZodValidationPipe(AgentIdParams, 'path parameters')) params: AgentIdParams): Promise<AgentStatusReport> {
+    return this.agents.status(principal.tenant_id, params.id);
   }
 
   @Patch(':id')
   update(
+    @CurrentPrincipal() principal: Principal,
     @Param(new ZodValidationPipe(AgentIdParams, 'path parameters')) params: AgentIdParams,
     @Body(new ZodValidationPipe(UpdateAgentRequest)) body: UpdateAgentRequest,
   ): Promise<Agent> {
-    return this.agents.update(tenant, params.id, body);
+    return this.agents.update(principal.tenant_id, params.id, body);
   }
 
   @Delete(':id')
   @HttpCode(HttpStatus.NO_CONTENT)
-  async delete(@Param(new ZodValidationPipe(AgentIdParams, 'path parameters')) params: AgentIdParams): Promise<void> {
-    await this.agents.delete(tenant, params.id, 'api');
+  async delete(@CurrentPrincipal() principal: Principal, @Param(new ZodValidationPipe(AgentIdParams, 'path parameters')) params: AgentIdParams): Promise<void> {
+    await this.agents.delete(principal, params.id);
   }
 }

@@ -9,6 +9,7 @@ import type {
   CreateAgentRequest,
   JsonValue,
   ListAgentsQuery,
+  Principal,
   UpdateAgentRequest,
 } from '@skreaver/contracts';
 import { ApiError, toValidationIssues } from '@skreaver/http';
@@ -16,6 +17,7 @@ import { AgentRepository } from '@skreaver/persistence';
 import { RunDispatcher } from '@skreaver/runs';
 import { newId, nowIso } from '@skreaver/util';
 
+import { AuditService } from '../audit/audit.service';
 import { databaseCall } from '../database-call';
 import { RunsService } from '../runs/runs.service';
 
@@ -33,6 +35,7 @@ export class AgentsService {
     private readonly registry: AgentRegistry,
     private readonly runs: RunsService,
     private readonly dispatcher: RunDispatcher,
+    private readonly audit: AuditService,
   ) {}
 
   async create(tenantId: string, request: CreateAgentRequest): Promise<Agent> {
@@ -100,16 +103,20 @@ export class AgentsService {
     return updated;
   }
 
-  /** Cancels the agent's queued and running runs, then deletes it with its runs, events and memory. */
-  async delete(tenantId: string, id: string, by: string): Promise<Agent> {
-    const agent = await this.get(tenantId, id);
-    await this.runs.cancelAll(tenantId, agent.id, 'agent deleted', by);
-    await databaseCall(() => this.agents.delete(tenantId, agent.id));
+  /** Cancels the agent's queued and running runs, then deletes it with its runs, events and memory; audited. */
+  async delete(principal: Principal, id: string): Promise<Agent> {
+    const agent = await this.get(principal.tenant_id, id);
+    await this.runs.cancelAll(principal.tenant_id, agent.id, 'agent deleted', principal.subject);
+    await databaseCall(() => this.agents.delete(principal.tenant_id, agent.id));
     await this.dispatcher.clear(agent.id).catch(() => undefined);
+    await this.audit.record(principal, 'agent.deleted', agent.id, { name: agent.name, kind: agent.kind });
     return agent;
   }
 
   private checkConfig(kind: AgentKind, config: Record<string, JsonValue>): void {
+    if (!this.registry.has(kind)) {
+      throw new ApiError(400, 'validation_failed', 'Invalid request body', [{ path: 'kind', message: `no agent kind "${kind}" is installed` }]);
+    }
     const result = this.registry.validateConfig(kind, config);
     if (!result.success) {
       const issues = toValidationIssues(result.error).map((issue) => ({ ...issue, path: `config.${issue.path}`.replace(/\.\(root\)$/, '') }));

@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 
 import { Inject, Injectable } from '@nestjs/common';
 import { TERMINAL_RUN_STATUSES, isTerminalEvent, runEventId } from '@skreaver/contracts';
-import type { Agent, JsonValue, Run, RunEventV1, RunEventsPage } from '@skreaver/contracts';
+import type { Agent, JsonValue, RedrivenRun, Run, RunEventV1, RunEventsPage, RunSearchQuery } from '@skreaver/contracts';
 import { ApiError } from '@skreaver/http';
 import { RunEventLog } from '@skreaver/messaging';
 import { JsonLogger } from '@skreaver/observability';
@@ -17,6 +17,8 @@ import { RunEventsHub } from './run-events.hub';
 
 export interface SubmitOptions {
   idempotencyKey?: string;
+  /** The failed run this one re-submits (`POST /runs/{id}/redrive`); logged in `run.queued`. */
+  redrivenFrom?: string;
 }
 
 export interface Submitted {
@@ -79,7 +81,7 @@ export class RunsService {
       throw error;
     }
     try {
-      await this.admit(agent, run);
+      await this.admit(agent, run, options.redrivenFrom);
     } catch (error) {
       if (error instanceof ApiError && error.code === 'agent_busy') throw error;
       // Whatever failed between admission and enqueueing, the run must neither stay queued with no job behind it
@@ -146,6 +148,23 @@ export class RunsService {
     return databaseCall(() => this.runs.listByAgent(tenantId, agentId, { limit }));
   }
 
+  /** The tenant's runs, newest first; `status: failed` lists the dead letters (runs that failed their last attempt). */
+  async list(tenantId: string, query: RunSearchQuery): Promise<Run[]> {
+    return databaseCall(() => this.runs.list(tenantId, { status: query.status, agentId: query.agent_id, limit: query.limit }));
+  }
+
+  /**
+   * Redrives a dead letter: submits the failed run's input again as a new run of the same agent (under its
+   * concurrency policy), linked to it by `redriven_from`. The failed run stays as it is, so its record, error and
+   * events remain for inspection; redriving it twice makes two new runs. 409 when the run is not `failed`.
+   */
+  async redrive(tenantId: string, runId: string): Promise<RedrivenRun> {
+    const failed = await this.get(tenantId, runId);
+    if (failed.status !== 'failed') throw new ApiError(409, 'conflict', `run ${failed.id} is ${failed.status}; only failed runs can be redriven`);
+    const { run } = await this.submit(tenantId, failed.agent_id, failed.input, { redrivenFrom: failed.id });
+    return { ...run, redriven_from: failed.id };
+  }
+
   /**
    * A page of the run's events after `after`. A finished run is read from the database archive (its Redis log
    * expires); a live one, or a finished one not archived yet, from its Redis stream.
@@ -208,19 +227,19 @@ export class RunsService {
     return agent;
   }
 
-  private async admit(agent: Agent, run: Run): Promise<void> {
+  private async admit(agent: Agent, run: Run, redrivenFrom?: string): Promise<void> {
     if (agent.concurrency.policy === 'reject') {
       const admission = await this.dispatcher.admit(agent, run.id);
       if (admission.outcome === 'rejected') {
         await databaseCall(() => this.runs.delete(run.id));
         throw new ApiError(409, 'agent_busy', `agent ${agent.id} is busy and its policy rejects runs while it works`);
       }
-      await this.appendQueued(run);
+      await this.appendQueued(run, redrivenFrom);
       await this.dispatcher.enqueue(agent, run.id);
       return;
     }
     // Logged before admission: once admitted, a coordinator may start the run and append the events after it.
-    await this.appendQueued(run);
+    await this.appendQueued(run, redrivenFrom);
     const admission = await this.dispatcher.admit(agent, run.id);
     if (admission.outcome === 'interrupt') {
       for (const interrupted of admission.interrupted) {
@@ -260,7 +279,7 @@ export class RunsService {
     return true;
   }
 
-  private appendQueued(run: Run): Promise<boolean> {
+  private appendQueued(run: Run, redrivenFrom?: string): Promise<boolean> {
     return this.eventLog.append({
       id: runEventId(run.id, 1),
       run_id: run.id,
@@ -269,7 +288,7 @@ export class RunsService {
       seq: 1,
       ts: run.created_at,
       type: 'run.queued',
-      data: { input: run.input },
+      data: redrivenFrom === undefined ? { input: run.input } : { input: run.input, redriven_from: redrivenFrom },
     });
   }
 

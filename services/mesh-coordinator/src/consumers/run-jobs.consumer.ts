@@ -73,6 +73,16 @@ export class RunJobsConsumer implements OnApplicationBootstrap, BeforeApplicatio
       },
     );
     this.worker.on('error', (error) => this.logger.write('error', 'Run worker error', { error: error.message }, 'runs'));
+    // A job BullMQ gives up on without our processor having ended its run (stalled too often, every worker that
+    // held it died) would leave the run "running" forever: end it here. Idempotent for runs already finished.
+    this.worker.on('failed', (job, error) => {
+      if (!job || job.attemptsMade < (job.opts.attempts ?? 1) && !/stalled more than/i.test(error.message)) return;
+      const payload = Queues.runs.schema.safeParse(job.data);
+      if (!payload.success) return;
+      void this.execution.abandon(payload.data, error.message).catch((cause: unknown) =>
+        this.logger.write('error', 'Could not end an abandoned run', { run_id: payload.data.run_id, error: String(cause) }, 'runs'),
+      );
+    });
     this.logger.write('info', 'Run worker started', { concurrency: this.config.RUN_WORKER_CONCURRENCY }, 'runs');
   }
 

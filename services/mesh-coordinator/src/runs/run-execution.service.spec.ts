@@ -1,4 +1,4 @@
-import { AgentRegistry, defineAgent } from '@skreaver/agent-runtime';
+import { AgentFailure, AgentRegistry, AgentRunner, defineAgent } from '@skreaver/agent-runtime';
 import type { AgentContext } from '@skreaver/agent-runtime';
 import { RunEventV1, TERMINAL_RUN_STATUSES, runEventId } from '@skreaver/contracts';
 import type { Agent, AgentStatus, JsonValue, Run, RunError, RunEventType, RunJobV1, RunStatus } from '@skreaver/contracts';
@@ -260,7 +260,7 @@ class FakeRunCancellation implements Pick<RunCancellation, 'requested'> {
 /** The installed `echo` kind, scripted per test; its config schema rejects an out-of-range temperature. */
 class ScriptedAgent {
   readonly contexts: AgentContext<unknown>[] = [];
-  behaviour: (input: JsonValue) => Promise<JsonValue> = async (input) => ({ echoed: input });
+  behaviour: (input: JsonValue, context: AgentContext<unknown>) => Promise<JsonValue> = async (input) => ({ echoed: input });
   readonly definition;
 
   constructor(journal: string[]) {
@@ -271,7 +271,7 @@ class ScriptedAgent {
       run: (input, context) => {
         journal.push('agent.run');
         this.contexts.push(context);
-        return this.behaviour(input);
+        return this.behaviour(input, context);
       },
     });
   }
@@ -298,7 +298,7 @@ function newTestService(options: { installed?: boolean } = {}) {
     mocks.agents as unknown as AgentRepository,
     mocks.archive as unknown as RunEventArchive,
     mocks.eventLog as unknown as RunEventLog,
-    registry,
+    new AgentRunner({ registry }),
     mocks.dispatcher as unknown as RunDispatcher,
     mocks.cancellation as unknown as RunCancellation,
     new RunMetrics(),
@@ -408,10 +408,9 @@ describe(RunExecutionService.name, () => {
       expect(mocks.agents.statuses).toEqual(['running', 'idle']);
     });
 
-    it('should run the agent with the run and agent ids, the attempt, the config and the signal', () => {
-      expect(mocks.agent.contexts).toEqual([
-        { agentId: AGENT_ID, runId: RUN_ID, tenantId: TENANT, attempt: 1, config: {}, signal },
-      ]);
+    it('should run the agent with the run and agent ids, the attempt and the config', () => {
+      expect(mocks.agent.contexts).toHaveLength(1);
+      expect(mocks.agent.contexts[0]).toMatchObject({ agentId: AGENT_ID, runId: RUN_ID, tenantId: TENANT, attempt: 1, config: {} });
     });
 
     it('should count a completed attempt and leave no attempt active', async () => {
@@ -436,6 +435,83 @@ describe(RunExecutionService.name, () => {
     ]);
     expect(events[3]?.data).toEqual({ attempt: 2, worker: 'worker-1' });
     expect(mocks.runs.stored(RUN_ID)).toMatchObject({ status: 'completed', attempts: 2 });
+  });
+
+  describe("the agent's activity", () => {
+    beforeEach(async () => {
+      seedQueuedRun(mocks);
+      mocks.agent.behaviour = async (input, context) => {
+        await context.emit({ type: 'step', name: 'plan' });
+        const [a, b] = await Promise.all([context.tools.call('math', { expression: '1 + 1' }), context.emit({ type: 'output', output: 'partial' })]);
+        return a.ok ? { input, sum: a.result, partial: b === undefined } : null;
+      };
+      await sut.execute(RunFactory.job(), FIRST_OF_THREE, signal);
+    });
+
+    it('should log steps, tool calls and partial outputs between run.started and run.completed with consecutive seqs', () => {
+      const events = mocks.eventLog.eventsOf(RUN_ID);
+
+      expect(events.map((event) => event.seq)).toEqual([1, 2, 3, 4, 5, 6, 7]);
+      expect(types(events)).toEqual(['run.queued', 'run.started', 'run.step', 'tool.call', 'run.output', 'tool.result', 'run.completed']);
+      expect(events[2]?.data).toEqual({ attempt: 1, step: 1, name: 'plan' });
+      expect(events[5]?.data).toMatchObject({ attempt: 1, tool: 'math', ok: true, result: { value: 2 }, duration_ms: expect.any(Number) });
+      expect(events.at(-1)?.data).toMatchObject({ output: { input: { question: 'ping' }, sum: { value: 2 }, partial: true } });
+    });
+
+    it('should archive the activity with the rest of the log', () => {
+      expect(mocks.archive.events).toEqual(mocks.eventLog.eventsOf(RUN_ID));
+    });
+  });
+
+  describe('when the agent exceeds one of its limits', () => {
+    let error: unknown;
+
+    beforeEach(async () => {
+      seedQueuedRun(mocks, RunFactory.create(), AgentFactory.create({ config: { limits: { max_steps: 2 } } }));
+      mocks.agent.behaviour = async (_input, context) => {
+        for (;;) await context.emit({ type: 'step', name: 'again' });
+      };
+      error = await rejectionOf(sut.execute(RunFactory.job(), FIRST_OF_THREE, signal));
+    });
+
+    it('should fail the run for good on the first attempt with the limit as its code', () => {
+      expect(error).toBeInstanceOf(PermanentRunError);
+      expect(mocks.runs.stored(RUN_ID)).toMatchObject({ status: 'failed', error: { code: 'max_steps_exceeded', message: expect.stringContaining('2 steps') } });
+      expect(mocks.eventLog.eventsOf(RUN_ID).at(-1)).toMatchObject({ type: 'run.failed', data: { code: 'max_steps_exceeded', attempt: 1, final: true } });
+    });
+
+    it('should log the steps it took before the limit', () => {
+      expect(types(mocks.eventLog.eventsOf(RUN_ID))).toEqual(['run.queued', 'run.started', 'run.step', 'run.step', 'run.failed']);
+    });
+  });
+
+  it('should keep the code of a retryable agent failure and let the queue retry it', async () => {
+    seedQueuedRun(mocks);
+    const failure = new AgentFailure('webhook_unavailable', 'no delivery succeeded', false);
+    mocks.agent.behaviour = () => Promise.reject(failure);
+
+    expect(await rejectionOf(sut.execute(RunFactory.job(), FIRST_OF_THREE, signal))).toBe(failure);
+    expect(mocks.eventLog.eventsOf(RUN_ID).at(-1)).toMatchObject({ type: 'run.failed', data: { code: 'webhook_unavailable', final: false } });
+  });
+
+  it('should fail a permanent agent failure for good with its code', async () => {
+    seedQueuedRun(mocks);
+    mocks.agent.behaviour = () => Promise.reject(new AgentFailure('webhook_rejected', 'answered 422', true));
+
+    expect(await rejectionOf(sut.execute(RunFactory.job(), FIRST_OF_THREE, signal))).toBeInstanceOf(PermanentRunError);
+    expect(mocks.runs.stored(RUN_ID)).toMatchObject({ status: 'failed', error: { code: 'webhook_rejected', message: 'answered 422' } });
+  });
+
+  it('should record a new attempt when a crashed worker left the run running (its job is redelivered as the same attempt)', async () => {
+    seedQueuedRun(mocks, RunFactory.create({ status: 'running', attempts: 1 }));
+    mocks.eventLog.seed(EventFactory.started(2, 1));
+
+    await sut.execute(RunFactory.job(), FIRST_OF_THREE, signal);
+
+    expect(types(mocks.eventLog.eventsOf(RUN_ID))).toEqual(['run.queued', 'run.started', 'run.started', 'run.completed']);
+    expect(mocks.eventLog.eventsOf(RUN_ID)[2]?.data).toEqual({ attempt: 2, worker: 'worker-1' });
+    expect(mocks.runs.stored(RUN_ID)).toMatchObject({ status: 'completed', attempts: 2 });
+    expect(mocks.agent.contexts[0]?.attempt).toBe(2);
   });
 
   describe('when the agent throws on a non-final attempt', () => {
@@ -580,7 +656,7 @@ describe(RunExecutionService.name, () => {
     expect(error).toBeInstanceOf(PermanentRunError);
     expect(mocks.runs.stored(RUN_ID)).toMatchObject({
       status: 'failed',
-      error: { code: 'invalid_agent_config', message: 'no agent kind "echo" is installed' },
+      error: { code: 'invalid_agent_config', message: expect.stringContaining('no agent kind "echo" is installed') },
     });
   });
 

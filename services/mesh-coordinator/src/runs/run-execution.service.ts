@@ -1,7 +1,7 @@
 import { Inject, Injectable } from '@nestjs/common';
-import { AgentConfigError, AgentRegistry } from '@skreaver/agent-runtime';
+import { AgentRunner, failureOf } from '@skreaver/agent-runtime';
 import { TERMINAL_RUN_STATUSES, runEventId } from '@skreaver/contracts';
-import type { Agent, JsonValue, Run, RunEventOf, RunEventType, RunEventV1, RunJobV1 } from '@skreaver/contracts';
+import type { Agent, JsonValue, Run, RunActivity, RunEventOf, RunEventType, RunEventV1, RunJobV1 } from '@skreaver/contracts';
 import { RunEventLog } from '@skreaver/messaging';
 import { JsonLogger } from '@skreaver/observability';
 import { AgentRepository, RunEventArchive, RunRepository } from '@skreaver/persistence';
@@ -12,7 +12,7 @@ import { MESH_COORDINATOR_CONFIG } from '../config';
 import type { MeshCoordinatorConfig } from '../config';
 import { RunMetrics } from './run-metrics';
 
-/** Thrown for a failure that another attempt cannot fix (bad agent config): the queue must not retry it. */
+/** Thrown for a failure that another attempt cannot fix (bad config, a limit, a refusal): the queue must not retry it. */
 export class PermanentRunError extends Error {
   constructor(message: string) {
     super(message);
@@ -21,7 +21,7 @@ export class PermanentRunError extends Error {
 }
 
 export interface Attempt {
-  /** 1-based number of this attempt. */
+  /** 1-based number of this attempt, as the queue counts failed attempts. */
   number: number;
   /** Attempts the run gets in all. */
   of: number;
@@ -41,7 +41,7 @@ export class RunExecutionService {
     private readonly agents: AgentRepository,
     private readonly archive: RunEventArchive,
     private readonly eventLog: RunEventLog,
-    private readonly registry: AgentRegistry,
+    private readonly runner: AgentRunner,
     private readonly dispatcher: RunDispatcher,
     private readonly cancellation: RunCancellation,
     private readonly metrics: RunMetrics,
@@ -60,16 +60,18 @@ export class RunExecutionService {
     const log = await this.openLog(run);
     if (TERMINAL_RUN_STATUSES.includes(run.status)) return this.settle(run, agent, log);
 
+    // A worker killed mid-run never failed its attempt, so the queue counts it again; the run row knows it started.
+    const recorded = Math.max(attempt.number, run.attempts + 1);
     const startedAt = nowIso();
-    if (!(await this.runs.markRunning(run.id, attempt.number, startedAt))) {
+    if (!(await this.runs.markRunning(run.id, recorded, startedAt))) {
       // Cancelled between our read and now: whoever cancelled it logged it.
       return this.settle((await this.runs.findById(run.tenant_id, run.id)) ?? run, agent, log);
     }
     await this.agents.updateActivity(run.tenant_id, agent.id, 'running', startedAt);
-    await log.append('run.started', { attempt: attempt.number, worker: this.config.WORKER_ID });
+    await log.append('run.started', { attempt: recorded, worker: this.config.WORKER_ID });
 
     const started = performance.now();
-    const outcome = await this.runAgent(run, agent, attempt, signal);
+    const outcome = await this.runAgent(run, agent, recorded, signal, log);
     const durationMs = performance.now() - started;
     // Bookkeeping below may throw: the job is then retried, and the retry finds the run finished and settles its log.
     if (outcome.kind === 'completed') {
@@ -88,24 +90,28 @@ export class RunExecutionService {
       this.record(agent, 'cancelled', durationMs);
       return this.finish(run, agent);
     }
-    await this.fail(run, agent, log, attempt, outcome.error, durationMs);
+    await this.fail(run, agent, log, { recorded, last: attempt.number >= attempt.of }, outcome.error, durationMs);
   }
 
-  /** Runs the agent; a cancellation requested before or during the attempt wins over its result. */
-  private async runAgent(run: Run, agent: Agent, attempt: Attempt, signal: AbortSignal): Promise<Outcome> {
+  /**
+   * Runs the agent, logging its steps, tool calls and partial outputs through the run's writer; a cancellation
+   * requested before or during the attempt wins over its result.
+   */
+  private async runAgent(run: Run, agent: Agent, attempt: number, signal: AbortSignal, log: RunLogWriter): Promise<Outcome> {
     const requested = await this.cancellation.requested(run.id);
     if (requested !== null) return { kind: 'cancelled', reason: requested };
     this.metrics.active.inc();
     try {
-      const output = await this.registry.run({
+      const output = await this.runner.run({
         agentId: agent.id,
         runId: run.id,
         tenantId: run.tenant_id,
-        attempt: attempt.number,
+        attempt,
         kind: agent.kind,
         config: agent.config,
         input: run.input,
         signal,
+        onActivity: (activity) => log.appendActivity(activity),
       });
       if (signal.aborted) return { kind: 'cancelled', reason: reasonOf(signal) };
       return { kind: 'completed', output };
@@ -117,27 +123,51 @@ export class RunExecutionService {
     }
   }
 
-  private async fail(run: Run, agent: Agent, log: RunLogWriter, attempt: Attempt, error: unknown, durationMs: number): Promise<void> {
-    const permanent = error instanceof AgentConfigError;
-    const final = permanent || attempt.number >= attempt.of;
+  private async fail(
+    run: Run,
+    agent: Agent,
+    log: RunLogWriter,
+    attempt: { recorded: number; last: boolean },
+    error: unknown,
+    durationMs: number,
+  ): Promise<void> {
+    // Coded failures (config, limits, refusals, a webhook's 4xx…) keep their code; anything else is an agent error.
+    const coded = failureOf(error);
+    const permanent = coded?.permanent ?? false;
+    const final = permanent || attempt.last;
     const failure = {
-      code: permanent ? 'invalid_agent_config' : 'agent_error',
+      code: coded?.code ?? 'agent_error',
       message: error instanceof Error ? error.message : String(error),
     };
-    this.logger.write(final ? 'error' : 'warn', 'Run attempt failed', { run_id: run.id, agent_id: agent.id, attempt: attempt.number, final, error: failure.message }, 'runs');
+    this.logger.write(final ? 'error' : 'warn', 'Run attempt failed', { run_id: run.id, agent_id: agent.id, attempt: attempt.recorded, final, code: failure.code, error: failure.message }, 'runs');
     if (final) {
       const finishedAt = nowIso();
       await this.runs.markFailed(run.id, failure, finishedAt);
-      await log.append('run.failed', { ...failure, attempt: attempt.number, final });
+      await log.append('run.failed', { ...failure, attempt: attempt.recorded, final });
       await this.agents.updateActivity(run.tenant_id, agent.id, 'error', finishedAt);
       this.record(agent, 'failed', durationMs);
       await this.finish(run, agent);
     } else {
-      await log.append('run.failed', { ...failure, attempt: attempt.number, final });
+      await log.append('run.failed', { ...failure, attempt: attempt.recorded, final });
       this.record(agent, 'retried', durationMs);
     }
     // Rethrown so the queue retries (or, for a permanent failure, records the job as failed without retrying).
     throw permanent ? new PermanentRunError(failure.message) : error;
+  }
+
+  /**
+   * Ends a run whose job the queue gave up on while the run was still open (its workers kept dying): fails it, logs
+   * `run.failed` and frees its slot. Does nothing to a run that already finished.
+   */
+  async abandon(job: RunJobV1, reason: string): Promise<void> {
+    const run = await this.runs.findById(job.tenant_id, job.run_id);
+    const agent = await this.agents.findById(job.tenant_id, job.agent_id);
+    if (!run || !agent || TERMINAL_RUN_STATUSES.includes(run.status)) return;
+    const failure = { code: 'worker_lost', message: `the queue gave up on this run: ${reason}` };
+    const log = await this.openLog(run);
+    if (!(await this.runs.markFailed(run.id, failure, nowIso()))) return;
+    await log.append('run.failed', { ...failure, attempt: Math.max(run.attempts, 1), final: true });
+    await this.finish(run, agent);
   }
 
   /** A job for a run that is already finished: complete its log if a crash cut it short, and free its slot. */
@@ -175,9 +205,16 @@ function reasonOf(signal: AbortSignal): string {
   return signal.reason instanceof Error ? signal.reason.message : String(signal.reason ?? 'cancelled');
 }
 
-/** Appends a run's events with consecutive seqs, continuing after whatever earlier attempts logged. */
+type LogEntry = { [T in Exclude<RunEventType, 'run.queued'>]: { type: T; data: RunEventOf<T>['data'] } }[Exclude<RunEventType, 'run.queued'>];
+
+/**
+ * Appends a run's events with consecutive seqs, continuing after whatever earlier attempts logged. Appends are
+ * queued one after another (an agent's activity and the run's outcome may be written concurrently), and a seq is
+ * taken only once its event is stored, so a failed append leaves no gap.
+ */
 class RunLogWriter {
   private seq: number;
+  private tail: Promise<unknown> = Promise.resolve();
   lastType: RunEventType | undefined;
 
   constructor(
@@ -189,19 +226,34 @@ class RunLogWriter {
     this.lastType = last?.type;
   }
 
-  async append<T extends Exclude<RunEventType, 'run.queued'>>(type: T, data: RunEventOf<T>['data']): Promise<void> {
-    this.seq += 1;
+  append<T extends Exclude<RunEventType, 'run.queued'>>(type: T, data: RunEventOf<T>['data']): Promise<void> {
+    return this.enqueue({ type, data } as LogEntry);
+  }
+
+  /** Appends an agent's step, tool call, tool result or partial output. */
+  appendActivity(activity: RunActivity): Promise<void> {
+    return this.enqueue(activity);
+  }
+
+  private enqueue(entry: LogEntry): Promise<void> {
+    const written = this.tail.then(() => this.write(entry));
+    this.tail = written.catch(() => undefined);
+    return written;
+  }
+
+  private async write(entry: LogEntry): Promise<void> {
+    const seq = this.seq + 1;
     const event = {
-      id: runEventId(this.run.id, this.seq),
+      id: runEventId(this.run.id, seq),
       run_id: this.run.id,
       agent_id: this.run.agent_id,
       tenant_id: this.run.tenant_id,
-      seq: this.seq,
+      seq,
       ts: nowIso(),
-      type,
-      data,
+      ...entry,
     } as RunEventV1;
     await this.eventLog.append(event);
-    this.lastType = type;
+    this.seq = seq;
+    this.lastType = entry.type;
   }
 }

@@ -8,7 +8,7 @@ import { WS_GATEWAY_CONFIG } from '../config';
 import type { WsGatewayConfig } from '../config';
 import { LiveEventsService } from '../live/live-events.service';
 
-/** Tails the global event stream (every replica reads all of it) and hands each event to the live service. */
+/** Tails the global event stream (every replica reads all of it) and hands each batch to the live service. */
 @Injectable()
 export class RunEventsConsumer implements OnApplicationBootstrap, BeforeApplicationShutdown {
   private tailer: StreamTailer<typeof Streams.events> | undefined;
@@ -31,9 +31,7 @@ export class RunEventsConsumer implements OnApplicationBootstrap, BeforeApplicat
       redis: this.connections.blocking('events-tailer'),
       keyPrefix: this.config.REDIS_KEY_PREFIX,
       stream: Streams.events,
-      onEntries: (entries) => {
-        for (const entry of entries) this.live.publish(entry.payload);
-      },
+      onEntries: (entries) => this.live.publish(entries),
       onInvalid: (entryId, error) =>
         this.logger.write('warn', 'Skipped an event that does not match its contract', { entry_id: entryId, error: String(error) }, 'events'),
       onError: (error) => this.logger.write('warn', 'Event stream read failed; retrying', { error: String(error) }, 'events'),

@@ -1,60 +1,121 @@
 import { Inject } from '@nestjs/common';
 import { ConnectedSocket, MessageBody, SubscribeMessage, WebSocketGateway } from '@nestjs/websockets';
-import type { OnGatewayConnection, OnGatewayDisconnect, OnGatewayInit } from '@nestjs/websockets';
+import type { OnGatewayConnection, OnGatewayInit } from '@nestjs/websockets';
 import { AGENTS_NAMESPACE } from '@skreaver/contracts';
-import type { AckV1, ClientToServerEvents, ServerToClientEvents } from '@skreaver/contracts';
-import type { Socket } from 'socket.io';
+import type { AckV1, ClientToServerEvents, PongV1, ServerToClientEvents, WsErrorV1 } from '@skreaver/contracts';
+import { nowIso } from '@skreaver/util';
+import type { Namespace } from 'socket.io';
 
 import { WS_GATEWAY_CONFIG } from '../config';
 import type { WsGatewayConfig } from '../config';
-import { LiveEventsService } from '../live/live-events.service';
-import type { AgentsNamespace } from '../live/live-events.service';
+import { ConnectionAdmission } from '../connections/connection-admission.service';
+import { ConnectionRefusedError } from '../connections/connection-refused.error';
+import type { LiveSession } from '../live/live-session';
+import { LiveSessions } from '../live/live-sessions.service';
 import { SubscriptionsService } from '../live/subscriptions.service';
 import { WebsocketMetrics } from '../live/websocket-metrics';
+import { inboundProblem } from './socket-io-inbound';
+import { SocketIoTransport } from './socket-io.transport';
+import type { AgentsSocket, AgentsSocketData } from './socket-io.transport';
 
-type AgentsSocket = Socket<ClientToServerEvents, ServerToClientEvents>;
+type AgentsNamespace = Namespace<ClientToServerEvents, ServerToClientEvents, Record<string, never>, AgentsSocketData>;
 
-/** socket.io namespace `/agents`: admits connections, and turns `subscribe` / `unsubscribe` into room changes. */
+/** socket.io namespace `/agents`: admits connections (auth, limits) and hands their messages to the live services. */
 @WebSocketGateway({ namespace: AGENTS_NAMESPACE })
-export class AgentsGateway implements OnGatewayInit, OnGatewayConnection, OnGatewayDisconnect {
+export class AgentsGateway implements OnGatewayInit, OnGatewayConnection {
+  private initialised = false;
+
   constructor(
-    private readonly live: LiveEventsService,
+    private readonly admission: ConnectionAdmission,
+    private readonly sessions: LiveSessions,
     private readonly subscriptions: SubscriptionsService,
     private readonly metrics: WebsocketMetrics,
     @Inject(WS_GATEWAY_CONFIG) private readonly config: WsGatewayConfig,
   ) {}
 
+  /** Whether the socket.io server is up (readiness). */
+  get attached(): boolean {
+    return this.initialised;
+  }
+
   afterInit(namespace: AgentsNamespace): void {
-    this.live.attach(namespace);
+    this.initialised = true;
+    // A refused handshake reaches the client as `connect_error`: `err.message` is the code, `err.data` the error.
+    namespace.use((socket, next) => {
+      const { handshake } = socket;
+      this.admission
+        .admit({ remoteAddress: handshake.address, headers: handshake.headers, authToken: handshake.auth['token'], queryToken: handshake.query['token'] })
+        .then(
+          (admission) => {
+            socket.data.admission = admission;
+            // Also covers a client that leaves before the connection completes (no disconnect event then).
+            socket.conn.once('close', admission.release);
+            next();
+          },
+          (error: unknown) => next(connectError(error)),
+        );
+    });
   }
 
   handleConnection(socket: AgentsSocket): void {
-    if (socket.nsp.sockets.size > this.config.WEBSOCKET_MAX_CONNECTIONS) {
-      this.metrics.failed.inc({ reason: 'max_connections' });
-      socket.data.refused = true;
-      socket.emit('error', { code: 'internal_error', message: 'this gateway replica is at its connection limit; reconnect' });
+    const { admission } = socket.data;
+    if (!admission) {
       socket.disconnect(true);
       return;
     }
-    this.metrics.total.inc();
-    this.metrics.active.inc();
-    socket.on('disconnecting', () => this.subscriptions.dropped(socket.rooms.size - 1));
-  }
-
-  handleDisconnect(socket: AgentsSocket): void {
-    // Refused sockets were never counted as active.
-    if (socket.data.refused !== true) this.metrics.active.dec();
+    const session = this.sessions.open(new SocketIoTransport(socket), admission);
+    socket.data.session = session;
+    socket.use(([event, ...args], next) => {
+      this.metrics.received.inc();
+      const problem = inboundProblem(event, args, this.config.WS_MAX_MESSAGE_BYTES);
+      if (problem) this.answerRefused(socket, event, args, problem);
+      else next();
+    });
+    socket.once('disconnect', (reason) => {
+      if (reason === 'ping timeout') this.metrics.failed.inc({ reason: 'heartbeat_timeout' });
+      this.sessions.closed(session);
+    });
   }
 
   @SubscribeMessage('subscribe')
-  subscribe(@ConnectedSocket() socket: AgentsSocket, @MessageBody() payload: unknown): Promise<AckV1> {
-    this.metrics.received.inc();
-    return this.subscriptions.subscribe(socket, payload);
+  async subscribe(@ConnectedSocket() socket: AgentsSocket, @MessageBody() payload: unknown): Promise<AckV1> {
+    const ack = await this.subscriptions.subscribe(sessionOf(socket), payload);
+    this.metrics.sent.inc();
+    return ack;
   }
 
   @SubscribeMessage('unsubscribe')
-  unsubscribe(@ConnectedSocket() socket: AgentsSocket, @MessageBody() payload: unknown): Promise<AckV1> {
-    this.metrics.received.inc();
-    return this.subscriptions.unsubscribe(socket, payload);
+  unsubscribe(@ConnectedSocket() socket: AgentsSocket, @MessageBody() payload: unknown): AckV1 {
+    this.metrics.sent.inc();
+    return this.subscriptions.unsubscribe(sessionOf(socket), payload);
   }
+
+  /** Answers with a `pong` event, and through the ack when the client passed one. */
+  @SubscribeMessage('ping')
+  ping(@ConnectedSocket() socket: AgentsSocket): PongV1 {
+    const pong = { ts: nowIso() };
+    socket.emit('pong', pong);
+    this.metrics.sent.inc();
+    return pong;
+  }
+
+  /** A refused message is answered through its ack when it has one (subscribe / unsubscribe), else with `error`. */
+  private answerRefused(socket: AgentsSocket, event: string, args: readonly unknown[], problem: WsErrorV1): void {
+    const ack = args.at(-1);
+    if (typeof ack === 'function' && (event === 'subscribe' || event === 'unsubscribe')) ack({ ok: false, error: problem } satisfies AckV1);
+    else socket.emit('error', problem);
+    this.metrics.sent.inc();
+  }
+}
+
+function sessionOf(socket: AgentsSocket): LiveSession {
+  const { session } = socket.data;
+  // Handlers only run for connected sockets, and handleConnection gives each one its session.
+  if (!session) throw new Error(`socket ${socket.id} has no session`);
+  return session;
+}
+
+function connectError(error: unknown): Error & { data: WsErrorV1 } {
+  const data: WsErrorV1 = error instanceof ConnectionRefusedError ? error.error : { code: 'internal_error', message: 'the connection failed' };
+  return Object.assign(new Error(data.code), { data });
 }

@@ -2,24 +2,39 @@ import { Injectable } from '@nestjs/common';
 import type { OnModuleInit } from '@nestjs/common';
 import { RedisHealth } from '@skreaver/messaging';
 import { ReadinessService } from '@skreaver/observability';
+import { DatabaseHealth } from '@skreaver/persistence';
 
 import { RunEventsConsumer } from '../consumers/run-events.consumer';
-import { LiveEventsService } from '../live/live-events.service';
+import { AgentsGateway } from '../gateway/agents.gateway';
+import { PlainWebSocketGateway } from '../gateway/plain-ws.gateway';
 
-/** The gateway is ready when Redis answers, the socket.io server is up and the event stream is being tailed. */
+/**
+ * The gateway is ready when Redis answers, the database (API keys, archived events) answers with the schema
+ * agent-api migrates, both transports are served and the event stream is tailed.
+ */
 @Injectable()
 export class ReadinessChecks implements OnModuleInit {
   constructor(
     private readonly readiness: ReadinessService,
     private readonly redis: RedisHealth,
-    private readonly live: LiveEventsService,
+    private readonly database: DatabaseHealth,
+    private readonly socketIo: AgentsGateway,
+    private readonly plainWs: PlainWebSocketGateway,
     private readonly events: RunEventsConsumer,
   ) {}
 
   onModuleInit(): void {
     this.readiness.register('redis', () => this.redis.check());
+    this.readiness.register('database', async () => {
+      const result = await this.database.check();
+      if (await this.database.hasPendingMigrations()) throw new Error('schema not migrated yet (agent-api migrates it)');
+      return result;
+    });
     this.readiness.register('socket_io', async () => {
-      if (!this.live.attached) throw new Error('socket.io server not initialised');
+      if (!this.socketIo.attached) throw new Error('socket.io server not initialised');
+    });
+    this.readiness.register('websocket', async () => {
+      if (!this.plainWs.attached) throw new Error('/ws not attached to the HTTP server');
     });
     this.readiness.register('event_stream', async () => {
       if (!this.events.running) throw new Error('event stream not tailed');

@@ -1,43 +1,45 @@
 import { Injectable } from '@nestjs/common';
-import type { ClientToServerEvents, RunEventV1, ServerToClientEvents } from '@skreaver/contracts';
-import type { Namespace } from 'socket.io';
+import type { Streams } from '@skreaver/contracts';
+import type { StreamEntry } from '@skreaver/messaging';
 
-import { agentRoom, runRoom } from './rooms';
+import { EventFrame } from './event-frame';
+import type { LiveSession } from './live-session';
+import { RecentEventIndex } from './recent-event-index';
+import { roomsOfEvent } from './rooms';
+import { SubscriptionRegistry } from './subscription-registry';
 import { WebsocketMetrics } from './websocket-metrics';
 
-export type AgentsNamespace = Namespace<ClientToServerEvents, ServerToClientEvents>;
-
-/** Pushes contract events to the sockets subscribed to them on this replica. */
+/** Pushes each event of the global stream to the subscriptions of this replica it belongs to. */
 @Injectable()
 export class LiveEventsService {
-  private namespace: AgentsNamespace | undefined;
+  private batch = 0;
 
-  constructor(private readonly metrics: WebsocketMetrics) {}
+  constructor(
+    private readonly registry: SubscriptionRegistry,
+    private readonly index: RecentEventIndex,
+    private readonly metrics: WebsocketMetrics,
+  ) {}
 
-  attach(namespace: AgentsNamespace): void {
-    this.namespace = namespace;
+  /** Delivers one batch of global-stream entries, in stream order. */
+  publish(entries: readonly StreamEntry<typeof Streams.events>[]): void {
+    this.batch += 1;
+    for (const entry of entries) this.publishEntry(entry);
   }
 
-  get attached(): boolean {
-    return this.namespace !== undefined;
-  }
-
-  publish(event: RunEventV1): void {
-    const namespace = this.namespace;
-    if (!namespace) return;
-    const rooms = [agentRoom(event.agent_id), runRoom(event.run_id)];
-    const recipients = this.recipients(namespace, rooms);
-    if (recipients === 0) return;
-    // One emit to the union of rooms: a socket in both rooms still gets the event once.
-    namespace.to(rooms).emit('event', event);
-    this.metrics.sent.inc(recipients);
-  }
-
-  private recipients(namespace: AgentsNamespace, rooms: string[]): number {
-    const [first, second] = rooms.map((room) => namespace.adapter.rooms.get(room));
-    if (!first || !second) return (first?.size ?? 0) + (second?.size ?? 0);
-    const union = new Set(first);
-    for (const id of second) union.add(id);
-    return union.size;
+  private publishEntry({ id, payload: event }: StreamEntry<typeof Streams.events>): void {
+    this.index.remember(event.id, id, event.tenant_id);
+    const entry = { id, event, frame: new EventFrame(event) };
+    // One send per session even when several of its subscriptions (the agent's and the run's) match.
+    const recipients = new Set<LiveSession>();
+    for (const room of roomsOfEvent(event)) {
+      for (const subscription of this.registry.in(room)) {
+        const verdict = subscription.offer(entry);
+        if (verdict === 'deliver') recipients.add(subscription.session);
+        else if (verdict === 'overflow') subscription.session.cutOff();
+      }
+    }
+    if (recipients.size === 0) return;
+    for (const session of recipients) session.deliver(entry.frame, this.batch);
+    this.metrics.delivery.observe(Math.max(0, Date.now() - Date.parse(event.ts)) / 1000);
   }
 }

@@ -1,13 +1,26 @@
 import { Module } from '@nestjs/common';
 
 import { RunEventsConsumer } from '../consumers/run-events.consumer';
-import { AgentsGateway } from '../gateway/agents.gateway';
+import { EventReplay } from './event-replay';
 import { LiveEventsService } from './live-events.service';
+import { LiveSessions } from './live-sessions.service';
+import { RecentEventIndex } from './recent-event-index';
+import { SubscriptionRegistry } from './subscription-registry';
 import { SubscriptionsService } from './subscriptions.service';
 import { WebsocketMetrics } from './websocket-metrics';
 
+/** Live events, independent of the transport: sessions, subscriptions, replay, and the tail of the global stream. */
 @Module({
-  providers: [AgentsGateway, LiveEventsService, SubscriptionsService, WebsocketMetrics, RunEventsConsumer],
-  exports: [LiveEventsService, RunEventsConsumer],
+  providers: [
+    EventReplay,
+    LiveEventsService,
+    LiveSessions,
+    RecentEventIndex,
+    RunEventsConsumer,
+    SubscriptionRegistry,
+    SubscriptionsService,
+    WebsocketMetrics,
+  ],
+  exports: [LiveSessions, RunEventsConsumer, SubscriptionsService, WebsocketMetrics],
 })
 export class LiveModule {}

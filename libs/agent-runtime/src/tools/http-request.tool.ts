@@ -1,0 +1,82 @@
+import type { JsonValue } from '@skreaver/contracts';
+import { JsonValue as JsonValueSchema } from '@skreaver/contracts';
+import { z } from 'zod';
+
+import { defineTool } from './tool-definition';
+
+// Header values the run's log must not show.
+const SECRET_HEADER = /^(authorization|proxy-authorization|cookie|x-api-key|x-auth-token)$|token|secret|password/i;
+const TEXT_TYPES = /^(text\/|application\/(json|xml|javascript|x-www-form-urlencoded)|[^;]*\+(json|xml))/i;
+
+const HttpRequestInput = z.strictObject({
+  url: z.string().min(1).max(8_192).describe('http:// or https:// URL'),
+  method: z.enum(['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS']).default('GET'),
+  headers: z.record(z.string().regex(/^[A-Za-z0-9!#$%&'*+.^_`|~-]{1,128}$/, 'a header name'), z.string().max(8_192)).default({}),
+  body: z
+    .union([z.string().max(1_000_000), z.object({ json: JsonValueSchema })])
+    .optional()
+    .describe('a string sent as is, or {"json": value} sent as application/json'),
+  timeout_ms: z.number().int().min(1).max(600_000).optional().describe("capped by the coordinator's maximum"),
+  max_response_bytes: z.number().int().min(1).max(64 * 1024 * 1024).optional().describe("capped by the coordinator's maximum"),
+  follow_redirects: z.boolean().default(true),
+});
+type HttpRequestInput = z.infer<typeof HttpRequestInput>;
+
+/**
+ * `http_request`: calls a URL under the agent's network policy (domain lists; private, loopback, link-local and
+ * metadata addresses refused after DNS and on every redirect unless the operator allowed them).
+ */
+export const httpRequestTool = defineTool({
+  name: 'http_request',
+  description:
+    'Makes an HTTP request and returns status, headers and body (parsed when the answer is JSON). Private, loopback, link-local and cloud-metadata addresses are refused unless the operator allowed them.',
+  inputSchema: HttpRequestInput,
+  redact(input: HttpRequestInput): JsonValue {
+    const headers = Object.fromEntries(Object.entries(input.headers).map(([name, value]) => [name, SECRET_HEADER.test(name) ? '[redacted]' : value]));
+    return JSON.parse(JSON.stringify({ ...input, headers })) as JsonValue;
+  },
+  async run(input, context) {
+    const headers: Record<string, string> = { ...input.headers };
+    let body: string | undefined;
+    if (typeof input.body === 'string') body = input.body;
+    else if (input.body !== undefined) {
+      body = JSON.stringify(input.body.json);
+      if (!Object.keys(headers).some((name) => name.toLowerCase() === 'content-type')) headers['content-type'] = 'application/json';
+    }
+    const response = await context.http.request(
+      {
+        url: input.url,
+        method: input.method,
+        headers,
+        body,
+        timeoutMs: input.timeout_ms,
+        maxResponseBytes: input.max_response_bytes,
+        followRedirects: input.follow_redirects,
+      },
+      context.signal,
+    );
+    return {
+      status: response.status,
+      ok: response.status >= 200 && response.status < 300,
+      url: response.url,
+      redirects: response.redirects,
+      headers: response.headers,
+      body: decodeBody(response.headers['content-type'], response.body),
+    };
+  },
+});
+
+/** JSON answers parsed, text as text, anything else base64 (so the result stays JSON). */
+function decodeBody(contentType: string | undefined, body: Buffer): JsonValue {
+  if (body.length === 0) return null;
+  const type = contentType ?? '';
+  if (/json/i.test(type)) {
+    try {
+      return JsonValueSchema.parse(JSON.parse(body.toString('utf8')));
+    } catch {
+      return body.toString('utf8');
+    }
+  }
+  if (!type || TEXT_TYPES.test(type)) return body.toString('utf8');
+  return { base64: body.toString('base64'), content_type: type };
+}

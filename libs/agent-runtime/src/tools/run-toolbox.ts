@@ -1,0 +1,124 @@
+import type { JsonValue, RunActivity, ToolDescriptor } from '@skreaver/contracts';
+
+import { AgentLimitError } from '../agent-errors';
+import { HttpError } from '../network/guarded-http.client';
+import type { RunBudget } from '../run-budget';
+import { ToolError } from './tool-definition';
+import type { ToolContext, ToolDefinition, ToolResult } from './tool-definition';
+import type { ToolRegistry } from './tool-registry';
+
+/** The tools an agent may call during one run. */
+export interface AgentTools {
+  /** Names of the tools this agent may call. */
+  names(): string[];
+  /** Descriptors of those tools (for a model's tool list). */
+  describe(): ToolDescriptor[];
+  /**
+   * Calls a tool. Never throws for a tool's own failure (the result says `ok: false`); throws only when the run must
+   * stop: `AgentLimitError` past `max_tool_calls`.
+   */
+  call(name: string, input: unknown): Promise<ToolResult>;
+}
+
+/** Appends an activity event to the run's log. */
+export type ActivitySink = (activity: RunActivity) => Promise<void>;
+
+/** Told about every tool execution (for metrics). */
+export type ToolObserver = (tool: string, ok: boolean, seconds: number) => void;
+
+/** What a `RunToolbox` runs tool calls with. */
+export interface RunToolboxOptions {
+  registry: ToolRegistry;
+  /** Tools the agent may call; all installed ones when undefined. */
+  allowed: readonly string[] | undefined;
+  context: ToolContext;
+  budget: RunBudget;
+  attempt: number;
+  emit: ActivitySink;
+  observe?: ToolObserver;
+  /** False once the run has ended: late calls from an agent that ignored the abort do nothing. */
+  isOpen: () => boolean;
+}
+
+// Bounded so a tool result's error stays readable in an event and a model's context.
+const MAX_ERROR_MESSAGE = 1_000;
+
+/**
+ * Runs one attempt's tool calls: counts each against `max_tool_calls`, validates the input with the tool's schema,
+ * logs `tool.call` and `tool.result` (with `duration_ms`), and turns every tool failure into a failed result.
+ */
+export class RunToolbox implements AgentTools {
+  private calls = 0;
+
+  constructor(private readonly options: RunToolboxOptions) {}
+
+  names(): string[] {
+    const installed = this.options.registry.names();
+    const allowed = this.options.allowed;
+    return allowed === undefined ? installed : installed.filter((name) => allowed.includes(name));
+  }
+
+  describe(): ToolDescriptor[] {
+    return this.options.registry.describe(this.names());
+  }
+
+  async call(name: string, input: unknown): Promise<ToolResult> {
+    const { budget, emit, attempt } = this.options;
+    if (!this.options.isOpen()) return failed('run_closed', 'the run has ended; the tool was not called');
+    budget.toolCall();
+    this.calls += 1;
+    const callId = `call_${attempt}_${this.calls}`;
+    const shownName = name.slice(0, 64) || '?';
+    const tool = this.options.registry.get(name);
+    const parsed = tool?.inputSchema.safeParse(input);
+    const logged: JsonValue = tool?.redact && parsed?.success ? tool.redact(parsed.data) : jsonOrNull(input);
+    await emit({ type: 'tool.call', data: { attempt, call_id: callId, tool: shownName, input: logged } });
+    const started = performance.now();
+    const result = await this.execute(name, tool, parsed);
+    const seconds = (performance.now() - started) / 1000;
+    // Only installed tools get a metric series: a name a model made up must not become a label.
+    if (tool) this.options.observe?.(name, result.ok, seconds);
+    const base = { attempt, call_id: callId, tool: shownName, duration_ms: Math.round(seconds * 100_000) / 100 };
+    await emit({
+      type: 'tool.result',
+      data: result.ok ? { ...base, ok: true, result: result.result } : { ...base, ok: false, error: { code: result.error.code, message: result.error.message } },
+    });
+    return result;
+  }
+
+  private async execute(
+    name: string,
+    tool: ToolDefinition<unknown> | undefined,
+    parsed: ReturnType<ToolDefinition<unknown>['inputSchema']['safeParse']> | undefined,
+  ): Promise<ToolResult> {
+    if (!tool || !parsed) return failed('unknown_tool', `no tool named "${name.slice(0, 64)}" is installed`);
+    if (!this.names().includes(name)) return failed('tool_not_allowed', `this agent may not call ${name} (agent config "tools")`);
+    if (!parsed.success) {
+      const issues = parsed.error.issues.map((issue) => `${issue.path.join('.') || '(root)'}: ${issue.message}`).join('; ');
+      return failed('invalid_input', `invalid ${name} input: ${issues}`);
+    }
+    const { signal } = this.options.context;
+    if (signal.aborted) return failed('aborted', 'the run was aborted');
+    try {
+      return { ok: true, result: await tool.run(parsed.data, this.options.context) };
+    } catch (error) {
+      if (error instanceof AgentLimitError) throw error;
+      if (error instanceof ToolError) return failed(error.code, error.message, error.retryable);
+      if (error instanceof HttpError) return failed(error.code, error.message, error.retryable);
+      if (signal.aborted) return failed('aborted', 'the run was aborted');
+      return failed('tool_error', error instanceof Error ? error.message : String(error), true);
+    }
+  }
+}
+
+function failed(code: string, message: string, retryable = false): ToolResult {
+  return { ok: false, error: { code, message: message.slice(0, MAX_ERROR_MESSAGE), retryable } };
+}
+
+function jsonOrNull(value: unknown): JsonValue {
+  try {
+    return value === undefined ? null : (JSON.parse(JSON.stringify(value)) as JsonValue);
+  } catch {
+    return null;
+  }
+}

@@ -1,0 +1,48 @@
+import type { JsonValue } from '@skreaver/contracts';
+import type { z } from 'zod';
+
+import type { AgentMemory } from '../memory-store';
+import type { HttpClient } from '../network/guarded-http.client';
+
+/** What a tool sees while it runs: the run it serves and the resources it may use. */
+export interface ToolContext {
+  readonly tenantId: string;
+  readonly agentId: string;
+  readonly runId: string;
+  /** Aborted when the run is cancelled or times out; pass it to every wait and I/O call. */
+  readonly signal: AbortSignal;
+  readonly memory: AgentMemory;
+  /** Outbound HTTP under the agent's network policy. */
+  readonly http: HttpClient;
+}
+
+/** A tool: its name, what it does, the schema its input must satisfy, and the work. */
+export interface ToolDefinition<I = unknown> {
+  readonly name: string;
+  readonly description: string;
+  readonly inputSchema: z.ZodType<I>;
+  /** Resolves with the result; throws `ToolError` (or anything) to fail, which the caller gets as a failed result. */
+  run(input: I, context: ToolContext): Promise<JsonValue>;
+  /** The input as the run's log should show it, e.g. with credentials masked; the input itself when absent. */
+  redact?(input: I): JsonValue;
+}
+
+/** Declares a tool; the identity function that gives the definition its types. */
+export function defineTool<I>(definition: ToolDefinition<I>): ToolDefinition<I> {
+  return definition;
+}
+
+/** A tool failure with a stable code; `retryable` says whether running the same call later could succeed. */
+export class ToolError extends Error {
+  constructor(
+    readonly code: string,
+    message: string,
+    readonly retryable = false,
+  ) {
+    super(message);
+    this.name = 'ToolError';
+  }
+}
+
+/** What a tool call gives the agent: never a throw (except when the run itself must stop). */
+export type ToolResult = { ok: true; result: JsonValue } | { ok: false; error: { code: string; message: string; retryable: boolean } };

@@ -1,0 +1,12 @@
+import { Module } from '@nestjs/common';
+
+import { AuditController } from './audit.controller';
+import { AuditService } from './audit.service';
+
+/** `GET /audit` and `AuditService.record`, which features import this module to call. */
+@Module({
+  controllers: [AuditController],
+  providers: [AuditService],
+  exports: [AuditService],
+})
+export class AuditModule {}

@@ -1,0 +1,42 @@
+import { AgentRegistry, AgentRunner, GuardedHttpClient, NetworkPolicy, builtInAgents, loadAgentPlugins } from '@skreaver/agent-runtime';
+import type { GuardedHttpClientOptions, MemoryStore } from '@skreaver/agent-runtime';
+
+import type { MeshCoordinatorConfig } from '../config';
+import type { ToolMetrics } from './tool-metrics';
+
+function httpLimits(config: MeshCoordinatorConfig): GuardedHttpClientOptions {
+  return { maxTimeoutMs: config.SKREAVER_TOOLS_HTTP_TIMEOUT_MS, maxResponseBytes: config.SKREAVER_TOOLS_HTTP_MAX_RESPONSE_BYTES };
+}
+
+/**
+ * The built-in kinds plus the plugins of SKREAVER_AGENT_PLUGINS (loaded now, at boot: a plugin that cannot load
+ * stops the coordinator with a message naming it).
+ */
+export function createAgentRegistry(config: MeshCoordinatorConfig): AgentRegistry {
+  // The operator's own model endpoint is trusted (it may well be a private address); agents' URLs are not.
+  const trustedHttp = new GuardedHttpClient(NetworkPolicy.create({ allowPrivateNetworks: true }), httpLimits(config));
+  const llm = { baseUrl: config.SKREAVER_LLM_BASE_URL, apiKey: config.SKREAVER_LLM_API_KEY, model: config.SKREAVER_LLM_MODEL };
+  return new AgentRegistry([...builtInAgents({ llm: { defaults: llm, trustedHttp } }), ...loadAgentPlugins(config.SKREAVER_AGENT_PLUGINS)]);
+}
+
+/** Runs agents under the configured default limits and network policy, with agent memory and tool metrics. */
+export function createAgentRunner(config: MeshCoordinatorConfig, registry: AgentRegistry, memory: MemoryStore, metrics: ToolMetrics): AgentRunner {
+  return new AgentRunner({
+    registry,
+    memory,
+    limits: {
+      timeoutMs: config.RUN_TIMEOUT_MS,
+      maxSteps: config.RUN_MAX_STEPS,
+      maxToolCalls: config.RUN_MAX_TOOL_CALLS,
+      maxOutputBytes: config.RUN_MAX_OUTPUT_BYTES,
+    },
+    network: NetworkPolicy.create({
+      allowPrivateNetworks: config.SKREAVER_TOOLS_ALLOW_PRIVATE_NETWORKS,
+      allowedNetworks: config.SKREAVER_TOOLS_ALLOWED_NETWORKS,
+      allowDomains: config.SKREAVER_TOOLS_HTTP_ALLOW_DOMAINS,
+      denyDomains: config.SKREAVER_TOOLS_HTTP_DENY_DOMAINS,
+    }),
+    http: httpLimits(config),
+    onToolExecuted: (tool, ok, seconds) => metrics.observe(tool, ok, seconds),
+  });
+}

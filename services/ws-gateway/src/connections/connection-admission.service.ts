@@ -1,0 +1,99 @@
+import { Inject, Injectable } from '@nestjs/common';
+import { AuthError, AuthUnavailableError, Authenticator } from '@skreaver/auth';
+import type { Principal, WsErrorV1 } from '@skreaver/contracts';
+import { JsonLogger } from '@skreaver/observability';
+import { isDatabaseUnavailable } from '@skreaver/persistence';
+
+import { connectionCredentials } from '../auth/connection-credentials';
+import type { ConnectionCredentialSources } from '../auth/connection-credentials';
+import { WS_GATEWAY_CONFIG } from '../config';
+import type { WsGatewayConfig } from '../config';
+import { WebsocketMetrics } from '../live/websocket-metrics';
+import { clientAddress } from './client-address';
+import { ConnectionLimits } from './connection-limits';
+import { ConnectionRefusedError } from './connection-refused.error';
+
+/** A connection request, whatever its transport. */
+export interface ConnectionRequest extends ConnectionCredentialSources {
+  remoteAddress: string | undefined;
+}
+
+/** An admitted connection: who it is, where from, and the slot to give back when it closes. */
+export interface Admission {
+  principal: Principal;
+  address: string;
+  /** Idempotent. */
+  release: () => void;
+}
+
+/** Decides whether a connection may open: not draining, under the replica and per-address limits, and authenticated. */
+@Injectable()
+export class ConnectionAdmission {
+  private readonly limits: ConnectionLimits;
+  private accepting = true;
+
+  constructor(
+    private readonly authenticator: Authenticator,
+    private readonly metrics: WebsocketMetrics,
+    private readonly logger: JsonLogger,
+    @Inject(WS_GATEWAY_CONFIG) private readonly config: WsGatewayConfig,
+  ) {
+    this.limits = new ConnectionLimits({ maxConnections: config.WEBSOCKET_MAX_CONNECTIONS, maxPerAddress: config.WS_MAX_CONNECTIONS_PER_IP });
+  }
+
+  /** From now on every connection is refused with `shutting_down` (graceful shutdown). */
+  stopAccepting(): void {
+    this.accepting = false;
+  }
+
+  /**
+   * Admits a connection. Its slot is taken before authenticating, so that clients stuck in authentication count
+   * against the limits too.
+   * @throws ConnectionRefusedError with the code the client is told (and counted under).
+   */
+  async admit(request: ConnectionRequest): Promise<Admission> {
+    const address = clientAddress(request.remoteAddress, request.headers['x-forwarded-for'], this.config.WS_TRUST_PROXY_HOPS);
+    if (!this.accepting) throw this.refuse(address, { code: 'shutting_down', message: 'this gateway replica is shutting down; reconnect' });
+    const slot = this.limits.acquire(address);
+    if (!slot.ok) {
+      throw this.refuse(address, {
+        code: slot.refusal,
+        message:
+          slot.refusal === 'max_connections'
+            ? 'this gateway replica is at its connection limit; retry (another replica may take it)'
+            : `too many connections from ${address}`,
+      });
+    }
+    try {
+      const principal = await this.authenticator.authenticate(connectionCredentials(request));
+      return { principal, address, release: slot.release };
+    } catch (error) {
+      slot.release();
+      const refusal = toRefusal(error);
+      if (refusal.code === 'internal_error') this.logger.write('error', 'Authentication failed unexpectedly', { error: String(error) }, 'ws');
+      throw this.refuse(address, refusal);
+    }
+  }
+
+  private refuse(address: string, error: WsErrorV1): ConnectionRefusedError {
+    this.metrics.failed.inc({ reason: error.code });
+    this.logger.write(
+      error.code === 'unauthorized' || error.code === 'shutting_down' ? 'info' : 'warn',
+      'Connection refused',
+      { code: error.code, ...(error.reason ? { reason: error.reason } : {}), address },
+      'ws',
+    );
+    return new ConnectionRefusedError(error);
+  }
+}
+
+function toRefusal(error: unknown): WsErrorV1 {
+  if (error instanceof AuthError) return { code: 'unauthorized', message: error.message, reason: error.reason };
+  if (error instanceof AuthUnavailableError) {
+    if (error.dependency === 'revocation_list') {
+      return { code: 'redis_unavailable', message: 'tokens cannot be checked right now; retry later or use an API key' };
+    }
+    if (isDatabaseUnavailable(error.cause)) return { code: 'database_unavailable', message: 'API keys cannot be checked right now; retry later' };
+  }
+  return { code: 'internal_error', message: 'the credential could not be checked' };
+}

