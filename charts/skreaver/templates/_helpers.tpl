@@ -99,7 +99,7 @@ app.kubernetes.io/part-of: skreaver
 {{/* Variables read from Secrets: each service gets only those it uses. */}}
 {{- define "skreaver.secretEnv" -}}
 {{- $root := .root -}}
-{{- $byService := dict "agent-api" (list "JWT_SECRET_KEY" "DATABASE_URL" "REDIS_URL" "SKREAVER_ADMIN_API_KEY") "ws-gateway" (list "JWT_SECRET_KEY" "DATABASE_URL" "REDIS_URL") "mesh-coordinator" (list "DATABASE_URL" "REDIS_URL") -}}
+{{- $byService := dict "agent-api" (list "JWT_SECRET_KEY" "DATABASE_URL" "REDIS_URL" "SKREAVER_ADMIN_API_KEY") "ws-gateway" (list "JWT_SECRET_KEY" "DATABASE_URL" "REDIS_URL") "mesh-coordinator" (list "DATABASE_URL" "JWT_SECRET_KEY" "REDIS_URL") -}}
 {{- range $var := get $byService .component }}
 - name: {{ $var }}
   valueFrom:

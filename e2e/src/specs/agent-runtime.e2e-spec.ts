@@ -44,6 +44,9 @@ export const shout = {
         RUN_LOCK_DURATION_MS: '2000',
         RUN_WORKER_CONCURRENCY: '4',
         SKREAVER_AGENT_PLUGINS: join(pluginDir, 'shout.mjs'),
+        // The SIGKILL test polls 20 runs' logs every 100 ms: more than the default rate limits allow.
+        SKREAVER_RATE_LIMIT_PER_SUBJECT: '0',
+        SKREAVER_RATE_LIMIT_PER_IP: '0',
       },
     });
   }, 60_000);
@@ -72,7 +75,7 @@ export const shout = {
     const tools = await api<ToolList>('GET', '/tools');
 
     expect(tools.status).toBe(200);
-    expect(tools.body.items.map((tool) => tool.name)).toEqual(['http_request', 'json', 'math', 'memory_get', 'memory_put', 'sleep', 'text', 'time']);
+    expect(tools.body.items.map((tool) => tool.name)).toEqual(['http_request', 'json', 'math', 'memory_get', 'memory_put', 'mesh_request', 'mesh_send', 'sleep', 'text', 'time']);
   });
 
   it('should run a plugin kind loaded from an ES module, logging its step and partial output', async () => {

@@ -4,7 +4,7 @@ import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 
-import { isolatedRedis, isolatedSqlite, waitFor } from '@skreaver/testing';
+import { isolatedDatabase, isolatedRedis, waitFor } from '@skreaver/testing';
 import type { IsolatedDatabase, IsolatedRedis } from '@skreaver/testing';
 
 import { authenticateCallsTo, forgetCredentialsFor, newApiKey } from './credentials';
@@ -60,15 +60,17 @@ export interface Stack {
   stop(): Promise<Array<{ name: string; code: number | null; signal: NodeJS.Signals | null }>>;
 }
 
-/** Starts the built services as real processes on free ports, isolated by a Redis prefix and a fresh SQLite dir. */
-export async function startStack(options: { gateways?: number; coordinators?: number; env?: Record<string, string> } = {}): Promise<Stack> {
+/** Starts the built services as real processes on free ports, isolated by a Redis prefix and a fresh database (SQLite by default). */
+export async function startStack(
+  options: { gateways?: number; coordinators?: number; env?: Record<string, string>; database?: 'sqlite' | 'postgres' } = {},
+): Promise<Stack> {
   for (const name of ['agent-api', 'ws-gateway', 'mesh-coordinator']) {
     if (!existsSync(join(ROOT, 'services', name, 'dist', 'main.js'))) {
       throw new Error(`services/${name}/dist is missing: run \`npm run build\` before the e2e tests`);
     }
   }
   const redis = isolatedRedis('e2e');
-  const database = await isolatedSqlite();
+  const database = await isolatedDatabase(options.database ?? 'sqlite', 'e2e');
   const adminKey = newApiKey();
   const baseEnv: Record<string, string> = {
     PATH: process.env['PATH'] ?? '',

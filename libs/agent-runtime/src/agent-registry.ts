@@ -1,4 +1,4 @@
-import { ToolName } from '@skreaver/contracts';
+import { ToolName, TopicName } from '@skreaver/contracts';
 import { z } from 'zod';
 
 import type { AgentDefinition } from './agent-definition';
@@ -15,7 +15,8 @@ const DomainName = z
 /**
  * Sections any agent config may hold, whatever its kind; the runtime applies them and the kind never sees them:
  * `limits` (see `AgentLimits`), `tools` (the tools the agent may call; all when absent) and `http` (domain lists that
- * narrow the operator's network policy for this agent).
+ * narrow the operator's network policy for this agent) and `subscriptions` (mesh topics whose messages become runs of
+ * this agent).
  */
 export const SharedAgentConfig = z.object({
   limits: AgentLimits.optional(),
@@ -23,6 +24,7 @@ export const SharedAgentConfig = z.object({
   http: z
     .strictObject({ allow_domains: z.array(DomainName).max(100).optional(), deny_domains: z.array(DomainName).max(100).optional() })
     .optional(),
+  subscriptions: z.array(TopicName).max(100).optional(),
 });
 export type SharedAgentConfig = z.infer<typeof SharedAgentConfig>;
 

@@ -15,6 +15,7 @@ import { builtInTools } from './tools/built-in-tools';
 import { RunToolbox } from './tools/run-toolbox';
 import type { ActivitySink, ToolObserver } from './tools/run-toolbox';
 import { ToolRegistry } from './tools/tool-registry';
+import type { MeshClient } from './tools/mesh.tool';
 
 /** One attempt of a run to execute. */
 export interface RunRequest {
@@ -45,6 +46,8 @@ export interface AgentRunnerOptions {
   /** Outbound HTTP limits (and, in tests, transport). */
   http?: GuardedHttpClientOptions;
   onToolExecuted?: ToolObserver;
+  /** The agent mesh for `mesh_send` / `mesh_request`; without it they fail with `mesh_unavailable`. */
+  mesh?: MeshClient;
 }
 
 const DEFAULT_HTTP: GuardedHttpClientOptions = { maxTimeoutMs: 30_000, maxResponseBytes: 1024 * 1024 };
@@ -95,7 +98,7 @@ export class AgentRunner {
     const tools = new RunToolbox({
       registry: this.tools,
       allowed: shared.tools,
-      context: { tenantId: request.tenantId, agentId: request.agentId, runId: request.runId, signal, memory, http },
+      context: { tenantId: request.tenantId, agentId: request.agentId, runId: request.runId, signal, memory, http, mesh: this.options.mesh },
       budget,
       attempt: request.attempt,
       emit,

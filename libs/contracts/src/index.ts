@@ -6,6 +6,8 @@ export * from './http/run-list';
 export * from './http/tools';
 export * from './http/memory';
 export * from './http/auth';
+export * from './http/mesh';
+export * from './streams/mesh-envelope.v1';
 export * from './events/run-event.v1';
 export * from './streams/stream-def';
 export * from './streams/dead-letter.v1';

@@ -4,14 +4,19 @@ import type { IncomingHttpHeaders } from 'node:http';
 import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter } from '@nestjs/platform-fastify';
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
+import type { ApiErrorBody } from '@skreaver/contracts';
 import { HttpMetrics, JsonLogger, ReadinessService, runWithRequestContext } from '@skreaver/observability';
-import type { FastifyReply, FastifyRequest } from 'fastify';
+import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
 
 import { ApiError } from './api-error';
-import { ApiExceptionFilter } from './api-exception.filter';
+import { ApiExceptionFilter, mapError } from './api-exception.filter';
+import { jsonNestsDeeperThan } from './json-depth';
 
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
 const QUIET_ROUTES = new Set(['/health', '/ready', '/metrics']);
+// Far beyond any real config or input, and well below the depth at which recursive validation overflows the
+// stack (between 1,000 and 5,000 levels).
+const MAX_JSON_DEPTH = 256;
 
 export interface ServiceAppOptions {
   logger: JsonLogger;
@@ -32,6 +37,13 @@ export async function createServiceApp(module: unknown, options: ServiceAppOptio
     return503OnClosing: true,
     // Memory keys may be 256 characters; Fastify's default (100) would answer longer path parameters with 414.
     routerOptions: { maxParamLength: 512 },
+    // A malformed URL (`/agents/%zz`) fails in the router, before any route, hook or exception filter: without this
+    // Fastify answers in its own format and without the request id.
+    frameworkErrors: (error: FastifyError, request: FastifyRequest, reply: FastifyReply) => {
+      const mapped = mapError(error);
+      const body: ApiErrorBody = { error: mapped.code, message: mapped.message, request_id: String(request.id) };
+      void reply.code(mapped.status).header('x-request-id', request.id).send(body);
+    },
   });
   const app = await NestFactory.create<NestFastifyApplication>(module as never, adapter, {
     logger: options.logger,
@@ -45,7 +57,11 @@ export async function createServiceApp(module: unknown, options: ServiceAppOptio
   fastify.removeContentTypeParser('text/plain');
   const parseJson = fastify.getDefaultJsonParser('error', 'error');
   fastify.addContentTypeParser('application/json', { parseAs: 'string' }, (request, body, done) => {
-    parseJson(request, String(body), (error: Error | null, value?: unknown) =>
+    const text = String(body);
+    if (jsonNestsDeeperThan(text, MAX_JSON_DEPTH)) {
+      return done(new ApiError(400, 'validation_failed', `Request body nests arrays or objects deeper than ${MAX_JSON_DEPTH} levels`), undefined);
+    }
+    parseJson(request, text, (error: Error | null, value?: unknown) =>
       error ? done(new ApiError(400, 'invalid_json', error.message), undefined) : done(null, value),
     );
   });

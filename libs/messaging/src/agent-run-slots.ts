@@ -92,6 +92,13 @@ export class AgentRunSlots {
     return { active: activeCount, pending: pendingCount };
   }
 
+  /** Where `runId` stands with its agent: admitted (`active`), waiting (`pending`), or neither. */
+  async standing(agentId: string, runId: string): Promise<'active' | 'pending' | null> {
+    const [active, pending] = this.keys(agentId);
+    if ((await this.redis.sismember(active, runId)) === 1) return 'active';
+    return (await this.redis.lpos(pending, runId)) === null ? null : 'pending';
+  }
+
   /** Forgets an agent's slots (the agent was deleted). */
   async clear(agentId: string): Promise<void> {
     await this.redis.del(...this.keys(agentId));

@@ -3,6 +3,7 @@ import type Redis from 'ioredis';
 
 import { RedisConnections } from './redis-connections';
 import { AgentRunSlots } from './agent-run-slots';
+import { MeshStore } from './mesh-store';
 import { RedisHealth } from './redis-health';
 import { RunEventLog } from './run-event-log';
 import { StreamProducer } from './stream-producer';
@@ -93,12 +94,17 @@ export class MessagingModule implements OnApplicationShutdown {
           inject: [REDIS, MESSAGING_OPTIONS],
         },
         {
+          provide: MeshStore,
+          useFactory: (redis: Redis, config: MessagingOptions) => new MeshStore(redis, config.keyPrefix),
+          inject: [REDIS, MESSAGING_OPTIONS],
+        },
+        {
           provide: RunEventLog,
           useFactory: (producer: StreamProducer, reader: StreamReader) => new RunEventLog(producer, reader),
           inject: [StreamProducer, StreamReader],
         },
       ],
-      exports: [MESSAGING_OPTIONS, RedisConnections, REDIS, StreamProducer, StreamReader, RedisHealth, RunEventLog, AgentRunSlots],
+      exports: [MESSAGING_OPTIONS, RedisConnections, REDIS, StreamProducer, StreamReader, RedisHealth, RunEventLog, AgentRunSlots, MeshStore],
     };
   }
 

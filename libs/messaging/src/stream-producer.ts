@@ -11,6 +11,8 @@ export interface PublishOptions {
   partition?: string;
   /** Explicit entry id (e.g. `0-<seq>`) for idempotent appends; default `*` (Redis assigns one). */
   id?: string;
+  /** Overrides the stream's approximate MAXLEN (an operator setting, e.g. `SKREAVER_MESH_STREAM_MAXLEN`). */
+  maxLen?: number;
 }
 
 // Redis refuses an explicit id that is not above the stream's top entry; for deterministic ids that means
@@ -46,7 +48,7 @@ export class StreamProducer {
         key,
         'MAXLEN',
         '~',
-        stream.maxLen,
+        options.maxLen ?? stream.maxLen,
         options.id ?? '*',
         PAYLOAD_FIELD,
         // The parsed value, not the input: defaults are applied and unknown keys stripped before anyone reads it.

@@ -10,3 +10,4 @@ export * from './database.health';
 export * from './persistence.module';
 export * from './database-errors';
 export * from './migrate';
+export * from './database-metrics';

@@ -6,6 +6,7 @@ import { AgentRepository } from './agent.repository';
 import { ApiKeyRepository } from './api-key.repository';
 import { AuditRepository } from './audit.repository';
 import { createDataSource, describeDatabase, PersistenceOptions } from './data-source.factory';
+import { trackDatabaseMetrics, untrackDatabaseMetrics } from './database-metrics';
 import { runMigrations } from './migrate';
 import { DatabaseHealth } from './database.health';
 import { RunEventArchive } from './run-event.archive';
@@ -50,6 +51,7 @@ export class PersistenceModule implements OnApplicationShutdown {
     const { kind, target } = describeDatabase(options);
     const dataSource = createDataSource(options);
     await dataSource.initialize();
+    trackDatabaseMetrics(dataSource);
     try {
       if (options.runMigrations) {
         const applied = await runMigrations(dataSource);
@@ -59,6 +61,7 @@ export class PersistenceModule implements OnApplicationShutdown {
       }
     } catch (error) {
       // A failed boot must not leave a pool or file handle open behind it.
+      untrackDatabaseMetrics(dataSource);
       await dataSource.destroy();
       throw error;
     }
@@ -67,6 +70,7 @@ export class PersistenceModule implements OnApplicationShutdown {
 
   /** Closes the pool or SQLite handle; needs `app.enableShutdownHooks()` for signals, runs on `app.close()` anyway. */
   async onApplicationShutdown(): Promise<void> {
+    untrackDatabaseMetrics(this.dataSource);
     if (this.dataSource.isInitialized) await this.dataSource.destroy();
   }
 }

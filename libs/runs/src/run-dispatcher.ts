@@ -43,6 +43,11 @@ export class RunDispatcher {
     return this.slots.depth(agentId);
   }
 
+  /** Whether `runId` holds a slot of its agent (`active`), waits for one (`pending`), or neither. */
+  standing(agentId: string, runId: string): Promise<'active' | 'pending' | null> {
+    return this.slots.standing(agentId, runId);
+  }
+
   /** Forgets a deleted agent's slots. */
   clear(agentId: string): Promise<void> {
     return this.slots.clear(agentId);

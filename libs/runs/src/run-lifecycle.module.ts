@@ -1,16 +1,22 @@
 import { Module } from '@nestjs/common';
 import type { DynamicModule } from '@nestjs/common';
-import { AgentRunSlots, MESSAGING_OPTIONS, REDIS } from '@skreaver/messaging';
+import { AgentRunSlots, MESSAGING_OPTIONS, REDIS, RunEventLog, StreamProducer } from '@skreaver/messaging';
 import type { MessagingOptions } from '@skreaver/messaging';
+import { AgentRepository, RunRepository } from '@skreaver/persistence';
 import type Redis from 'ioredis';
 
+import { MeshPublisher } from './mesh-publisher';
+import type { MeshPublisherOptions } from './mesh-publisher';
 import { RunCancellation } from './run-cancellation';
+import { RunCreator } from './run-creator';
 import { RunDispatcher } from './run-dispatcher';
 import { RunQueue } from './run-queue';
 
 export interface RunLifecycleOptions {
   /** Attempts each run gets before it fails for good. */
   maxAttempts: number;
+  /** Mesh inbox limit and stream length; defaults: 1000 runs, the stream's own MAXLEN. */
+  mesh?: Partial<MeshPublisherOptions>;
 }
 
 /** The run queue, the dispatcher and cancellation signals, for any service that starts, ends or cancels runs. */
@@ -33,8 +39,20 @@ export class RunLifecycleModule {
           inject: [REDIS, MESSAGING_OPTIONS],
           useFactory: (redis: Redis, messaging: MessagingOptions) => new RunCancellation(redis, messaging.keyPrefix),
         },
+        {
+          provide: RunCreator,
+          inject: [RunRepository, RunEventLog, RunDispatcher, RunCancellation],
+          useFactory: (runs: RunRepository, log: RunEventLog, dispatcher: RunDispatcher, cancellation: RunCancellation) =>
+            new RunCreator(runs, log, dispatcher, cancellation),
+        },
+        {
+          provide: MeshPublisher,
+          inject: [AgentRepository, RunDispatcher, StreamProducer],
+          useFactory: (agents: AgentRepository, dispatcher: RunDispatcher, producer: StreamProducer) =>
+            new MeshPublisher(agents, dispatcher, producer, { inboxLimit: options.mesh?.inboxLimit ?? 1_000, streamMaxLen: options.mesh?.streamMaxLen }),
+        },
       ],
-      exports: [RunQueue, RunDispatcher, RunCancellation],
+      exports: [RunQueue, RunDispatcher, RunCancellation, RunCreator, MeshPublisher],
     };
   }
 }

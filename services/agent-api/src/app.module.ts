@@ -1,10 +1,12 @@
 import { Module } from '@nestjs/common';
 import type { DynamicModule } from '@nestjs/common';
 import { ConfigModule } from '@skreaver/config';
+import { InFlightLimitModule } from '@skreaver/http';
 import { MessagingModule } from '@skreaver/messaging';
 import { ObservabilityModule } from '@skreaver/observability';
 import type { JsonLogger } from '@skreaver/observability';
 import { PersistenceModule } from '@skreaver/persistence';
+import { ProfilingModule } from '@skreaver/profiling';
 import { RunLifecycleModule } from '@skreaver/runs';
 
 import { AgentsModule } from './agents/agents.module';
@@ -15,6 +17,9 @@ import { AGENT_API_CONFIG, requireJwtSecret } from './config';
 import type { AgentApiConfig } from './config';
 import { ReadinessChecks } from './health/readiness-checks';
 import { MemoryModule } from './memory/memory.module';
+import { MeshModule } from './mesh/mesh.module';
+import { OpenApiModule } from './openapi/openapi.module';
+import { RateLimitModule } from './rate-limit/rate-limit.module';
 import { RunsModule } from './runs/runs.module';
 import { ToolsModule } from './tools/tools.module';
 
@@ -30,6 +35,7 @@ export class AppModule {
         ConfigModule.register(AGENT_API_CONFIG, config),
         ObservabilityModule.forRoot({ serviceName: 'agent-api', logger, dataDir: config.SKREAVER_DATA_DIR }),
         MessagingModule.forRoot({ url: config.REDIS_URL, keyPrefix: config.REDIS_KEY_PREFIX, connectionName: 'agent-api' }),
+        ProfilingModule.forRoot({ enabled: config.SKREAVER_ENABLE_PROFILING, jwtSecret: config.JWT_SECRET_KEY }),
         PersistenceModule.forRoot({
           databaseUrl: config.DATABASE_URL,
           dataDir: config.SKREAVER_DATA_DIR,
@@ -37,14 +43,21 @@ export class AppModule {
           // agent-api owns the schema: it alone migrates, the coordinator waits for it.
           runMigrations: true,
         }),
-        RunLifecycleModule.forRoot({ maxAttempts: config.RUN_MAX_ATTEMPTS }),
+        RunLifecycleModule.forRoot({
+          maxAttempts: config.RUN_MAX_ATTEMPTS,
+          mesh: { inboxLimit: config.SKREAVER_MESH_INBOX_LIMIT, streamMaxLen: config.SKREAVER_MESH_STREAM_MAXLEN },
+        }),
+        InFlightLimitModule.forRoot({ maxInFlight: config.SKREAVER_MAX_IN_FLIGHT }),
+        RateLimitModule,
         AuthModule,
         ApiKeysModule,
         AuditModule,
         AgentsModule,
         RunsModule,
+        MeshModule,
         ToolsModule,
         MemoryModule.forRoot(),
+        OpenApiModule,
       ],
       providers: [ReadinessChecks],
     };

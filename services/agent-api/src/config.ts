@@ -12,6 +12,10 @@ export const AgentApiConfig = defineConfig({
   SKREAVER_MAX_BODY_SIZE: envInt(1024 * 1024, 1024, 100 * 1024 * 1024),
   /** false: the runbook's "fallback to direct HTTP" (mesh routes answer 503). */
   SKREAVER_MESH_ENABLED: envBoolean(true),
+  /** Runs (active + waiting) an agent may hold before mesh messages to it are refused with 429 `mesh_backpressure`. */
+  SKREAVER_MESH_INBOX_LIMIT: envInt(1_000, 1, 10_000_000),
+  /** Approximate MAXLEN of the mesh stream (older entries are trimmed). */
+  SKREAVER_MESH_STREAM_MAXLEN: envInt(100_000, 100, 100_000_000),
   /** Attempts a run gets before it fails for good. */
   RUN_MAX_ATTEMPTS: envInt(3, 1, 100),
   /** How long a finished run's event log stays in Redis once archived (agent-api archives runs it cancels). */

@@ -8,7 +8,11 @@ type Identity = 'anonymous' | Role;
 type Expected = 'allowed' | 401 | 403;
 
 // The rules as the product states them, written independently of the access policy table they check.
-const PROBES = new Set(['GET /health', 'HEAD /health', 'GET /ready', 'HEAD /ready', 'GET /metrics', 'HEAD /metrics']);
+const PROBES = new Set([
+  'GET /health', 'HEAD /health', 'GET /ready', 'HEAD /ready', 'GET /metrics', 'HEAD /metrics',
+  // The API docs are public too: everything but the probes, /docs and /openapi.json needs a credential.
+  'GET /openapi.json', 'HEAD /openapi.json', 'GET /docs', 'HEAD /docs', 'GET /docs/*', 'HEAD /docs/*',
+]);
 const TOKEN_EXCHANGE = 'POST /auth/token';
 const isAdminArea = (route: RouteInfo) =>
   route.url === '/api-keys' || route.url.startsWith('/api-keys/') || route.url === '/audit' || route.url === '/auth/revoke-all';

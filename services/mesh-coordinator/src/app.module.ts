@@ -5,11 +5,13 @@ import { MessagingModule } from '@skreaver/messaging';
 import { ObservabilityModule } from '@skreaver/observability';
 import type { JsonLogger } from '@skreaver/observability';
 import { PersistenceModule } from '@skreaver/persistence';
+import { ProfilingModule } from '@skreaver/profiling';
 import { RunLifecycleModule } from '@skreaver/runs';
 
 import { MESH_COORDINATOR_CONFIG } from './config';
 import type { MeshCoordinatorConfig } from './config';
 import { ReadinessChecks } from './health/readiness-checks';
+import { MeshModule } from './mesh/mesh.module';
 import { RunsModule } from './runs/runs.module';
 
 /** mesh-coordinator: composes the run workers with the platform modules. */
@@ -22,14 +24,19 @@ export class AppModule {
         ConfigModule.register(MESH_COORDINATOR_CONFIG, config),
         ObservabilityModule.forRoot({ serviceName: 'mesh-coordinator', logger, dataDir: config.SKREAVER_DATA_DIR }),
         MessagingModule.forRoot({ url: config.REDIS_URL, keyPrefix: config.REDIS_KEY_PREFIX, connectionName: 'mesh-coordinator' }),
+        ProfilingModule.forRoot({ enabled: config.SKREAVER_ENABLE_PROFILING, jwtSecret: config.JWT_SECRET_KEY }),
         PersistenceModule.forRoot({
           databaseUrl: config.DATABASE_URL,
           dataDir: config.SKREAVER_DATA_DIR,
           poolSize: config.DATABASE_POOL_SIZE,
           runMigrations: false,
         }),
-        RunLifecycleModule.forRoot({ maxAttempts: config.RUN_MAX_ATTEMPTS }),
+        RunLifecycleModule.forRoot({
+          maxAttempts: config.RUN_MAX_ATTEMPTS,
+          mesh: { inboxLimit: config.SKREAVER_MESH_INBOX_LIMIT, streamMaxLen: config.SKREAVER_MESH_STREAM_MAXLEN },
+        }),
         RunsModule,
+        MeshModule,
       ],
       providers: [ReadinessChecks],
     };

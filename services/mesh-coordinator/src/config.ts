@@ -22,6 +22,8 @@ export const MeshCoordinatorConfig = defineConfig({
   ...baseEnv,
   ...databaseEnv,
   PORT: envPort(8082),
+  /** Only to check admin tokens on the profiling routes (SKREAVER_ENABLE_PROFILING=true). */
+  JWT_SECRET_KEY: z.string().min(32, 'must be at least 32 characters, the secret agent-api signs tokens with').optional(),
   /** Attempts each run gets (used when this coordinator enqueues a run that waited for its agent). */
   RUN_MAX_ATTEMPTS: envInt(3, 1, 100),
   /** Runs one coordinator executes at once. */
@@ -73,6 +75,19 @@ export const MeshCoordinatorConfig = defineConfig({
   /** Sent only to SKREAVER_LLM_BASE_URL. */
   SKREAVER_LLM_API_KEY: z.string().min(1).optional(),
   SKREAVER_LLM_MODEL: z.string().min(1).max(200).optional(),
+
+  /** false: the runbook's "fallback to direct HTTP"; this coordinator then consumes no mesh messages. */
+  SKREAVER_MESH_ENABLED: envBoolean(true),
+  /** Runs (active + waiting) an agent may hold before mesh messages to it are refused (429 / a failed tool result). */
+  SKREAVER_MESH_INBOX_LIMIT: envInt(1_000, 1, 10_000_000),
+  /** Mesh entries pending this long (a dead coordinator's, a failed delivery's) are reclaimed by another consumer. */
+  SKREAVER_MESH_CLAIM_IDLE_MS: envInt(30_000, 100, 3_600_000),
+  /** Deliveries of one mesh entry before it goes to the dead-letter stream. */
+  SKREAVER_MESH_MAX_DELIVERIES: envInt(5, 1, 100),
+  /** Approximate MAXLEN of the mesh stream (older entries are trimmed). */
+  SKREAVER_MESH_STREAM_MAXLEN: envInt(100_000, 100, 100_000_000),
+  /** Period of this coordinator's presence heartbeat; it counts as gone after three missed beats. */
+  SKREAVER_MESH_HEARTBEAT_MS: envInt(5_000, 100, 60_000),
 
   /** Agent memory limits, as agent-api enforces them: largest value (UTF-8 bytes of its JSON). */
   SKREAVER_MEMORY_MAX_VALUE_BYTES: envInt(65_536, 1, 16 * 1024 * 1024),

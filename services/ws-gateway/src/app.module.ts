@@ -5,6 +5,7 @@ import { MessagingModule } from '@skreaver/messaging';
 import { ObservabilityModule } from '@skreaver/observability';
 import type { JsonLogger } from '@skreaver/observability';
 import { PersistenceModule } from '@skreaver/persistence';
+import { ProfilingModule } from '@skreaver/profiling';
 
 import { WS_GATEWAY_CONFIG } from './config';
 import type { WsGatewayConfig } from './config';
@@ -22,6 +23,7 @@ export class AppModule {
         ConfigModule.register(WS_GATEWAY_CONFIG, config),
         ObservabilityModule.forRoot({ serviceName: 'ws-gateway', logger }),
         MessagingModule.forRoot({ url: config.REDIS_URL, keyPrefix: config.REDIS_KEY_PREFIX, connectionName: 'ws-gateway' }),
+        ProfilingModule.forRoot({ enabled: config.SKREAVER_ENABLE_PROFILING, jwtSecret: config.JWT_SECRET_KEY }),
         PersistenceModule.forRoot({
           databaseUrl: config.DATABASE_URL,
           dataDir: config.SKREAVER_DATA_DIR,

@@ -3,6 +3,7 @@ import type { z } from 'zod';
 
 import type { AgentMemory } from '../memory-store';
 import type { HttpClient } from '../network/guarded-http.client';
+import type { MeshClient } from './mesh.tool';
 
 /** What a tool sees while it runs: the run it serves and the resources it may use. */
 export interface ToolContext {
@@ -14,6 +15,8 @@ export interface ToolContext {
   readonly memory: AgentMemory;
   /** Outbound HTTP under the agent's network policy. */
   readonly http: HttpClient;
+  /** The agent mesh (`mesh_send`, `mesh_request`); absent where no mesh runs (the tools then fail `mesh_unavailable`). */
+  readonly mesh?: MeshClient;
 }
 
 /** A tool: its name, what it does, the schema its input must satisfy, and the work. */

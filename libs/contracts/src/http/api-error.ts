@@ -25,6 +25,12 @@ export const ApiErrorCode = z.enum([
   'forbidden',
   'memory_value_too_large',
   'memory_full',
+  /** 503: `SKREAVER_MESH_ENABLED=false` (direct mode): mesh routes are off. */
+  'mesh_disabled',
+  /** 429: a recipient's inbox is full (`SKREAVER_MESH_INBOX_LIMIT`); the message was not sent. */
+  'mesh_backpressure',
+  /** 504: request/reply got no reply before its deadline. */
+  'mesh_timeout',
 ]);
 export type ApiErrorCode = z.infer<typeof ApiErrorCode>;
 

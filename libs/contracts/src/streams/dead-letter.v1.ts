@@ -9,7 +9,8 @@ export const DeadLetterV1 = z.object({
   /** Entry id in that stream. */
   entry_id: z.string(),
   group: z.string(),
-  reason: z.enum(['invalid_payload', 'max_deliveries']),
+  // `no_recipient`: a mesh message whose addressee no longer exists.
+  reason: z.enum(['invalid_payload', 'max_deliveries', 'no_recipient']),
   /** Why the payload was rejected or the last handler error. */
   detail: z.string(),
   deliveries: z.number().int().nonnegative(),

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 
 import { RunEventV1 } from '../events/run-event.v1';
+import { MeshEnvelopeV1 } from '../streams/mesh-envelope.v1';
 import { AckV1 } from './ack.v1';
 import { PongV1 } from './heartbeat.v1';
 import { ReconnectHintV1 } from './reconnect-hint.v1';
@@ -31,6 +32,8 @@ const requestId = { id: WsRequestId.optional() };
 export const WsAckFrameV1 = z.intersection(z.object({ type: z.literal('ack'), ...requestId }), AckV1);
 /** `/ws` run event of a subscription. */
 export const WsEventFrameV1 = z.object({ type: z.literal('event'), event: RunEventV1 });
+/** `/ws` mesh message published to a topic the client subscribed to. */
+export const WsMeshFrameV1 = z.object({ type: z.literal('mesh'), message: MeshEnvelopeV1 });
 /** `/ws` error; `id` names the request it answers, when there is one. */
 export const WsErrorFrameV1 = WsErrorV1.extend({ type: z.literal('error'), ...requestId });
 /** `/ws` answer to `ping`. */
@@ -39,10 +42,11 @@ export const WsPongFrameV1 = PongV1.extend({ type: z.literal('pong'), ...request
 export const WsReconnectFrameV1 = ReconnectHintV1.extend({ type: z.literal('reconnect') });
 
 /** Every frame the server sends on `/ws`. */
-export const WsServerFrameV1 = z.union([WsAckFrameV1, WsEventFrameV1, WsErrorFrameV1, WsPongFrameV1, WsReconnectFrameV1]);
+export const WsServerFrameV1 = z.union([WsAckFrameV1, WsEventFrameV1, WsMeshFrameV1, WsErrorFrameV1, WsPongFrameV1, WsReconnectFrameV1]);
 export type WsServerFrameV1 = z.infer<typeof WsServerFrameV1>;
 export type WsAckFrameV1 = z.infer<typeof WsAckFrameV1>;
 export type WsEventFrameV1 = z.infer<typeof WsEventFrameV1>;
+export type WsMeshFrameV1 = z.infer<typeof WsMeshFrameV1>;
 export type WsErrorFrameV1 = z.infer<typeof WsErrorFrameV1>;
 export type WsPongFrameV1 = z.infer<typeof WsPongFrameV1>;
 export type WsReconnectFrameV1 = z.infer<typeof WsReconnectFrameV1>;

@@ -1,4 +1,5 @@
 import type { RunEventV1 } from '../events/run-event.v1';
+import type { MeshEnvelopeV1 } from '../streams/mesh-envelope.v1';
 import type { AckV1 } from './ack.v1';
 import type { PongV1 } from './heartbeat.v1';
 import type { ReconnectHintV1 } from './reconnect-hint.v1';
@@ -11,6 +12,8 @@ export const AGENTS_NAMESPACE = '/agents';
 export interface ServerToClientEvents {
   /** A run event of a subscription (`RunEventV1`), live or replayed. */
   event: (event: RunEventV1) => void;
+  /** A mesh message published to a topic the client subscribed to. */
+  mesh: (message: MeshEnvelopeV1) => void;
   error: (error: WsErrorV1) => void;
   pong: (pong: PongV1) => void;
   /** Sent before a graceful disconnect. */

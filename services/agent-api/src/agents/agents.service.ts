@@ -20,6 +20,7 @@ import { newId, nowIso } from '@skreaver/util';
 import { AuditService } from '../audit/audit.service';
 import { databaseCall } from '../database-call';
 import { RunsService } from '../runs/runs.service';
+import { redactAgent, restoreSecrets } from './agent-secrets';
 
 /** A page of agents and the cursor of the next one. */
 export interface AgentPage {
@@ -53,11 +54,16 @@ export class AgentsService {
       updated_at: now,
       last_activity: null,
     };
-    return databaseCall(() => this.agents.insert(agent));
+    return redactAgent(await databaseCall(() => this.agents.insert(agent)));
   }
 
-  /** The agent, or 404 `not_found` (also for another tenant's agent: it must stay invisible). */
+  /** The agent as clients see it (secrets redacted), or 404 `not_found` (also for another tenant's agent). */
   async get(tenantId: string, id: string): Promise<Agent> {
+    return redactAgent(await this.load(tenantId, id));
+  }
+
+  /** The stored agent, secrets included: for this service's own use, never returned as is. */
+  private async load(tenantId: string, id: string): Promise<Agent> {
     const agent = await databaseCall(() => this.agents.findById(tenantId, id));
     if (!agent) throw ApiError.notFound(`agent ${id}`);
     return agent;
@@ -74,11 +80,11 @@ export class AgentsService {
       }),
     );
     const last = items[items.length - 1];
-    return { items, next_cursor: items.length === query.limit && last ? encodeCursor(last) : null };
+    return { items: items.map(redactAgent), next_cursor: items.length === query.limit && last ? encodeCursor(last) : null };
   }
 
   async status(tenantId: string, id: string): Promise<AgentStatusReport> {
-    const agent = await this.get(tenantId, id);
+    const agent = await this.load(tenantId, id);
     const depth = await this.dispatcher.depth(agent.id).catch(() => ({ active: 0, pending: 0 }));
     return {
       agent_id: agent.id,
@@ -93,19 +99,20 @@ export class AgentsService {
   }
 
   async update(tenantId: string, id: string, changes: UpdateAgentRequest): Promise<Agent> {
-    const current = await this.get(tenantId, id);
-    if (changes.config !== undefined) this.checkConfig(current.kind, changes.config);
+    const current = await this.load(tenantId, id);
+    const config = changes.config === undefined ? undefined : (restoreSecrets(changes.config, current.config) as Agent['config']);
+    if (config !== undefined) this.checkConfig(current.kind, config);
     const concurrency = changes.concurrency ? mergeConcurrency(current.concurrency, changes.concurrency) : undefined;
     const updated = await databaseCall(() =>
-      this.agents.update(tenantId, id, { name: changes.name, config: changes.config, concurrency, updated_at: nowIso() }),
+      this.agents.update(tenantId, id, { name: changes.name, config, concurrency, updated_at: nowIso() }),
     );
     if (!updated) throw ApiError.notFound(`agent ${id}`);
-    return updated;
+    return redactAgent(updated);
   }
 
   /** Cancels the agent's queued and running runs, then deletes it with its runs, events and memory; audited. */
   async delete(principal: Principal, id: string): Promise<Agent> {
-    const agent = await this.get(principal.tenant_id, id);
+    const agent = await this.load(principal.tenant_id, id);
     await this.runs.cancelAll(principal.tenant_id, agent.id, 'agent deleted', principal.subject);
     await databaseCall(() => this.agents.delete(principal.tenant_id, agent.id));
     await this.dispatcher.clear(agent.id).catch(() => undefined);

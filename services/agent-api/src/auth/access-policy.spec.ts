@@ -32,9 +32,17 @@ describe('access policy', () => {
     expect(isPublicRoute({ method: 'GET', url: '/agents' })).toBe(false);
   });
 
-  it('should reserve API keys, the audit log and tenant-wide revocation to admins', () => {
+  it('should reserve API keys, the audit log, tenant-wide revocation and profiling to admins', () => {
     const adminOnly = Object.entries(ACCESS_RULES).filter(([, role]) => role === 'admin').map(([key]) => key);
 
-    expect(adminOnly.sort()).toEqual(['DELETE /api-keys/:id', 'GET /api-keys', 'GET /audit', 'POST /api-keys', 'POST /auth/revoke-all']);
+    expect(adminOnly.sort()).toEqual([
+      'DELETE /api-keys/:id',
+      'GET /api-keys',
+      'GET /audit',
+      'GET /debug/profile/cpu',
+      'GET /debug/profile/heap',
+      'POST /api-keys',
+      'POST /auth/revoke-all',
+    ]);
   });
 });

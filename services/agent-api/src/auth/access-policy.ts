@@ -71,7 +71,11 @@ export const ACCESS_RULES: Readonly<Record<string, Role>> = {
   'GET /mesh/presence': 'viewer',
   'GET /mesh/dead-letters': 'viewer',
   'POST /mesh/dead-letters/:id/redrive': 'operator',
+  'DELETE /mesh/dead-letters/:id': 'operator',
   'GET /tools': 'viewer',
+  // SKREAVER_ENABLE_PROFILING=true only; the controller also insists on an admin JWT.
+  'GET /debug/profile/cpu': 'admin',
+  'GET /debug/profile/heap': 'admin',
 };
 
 // HEAD is GET without a body (Fastify adds one per GET route), so it follows the GET rule.

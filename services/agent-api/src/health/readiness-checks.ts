@@ -1,8 +1,11 @@
-import { Injectable } from '@nestjs/common';
+import { Inject, Injectable } from '@nestjs/common';
 import type { OnModuleInit } from '@nestjs/common';
 import { RedisHealth } from '@skreaver/messaging';
 import { ReadinessService } from '@skreaver/observability';
 import { DatabaseHealth } from '@skreaver/persistence';
+
+import { AGENT_API_CONFIG } from '../config';
+import type { AgentApiConfig } from '../config';
 
 /** agent-api is ready when Redis (queue, event log) and the database answer. */
 @Injectable()
@@ -11,10 +14,13 @@ export class ReadinessChecks implements OnModuleInit {
     private readonly readiness: ReadinessService,
     private readonly redis: RedisHealth,
     private readonly database: DatabaseHealth,
+    @Inject(AGENT_API_CONFIG) private readonly config: AgentApiConfig,
   ) {}
 
   onModuleInit(): void {
     this.readiness.register('redis', () => this.redis.check());
     this.readiness.register('database', () => this.database.check());
+    // Not a dependency but the mode: `direct` is the runbook's fallback (SKREAVER_MESH_ENABLED=false).
+    this.readiness.register('mesh', async () => ({ mode: this.config.SKREAVER_MESH_ENABLED ? 'mesh' : 'direct' }));
   }
 }

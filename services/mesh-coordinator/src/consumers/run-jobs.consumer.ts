@@ -31,6 +31,11 @@ export class RunJobsConsumer implements OnApplicationBootstrap, BeforeApplicatio
     @Inject(MESH_COORDINATOR_CONFIG) private readonly config: MeshCoordinatorConfig,
   ) {}
 
+  /** Runs executing in this process: the load a coordinator reports in its presence heartbeat. */
+  get activeRuns(): number {
+    return this.inFlight.size;
+  }
+
   get running(): boolean {
     return this.worker?.isRunning() ?? false;
   }

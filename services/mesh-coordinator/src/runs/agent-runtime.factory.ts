@@ -1,5 +1,5 @@
 import { AgentRegistry, AgentRunner, GuardedHttpClient, NetworkPolicy, builtInAgents, loadAgentPlugins } from '@skreaver/agent-runtime';
-import type { GuardedHttpClientOptions, MemoryStore } from '@skreaver/agent-runtime';
+import type { GuardedHttpClientOptions, MemoryStore, MeshClient } from '@skreaver/agent-runtime';
 
 import type { MeshCoordinatorConfig } from '../config';
 import type { ToolMetrics } from './tool-metrics';
@@ -20,7 +20,13 @@ export function createAgentRegistry(config: MeshCoordinatorConfig): AgentRegistr
 }
 
 /** Runs agents under the configured default limits and network policy, with agent memory and tool metrics. */
-export function createAgentRunner(config: MeshCoordinatorConfig, registry: AgentRegistry, memory: MemoryStore, metrics: ToolMetrics): AgentRunner {
+export function createAgentRunner(
+  config: MeshCoordinatorConfig,
+  registry: AgentRegistry,
+  memory: MemoryStore,
+  metrics: ToolMetrics,
+  mesh?: MeshClient,
+): AgentRunner {
   return new AgentRunner({
     registry,
     memory,
@@ -38,5 +44,6 @@ export function createAgentRunner(config: MeshCoordinatorConfig, registry: Agent
     }),
     http: httpLimits(config),
     onToolExecuted: (tool, ok, seconds) => metrics.observe(tool, ok, seconds),
+    mesh,
   });
 }

@@ -20,6 +20,12 @@ export class PermanentRunError extends Error {
   }
 }
 
+/** Told when runs start and finish here (the mesh: presence and replies); a hook's failure never fails the run. */
+export interface RunLifecycleHooks {
+  started(run: Run): Promise<void>;
+  finished(run: Run): Promise<void>;
+}
+
 export interface Attempt {
   /** 1-based number of this attempt, as the queue counts failed attempts. */
   number: number;
@@ -36,6 +42,8 @@ type Outcome = { kind: 'completed'; output: JsonValue } | { kind: 'cancelled'; r
  */
 @Injectable()
 export class RunExecutionService {
+  private readonly hooks: RunLifecycleHooks[] = [];
+
   constructor(
     private readonly runs: RunRepository,
     private readonly agents: AgentRepository,
@@ -48,6 +56,11 @@ export class RunExecutionService {
     private readonly logger: JsonLogger,
     @Inject(MESH_COORDINATOR_CONFIG) private readonly config: MeshCoordinatorConfig,
   ) {}
+
+  /** Adds hooks (registered by modules built on runs, so this service depends on none of them). */
+  addHooks(hooks: RunLifecycleHooks): void {
+    this.hooks.push(hooks);
+  }
 
   async execute(job: RunJobV1, attempt: Attempt, signal: AbortSignal): Promise<void> {
     const run = await this.runs.findById(job.tenant_id, job.run_id);
@@ -69,6 +82,7 @@ export class RunExecutionService {
     }
     await this.agents.updateActivity(run.tenant_id, agent.id, 'running', startedAt);
     await log.append('run.started', { attempt: recorded, worker: this.config.WORKER_ID });
+    await this.notify('started', run);
 
     const started = performance.now();
     const outcome = await this.runAgent(run, agent, recorded, signal, log);
@@ -188,6 +202,16 @@ export class RunExecutionService {
     // Redis holds live logs only; without a TTL every run ever made would keep a stream there.
     await this.eventLog.expire(run.id, this.config.RUN_EVENTS_TTL_SECONDS);
     await this.dispatcher.release(agent, run.id);
+    // The hooks want the run as it ended (status, output); a failed read leaves them the run as it started.
+    if (this.hooks.length > 0) await this.notify('finished', (await this.runs.findById(run.tenant_id, run.id).catch(() => null)) ?? run);
+  }
+
+  private async notify(stage: keyof RunLifecycleHooks, run: Run): Promise<void> {
+    for (const hooks of this.hooks) {
+      await hooks[stage](run).catch((error: unknown) =>
+        this.logger.write('warn', `Run ${stage} hook failed`, { run_id: run.id, error: String(error) }, 'runs'),
+      );
+    }
   }
 
   private async openLog(run: Run): Promise<RunLogWriter> {

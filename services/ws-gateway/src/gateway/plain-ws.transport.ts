@@ -1,5 +1,5 @@
 import { WsCloseCode } from '@skreaver/contracts';
-import type { ReconnectHintV1, WsCloseCode as CloseCode, WsErrorCode, WsErrorV1, WsServerFrameV1 } from '@skreaver/contracts';
+import type { MeshEnvelopeV1, ReconnectHintV1, WsCloseCode as CloseCode, WsErrorCode, WsErrorV1, WsServerFrameV1 } from '@skreaver/contracts';
 import { WebSocket } from 'ws';
 
 import type { EventFrame } from '../live/event-frame';
@@ -18,6 +18,10 @@ export class PlainWsTransport implements SessionTransport {
 
   sendEvent(frame: EventFrame): void {
     this.sendText(frame.wsText);
+  }
+
+  sendMesh(message: MeshEnvelopeV1): void {
+    this.send({ type: 'mesh', message });
   }
 
   sendError(error: WsErrorV1): void {

@@ -1,4 +1,4 @@
-import type { ClientToServerEvents, ReconnectHintV1, ServerToClientEvents, WsErrorV1 } from '@skreaver/contracts';
+import type { ClientToServerEvents, MeshEnvelopeV1, ReconnectHintV1, ServerToClientEvents, WsErrorV1 } from '@skreaver/contracts';
 import type { Socket } from 'socket.io';
 
 import type { Admission } from '../connections/connection-admission.service';
@@ -21,6 +21,10 @@ export class SocketIoTransport implements SessionTransport {
 
   sendEvent(frame: EventFrame): void {
     this.socket.emit('event', frame.event);
+  }
+
+  sendMesh(message: MeshEnvelopeV1): void {
+    this.socket.emit('mesh', message);
   }
 
   sendError(error: WsErrorV1): void {

@@ -1,4 +1,4 @@
-import type { Principal, ReconnectHintV1, WsErrorV1 } from '@skreaver/contracts';
+import type { MeshEnvelopeV1, Principal, ReconnectHintV1, WsErrorV1 } from '@skreaver/contracts';
 import { sleep } from '@skreaver/util';
 
 import type { EventFrame } from './event-frame';
@@ -9,6 +9,8 @@ import type { WebsocketMetrics } from './websocket-metrics';
 export interface SessionTransport {
   readonly kind: 'socket.io' | 'ws';
   sendEvent(frame: EventFrame): void;
+  /** A mesh message of a subscribed topic. */
+  sendMesh(message: MeshEnvelopeV1): void;
   sendError(error: WsErrorV1): void;
   /** Bytes queued for the client and not yet handed to the network. */
   bufferedBytes(): number;
@@ -100,6 +102,17 @@ export class LiveSession {
     this.transport.sendEvent(frame);
     this.options.metrics.sent.inc();
     return true;
+  }
+
+  /** Sends a topic's mesh message; a client over its buffer limit is cut off like for events. */
+  deliverMesh(message: MeshEnvelopeV1): void {
+    if (!this.open) return;
+    if (this.transport.bufferedBytes() > this.options.maxBufferedBytes) {
+      this.cutOff();
+      return;
+    }
+    this.transport.sendMesh(message);
+    this.options.metrics.sent.inc();
   }
 
   sendError(error: WsErrorV1): void {

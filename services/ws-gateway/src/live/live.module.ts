@@ -1,5 +1,6 @@
 import { Module } from '@nestjs/common';
 
+import { MeshTopicsConsumer } from '../consumers/mesh-topics.consumer';
 import { RunEventsConsumer } from '../consumers/run-events.consumer';
 import { EventReplay } from './event-replay';
 import { LiveEventsService } from './live-events.service';
@@ -17,6 +18,7 @@ import { WebsocketMetrics } from './websocket-metrics';
     LiveSessions,
     RecentEventIndex,
     RunEventsConsumer,
+    MeshTopicsConsumer,
     SubscriptionRegistry,
     SubscriptionsService,
     WebsocketMetrics,

@@ -14,6 +14,7 @@ const AGENT = '9b2e4c1d-5a6f-4b7c-8d9e-1f2a3b4c5d6e';
 const transport: SessionTransport = {
   kind: 'ws',
   sendEvent: () => undefined,
+  sendMesh: () => undefined,
   sendError: () => undefined,
   bufferedBytes: () => 0,
   closeWithError: () => undefined,

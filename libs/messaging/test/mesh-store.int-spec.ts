@@ -1,0 +1,55 @@
+import { isolatedRedis } from '@skreaver/testing';
+
+import { MeshStore, createRedis } from '../src';
+import { closeAll } from './fixtures';
+
+const isolated = isolatedRedis('messaging-mesh-store');
+const RUN = '3f1c2b6e-8d7a-4e1b-9c2d-0a1b2c3d4e5f';
+const AGENT = '9b2e4c1d-5a6f-4b7c-8d9e-1f2a3b4c5d6e';
+
+describe(MeshStore.name, () => {
+  const redis = createRedis(isolated.url, { connectionName: 'messaging-mesh-store-test' });
+  const sut = new MeshStore(redis, isolated.prefix);
+
+  afterAll(async () => {
+    await closeAll(redis);
+    await isolated.cleanup();
+  });
+
+  it('should claim a message id for its first entry only, redeliveries of that entry included', async () => {
+    expect(await sut.claimMessage('t1', 'm-1', '1-0', 60)).toBe(true);
+    expect(await sut.claimMessage('t1', 'm-1', '1-0', 60)).toBe(true);
+    expect(await sut.claimMessage('t1', 'm-1', '2-0', 60)).toBe(false);
+    // Tenants have their own ids.
+    expect(await sut.claimMessage('t2', 'm-1', '2-0', 60)).toBe(true);
+
+    await sut.forgetMessage('t1', 'm-1');
+
+    expect(await sut.claimMessage('t1', 'm-1', '3-0', 60)).toBe(true);
+  });
+
+  it('should hand a reply to its waiter, and time out without one', async () => {
+    const reply = { message_id: 'm-2', from: AGENT, run_id: RUN, status: 'completed' as const, output: 42, error: null, ts: new Date().toISOString() };
+    setTimeout(() => void sut.sendReply('r-1', reply), 50);
+
+    expect(await sut.waitForReply('r-1', 2_000)).toEqual(reply);
+    const started = Date.now();
+    expect(await sut.waitForReply('r-2', 200)).toBeNull();
+    expect(Date.now() - started).toBeGreaterThanOrEqual(190);
+  });
+
+  it('should list coordinators and agents seen within the ttl and prune the stale ones', async () => {
+    const now = Date.now();
+    await sut.heartbeatCoordinator('old', 1, now - 60_000);
+    await sut.heartbeatCoordinator('w-1', 3, now);
+    expect(await sut.touchAgents('t1', ['gone'], 60_000, now - 120_000)).toEqual(['gone']);
+    expect(await sut.touchAgents('t1', [AGENT], 60_000, now - 2_000)).toEqual([AGENT]);
+    // Seen a second ago: still live, so not joined again.
+    expect(await sut.touchAgents('t1', [AGENT], 60_000, now - 1_000)).toEqual([]);
+
+    expect(await sut.liveCoordinators(15_000, now)).toEqual([{ id: 'w-1', lastSeenMs: now, load: 3 }]);
+    expect(await sut.liveAgents('t1', 60_000, now)).toEqual([{ id: AGENT, lastSeenMs: now - 1_000, load: 0 }]);
+    expect(await sut.liveAgents('t2', 60_000, now)).toEqual([]);
+    expect(await redis.zcard(`${isolated.prefix}:mesh:presence:{coordinators}`)).toBe(1);
+  });
+});

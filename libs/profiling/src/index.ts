@@ -1,0 +1,3 @@
+export * from './profiler';
+export * from './admin-token.check';
+export * from './profiling.module';

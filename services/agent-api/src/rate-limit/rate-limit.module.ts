@@ -1,0 +1,25 @@
+import { Module } from '@nestjs/common';
+import { APP_INTERCEPTOR } from '@nestjs/core';
+import { MESSAGING_OPTIONS } from '@skreaver/messaging';
+import type { MessagingOptions } from '@skreaver/messaging';
+
+import { IpRateLimitHook } from './ip-rate-limit.hook';
+import { RateLimitStore } from './rate-limit.store';
+import { RateLimiter } from './rate-limiter.service';
+import { SubjectRateLimitInterceptor } from './subject-rate-limit.interceptor';
+
+/** Rate limits per client address (before authentication) and per subject (after it), counted in Redis. */
+@Module({
+  providers: [
+    {
+      provide: RateLimitStore,
+      useFactory: (options: MessagingOptions) =>
+        new RateLimitStore(RateLimitStore.connect(options.url, `${options.connectionName}:rate-limit`), options.keyPrefix),
+      inject: [MESSAGING_OPTIONS],
+    },
+    RateLimiter,
+    IpRateLimitHook,
+    { provide: APP_INTERCEPTOR, useClass: SubjectRateLimitInterceptor },
+  ],
+})
+export class RateLimitModule {}
