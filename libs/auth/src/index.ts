@@ -4,3 +4,4 @@ export * from './auth-error';
 export * from './token-denylist';
 export * from './token.service';
 export * from './authenticator';
+export * from './auth-core.module';

@@ -1,11 +1,6 @@
 import { Module } from '@nestjs/common';
 import { APP_GUARD } from '@nestjs/core';
-import { Authenticator, TokenDenylist, TokenService } from '@skreaver/auth';
-import { MESSAGING_OPTIONS, REDIS } from '@skreaver/messaging';
-import type { MessagingOptions } from '@skreaver/messaging';
-import { JsonLogger } from '@skreaver/observability';
-import { ApiKeyRepository } from '@skreaver/persistence';
-import type Redis from 'ioredis';
+import { AuthCoreModule } from '@skreaver/auth';
 
 import { AuditModule } from '../audit/audit.module';
 import { AGENT_API_CONFIG, requireJwtSecret } from '../config';
@@ -16,33 +11,18 @@ import { AuthService } from './auth.service';
 
 /** Authentication for every route (the global `AuthGuard`), `/auth/*`, and the token signer and denylist. */
 @Module({
-  imports: [AuditModule],
+  imports: [
+    AuditModule,
+    AuthCoreModule.register({
+      inject: [AGENT_API_CONFIG],
+      useFactory: (config: AgentApiConfig) => ({ jwtSecret: requireJwtSecret(config), tokenTtlSeconds: config.JWT_TTL_SECONDS }),
+    }),
+  ],
   controllers: [AuthController],
   providers: [
-    {
-      provide: TokenDenylist,
-      useFactory: (redis: Redis, options: MessagingOptions) => new TokenDenylist(redis, options.keyPrefix),
-      inject: [REDIS, MESSAGING_OPTIONS],
-    },
-    {
-      provide: TokenService,
-      useFactory: (config: AgentApiConfig, denylist: TokenDenylist) =>
-        new TokenService({ secret: requireJwtSecret(config), ttlSeconds: config.JWT_TTL_SECONDS, revocations: denylist }),
-      inject: [AGENT_API_CONFIG, TokenDenylist],
-    },
-    {
-      provide: Authenticator,
-      useFactory: (keys: ApiKeyRepository, tokens: TokenService, logger: JsonLogger) =>
-        new Authenticator({
-          keys,
-          tokens,
-          onTouchError: (error) => logger.write('warn', 'Could not record API key use', { error: String(error) }, 'auth'),
-        }),
-      inject: [ApiKeyRepository, TokenService, JsonLogger],
-    },
     AuthService,
     { provide: APP_GUARD, useClass: AuthGuard },
   ],
-  exports: [TokenService, TokenDenylist],
+  exports: [AuthCoreModule],
 })
 export class AuthModule {}
