@@ -59,6 +59,8 @@ describe.each(['sqlite', 'postgres'] as const)('run control on %s', (database) =
     expect(busy.status).toBe(409);
     expect(busy.body.error).toBe('agent_busy');
     await finished(first.body.id);
+    // The run is stored as completed a moment before its coordinator frees the agent: wait for the agent.
+    await waitFor(async () => (await api<AgentStatusReport>('GET', `/agents/${target.id}/status`)).body.active_runs === 0, { what: 'the agent to be free' });
     expect((await submit(target.id, 'c')).status).toBe(202);
     // The refused run left nothing behind.
     const runs = (await api<{ items: Run[] }>('GET', `/agents/${target.id}/runs`)).body.items;

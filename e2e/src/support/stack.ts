@@ -84,6 +84,10 @@ export async function startStack(
     // Like `npm start`: every service gets the secret; today only agent-api reads it (and the key).
     JWT_SECRET_KEY: randomBytes(32).toString('base64url'),
     SKREAVER_ADMIN_API_KEY: adminKey,
+    // Specs poll every 25 ms with one token: the rate limiter stays on (headers, a Redis round trip per request) but
+    // far above that; rate-limit behaviour has its own integration tests.
+    SKREAVER_RATE_LIMIT_PER_SUBJECT: '100000',
+    SKREAVER_RATE_LIMIT_PER_IP: '100000',
     ...(database.url ? { DATABASE_URL: database.url } : {}),
     ...options.env,
   };

@@ -14,6 +14,7 @@ import {
   RunIdParams,
   RunSearchQuery,
 } from '@skreaver/contracts';
+import { MAX_PROFILE_SECONDS } from '@skreaver/profiling';
 import { z } from 'zod';
 
 import type { RequestSchemaName, ResponseSchemaName } from './openapi-schemas';
@@ -71,7 +72,7 @@ export interface OperationDoc {
 // RunsController's `?limit=` of GET /agents/{id}/runs (declared there, not in contracts).
 const RunListQuery = z.strictObject({ limit: z.coerce.number().int().min(1).max(500).default(100) });
 // ProfilingController's `?seconds=` (declared in libs/profiling, not in contracts).
-const CpuProfileQuery = z.strictObject({ seconds: z.coerce.number().int().min(1).max(60).default(10) });
+const CpuProfileQuery = z.strictObject({ seconds: z.coerce.number().int().min(1).max(MAX_PROFILE_SECONDS).default(10) });
 const DocsAssetParams = z.object({ path: z.string().describe('a file of the bundled Swagger UI, e.g. swagger-ui.css') });
 
 const AGENT_NOT_FOUND = { 404: 'No such agent in the caller\'s tenant' };

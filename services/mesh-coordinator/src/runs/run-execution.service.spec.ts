@@ -389,13 +389,13 @@ describe(RunExecutionService.name, () => {
         'agent.run',
         'runs.markCompleted',
         'eventLog.append run.completed',
+        'dispatcher.release',
         'archive.append',
         'eventLog.expire',
-        'dispatcher.release',
       ]);
     });
 
-    it("should release the agent's slot once the log is archived", () => {
+    it("should release the agent's slot once the run has ended", () => {
       expect(mocks.dispatcher.released).toEqual([{ agentId: AGENT_ID, runId: RUN_ID }]);
     });
 
@@ -597,9 +597,9 @@ describe(RunExecutionService.name, () => {
       expect(mocks.agents.statuses).toEqual(['running', 'error']);
     });
 
-    it("should release the agent's slot after archiving", () => {
+    it("should release the agent's slot as soon as the run has ended, before archiving", () => {
       expect(mocks.dispatcher.released).toEqual([{ agentId: AGENT_ID, runId: RUN_ID }]);
-      expect(mocks.journal.slice(-3)).toEqual(['archive.append', 'eventLog.expire', 'dispatcher.release']);
+      expect(mocks.journal.slice(-3)).toEqual(['dispatcher.release', 'archive.append', 'eventLog.expire']);
     });
 
     it('should count a failed attempt', async () => {
@@ -884,7 +884,8 @@ describe(RunExecutionService.name, () => {
       expect(types(mocks.eventLog.eventsOf(RUN_ID))).toEqual(['run.queued', 'run.started', 'run.completed']);
       expect(mocks.runs.stored(RUN_ID)?.status).toBe('completed');
       expect(mocks.agents.statuses).toEqual(['running', 'idle']);
-      expect(mocks.dispatcher.released).toEqual([]);
+      // The run has ended, so its agent is free even though archiving failed (the retry archives it).
+      expect(mocks.dispatcher.released).toEqual([{ agentId: AGENT_ID, runId: RUN_ID }]);
     });
 
     it('should settle the run on the retry: archive, expire and release without running the agent again', async () => {
@@ -897,7 +898,11 @@ describe(RunExecutionService.name, () => {
       expect(mocks.agent.contexts).toHaveLength(1);
       expect(types(mocks.archive.events)).toEqual(['run.queued', 'run.started', 'run.completed']);
       expect(mocks.eventLog.ttls.get(RUN_ID)).toBe(TTL_SECONDS);
-      expect(mocks.dispatcher.released).toEqual([{ agentId: AGENT_ID, runId: RUN_ID }]);
+      // Released by the failed attempt and again (idempotently) by the settling retry.
+      expect(mocks.dispatcher.released).toEqual([
+        { agentId: AGENT_ID, runId: RUN_ID },
+        { agentId: AGENT_ID, runId: RUN_ID },
+      ]);
     });
   });
 

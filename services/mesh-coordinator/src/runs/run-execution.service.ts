@@ -197,11 +197,12 @@ export class RunExecutionService {
 
   /** Archives the finished run's log, lets its Redis copy expire, and hands the agent's slot on. */
   private async finish(run: Run, agent: Agent): Promise<void> {
+    // The slot first: the agent is free the moment its run has ended, not after the bookkeeping below.
+    await this.dispatcher.release(agent, run.id);
     const events = await this.eventLog.read(run.id, { limit: 10_000 });
     await this.archive.append(events);
     // Redis holds live logs only; without a TTL every run ever made would keep a stream there.
     await this.eventLog.expire(run.id, this.config.RUN_EVENTS_TTL_SECONDS);
-    await this.dispatcher.release(agent, run.id);
     // The hooks want the run as it ended (status, output); a failed read leaves them the run as it started.
     if (this.hooks.length > 0) await this.notify('finished', (await this.runs.findById(run.tenant_id, run.id).catch(() => null)) ?? run);
   }
