@@ -87,14 +87,22 @@ describe('agent mesh with two coordinators', () => {
     const before = deliveriesBy(victim);
 
     await sendAll(targets, 1_000, 300);
-    // Kill the victim as soon as it is delivering: the rest of the batch it read is pending in its name.
     await waitFor(async () => deliveriesBy(victim) > before || undefined, { timeoutMs: 10_000, intervalMs: 5, what: 'the victim delivering' });
+    const victimWorker = victim.jsonLogs().find((line) => (line['fields'] as { consumer?: string } | undefined)?.consumer)?.['fields'] as { consumer: string };
+    const pendingOfVictim = async () =>
+      ((await redis.xpending(streamKey(), GROUP, '-', '+', 1_000, victimWorker.consumer)) as unknown[]).length;
+    // Freeze the victim (SIGSTOP) while it holds read-but-unacknowledged entries, so the count below is exactly what
+    // it strands; a stop that caught it between batches is undone and tried again. Then it dies as a crash would.
+    let heldByVictim = 0;
+    for (let attempt = 0; heldByVictim === 0 && attempt < 100; attempt++) {
+      await waitFor(async () => (await pendingOfVictim()) > 0 || undefined, { timeoutMs: 10_000, intervalMs: 2, what: 'the victim holding entries' });
+      victim.child.kill('SIGSTOP');
+      heldByVictim = await pendingOfVictim();
+      if (heldByVictim === 0) victim.child.kill('SIGCONT');
+    }
     victim.child.kill('SIGKILL');
     const killedAt = performance.now();
     await victim.exited;
-    const pending = (await redis.xpending(streamKey(), GROUP)) as [number, string, string, Array<[string, string]> | null];
-    const victimWorker = victim.jsonLogs().find((line) => (line['fields'] as { consumer?: string } | undefined)?.consumer)?.['fields'] as { consumer: string };
-    const heldByVictim = Number((pending[3] ?? []).find(([consumer]) => consumer === victimWorker.consumer)?.[1] ?? 0);
 
     const ns = await delivered(targets, 300);
     process.stdout.write(`300 mesh messages all run ${(performance.now() - killedAt).toFixed(0)} ms after SIGKILL (held by the victim: ${heldByVictim})\n`);
