@@ -36,11 +36,12 @@ describe('agent-api when Redis goes away', () => {
     url = `http://127.0.0.1:${typeof address === 'object' && address ? address.port : 0}`;
   });
 
+  // Closing waits for the Redis clients to settle after the restart; on a loaded machine that exceeds Jest's 5 s.
   afterAll(async () => {
     await app?.close();
     await redis?.cleanup();
     await database?.cleanup();
-  });
+  }, 30_000);
 
   const post = async <T>(path: string, body: unknown) => {
     const response = await fetch(`${url}${path}`, {
