@@ -3,3 +3,4 @@ export * from './redis-isolation';
 export * from './database-isolation';
 export * from './wait-for';
 export * from './private-redis';
+export * from './contract-factories';

@@ -1,4 +1,5 @@
 import { RunEventV1, TERMINAL_RUN_STATUSES, runEventId } from '@skreaver/contracts';
+import { FIXTURE_IDS, agentFixture, runFixture } from '@skreaver/testing';
 import type { Agent, AgentConcurrency, JsonValue, Run, RunError, RunStatus } from '@skreaver/contracts';
 import { ApiError } from '@skreaver/http';
 import type { Admission, RunEventLog, RunEventReadOptions } from '@skreaver/messaging';
@@ -10,55 +11,25 @@ import { AgentApiConfig } from '../config';
 import type { RunEventListener, RunEventsHub } from './run-events.hub';
 import { RunsService } from './runs.service';
 
-const TENANT = 'default';
-const AGENT_ID = '9b2e4c1d-5a6f-4b7c-8d9e-1f2a3b4c5d6e';
+const TENANT = FIXTURE_IDS.tenant;
+const AGENT_ID = FIXTURE_IDS.agent;
 const OTHER_AGENT_ID = '1d2c3b4a-5f6e-4d7c-8b9a-0f1e2d3c4b5a';
-const RUN_ID = '3f1c2b6e-8d7a-4e1b-9c2d-0a1b2c3d4e5f';
+const RUN_ID = FIXTURE_IDS.run;
 const OTHER_RUN_ID = '7c6b5a49-3827-4165-a4b3-c2d1e0f9a8b7';
 const THIRD_RUN_ID = '0a9b8c7d-6e5f-4a3b-9c1d-2e3f4a5b6c7d';
-const CREATED_AT = '2025-06-01T12:00:00.000Z';
+const CREATED_AT = FIXTURE_IDS.createdAt;
 const TTL_SECONDS = 600;
 const OPEN_STATUSES: readonly RunStatus[] = ['queued', 'running'];
 
 // ---------------------------------------------------------------- factories
 
-const AgentFactory = {
-  create(overrides: Partial<Agent> = {}): Agent {
-    return {
-      id: AGENT_ID,
-      tenant_id: TENANT,
-      name: 'support-bot',
-      kind: 'echo',
-      config: {},
-      concurrency: { policy: 'enqueue', max_concurrency: 1 },
-      status: 'idle',
-      created_at: CREATED_AT,
-      updated_at: CREATED_AT,
-      last_activity: null,
-      ...overrides,
-    };
-  },
-};
+const AgentFactory = { create: agentFixture };
 
 const RunFactory = {
   create(overrides: Partial<Run> = {}): Run {
-    return {
-      id: RUN_ID,
-      tenant_id: TENANT,
-      agent_id: AGENT_ID,
-      status: 'completed',
-      source: 'api',
-      input: 'ping',
-      output: 'pong',
-      error: null,
-      attempts: 1,
-      idempotency_key: null,
-      created_at: CREATED_AT,
-      started_at: CREATED_AT,
-      finished_at: CREATED_AT,
-      ...overrides,
-    };
+    return runFixture({ status: 'completed', input: 'ping', output: 'pong', attempts: 1, started_at: CREATED_AT, finished_at: CREATED_AT, ...overrides });
   },
+
   queued(overrides: Partial<Run> = {}): Run {
     return RunFactory.create({ status: 'queued', output: null, attempts: 0, started_at: null, finished_at: null, ...overrides });
   },

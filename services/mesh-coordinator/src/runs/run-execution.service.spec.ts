@@ -1,6 +1,7 @@
 import { AgentFailure, AgentRegistry, AgentRunner, defineAgent } from '@skreaver/agent-runtime';
 import type { AgentContext } from '@skreaver/agent-runtime';
 import { RunEventV1, TERMINAL_RUN_STATUSES, runEventId } from '@skreaver/contracts';
+import { FIXTURE_IDS, agentFixture, runFixture } from '@skreaver/testing';
 import type { Agent, AgentStatus, JsonValue, Run, RunError, RunEventType, RunJobV1, RunStatus } from '@skreaver/contracts';
 import type { RunEventLog, RunEventReadOptions } from '@skreaver/messaging';
 import { JsonLogger } from '@skreaver/observability';
@@ -14,51 +15,21 @@ import { PermanentRunError, RunExecutionService } from './run-execution.service'
 import type { Attempt } from './run-execution.service';
 import { RunMetrics } from './run-metrics';
 
-const TENANT = 'default';
-const AGENT_ID = '9b2e4c1d-5a6f-4b7c-8d9e-1f2a3b4c5d6e';
-const RUN_ID = '3f1c2b6e-8d7a-4e1b-9c2d-0a1b2c3d4e5f';
-const CREATED_AT = '2025-06-01T12:00:00.000Z';
+const TENANT = FIXTURE_IDS.tenant;
+const AGENT_ID = FIXTURE_IDS.agent;
+const RUN_ID = FIXTURE_IDS.run;
+const CREATED_AT = FIXTURE_IDS.createdAt;
 const TTL_SECONDS = 600;
 
 // ---------------------------------------------------------------- factories
 
-const AgentFactory = {
-  create(overrides: Partial<Agent> = {}): Agent {
-    return {
-      id: AGENT_ID,
-      tenant_id: TENANT,
-      name: 'support-bot',
-      kind: 'echo',
-      config: {},
-      concurrency: { policy: 'enqueue', max_concurrency: 1 },
-      status: 'idle',
-      created_at: CREATED_AT,
-      updated_at: CREATED_AT,
-      last_activity: null,
-      ...overrides,
-    };
-  },
-};
+const AgentFactory = { create: agentFixture };
 
 const RunFactory = {
   create(overrides: Partial<Run> = {}): Run {
-    return {
-      id: RUN_ID,
-      tenant_id: TENANT,
-      agent_id: AGENT_ID,
-      status: 'queued',
-      source: 'api',
-      input: { question: 'ping' },
-      output: null,
-      error: null,
-      attempts: 0,
-      idempotency_key: null,
-      created_at: CREATED_AT,
-      started_at: null,
-      finished_at: null,
-      ...overrides,
-    };
+    return runFixture(overrides);
   },
+
   job(run: Run = RunFactory.create()): RunJobV1 {
     return { run_id: run.id, agent_id: run.agent_id, tenant_id: run.tenant_id };
   },
