@@ -118,32 +118,3 @@ describe('agent mesh with two coordinators', () => {
     expect(Number((await redis.xpending(streamKey(), GROUP))[0])).toBe(0);
   }, 40_000);
 });
-
-describe('direct mode (SKREAVER_MESH_ENABLED=false)', () => {
-  let stack: Stack;
-
-  beforeAll(async () => {
-    stack = await startStack({ env: { SKREAVER_MESH_ENABLED: 'false' } });
-  }, 60_000);
-
-  afterAll(async () => {
-    await stack?.stop();
-  }, 30_000);
-
-  it('should answer every mesh route with 503 mesh_disabled and report the mode in /ready', async () => {
-    const routes: Array<[string, string, unknown?]> = [
-      ['POST', '/mesh/messages', { broadcast: true, kind: 'x' }],
-      ['GET', '/mesh/presence'],
-      ['GET', '/mesh/dead-letters'],
-      ['POST', '/mesh/dead-letters/1-0/redrive'],
-      ['DELETE', '/mesh/dead-letters/1-0'],
-    ];
-    for (const [method, path, body] of routes) {
-      const response = await call<ApiErrorBody>(stack.api.url, method, path, body);
-      expect([method, path, response.status, response.body.error]).toEqual([method, path, 503, 'mesh_disabled']);
-    }
-    const ready = await call<{ checks: Record<string, Record<string, unknown>> }>(stack.api.url, 'GET', '/ready');
-    expect(ready.status).toBe(200);
-    expect(ready.body.checks['mesh']).toMatchObject({ mode: 'direct' });
-  });
-});

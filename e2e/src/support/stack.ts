@@ -55,6 +55,9 @@ export interface Stack {
   readonly adminToken: string;
   /** Exchanges an API key (the admin key by default) for a new token. */
   token(apiKey?: string): Promise<string>;
+  /** Starts one more process of `name` with the stack's environment (e.g. an agent-api after the first stopped); resolves once it is ready. */
+  launch(name: ServiceName): Promise<ServiceProcess>;
+  /** Every process the stack started, stopped ones included. */
   all(): ServiceProcess[];
   /** SIGTERMs every service and returns their exits. */
   stop(): Promise<Array<{ name: string; code: number | null; signal: NodeJS.Signals | null }>>;
@@ -135,7 +138,8 @@ export async function startStack(
     throw error;
   }
 
-  const all = () => [api, ...gateways, ...coordinators];
+  const extra: ServiceProcess[] = [];
+  const all = () => [api, ...gateways, ...coordinators, ...extra];
   authenticateCallsTo(api.url, adminToken);
   return {
     api,
@@ -147,9 +151,21 @@ export async function startStack(
     adminKey,
     adminToken,
     token: (apiKey = adminKey) => exchange(api.url, apiKey),
+    async launch(name) {
+      const service = await launch(name);
+      extra.push(service);
+      try {
+        await ready(service);
+      } catch (error) {
+        service.child.kill('SIGKILL');
+        throw error;
+      }
+      if (name === 'agent-api') authenticateCallsTo(service.url, adminToken);
+      return service;
+    },
     all,
     async stop() {
-      forgetCredentialsFor(api.url);
+      for (const service of all()) if (service.name === 'agent-api') forgetCredentialsFor(service.url);
       const exits = await Promise.all(
         all().map(async (service) => {
           if (service.child.exitCode === null && service.child.signalCode === null) service.child.kill('SIGTERM');

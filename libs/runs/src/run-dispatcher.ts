@@ -1,7 +1,8 @@
-import { Queues } from '@skreaver/contracts';
 import type { Agent, AgentConcurrency } from '@skreaver/contracts';
-import { AgentRunSlots, TypedQueue } from '@skreaver/messaging';
+import { AgentRunSlots } from '@skreaver/messaging';
 import type { Admission, AdmissionMode } from '@skreaver/messaging';
+
+import type { RunJobQueue } from './in-process-run-queue';
 
 const MODES: Record<AgentConcurrency['policy'], AdmissionMode> = {
   enqueue: 'queue',
@@ -18,7 +19,7 @@ const MODES: Record<AgentConcurrency['policy'], AdmissionMode> = {
 export class RunDispatcher {
   constructor(
     private readonly slots: AgentRunSlots,
-    private readonly queue: TypedQueue<typeof Queues.runs>,
+    private readonly queue: RunJobQueue,
     private readonly maxAttempts: number,
   ) {}
 

@@ -5,6 +5,7 @@ import type { MessagingOptions } from '@skreaver/messaging';
 import { AgentRepository, RunRepository } from '@skreaver/persistence';
 import type Redis from 'ioredis';
 
+import { InProcessRunQueue } from './in-process-run-queue';
 import { MeshPublisher } from './mesh-publisher';
 import type { MeshPublisherOptions } from './mesh-publisher';
 import { RunCancellation } from './run-cancellation';
@@ -15,6 +16,11 @@ import { RunQueue } from './run-queue';
 export interface RunLifecycleOptions {
   /** Attempts each run gets before it fails for good. */
   maxAttempts: number;
+  /**
+   * Where admitted runs go: `queue` (default) the BullMQ run queue that coordinators take jobs from; `in-process`
+   * an `InProcessRunQueue` that this process handles itself (agent-api in direct mode, see `RunExecutionModule`).
+   */
+  dispatch?: 'queue' | 'in-process';
   /** Mesh inbox limit and stream length; defaults: 1000 runs, the stream's own MAXLEN. */
   mesh?: Partial<MeshPublisherOptions>;
 }
@@ -29,10 +35,12 @@ export class RunLifecycleModule {
       global: true,
       providers: [
         RunQueue,
+        { provide: InProcessRunQueue, useFactory: () => new InProcessRunQueue() },
         {
           provide: RunDispatcher,
-          inject: [AgentRunSlots, RunQueue],
-          useFactory: (slots: AgentRunSlots, queue: RunQueue) => new RunDispatcher(slots, queue, options.maxAttempts),
+          inject: [AgentRunSlots, RunQueue, InProcessRunQueue],
+          useFactory: (slots: AgentRunSlots, queue: RunQueue, inProcess: InProcessRunQueue) =>
+            new RunDispatcher(slots, options.dispatch === 'in-process' ? inProcess : queue, options.maxAttempts),
         },
         {
           provide: RunCancellation,
@@ -52,7 +60,7 @@ export class RunLifecycleModule {
             new MeshPublisher(agents, dispatcher, producer, { inboxLimit: options.mesh?.inboxLimit ?? 1_000, streamMaxLen: options.mesh?.streamMaxLen }),
         },
       ],
-      exports: [RunQueue, RunDispatcher, RunCancellation, RunCreator, MeshPublisher],
+      exports: [RunQueue, InProcessRunQueue, RunDispatcher, RunCancellation, RunCreator, MeshPublisher],
     };
   }
 }

@@ -7,7 +7,7 @@ import { ObservabilityModule } from '@skreaver/observability';
 import type { JsonLogger } from '@skreaver/observability';
 import { PersistenceModule } from '@skreaver/persistence';
 import { ProfilingModule } from '@skreaver/profiling';
-import { RunLifecycleModule } from '@skreaver/runs';
+import { RunExecutionModule, RunLifecycleModule } from '@skreaver/runs';
 
 import { AgentsModule } from './agents/agents.module';
 import { ApiKeysModule } from './api-keys/api-keys.module';
@@ -29,6 +29,8 @@ export class AppModule {
   static forRoot(config: AgentApiConfig, logger: JsonLogger): DynamicModule {
     // Before anything opens a connection: a missing secret stops the boot with a message naming the variable.
     requireJwtSecret(config);
+    // Direct mode (the runbook's fallback): runs go to an in-process queue that this process executes.
+    const direct = !config.SKREAVER_MESH_ENABLED;
     return {
       module: AppModule,
       imports: [
@@ -45,6 +47,7 @@ export class AppModule {
         }),
         RunLifecycleModule.forRoot({
           maxAttempts: config.RUN_MAX_ATTEMPTS,
+          dispatch: direct ? 'in-process' : 'queue',
           mesh: { inboxLimit: config.SKREAVER_MESH_INBOX_LIMIT, streamMaxLen: config.SKREAVER_MESH_STREAM_MAXLEN },
         }),
         InFlightLimitModule.forRoot({ maxInFlight: config.SKREAVER_MAX_IN_FLIGHT }),
@@ -58,8 +61,14 @@ export class AppModule {
         ToolsModule,
         MemoryModule.forRoot(),
         OpenApiModule,
+        ...(direct ? [RunExecutionModule.forRoot(config, { meshEnabled: false, inProcess: { shutdownGraceMs: directShutdownGraceMs(config) } })] : []),
       ],
       providers: [ReadinessChecks],
     };
   }
+}
+
+/** Runs in flight get most of the shutdown timeout to finish; the rest is for ending the ones that did not. */
+function directShutdownGraceMs(config: AgentApiConfig): number {
+  return Math.floor(config.SHUTDOWN_TIMEOUT_MS * 0.8);
 }

@@ -1,6 +1,7 @@
 import { parseApiKey } from '@skreaver/auth';
 import { baseEnv, ConfigError, databaseEnv, defineConfig, envBoolean, envInt, envPort } from '@skreaver/config';
 import type { Config } from '@skreaver/config';
+import { runExecutionEnv } from '@skreaver/runs';
 import { z } from 'zod';
 
 /** agent-api's environment. */
@@ -10,7 +11,10 @@ export const AgentApiConfig = defineConfig({
   PORT: envPort(8080),
   /** Largest accepted request body, bytes. */
   SKREAVER_MAX_BODY_SIZE: envInt(1024 * 1024, 1024, 100 * 1024 * 1024),
-  /** false: the runbook's "fallback to direct HTTP" (mesh routes answer 503). */
+  /**
+   * false: the runbook's "fallback to direct HTTP": agent-api executes runs itself, in-process (no run queue, no
+   * coordinators; the RUN_* and SKREAVER_TOOLS_* settings below apply here), and the mesh routes answer 503.
+   */
   SKREAVER_MESH_ENABLED: envBoolean(true),
   /** Runs (active + waiting) an agent may hold before mesh messages to it are refused with 429 `mesh_backpressure`. */
   SKREAVER_MESH_INBOX_LIMIT: envInt(1_000, 1, 10_000_000),
@@ -18,8 +22,6 @@ export const AgentApiConfig = defineConfig({
   SKREAVER_MESH_STREAM_MAXLEN: envInt(100_000, 100, 100_000_000),
   /** Attempts a run gets before it fails for good. */
   RUN_MAX_ATTEMPTS: envInt(3, 1, 100),
-  /** How long a finished run's event log stays in Redis once archived (agent-api archives runs it cancels). */
-  RUN_EVENTS_TTL_SECONDS: envInt(86_400, 1, 31_536_000),
   /** How long `observe` and `batch` wait for runs by default, seconds. */
   RUN_WAIT_DEFAULT_SECONDS: envInt(30, 1, 300),
   /**
@@ -46,6 +48,8 @@ export const AgentApiConfig = defineConfig({
   SKREAVER_TRUST_PROXY: envBoolean(false),
   /** Requests one replica works on at once before answering 503 `overloaded`; 0: no cap. */
   SKREAVER_MAX_IN_FLIGHT: envInt(1000, 0, 1_000_000),
+  /** How runs execute in direct mode, as on a coordinator (RUN_EVENTS_TTL_SECONDS also applies to runs agent-api cancels). */
+  ...runExecutionEnv,
 });
 export type AgentApiConfig = Config<typeof AgentApiConfig.shape>;
 

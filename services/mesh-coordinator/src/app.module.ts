@@ -18,6 +18,7 @@ import { RunsModule } from './runs/runs.module';
 @Module({})
 export class AppModule {
   static forRoot(config: MeshCoordinatorConfig, logger: JsonLogger): DynamicModule {
+    const runs = RunsModule.forRoot(config);
     return {
       module: AppModule,
       imports: [
@@ -35,8 +36,8 @@ export class AppModule {
           maxAttempts: config.RUN_MAX_ATTEMPTS,
           mesh: { inboxLimit: config.SKREAVER_MESH_INBOX_LIMIT, streamMaxLen: config.SKREAVER_MESH_STREAM_MAXLEN },
         }),
-        RunsModule,
-        MeshModule,
+        runs,
+        MeshModule.forRoot(runs),
       ],
       providers: [ReadinessChecks],
     };

@@ -2,7 +2,7 @@ import { Inject, Injectable } from '@nestjs/common';
 import type { BeforeApplicationShutdown, OnApplicationBootstrap } from '@nestjs/common';
 import { Queues } from '@skreaver/contracts';
 import { RedisConnections, createTypedWorker } from '@skreaver/messaging';
-import { RunCancellation } from '@skreaver/runs';
+import { PermanentRunError, RunCancellation, RunExecutor } from '@skreaver/runs';
 import { JsonLogger } from '@skreaver/observability';
 import { DatabaseHealth } from '@skreaver/persistence';
 import { sleep } from '@skreaver/util';
@@ -11,7 +11,6 @@ import type { Worker } from 'bullmq';
 
 import { MESH_COORDINATOR_CONFIG } from '../config';
 import type { MeshCoordinatorConfig } from '../config';
-import { PermanentRunError, RunExecutionService } from '../runs/run-execution.service';
 
 /** Takes run jobs off the queue and hands each to the execution service; closes gracefully on shutdown. */
 @Injectable()
@@ -23,7 +22,7 @@ export class RunJobsConsumer implements OnApplicationBootstrap, BeforeApplicatio
   private stopListening: (() => Promise<void>) | undefined;
 
   constructor(
-    private readonly execution: RunExecutionService,
+    private readonly execution: RunExecutor,
     private readonly cancellation: RunCancellation,
     private readonly connections: RedisConnections,
     private readonly database: DatabaseHealth,
@@ -84,7 +83,7 @@ export class RunJobsConsumer implements OnApplicationBootstrap, BeforeApplicatio
       if (!job || job.attemptsMade < (job.opts.attempts ?? 1) && !/stalled more than/i.test(error.message)) return;
       const payload = Queues.runs.schema.safeParse(job.data);
       if (!payload.success) return;
-      void this.execution.abandon(payload.data, error.message).catch((cause: unknown) =>
+      void this.execution.abandon(payload.data, `the queue gave up on this run: ${error.message}`).catch((cause: unknown) =>
         this.logger.write('error', 'Could not end an abandoned run', { run_id: payload.data.run_id, error: String(cause) }, 'runs'),
       );
     });

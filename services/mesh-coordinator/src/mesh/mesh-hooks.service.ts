@@ -5,8 +5,8 @@ import type { Run } from '@skreaver/contracts';
 import { MeshStore } from '@skreaver/messaging';
 import { nowIso } from '@skreaver/util';
 
-import { RunExecutionService } from '../runs/run-execution.service';
-import type { RunLifecycleHooks } from '../runs/run-execution.service';
+import { RunExecutor } from '@skreaver/runs';
+import type { RunLifecycleHooks } from '@skreaver/runs';
 import { AgentPresenceService } from './agent-presence.service';
 
 /**
@@ -16,7 +16,7 @@ import { AgentPresenceService } from './agent-presence.service';
 @Injectable()
 export class MeshHooksService implements RunLifecycleHooks, OnModuleInit {
   constructor(
-    private readonly execution: RunExecutionService,
+    private readonly execution: RunExecutor,
     private readonly store: MeshStore,
     private readonly presence: AgentPresenceService,
   ) {}

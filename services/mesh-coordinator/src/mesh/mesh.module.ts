@@ -1,6 +1,6 @@
 import { Module } from '@nestjs/common';
+import type { DynamicModule } from '@nestjs/common';
 
-import { RunsModule } from '../runs/runs.module';
 import { AgentPresenceService } from './agent-presence.service';
 import { MeshDeliveryService } from './mesh-delivery.service';
 import { MeshHooksService } from './mesh-hooks.service';
@@ -9,9 +9,15 @@ import { MeshPresenceService } from './mesh-presence.service';
 import { StreamMetrics } from './stream-metrics';
 
 /** Mesh delivery, presence, replies of request/reply and the stream metrics, on top of the run workers. */
-@Module({
-  imports: [RunsModule],
-  providers: [AgentPresenceService, MeshDeliveryService, MeshHooksService, MeshPresenceService, MeshMetrics, StreamMetrics],
-  exports: [MeshDeliveryService],
-})
-export class MeshModule {}
+@Module({})
+export class MeshModule {
+  /** `runs`: the app's own `RunsModule.forRoot()` (the very object, so both share one run executor and worker). */
+  static forRoot(runs: DynamicModule): DynamicModule {
+    return {
+      module: MeshModule,
+      imports: [runs],
+      providers: [AgentPresenceService, MeshDeliveryService, MeshHooksService, MeshPresenceService, MeshMetrics, StreamMetrics],
+      exports: [MeshDeliveryService],
+    };
+  }
+}

@@ -3,12 +3,12 @@ import type { MeshClient, MeshToolMessage } from '@skreaver/agent-runtime';
 import { MeshEnvelopeV1 } from '@skreaver/contracts';
 import type { MeshReplyV1 } from '@skreaver/contracts';
 import type { MeshStore } from '@skreaver/messaging';
-import { MeshBackpressureError, MeshNoRecipientError } from '@skreaver/runs';
-import type { MeshPublisher } from '@skreaver/runs';
+import { MeshBackpressureError, MeshNoRecipientError } from '../mesh-publisher';
+import type { MeshPublisher } from '../mesh-publisher';
 import { newId, nowIso } from '@skreaver/util';
 
 /** `mesh_send` / `mesh_request` of agents running here: the same publishing (and inbox checks) as `POST /mesh/messages`. */
-export class CoordinatorMeshClient implements MeshClient {
+export class PublishingMeshClient implements MeshClient {
   constructor(
     private readonly publisher: MeshPublisher,
     private readonly store: MeshStore,

@@ -6,14 +6,13 @@ import { join } from 'node:path';
 
 import { AgentPluginError, unavailableMemoryStore } from '@skreaver/agent-runtime';
 import type { JsonValue } from '@skreaver/contracts';
-import { ConfigError } from '@skreaver/config';
+import { ConfigError, defineConfig } from '@skreaver/config';
+import { ToolMetrics, createAgentRegistry, createAgentRunner, runExecutionEnv } from '../src';
 
-import { MeshCoordinatorConfig } from '../src/config';
-import { createAgentRegistry, createAgentRunner } from '../src/runs/agent-runtime.factory';
-import { ToolMetrics } from '../src/runs/tool-metrics';
+const RunExecutionConfig = defineConfig(runExecutionEnv);
 
-// How the coordinator's environment becomes its agent kinds, limits and network policy.
-describe('agent runtime from the coordinator config', () => {
+// How the environment of a process executing runs becomes its agent kinds, limits and network policy.
+describe('agent runtime from the run execution config', () => {
   let dir: string;
   let server: Server;
   let url: string;
@@ -38,20 +37,20 @@ exports.reverse = { kind: 'reverse', description: 'reverses text', configSchema:
   });
 
   function runOnce(env: Record<string, string>, kind: string, config: Record<string, JsonValue>, input: JsonValue) {
-    const loaded = MeshCoordinatorConfig.load(env);
+    const loaded = RunExecutionConfig.load(env);
     const runner = createAgentRunner(loaded, createAgentRegistry(loaded), unavailableMemoryStore, new ToolMetrics());
     return runner.run({ agentId: 'a', runId: 'r', tenantId: 'default', attempt: 1, kind, config, input, signal: new AbortController().signal });
   }
 
   it('should install the plugins of SKREAVER_AGENT_PLUGINS next to the built-in kinds', async () => {
-    const registry = createAgentRegistry(MeshCoordinatorConfig.load({ SKREAVER_AGENT_PLUGINS: ` ${join(dir, 'reverse.js')} ,` }));
+    const registry = createAgentRegistry(RunExecutionConfig.load({ SKREAVER_AGENT_PLUGINS: ` ${join(dir, 'reverse.js')} ,` }));
 
     expect(registry.kinds()).toEqual(['echo', 'llm', 'reverse', 'tool', 'webhook']);
     expect(await runOnce({ SKREAVER_AGENT_PLUGINS: join(dir, 'reverse.js') }, 'reverse', {}, 'abc')).toBe('cba');
   });
 
   it('should stop the boot with a message naming a plugin that cannot be loaded', () => {
-    expect(() => createAgentRegistry(MeshCoordinatorConfig.load({ SKREAVER_AGENT_PLUGINS: join(dir, 'missing.js') }))).toThrow(AgentPluginError);
+    expect(() => createAgentRegistry(RunExecutionConfig.load({ SKREAVER_AGENT_PLUGINS: join(dir, 'missing.js') }))).toThrow(AgentPluginError);
   });
 
   it.each([
@@ -59,7 +58,7 @@ exports.reverse = { kind: 'reverse', description: 'reverses text', configSchema:
     ['SKREAVER_LLM_BASE_URL', 'ftp://models'],
     ['RUN_MAX_STEPS', '0'],
   ])('should refuse a bad %s at boot', (name, value) => {
-    expect(() => MeshCoordinatorConfig.load({ [name]: value })).toThrow(ConfigError);
+    expect(() => RunExecutionConfig.load({ [name]: value })).toThrow(ConfigError);
   });
 
   it('should apply the default limits from RUN_* variables', async () => {

@@ -5,11 +5,13 @@ import type { Agent, JsonValue, Run, RunActivity, RunEventOf, RunEventType, RunE
 import { RunEventLog } from '@skreaver/messaging';
 import { JsonLogger } from '@skreaver/observability';
 import { AgentRepository, RunEventArchive, RunRepository } from '@skreaver/persistence';
-import { RunCancellation, RunDispatcher } from '@skreaver/runs';
 import { nowIso } from '@skreaver/util';
 
-import { MESH_COORDINATOR_CONFIG } from '../config';
-import type { MeshCoordinatorConfig } from '../config';
+import type { RunJobAttempt } from '../in-process-run-queue';
+import { RunCancellation } from '../run-cancellation';
+import { RunDispatcher } from '../run-dispatcher';
+import { RUN_EXECUTION_CONFIG } from './run-execution.tokens';
+import type { RunExecutionConfig } from './run-execution.config';
 import { RunMetrics } from './run-metrics';
 
 /** Thrown for a failure that another attempt cannot fix (bad config, a limit, a refusal): the queue must not retry it. */
@@ -26,13 +28,6 @@ export interface RunLifecycleHooks {
   finished(run: Run): Promise<void>;
 }
 
-export interface Attempt {
-  /** 1-based number of this attempt, as the queue counts failed attempts. */
-  number: number;
-  /** Attempts the run gets in all. */
-  of: number;
-}
-
 type Outcome = { kind: 'completed'; output: JsonValue } | { kind: 'cancelled'; reason: string } | { kind: 'error'; error: unknown };
 
 /**
@@ -41,7 +36,7 @@ type Outcome = { kind: 'completed'; output: JsonValue } | { kind: 'cancelled'; r
  * by agent-api is never started, and a finished run is never executed again when its job is delivered twice.
  */
 @Injectable()
-export class RunExecutionService {
+export class RunExecutor {
   private readonly hooks: RunLifecycleHooks[] = [];
 
   constructor(
@@ -54,7 +49,7 @@ export class RunExecutionService {
     private readonly cancellation: RunCancellation,
     private readonly metrics: RunMetrics,
     private readonly logger: JsonLogger,
-    @Inject(MESH_COORDINATOR_CONFIG) private readonly config: MeshCoordinatorConfig,
+    @Inject(RUN_EXECUTION_CONFIG) private readonly config: Pick<RunExecutionConfig, 'WORKER_ID' | 'RUN_EVENTS_TTL_SECONDS'>,
   ) {}
 
   /** Adds hooks (registered by modules built on runs, so this service depends on none of them). */
@@ -62,7 +57,7 @@ export class RunExecutionService {
     this.hooks.push(hooks);
   }
 
-  async execute(job: RunJobV1, attempt: Attempt, signal: AbortSignal): Promise<void> {
+  async execute(job: RunJobV1, attempt: RunJobAttempt, signal: AbortSignal): Promise<void> {
     const run = await this.runs.findById(job.tenant_id, job.run_id);
     const agent = await this.agents.findById(job.tenant_id, job.agent_id);
     if (!run || !agent) {
@@ -170,14 +165,15 @@ export class RunExecutionService {
   }
 
   /**
-   * Ends a run whose job the queue gave up on while the run was still open (its workers kept dying): fails it, logs
-   * `run.failed` and frees its slot. Does nothing to a run that already finished.
+   * Ends a run whose job will not be handled while the run is still open (the queue gave up on it as its workers kept
+   * dying; direct mode shutting down): fails it as `worker_lost` with `message`, logs `run.failed` and frees its slot.
+   * Does nothing to a run that already finished.
    */
-  async abandon(job: RunJobV1, reason: string): Promise<void> {
+  async abandon(job: RunJobV1, message: string): Promise<void> {
     const run = await this.runs.findById(job.tenant_id, job.run_id);
     const agent = await this.agents.findById(job.tenant_id, job.agent_id);
     if (!run || !agent || TERMINAL_RUN_STATUSES.includes(run.status)) return;
-    const failure = { code: 'worker_lost', message: `the queue gave up on this run: ${reason}` };
+    const failure = { code: 'worker_lost', message };
     const log = await this.openLog(run);
     if (!(await this.runs.markFailed(run.id, failure, nowIso()))) return;
     await log.append('run.failed', { ...failure, attempt: Math.max(run.attempts, 1), final: true });

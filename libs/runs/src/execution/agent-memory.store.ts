@@ -5,8 +5,8 @@ import { memoryValueSizeBytes } from '@skreaver/contracts';
 import type { JsonValue } from '@skreaver/contracts';
 import { AgentMemoryRepository } from '@skreaver/persistence';
 
-import { MESH_COORDINATOR_CONFIG } from '../config';
-import type { MeshCoordinatorConfig } from '../config';
+import { RUN_EXECUTION_CONFIG } from './run-execution.tokens';
+import type { RunExecutionConfig } from './run-execution.config';
 
 /**
  * Agent memory as the `memory_get` / `memory_put` tools see it: the same entries as `/agents/{id}/memory`, under the
@@ -14,10 +14,10 @@ import type { MeshCoordinatorConfig } from '../config';
  * variables). A refused write is a `ToolError` with agent-api's error code.
  */
 @Injectable()
-export class AgentMemoryService implements MemoryStore {
+export class AgentMemoryStore implements MemoryStore {
   constructor(
     private readonly memory: AgentMemoryRepository,
-    @Inject(MESH_COORDINATOR_CONFIG) private readonly config: MeshCoordinatorConfig,
+    @Inject(RUN_EXECUTION_CONFIG) private readonly config: Pick<RunExecutionConfig, 'SKREAVER_MEMORY_MAX_VALUE_BYTES' | 'SKREAVER_MEMORY_MAX_KEYS'>,
   ) {}
 
   async get(tenantId: string, agentId: string, key: string): Promise<JsonValue | undefined> {

@@ -6,13 +6,15 @@ import type { Agent, AgentStatus, JsonValue, Run, RunError, RunEventType, RunJob
 import type { RunEventLog, RunEventReadOptions } from '@skreaver/messaging';
 import { JsonLogger } from '@skreaver/observability';
 import type { AgentRepository, RunEventArchive, RunRepository } from '@skreaver/persistence';
-import type { RunCancellation, RunDispatcher } from '@skreaver/runs';
+import { defineConfig } from '@skreaver/config';
 import { register } from 'prom-client';
 import { z } from 'zod';
 
-import { MeshCoordinatorConfig } from '../config';
-import { PermanentRunError, RunExecutionService } from './run-execution.service';
-import type { Attempt } from './run-execution.service';
+import type { RunJobAttempt } from '../in-process-run-queue';
+import type { RunCancellation } from '../run-cancellation';
+import type { RunDispatcher } from '../run-dispatcher';
+import { runExecutionEnv } from './run-execution.config';
+import { PermanentRunError, RunExecutor } from './run-executor';
 import { RunMetrics } from './run-metrics';
 
 const TENANT = FIXTURE_IDS.tenant;
@@ -263,8 +265,8 @@ function newTestService(options: { installed?: boolean } = {}) {
     agent: new ScriptedAgent(journal),
   };
   const registry = new AgentRegistry(options.installed === false ? [] : [mocks.agent.definition]);
-  const config = MeshCoordinatorConfig.load({ WORKER_ID: 'worker-1', RUN_EVENTS_TTL_SECONDS: String(TTL_SECONDS) });
-  const sut = new RunExecutionService(
+  const config = defineConfig(runExecutionEnv).load({ WORKER_ID: 'worker-1', RUN_EVENTS_TTL_SECONDS: String(TTL_SECONDS) });
+  const sut = new RunExecutor(
     mocks.runs as unknown as RunRepository,
     mocks.agents as unknown as AgentRepository,
     mocks.archive as unknown as RunEventArchive,
@@ -308,13 +310,13 @@ async function metricLine(name: string, labels: string): Promise<string | undefi
 }
 
 const signal = new AbortController().signal;
-const FIRST_OF_THREE: Attempt = { number: 1, of: 3 };
-const LAST_OF_THREE: Attempt = { number: 3, of: 3 };
+const FIRST_OF_THREE: RunJobAttempt = { number: 1, of: 3 };
+const LAST_OF_THREE: RunJobAttempt = { number: 3, of: 3 };
 
 // ---------------------------------------------------------------- specs
 
-describe(RunExecutionService.name, () => {
-  let sut: RunExecutionService;
+describe(RunExecutor.name, () => {
+  let sut: RunExecutor;
   let mocks: TestMocks;
 
   beforeEach(() => {

@@ -1,18 +1,18 @@
 import { AgentRegistry, AgentRunner, GuardedHttpClient, NetworkPolicy, builtInAgents, loadAgentPlugins } from '@skreaver/agent-runtime';
 import type { GuardedHttpClientOptions, MemoryStore, MeshClient } from '@skreaver/agent-runtime';
 
-import type { MeshCoordinatorConfig } from '../config';
+import type { RunExecutionConfig } from './run-execution.config';
 import type { ToolMetrics } from './tool-metrics';
 
-function httpLimits(config: MeshCoordinatorConfig): GuardedHttpClientOptions {
+function httpLimits(config: RunExecutionConfig): GuardedHttpClientOptions {
   return { maxTimeoutMs: config.SKREAVER_TOOLS_HTTP_TIMEOUT_MS, maxResponseBytes: config.SKREAVER_TOOLS_HTTP_MAX_RESPONSE_BYTES };
 }
 
 /**
  * The built-in kinds plus the plugins of SKREAVER_AGENT_PLUGINS (loaded now, at boot: a plugin that cannot load
- * stops the coordinator with a message naming it).
+ * stops the process with a message naming it).
  */
-export function createAgentRegistry(config: MeshCoordinatorConfig): AgentRegistry {
+export function createAgentRegistry(config: RunExecutionConfig): AgentRegistry {
   // The operator's own model endpoint is trusted (it may well be a private address); agents' URLs are not.
   const trustedHttp = new GuardedHttpClient(NetworkPolicy.create({ allowPrivateNetworks: true }), httpLimits(config));
   const llm = { baseUrl: config.SKREAVER_LLM_BASE_URL, apiKey: config.SKREAVER_LLM_API_KEY, model: config.SKREAVER_LLM_MODEL };
@@ -21,7 +21,7 @@ export function createAgentRegistry(config: MeshCoordinatorConfig): AgentRegistr
 
 /** Runs agents under the configured default limits and network policy, with agent memory and tool metrics. */
 export function createAgentRunner(
-  config: MeshCoordinatorConfig,
+  config: RunExecutionConfig,
   registry: AgentRegistry,
   memory: MemoryStore,
   metrics: ToolMetrics,

@@ -1,0 +1,87 @@
+import { Inject, Injectable } from '@nestjs/common';
+import type { BeforeApplicationShutdown, OnApplicationBootstrap } from '@nestjs/common';
+import { RedisConnections } from '@skreaver/messaging';
+import { JsonLogger } from '@skreaver/observability';
+
+import { InProcessRunQueue } from '../in-process-run-queue';
+import { RunCancellation } from '../run-cancellation';
+import { RUN_EXECUTION_CONFIG, RUN_EXECUTION_SHUTDOWN_GRACE_MS } from './run-execution.tokens';
+import type { RunExecutionConfig } from './run-execution.config';
+import { PermanentRunError, RunExecutor } from './run-executor';
+
+const STOPPED_BEFORE_START = 'the process that was to run it shut down before it started (direct mode); redrive it';
+const STOPPED_WHILE_RUNNING = 'the process running it shut down before it finished (direct mode)';
+
+/**
+ * Direct mode's run worker: executes the jobs of the in-process run queue here, with the coordinator's executor,
+ * concurrency and cancellation. On shutdown it finishes the runs in flight (aborting those still going after the grace
+ * period) and fails the runs it holds but never started (`worker_lost`, so they can be redriven): no run is left
+ * queued or running with nothing behind it.
+ */
+@Injectable()
+export class InProcessRunWorker implements OnApplicationBootstrap, BeforeApplicationShutdown {
+  /** Abort controllers of the runs executing here, by run id, so a cancellation request reaches the right one. */
+  private readonly inFlight = new Map<string, AbortController>();
+  private stopListening: (() => Promise<void>) | undefined;
+
+  constructor(
+    private readonly queue: InProcessRunQueue,
+    private readonly executor: RunExecutor,
+    private readonly cancellation: RunCancellation,
+    private readonly connections: RedisConnections,
+    private readonly logger: JsonLogger,
+    @Inject(RUN_EXECUTION_CONFIG) private readonly config: Pick<RunExecutionConfig, 'RUN_WORKER_CONCURRENCY'>,
+    @Inject(RUN_EXECUTION_SHUTDOWN_GRACE_MS) private readonly shutdownGraceMs: number,
+  ) {}
+
+  /** Runs executing in this process. */
+  get activeRuns(): number {
+    return this.inFlight.size;
+  }
+
+  async onApplicationBootstrap(): Promise<void> {
+    this.stopListening = await this.cancellation.listen(this.connections.blocking('run-cancel'), (request) =>
+      this.inFlight.get(request.run_id)?.abort(new Error(request.reason)),
+    );
+    this.queue.process(
+      async (job, attempt) => {
+        const run = new AbortController();
+        this.inFlight.set(job.run_id, run);
+        try {
+          await this.executor.execute(job, attempt, run.signal);
+        } finally {
+          this.inFlight.delete(job.run_id);
+        }
+      },
+      {
+        concurrency: this.config.RUN_WORKER_CONCURRENCY,
+        retryable: (error) => !(error instanceof PermanentRunError),
+        // The executor logged the attempt's failure; this is for what went wrong around it (the database, Redis).
+        onError: (job, error) =>
+          error instanceof PermanentRunError || this.logger.write('warn', 'Run attempt threw', { run_id: job.run_id, error: String(error) }, 'runs'),
+      },
+    );
+    this.logger.write('info', 'In-process run worker started (direct mode)', { concurrency: this.config.RUN_WORKER_CONCURRENCY }, 'runs');
+  }
+
+  async beforeApplicationShutdown(): Promise<void> {
+    const grace = setTimeout(() => {
+      for (const run of this.inFlight.values()) run.abort(new Error(STOPPED_WHILE_RUNNING));
+    }, this.shutdownGraceMs);
+    try {
+      let handedBack = await this.queue.close();
+      // Ending a run frees its agent's slot, which may admit a waiting run: handed back in turn, until none is left.
+      while (handedBack.length > 0) {
+        for (const job of handedBack) {
+          await this.executor.abandon(job, STOPPED_BEFORE_START).catch((error: unknown) =>
+            this.logger.write('error', 'Could not end a run handed back at shutdown', { run_id: job.run_id, error: String(error) }, 'runs'),
+          );
+        }
+        handedBack = this.queue.takeUnfinished();
+      }
+    } finally {
+      clearTimeout(grace);
+      await this.stopListening?.();
+    }
+  }
+}

@@ -1,0 +1,87 @@
+import { hostname } from 'node:os';
+
+import { DEFAULT_RUN_LIMITS, NetworkPolicy } from '@skreaver/agent-runtime';
+import { envBoolean, envInt } from '@skreaver/config';
+import type { Config } from '@skreaver/config';
+import { z } from 'zod';
+
+/** A comma-separated list variable, trimmed, empties dropped. */
+const envList = () =>
+  z
+    .string()
+    .default('')
+    .transform((value) =>
+      value
+        .split(',')
+        .map((entry) => entry.trim())
+        .filter(Boolean),
+    );
+
+/**
+ * Agent memory limits: agent-api enforces them on `/agents/{id}/memory`, whoever executes runs on the memory tools,
+ * so both read the same variables.
+ */
+export const agentMemoryEnv = {
+  /** Largest value, in UTF-8 bytes of its JSON; a larger write answers 413 `memory_value_too_large`. */
+  SKREAVER_MEMORY_MAX_VALUE_BYTES: envInt(65_536, 1, 16 * 1024 * 1024),
+  /** Most live keys one agent may hold; writing one more new key answers 409 `memory_full`. */
+  SKREAVER_MEMORY_MAX_KEYS: envInt(10_000, 1, 10_000_000),
+};
+
+/**
+ * The environment of a process that executes runs (mesh-coordinator; agent-api in direct mode): agent kinds, default
+ * limits, the tools' network policy, the LLM endpoint and memory limits. Spread into the service's `defineConfig`.
+ */
+export const runExecutionEnv = {
+  ...agentMemoryEnv,
+  /** Runs one process executes at once. */
+  RUN_WORKER_CONCURRENCY: envInt(16, 1, 1_000),
+  /** How long a finished run's event log stays in Redis after it is archived to the database. */
+  RUN_EVENTS_TTL_SECONDS: envInt(86_400, 1, 31_536_000),
+  /** Name of this process in events and presence; pod name in Kubernetes. */
+  WORKER_ID: z.string().min(1).max(128).default(`${hostname()}-${process.pid}`),
+
+  /** Default per-agent limits (an agent's config `limits` overrides each): one attempt's wall-clock time. */
+  RUN_TIMEOUT_MS: envInt(DEFAULT_RUN_LIMITS.timeoutMs, 1, 86_400_000),
+  /** Steps one attempt may take. */
+  RUN_MAX_STEPS: envInt(DEFAULT_RUN_LIMITS.maxSteps, 1, 10_000),
+  /** Tool calls one attempt may make. */
+  RUN_MAX_TOOL_CALLS: envInt(DEFAULT_RUN_LIMITS.maxToolCalls, 0, 10_000),
+  /** Bytes of a run's output (its JSON). */
+  RUN_MAX_OUTPUT_BYTES: envInt(DEFAULT_RUN_LIMITS.maxOutputBytes, 1, 64 * 1024 * 1024),
+
+  /** Comma-separated modules (paths or package names) exporting `defineAgent()` kinds, loaded at boot. */
+  SKREAVER_AGENT_PLUGINS: envList(),
+
+  /** Lets tools and agents reach private, loopback and link-local addresses (trusted single-host setups only). */
+  SKREAVER_TOOLS_ALLOW_PRIVATE_NETWORKS: envBoolean(false),
+  /** Comma-separated CIDRs, addresses or host names reachable despite being private (e.g. `10.1.0.0/16,db.internal`). */
+  SKREAVER_TOOLS_ALLOWED_NETWORKS: envList().refine(
+    (entries) => {
+      try {
+        NetworkPolicy.create({ allowedNetworks: entries });
+        return true;
+      } catch {
+        return false;
+      }
+    },
+    { message: 'each entry must be a CIDR, an IP address or a host name' },
+  ),
+  /** When set, outbound HTTP may only reach these comma-separated domains (and their subdomains). */
+  SKREAVER_TOOLS_HTTP_ALLOW_DOMAINS: envList(),
+  /** Comma-separated domains (and their subdomains) outbound HTTP may never reach. */
+  SKREAVER_TOOLS_HTTP_DENY_DOMAINS: envList(),
+  /** Longest an outbound HTTP request (redirects included) may take. */
+  SKREAVER_TOOLS_HTTP_TIMEOUT_MS: envInt(30_000, 100, 600_000),
+  /** Largest outbound HTTP response body, bytes. */
+  SKREAVER_TOOLS_HTTP_MAX_RESPONSE_BYTES: envInt(1024 * 1024, 1_024, 64 * 1024 * 1024),
+
+  /** Default OpenAI-compatible API root of `llm` agents, e.g. `https://api.openai.com/v1` (trusted: no network policy). */
+  SKREAVER_LLM_BASE_URL: z.url({ protocol: /^https?$/ }).optional(),
+  /** Sent only to SKREAVER_LLM_BASE_URL. */
+  SKREAVER_LLM_API_KEY: z.string().min(1).optional(),
+  SKREAVER_LLM_MODEL: z.string().min(1).max(200).optional(),
+};
+
+/** The parsed run-execution settings (a subset of the service's config). */
+export type RunExecutionConfig = Config<typeof runExecutionEnv>;

@@ -1,0 +1,58 @@
+import { Module } from '@nestjs/common';
+import type { DynamicModule, Provider } from '@nestjs/common';
+import { AgentRegistry, AgentRunner } from '@skreaver/agent-runtime';
+import { MeshStore } from '@skreaver/messaging';
+
+import { MeshPublisher } from '../mesh-publisher';
+import { AgentMemoryStore } from './agent-memory.store';
+import { createAgentRegistry, createAgentRunner } from './agent-runtime.factory';
+import { InProcessRunWorker } from './in-process-run.worker';
+import { PublishingMeshClient } from './publishing-mesh.client';
+import type { RunExecutionConfig } from './run-execution.config';
+import { RUN_EXECUTION_CONFIG, RUN_EXECUTION_SHUTDOWN_GRACE_MS } from './run-execution.tokens';
+import { RunExecutor } from './run-executor';
+import { RunMetrics } from './run-metrics';
+import { ToolMetrics } from './tool-metrics';
+
+export interface RunExecutionOptions {
+  /** False: the agents' `mesh_send` / `mesh_request` fail with `mesh_disabled`. */
+  meshEnabled: boolean;
+  /**
+   * Set in direct mode: this process executes the runs of the in-process run queue (`RunLifecycleModule` with
+   * `dispatch: 'in-process'`); shutdown waits this long for runs in flight before aborting them.
+   */
+  inProcess?: { shutdownGraceMs: number };
+}
+
+/**
+ * Executing runs: the agent kinds (built-in and plugins, loaded now: a plugin that cannot load stops the boot),
+ * limits, tools with their network policy and metrics, agent memory, and the `RunExecutor`. mesh-coordinator
+ * feeds it from the BullMQ queue; agent-api in direct mode from the in-process queue (`InProcessRunWorker`).
+ */
+@Module({})
+export class RunExecutionModule {
+  static forRoot(config: RunExecutionConfig, options: RunExecutionOptions): DynamicModule {
+    const providers: Provider[] = [
+      { provide: RUN_EXECUTION_CONFIG, useValue: config },
+      RunExecutor,
+      RunMetrics,
+      ToolMetrics,
+      AgentMemoryStore,
+      { provide: AgentRegistry, useFactory: () => createAgentRegistry(config) },
+      {
+        provide: AgentRunner,
+        inject: [AgentRegistry, AgentMemoryStore, ToolMetrics, MeshPublisher, MeshStore],
+        useFactory: (registry: AgentRegistry, memory: AgentMemoryStore, metrics: ToolMetrics, publisher: MeshPublisher, store: MeshStore) =>
+          createAgentRunner(config, registry, memory, metrics, new PublishingMeshClient(publisher, store, options.meshEnabled)),
+      },
+    ];
+    if (options.inProcess) {
+      providers.push({ provide: RUN_EXECUTION_SHUTDOWN_GRACE_MS, useValue: options.inProcess.shutdownGraceMs }, InProcessRunWorker);
+    }
+    return {
+      module: RunExecutionModule,
+      providers,
+      exports: [RunExecutor, RUN_EXECUTION_CONFIG],
+    };
+  }
+}
