@@ -4,6 +4,7 @@ import { RunEventLog } from '@skreaver/messaging';
 import { RunRepository } from '@skreaver/persistence';
 import { newId, nowIso } from '@skreaver/util';
 
+import type { QueuedRunCanceller } from './queued-run-canceller';
 import type { RunCancellation } from './run-cancellation';
 import type { RunDispatcher } from './run-dispatcher';
 
@@ -15,6 +16,28 @@ export class RunRejectedError extends Error {
   }
 }
 
+/** An earlier run holds the idempotency key, made from another request: a client bug, not a retry. */
+export class IdempotencyKeyReusedError extends Error {
+  constructor(readonly key: string) {
+    super('This Idempotency-Key was used with a different request body');
+    this.name = 'IdempotencyKeyReusedError';
+  }
+}
+
+/**
+ * The run was stored but could not be logged, admitted or enqueued (Redis, the queue): it was removed again and its
+ * agent's slot freed, so nothing stays behind; the caller may retry the whole (with the same idempotency key).
+ */
+export class RunAdmissionError extends Error {
+  constructor(
+    readonly runId: string,
+    cause: unknown,
+  ) {
+    super(`run ${runId} could not be admitted: ${String(cause)}`, { cause });
+    this.name = 'RunAdmissionError';
+  }
+}
+
 export interface CreateRunOptions {
   source: RunSource;
   /**
@@ -22,14 +45,19 @@ export interface CreateRunOptions {
    * tenant, agent and key) and creates nothing. Mesh deliveries use `mesh:<message id>`.
    */
   idempotencyKey?: string;
+  /** Identifies the request that made the run: a later call with the key and another hash is refused (`IdempotencyKeyReusedError`). */
+  requestHash?: string;
+  /** The failed run this one submits again (`POST /runs/{id}/redrive`); logged in `run.queued`. */
+  redrivenFrom?: string;
   /** Runs only when the run is new (not for an idempotent repeat); throwing refuses it, e.g. a full inbox. */
   precheck?: () => Promise<void>;
 }
 
 /**
- * Creates a run outside agent-api's request path (mesh deliveries): stores it, logs `run.queued` as event 1, admits
- * it under the agent's concurrency policy and enqueues it when admitted. The same steps, in the same order, as
- * agent-api's `RunsService.submit`, whose HTTP-specific parts (idempotency replays, 409s) stay there.
+ * Creates runs (agent-api's `POST /agents/{id}/runs`, mesh deliveries): stores the run, logs `run.queued` as event
+ * 1, admits it under the agent's concurrency policy and enqueues it when admitted. Admission happens after the log
+ * entry so an executor that starts the run at once appends after it; under `reject` it happens first, so a refused
+ * run leaves no event.
  */
 export class RunCreator {
   constructor(
@@ -37,19 +65,21 @@ export class RunCreator {
     private readonly eventLog: RunEventLog,
     private readonly dispatcher: RunDispatcher,
     private readonly cancellation: RunCancellation,
+    private readonly canceller: QueuedRunCanceller,
+    private readonly eventsTtlSeconds: number,
   ) {}
 
   /**
    * @returns the run, and whether this call created it (false: an earlier call with the idempotency key did).
    * @throws RunRejectedError when the agent's policy is `reject` and it is busy (nothing stays behind).
+   * @throws IdempotencyKeyReusedError when the key's run was made from another request.
+   * @throws RunAdmissionError when the stored run could not be logged, admitted or enqueued (nothing stays behind).
    */
   async create(agent: Agent, input: JsonValue, options: CreateRunOptions): Promise<{ run: Run; created: boolean }> {
-    if (options.idempotencyKey) {
-      const earlier = await this.runs.findByIdempotencyKey(agent.tenant_id, agent.id, options.idempotencyKey);
-      if (earlier) {
-        await this.resume(agent, earlier.run);
-        return { run: earlier.run, created: false };
-      }
+    const earlier = await this.earlier(agent, options);
+    if (earlier) {
+      await this.resume(agent, earlier);
+      return { run: earlier, created: false };
     }
     await options.precheck?.();
     const run: Run = {
@@ -68,22 +98,33 @@ export class RunCreator {
       finished_at: null,
     };
     try {
-      await this.runs.insert(run);
+      await this.runs.insert(run, { requestHash: options.requestHash });
     } catch (error) {
-      // Two deliveries of one message raced on the unique key: the winner's run stands.
-      const earlier = options.idempotencyKey && (await this.runs.findByIdempotencyKey(agent.tenant_id, agent.id, options.idempotencyKey));
-      if (earlier) return { run: earlier.run, created: false };
+      // Two calls with one idempotency key raced on the unique index: the winner's run stands.
+      const winner = await this.earlier(agent, options);
+      if (winner) return { run: winner, created: false };
       throw error;
     }
     try {
-      await this.admit(agent, run);
+      await this.admit(agent, run, options.redrivenFrom);
     } catch (error) {
-      // A run that cannot be admitted must not stay queued with nothing behind it; the caller may retry the whole.
+      // A run that cannot be admitted must not stay queued with nothing behind it, nor keep its agent's slot.
       await this.runs.delete(run.id).catch(() => undefined);
+      if (error instanceof RunRejectedError) throw error;
       await this.dispatcher.release(agent, run.id).catch(() => undefined);
-      throw error;
+      await this.eventLog.expire(run.id, this.eventsTtlSeconds).catch(() => undefined);
+      throw new RunAdmissionError(run.id, error);
     }
     return { run, created: true };
+  }
+
+  /** The run an earlier call with the idempotency key made, if any. */
+  private async earlier(agent: Agent, options: CreateRunOptions): Promise<Run | null> {
+    if (!options.idempotencyKey) return null;
+    const earlier = await this.runs.findByIdempotencyKey(agent.tenant_id, agent.id, options.idempotencyKey);
+    if (!earlier) return null;
+    if (earlier.requestHash !== (options.requestHash ?? null)) throw new IdempotencyKeyReusedError(options.idempotencyKey);
+    return earlier.run;
   }
 
   /**
@@ -98,16 +139,16 @@ export class RunCreator {
     else if (standing === null) await this.admit(agent, run);
   }
 
-  private async admit(agent: Agent, run: Run): Promise<void> {
+  private async admit(agent: Agent, run: Run, redrivenFrom?: string): Promise<void> {
     if (agent.concurrency.policy === 'reject') {
       const admission = await this.dispatcher.admit(agent, run.id);
       if (admission.outcome === 'rejected') throw new RunRejectedError(agent.id);
-      await this.appendQueued(run);
+      await this.appendQueued(run, redrivenFrom);
       await this.dispatcher.enqueue(agent, run.id);
       return;
     }
     // Logged before admission: once admitted, a coordinator may start the run and append the events after it.
-    await this.appendQueued(run);
+    await this.appendQueued(run, redrivenFrom);
     const admission = await this.dispatcher.admit(agent, run.id);
     if (admission.outcome === 'interrupt') {
       for (const victim of admission.interrupted) await this.interrupt(agent, victim, `interrupted by run ${run.id}`);
@@ -117,27 +158,10 @@ export class RunCreator {
 
   /** Cancels a victim of the `interrupt` policy: a queued one here (it may never get a job), a running one by signal. */
   private async interrupt(agent: Agent, victimId: string, reason: string): Promise<void> {
-    const finishedAt = nowIso();
-    if (!(await this.runs.markCancelled(victimId, { code: 'cancelled', message: reason }, finishedAt, ['queued']))) {
-      await this.cancellation.request(victimId, reason);
-      return;
-    }
-    const last = await this.eventLog.last(victimId);
-    const seq = (last?.seq ?? 0) + 1;
-    await this.eventLog.append({
-      id: runEventId(victimId, seq),
-      run_id: victimId,
-      agent_id: agent.id,
-      tenant_id: agent.tenant_id,
-      seq,
-      ts: finishedAt,
-      type: 'run.cancelled',
-      data: { reason, by: 'policy:interrupt' },
-    });
-    await this.dispatcher.release(agent, victimId);
+    if (!(await this.canceller.cancel(agent, { id: victimId }, reason, 'policy:interrupt'))) await this.cancellation.request(victimId, reason);
   }
 
-  private appendQueued(run: Run): Promise<boolean> {
+  private appendQueued(run: Run, redrivenFrom?: string): Promise<boolean> {
     return this.eventLog.append({
       id: runEventId(run.id, 1),
       run_id: run.id,
@@ -146,7 +170,7 @@ export class RunCreator {
       seq: 1,
       ts: run.created_at,
       type: 'run.queued',
-      data: { input: run.input },
+      data: redrivenFrom === undefined ? { input: run.input } : { input: run.input, redriven_from: redrivenFrom },
     });
   }
 }

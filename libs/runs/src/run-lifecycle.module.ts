@@ -2,11 +2,12 @@ import { Module } from '@nestjs/common';
 import type { DynamicModule } from '@nestjs/common';
 import { AgentRunSlots, MESSAGING_OPTIONS, REDIS, RunEventLog, StreamProducer } from '@skreaver/messaging';
 import type { MessagingOptions } from '@skreaver/messaging';
-import { AgentRepository, RunRepository } from '@skreaver/persistence';
+import { AgentRepository, RunEventArchive, RunRepository } from '@skreaver/persistence';
 import type Redis from 'ioredis';
 
 import { InProcessRunQueue } from './in-process-run-queue';
 import { MeshPublisher } from './mesh-publisher';
+import { QueuedRunCanceller } from './queued-run-canceller';
 import type { MeshPublisherOptions } from './mesh-publisher';
 import { RunCancellation } from './run-cancellation';
 import { RunCreator } from './run-creator';
@@ -16,6 +17,8 @@ import { RunQueue } from './run-queue';
 export interface RunLifecycleOptions {
   /** Attempts each run gets before it fails for good. */
   maxAttempts: number;
+  /** How long the Redis log of a run cancelled before it started stays there once archived. */
+  eventsTtlSeconds: number;
   /**
    * Where admitted runs go: `queue` (default) the BullMQ run queue that coordinators take jobs from; `in-process`
    * an `InProcessRunQueue` that this process handles itself (agent-api in direct mode, see `RunExecutionModule`).
@@ -48,10 +51,16 @@ export class RunLifecycleModule {
           useFactory: (redis: Redis, messaging: MessagingOptions) => new RunCancellation(redis, messaging.keyPrefix),
         },
         {
+          provide: QueuedRunCanceller,
+          inject: [RunRepository, RunEventLog, RunEventArchive, RunDispatcher],
+          useFactory: (runs: RunRepository, log: RunEventLog, archive: RunEventArchive, dispatcher: RunDispatcher) =>
+            new QueuedRunCanceller(runs, log, archive, dispatcher, options.eventsTtlSeconds),
+        },
+        {
           provide: RunCreator,
-          inject: [RunRepository, RunEventLog, RunDispatcher, RunCancellation],
-          useFactory: (runs: RunRepository, log: RunEventLog, dispatcher: RunDispatcher, cancellation: RunCancellation) =>
-            new RunCreator(runs, log, dispatcher, cancellation),
+          inject: [RunRepository, RunEventLog, RunDispatcher, RunCancellation, QueuedRunCanceller],
+          useFactory: (runs: RunRepository, log: RunEventLog, dispatcher: RunDispatcher, cancellation: RunCancellation, canceller: QueuedRunCanceller) =>
+            new RunCreator(runs, log, dispatcher, cancellation, canceller, options.eventsTtlSeconds),
         },
         {
           provide: MeshPublisher,
@@ -60,7 +69,7 @@ export class RunLifecycleModule {
             new MeshPublisher(agents, dispatcher, producer, { inboxLimit: options.mesh?.inboxLimit ?? 1_000, streamMaxLen: options.mesh?.streamMaxLen }),
         },
       ],
-      exports: [RunQueue, InProcessRunQueue, RunDispatcher, RunCancellation, RunCreator, MeshPublisher],
+      exports: [RunQueue, InProcessRunQueue, RunDispatcher, RunCancellation, QueuedRunCanceller, RunCreator, MeshPublisher],
     };
   }
 }

@@ -47,6 +47,7 @@ export class AppModule {
         }),
         RunLifecycleModule.forRoot({
           maxAttempts: config.RUN_MAX_ATTEMPTS,
+          eventsTtlSeconds: config.RUN_EVENTS_TTL_SECONDS,
           dispatch: direct ? 'in-process' : 'queue',
           mesh: { inboxLimit: config.SKREAVER_MESH_INBOX_LIMIT, streamMaxLen: config.SKREAVER_MESH_STREAM_MAXLEN },
         }),

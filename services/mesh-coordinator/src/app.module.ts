@@ -34,6 +34,7 @@ export class AppModule {
         }),
         RunLifecycleModule.forRoot({
           maxAttempts: config.RUN_MAX_ATTEMPTS,
+          eventsTtlSeconds: config.RUN_EVENTS_TTL_SECONDS,
           mesh: { inboxLimit: config.SKREAVER_MESH_INBOX_LIMIT, streamMaxLen: config.SKREAVER_MESH_STREAM_MAXLEN },
         }),
         runs,

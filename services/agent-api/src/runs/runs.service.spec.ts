@@ -5,9 +5,9 @@ import { ApiError } from '@skreaver/http';
 import type { Admission, RunEventLog, RunEventReadOptions } from '@skreaver/messaging';
 import { JsonLogger } from '@skreaver/observability';
 import type { AgentRepository, RunEventArchive, RunRepository } from '@skreaver/persistence';
+import { QueuedRunCanceller, RunCreator } from '@skreaver/runs';
 import type { RunCancellation, RunDispatcher } from '@skreaver/runs';
 
-import { AgentApiConfig } from '../config';
 import type { RunEventListener, RunEventsHub } from './run-events.hub';
 import { RunsService } from './runs.service';
 
@@ -101,7 +101,7 @@ class InMemoryRunRepository
   readonly rows = new Map<string, StoredRun>();
   readonly markCancelledCalls: MarkCancelledCall[] = [];
   insertFailure: Error | undefined;
-  markFailedFailure: Error | undefined;
+  deleteFailure: Error | undefined;
   /** A row another request inserts just before ours (two requests racing with one idempotency key). */
   concurrentInsert: StoredRun | undefined;
 
@@ -151,12 +151,12 @@ class InMemoryRunRepository
 
   async delete(id: string): Promise<void> {
     this.journal.push('runs.delete');
+    if (this.deleteFailure) throw this.deleteFailure;
     this.rows.delete(id);
   }
 
   async markFailed(id: string, error: RunError, finishedAt: string): Promise<boolean> {
     this.journal.push('runs.markFailed');
-    if (this.markFailedFailure) throw this.markFailedFailure;
     return this.update(id, OPEN_STATUSES, { status: 'failed', error, finished_at: finishedAt });
   }
 
@@ -269,7 +269,7 @@ class InMemoryRunEventLog implements Pick<RunEventLog, 'append' | 'read' | 'last
 }
 
 /** Admission answers scripted per test; records what was admitted, enqueued and released. */
-class FakeRunDispatcher implements Pick<RunDispatcher, 'admit' | 'enqueue' | 'release'> {
+class FakeRunDispatcher implements Pick<RunDispatcher, 'admit' | 'enqueue' | 'release' | 'standing'> {
   admission: Admission = { outcome: 'start' };
   readonly admitted: { agentId: string; concurrency: AgentConcurrency; runId: string }[] = [];
   readonly enqueued: string[] = [];
@@ -296,6 +296,11 @@ class FakeRunDispatcher implements Pick<RunDispatcher, 'admit' | 'enqueue' | 're
     this.journal.push('dispatcher.release');
     this.released.push(runId);
     return [];
+  }
+
+  /** Admitted and not released: active (the fake has no waiting line). */
+  async standing(_agentId: string, runId: string): Promise<'active' | 'pending' | null> {
+    return this.admitted.some((each) => each.runId === runId) && !this.released.includes(runId) ? 'active' : null;
   }
 }
 
@@ -348,16 +353,22 @@ function newTestService() {
     hub: new FakeRunEventsHub(),
   };
   mocks.agents.seed(AgentFactory.create());
+  // The real creator and canceller over the same fakes: submit and cancel are theirs, translated to HTTP here.
+  const runs = mocks.runs as unknown as RunRepository;
+  const eventLog = mocks.eventLog as unknown as RunEventLog;
+  const dispatcher = mocks.dispatcher as unknown as RunDispatcher;
+  const cancellation = mocks.cancellation as unknown as RunCancellation;
+  const canceller = new QueuedRunCanceller(runs, eventLog, mocks.archive as unknown as RunEventArchive, dispatcher, TTL_SECONDS);
   const sut = new RunsService(
     mocks.agents as unknown as AgentRepository,
-    mocks.runs as unknown as RunRepository,
+    runs,
     mocks.archive as unknown as RunEventArchive,
-    mocks.eventLog as unknown as RunEventLog,
-    mocks.dispatcher as unknown as RunDispatcher,
-    mocks.cancellation as unknown as RunCancellation,
+    eventLog,
+    new RunCreator(runs, eventLog, dispatcher, cancellation, canceller, TTL_SECONDS),
+    canceller,
+    cancellation,
     mocks.hub as unknown as RunEventsHub,
     new JsonLogger('skreaver_agent_api', 'trace', (line) => lines.push(line)),
-    AgentApiConfig.load({ RUN_EVENTS_TTL_SECONDS: String(TTL_SECONDS) }),
   );
   return { sut, mocks };
 }
@@ -591,13 +602,13 @@ describe(RunsService.name, () => {
       });
     });
 
-    it('should skip an interrupted run that no longer exists', async () => {
+    it('should only signal an interrupted run it cannot cancel as queued (one that no longer exists), freeing no slot', async () => {
       useConcurrency({ policy: 'interrupt', max_concurrency: 1 });
       mocks.dispatcher.admission = { outcome: 'interrupt', interrupted: [OTHER_RUN_ID] };
 
       const { run } = await sut.submit(TENANT, AGENT_ID, input);
 
-      expect(mocks.cancellation.requests).toEqual([]);
+      expect(mocks.cancellation.requests.map((request) => request.runId)).toEqual([OTHER_RUN_ID]);
       expect(mocks.dispatcher.released).toEqual([]);
       expect(mocks.dispatcher.enqueued).toEqual([run.id]);
     });
@@ -620,7 +631,9 @@ describe(RunsService.name, () => {
 
         expect(second).toEqual({ run: first.run, replayed: true });
         expect(mocks.runs.rows.size).toBe(1);
-        expect(mocks.journal).toEqual([]);
+        // Still queued and holding its slot: enqueued again in case the first request died before it could be
+        // (harmless otherwise: the job id is the run id).
+        expect(mocks.journal).toEqual(['dispatcher.enqueue']);
         expect(mocks.dispatcher.admitted).toHaveLength(1);
       });
 
@@ -709,28 +722,20 @@ describe(RunsService.name, () => {
         expect(error).toMatchObject({ status: 503, code: 'queue_unavailable' });
       });
 
-      it('should fail the stored run with enqueue_failed instead of leaving it queued', () => {
-        const [stored] = [...mocks.runs.rows.values()];
-
-        expect(mocks.runs.rows.size).toBe(1);
-        expect(stored?.run).toMatchObject({
-          status: 'failed',
-          error: { code: 'enqueue_failed', message: expect.any(String) },
-          finished_at: expect.stringMatching(/Z$/),
-        });
+      it('should remove the stored run rather than leave it queued, so a retry creates it anew', () => {
+        expect(mocks.runs.rows.size).toBe(0);
+        expect(mocks.journal).toContain('runs.delete');
       });
 
       it("should let the run's log expire", () => {
-        const [runId] = [...mocks.runs.rows.keys()];
-
-        expect(runId && mocks.eventLog.ttls.get(runId)).toBe(TTL_SECONDS);
+        expect([...mocks.eventLog.ttls.values()]).toEqual([TTL_SECONDS]);
       });
 
       it('should log the cause with the run id', () => {
         const entry = JSON.parse(mocks.lines.at(-1) ?? '{}') as { level?: string; fields?: Record<string, unknown> };
 
         expect(entry.level).toBe('ERROR');
-        expect(entry.fields).toMatchObject({ message: 'Could not enqueue run', run_id: [...mocks.runs.rows.keys()][0] });
+        expect(entry.fields).toMatchObject({ message: 'Could not enqueue run', run_id: [...mocks.eventLog.ttls.keys()][0] });
       });
     });
 
@@ -739,7 +744,7 @@ describe(RunsService.name, () => {
 
       await rejectionOf(sut.submit(TENANT, AGENT_ID, input));
 
-      expect(mocks.journal).toEqual(['runs.insert', 'eventLog.append run.queued', 'runs.markFailed', 'dispatcher.release', 'eventLog.expire']);
+      expect(mocks.journal).toEqual(['runs.insert', 'eventLog.append run.queued', 'runs.delete', 'dispatcher.release', 'eventLog.expire']);
     });
 
     it('should give the agent\'s slot back when enqueueing fails after admission', async () => {
@@ -750,9 +755,9 @@ describe(RunsService.name, () => {
       expect(mocks.journal).toContain('dispatcher.release');
     });
 
-    it('should still answer 503 queue_unavailable when failing the run fails too', async () => {
+    it('should still answer 503 queue_unavailable when removing the run fails too', async () => {
       mocks.dispatcher.enqueueFailure = new Error('Connection is closed.');
-      mocks.runs.markFailedFailure = withCode('connect ECONNREFUSED', 'ECONNREFUSED');
+      mocks.runs.deleteFailure = withCode('connect ECONNREFUSED', 'ECONNREFUSED');
 
       await expect(sut.submit(TENANT, AGENT_ID, input)).rejects.toMatchObject({ status: 503, code: 'queue_unavailable' });
     });

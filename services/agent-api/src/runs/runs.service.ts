@@ -1,17 +1,14 @@
 import { createHash } from 'node:crypto';
 
-import { Inject, Injectable } from '@nestjs/common';
-import { TERMINAL_RUN_STATUSES, isTerminalEvent, runEventId } from '@skreaver/contracts';
+import { Injectable } from '@nestjs/common';
+import { TERMINAL_RUN_STATUSES, isTerminalEvent } from '@skreaver/contracts';
 import type { Agent, JsonValue, RedrivenRun, Run, RunEventV1, RunEventsPage, RunSearchQuery } from '@skreaver/contracts';
 import { ApiError } from '@skreaver/http';
 import { RunEventLog } from '@skreaver/messaging';
 import { JsonLogger } from '@skreaver/observability';
-import { AgentRepository, RunEventArchive, RunRepository } from '@skreaver/persistence';
-import { RunCancellation, RunDispatcher } from '@skreaver/runs';
-import { newId, nowIso } from '@skreaver/util';
+import { AgentRepository, RunEventArchive, RunRepository, isDatabaseUnavailable } from '@skreaver/persistence';
+import { IdempotencyKeyReusedError, QueuedRunCanceller, RunAdmissionError, RunCancellation, RunCreator, RunRejectedError } from '@skreaver/runs';
 
-import { AGENT_API_CONFIG } from '../config';
-import type { AgentApiConfig } from '../config';
 import { databaseCall } from '../database-call';
 import { RunEventsHub } from './run-events.hub';
 
@@ -37,63 +34,39 @@ export class RunsService {
     private readonly runs: RunRepository,
     private readonly archive: RunEventArchive,
     private readonly eventLog: RunEventLog,
-    private readonly dispatcher: RunDispatcher,
+    private readonly creator: RunCreator,
+    private readonly canceller: QueuedRunCanceller,
     private readonly cancellation: RunCancellation,
     private readonly hub: RunEventsHub,
     private readonly logger: JsonLogger,
-    @Inject(AGENT_API_CONFIG) private readonly config: AgentApiConfig,
   ) {}
 
   /**
-   * Stores a run, logs `run.queued` as event 1 and admits it under the agent's concurrency policy: admitted runs
-   * are enqueued now, waiting ones when a slot frees up. If Redis refuses, the stored run is failed rather than
-   * left queued with nothing behind it.
+   * Creates a run through the shared `RunCreator` (stored, `run.queued` logged as event 1, admitted under the agent's
+   * concurrency policy, enqueued when admitted) and translates its refusals: 409 `agent_busy`, 422
+   * `idempotency_key_reused`, 503 `database_unavailable` / `queue_unavailable` (nothing stays behind: a retry with
+   * the same Idempotency-Key creates the run anew).
    */
   async submit(tenantId: string, agentId: string, input: JsonValue, options: SubmitOptions = {}): Promise<Submitted> {
     const agent = await this.agentOf(tenantId, agentId);
-    const requestHash = options.idempotencyKey ? hashRequest(agent.id, input) : undefined;
-    if (options.idempotencyKey) {
-      const earlier = await this.replay(tenantId, agent.id, options.idempotencyKey, requestHash);
-      if (earlier) return earlier;
-    }
-    const now = nowIso();
-    const run: Run = {
-      id: newId(),
-      tenant_id: tenantId,
-      agent_id: agent.id,
-      status: 'queued',
-      source: 'api',
-      input,
-      output: null,
-      error: null,
-      attempts: 0,
-      idempotency_key: options.idempotencyKey ?? null,
-      created_at: now,
-      started_at: null,
-      finished_at: null,
-    };
     try {
-      await databaseCall(() => this.runs.insert(run, { requestHash }));
+      const { run, created } = await databaseCall(() =>
+        this.creator.create(agent, input, {
+          source: 'api',
+          idempotencyKey: options.idempotencyKey,
+          requestHash: options.idempotencyKey ? hashRequest(agent.id, input) : undefined,
+          redrivenFrom: options.redrivenFrom,
+        }),
+      );
+      return { run, replayed: !created };
     } catch (error) {
-      // Two requests with one idempotency key raced: the loser answers with the winner's run.
-      const earlier = options.idempotencyKey && (await this.replay(tenantId, agent.id, options.idempotencyKey, requestHash));
-      if (earlier) return earlier;
-      throw error;
-    }
-    try {
-      await this.admit(agent, run, options.redrivenFrom);
-    } catch (error) {
-      if (error instanceof ApiError && error.code === 'agent_busy') throw error;
-      // Whatever failed between admission and enqueueing, the run must neither stay queued with no job behind it
-      // nor keep its agent's slot: nothing else would ever free it.
-      this.logger.write('error', 'Could not enqueue run', { run_id: run.id, error: String(error) }, 'runs');
-      await this.runs.markFailed(run.id, { code: 'enqueue_failed', message: 'The run could not be enqueued' }, nowIso()).catch(() => undefined);
-      await this.dispatcher.release(agent, run.id).catch(() => undefined);
-      await this.eventLog.expire(run.id, this.config.RUN_EVENTS_TTL_SECONDS).catch(() => undefined);
-      if (error instanceof ApiError) throw error;
+      if (error instanceof RunRejectedError) throw new ApiError(409, 'agent_busy', error.message);
+      if (error instanceof IdempotencyKeyReusedError) throw new ApiError(422, 'idempotency_key_reused', error.message);
+      if (!(error instanceof RunAdmissionError)) throw error;
+      this.logger.write('error', 'Could not enqueue run', { run_id: error.runId, error: String(error.cause) }, 'runs');
+      if (isDatabaseUnavailable(error.cause)) throw ApiError.unavailable('database_unavailable', 'The database is unavailable; retry later');
       throw ApiError.unavailable('queue_unavailable', 'The run queue is unavailable; retry later');
     }
-    return { run, replayed: false };
   }
 
   /** The run once it has finished, or as it is when `timeoutMs` runs out. */
@@ -124,7 +97,7 @@ export class RunsService {
     const run = await this.get(tenantId, runId);
     if (isFinished(run)) throw new ApiError(409, 'conflict', `run ${run.id} already ${run.status}`);
     const agent = await this.agentOf(tenantId, run.agent_id);
-    if (await this.cancelQueued(agent, run, reason, by)) return this.get(tenantId, runId);
+    if (await databaseCall(() => this.canceller.cancel(agent, run, reason, by))) return this.get(tenantId, runId);
     await this.cancellation.request(run.id, reason);
     return this.waitForEnd(tenantId, run.id, waitMs);
   }
@@ -133,7 +106,7 @@ export class RunsService {
   async cancelAll(tenantId: string, agentId: string, reason: string, by: string): Promise<void> {
     const agent = await this.agentOf(tenantId, agentId);
     for (const run of await databaseCall(() => this.runs.listOpenByAgent(tenantId, agentId))) {
-      if (!(await this.cancelQueued(agent, run, reason, by))) await this.cancellation.request(run.id, reason);
+      if (!(await databaseCall(() => this.canceller.cancel(agent, run, reason, by)))) await this.cancellation.request(run.id, reason);
     }
   }
 
@@ -225,80 +198,6 @@ export class RunsService {
     const agent = await databaseCall(() => this.agents.findById(tenantId, agentId));
     if (!agent) throw ApiError.notFound(`agent ${agentId}`);
     return agent;
-  }
-
-  private async admit(agent: Agent, run: Run, redrivenFrom?: string): Promise<void> {
-    if (agent.concurrency.policy === 'reject') {
-      const admission = await this.dispatcher.admit(agent, run.id);
-      if (admission.outcome === 'rejected') {
-        await databaseCall(() => this.runs.delete(run.id));
-        throw new ApiError(409, 'agent_busy', `agent ${agent.id} is busy and its policy rejects runs while it works`);
-      }
-      await this.appendQueued(run, redrivenFrom);
-      await this.dispatcher.enqueue(agent, run.id);
-      return;
-    }
-    // Logged before admission: once admitted, a coordinator may start the run and append the events after it.
-    await this.appendQueued(run, redrivenFrom);
-    const admission = await this.dispatcher.admit(agent, run.id);
-    if (admission.outcome === 'interrupt') {
-      for (const interrupted of admission.interrupted) {
-        const victim = await databaseCall(() => this.runs.findById(run.tenant_id, interrupted));
-        const reason = `interrupted by run ${run.id}`;
-        if (victim && !(await this.cancelQueued(agent, victim, reason, 'policy:interrupt'))) {
-          await this.cancellation.request(interrupted, reason);
-        }
-      }
-    }
-    if (admission.outcome !== 'queued') await this.dispatcher.enqueue(agent, run.id);
-  }
-
-  /** Cancels `run` if it has not started; returns false when a coordinator has it (or it finished). */
-  private async cancelQueued(agent: Agent, run: Run, reason: string, by: string): Promise<boolean> {
-    const finishedAt = nowIso();
-    const cancelled = await databaseCall(() =>
-      this.runs.markCancelled(run.id, { code: 'cancelled', message: reason }, finishedAt, ['queued']),
-    );
-    if (!cancelled) return false;
-    // No coordinator will touch this run any more (it cannot start a cancelled run), so agent-api ends its log.
-    const last = await this.eventLog.last(run.id);
-    const seq = (last?.seq ?? 0) + 1;
-    await this.eventLog.append({
-      id: runEventId(run.id, seq),
-      run_id: run.id,
-      agent_id: run.agent_id,
-      tenant_id: run.tenant_id,
-      seq,
-      ts: finishedAt,
-      type: 'run.cancelled',
-      data: { reason, by },
-    });
-    await this.archive.append(await this.eventLog.read(run.id, { limit: 10_000 }));
-    await this.eventLog.expire(run.id, this.config.RUN_EVENTS_TTL_SECONDS);
-    await this.dispatcher.release(agent, run.id);
-    return true;
-  }
-
-  private appendQueued(run: Run, redrivenFrom?: string): Promise<boolean> {
-    return this.eventLog.append({
-      id: runEventId(run.id, 1),
-      run_id: run.id,
-      agent_id: run.agent_id,
-      tenant_id: run.tenant_id,
-      seq: 1,
-      ts: run.created_at,
-      type: 'run.queued',
-      data: redrivenFrom === undefined ? { input: run.input } : { input: run.input, redriven_from: redrivenFrom },
-    });
-  }
-
-  private async replay(tenantId: string, agentId: string, key: string, requestHash: string | undefined): Promise<Submitted | null> {
-    const earlier = await databaseCall(() => this.runs.findByIdempotencyKey(tenantId, agentId, key));
-    if (!earlier) return null;
-    if (earlier.requestHash !== requestHash) {
-      throw new ApiError(422, 'idempotency_key_reused', 'This Idempotency-Key was used with a different request body');
-    }
-    return { run: earlier.run, replayed: true };
   }
 
   private async readLog(run: Run, afterSeq: number, limit: number): Promise<RunEventV1[]> {
