@@ -1016,7 +1016,7 @@ describe(RunsService.name, () => {
 
     it('should read a finished run from the archive', async () => {
       seedRun({ status: 'completed' });
-      mocks.archive.rows.push(...eventsOf(RUN_ID, 3));
+      mocks.archive.rows.push(...eventsOf(RUN_ID, 2), EventFactory.completed(3));
       mocks.eventLog.seed(...eventsOf(RUN_ID, 5));
 
       const page = await sut.events(TENANT, RUN_ID, undefined, 10);
@@ -1028,12 +1028,58 @@ describe(RunsService.name, () => {
 
     it('should fall back to the Redis log when the archive is empty', async () => {
       seedRun({ status: 'failed', error: { code: 'agent_error', message: 'x' } });
-      mocks.eventLog.seed(...eventsOf(RUN_ID, 2));
+      const logged = [...eventsOf(RUN_ID, 2), EventFactory.failed(3, true)];
+      mocks.eventLog.seed(...logged);
 
       const page = await sut.events(TENANT, RUN_ID, undefined, 10);
 
-      expect(page.items).toEqual(eventsOf(RUN_ID, 2));
+      expect(page.items).toEqual(logged);
       expect(mocks.eventLog.readCalls).toEqual([{ runId: RUN_ID, options: { afterSeq: 0, limit: 10 } }]);
+    });
+
+    describe('of a finished run whose log does not hold its final event yet', () => {
+      beforeEach(() => {
+        seedRun({ status: 'completed' });
+        mocks.eventLog.seed(...eventsOf(RUN_ID, 2));
+      });
+
+      it('should wait for the final event and answer it', async () => {
+        const reading = sut.events(TENANT, RUN_ID, undefined, 10);
+        await flush();
+        const completed = EventFactory.completed(3);
+        mocks.eventLog.seed(completed);
+        mocks.hub.publish(completed);
+
+        expect((await reading).items.map((event) => event.type)).toEqual(['run.queued', 'run.started', 'run.completed']);
+      });
+
+      it('should answer what is logged once the short wait is over when no final event comes', async () => {
+        const started = performance.now();
+
+        const page = await sut.events(TENANT, RUN_ID, undefined, 10);
+
+        expect(page.items).toEqual(eventsOf(RUN_ID, 2));
+        expect(performance.now() - started).toBeGreaterThanOrEqual(400);
+        expect(mocks.hub.listenerCount(RUN_ID)).toBe(0);
+      });
+
+      it('should not wait when the page is full (the final event is on a later page)', async () => {
+        const page = await sut.events(TENANT, RUN_ID, undefined, 2);
+
+        expect(page.next_after).toBe(runEventId(RUN_ID, 2));
+        expect(mocks.hub.listenerCount(RUN_ID)).toBe(0);
+      });
+    });
+
+    it('should not wait for a final event when the Redis log has expired', async () => {
+      seedRun({ status: 'completed' });
+      mocks.archive.rows.push(...eventsOf(RUN_ID, 2), EventFactory.completed(3));
+      const started = performance.now();
+
+      const page = await sut.events(TENANT, RUN_ID, runEventId(RUN_ID, 3), 10);
+
+      expect(page.items).toEqual([]);
+      expect(performance.now() - started).toBeLessThan(300);
     });
 
     it.each(['queued', 'running'] as const)('should read a %s run from the Redis log only', async (status) => {

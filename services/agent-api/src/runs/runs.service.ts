@@ -26,6 +26,9 @@ export interface Submitted {
 
 const isFinished = (run: Run) => TERMINAL_RUN_STATUSES.includes(run.status);
 
+/** How long a finished run's log may lag behind its stored status (normally milliseconds: the next append). */
+const FINAL_EVENT_GRACE_MS = 500;
+
 /** Accepting runs under their agent's concurrency policy, waiting for them, cancelling them, and reading their logs. */
 @Injectable()
 export class RunsService {
@@ -144,7 +147,13 @@ export class RunsService {
    */
   async events(tenantId: string, runId: string, after: string | undefined, limit: number): Promise<RunEventsPage> {
     const run = await this.get(tenantId, runId);
-    const items = await this.readLog(run, after ? this.seqOf(runId, after) : 0, limit);
+    const afterSeq = after ? this.seqOf(runId, after) : 0;
+    let items = await this.readLog(run, afterSeq, limit);
+    // An executor stores a run's outcome a moment before it appends the final event: a client that saw the status
+    // and reads the log at once must still get that event, so a finished run's unfinished log waits for it briefly.
+    if (isFinished(run) && items.length < limit && !items.some(isTerminalEvent) && (await this.terminalEventLogged(run.id))) {
+      items = await this.readLog(run, afterSeq, limit);
+    }
     const last = items[items.length - 1];
     return { items, next_after: items.length === limit && last ? last.id : null };
   }
@@ -189,6 +198,27 @@ export class RunsService {
       }
       await done;
     } finally {
+      unsubscribe();
+    }
+  }
+
+  /**
+   * Whether the run's Redis log ends with its terminal event, waiting up to `FINAL_EVENT_GRACE_MS` for it to be
+   * appended. False for a log that never gets one (its executor died in between), has expired or cannot be read.
+   */
+  private async terminalEventLogged(runId: string): Promise<boolean> {
+    let wake: (seen: boolean) => void = () => undefined;
+    const seen = new Promise<boolean>((resolve) => (wake = resolve));
+    const unsubscribe = this.hub.subscribe(runId, (event) => isTerminalEvent(event) && wake(true));
+    const timer = setTimeout(() => wake(false), FINAL_EVENT_GRACE_MS);
+    try {
+      // Subscribed before this read: an event appended in between is either read here or heard by the listener.
+      const last = await this.eventLog.last(runId).catch(() => null);
+      // No Redis log: it expired long after the run was archived (or Redis is down); nothing is on its way.
+      if (!last) return false;
+      return isTerminalEvent(last) || (await seen);
+    } finally {
+      clearTimeout(timer);
       unsubscribe();
     }
   }
