@@ -1,3 +1,4 @@
+import { AUTH_REVOCATION_CHANNEL, AuthRevocationV1 } from '@skreaver/contracts';
 import type Redis from 'ioredis';
 
 /** What the denylist knows about one token, read in a single round trip. */
@@ -51,7 +52,12 @@ export class TokenDenylist implements RevocationList {
   async revoke(tenantId: string, jti: string, expiresAtSec: number): Promise<void> {
     const expiresAtMs = Math.ceil(expiresAtSec * 1000);
     if (expiresAtMs <= Date.now()) return;
-    await this.redis.set(this.deniedKey(tenantId, jti), '1', 'PXAT', expiresAtMs);
+    await this.redis
+      .multi()
+      .set(this.deniedKey(tenantId, jti), '1', 'PXAT', expiresAtMs)
+      .publish(this.channel(), this.announce({ kind: 'token', tenant_id: tenantId, token_id: jti }))
+      .exec()
+      .then(failedCommandOf);
   }
 
   /** Whether the token `jti` of `tenantId` was revoked on its own. */
@@ -62,6 +68,7 @@ export class TokenDenylist implements RevocationList {
   /** Revokes every token of `tenantId` issued at or before `epochSec`. */
   async revokeAllBefore(tenantId: string, epochSec: number): Promise<void> {
     await this.redis.eval(RAISE_CUTOFF, 1, this.notBeforeKey(tenantId), String(epochSec), '0');
+    await this.redis.publish(this.channel(), this.announce({ kind: 'tenant', tenant_id: tenantId }));
   }
 
   /** The tenant's cut-off in epoch seconds, or null. */
@@ -72,6 +79,27 @@ export class TokenDenylist implements RevocationList {
   /** Revokes every token of `subject` issued at or before `epochSec`; the entry lives `ttlSec` (the token lifetime). */
   async revokeSubjectBefore(tenantId: string, subject: string, epochSec: number, ttlSec: number): Promise<void> {
     await this.redis.eval(RAISE_CUTOFF, 1, this.subjectKey(tenantId, subject), String(epochSec), String(Math.max(1, Math.ceil(ttlSec))));
+    await this.redis.publish(this.channel(), this.announce({ kind: 'subject', tenant_id: tenantId, subject }));
+  }
+
+  /**
+   * Calls `onRevocation` for every revocation announced from now on (by any replica), so holders of long-lived
+   * connections can close those authenticated with a revoked credential. `subscriber` must be a dedicated
+   * connection (it enters subscribe mode). Returns a function that unsubscribes.
+   */
+  async listen(subscriber: Redis, onRevocation: (revocation: AuthRevocationV1) => void): Promise<() => Promise<void>> {
+    const channel = this.channel();
+    const handler = (received: string, raw: string) => {
+      if (received !== channel) return;
+      const parsed = AuthRevocationV1.safeParse(safeJson(raw));
+      if (parsed.success) onRevocation(parsed.data);
+    };
+    subscriber.on('message', handler);
+    await subscriber.subscribe(channel);
+    return async () => {
+      subscriber.off('message', handler);
+      await subscriber.unsubscribe(channel).catch(() => undefined);
+    };
   }
 
   /** Everything that could revoke the token, in one MGET. */
@@ -82,6 +110,14 @@ export class TokenDenylist implements RevocationList {
       this.subjectKey(tenantId, subject),
     );
     return { revoked: denied !== null, tenantNotBefore: toNumber(tenantCut), subjectNotBefore: toNumber(subjectCut) };
+  }
+
+  private channel(): string {
+    return `${this.keyPrefix}:${AUTH_REVOCATION_CHANNEL}`;
+  }
+
+  private announce(revocation: AuthRevocationV1): string {
+    return JSON.stringify(AuthRevocationV1.parse(revocation));
   }
 
   private base(tenantId: string): string {
@@ -105,4 +141,18 @@ function toNumber(value: string | null | undefined): number | null {
   if (value === null || value === undefined) return null;
   const parsed = Number(value);
   return Number.isFinite(parsed) ? parsed : null;
+}
+
+function safeJson(raw: string): unknown {
+  try {
+    return JSON.parse(raw);
+  } catch {
+    return undefined;
+  }
+}
+
+/** MULTI answers errors per command instead of rejecting: surface the first one. */
+function failedCommandOf(results: Array<[Error | null, unknown]> | null): void {
+  const failed = results?.find(([error]) => error !== null)?.[0];
+  if (failed) throw failed;
 }

@@ -15,6 +15,7 @@ export * from './streams/stream-registry';
 export * from './queues/queue-def';
 export * from './queues/run-job.v1';
 export * from './queues/run-cancel-request.v1';
+export * from './queues/auth-revocation.v1';
 export * from './queues/queue-registry';
 export * from './ws/subscription.v1';
 export * from './ws/ws-error.v1';

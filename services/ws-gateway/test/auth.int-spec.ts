@@ -1,5 +1,5 @@
 import { Streams, WsCloseCode } from '@skreaver/contracts';
-import { TokenService } from '@skreaver/auth';
+import { TokenService, apiKeySubject, parseApiKey } from '@skreaver/auth';
 import { waitFor } from '@skreaver/testing';
 import { newId } from '@skreaver/util';
 
@@ -95,6 +95,48 @@ describe('ws-gateway authentication', () => {
     await expect(ioGone).resolves.toBe('io server disconnect');
     expect(io.errors).toEqual([{ code: 'unauthorized', reason: 'expired', message: expect.any(String) }]);
     expect(await ws.closed).toEqual({ code: WsCloseCode.unauthorized, reason: 'unauthorized' });
+  });
+
+  it('should disconnect the sockets of a credential revoked while connected, and only those', async () => {
+    const disconnected = (client: { socket: { once(event: 'disconnect', listener: (reason: string) => void): unknown } }) =>
+      new Promise<string>((resolve) => client.socket.once('disconnect', resolve));
+    // One token on both transports, next to another token of the tenant that must stay connected.
+    const revokedToken = world.token();
+    const io = await connectIo(gateway.url, revokedToken.token);
+    const ws = await openWs(gateway.url, { token: revokedToken.token });
+    const bystander = await connectIo(gateway.url, world.token().token);
+    const ioGone = disconnected(io);
+
+    await world.denylist.revoke('default', revokedToken.jti, Date.parse(revokedToken.expires_at) / 1000);
+
+    expect(await ioGone).toBe('io server disconnect');
+    expect(io.errors).toEqual([{ code: 'unauthorized', reason: 'revoked', message: expect.any(String) }]);
+    expect(await ws.closed).toEqual({ code: WsCloseCode.unauthorized, reason: 'unauthorized' });
+
+    // An API key and a token minted from it (same subject) go together; a key of another tenant stays.
+    const key = await world.apiKey({ tenant: 'keyed' });
+    const subject = apiKeySubject(parseApiKey(key)?.prefix ?? '');
+    const minted = new TokenService({ secret: world.jwtSecret, ttlSeconds: 600 }).sign({ subject, role: 'viewer', tenant_id: 'keyed' }).token;
+    const byKey = await connectIo(gateway.url, key);
+    const byMinted = await connectIo(gateway.url, minted);
+    const otherTenant = await connectIo(gateway.url, await world.apiKey({ tenant: 'unrelated' }));
+    const keyGone = Promise.all([disconnected(byKey), disconnected(byMinted)]);
+
+    await world.denylist.revokeSubjectBefore('keyed', subject, Date.now() / 1000, 600);
+
+    expect(await keyGone).toEqual(['io server disconnect', 'io server disconnect']);
+
+    // Revoke-all ends the tenant's token connections, not its API key connections.
+    const tokenOfAll = await connectIo(gateway.url, world.token({ tenant: 'all-out' }).token);
+    const keyOfAll = await connectIo(gateway.url, await world.apiKey({ tenant: 'all-out' }));
+    const allGone = disconnected(tokenOfAll);
+
+    await world.denylist.revokeAllBefore('all-out', Date.now() / 1000);
+
+    expect(await allGone).toBe('io server disconnect');
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    expect([bystander.socket.connected, otherTenant.socket.connected, keyOfAll.socket.connected]).toEqual([true, true, true]);
+    for (const client of [bystander, otherTenant, keyOfAll]) client.socket.close();
   });
 
   it('should let an API key of another tenant watch only its own tenant', async () => {

@@ -2,15 +2,16 @@ import { Module } from '@nestjs/common';
 
 import { AuthModule } from '../auth/auth.module';
 import { ConnectionAdmission } from '../connections/connection-admission.service';
+import { AuthRevocationsConsumer } from '../consumers/auth-revocations.consumer';
 import { LiveModule } from '../live/live.module';
 import { AgentsGateway } from './agents.gateway';
 import { GatewayShutdown } from './gateway-shutdown.service';
 import { PlainWebSocketGateway } from './plain-ws.gateway';
 
-/** The two transports (socket.io `/agents`, plain WebSocket `/ws`), who may connect to them, and their shutdown. */
+/** The two transports (socket.io `/agents`, plain WebSocket `/ws`), who may connect to them (and stay connected), and their shutdown. */
 @Module({
   imports: [AuthModule, LiveModule],
-  providers: [AgentsGateway, ConnectionAdmission, GatewayShutdown, PlainWebSocketGateway],
+  providers: [AgentsGateway, AuthRevocationsConsumer, ConnectionAdmission, GatewayShutdown, PlainWebSocketGateway],
   exports: [AgentsGateway, PlainWebSocketGateway],
 })
 export class GatewayModule {}

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 
 import { Inject, Injectable } from '@nestjs/common';
-import type { ReconnectHintV1 } from '@skreaver/contracts';
+import type { AuthRevocationV1, Principal, ReconnectHintV1 } from '@skreaver/contracts';
 import { JsonLogger } from '@skreaver/observability';
 import { sleep } from '@skreaver/util';
 
@@ -62,6 +62,17 @@ export class LiveSessions {
     this.metrics.active.dec();
   }
 
+  /** Closes the open sessions whose credential `revocation` revoked, with `unauthorized` / `revoked`; how many. */
+  closeRevoked(revocation: AuthRevocationV1): number {
+    let closed = 0;
+    for (const session of this.sessions) {
+      if (!session.open || !revokes(revocation, session.principal)) continue;
+      session.closeWithError({ code: 'unauthorized', reason: 'revoked', message: 'the credential has been revoked; reconnect with a valid one' });
+      closed += 1;
+    }
+    return closed;
+  }
+
   /**
    * Graceful shutdown: asks every client to reconnect (another replica takes it, and its `after` resumes the
    * stream), waits up to `graceMs` for the connections to close, then cuts the rest.
@@ -71,6 +82,21 @@ export class LiveSessions {
     const deadline = Date.now() + graceMs;
     while (this.sessions.size > 0 && Date.now() < deadline) await sleep(20);
     for (const session of this.sessions) session.terminate();
+  }
+}
+
+/** Whether `revocation` covers the credential `principal` authenticated with. */
+function revokes(revocation: AuthRevocationV1, principal: Principal): boolean {
+  if (revocation.tenant_id !== principal.tenant_id) return false;
+  switch (revocation.kind) {
+    case 'token':
+      return principal.token_id === revocation.token_id;
+    case 'subject':
+      // The API key itself and every token minted from it share the subject `key:<prefix>`.
+      return principal.subject === revocation.subject;
+    case 'tenant':
+      // "Revoke all" cuts off the tenant's tokens issued until now, which every connected token was; keys stay valid.
+      return principal.via === 'jwt';
   }
 }
 
