@@ -165,8 +165,12 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
           return { name: service.name, ...exit };
         }),
       );
-      await redis.cleanup();
-      await database.cleanup();
+      try {
+        await redis.cleanup();
+      } finally {
+        // Also when Redis is unreachable (a test that stops it failed): the database must not be left behind.
+        await database.cleanup();
+      }
       return exits;
     },
   };
