@@ -63,16 +63,24 @@ export interface Stack {
   stop(): Promise<Array<{ name: string; code: number | null; signal: NodeJS.Signals | null }>>;
 }
 
+/** Options of `startStack`. */
+export interface StackOptions {
+  gateways?: number;
+  coordinators?: number;
+  env?: Record<string, string>;
+  database?: 'sqlite' | 'postgres';
+  /** The Redis to use (e.g. a `privateRedis()` the test stops and restarts); the shared test Redis by default. */
+  redisUrl?: string;
+}
+
 /** Starts the built services as real processes on free ports, isolated by a Redis prefix and a fresh database (SQLite by default). */
-export async function startStack(
-  options: { gateways?: number; coordinators?: number; env?: Record<string, string>; database?: 'sqlite' | 'postgres' } = {},
-): Promise<Stack> {
+export async function startStack(options: StackOptions = {}): Promise<Stack> {
   for (const name of ['agent-api', 'ws-gateway', 'mesh-coordinator']) {
     if (!existsSync(join(ROOT, 'services', name, 'dist', 'main.js'))) {
       throw new Error(`services/${name}/dist is missing: run \`npm run build\` before the e2e tests`);
     }
   }
-  const redis = isolatedRedis('e2e');
+  const redis = isolatedRedis('e2e', options.redisUrl);
   const database = await isolatedDatabase(options.database ?? 'sqlite', 'e2e');
   const adminKey = newApiKey();
   const baseEnv: Record<string, string> = {
@@ -173,8 +181,12 @@ export async function startStack(
           return { name: service.name, ...exit };
         }),
       );
-      await redis.cleanup();
-      await database.cleanup();
+      try {
+        await redis.cleanup();
+      } finally {
+        // Also when Redis is unreachable (a test that stops it failed): the database must not be left behind.
+        await database.cleanup();
+      }
       return exits;
     },
   };

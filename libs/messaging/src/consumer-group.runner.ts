@@ -3,6 +3,7 @@ import { nowIso, sleep } from '@skreaver/util';
 import type Redis from 'ioredis';
 
 import { Backoff } from './backoff';
+import { isRedisUnavailable } from './redis-errors';
 import { reopen, whenEnded } from './redis-lifecycle';
 import {
   decodeEntry,
@@ -32,7 +33,11 @@ export interface ConsumerGroupRunnerOptions<D extends StreamDef> {
   group: string;
   /** Unique per process (e.g. `<hostname>-<pid>`): a restarted process must not reuse a dead one's name by accident. */
   consumer: string;
-  /** Resolving acks the entry; throwing leaves it pending for redelivery after `claimIdleMs`. */
+  /**
+   * Resolving acks the entry; throwing leaves it pending for redelivery after `claimIdleMs`, except when the error
+   * means Redis is unreachable (`isRedisUnavailable`): then the handler is called again, with backoff, until it
+   * succeeds or the runner stops. It must be idempotent either way.
+   */
   handler: (payload: StreamPayload<D>, meta: DeliveryMeta) => Promise<void>;
   /** XREADGROUP BLOCK time in ms; default 1000. Also bounds how long `stop()` waits for a blocked read. */
   blockMs?: number;
@@ -211,9 +216,7 @@ export class ConsumerGroupRunner<D extends StreamDef> {
     if (deliveries > this.maxDeliveries) {
       return this.deadLetter(id, fields, 'max_deliveries', `delivered ${deliveries} times without an ack`, deliveries);
     }
-    // Through a promise chain so that a handler throwing synchronously is treated like one that rejects.
-    const { handler } = this.options;
-    const handled = Promise.resolve().then(() => handler(decoded.payload, { id, deliveries }));
+    const handled = this.handle(decoded.payload, { id, deliveries });
     this.inFlight = handled.then(
       () => undefined,
       () => undefined,
@@ -221,7 +224,8 @@ export class ConsumerGroupRunner<D extends StreamDef> {
     try {
       await handled;
     } catch (error) {
-      if (deliveries >= this.maxDeliveries) {
+      // An outage (only possible here while stopping) is not the entry's fault: leave it pending.
+      if (deliveries >= this.maxDeliveries && !isRedisUnavailable(error)) {
         return this.deadLetter(id, fields, 'max_deliveries', errorMessage(error), deliveries);
       }
       // Left pending on purpose: XAUTOCLAIM redelivers it after claimIdleMs, here or on another instance.
@@ -231,6 +235,28 @@ export class ConsumerGroupRunner<D extends StreamDef> {
       this.inFlight = undefined;
     }
     await this.options.redis.xack(this.key, this.options.group, id);
+  }
+
+  /**
+   * Calls the handler; while it fails because Redis is unreachable, calls it again after a backoff. Such a failure
+   * says nothing about the entry, and leaving it pending would delay it by `claimIdleMs` (30 s by default) after
+   * Redis is back, count against `maxDeliveries`, and let the loop fail the rest of its batch (and the next ones)
+   * the same way: after a Redis restart the blocking connection can be back before the shared one the handler uses.
+   */
+  private async handle(payload: StreamPayload<D>, meta: DeliveryMeta): Promise<void> {
+    const backoff = new Backoff();
+    for (;;) {
+      try {
+        // Through a promise chain so that a handler throwing synchronously is treated like one that rejects.
+        return await Promise.resolve().then(() => this.options.handler(payload, meta));
+      } catch (error) {
+        if (this.stopping || !isRedisUnavailable(error)) throw error;
+        this.options.onError?.(error);
+        await sleep(backoff.next(), this.abort.signal).catch(() => undefined);
+        // Stopping: the entry stays pending, for another consumer after claimIdleMs.
+        if (this.stopping) throw error;
+      }
+    }
   }
 
   private async deadLetter(

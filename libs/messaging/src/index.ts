@@ -1,6 +1,7 @@
 export * from './contract-violation.error';
 export * from './redis-connection';
 export * from './redis-connections';
+export * from './redis-errors';
 export * from './redis-health';
 export type { StreamEntry } from './stream-entry';
 export { PAYLOAD_FIELD } from './stream-entry';

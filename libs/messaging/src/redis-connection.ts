@@ -108,8 +108,8 @@ export function redisOptions(url: string, options: RedisConnectionOptions = {}):
     retryStrategy: (times: number) => backoffDelay(times - 1),
     // Commands issued while disconnected wait in the offline queue (so boot-time commands need no ready check).
     // On ordinary connections they fail after two failed reconnect attempts, a clear MaxRetriesPerRequestError
-    // ~0.3 s after Redis refuses connections, instead of hanging; blocking readers and BullMQ workers (which
-    // require null) wait for Redis to come back.
+    // ~0.3 s after Redis refuses connections, instead of hanging (and `createRedis` then fails later ones at once);
+    // blocking readers and BullMQ workers (which require null) wait for Redis to come back.
     enableOfflineQueue: true,
     maxRetriesPerRequest: options.forBlocking ? null : 1,
   };
@@ -123,7 +123,32 @@ export function createRedis(url: string, options: RedisConnectionOptions = {}): 
   const redis = new Redis(redisOptions(url, options));
   // Without a listener ioredis prints every failed reconnect attempt to stderr; readiness probes report the outage.
   redis.on('error', (error: Error) => options.onError?.(error));
+  if (!options.forBlocking) failFastWhileDown(redis);
   return redis;
+}
+
+// Failed reconnect attempts after which Redis counts as down: the same two after which maxRetriesPerRequest: 1
+// flushes the offline queue with MaxRetriesPerRequestError.
+const ATTEMPTS_BEFORE_FAIL_FAST = 2;
+
+/**
+ * Once Redis has refused two reconnect attempts in a row, new commands fail at once ("Stream isn't writeable…")
+ * until the connection is ready again. With the offline queue on, ioredis flushes it only every second attempt, and
+ * with the backoff at its 2 s cap a command issued during an outage waited up to ~4 s for its error: a request
+ * making three Redis calls on its error path took 12 s to answer 503, longer than clients and probes wait. A
+ * short blip (one failed attempt) is still absorbed by the queue, and nothing is sent twice: a refused command was
+ * never written.
+ */
+function failFastWhileDown(redis: Redis): void {
+  let failedAttempts = 0;
+  redis.on('reconnecting', () => {
+    failedAttempts += 1;
+    if (failedAttempts >= ATTEMPTS_BEFORE_FAIL_FAST) redis.options.enableOfflineQueue = false;
+  });
+  redis.on('ready', () => {
+    failedAttempts = 0;
+    redis.options.enableOfflineQueue = true;
+  });
 }
 
 /**

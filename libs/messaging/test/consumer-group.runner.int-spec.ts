@@ -136,6 +136,27 @@ describe(ConsumerGroupRunner.name, () => {
     await waitFor(async () => (await pendingCount()) === 0, { what: 'the retry acked' });
   });
 
+  it('should retry the handler in place while Redis is unreachable, without a redelivery or the next entries failing', async () => {
+    const calls: Array<{ n: number; meta: DeliveryMeta }> = [];
+    let outage = 3;
+    const { sut, errors } = runner('c1', {
+      // Far beyond the test: an entry left pending would not come back in time.
+      claimIdleMs: 60_000,
+      maxDeliveries: 2,
+      handler: async (payload, meta) => {
+        calls.push({ n: payload.seq, meta });
+        if (outage-- > 0) throw new Error("Stream isn't writeable and enableOfflineQueue options is false");
+      },
+    });
+    await sut.start();
+    await publish(2);
+    await waitFor(async () => (await pendingCount()) === 0 && calls.length === 5, { what: 'both entries handled and acked' });
+    // Three failed tries of the first entry, all its first delivery, then each entry once: none skipped or dead-lettered.
+    expect(calls.map(({ n, meta }) => [n, meta.deliveries])).toEqual([[1, 1], [1, 1], [1, 1], [1, 1], [2, 1]]);
+    expect(errors).toHaveLength(3);
+    expect(await deadLetters()).toEqual([]);
+  });
+
   it('should let another runner reclaim the entries a stopped runner left unacked', async () => {
     let release: () => void = () => undefined;
     const stuck = new Promise<void>((resolve) => (release = resolve));

@@ -1,4 +1,4 @@
-import { isolatedRedis, waitFor } from '@skreaver/testing';
+import { isolatedRedis, privateRedis, waitFor } from '@skreaver/testing';
 
 import { createRedis, pingRedis } from '../src';
 import { closeAll } from './fixtures';
@@ -32,6 +32,30 @@ describe(createRedis.name, () => {
       await waitFor(() => redis.status === 'reconnecting', { what: 'a reconnect attempt' });
     } finally {
       redis.disconnect();
+    }
+  });
+
+  it('should fail commands at once while Redis stays down, and queue them again once it is back', async () => {
+    const server = await privateRedis();
+    const redis = createRedis(server.url);
+    let attempts = 0;
+    redis.on('reconnecting', () => (attempts += 1));
+    try {
+      expect(await redis.ping()).toBe('PONG');
+      await server.kill();
+      await waitFor(() => attempts >= 2, { what: 'two failed reconnect attempts' });
+      // Not after the next flush of the offline queue (up to two 2 s backoffs away): now.
+      const started = performance.now();
+      await expect(redis.get('any')).rejects.toThrow(/isn't writeable/);
+      expect(performance.now() - started).toBeLessThan(100);
+
+      await server.start();
+      await waitFor(() => redis.status === 'ready', { timeoutMs: 5_000, what: 'the reconnect' });
+      expect(redis.options.enableOfflineQueue).toBe(true);
+      expect(await redis.ping()).toBe('PONG');
+    } finally {
+      redis.disconnect();
+      await server.cleanup();
     }
   });
 

@@ -15,6 +15,8 @@ export interface PrivateRedis {
   readonly port: number;
   /** Stops the server (SIGTERM) and waits until it is gone. */
   stop(): Promise<void>;
+  /** Kills the server (SIGKILL, as a crash or an OOM kill would) and waits until it is gone; no shutdown save. */
+  kill(): Promise<void>;
   /** Starts it again on the same port (and data dir: with AOF on, accepted writes survive). */
   start(): Promise<void>;
   cleanup(): Promise<void>;
@@ -31,8 +33,17 @@ function freePort(): Promise<number> {
   });
 }
 
+/** Options of `privateRedis`. */
+export interface PrivateRedisOptions {
+  /**
+   * AOF fsync policy; Redis' default is `everysec`, which may lose the last second of acknowledged writes when the
+   * server is killed. `always` fsyncs before replying, so every write a client saw acknowledged survives a SIGKILL.
+   */
+  appendfsync?: 'always' | 'everysec' | 'no';
+}
+
 /** Starts `redis-server` (it must be on PATH) on a free loopback port with AOF persistence in a temp dir. */
-export async function privateRedis(): Promise<PrivateRedis> {
+export async function privateRedis(options: PrivateRedisOptions = {}): Promise<PrivateRedis> {
   const port = await freePort();
   const dir = mkdtempSync(join(tmpdir(), 'skreaver-redis-'));
   const url = `redis://127.0.0.1:${port}`;
@@ -51,23 +62,27 @@ export async function privateRedis(): Promise<PrivateRedis> {
     }
   };
 
+  const args = ['--port', String(port), '--bind', '127.0.0.1', '--dir', dir, '--appendonly', 'yes', '--save', ''];
+  if (options.appendfsync) args.push('--appendfsync', options.appendfsync);
+
+  const terminate = async (signal: NodeJS.Signals) => {
+    const running = child;
+    child = undefined;
+    if (!running || running.exitCode !== null || running.signalCode !== null) return;
+    const exited = new Promise((resolve) => running.once('exit', resolve));
+    running.kill(signal);
+    await exited;
+  };
+
   const instance: PrivateRedis = {
     url,
     port,
     async start() {
-      child = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--dir', dir, '--appendonly', 'yes', '--save', ''], {
-        stdio: 'ignore',
-      });
+      child = spawn('redis-server', args, { stdio: 'ignore' });
       await waitFor(answers, { timeoutMs: 10_000, what: `redis-server on ${port}` });
     },
-    async stop() {
-      const running = child;
-      child = undefined;
-      if (!running || running.exitCode !== null) return;
-      const exited = new Promise((resolve) => running.once('exit', resolve));
-      running.kill('SIGTERM');
-      await exited;
-    },
+    stop: () => terminate('SIGTERM'),
+    kill: () => terminate('SIGKILL'),
     async cleanup() {
       await instance.stop();
       rmSync(dir, { recursive: true, force: true });

@@ -11,14 +11,14 @@ export interface IsolatedRedis {
   cleanup(): Promise<void>;
 }
 
-/** Reserves a unique key prefix on the test Redis for one test file. */
-export function isolatedRedis(label: string): IsolatedRedis {
+/** Reserves a unique key prefix on the test Redis (or the Redis at `url`, e.g. a `privateRedis()`) for one test file. */
+export function isolatedRedis(label: string, url = TEST_REDIS_URL): IsolatedRedis {
   const prefix = `t-${label.replace(/[^a-zA-Z0-9-]/g, '-').slice(0, 24)}-${randomBytes(4).toString('hex')}`;
   return {
-    url: TEST_REDIS_URL,
+    url,
     prefix,
     async cleanup() {
-      const redis = new Redis(TEST_REDIS_URL, { lazyConnect: true, maxRetriesPerRequest: 1 });
+      const redis = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 1 });
       try {
         await redis.connect();
         // BullMQ keys start with "{prefix}" (the hash tag), stream keys with "prefix:".
