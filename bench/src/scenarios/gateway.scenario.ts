@@ -93,7 +93,7 @@ async function rssPerClient(pid: number, connect: () => Promise<Socket>, paralle
   return (after - before) / IDLE_CLIENTS;
 }
 
-async function raw(context: ScenarioContext): Promise<{ fanOuts: FanOut[]; rssPerClient: number }> {
+async function raw(context: ScenarioContext): Promise<FanOut[]> {
   const server = await RawChild.start('socket-io-server');
   const url = `http://127.0.0.1:${server.port}`;
   try {
@@ -113,7 +113,17 @@ async function raw(context: ScenarioContext): Promise<{ fanOuts: FanOut[]; rssPe
         await closeAll(sockets);
       }
     }
-    return { fanOuts, rssPerClient: await rssPerClient(server.pid, () => connectLive(url, undefined), 100) };
+    return fanOuts;
+  } finally {
+    await server.stop();
+  }
+}
+
+/** RSS per idle socket of a fresh raw server (the fan-outs' garbage would blur the difference). */
+async function rawIdle(): Promise<number> {
+  const server = await RawChild.start('socket-io-server');
+  try {
+    return await rssPerClient(server.pid, () => connectLive(`http://127.0.0.1:${server.port}`, undefined), 100);
   } finally {
     await server.stop();
   }
@@ -177,7 +187,10 @@ async function ours(context: ScenarioContext): Promise<{ fanOuts: FanOut[]; rssP
         await closeAll(sockets);
       }
     }
-    return { fanOuts, rssPerClient: await rssPerClient(gateway.pid, () => connectLive(gateway.url, platform.token), 100) };
+    // A second, fresh gateway for the idle sockets, like the raw server's.
+    const idle = await platform.spawn('ws-gateway');
+    await idle.waitReady();
+    return { fanOuts, rssPerClient: await rssPerClient(idle.pid, () => connectLive(idle.url, platform.token), 100) };
   } finally {
     redis.disconnect();
     await platform.stop();
@@ -190,7 +203,7 @@ export const gatewayScenario: Scenario = {
   title: 'Gateway: raw socket.io broadcast → ws-gateway delivering stream events (100 / 1000 clients), idle RSS',
   timeoutMs: (quick) => (quick ? 240_000 : 420_000),
   async run(context) {
-    const baseline = await raw(context);
+    const baseline = { fanOuts: await raw(context), rssPerClient: await rawIdle() };
     const mine = await ours(context);
     FAN_OUTS.forEach((clients, i) => {
       const [b, o] = [baseline.fanOuts[i], mine.fanOuts[i]];

@@ -8,8 +8,8 @@ import type { Scenario, ScenarioContext } from '../support/results';
 import { summarize, wallMs } from '../support/stats';
 import { atFixedRate, sleep, waitUntil } from '../support/time';
 
-/** The fixed rate delivery latency is measured at. */
-const RATE = 200;
+/** The fixed rate delivery latency is measured at: below what one coordinator delivers on the 2-core bench machine. */
+const RATE = 50;
 const GROUP = 'bench';
 
 /** A mesh envelope (unicast) with the send time in its payload; the raw loop sends the same JSON. */
@@ -140,7 +140,7 @@ async function ours(context: ScenarioContext): Promise<{ burst: number; p50: num
     const to = await platform.echoAgent();
     const meshKey = `${platform.prefix}:stream:mesh.messages.v1`;
     const events = deliveryWatcher(watcher, `${platform.prefix}:stream:events.v1`);
-    const total = context.quick ? 500 : 3_000;
+    const total = context.quick ? 300 : 1_000;
     const started = performance.now();
     for (let sent = 0; sent < total; sent += 100) {
       const pipeline = producer.pipeline();
@@ -155,7 +155,7 @@ async function ours(context: ScenarioContext): Promise<{ burst: number; p50: num
     events.delivery.latencies.length = 0;
     events.delivery.count = 0;
     const sent = await atFixedRate(RATE, context.quick ? 3_000 : 10_000, (i) => void producer.xadd(meshKey, 'MAXLEN', '~', 100_000, '*', 'data', JSON.stringify(envelope(to, i))));
-    await waitUntil(() => events.delivery.count >= sent, 30_000, 'mesh delivery at a fixed rate');
+    await waitUntil(() => events.delivery.count >= sent, 60_000, 'mesh delivery at a fixed rate');
     const stream = summarize(events.delivery.latencies);
     await sleep(1_000);
 
@@ -167,7 +167,7 @@ async function ours(context: ScenarioContext): Promise<{ burst: number; p50: num
     const posted = await atFixedRate(RATE, context.quick ? 3_000 : 10_000, (i) => {
       void fetch(url, { method: 'POST', headers, body: JSON.stringify({ to, kind: 'bench', payload: { seq: i, t: wallMs() } }) }).then((r) => r.arrayBuffer());
     });
-    await waitUntil(() => events.delivery.count >= posted, 30_000, 'mesh delivery over HTTP at a fixed rate');
+    await waitUntil(() => events.delivery.count >= posted, 60_000, 'mesh delivery over HTTP at a fixed rate');
     const http = summarize(events.delivery.latencies);
     await events.stop();
     return { burst, p50: stream.p50, p99: stream.p99, httpP50: http.p50, httpP99: http.p99 };
