@@ -5,21 +5,12 @@
 import { transformFile } from '@swc/core';
 import { mkdir, readdir, rm, writeFile } from 'node:fs/promises';
 import { join, relative, dirname } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+
+import { swcOptions } from './swc-options.mjs';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const TEST_FILE = /\.(spec|int-spec|e2e-spec)\.ts$/;
-
-const swcOptions = {
-  sourceMaps: true,
-  module: { type: 'commonjs' },
-  jsc: {
-    target: 'es2022',
-    parser: { syntax: 'typescript', decorators: true },
-    transform: { legacyDecorator: true, decoratorMetadata: true, useDefineForClassFields: false },
-    keepClassNames: true,
-  },
-};
 
 async function* sources(dir) {
   for (const entry of await readdir(dir, { withFileTypes: true })) {
@@ -29,7 +20,8 @@ async function* sources(dir) {
   }
 }
 
-async function buildProject(projectDir) {
+/** Compiles `<projectDir>/src` to `<projectDir>/dist` (test files left out); resolves with the number of files. */
+export async function buildProject(projectDir) {
   const src = join(projectDir, 'src');
   const out = join(projectDir, 'dist');
   await rm(out, { recursive: true, force: true });
@@ -45,13 +37,21 @@ async function buildProject(projectDir) {
   return count;
 }
 
-const started = Date.now();
-const projects = [];
-for (const group of ['libs', 'services']) {
-  for (const entry of await readdir(join(root, group), { withFileTypes: true })) {
-    if (entry.isDirectory()) projects.push(join(root, group, entry.name));
+/** Builds every project under libs/ and services/; resolves with the number of projects and files. */
+export async function buildAll() {
+  const projects = [];
+  for (const group of ['libs', 'services']) {
+    for (const entry of await readdir(join(root, group), { withFileTypes: true })) {
+      if (entry.isDirectory()) projects.push(join(root, group, entry.name));
+    }
   }
+  const counts = await Promise.all(projects.map((project) => buildProject(project)));
+  return { projects: projects.length, files: counts.reduce((a, b) => a + b, 0) };
 }
-const counts = await Promise.all(projects.map(buildProject));
-const files = counts.reduce((a, b) => a + b, 0);
-console.log(`built ${projects.length} projects (${files} files) in ${Date.now() - started} ms`);
+
+// Imported (by tools/bench.mjs) it only exports; run as a script it builds.
+if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
+  const started = Date.now();
+  const { projects, files } = await buildAll();
+  console.log(`built ${projects} projects (${files} files) in ${Date.now() - started} ms`);
+}

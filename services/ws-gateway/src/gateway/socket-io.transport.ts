@@ -1,5 +1,6 @@
 import type { ClientToServerEvents, MeshEnvelopeV1, ReconnectHintV1, ServerToClientEvents, WsErrorV1 } from '@skreaver/contracts';
 import type { Socket } from 'socket.io';
+import { WebSocket } from 'ws';
 
 import type { Admission } from '../connections/connection-admission.service';
 import type { EventFrame } from '../live/event-frame';
@@ -20,7 +21,9 @@ export class SocketIoTransport implements SessionTransport {
   constructor(private readonly socket: AgentsSocket) {}
 
   sendEvent(frame: EventFrame): void {
-    this.socket.emit('event', frame.event);
+    // What a socket.io broadcast does: encode the packet (and its WebSocket frame) once per event, not once per socket.
+    const encoded = frame.encodedFor(this.socket.nsp, (event) => encodeEvent(this.socket, event));
+    this.socket.client._packet(encoded.packets, encoded.options);
   }
 
   sendMesh(message: MeshEnvelopeV1): void {
@@ -56,6 +59,32 @@ export class SocketIoTransport implements SessionTransport {
 }
 
 type EngineSocket = AgentsSocket['conn'];
+
+interface EncodedEvent {
+  packets: ReturnType<AgentsSocket['nsp']['server']['encoder']['encode']>;
+  options: { preEncoded: true; wsPreEncodedFrame?: unknown };
+}
+
+/** The `event` packet of the socket's namespace, encoded by its server, plus the WebSocket frame carrying it. */
+function encodeEvent(socket: AgentsSocket, event: unknown): EncodedEvent {
+  // Packet type 2 is socket.io's EVENT.
+  const packets = socket.nsp.server.encoder.encode({ type: 2, data: ['event', event], nsp: socket.nsp.name });
+  const [only] = packets;
+  const frame = wsFrameEncoder();
+  if (packets.length !== 1 || typeof only !== 'string' || !frame) return { packets, options: { preEncoded: true } };
+  // "4" is engine.io's message packet type; engine.io sends this frame as is on WebSocket transports (as socket.io's
+  // own broadcasts do), and encodes the packet itself on polling ones.
+  const wsPreEncodedFrame = frame(Buffer.from(`4${only}`), { readOnly: false, mask: false, rsv1: false, opcode: 1, fin: true });
+  return { packets, options: { preEncoded: true, wsPreEncodedFrame } };
+}
+
+/** `ws`'s `Sender.frame`, which its typings leave out; undefined if a `ws` version lacks it. */
+function wsFrameEncoder(): ((data: Buffer, options: Record<string, unknown>) => unknown) | undefined {
+  const sender: unknown = Reflect.get(WebSocket, 'Sender');
+  const frame: unknown = typeof sender === 'function' ? Reflect.get(sender, 'frame') : undefined;
+  if (typeof frame !== 'function') return undefined;
+  return (data, options) => Reflect.apply(frame, sender, [data, options]);
+}
 
 /**
  * Bytes engine.io holds for a client: packets it queues while the transport is busy (`writeBuffer`, which

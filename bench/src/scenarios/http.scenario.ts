@@ -1,0 +1,72 @@
+import autocannon from 'autocannon';
+
+import { Platform } from '../support/platform';
+import { RawChild } from '../support/raw-child';
+import { versus } from '../support/results';
+import type { Scenario, ScenarioContext } from '../support/results';
+
+interface Load {
+  rps: number;
+  p50: number;
+  p99: number;
+  non2xx: number;
+  errors: number;
+}
+
+/** autocannon with 50 connections: a short warm-up (JIT, pools), then the measured run. */
+async function load(context: ScenarioContext, options: autocannon.Options): Promise<Load> {
+  await autocannon({ ...options, connections: 50, duration: context.quick ? 1 : 2 });
+  const result = await autocannon({ ...options, connections: 50, duration: context.quick ? 3 : 10 });
+  return {
+    rps: result.requests.average,
+    p50: result.latency.p50,
+    p99: result.latency.p99,
+    non2xx: result.non2xx,
+    errors: result.errors + result.timeouts,
+  };
+}
+
+function latencyMetrics(label: string, baseline: Load, ours: Load, context: ScenarioContext): void {
+  context.record(versus(`${label} p50 latency`, 'ms', baseline.p50, ours.p50));
+  context.record(versus(`${label} p99 latency`, 'ms', baseline.p99, ours.p99));
+  if (ours.non2xx || ours.errors) context.note(`${label}: ${ours.non2xx} non-2xx answers and ${ours.errors} errors/timeouts during the run`);
+}
+
+/** Scenario 1: raw Nest+Fastify hello → authenticated `GET /agents/{id}` and `POST /agents/{id}/runs`. */
+export const httpScenario: Scenario = {
+  id: 'http',
+  title: 'HTTP: raw NestJS+Fastify hello → authenticated agent-api routes (autocannon -c 50)',
+  timeoutMs: (quick) => (quick ? 90_000 : 180_000),
+  async run(context) {
+    const raw = await RawChild.start('nest-hello');
+    let hello: Load;
+    try {
+      hello = await load(context, { url: `http://127.0.0.1:${raw.port}/hello` });
+    } finally {
+      await raw.stop();
+    }
+
+    // Only agent-api runs: the coordinator would compete for the two cores without serving these requests.
+    const platform = new Platform(context.profileDir ? { profileDir: `${context.profileDir}/http` } : {});
+    try {
+      await platform.start(['agent-api']);
+      const agentId = await platform.echoAgent();
+      const api = platform.service('agent-api').url;
+      const authorization = `Bearer ${platform.token}`;
+      const get = await load(context, { url: `${api}/agents/${agentId}`, headers: { authorization } });
+      context.record(versus('GET /agents/{id} req/s (JWT)', 'req/s', hello.rps, get.rps, { atLeast: 0.5 }));
+      latencyMetrics('GET /agents/{id}', hello, get, context);
+      const post = await load(context, {
+        url: `${api}/agents/${agentId}/runs`,
+        method: 'POST',
+        headers: { authorization, 'content-type': 'application/json' },
+        body: JSON.stringify({ input: { message: 'hello' } }),
+      });
+      context.record(versus('POST /agents/{id}/runs req/s (202)', 'req/s', hello.rps, post.rps, { atLeast: 0.2 }));
+      latencyMetrics('POST /agents/{id}/runs', hello, post, context);
+      context.note('agent-api alone (no coordinator: queued runs wait in Redis), JWT bearer token, rate limits on but set to 10M');
+    } finally {
+      await platform.stop();
+    }
+  },
+};

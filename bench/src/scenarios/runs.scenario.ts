@@ -1,0 +1,122 @@
+import { randomBytes } from 'node:crypto';
+
+import { Queue, Worker } from 'bullmq';
+import Redis from 'ioredis';
+
+import { Completions } from '../support/completions';
+import { connectLive, subscribe } from '../support/live-client';
+import { Platform, REDIS_URL, deleteRedisPrefix } from '../support/platform';
+import { ceiling, versus } from '../support/results';
+import type { Scenario, ScenarioContext } from '../support/results';
+import { summarize } from '../support/stats';
+import { atFixedRate, closedLoop, sleep } from '../support/time';
+
+/** Runs (or jobs) in flight in the closed loop that finds the maximum rate. */
+const IN_FLIGHT = 64;
+/** The fixed rate end-to-end latency is measured at. */
+const RATE = 200;
+/** Jobs one worker (the raw loop's, and a coordinator's RUN_WORKER_CONCURRENCY default) runs at once. */
+const WORKER_CONCURRENCY = 16;
+
+interface Measured {
+  perSecond: number;
+  p50: number;
+  p99: number;
+}
+
+/**
+ * Drives `start` (which begins one run and returns its id and start time) in a closed loop for the maximum rate, then
+ * at RATE per second for the latency, with `completions` fed by whoever observes the end of a run.
+ */
+async function measure(context: ScenarioContext, completions: Completions, start: () => Promise<{ id: string; at: number }>): Promise<Measured> {
+  const once = async () => {
+    const { id, at } = await start();
+    await completions.wait(id, at);
+  };
+  await closedLoop(IN_FLIGHT, context.quick ? 1_000 : 2_000, once);
+  completions.reset();
+  const loop = await closedLoop(IN_FLIGHT, context.quick ? 3_000 : 10_000, once);
+  if (loop.errors) context.note(`closed loop: ${loop.errors} errors (${loop.firstError})`);
+  await sleep(500);
+  completions.reset();
+  const pending: Promise<void>[] = [];
+  await atFixedRate(RATE, context.quick ? 3_000 : 10_000, () => {
+    pending.push(
+      start()
+        .then(({ id, at }) => completions.wait(id, at))
+        .catch(() => undefined),
+    );
+  });
+  await Promise.all(pending);
+  const latency = summarize(completions.latencies);
+  if (completions.timeouts) context.note(`${completions.timeouts} runs did not complete within 15 s at ${RATE}/s (counted as 15 000 ms in the percentiles)`);
+  return { perSecond: loop.perSecond, p50: latency.p50, p99: latency.p99 };
+}
+
+async function rawBullmq(context: ScenarioContext): Promise<Measured> {
+  const prefix = `{bench-raw-${randomBytes(4).toString('hex')}}`;
+  const connection = new Redis(REDIS_URL, { maxRetriesPerRequest: null });
+  const workerConnection = new Redis(REDIS_URL, { maxRetriesPerRequest: null });
+  const queue = new Queue('raw-echo', { connection, prefix });
+  const completions = new Completions();
+  const worker = new Worker('raw-echo', async (job) => job.data as unknown, { connection: workerConnection, prefix, concurrency: WORKER_CONCURRENCY });
+  worker.on('completed', (job) => completions.complete(job.id ?? ''));
+  try {
+    await worker.waitUntilReady();
+    return await measure(context, completions, async () => {
+      const at = performance.now();
+      const job = await queue.add('echo', { input: { message: 'hello' } }, { removeOnComplete: true, removeOnFail: true });
+      return { id: job.id ?? '', at };
+    });
+  } finally {
+    await worker.close();
+    await queue.close();
+    connection.disconnect();
+    workerConnection.disconnect();
+    await deleteRedisPrefix(prefix.slice(1, -1));
+  }
+}
+
+async function ours(context: ScenarioContext): Promise<Measured> {
+  const platform = new Platform(context.profileDir ? { profileDir: `${context.profileDir}/runs` } : {});
+  try {
+    await platform.start(['agent-api', 'ws-gateway', 'mesh-coordinator']);
+    const agentId = await platform.echoAgent();
+    const completions = new Completions();
+    const socket = await connectLive(platform.service('ws-gateway').url, platform.token, (event) => {
+      if (event.type === 'run.completed') completions.complete(event.run_id);
+    });
+    await subscribe(socket, { agent_id: agentId });
+    const url = `${platform.service('agent-api').url}/agents/${agentId}/runs`;
+    const headers = { authorization: `Bearer ${platform.token}`, 'content-type': 'application/json' };
+    const body = JSON.stringify({ input: { message: 'hello' } });
+    try {
+      return await measure(context, completions, async () => {
+        const at = performance.now();
+        const response = await fetch(url, { method: 'POST', headers, body });
+        const run = (await response.json()) as { id?: string };
+        if (response.status !== 202 || !run.id) throw new Error(`POST runs answered ${response.status}`);
+        return { id: run.id, at };
+      });
+    } finally {
+      socket.close();
+    }
+  } finally {
+    await platform.stop();
+  }
+}
+
+/** Scenario 2: raw BullMQ add → process loop → echo runs through agent-api, queue, coordinator, event log, gateway. */
+export const runsScenario: Scenario = {
+  id: 'runs',
+  title: 'Runs: raw BullMQ add→process loop → echo runs POST→run.completed on a socket (one coordinator)',
+  timeoutMs: (quick) => (quick ? 120_000 : 240_000),
+  async run(context) {
+    const raw = await rawBullmq(context);
+    const mine = await ours(context);
+    context.record(versus(`runs/s, closed loop of ${IN_FLIGHT}`, 'runs/s', raw.perSecond, mine.perSecond, { atLeast: 0.3 }));
+    context.record(versus(`p50 at ${RATE} runs/s`, 'ms', raw.p50, mine.p50));
+    context.record(ceiling(`p99 at ${RATE} runs/s (POST → run.completed)`, 'ms', mine.p99, 20, raw.p99));
+    context.note(`raw: Queue.add → Worker (concurrency ${WORKER_CONCURRENCY}) → 'completed' in the bench process; ours: echo agent (delay_ms 0, parallel, max_concurrency 1000), one coordinator (RUN_WORKER_CONCURRENCY ${WORKER_CONCURRENCY}), latency measured POST sent → run.completed received on a socket.io client subscribed to the agent`);
+  },
+};

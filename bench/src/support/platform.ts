@@ -1,0 +1,225 @@
+import { spawn } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+import { generateApiKey } from '@skreaver/auth';
+import Redis from 'ioredis';
+
+import { freePort } from './free-port';
+import { sleep, waitUntil } from './time';
+
+export const ROOT = join(__dirname, '..', '..', '..');
+export const REDIS_URL = process.env['BENCH_REDIS_URL'] ?? 'redis://127.0.0.1:6379';
+/** Log level of the services under test: low enough that logging does not dominate what is measured. */
+export const SERVICE_LOG_LEVEL = 'warn';
+
+export type ServiceName = 'agent-api' | 'ws-gateway' | 'mesh-coordinator';
+
+/** One service process under test. */
+export class ServiceProcess {
+  readonly output: string[] = [];
+  readonly exited: Promise<void>;
+  readonly startedAt = performance.now();
+  /** Milliseconds from spawn to the first 200 of `/ready`. */
+  readyMs = Number.NaN;
+
+  constructor(
+    readonly name: ServiceName,
+    readonly port: number,
+    readonly child: ChildProcess,
+  ) {
+    const collect = (chunk: Buffer) => {
+      this.output.push(...chunk.toString().split('\n').filter(Boolean));
+      if (this.output.length > 200) this.output.splice(0, this.output.length - 200);
+    };
+    child.stdout?.on('data', collect);
+    child.stderr?.on('data', collect);
+    this.exited = new Promise((resolve) => child.once('exit', () => resolve()));
+  }
+
+  get url(): string {
+    return `http://127.0.0.1:${this.port}`;
+  }
+
+  get pid(): number {
+    if (this.child.pid === undefined) throw new Error(`${this.name} has no pid`);
+    return this.child.pid;
+  }
+
+  get running(): boolean {
+    return this.child.exitCode === null && this.child.signalCode === null;
+  }
+
+  async waitReady(timeoutMs = 30_000): Promise<number> {
+    await waitUntil(
+      async () => {
+        if (!this.running) throw new Error(`${this.name} exited:\n${this.output.slice(-20).join('\n')}`);
+        try {
+          return (await fetch(`${this.url}/ready`)).ok;
+        } catch {
+          return false;
+        }
+      },
+      timeoutMs,
+      `${this.name} /ready`,
+      10,
+    );
+    this.readyMs = performance.now() - this.startedAt;
+    return this.readyMs;
+  }
+
+  /** SIGTERM (the service drains and exits, writing its CPU profile if it has one), SIGKILL after `graceMs`. */
+  async stop(graceMs = 20_000): Promise<void> {
+    if (!this.running) return;
+    this.child.kill('SIGTERM');
+    const killed = sleep(graceMs).then(() => {
+      if (this.running) this.child.kill('SIGKILL');
+    });
+    await Promise.race([this.exited, killed]);
+    await this.exited;
+  }
+}
+
+/** Options of `Platform.start`. */
+export interface PlatformOptions {
+  /** Extra environment of every service. */
+  env?: Record<string, string>;
+  /** Start each service with `--cpu-prof`, writing into `<profileDir>/<service>/`. */
+  profileDir?: string;
+}
+
+/**
+ * The built services as real processes on free ports, isolated by a unique Redis key prefix and a temporary SQLite
+ * database, with a JWT secret and a bootstrap admin key; `stop()` ends them and deletes their keys and files.
+ */
+export class Platform {
+  readonly prefix = `bench-${randomBytes(4).toString('hex')}`;
+  readonly dataDir = mkdtempSync(join(tmpdir(), 'skreaver-bench-'));
+  readonly adminKey = generateApiKey().key;
+  readonly services: ServiceProcess[] = [];
+  private readonly jwtSecret = randomBytes(32).toString('base64url');
+  token = '';
+
+  constructor(private readonly options: PlatformOptions = {}) {
+    for (const name of ['agent-api', 'ws-gateway', 'mesh-coordinator']) {
+      if (!existsSync(join(ROOT, 'services', name, 'dist', 'main.js'))) throw new Error(`services/${name}/dist is missing: run \`npm run build\``);
+    }
+  }
+
+  get env(): Record<string, string> {
+    return {
+      PATH: process.env['PATH'] ?? '',
+      NODE_ENV: 'production',
+      LOG_LEVEL: SERVICE_LOG_LEVEL,
+      HOST: '127.0.0.1',
+      REDIS_URL,
+      REDIS_KEY_PREFIX: this.prefix,
+      SKREAVER_DATA_DIR: this.dataDir,
+      SHUTDOWN_TIMEOUT_MS: '5000',
+      JWT_SECRET_KEY: this.jwtSecret,
+      SKREAVER_ADMIN_API_KEY: this.adminKey,
+      // The load generator is one client: the limiters stay on (a Redis round trip per request) but never refuse.
+      SKREAVER_RATE_LIMIT_PER_SUBJECT: '10000000',
+      SKREAVER_RATE_LIMIT_PER_IP: '10000000',
+      SKREAVER_MESH_INBOX_LIMIT: '10000000',
+      WEBSOCKET_MAX_CONNECTIONS: '100000',
+      WS_MAX_CONNECTIONS_PER_IP: '100000',
+      ...this.options.env,
+    };
+  }
+
+  /** Spawns one service (not waiting for it to be ready). */
+  async spawn(name: ServiceName, env: Record<string, string> = {}): Promise<ServiceProcess> {
+    const port = await freePort();
+    const flags: string[] = [];
+    if (this.options.profileDir) {
+      const dir = join(this.options.profileDir, name);
+      mkdirSync(dir, { recursive: true });
+      flags.push('--cpu-prof', `--cpu-prof-dir=${dir}`);
+    }
+    const child = spawn(process.execPath, [...flags, join(ROOT, 'services', name, 'dist', 'main.js')], {
+      env: { ...this.env, ...env, PORT: String(port) },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    const service = new ServiceProcess(name, port, child);
+    this.services.push(service);
+    return service;
+  }
+
+  /** Starts agent-api (it migrates the database) and then the others, one after another, each until `/ready`. */
+  async start(names: readonly ServiceName[]): Promise<Record<ServiceName, ServiceProcess | undefined>> {
+    const started: Partial<Record<ServiceName, ServiceProcess>> = {};
+    for (const name of ['agent-api', 'ws-gateway', 'mesh-coordinator'] as const) {
+      if (!names.includes(name)) continue;
+      const service = await this.spawn(name);
+      await service.waitReady();
+      started[name] = service;
+      if (name === 'agent-api') this.token = await this.exchangeToken(service.url);
+    }
+    return { 'agent-api': started['agent-api'], 'ws-gateway': started['ws-gateway'], 'mesh-coordinator': started['mesh-coordinator'] };
+  }
+
+  service(name: ServiceName): ServiceProcess {
+    const found = this.services.find((service) => service.name === name && service.running);
+    if (!found) throw new Error(`${name} is not running`);
+    return found;
+  }
+
+  /** A JSON call to agent-api with the admin token. */
+  async api<T>(method: string, path: string, body?: unknown): Promise<{ status: number; body: T }> {
+    const response = await fetch(`${this.service('agent-api').url}${path}`, {
+      method,
+      headers: { authorization: `Bearer ${this.token}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
+      ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+    });
+    const text = await response.text();
+    return { status: response.status, body: (text ? JSON.parse(text) : undefined) as T };
+  }
+
+  /** Creates an echo agent that runs any number of runs at once (no admission queueing). */
+  async echoAgent(): Promise<string> {
+    const created = await this.api<{ id: string }>('POST', '/agents', {
+      name: 'bench-echo',
+      kind: 'echo',
+      config: { delay_ms: 0 },
+      concurrency: { policy: 'parallel', max_concurrency: 1000 },
+    });
+    if (created.status !== 201) throw new Error(`POST /agents answered ${created.status}: ${JSON.stringify(created.body)}`);
+    return created.body.id;
+  }
+
+  /** Stops every service, then deletes the Redis keys under the prefix and the database files. */
+  async stop(): Promise<void> {
+    await Promise.all(this.services.map((service) => service.stop()));
+    await deleteRedisPrefix(this.prefix);
+    rmSync(this.dataDir, { recursive: true, force: true });
+  }
+
+  private async exchangeToken(apiUrl: string): Promise<string> {
+    const response = await fetch(`${apiUrl}/auth/token`, { method: 'POST', headers: { 'x-api-key': this.adminKey } });
+    const body = (await response.json()) as { access_token?: string };
+    if (response.status !== 200 || !body.access_token) throw new Error(`POST /auth/token answered ${response.status}`);
+    return body.access_token;
+  }
+}
+
+/** Deletes every key of a prefix: stream keys start with `prefix:`, BullMQ keys with `{prefix}`. */
+export async function deleteRedisPrefix(prefix: string): Promise<void> {
+  const redis = new Redis(REDIS_URL, { lazyConnect: true, maxRetriesPerRequest: 1 });
+  try {
+    await redis.connect();
+    for (const pattern of [`${prefix}:*`, `{${prefix}}*`, `bull:${prefix}*`]) {
+      let cursor = '0';
+      do {
+        const [next, keys] = await redis.scan(cursor, 'MATCH', pattern, 'COUNT', 1000);
+        cursor = next;
+        if (keys.length) await redis.unlink(...keys);
+      } while (cursor !== '0');
+    }
+  } finally {
+    redis.disconnect();
+  }
+}
