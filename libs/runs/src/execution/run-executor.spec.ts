@@ -392,6 +392,14 @@ describe(RunExecutor.name, () => {
     });
   });
 
+  it('should not write running again for an agent that already says so (its other runs set it)', async () => {
+    seedQueuedRun(mocks, RunFactory.create(), AgentFactory.create({ status: 'running' }));
+
+    await sut.execute(RunFactory.job(), FIRST_OF_THREE, new AbortController().signal);
+
+    expect(mocks.agents.statuses).toEqual(['idle']);
+  });
+
   it('should continue the seqs after what earlier attempts logged', async () => {
     seedQueuedRun(mocks, RunFactory.create({ status: 'running', attempts: 1 }));
     mocks.eventLog.seed(EventFactory.started(2, 1), EventFactory.failed(3, 1, false));

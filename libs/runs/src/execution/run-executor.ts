@@ -28,6 +28,9 @@ export interface RunLifecycleHooks {
   finished(run: Run): Promise<void>;
 }
 
+// A run's log is read whole into memory for the archive; more events than this are not archived.
+const MAX_ARCHIVED_EVENTS = 10_000;
+
 type Outcome = { kind: 'completed'; output: JsonValue } | { kind: 'cancelled'; reason: string } | { kind: 'error'; error: unknown };
 
 /**
@@ -75,9 +78,11 @@ export class RunExecutor {
       // Cancelled between our read and now: whoever cancelled it logged it.
       return this.settle((await this.runs.findById(run.tenant_id, run.id)) ?? run, agent, log);
     }
-    await this.agents.updateActivity(run.tenant_id, agent.id, 'running', startedAt);
+    // A busy agent already says running (its other runs set it): the write would change nothing but the instant.
+    if (agent.status !== 'running') await this.agents.updateActivity(run.tenant_id, agent.id, 'running', startedAt);
     await log.append('run.started', { attempt: recorded, worker: this.config.WORKER_ID });
-    await this.notify('started', run);
+    const running: Run = { ...run, status: 'running', attempts: recorded, started_at: startedAt };
+    await this.notify('started', running);
 
     const started = performance.now();
     const outcome = await this.runAgent(run, agent, recorded, signal, log);
@@ -89,17 +94,18 @@ export class RunExecutor {
       await log.append('run.completed', { output: outcome.output, duration_ms: Math.round(durationMs * 100) / 100 });
       await this.agents.updateActivity(run.tenant_id, agent.id, 'idle', finishedAt);
       this.record(agent, 'completed', durationMs);
-      return this.finish(run, agent);
+      return this.finish({ ...running, status: 'completed', output: outcome.output, finished_at: finishedAt }, agent, log);
     }
     if (outcome.kind === 'cancelled') {
       const finishedAt = nowIso();
-      await this.runs.markCancelled(run.id, { code: 'cancelled', message: outcome.reason }, finishedAt);
+      const error = { code: 'cancelled', message: outcome.reason };
+      await this.runs.markCancelled(run.id, error, finishedAt);
       await log.append('run.cancelled', { reason: outcome.reason, by: this.config.WORKER_ID });
       await this.agents.updateActivity(run.tenant_id, agent.id, 'idle', finishedAt);
       this.record(agent, 'cancelled', durationMs);
-      return this.finish(run, agent);
+      return this.finish({ ...running, status: 'cancelled', error, finished_at: finishedAt }, agent, log);
     }
-    await this.fail(run, agent, log, { recorded, last: attempt.number >= attempt.of }, outcome.error, durationMs);
+    await this.fail(running, agent, log, { recorded, last: attempt.number >= attempt.of }, outcome.error, durationMs);
   }
 
   /**
@@ -155,7 +161,7 @@ export class RunExecutor {
       await log.append('run.failed', { ...failure, attempt: attempt.recorded, final });
       await this.agents.updateActivity(run.tenant_id, agent.id, 'error', finishedAt);
       this.record(agent, 'failed', durationMs);
-      await this.finish(run, agent);
+      await this.finish({ ...run, status: 'failed', error: failure, finished_at: finishedAt }, agent, log);
     } else {
       await log.append('run.failed', { ...failure, attempt: attempt.recorded, final });
       this.record(agent, 'retried', durationMs);
@@ -175,9 +181,10 @@ export class RunExecutor {
     if (!run || !agent || TERMINAL_RUN_STATUSES.includes(run.status)) return;
     const failure = { code: 'worker_lost', message };
     const log = await this.openLog(run);
-    if (!(await this.runs.markFailed(run.id, failure, nowIso()))) return;
+    const finishedAt = nowIso();
+    if (!(await this.runs.markFailed(run.id, failure, finishedAt))) return;
     await log.append('run.failed', { ...failure, attempt: Math.max(run.attempts, 1), final: true });
-    await this.finish(run, agent);
+    await this.finish({ ...run, status: 'failed', error: failure, finished_at: finishedAt }, agent, log);
   }
 
   /** A job for a run that is already finished: complete its log if a crash cut it short, and free its slot. */
@@ -188,19 +195,20 @@ export class RunExecutor {
       await log.append('run.failed', { ...run.error, attempt: Math.max(run.attempts, 1), final: true });
     }
     // A cancelled run's log is ended by whoever cancelled it (agent-api for queued runs).
-    await this.finish(run, agent);
+    await this.finish(run, agent, log);
   }
 
-  /** Archives the finished run's log, lets its Redis copy expire, and hands the agent's slot on. */
-  private async finish(run: Run, agent: Agent): Promise<void> {
+  /**
+   * Archives the finished run's log (as this writer holds it: read when the attempt began, plus what it appended),
+   * lets its Redis copy expire, hands the agent's slot on, and tells the hooks how the run ended (`ended`).
+   */
+  private async finish(ended: Run, agent: Agent, log: RunLogWriter): Promise<void> {
     // The slot first: the agent is free the moment its run has ended, not after the bookkeeping below.
-    await this.dispatcher.release(agent, run.id);
-    const events = await this.eventLog.read(run.id, { limit: 10_000 });
-    await this.archive.append(events);
+    await this.dispatcher.release(agent, ended.id);
+    await this.archive.append(log.events);
     // Redis holds live logs only; without a TTL every run ever made would keep a stream there.
-    await this.eventLog.expire(run.id, this.config.RUN_EVENTS_TTL_SECONDS);
-    // The hooks want the run as it ended (status, output); a failed read leaves them the run as it started.
-    if (this.hooks.length > 0) await this.notify('finished', (await this.runs.findById(run.tenant_id, run.id).catch(() => null)) ?? run);
+    await this.eventLog.expire(ended.id, this.config.RUN_EVENTS_TTL_SECONDS);
+    await this.notify('finished', ended);
   }
 
   private async notify(stage: keyof RunLifecycleHooks, run: Run): Promise<void> {
@@ -212,8 +220,7 @@ export class RunExecutor {
   }
 
   private async openLog(run: Run): Promise<RunLogWriter> {
-    const last = await this.eventLog.last(run.id);
-    return new RunLogWriter(this.eventLog, run, last);
+    return new RunLogWriter(this.eventLog, run, await this.eventLog.read(run.id, { limit: MAX_ARCHIVED_EVENTS }));
   }
 
   private record(agent: Agent, status: 'completed' | 'failed' | 'retried' | 'cancelled', durationMs: number): void {
@@ -237,12 +244,16 @@ class RunLogWriter {
   private seq: number;
   private tail: Promise<unknown> = Promise.resolve();
   lastType: RunEventType | undefined;
+  /** The whole log: what was there when the writer was opened, then each event it stored. */
+  readonly events: RunEventV1[];
 
   constructor(
     private readonly eventLog: RunEventLog,
     private readonly run: Run,
-    last: RunEventV1 | null,
+    logged: RunEventV1[],
   ) {
+    this.events = [...logged];
+    const last = logged.at(-1);
     this.seq = last?.seq ?? 0;
     this.lastType = last?.type;
   }
@@ -274,6 +285,7 @@ class RunLogWriter {
       ...entry,
     } as RunEventV1;
     await this.eventLog.append(event);
+    this.events.push(event);
     this.seq = seq;
     this.lastType = entry.type;
   }
