@@ -77,7 +77,7 @@ function updateReadme(table: string, machine: string): void {
     process.stdout.write(`README.md has no ${README_START} … ${README_END} markers; not updated\n`);
     return;
   }
-  const block = `${README_START}\nLatest run: ${machine}.\n\n${table}\n${README_END}`;
+  const block = `${README_START}\nLatest run: ${machine}\n\n${table}\n${README_END}`;
   writeFileSync(path, readme.slice(0, start) + block + readme.slice(end + README_END.length));
 }
 
