@@ -1,4 +1,5 @@
 import { AUTH_REVOCATION_CHANNEL, AuthRevocationV1 } from '@skreaver/contracts';
+import { subscribeToChannel } from '@skreaver/messaging';
 import type Redis from 'ioredis';
 
 /** What the denylist knows about one token, read in a single round trip. */
@@ -88,18 +89,7 @@ export class TokenDenylist implements RevocationList {
    * connection (it enters subscribe mode). Returns a function that unsubscribes.
    */
   async listen(subscriber: Redis, onRevocation: (revocation: AuthRevocationV1) => void): Promise<() => Promise<void>> {
-    const channel = this.channel();
-    const handler = (received: string, raw: string) => {
-      if (received !== channel) return;
-      const parsed = AuthRevocationV1.safeParse(safeJson(raw));
-      if (parsed.success) onRevocation(parsed.data);
-    };
-    subscriber.on('message', handler);
-    await subscriber.subscribe(channel);
-    return async () => {
-      subscriber.off('message', handler);
-      await subscriber.unsubscribe(channel).catch(() => undefined);
-    };
+    return subscribeToChannel(subscriber, this.channel(), AuthRevocationV1, onRevocation);
   }
 
   /** Everything that could revoke the token, in one MGET. */
@@ -141,14 +131,6 @@ function toNumber(value: string | null | undefined): number | null {
   if (value === null || value === undefined) return null;
   const parsed = Number(value);
   return Number.isFinite(parsed) ? parsed : null;
-}
-
-function safeJson(raw: string): unknown {
-  try {
-    return JSON.parse(raw);
-  } catch {
-    return undefined;
-  }
 }
 
 /** MULTI answers errors per command instead of rejecting: surface the first one. */

@@ -14,3 +14,4 @@ export * from './run-event-log';
 export * from './messaging.module';
 export * from './agent-run-slots';
 export * from './mesh-store';
+export * from './channel-subscription';

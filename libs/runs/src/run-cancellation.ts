@@ -1,4 +1,5 @@
 import { RUN_CANCEL_CHANNEL, RunCancelRequestV1 } from '@skreaver/contracts';
+import { subscribeToChannel } from '@skreaver/messaging';
 import type Redis from 'ioredis';
 
 // A request outlives a missed message: a coordinator that picks the run up later still sees it.
@@ -35,18 +36,7 @@ export class RunCancellation {
    * subscribe mode). Returns a function that unsubscribes.
    */
   async listen(subscriber: Redis, onRequest: (request: RunCancelRequestV1) => void): Promise<() => Promise<void>> {
-    const channel = this.channel();
-    const handler = (received: string, raw: string) => {
-      if (received !== channel) return;
-      const parsed = RunCancelRequestV1.safeParse(safeJson(raw));
-      if (parsed.success) onRequest(parsed.data);
-    };
-    subscriber.on('message', handler);
-    await subscriber.subscribe(channel);
-    return async () => {
-      subscriber.off('message', handler);
-      await subscriber.unsubscribe(channel).catch(() => undefined);
-    };
+    return subscribeToChannel(subscriber, this.channel(), RunCancelRequestV1, onRequest);
   }
 
   private key(runId: string): string {
@@ -55,13 +45,5 @@ export class RunCancellation {
 
   private channel(): string {
     return `${this.keyPrefix}:${RUN_CANCEL_CHANNEL}`;
-  }
-}
-
-function safeJson(raw: string): unknown {
-  try {
-    return JSON.parse(raw);
-  } catch {
-    return undefined;
   }
 }
