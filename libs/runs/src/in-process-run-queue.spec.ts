@@ -39,12 +39,19 @@ const flush = () => new Promise<void>((resolve) => setImmediate(resolve));
 describe(InProcessRunQueue.name, () => {
   let sut: InProcessRunQueue;
   let handler: ScriptedHandler;
+  let gaveUp: Array<{ runId: string; error: unknown }>;
   const start = (concurrency = 2, backoffMs = 5) =>
-    sut.process(handler.handle, { concurrency, backoffMs, retryable: (error) => !(error instanceof Permanent) });
+    sut.process(handler.handle, {
+      concurrency,
+      backoffMs,
+      retryable: (error) => !(error instanceof Permanent),
+      onGaveUp: (job, error) => gaveUp.push({ runId: job.run_id, error }),
+    });
 
   beforeEach(() => {
     sut = new InProcessRunQueue();
     handler = new ScriptedHandler();
+    gaveUp = [];
   });
 
   afterEach(async () => {
@@ -103,6 +110,7 @@ describe(InProcessRunQueue.name, () => {
       { number: 2, of: 2 },
     ]);
     expect(sut.counts()).toEqual({ waiting: 0, active: 0 });
+    expect(gaveUp).toEqual([{ runId: runId(1), error: new Error('flaky again') }]);
   });
 
   it('should not retry an error its options call permanent', async () => {
@@ -115,6 +123,7 @@ describe(InProcessRunQueue.name, () => {
 
     expect(handler.calls).toHaveLength(1);
     expect(sut.counts()).toEqual({ waiting: 0, active: 0 });
+    expect(gaveUp.map((each) => each.error)).toEqual([new Permanent('bad config')]);
   });
 
   it('should refuse a job that breaks the contract', async () => {

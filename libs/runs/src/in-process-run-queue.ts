@@ -24,6 +24,8 @@ export interface InProcessRunQueueOptions {
   backoffMs?: number;
   /** Told about every failed attempt (the handler logs what it knows; this is for anything it threw past that). */
   onError?: (job: RunJobV1, error: unknown) => void;
+  /** Told when a job failed for good (its last attempt, or an error not retryable): nothing will handle it again. */
+  onGaveUp?: (job: RunJobV1, error: unknown) => void;
 }
 
 interface Entry {
@@ -127,7 +129,10 @@ export class InProcessRunQueue implements RunJobQueue {
       await handler(entry.job, { number: entry.attemptsMade, of: entry.attempts });
     } catch (error) {
       this.options.onError?.(entry.job, error);
-      if (entry.attemptsMade >= entry.attempts || !this.options.retryable(error)) return;
+      if (entry.attemptsMade >= entry.attempts || !this.options.retryable(error)) {
+        this.options.onGaveUp?.(entry.job, error);
+        return;
+      }
       if (this.closed) {
         this.unfinished.push(entry.job);
         return;

@@ -34,11 +34,6 @@ export class InProcessRunWorker implements OnApplicationBootstrap, BeforeApplica
     @Inject(RUN_EXECUTION_SHUTDOWN_GRACE_MS) private readonly shutdownGraceMs: number,
   ) {}
 
-  /** Runs executing in this process. */
-  get activeRuns(): number {
-    return this.inFlight.size;
-  }
-
   async onApplicationBootstrap(): Promise<void> {
     this.stopListening = await this.cancellation.listen(this.connections.blocking('run-cancel'), (request) =>
       this.inFlight.get(request.run_id)?.abort(new Error(request.reason)),
@@ -56,9 +51,16 @@ export class InProcessRunWorker implements OnApplicationBootstrap, BeforeApplica
       {
         concurrency: this.config.RUN_WORKER_CONCURRENCY,
         retryable: (error) => !(error instanceof PermanentRunError),
-        // The executor logged the attempt's failure; this is for what went wrong around it (the database, Redis).
-        onError: (job, error) =>
-          error instanceof PermanentRunError || this.logger.write('warn', 'Run attempt threw', { run_id: job.run_id, error: String(error) }, 'runs'),
+        onError: (job, error) => {
+          // The executor logged the attempt's failure; this is for what went wrong around it (the database, Redis).
+          if (!(error instanceof PermanentRunError)) this.logger.write('warn', 'Run attempt threw', { run_id: job.run_id, error: String(error) }, 'runs');
+        },
+        // Its last attempt may have thrown before the run was ended (its bookkeeping failed): end it now, as the
+        // coordinator does for a job BullMQ gave up on. Nothing happens to a run that did end.
+        onGaveUp: (job, error) =>
+          void this.executor.abandon(job, `the run gave up after its last attempt: ${String(error)}`).catch((cause: unknown) =>
+            this.logger.write('error', 'Could not end a run given up on', { run_id: job.run_id, error: String(cause) }, 'runs'),
+          ),
       },
     );
     this.logger.write('info', 'In-process run worker started (direct mode)', { concurrency: this.config.RUN_WORKER_CONCURRENCY }, 'runs');
