@@ -54,6 +54,14 @@ describe(mapError.name, () => {
     expect(mapError(exception)).toMatchObject({ status, code });
   });
 
+  it('should answer an error a dependency outage recognises with 503 and its code, and others as before', () => {
+    const outage = { code: 'redis_unavailable' as const, message: 'Redis is unavailable; retry later', matches: (error: unknown) => error instanceof Error && error.message === 'Connection is closed.' };
+
+    expect(mapError(new Error('Connection is closed.'), [outage])).toEqual({ status: 503, code: 'redis_unavailable', message: 'Redis is unavailable; retry later' });
+    expect(mapError(new Error('WRONGTYPE'), [outage])).toEqual({ status: 500, code: 'internal_error', message: 'Internal server error' });
+    expect(mapError(ApiError.notFound('agent x'), [{ ...outage, matches: () => true }])).toMatchObject({ status: 404 });
+  });
+
   it('should answer a generic Error with 500 internal_error without leaking its message', () => {
     const mapped = mapError(new Error('password authentication failed for user "skreaver"'));
 

@@ -6,6 +6,18 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 
 import { ApiError } from './api-error';
 
+/**
+ * An error that means a dependency is down (Redis, the database), recognised by the library that owns the client:
+ * whatever route meets it answers a retryable 503 with `code`, never a 500, and the log gets a warning, not a stack.
+ */
+export interface DependencyOutage {
+  code: 'database_unavailable' | 'redis_unavailable' | 'queue_unavailable';
+  message: string;
+  matches(error: unknown): boolean;
+}
+
+const OUTAGE_CODES: ReadonlySet<ApiErrorCode> = new Set<DependencyOutage['code']>(['database_unavailable', 'redis_unavailable', 'queue_unavailable']);
+
 interface Mapped {
   status: number;
   code: ApiErrorCode;
@@ -36,7 +48,7 @@ const STATUS_CODES: Record<number, ApiErrorCode> = {
 };
 
 /** Maps anything thrown to `{error, message, details?, request_id}`; stack traces stay in the server log. */
-export function mapError(exception: unknown): Mapped {
+export function mapError(exception: unknown, outages: readonly DependencyOutage[] = []): Mapped {
   if (exception instanceof ApiError) {
     return { status: exception.status, code: exception.code, message: exception.message, details: exception.details };
   }
@@ -57,20 +69,28 @@ export function mapError(exception: unknown): Mapped {
       return { status: statusCode, code: STATUS_CODES[statusCode] ?? 'validation_failed', message: exception.message };
     }
   }
+  const outage = outages.find((candidate) => candidate.matches(exception));
+  if (outage) return { status: 503, code: outage.code, message: outage.message };
   return { status: 500, code: 'internal_error', message: 'Internal server error' };
 }
 
 /** The one exception filter of every HTTP service. */
 @Catch()
 export class ApiExceptionFilter implements ExceptionFilter {
-  constructor(private readonly logger: JsonLogger) {}
+  constructor(
+    private readonly logger: JsonLogger,
+    private readonly outages: readonly DependencyOutage[] = [],
+  ) {}
 
   catch(exception: unknown, host: ArgumentsHost): void {
     const http = host.switchToHttp();
     const request = http.getRequest<FastifyRequest>();
     const reply = http.getResponse<FastifyReply>();
-    const mapped = mapError(exception);
-    if (mapped.status >= 500) {
+    const mapped = mapError(exception, this.outages);
+    if (mapped.status === 503 && OUTAGE_CODES.has(mapped.code)) {
+      // An outage is the operator's news (readiness reports it), not a bug: one line per request, no stack.
+      this.logger.write('warn', 'Dependency unavailable', { code: mapped.code, error: String(exception), path: request.url }, 'http');
+    } else if (mapped.status >= 500) {
       const error = exception instanceof Error ? exception : new Error(String(exception));
       this.logger.write('error', error.message, { error: error.name, stack: error.stack, path: request.url }, 'http');
     }

@@ -4,6 +4,7 @@ import { ConfigError } from '@skreaver/config';
 import type { LogLevel } from '@skreaver/config';
 import { JsonLogger } from '@skreaver/observability';
 
+import type { DependencyOutage } from './api-exception.filter';
 import { createServiceApp, listenWithGracefulShutdown } from './service-app';
 
 /** The variables `bootService` itself needs from a service's config. */
@@ -20,6 +21,8 @@ export interface ServiceDefinition<C extends ServiceBootConfig> {
   loadConfig: () => C;
   module: (config: C, logger: JsonLogger) => DynamicModule;
   bodyLimit?: (config: C) => number;
+  /** Errors that mean a dependency is down (e.g. `redisOutage`, `databaseOutage`): 503 with their code, not 500. */
+  dependencyOutages?: readonly DependencyOutage[];
   /** Adapters that must be set before listening (e.g. the socket.io adapter). */
   configure?: (app: NestFastifyApplication, config: C) => void;
 }
@@ -29,7 +32,11 @@ export function bootService<C extends ServiceBootConfig>(definition: ServiceDefi
   const start = async () => {
     const config = definition.loadConfig();
     const logger = new JsonLogger(`skreaver_${definition.name.replace(/-/g, '_')}`, config.LOG_LEVEL);
-    const app = await createServiceApp(definition.module(config, logger), { logger, bodyLimit: definition.bodyLimit?.(config) });
+    const app = await createServiceApp(definition.module(config, logger), {
+      logger,
+      bodyLimit: definition.bodyLimit?.(config),
+      dependencyOutages: definition.dependencyOutages,
+    });
     definition.configure?.(app, config);
     await listenWithGracefulShutdown(app, { port: config.PORT, host: config.HOST, shutdownTimeoutMs: config.SHUTDOWN_TIMEOUT_MS });
   };

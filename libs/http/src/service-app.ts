@@ -10,6 +10,7 @@ import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
 
 import { ApiError } from './api-error';
 import { ApiExceptionFilter, mapError } from './api-exception.filter';
+import type { DependencyOutage } from './api-exception.filter';
 import { jsonNestsDeeperThan } from './json-depth';
 
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
@@ -22,6 +23,8 @@ export interface ServiceAppOptions {
   logger: JsonLogger;
   /** Largest accepted request body in bytes. */
   bodyLimit?: number;
+  /** Errors that mean a dependency is down, answered 503 with their code wherever they surface. */
+  dependencyOutages?: readonly DependencyOutage[];
 }
 
 /** Creates a Nest app on Fastify with request ids, JSON request logs, HTTP metrics and the one error format. */
@@ -90,7 +93,7 @@ export async function createServiceApp(module: unknown, options: ServiceAppOptio
     done();
   });
 
-  app.useGlobalFilters(new ApiExceptionFilter(options.logger));
+  app.useGlobalFilters(new ApiExceptionFilter(options.logger, options.dependencyOutages));
   return app;
 }
 

@@ -1,3 +1,5 @@
+import type { DependencyOutage } from '@skreaver/http';
+
 // Socket-level failures reaching Redis (ioredis surfaces the Node error code as-is).
 const NETWORK_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENETUNREACH', 'ENOTFOUND', 'EAI_AGAIN', 'EPIPE']);
 
@@ -26,3 +28,10 @@ export function isRedisUnavailable(error: unknown): boolean {
   }
   return false;
 }
+
+/** Redis being down, for the HTTP services' exception filter: 503 `redis_unavailable` on any route that meets it. */
+export const redisOutage: DependencyOutage = {
+  code: 'redis_unavailable',
+  message: 'Redis is unavailable; retry later',
+  matches: isRedisUnavailable,
+};

@@ -1,3 +1,5 @@
+import type { DependencyOutage } from '@skreaver/http';
+
 // Socket-level failures reaching PostgreSQL (pg surfaces the Node error code as-is).
 const NETWORK_CODES = new Set([
   'ECONNREFUSED',
@@ -59,3 +61,10 @@ type ErrorLike = Record<'code' | 'name' | 'message' | 'errors' | 'driverError' |
 function isErrorLike(value: unknown): value is ErrorLike {
   return typeof value === 'object' && value !== null && 'message' in value;
 }
+
+/** The database being down, for the HTTP services' exception filter: 503 `database_unavailable` on any route. */
+export const databaseOutage: DependencyOutage = {
+  code: 'database_unavailable',
+  message: 'The database is unavailable; retry later',
+  matches: isDatabaseUnavailable,
+};

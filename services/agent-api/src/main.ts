@@ -2,8 +2,9 @@ import 'reflect-metadata';
 
 import { ConfigError } from '@skreaver/config';
 import { bootService } from '@skreaver/http';
+import { redisOutage } from '@skreaver/messaging';
 import { JsonLogger } from '@skreaver/observability';
-import { migrateDatabase } from '@skreaver/persistence';
+import { databaseOutage, migrateDatabase } from '@skreaver/persistence';
 
 import { AppModule } from './app.module';
 import { AgentApiConfig } from './config';
@@ -32,6 +33,7 @@ if (process.argv.includes('--migrate-only')) {
 } else {
   bootService({
     name: 'agent-api',
+    dependencyOutages: [redisOutage, databaseOutage],
     loadConfig: () => AgentApiConfig.load(),
     module: (config, logger) => AppModule.forRoot(config, logger),
     bodyLimit: (config) => config.SKREAVER_MAX_BODY_SIZE,

@@ -4,6 +4,8 @@ import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import { generateApiKey } from '@skreaver/auth';
 import type { CreatedApiKey, Role, TokenResponse } from '@skreaver/contracts';
 import { createServiceApp } from '@skreaver/http';
+import { redisOutage } from '@skreaver/messaging';
+import { databaseOutage } from '@skreaver/persistence';
 import { JsonLogger } from '@skreaver/observability';
 import { isolatedDatabase, isolatedRedis } from '@skreaver/testing';
 import type { IsolatedDatabase, IsolatedRedis } from '@skreaver/testing';
@@ -90,7 +92,11 @@ export async function bootAgentApi(
   });
   const logs: string[] = [];
   const logger = new JsonLogger('skreaver_agent_api', 'debug', (line) => logs.push(line));
-  const app = await createServiceApp(AppModule.forRoot(config, logger), { logger, bodyLimit: config.SKREAVER_MAX_BODY_SIZE });
+  const app = await createServiceApp(AppModule.forRoot(config, logger), {
+    logger,
+    bodyLimit: config.SKREAVER_MAX_BODY_SIZE,
+    dependencyOutages: [redisOutage, databaseOutage],
+  });
   // Routes are registered when the app initializes (in listen), so the hook sees every one of them.
   const routes: RouteInfo[] = [];
   app

@@ -1,6 +1,8 @@
 import { generateApiKey } from '@skreaver/auth';
 import type { Agent, ApiErrorBody, Run, TokenResponse } from '@skreaver/contracts';
 import { createServiceApp } from '@skreaver/http';
+import { redisOutage } from '@skreaver/messaging';
+import { databaseOutage } from '@skreaver/persistence';
 import { JsonLogger } from '@skreaver/observability';
 import { isolatedSqlite, privateRedis, waitFor } from '@skreaver/testing';
 import type { IsolatedDatabase, PrivateRedis } from '@skreaver/testing';
@@ -30,7 +32,7 @@ describe('agent-api when Redis goes away', () => {
       SKREAVER_ADMIN_API_KEY: adminKey,
     });
     const logger = new JsonLogger('skreaver_agent_api', 'error', () => undefined);
-    app = await createServiceApp(AppModule.forRoot(config, logger), { logger });
+    app = await createServiceApp(AppModule.forRoot(config, logger), { logger, dependencyOutages: [redisOutage, databaseOutage] });
     await app.listen({ port: 0, host: '127.0.0.1' });
     const address = app.getHttpServer().address();
     url = `http://127.0.0.1:${typeof address === 'object' && address ? address.port : 0}`;

@@ -2,8 +2,7 @@ import { Inject, Injectable } from '@nestjs/common';
 import { DeadLetterV1, MESH_AGENT_LIVE_MS, MESH_COORDINATOR_LIVE_MS, MeshEnvelopeV1, Streams, meshRouteOf, streamKey } from '@skreaver/contracts';
 import type { MeshDeadLetter, MeshPresenceEntry, PostMeshMessageRequest, PostMeshMessageResponse, Principal } from '@skreaver/contracts';
 import { ApiError } from '@skreaver/http';
-import { MeshStore, PAYLOAD_FIELD, REDIS, StreamProducer, isRedisUnavailable } from '@skreaver/messaging';
-import { isDatabaseUnavailable } from '@skreaver/persistence';
+import { MeshStore, PAYLOAD_FIELD, REDIS, StreamProducer } from '@skreaver/messaging';
 import { MeshBackpressureError, MeshNoRecipientError, MeshPublisher, RunDispatcher } from '@skreaver/runs';
 import { newId, nowIso } from '@skreaver/util';
 import type Redis from 'ioredis';
@@ -57,13 +56,12 @@ export class MeshService {
         throw new ApiError(429, 'mesh_backpressure', error.message, { agent_id: error.agentId, limit: error.limit });
       }
       if (error instanceof MeshNoRecipientError) throw ApiError.notFound(`agent ${error.agentId}`);
-      throw asUnavailable(error);
+      // Redis or the database being down reaches the exception filter as a 503 (redisOutage, databaseOutage).
+      throw error;
     }
     this.metrics.messages.inc({ route, status: 'accepted' });
     if (replyTo === undefined || waitSeconds === undefined) return { id: messageId, status: 'accepted' };
-    const reply = await this.store.waitForReply(replyTo, waitSeconds * 1000).catch((error: unknown) => {
-      throw asUnavailable(error);
-    });
+    const reply = await this.store.waitForReply(replyTo, waitSeconds * 1000);
     if (!reply) throw new ApiError(504, 'mesh_timeout', `no reply to message ${messageId} within ${waitSeconds} s`, { id: messageId });
     return { id: messageId, status: 'replied', reply };
   }
@@ -140,16 +138,6 @@ export class MeshService {
   private deadLetterKey(): string {
     return streamKey(Streams.deadLetters, this.config.REDIS_KEY_PREFIX);
   }
-}
-
-/**
- * Redis or the database being down is a retryable 503 with a stable code the client can act on, not a 500: the
- * message was not published (or, when waiting for a reply failed, was; resending it with the same `id` is safe).
- */
-function asUnavailable(error: unknown): unknown {
-  if (isRedisUnavailable(error)) return ApiError.unavailable('redis_unavailable', 'The mesh stream is unavailable; retry later');
-  if (isDatabaseUnavailable(error)) return ApiError.unavailable('database_unavailable', 'The database is unavailable; retry later');
-  return error;
 }
 
 function fieldValue(fields: readonly string[], name: string): string | undefined {
