@@ -1,6 +1,6 @@
 import { type RunEventV1, Streams } from '@skreaver/contracts';
 
-import type { StreamProducer } from './stream-producer';
+import type { EncodedEntry, StreamProducer } from './stream-producer';
 import type { StreamReader } from './stream-reader';
 
 /** Options of `RunEventLog.read`. */
@@ -36,9 +36,11 @@ export class RunEventLog {
    */
   async append(event: RunEventV1): Promise<boolean> {
     const entryId = runEventEntryId(event.seq);
-    const appended = await this.producer.publish(Streams.runEvents, event, { partition: event.run_id, id: entryId });
-    if (appended === null && !(await this.holds(event, entryId))) return false;
-    await this.producer.publish(Streams.events, event);
+    // Checked and serialised once: the run's stream and the global one carry the same schema (append verifies it).
+    const entry = this.producer.encode(Streams.runEvents, event);
+    const appended = await this.producer.append(Streams.runEvents, entry, { partition: event.run_id, id: entryId });
+    if (appended === null && !(await this.holds(entry, entryId, event))) return false;
+    await this.producer.append(Streams.events, entry);
     return appended !== null;
   }
 
@@ -61,11 +63,11 @@ export class RunEventLog {
   }
 
   /** Whether the run's log already holds this very event at `entryId` (not a different one with the same seq). */
-  private async holds(event: RunEventV1, entryId: string): Promise<boolean> {
+  private async holds(entry: EncodedEntry, entryId: string, event: RunEventV1): Promise<boolean> {
     const previous = runEventEntryId(event.seq - 1);
     const [stored] = await this.reader.range(Streams.runEvents, { partition: event.run_id, after: previous, count: 1 });
     if (stored?.id !== entryId) return false;
     // Both sides went through the same schema, so equal events serialise identically.
-    return JSON.stringify(stored.payload) === JSON.stringify(Streams.runEvents.schema.parse(event));
+    return JSON.stringify(stored.payload) === entry.json;
   }
 }

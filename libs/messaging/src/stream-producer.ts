@@ -15,6 +15,12 @@ export interface PublishOptions {
   maxLen?: number;
 }
 
+/** A payload checked against a stream schema and serialised, ready for `StreamProducer.append`. */
+export interface EncodedEntry {
+  readonly schema: StreamDef['schema'];
+  readonly json: string;
+}
+
 // Redis refuses an explicit id that is not above the stream's top entry; for deterministic ids that means
 // "this entry was already appended".
 const ID_NOT_ABOVE_TOP = /equal or smaller than the target stream top item/i;
@@ -33,27 +39,32 @@ export class StreamProducer {
    * @throws ContractViolationError when the payload does not match the stream's schema (nothing is written).
    * @see https://redis.io/docs/latest/commands/xadd/
    */
-  async publish<D extends StreamDef>(
-    stream: D,
-    payload: z.input<D['schema']>,
-    options: PublishOptions = {},
-  ): Promise<string | null> {
+  async publish<D extends StreamDef>(stream: D, payload: z.input<D['schema']>, options: PublishOptions = {}): Promise<string | null> {
+    return this.append(stream, this.encode(stream, payload), options);
+  }
+
+  /**
+   * Validates and serialises `payload` once, for appending it to several streams of the same schema (`append`).
+   * @throws ContractViolationError when the payload does not match the stream's schema.
+   */
+  encode<D extends StreamDef>(stream: D, payload: z.input<D['schema']>): EncodedEntry {
     const parsed = stream.schema.safeParse(payload);
     if (!parsed.success) {
       throw new ContractViolationError(`stream ${stream.name}.v${stream.version}`, parsed.error.issues);
     }
+    // The parsed value, not the input: defaults are applied and unknown keys stripped before anyone reads it.
+    return { schema: stream.schema, json: JSON.stringify(parsed.data) };
+  }
+
+  /**
+   * Appends an entry `encode` made, like `publish`.
+   * @throws Error when `stream` carries another schema than the one the entry was checked against.
+   */
+  async append(stream: StreamDef, entry: EncodedEntry, options: PublishOptions = {}): Promise<string | null> {
+    if (entry.schema !== stream.schema) throw new Error(`entry was not encoded for stream ${stream.name}.v${stream.version}`);
     const key = streamKey(stream, this.keyPrefix, options.partition);
     try {
-      return await this.redis.xadd(
-        key,
-        'MAXLEN',
-        '~',
-        options.maxLen ?? stream.maxLen,
-        options.id ?? '*',
-        PAYLOAD_FIELD,
-        // The parsed value, not the input: defaults are applied and unknown keys stripped before anyone reads it.
-        JSON.stringify(parsed.data),
-      );
+      return await this.redis.xadd(key, 'MAXLEN', '~', options.maxLen ?? stream.maxLen, options.id ?? '*', PAYLOAD_FIELD, entry.json);
     } catch (error) {
       if (options.id !== undefined && error instanceof Error && ID_NOT_ABOVE_TOP.test(error.message)) return null;
       throw error;

@@ -241,9 +241,7 @@ type LogEntry = { [T in Exclude<RunEventType, 'run.queued'>]: { type: T; data: R
  * taken only once its event is stored, so a failed append leaves no gap.
  */
 class RunLogWriter {
-  private seq: number;
   private tail: Promise<unknown> = Promise.resolve();
-  lastType: RunEventType | undefined;
   /** The whole log: what was there when the writer was opened, then each event it stored. */
   readonly events: RunEventV1[];
 
@@ -253,9 +251,11 @@ class RunLogWriter {
     logged: RunEventV1[],
   ) {
     this.events = [...logged];
-    const last = logged.at(-1);
-    this.seq = last?.seq ?? 0;
-    this.lastType = last?.type;
+  }
+
+  /** The type of the log's latest event. */
+  get lastType(): RunEventType | undefined {
+    return this.events.at(-1)?.type;
   }
 
   append<T extends Exclude<RunEventType, 'run.queued'>>(type: T, data: RunEventOf<T>['data']): Promise<void> {
@@ -274,7 +274,7 @@ class RunLogWriter {
   }
 
   private async write(entry: LogEntry): Promise<void> {
-    const seq = this.seq + 1;
+    const seq = (this.events.at(-1)?.seq ?? 0) + 1;
     const event = {
       id: runEventId(this.run.id, seq),
       run_id: this.run.id,
@@ -286,7 +286,5 @@ class RunLogWriter {
     } as RunEventV1;
     await this.eventLog.append(event);
     this.events.push(event);
-    this.seq = seq;
-    this.lastType = entry.type;
   }
 }
