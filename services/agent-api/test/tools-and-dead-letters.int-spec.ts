@@ -26,15 +26,7 @@ describe.each(DATABASE_KINDS)('tools, plugin kinds and dead letters on %s', (kin
 module.exports = [{ kind: 'shout', description: 'shouts', configSchema: z.strictObject({ suffix: z.string() }), run: async (input) => input }];
 `,
     );
-    // The agent kinds config reads the process environment when the agents module is built, i.e. during the boot.
-    const saved = process.env['SKREAVER_AGENT_PLUGINS'];
-    process.env['SKREAVER_AGENT_PLUGINS'] = join(pluginDir, 'shout.js');
-    try {
-      api = await bootAgentApi(kind);
-    } finally {
-      if (saved === undefined) delete process.env['SKREAVER_AGENT_PLUGINS'];
-      else process.env['SKREAVER_AGENT_PLUGINS'] = saved;
-    }
+    api = await bootAgentApi(kind, { SKREAVER_AGENT_PLUGINS: join(pluginDir, 'shout.js') });
     // A coordinator's view of the same database, to fail runs as a coordinator does after their last attempt.
     dataSource = createDataSource({ databaseUrl: api.database.url, dataDir: api.database.dataDir, poolSize: 2, runMigrations: false });
     await dataSource.initialize();

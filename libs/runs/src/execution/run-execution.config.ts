@@ -1,21 +1,12 @@
 import { hostname } from 'node:os';
 
-import { DEFAULT_RUN_LIMITS, NetworkPolicy } from '@skreaver/agent-runtime';
+import { DEFAULT_RUN_LIMITS, NetworkPolicy, parsePluginList } from '@skreaver/agent-runtime';
 import { envBoolean, envInt } from '@skreaver/config';
 import type { Config } from '@skreaver/config';
 import { z } from 'zod';
 
-/** A comma-separated list variable, trimmed, empties dropped. */
-const envList = () =>
-  z
-    .string()
-    .default('')
-    .transform((value) =>
-      value
-        .split(',')
-        .map((entry) => entry.trim())
-        .filter(Boolean),
-    );
+/** A comma-separated list variable, trimmed, empties dropped (the syntax of SKREAVER_AGENT_PLUGINS). */
+const envList = () => z.string().default('').transform(parsePluginList);
 
 /**
  * Agent memory limits: agent-api enforces them on `/agents/{id}/memory`, whoever executes runs on the memory tools,
