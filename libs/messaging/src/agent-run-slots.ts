@@ -99,6 +99,32 @@ export class AgentRunSlots {
     return (await this.redis.lpos(pending, runId)) === null ? null : 'pending';
   }
 
+  /**
+   * Every agent that holds slots or has runs waiting, with those runs, a page of agents at a time (SCAN: never
+   * blocks Redis). For the reconciler, which frees the slots of runs that ended without giving theirs back.
+   */
+  async *holders(): AsyncGenerator<{ agentId: string; active: string[]; pending: string[] }> {
+    const base = `${this.keyPrefix}:agent-slots:`;
+    let cursor = '0';
+    const seen = new Set<string>();
+    do {
+      const [next, keys] = await this.redis.scan(cursor, 'MATCH', `${escapeGlob(base)}*`, 'COUNT', 500);
+      cursor = next;
+      for (const key of keys) {
+        const match = /^\{(.+)\}:(active|pending)$/.exec(key.slice(base.length));
+        const agentId = match?.[1];
+        if (agentId === undefined || seen.has(agentId)) continue;
+        seen.add(agentId);
+        const [active, pending] = this.keys(agentId);
+        const [[, members], [, waiting]] = (await this.redis.multi().smembers(active).lrange(pending, 0, -1).exec()) as [
+          [Error | null, string[]],
+          [Error | null, string[]],
+        ];
+        yield { agentId, active: members, pending: waiting };
+      }
+    } while (cursor !== '0');
+  }
+
   /** Forgets an agent's slots (the agent was deleted). */
   async clear(agentId: string): Promise<void> {
     await this.redis.del(...this.keys(agentId));
@@ -108,4 +134,9 @@ export class AgentRunSlots {
     const base = `${this.keyPrefix}:agent-slots:{${agentId}}`;
     return [`${base}:active`, `${base}:pending`];
   }
+}
+
+/** `text` with Redis glob metacharacters escaped, so a key prefix matches itself only. */
+function escapeGlob(text: string): string {
+  return text.replace(/[*?[\]\\]/g, (char) => `\\${char}`);
 }

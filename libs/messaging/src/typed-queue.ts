@@ -38,6 +38,12 @@ export interface AddJobOptions {
   delayMs?: number;
 }
 
+/**
+ * Where a job stands: `pending` (waiting, delayed or prioritized: a worker will take it), `active` (a worker holds
+ * it; BullMQ hands it on if that worker dies), `completed` or `failed` (the queue is done with it), or `missing`.
+ */
+export type JobStanding = 'pending' | 'active' | 'completed' | 'failed' | 'missing';
+
 /** Jobs of a queue per state. */
 export type QueueCounts = Record<'waiting' | 'active' | 'delayed' | 'failed' | 'completed', number>;
 
@@ -85,6 +91,28 @@ export class TypedQueue<D extends QueueDef> {
     return job.id;
   }
 
+  /** Where the job `jobId` stands. */
+  async standing(jobId: string): Promise<JobStanding> {
+    const state = await this.queue.getJobState(jobId);
+    if (state === 'active' || state === 'completed' || state === 'failed') return state;
+    if (state === 'unknown') return 'missing';
+    return 'pending';
+  }
+
+  /**
+   * Enqueues `payload` as `jobId` again once the queue is done with that job (completed, failed or gone): the old
+   * job is removed first, since an id that still exists makes `add` a no-op. A job that is pending or active is left
+   * alone. Resolves with whether a job was added.
+   */
+  async requeue(jobId: string, payload: z.input<D['schema']>, options: Omit<AddJobOptions, 'jobId'> = {}): Promise<boolean> {
+    const standing = await this.standing(jobId);
+    if (standing === 'pending' || standing === 'active') return false;
+    // remove() refuses a locked job, so a job that became active meanwhile stays; add() then returns it unchanged.
+    if (standing !== 'missing') await this.queue.remove(jobId);
+    await this.add(payload, { ...options, jobId });
+    return true;
+  }
+
   /** Number of jobs per state; `waiting` includes jobs of a paused queue and prioritized jobs. */
   async counts(): Promise<QueueCounts> {
     const raw = await this.queue.getJobCounts('waiting', 'paused', 'prioritized', 'active', 'delayed', 'failed', 'completed');
@@ -115,7 +143,8 @@ export interface TypedWorkerOptions {
   lockDurationMs?: number;
   /**
    * How often this worker looks for stalled jobs (locks that expired: their worker died) and hands them on; default
-   * `lockDurationMs`, so a crashed worker's job moves within about two lock durations rather than BullMQ's 30 s.
+   * `lockDurationMs`. A job is handed on at the second check after its lock expired, so a dead worker's job moves
+   * within `lockDurationMs + 2 × stalledIntervalMs`.
    */
   stalledIntervalMs?: number;
   /**

@@ -47,6 +47,27 @@ export class RunRepository {
     return rows.map(toRun);
   }
 
+  /**
+   * Open (queued or running) runs of every tenant created before `createdBefore`, oldest first, at most `limit`,
+   * after the run `after` in that order: what the reconciler checks for a lost job or a dead owner.
+   */
+  async listOpenCreatedBefore(createdBefore: string, limit: number, after?: Pick<Run, 'id' | 'created_at'>): Promise<Run[]> {
+    const query = this.rows
+      .createQueryBuilder('run')
+      .where('run.status IN (:...open)', { open: OPEN_RUN_STATUSES })
+      .andWhere('run.created_at < :createdBefore', { createdBefore: Timestamp.parse(createdBefore) })
+      .orderBy('run.created_at', 'ASC')
+      .addOrderBy('run.id', 'ASC')
+      .limit(limit);
+    if (after) {
+      query.andWhere('(run.created_at > :afterAt OR (run.created_at = :afterAt AND run.id > :afterId))', {
+        afterAt: after.created_at,
+        afterId: after.id,
+      });
+    }
+    return (await query.getMany()).map(toRun);
+  }
+
   /** Removes a run that was never admitted (refused by its agent's concurrency policy). */
   async delete(id: string): Promise<void> {
     await this.rows.createQueryBuilder().delete().where({ id }).execute();

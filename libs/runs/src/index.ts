@@ -6,4 +6,5 @@ export * from './run-creator';
 export * from './queued-run-canceller';
 export * from './mesh-publisher';
 export * from './in-process-run-queue';
+export * from './database-wait';
 export * from './execution';

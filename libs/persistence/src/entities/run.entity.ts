@@ -9,6 +9,7 @@ import { AgentEntity } from './agent.entity';
 @Index('idx_runs_tenant_id_agent_id_created_at', ['tenant_id', 'agent_id', 'created_at'])
 @Index('uq_runs_idempotency', ['tenant_id', 'agent_id', 'idempotency_key'], { unique: true })
 @Index('idx_runs_agent_id_status', ['agent_id', 'status'])
+@Index('idx_runs_status_created_at', ['status', 'created_at'])
 export class RunEntity {
   @PrimaryColumn({ type: 'varchar', length: 36, primaryKeyConstraintName: 'pk_runs' })
   id!: string;

@@ -68,6 +68,8 @@ class InMemoryRunRepository implements Pick<RunRepository, 'findById' | 'markRun
   /** Runs just before markRunning's compare-and-set (another process changing the run in between). */
   beforeMarkRunning: (() => void) | undefined;
   markCompletedFailure: Error | undefined;
+  /** Calls to findById and markCompleted that fail as if the database were down, before they work again. */
+  outages = 0;
 
   constructor(private readonly journal: string[]) {}
 
@@ -80,6 +82,10 @@ class InMemoryRunRepository implements Pick<RunRepository, 'findById' | 'markRun
   }
 
   async findById(tenantId: string, id: string): Promise<Run | null> {
+    if (this.outages > 0) {
+      this.outages -= 1;
+      throw databaseDown();
+    }
     const run = this.rows.get(id);
     return run && run.tenant_id === tenantId ? structuredClone(run) : null;
   }
@@ -98,6 +104,10 @@ class InMemoryRunRepository implements Pick<RunRepository, 'findById' | 'markRun
   async markCompleted(id: string, output: JsonValue, finishedAt: string): Promise<boolean> {
     this.journal.push('runs.markCompleted');
     if (this.markCompletedFailure) throw this.markCompletedFailure;
+    if (this.outages > 0) {
+      this.outages -= 1;
+      throw databaseDown();
+    }
     return this.update(id, { status: 'completed', output, finished_at: finishedAt });
   }
 
@@ -307,6 +317,11 @@ function types(events: RunEventV1[]): RunEventType[] {
 async function metricLine(name: string, labels: string): Promise<string | undefined> {
   const text = await register.getSingleMetricAsString(name);
   return text.split('\n').find((line) => line.startsWith(`${name}{${labels}}`) || line.startsWith(`${name} `));
+}
+
+/** What pg throws while PostgreSQL is down. */
+function databaseDown(): Error {
+  return Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:5432'), { code: 'ECONNREFUSED' });
 }
 
 const signal = new AbortController().signal;
@@ -840,8 +855,69 @@ describe(RunExecutor.name, () => {
     });
   });
 
+  describe('when the database is down', () => {
+    beforeEach(() => {
+      seedQueuedRun(mocks);
+    });
+
+    it('should wait for it to read the run instead of spending the attempt', async () => {
+      mocks.runs.outages = 2;
+
+      await sut.execute(RunFactory.job(), LAST_OF_THREE, signal);
+
+      expect(mocks.runs.stored(RUN_ID)).toMatchObject({ status: 'completed', attempts: 3 });
+      expect(types(mocks.eventLog.eventsOf(RUN_ID))).toEqual(['run.queued', 'run.started', 'run.completed']);
+    });
+
+    it('should wait for it to store the result, then end the run once, without running the agent again', async () => {
+      mocks.runs.outages = 0;
+      mocks.agent.behaviour = async (input) => {
+        mocks.runs.outages = 3;
+        return { echoed: input };
+      };
+
+      await sut.execute(RunFactory.job(), LAST_OF_THREE, signal);
+
+      expect(mocks.agent.contexts).toHaveLength(1);
+      expect(mocks.journal.filter((entry) => entry === 'runs.markCompleted')).toHaveLength(4);
+      expect(mocks.runs.stored(RUN_ID)?.status).toBe('completed');
+      expect(types(mocks.eventLog.eventsOf(RUN_ID))).toEqual(['run.queued', 'run.started', 'run.completed']);
+      expect(mocks.dispatcher.released).toEqual([{ agentId: AGENT_ID, runId: RUN_ID }]);
+    });
+
+    it('should log one warning when the wait begins and one line when the database answers again', async () => {
+      mocks.runs.outages = 3;
+
+      await sut.execute(RunFactory.job(), FIRST_OF_THREE, signal);
+
+      const messages = mocks.lines.map((line) => JSON.parse(line) as { level: string; fields: { message: string } });
+      expect(messages.filter((line) => line.fields.message.startsWith('Database'))).toEqual([
+        expect.objectContaining({ level: 'WARN', fields: expect.objectContaining({ message: 'Database unavailable; run bookkeeping waits for it' }) }),
+        expect.objectContaining({ level: 'INFO', fields: expect.objectContaining({ message: 'Database answers again; run bookkeeping resumed' }) }),
+      ]);
+    });
+  });
+
+  it('should log the start of an attempt whose worker died before logging it, then the next attempt', async () => {
+    // The worker marked the run running as attempt 1, then died before appending run.started.
+    seedQueuedRun(mocks, RunFactory.create({ status: 'running', attempts: 1 }));
+
+    await sut.execute(RunFactory.job(), FIRST_OF_THREE, signal);
+
+    const log = mocks.eventLog.eventsOf(RUN_ID);
+    expect(types(log)).toEqual(['run.queued', 'run.started', 'run.started', 'run.completed']);
+    expect(log.map((event) => event.data)).toEqual([
+      expect.anything(),
+      { attempt: 1, worker: 'unknown' },
+      { attempt: 2, worker: 'worker-1' },
+      expect.anything(),
+    ]);
+    expect(mocks.runs.stored(RUN_ID)).toMatchObject({ status: 'completed', attempts: 2 });
+  });
+
   describe('when bookkeeping fails after the agent succeeded', () => {
-    const outage = Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:5432'), { code: 'ECONNREFUSED' });
+    // Not an outage (those are waited out): an error a retry of the whole job is for.
+    const outage = new Error('SQLITE_CORRUPT: database disk image is malformed');
 
     beforeEach(() => {
       seedQueuedRun(mocks);

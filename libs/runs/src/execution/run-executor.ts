@@ -7,6 +7,7 @@ import { JsonLogger } from '@skreaver/observability';
 import { AgentRepository, RunEventArchive, RunRepository } from '@skreaver/persistence';
 import { nowIso } from '@skreaver/util';
 
+import { DatabaseWait } from '../database-wait';
 import type { RunJobAttempt } from '../in-process-run-queue';
 import { RunCancellation } from '../run-cancellation';
 import { RunDispatcher } from '../run-dispatcher';
@@ -31,16 +32,21 @@ export interface RunLifecycleHooks {
 // A run's log is read whole into memory for the archive; more events than this are not archived.
 const MAX_ARCHIVED_EVENTS = 10_000;
 
+/** `run.started`'s worker for an attempt whose worker died before it could log its start. */
+export const UNKNOWN_WORKER = 'unknown';
+
 type Outcome = { kind: 'completed'; output: JsonValue } | { kind: 'cancelled'; reason: string } | { kind: 'error'; error: unknown };
 
 /**
  * Executes one attempt of a run: state transitions, the event log, the stored result, the archive, and handing the
  * agent's slot to its next waiting run. Every transition is a compare-and-set in the database, so a run cancelled
  * by agent-api is never started, and a finished run is never executed again when its job is delivered twice.
+ * Database calls wait out an outage (`DatabaseWait`): an attempt is never spent or lost because the database was down.
  */
 @Injectable()
 export class RunExecutor {
   private readonly hooks: RunLifecycleHooks[] = [];
+  private readonly database: DatabaseWait;
 
   constructor(
     private readonly runs: RunRepository,
@@ -53,7 +59,9 @@ export class RunExecutor {
     private readonly metrics: RunMetrics,
     private readonly logger: JsonLogger,
     @Inject(RUN_EXECUTION_CONFIG) private readonly config: Pick<RunExecutionConfig, 'WORKER_ID' | 'RUN_EVENTS_TTL_SECONDS'>,
-  ) {}
+  ) {
+    this.database = new DatabaseWait(logger);
+  }
 
   /** Adds hooks (registered by modules built on runs, so this service depends on none of them). */
   addHooks(hooks: RunLifecycleHooks): void {
@@ -61,8 +69,8 @@ export class RunExecutor {
   }
 
   async execute(job: RunJobV1, attempt: RunJobAttempt, signal: AbortSignal): Promise<void> {
-    const run = await this.runs.findById(job.tenant_id, job.run_id);
-    const agent = await this.agents.findById(job.tenant_id, job.agent_id);
+    const run = await this.db(() => this.runs.findById(job.tenant_id, job.run_id), 'read run');
+    const agent = await this.db(() => this.agents.findById(job.tenant_id, job.agent_id), 'read agent');
     if (!run || !agent) {
       // Deleted with its agent while queued: nothing left to run or to report to.
       this.logger.write('info', 'Run no longer exists; job dropped', { run_id: job.run_id, agent_id: job.agent_id }, 'runs');
@@ -70,16 +78,17 @@ export class RunExecutor {
     }
     const log = await this.openLog(run);
     if (TERMINAL_RUN_STATUSES.includes(run.status)) return this.settle(run, agent, log);
+    await this.logLostStart(run, log);
 
     // A worker killed mid-run never failed its attempt, so the queue counts it again; the run row knows it started.
     const recorded = Math.max(attempt.number, run.attempts + 1);
     const startedAt = nowIso();
-    if (!(await this.runs.markRunning(run.id, recorded, startedAt))) {
+    if (!(await this.db(() => this.runs.markRunning(run.id, recorded, startedAt), 'mark run running'))) {
       // Cancelled between our read and now: whoever cancelled it logged it.
-      return this.settle((await this.runs.findById(run.tenant_id, run.id)) ?? run, agent, log);
+      return this.settle((await this.db(() => this.runs.findById(run.tenant_id, run.id), 'read run')) ?? run, agent, log);
     }
     // A busy agent already says running (its other runs set it): the write would change nothing but the instant.
-    if (agent.status !== 'running') await this.agents.updateActivity(run.tenant_id, agent.id, 'running', startedAt);
+    if (agent.status !== 'running') await this.db(() => this.agents.updateActivity(run.tenant_id, agent.id, 'running', startedAt), 'update agent');
     await log.append('run.started', { attempt: recorded, worker: this.config.WORKER_ID });
     const running: Run = { ...run, status: 'running', attempts: recorded, started_at: startedAt };
     await this.notify('started', running);
@@ -90,18 +99,18 @@ export class RunExecutor {
     // Bookkeeping below may throw: the job is then retried, and the retry finds the run finished and settles its log.
     if (outcome.kind === 'completed') {
       const finishedAt = nowIso();
-      await this.runs.markCompleted(run.id, outcome.output, finishedAt);
+      await this.db(() => this.runs.markCompleted(run.id, outcome.output, finishedAt), 'store run result');
       await log.append('run.completed', { output: outcome.output, duration_ms: Math.round(durationMs * 100) / 100 });
-      await this.agents.updateActivity(run.tenant_id, agent.id, 'idle', finishedAt);
+      await this.db(() => this.agents.updateActivity(run.tenant_id, agent.id, 'idle', finishedAt), 'update agent');
       this.record(agent, 'completed', durationMs);
       return this.finish({ ...running, status: 'completed', output: outcome.output, finished_at: finishedAt }, agent, log);
     }
     if (outcome.kind === 'cancelled') {
       const finishedAt = nowIso();
       const error = { code: 'cancelled', message: outcome.reason };
-      await this.runs.markCancelled(run.id, error, finishedAt);
+      await this.db(() => this.runs.markCancelled(run.id, error, finishedAt), 'store run cancellation');
       await log.append('run.cancelled', { reason: outcome.reason, by: this.config.WORKER_ID });
-      await this.agents.updateActivity(run.tenant_id, agent.id, 'idle', finishedAt);
+      await this.db(() => this.agents.updateActivity(run.tenant_id, agent.id, 'idle', finishedAt), 'update agent');
       this.record(agent, 'cancelled', durationMs);
       return this.finish({ ...running, status: 'cancelled', error, finished_at: finishedAt }, agent, log);
     }
@@ -157,9 +166,9 @@ export class RunExecutor {
     this.logger.write(final ? 'error' : 'warn', 'Run attempt failed', { run_id: run.id, agent_id: agent.id, attempt: attempt.recorded, final, code: failure.code, error: failure.message }, 'runs');
     if (final) {
       const finishedAt = nowIso();
-      await this.runs.markFailed(run.id, failure, finishedAt);
+      await this.db(() => this.runs.markFailed(run.id, failure, finishedAt), 'store run failure');
       await log.append('run.failed', { ...failure, attempt: attempt.recorded, final });
-      await this.agents.updateActivity(run.tenant_id, agent.id, 'error', finishedAt);
+      await this.db(() => this.agents.updateActivity(run.tenant_id, agent.id, 'error', finishedAt), 'update agent');
       this.record(agent, 'failed', durationMs);
       await this.finish({ ...run, status: 'failed', error: failure, finished_at: finishedAt }, agent, log);
     } else {
@@ -176,13 +185,14 @@ export class RunExecutor {
    * Does nothing to a run that already finished.
    */
   async abandon(job: RunJobV1, message: string): Promise<void> {
-    const run = await this.runs.findById(job.tenant_id, job.run_id);
-    const agent = await this.agents.findById(job.tenant_id, job.agent_id);
+    const run = await this.db(() => this.runs.findById(job.tenant_id, job.run_id), 'read run');
+    const agent = await this.db(() => this.agents.findById(job.tenant_id, job.agent_id), 'read agent');
     if (!run || !agent || TERMINAL_RUN_STATUSES.includes(run.status)) return;
     const failure = { code: 'worker_lost', message };
     const log = await this.openLog(run);
+    await this.logLostStart(run, log);
     const finishedAt = nowIso();
-    if (!(await this.runs.markFailed(run.id, failure, finishedAt))) return;
+    if (!(await this.db(() => this.runs.markFailed(run.id, failure, finishedAt), 'store run failure'))) return;
     await log.append('run.failed', { ...failure, attempt: Math.max(run.attempts, 1), final: true });
     await this.finish({ ...run, status: 'failed', error: failure, finished_at: finishedAt }, agent, log);
   }
@@ -205,10 +215,24 @@ export class RunExecutor {
   private async finish(ended: Run, agent: Agent, log: RunLogWriter): Promise<void> {
     // The slot first: the agent is free the moment its run has ended, not after the bookkeeping below.
     await this.dispatcher.release(agent, ended.id);
-    await this.archive.append(log.events);
+    await this.db(() => this.archive.append(log.events), 'archive run events');
     // Redis holds live logs only; without a TTL every run ever made would keep a stream there.
     await this.eventLog.expire(ended.id, this.config.RUN_EVENTS_TTL_SECONDS);
     await this.notify('finished', ended);
+  }
+
+  /**
+   * The run row says an attempt started (`running`, `attempts` = N) but the log has no `run.started` for attempt N:
+   * its worker died between the two writes. Logs that start now, so every attempt that began shows in the log.
+   */
+  private async logLostStart(run: Run, log: RunLogWriter): Promise<void> {
+    if (run.status !== 'running' || run.attempts < 1) return;
+    const logged = log.events.some((event) => event.type === 'run.started' && event.data.attempt === run.attempts);
+    if (!logged) await log.append('run.started', { attempt: run.attempts, worker: UNKNOWN_WORKER });
+  }
+
+  private db<T>(operation: () => Promise<T>, what: string): Promise<T> {
+    return this.database.run(operation, what);
   }
 
   private async notify(stage: keyof RunLifecycleHooks, run: Run): Promise<void> {
