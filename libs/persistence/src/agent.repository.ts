@@ -47,6 +47,12 @@ export class AgentRepository {
     return row ? toAgent(row) : null;
   }
 
+  /** The agent with `id` whatever its tenant, for workers that only hold an agent id (the run reconciler). */
+  async findByIdAnyTenant(id: string): Promise<Agent | null> {
+    const row = await this.rows.findOneBy({ id });
+    return row ? toAgent(row) : null;
+  }
+
   /**
    * A tenant's agents, newest first, optionally filtered; `before` is the (created_at, id) of the last agent of the
    * previous page (keyset pagination: stable while agents are added).

@@ -7,4 +7,5 @@ export * from './queued-run-canceller';
 export * from './mesh-publisher';
 export * from './in-process-run-queue';
 export * from './database-wait';
+export * from './run-reconciler';
 export * from './execution';

@@ -28,6 +28,14 @@ export class RunDispatcher {
     return this.slots.admit(agent.id, runId, agent.concurrency.max_concurrency, MODES[agent.concurrency.policy]);
   }
 
+  /**
+   * Asks again for a slot for an accepted run that lost its place (its admission was never recorded or was lost):
+   * it waits its turn whatever the agent's policy, since refusing or interrupting is for new requests only.
+   */
+  readmit(agent: Pick<Agent, 'id' | 'concurrency'>, runId: string): Promise<Admission> {
+    return this.slots.admit(agent.id, runId, agent.concurrency.max_concurrency, 'queue');
+  }
+
   /** Puts an admitted run on the queue; the job id is the run id, so enqueueing twice is harmless. */
   async enqueue(agent: Pick<Agent, 'id' | 'tenant_id'>, runId: string): Promise<void> {
     await this.queue.add({ run_id: runId, agent_id: agent.id, tenant_id: agent.tenant_id }, { jobId: runId, attempts: this.maxAttempts });

@@ -12,8 +12,17 @@ export const MeshCoordinatorConfig = defineConfig({
   JWT_SECRET_KEY: z.string().min(32, 'must be at least 32 characters, the secret agent-api signs tokens with').optional(),
   /** Attempts each run gets (used when this coordinator enqueues a run that waited for its agent). */
   RUN_MAX_ATTEMPTS: envInt(3, 1, 100),
-  /** A run whose worker stops renewing its lock for this long is handed to another worker. */
-  RUN_LOCK_DURATION_MS: envInt(30_000, 1_000, 3_600_000),
+  /**
+   * A run's job lock, renewed every half of it while its worker lives: a worker that stops renewing it (killed, cut
+   * off) loses the run to another within RUN_LOCK_DURATION_MS + 2 × RUN_STALLED_CHECK_MS.
+   */
+  RUN_LOCK_DURATION_MS: envInt(10_000, 1_000, 3_600_000),
+  /** How often each coordinator looks for runs whose lock expired (their worker died) and hands them on. */
+  RUN_STALLED_CHECK_MS: envInt(1_000, 100, 600_000),
+  /** How often one coordinator looks for accepted runs whose job is gone and for slots held by ended runs. */
+  RUN_RECONCILE_INTERVAL_MS: envInt(15_000, 100, 3_600_000),
+  /** Runs younger than this are left out of reconciliation (their creator may still be enqueueing them). */
+  RUN_RECONCILE_GRACE_MS: envInt(30_000, 0, 86_400_000),
   ...runExecutionEnv,
 
   /** false: the runbook's "fallback to direct HTTP"; this coordinator then consumes no mesh messages. */

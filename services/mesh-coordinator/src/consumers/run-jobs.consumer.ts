@@ -60,6 +60,7 @@ export class RunJobsConsumer implements OnApplicationBootstrap, BeforeApplicatio
         keyPrefix: this.config.REDIS_KEY_PREFIX,
         concurrency: this.config.RUN_WORKER_CONCURRENCY,
         lockDurationMs: this.config.RUN_LOCK_DURATION_MS,
+        stalledIntervalMs: this.config.RUN_STALLED_CHECK_MS,
       },
       async (payload, job) => {
         // Shutdown does not abort runs: close() lets them finish; past the shutdown timeout the process exits and

@@ -5,8 +5,9 @@ import { RunExecutionModule } from '@skreaver/runs';
 import type { MeshCoordinatorConfig } from '../config';
 import { RunJobsConsumer } from '../consumers/run-jobs.consumer';
 import { QueueMetrics } from './queue-metrics';
+import { RunReconcilerService } from './run-reconciler.service';
 
-/** The run worker: jobs off the BullMQ run queue, executed by the shared `RunExecutor`. */
+/** The run worker: jobs off the BullMQ run queue, executed by the shared `RunExecutor`; and the run reconciler. */
 @Module({})
 export class RunsModule {
   static forRoot(config: MeshCoordinatorConfig): DynamicModule {
@@ -14,7 +15,7 @@ export class RunsModule {
     return {
       module: RunsModule,
       imports: [execution],
-      providers: [RunJobsConsumer, QueueMetrics],
+      providers: [RunJobsConsumer, QueueMetrics, RunReconcilerService],
       exports: [RunJobsConsumer, execution],
     };
   }

@@ -1,0 +1,253 @@
+import { FastifyAdapter } from '@nestjs/platform-fastify';
+import type { NestFastifyApplication } from '@nestjs/platform-fastify';
+import { Test } from '@nestjs/testing';
+import { AgentRegistry, builtInAgents, defineAgent, echoAgent } from '@skreaver/agent-runtime';
+import { Queues, runEventId } from '@skreaver/contracts';
+import type { Agent, Run, RunEventV1 } from '@skreaver/contracts';
+import { AgentRunSlots, RunEventLog, StreamProducer, StreamReader, TypedQueue } from '@skreaver/messaging';
+import { JsonLogger } from '@skreaver/observability';
+import { AgentRepository, RunRepository, createDataSource } from '@skreaver/persistence';
+import { RunCancellation } from '@skreaver/runs';
+import { DATABASE_KINDS, isolatedDatabase, isolatedRedis, waitFor } from '@skreaver/testing';
+import type { IsolatedDatabase, IsolatedRedis } from '@skreaver/testing';
+import { newId } from '@skreaver/util';
+import Redis from 'ioredis';
+import { z } from 'zod';
+import type { DataSource } from 'typeorm';
+
+import { AppModule } from '../src/app.module';
+import { MeshCoordinatorConfig } from '../src/config';
+import { RunReconcilerService } from '../src/runs/run-reconciler.service';
+
+// `flaky` fails the first attempt of each run; `slow` takes 300 ms (time for a cancellation to land).
+const failedOnce = new Set<string>();
+const testEcho = defineAgent({
+  ...echoAgent,
+  configSchema: z.object({ mode: z.enum(['ok', 'flaky', 'slow']).default('ok') }),
+  async run(input, context) {
+    if (context.config.mode === 'slow') await new Promise((resolve) => setTimeout(resolve, 300));
+    if (context.config.mode === 'flaky' && !failedOnce.has(context.runId)) {
+      failedOnce.add(context.runId);
+      throw new Error('first attempt always fails');
+    }
+    return input;
+  },
+});
+
+const MAX_ATTEMPTS = 3;
+// Runs the tests make look an hour old, so the reconciler's grace period never hides them.
+const LONG_AGO = new Date(Date.now() - 3_600_000).toISOString();
+
+// Runs that lost their job (BullMQ gave up while the database was down, Redis lost it, their creator died between
+// the row and the job) and slots held by runs that ended: one reconciler pass puts each back on its way, against a
+// running coordinator, real Redis and both databases.
+describe.each(DATABASE_KINDS)('run reconciler on %s', (kind) => {
+  let redisIsolation: IsolatedRedis;
+  let database: IsolatedDatabase;
+  let dataSource: DataSource;
+  let app: NestFastifyApplication;
+  let redis: Redis;
+  let queue: TypedQueue<typeof Queues.runs>;
+  let eventLog: RunEventLog;
+  let slots: AgentRunSlots;
+  let agents: AgentRepository;
+  let runs: RunRepository;
+  let reconciler: RunReconcilerService;
+
+  beforeAll(async () => {
+    redisIsolation = isolatedRedis(`reconciler-${kind}`);
+    database = await isolatedDatabase(kind, 'reconciler');
+    dataSource = createDataSource({ databaseUrl: database.url, dataDir: database.dataDir, poolSize: 5, runMigrations: true });
+    await dataSource.initialize();
+    await dataSource.runMigrations({ transaction: 'each' });
+    agents = new AgentRepository(dataSource);
+    runs = new RunRepository(dataSource);
+
+    const config = MeshCoordinatorConfig.load({
+      REDIS_URL: redisIsolation.url,
+      REDIS_KEY_PREFIX: redisIsolation.prefix,
+      SKREAVER_DATA_DIR: database.dataDir,
+      WORKER_ID: 'reconciler-test',
+      RUN_MAX_ATTEMPTS: String(MAX_ATTEMPTS),
+      // The test runs each pass itself.
+      RUN_RECONCILE_INTERVAL_MS: '3600000',
+      ...(database.url ? { DATABASE_URL: database.url } : {}),
+    });
+    const logger = new JsonLogger('skreaver_mesh_coordinator', 'warn', () => undefined);
+    const moduleRef = await Test.createTestingModule({ imports: [AppModule.forRoot(config, logger)] })
+      .overrideProvider(AgentRegistry)
+      .useValue(new AgentRegistry([testEcho, ...builtInAgents().filter((definition) => definition.kind !== 'echo')]))
+      .compile();
+    app = moduleRef.createNestApplication<NestFastifyApplication>(new FastifyAdapter());
+    await app.init();
+    reconciler = app.get(RunReconcilerService);
+
+    redis = new Redis(redisIsolation.url);
+    queue = new TypedQueue(Queues.runs, { connection: redis, keyPrefix: redisIsolation.prefix });
+    eventLog = new RunEventLog(new StreamProducer(redis, redisIsolation.prefix), new StreamReader(redis, redisIsolation.prefix));
+    slots = new AgentRunSlots(redis, redisIsolation.prefix);
+  });
+
+  afterAll(async () => {
+    await app?.close();
+    await queue?.close();
+    redis?.disconnect();
+    await dataSource?.destroy();
+    await redisIsolation?.cleanup();
+    await database?.cleanup();
+  });
+
+  async function newAgent(mode: 'ok' | 'flaky' | 'slow' = 'ok'): Promise<Agent> {
+    return agents.insert({
+      id: newId(),
+      tenant_id: 'default',
+      name: 'reconcile-test',
+      kind: 'echo',
+      config: { mode },
+      concurrency: { policy: 'enqueue', max_concurrency: 1 },
+      status: 'idle',
+      created_at: LONG_AGO,
+      updated_at: LONG_AGO,
+      last_activity: null,
+    });
+  }
+
+  /** A run row as agent-api stores it, with its run.queued event; no slot and no job unless the test adds them. */
+  async function storedRun(agent: Agent, changes: Partial<Run> = {}): Promise<Run> {
+    const run = await runs.insert({
+      id: newId(),
+      tenant_id: 'default',
+      agent_id: agent.id,
+      status: 'queued',
+      source: 'api',
+      input: { n: 1 },
+      output: null,
+      error: null,
+      attempts: 0,
+      idempotency_key: null,
+      created_at: LONG_AGO,
+      started_at: null,
+      finished_at: null,
+      ...changes,
+    });
+    await eventLog.append({ id: runEventId(run.id, 1), run_id: run.id, agent_id: agent.id, tenant_id: 'default', seq: 1, ts: LONG_AGO, type: 'run.queued', data: { input: run.input } });
+    return run;
+  }
+
+  async function pass() {
+    await redis.del(`${redisIsolation.prefix}:runs:reconciler-turn`);
+    const report = await reconciler.pass();
+    if (!report) throw new Error('the pass did not run');
+    return report;
+  }
+
+  const finished = (runId: string) =>
+    waitFor(
+      async () => {
+        const run = await runs.findById('default', runId);
+        return run && ['completed', 'failed', 'cancelled'].includes(run.status) ? run : undefined;
+      },
+      { timeoutMs: 15_000, what: `run ${runId} to finish` },
+    );
+  const types = (events: RunEventV1[]) => events.map((event) => event.type);
+  const log = (runId: string) => eventLog.read(runId, { limit: 100 });
+
+  it('should put a running run whose job is gone back on the queue, log its lost attempt and complete it', async () => {
+    const agent = await newAgent();
+    // Its worker marked it running as attempt 1 and died; the job is gone (BullMQ gave up, or Redis lost it).
+    const run = await storedRun(agent, { status: 'running', attempts: 1, started_at: LONG_AGO });
+    await slots.admit(agent.id, run.id, 1, 'queue');
+
+    const report = await pass();
+
+    expect(report).toMatchObject({ requeued: 1, abandoned: 0 });
+    expect(await finished(run.id)).toMatchObject({ status: 'completed', attempts: 2, output: { n: 1 } });
+    expect(types(await log(run.id))).toEqual(['run.queued', 'run.started', 'run.started', 'run.completed']);
+    expect((await log(run.id))[1]?.data).toEqual({ attempt: 1, worker: 'unknown' });
+    expect(await slots.depth(agent.id)).toEqual({ active: 0, pending: 0 });
+  });
+
+  it('should give a run whose job failed for good while its outcome could not be stored the attempts it has left', async () => {
+    const agent = await newAgent('flaky');
+    const run = await storedRun(agent);
+    await slots.admit(agent.id, run.id, 1, 'queue');
+    // One attempt in all: the flaky first attempt fails the job for good.
+    await queue.add({ run_id: run.id, agent_id: agent.id, tenant_id: 'default' }, { jobId: run.id, attempts: 1 });
+    await finished(run.id);
+    await waitFor(async () => (await queue.standing(run.id)) === 'failed', { what: 'the job to fail' });
+    // As if the database had been down when the failure was to be stored: the run stays open, its job is failed.
+    await dataSource.query(`UPDATE runs SET status = 'running', error = NULL, finished_at = NULL WHERE id = '${run.id}'`);
+    await slots.admit(agent.id, run.id, 1, 'queue');
+
+    const report = await pass();
+
+    expect(report).toMatchObject({ requeued: 1 });
+    expect(await finished(run.id)).toMatchObject({ status: 'completed', attempts: 2 });
+    expect(await slots.depth(agent.id)).toEqual({ active: 0, pending: 0 });
+  });
+
+  it('should fail a running run whose job is gone after its last attempt as worker_lost and free its slot', async () => {
+    const agent = await newAgent();
+    const run = await storedRun(agent, { status: 'running', attempts: MAX_ATTEMPTS, started_at: LONG_AGO });
+    await slots.admit(agent.id, run.id, 1, 'queue');
+
+    const report = await pass();
+
+    expect(report).toMatchObject({ abandoned: 1, requeued: 0 });
+    expect(await runs.findById('default', run.id)).toMatchObject({ status: 'failed', error: { code: 'worker_lost' } });
+    expect(types(await log(run.id))).toEqual(['run.queued', 'run.started', 'run.failed']);
+    expect(await slots.depth(agent.id)).toEqual({ active: 0, pending: 0 });
+  });
+
+  it('should admit and run a queued run that has neither a slot nor a job, and leave one waiting its turn alone', async () => {
+    const agent = await newAgent('slow');
+    const orphan = await storedRun(agent);
+    const waiting = await storedRun(agent);
+    // The second waits in line behind the first once the first is admitted again.
+    const report = await pass();
+    expect(report).toMatchObject({ readmitted: 2, requeued: 1 });
+
+    expect(await finished(orphan.id)).toMatchObject({ status: 'completed' });
+    expect(await finished(waiting.id)).toMatchObject({ status: 'completed' });
+    expect(await slots.depth(agent.id)).toEqual({ active: 0, pending: 0 });
+  });
+
+  it('should release a slot held by a run that ended and start the run waiting for it', async () => {
+    const agent = await newAgent();
+    const ended = await storedRun(agent, { status: 'completed', output: { n: 1 }, attempts: 1, finished_at: LONG_AGO });
+    const next = await storedRun(agent);
+    await slots.admit(agent.id, ended.id, 1, 'queue');
+    expect(await slots.admit(agent.id, next.id, 1, 'queue')).toMatchObject({ outcome: 'queued' });
+
+    const report = await pass();
+
+    expect(report.released).toBeGreaterThanOrEqual(1);
+    expect(await finished(next.id)).toMatchObject({ status: 'completed' });
+    expect(await slots.depth(agent.id)).toEqual({ active: 0, pending: 0 });
+  });
+
+  it('should honour a cancellation requested while the run had no job', async () => {
+    const agent = await newAgent();
+    const run = await storedRun(agent, { status: 'running', attempts: 1, started_at: LONG_AGO });
+    await slots.admit(agent.id, run.id, 1, 'queue');
+    await new RunCancellation(redis, redisIsolation.prefix).request(run.id, 'no longer needed');
+
+    await pass();
+
+    expect(await finished(run.id)).toMatchObject({ status: 'cancelled', error: { message: 'no longer needed' } });
+    expect(types(await log(run.id)).at(-1)).toBe('run.cancelled');
+    expect(await slots.depth(agent.id)).toEqual({ active: 0, pending: 0 });
+  });
+
+  it('should leave runs whose job is pending or active alone', async () => {
+    const agent = await newAgent('slow');
+    const run = await storedRun(agent);
+    await slots.admit(agent.id, run.id, 1, 'queue');
+    await queue.add({ run_id: run.id, agent_id: agent.id, tenant_id: 'default' }, { jobId: run.id, attempts: MAX_ATTEMPTS });
+
+    const report = await pass();
+
+    expect(report).toMatchObject({ requeued: 0, readmitted: 0, abandoned: 0 });
+    expect(await finished(run.id)).toMatchObject({ status: 'completed', attempts: 1 });
+  });
+});
