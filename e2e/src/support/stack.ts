@@ -71,6 +71,8 @@ export interface StackOptions {
   database?: 'sqlite' | 'postgres';
   /** The Redis to use (e.g. a `privateRedis()` the test stops and restarts); the shared test Redis by default. */
   redisUrl?: string;
+  /** With `database: 'postgres'`, the server to create the stack's database on (e.g. a `privatePostgres()`). */
+  postgresUrl?: string;
 }
 
 /** Starts the built services as real processes on free ports, isolated by a Redis prefix and a fresh database (SQLite by default). */
@@ -81,7 +83,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     }
   }
   const redis = isolatedRedis('e2e', options.redisUrl);
-  const database = await isolatedDatabase(options.database ?? 'sqlite', 'e2e');
+  const database = await isolatedDatabase(options.database ?? 'sqlite', 'e2e', options.postgresUrl);
   const adminKey = newApiKey();
   const baseEnv: Record<string, string> = {
     PATH: process.env['PATH'] ?? '',

@@ -16,17 +16,17 @@ export interface IsolatedDatabase {
   cleanup(): Promise<void>;
 }
 
-/** A fresh PostgreSQL database on the test server, dropped by `cleanup()`. */
-export async function isolatedPostgres(label: string): Promise<IsolatedDatabase> {
+/** A fresh PostgreSQL database on the test server (or the server at `serverUrl`), dropped by `cleanup()`. */
+export async function isolatedPostgres(label: string, serverUrl = TEST_POSTGRES_URL): Promise<IsolatedDatabase> {
   const name = `skreaver_${label.replace(/[^a-z0-9]/gi, '_').toLowerCase().slice(0, 30)}_${randomBytes(4).toString('hex')}`;
-  const admin = new Client({ connectionString: TEST_POSTGRES_URL });
+  const admin = new Client({ connectionString: serverUrl });
   await admin.connect();
   try {
     await admin.query(`CREATE DATABASE ${name}`);
   } finally {
     await admin.end();
   }
-  const url = new URL(TEST_POSTGRES_URL);
+  const url = new URL(serverUrl);
   url.pathname = `/${name}`;
   const dataDir = mkdtempSync(join(tmpdir(), 'skreaver-pg-'));
   return {
@@ -34,7 +34,7 @@ export async function isolatedPostgres(label: string): Promise<IsolatedDatabase>
     url: url.toString(),
     dataDir,
     async cleanup() {
-      const client = new Client({ connectionString: TEST_POSTGRES_URL });
+      const client = new Client({ connectionString: serverUrl });
       await client.connect();
       try {
         await client.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
@@ -62,6 +62,6 @@ export async function isolatedSqlite(): Promise<IsolatedDatabase> {
 /** Both supported databases, for `describe.each`. */
 export const DATABASE_KINDS = ['sqlite', 'postgres'] as const;
 
-export function isolatedDatabase(kind: (typeof DATABASE_KINDS)[number], label: string): Promise<IsolatedDatabase> {
-  return kind === 'postgres' ? isolatedPostgres(label) : isolatedSqlite();
+export function isolatedDatabase(kind: (typeof DATABASE_KINDS)[number], label: string, postgresUrl?: string): Promise<IsolatedDatabase> {
+  return kind === 'postgres' ? isolatedPostgres(label, postgresUrl) : isolatedSqlite();
 }

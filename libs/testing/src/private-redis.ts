@@ -1,12 +1,12 @@
 import { spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
 import Redis from 'ioredis';
 
+import { freePort } from './free-port';
 import { waitFor } from './wait-for';
 
 /** A redis-server of the test's own, so a test can stop and restart Redis without disturbing other test files. */
@@ -20,17 +20,6 @@ export interface PrivateRedis {
   /** Starts it again on the same port (and data dir: with AOF on, accepted writes survive). */
   start(): Promise<void>;
   cleanup(): Promise<void>;
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.on('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      server.close(() => (typeof address === 'object' && address ? resolve(address.port) : reject(new Error('no port'))));
-    });
-  });
 }
 
 /** Options of `privateRedis`. */
