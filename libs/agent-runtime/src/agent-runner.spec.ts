@@ -177,6 +177,28 @@ describe(AgentRunner.name, () => {
       expect(JSON.stringify(activities)).not.toContain('s3cret');
     });
 
+    it('should mask every non-harmless header value and URL credential in the tool.call event, under the config policy', async () => {
+      const headers = { 'X-Auth': 'xa-1', 'Set-Cookie': 'sc-2', Cookie: 'ck-3', 'X-Signature': 'sig-4', 'Content-Type': 'text/plain' };
+      const { activities } = await callOnce('http_request', { url: 'http://u:pw-5@10.0.0.1/?access_token=at-6&q=1', headers });
+
+      expect(activities[0]).toMatchObject({
+        type: 'tool.call',
+        data: {
+          input: {
+            url: 'http://u:[redacted]@10.0.0.1/?access_token=[redacted]&q=1',
+            headers: { 'X-Auth': '[redacted]', 'Set-Cookie': '[redacted]', Cookie: '[redacted]', 'X-Signature': '[redacted]', 'Content-Type': 'text/plain' },
+          },
+        },
+      });
+      expect(JSON.stringify(activities)).not.toMatch(/xa-1|sc-2|ck-3|sig-4|pw-5|at-6/);
+    });
+
+    it("should mask credentials in any tool's tool.call input, not only http_request's", async () => {
+      const { activities } = await callOnce('math', { expression: '1', api_key: 'plugin-key-7' });
+
+      expect(activities[0]).toMatchObject({ type: 'tool.call', data: { input: { expression: '1', api_key: '[redacted]' } } });
+    });
+
     it('should read and write the agent memory through memory_get and memory_put', async () => {
       const memory = new MapMemoryStore();
       const { sut, request } = newRunner(

@@ -7,6 +7,7 @@ export * from './built-in-agents';
 export * from './json-path';
 export * from './memory-store';
 export * from './plugin-loader';
+export * from './redaction';
 export * from './run-budget';
 export * from './kinds/echo.agent';
 export * from './kinds/llm.agent';

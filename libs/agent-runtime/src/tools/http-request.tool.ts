@@ -2,10 +2,9 @@ import type { JsonValue } from '@skreaver/contracts';
 import { JsonValue as JsonValueSchema } from '@skreaver/contracts';
 import { z } from 'zod';
 
+import { redactUrl } from '../redaction';
 import { defineTool } from './tool-definition';
 
-// Header values the run's log must not show.
-const SECRET_HEADER = /^(authorization|proxy-authorization|cookie|x-api-key|x-auth-token)$|token|secret|password/i;
 const TEXT_TYPES = /^(text\/|application\/(json|xml|javascript|x-www-form-urlencoded)|[^;]*\+(json|xml))/i;
 
 const HttpRequestInput = z.strictObject({
@@ -20,21 +19,17 @@ const HttpRequestInput = z.strictObject({
   max_response_bytes: z.number().int().min(1).max(64 * 1024 * 1024).optional().describe("capped by the coordinator's maximum"),
   follow_redirects: z.boolean().default(true),
 });
-type HttpRequestInput = z.infer<typeof HttpRequestInput>;
 
 /**
  * `http_request`: calls a URL under the agent's network policy (domain lists; private, loopback, link-local and
- * metadata addresses refused after DNS and on every redirect unless the operator allowed them).
+ * metadata addresses refused after DNS and on every redirect unless the operator allowed them). Its `tool.call` events
+ * show header values and URL credentials masked by the shared policy (`redactSecrets`, applied by the run's toolbox).
  */
 export const httpRequestTool = defineTool({
   name: 'http_request',
   description:
     'Makes an HTTP request and returns status, headers and body (parsed when the answer is JSON). Private, loopback, link-local and cloud-metadata addresses are refused unless the operator allowed them.',
   inputSchema: HttpRequestInput,
-  redact(input: HttpRequestInput): JsonValue {
-    const headers = Object.fromEntries(Object.entries(input.headers).map(([name, value]) => [name, SECRET_HEADER.test(name) ? '[redacted]' : value]));
-    return JSON.parse(JSON.stringify({ ...input, headers })) as JsonValue;
-  },
   async run(input, context) {
     const headers: Record<string, string> = { ...input.headers };
     let body: string | undefined;
@@ -58,7 +53,8 @@ export const httpRequestTool = defineTool({
     return {
       status: response.status,
       ok: response.status >= 200 && response.status < 300,
-      url: response.url,
+      // The final URL is logged in tool.result and often ends up in the output: its credentials stay masked there too.
+      url: redactUrl(response.url),
       redirects: response.redirects,
       headers: response.headers,
       body: decodeBody(response.headers['content-type'], response.body),

@@ -2,6 +2,7 @@ import type { JsonValue, RunActivity, ToolDescriptor } from '@skreaver/contracts
 
 import { AgentLimitError } from '../agent-errors';
 import { HttpError } from '../network/guarded-http.client';
+import { redactSecrets } from '../redaction';
 import type { RunBudget } from '../run-budget';
 import { ToolError } from './tool-definition';
 import type { ToolContext, ToolDefinition, ToolResult } from './tool-definition';
@@ -45,7 +46,8 @@ const MAX_ERROR_MESSAGE = 1_000;
 
 /**
  * Runs one attempt's tool calls: counts each against `max_tool_calls`, validates the input with the tool's schema,
- * logs `tool.call` and `tool.result` (with `duration_ms`), and turns every tool failure into a failed result.
+ * logs `tool.call` (input masked by `redactSecrets`) and `tool.result` (with `duration_ms`), and turns every tool
+ * failure into a failed result.
  */
 export class RunToolbox implements AgentTools {
   private calls = 0;
@@ -71,7 +73,8 @@ export class RunToolbox implements AgentTools {
     const shownName = name.slice(0, 64) || '?';
     const tool = this.options.registry.get(name);
     const parsed = tool?.inputSchema.safeParse(input);
-    const logged: JsonValue = tool?.redact && parsed?.success ? tool.redact(parsed.data) : jsonOrNull(input);
+    // The config policy applies to every input, parsed or not: a model or a tool agent's step may put credentials anywhere.
+    const logged = redactSecrets(tool?.redact && parsed?.success ? tool.redact(parsed.data) : jsonOrNull(input));
     await emit({ type: 'tool.call', data: { attempt, call_id: callId, tool: shownName, input: logged } });
     const started = performance.now();
     const result = await this.execute(name, tool, parsed);

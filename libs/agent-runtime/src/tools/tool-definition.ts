@@ -26,7 +26,10 @@ export interface ToolDefinition<I = unknown> {
   readonly inputSchema: z.ZodType<I>;
   /** Resolves with the result; throws `ToolError` (or anything) to fail, which the caller gets as a failed result. */
   run(input: I, context: ToolContext): Promise<JsonValue>;
-  /** The input as the run's log should show it, e.g. with credentials masked; the input itself when absent. */
+  /**
+   * The input as the run's log should show it, for what the shared policy (`redactSecrets`: secret-named keys,
+   * header values, URL credentials) cannot recognise, e.g. a credential in a body; that policy applies on top.
+   */
   redact?(input: I): JsonValue;
 }
 

@@ -1,6 +1,6 @@
 import type { Agent, JsonValue } from '@skreaver/contracts';
 
-import { REDACTED, redactAgent, restoreSecrets } from './agent-secrets';
+import { REDACTED, redactAgent } from './agent-secrets';
 
 function agentWith(config: Record<string, JsonValue>): Agent {
   return {
@@ -27,27 +27,25 @@ describe(redactAgent.name, () => {
     expect(JSON.stringify(sut)).not.toMatch(/s3cr3t|sk-live|Bearer x/);
   });
 
+  it("should hide every header value but harmless ones, and credentials in URLs, of a tool agent's steps", () => {
+    const headers = { Cookie: 'c-1', 'Set-Cookie': 'sc-2', 'X-Auth': 'xa-3', 'X-Credentials': 'xc-4', 'X-Signature': 'xs-5', 'X-Access-Key': 'xk-6', Accept: 'text/plain' };
+    const sut = redactAgent(agentWith({ steps: [{ tool: 'http_request', input: { url: 'https://u:pw-7@api.test/x?access_token=at-8&q=1', headers } }] }));
+
+    expect(sut.config).toEqual({
+      steps: [
+        {
+          tool: 'http_request',
+          input: {
+            url: `https://u:${REDACTED}@api.test/x?access_token=${REDACTED}&q=1`,
+            headers: { Cookie: REDACTED, 'Set-Cookie': REDACTED, 'X-Auth': REDACTED, 'X-Credentials': REDACTED, 'X-Signature': REDACTED, 'X-Access-Key': REDACTED, Accept: 'text/plain' },
+          },
+        },
+      ],
+    });
+    expect(JSON.stringify(sut)).not.toMatch(/c-1|sc-2|xa-3|xc-4|xs-5|xk-6|pw-7|at-8/);
+  });
+
   it('should leave a null secret as null (nothing to hide, and it tells the client none is set)', () => {
     expect(redactAgent(agentWith({ token: null })).config).toEqual({ token: null });
-  });
-});
-
-describe(restoreSecrets.name, () => {
-  const stored: JsonValue = { url: 'https://a.test', secret: 'old-secret-value-1234', nested: { api_key: 'old-key' } };
-
-  it('should keep stored secrets where the client sent the placeholder back', () => {
-    expect(restoreSecrets({ url: 'https://b.test', secret: REDACTED, nested: { api_key: REDACTED } }, stored)).toEqual({
-      url: 'https://b.test',
-      secret: 'old-secret-value-1234',
-      nested: { api_key: 'old-key' },
-    });
-  });
-
-  it('should take a new secret when the client sends one', () => {
-    expect(restoreSecrets({ url: 'https://a.test', secret: 'new-secret-value-5678' }, stored)).toEqual({ url: 'https://a.test', secret: 'new-secret-value-5678' });
-  });
-
-  it('should keep the placeholder when there is nothing stored at that path (validation then rejects or accepts it as a value)', () => {
-    expect(restoreSecrets({ other: { secret: REDACTED } }, stored)).toEqual({ other: { secret: REDACTED } });
   });
 });

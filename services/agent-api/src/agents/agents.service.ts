@@ -1,5 +1,6 @@
 import { Injectable } from '@nestjs/common';
-import { AgentRegistry } from '@skreaver/agent-runtime';
+import { AgentRegistry, restoreSecrets } from '@skreaver/agent-runtime';
+import type { DroppedSecret } from '@skreaver/agent-runtime';
 import { AgentConcurrency } from '@skreaver/contracts';
 import type {
   Agent,
@@ -20,7 +21,7 @@ import { newId, nowIso } from '@skreaver/util';
 import { AuditService } from '../audit/audit.service';
 import { databaseCall } from '../database-call';
 import { RunsService } from '../runs/runs.service';
-import { redactAgent, restoreSecrets } from './agent-secrets';
+import { redactAgent } from './agent-secrets';
 
 /** A page of agents and the cursor of the next one. */
 export interface AgentPage {
@@ -100,8 +101,7 @@ export class AgentsService {
 
   async update(tenantId: string, id: string, changes: UpdateAgentRequest): Promise<Agent> {
     const current = await this.load(tenantId, id);
-    const config = changes.config === undefined ? undefined : (restoreSecrets(changes.config, current.config) as Agent['config']);
-    if (config !== undefined) this.checkConfig(current.kind, config);
+    const config = changes.config === undefined ? undefined : this.withStoredSecrets(current, changes.config);
     const concurrency = changes.concurrency ? mergeConcurrency(current.concurrency, changes.concurrency) : undefined;
     const updated = await databaseCall(() =>
       this.agents.update(tenantId, id, { name: changes.name, config, concurrency, updated_at: nowIso() }),
@@ -120,16 +120,38 @@ export class AgentsService {
     return agent;
   }
 
-  private checkConfig(kind: AgentKind, config: Record<string, JsonValue>): void {
+  /**
+   * The new config, checked, with the stored secrets the client sent back as placeholders; a secret whose destination
+   * changed is not carried over, and when the kind requires it the answer is 400 saying it must be supplied again.
+   */
+  private withStoredSecrets(current: Agent, next: Agent['config']): Agent['config'] {
+    const restored = restoreSecrets(next, current.config);
+    // restoreSecrets keeps an object an object: it only ever replaces or drops values inside it.
+    const config = restored.value as Agent['config'];
+    this.checkConfig(current.kind, config, restored.dropped);
+    return config;
+  }
+
+  private checkConfig(kind: AgentKind, config: Record<string, JsonValue>, dropped: DroppedSecret[] = []): void {
     if (!this.registry.has(kind)) {
       throw new ApiError(400, 'validation_failed', 'Invalid request body', [{ path: 'kind', message: `no agent kind "${kind}" is installed` }]);
     }
     const result = this.registry.validateConfig(kind, config);
     if (!result.success) {
-      const issues = toValidationIssues(result.error).map((issue) => ({ ...issue, path: `config.${issue.path}`.replace(/\.\(root\)$/, '') }));
+      const issues = toValidationIssues(result.error).map((issue) => ({
+        path: `config.${issue.path}`.replace(/\.\(root\)$/, ''),
+        message: resupplyMessage(issue.path, dropped) ?? issue.message,
+      }));
       throw new ApiError(400, 'validation_failed', `Invalid config for a ${kind} agent`, issues);
     }
   }
+}
+
+/** Why a required secret is missing when it was dropped for a changed destination (the schema's message says less). */
+function resupplyMessage(path: string, dropped: DroppedSecret[]): string | undefined {
+  const secret = dropped.find((entry) => entry.path.join('.') === path);
+  if (!secret) return undefined;
+  return `must be supplied again: config.${secret.destination.join('.')} changed, and a stored secret only goes to the destination it was set for`;
 }
 
 /** The agent's policy with `patch` applied; 400 when the result is not a valid policy. */
