@@ -11,6 +11,9 @@ import type { Stack } from '../support/stack';
 
 const RUNS = 20;
 const DELAY_MS = 1_500;
+// The coordinator's defaults: a killed coordinator's runs move to another within lock + 2 stalled checks.
+const LOCK_DURATION_MS = 10_000;
+const STALLED_CHECK_MS = 1_000;
 
 // The agent runtime against the built services: two coordinators (one is killed with SIGKILL mid-way), an ES
 // module plugin loaded by agent-api and the coordinators, tool runs, cancellation of a tool call, dead letters.
@@ -40,8 +43,6 @@ export const shout = {
     stack = await startStack({
       coordinators: 2,
       env: {
-        // A killed coordinator's runs move to the other one after about two lock durations.
-        RUN_LOCK_DURATION_MS: '2000',
         RUN_WORKER_CONCURRENCY: '4',
         SKREAVER_AGENT_PLUGINS: join(pluginDir, 'shout.mjs'),
         // The SIGKILL test polls 20 runs' logs every 100 ms: more than the default rate limits allow.
@@ -174,7 +175,7 @@ export const shout = {
     const killedAtMs = Date.now();
     expect(await victim.exited).toEqual({ code: null, signal: 'SIGKILL' });
 
-    const runs = await Promise.all(submitted.map((item) => finished(item.id, 30_000)));
+    const runs = await Promise.all(submitted.map((item) => finished(item.id, 45_000)));
     const recoveredMs = performance.now() - killedAt;
 
     for (const [n, done] of runs.entries()) {
@@ -196,9 +197,11 @@ export const shout = {
       expect(starts.length).toBeGreaterThanOrEqual(2);
       takeoverMs = Math.max(takeoverMs, Date.parse(last?.ts ?? '') - killedAtMs);
     }
+    // The documented bound (README: "Run events, retries…"), with room for a loaded machine.
+    expect(takeoverMs).toBeLessThan(LOCK_DURATION_MS + 2 * STALLED_CHECK_MS + 5_000);
     process.stdout.write(
       `kill -9: ${startedOnVictim.length} run(s) held by the killed coordinator were restarted elsewhere within ${takeoverMs} ms; ` +
         `all ${RUNS} runs completed exactly once, the last ${recoveredMs.toFixed(0)} ms after the kill\n`,
     );
-  }, 60_000);
+  }, 90_000);
 });
