@@ -149,6 +149,15 @@ describe.each(DATABASE_KINDS)('run reconciler on %s', (kind) => {
       },
       { timeoutMs: 15_000, what: `run ${runId} to finish` },
     );
+  // A run's slot is given back just after its outcome is stored.
+  const slotsFree = (agent: Agent) =>
+    waitFor(
+      async () => {
+        const depth = await slots.depth(agent.id);
+        return depth.active === 0 && depth.pending === 0;
+      },
+      { what: `${agent.id}'s slots to be free` },
+    );
   const types = (events: RunEventV1[]) => events.map((event) => event.type);
   const log = (runId: string) => eventLog.read(runId, { limit: 100 });
 
@@ -164,7 +173,7 @@ describe.each(DATABASE_KINDS)('run reconciler on %s', (kind) => {
     expect(await finished(run.id)).toMatchObject({ status: 'completed', attempts: 2, output: { n: 1 } });
     expect(types(await log(run.id))).toEqual(['run.queued', 'run.started', 'run.started', 'run.completed']);
     expect((await log(run.id))[1]?.data).toEqual({ attempt: 1, worker: 'unknown' });
-    expect(await slots.depth(agent.id)).toEqual({ active: 0, pending: 0 });
+    await slotsFree(agent);
   });
 
   it('should give a run whose job failed for good while its outcome could not be stored the attempts it has left', async () => {
@@ -183,7 +192,7 @@ describe.each(DATABASE_KINDS)('run reconciler on %s', (kind) => {
 
     expect(report).toMatchObject({ requeued: 1 });
     expect(await finished(run.id)).toMatchObject({ status: 'completed', attempts: 2 });
-    expect(await slots.depth(agent.id)).toEqual({ active: 0, pending: 0 });
+    await slotsFree(agent);
   });
 
   it('should fail a running run whose job is gone after its last attempt as worker_lost and free its slot', async () => {
@@ -196,7 +205,7 @@ describe.each(DATABASE_KINDS)('run reconciler on %s', (kind) => {
     expect(report).toMatchObject({ abandoned: 1, requeued: 0 });
     expect(await runs.findById('default', run.id)).toMatchObject({ status: 'failed', error: { code: 'worker_lost' } });
     expect(types(await log(run.id))).toEqual(['run.queued', 'run.started', 'run.failed']);
-    expect(await slots.depth(agent.id)).toEqual({ active: 0, pending: 0 });
+    await slotsFree(agent);
   });
 
   it('should admit and run a queued run that has neither a slot nor a job, and leave one waiting its turn alone', async () => {
@@ -209,7 +218,7 @@ describe.each(DATABASE_KINDS)('run reconciler on %s', (kind) => {
 
     expect(await finished(orphan.id)).toMatchObject({ status: 'completed' });
     expect(await finished(waiting.id)).toMatchObject({ status: 'completed' });
-    expect(await slots.depth(agent.id)).toEqual({ active: 0, pending: 0 });
+    await slotsFree(agent);
   });
 
   it('should release a slot held by a run that ended and start the run waiting for it', async () => {
@@ -223,7 +232,7 @@ describe.each(DATABASE_KINDS)('run reconciler on %s', (kind) => {
 
     expect(report.released).toBeGreaterThanOrEqual(1);
     expect(await finished(next.id)).toMatchObject({ status: 'completed' });
-    expect(await slots.depth(agent.id)).toEqual({ active: 0, pending: 0 });
+    await slotsFree(agent);
   });
 
   it('should honour a cancellation requested while the run had no job', async () => {
@@ -236,7 +245,7 @@ describe.each(DATABASE_KINDS)('run reconciler on %s', (kind) => {
 
     expect(await finished(run.id)).toMatchObject({ status: 'cancelled', error: { message: 'no longer needed' } });
     expect(types(await log(run.id)).at(-1)).toBe('run.cancelled');
-    expect(await slots.depth(agent.id)).toEqual({ active: 0, pending: 0 });
+    await slotsFree(agent);
   });
 
   it('should leave runs whose job is pending or active alone', async () => {
