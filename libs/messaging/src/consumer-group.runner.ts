@@ -35,8 +35,8 @@ export interface ConsumerGroupRunnerOptions<D extends StreamDef> {
   consumer: string;
   /**
    * Resolving acks the entry; throwing leaves it pending for redelivery after `claimIdleMs`, except when the error
-   * means Redis is unreachable (`isRedisUnavailable`): then the handler is called again, with backoff, until it
-   * succeeds or the runner stops. It must be idempotent either way.
+   * means a dependency is unreachable (`isRedisUnavailable`, or `isTransient`): then the handler is called again, with
+   * backoff, until it succeeds or the runner stops. It must be idempotent either way.
    */
   handler: (payload: StreamPayload<D>, meta: DeliveryMeta) => Promise<void>;
   /** XREADGROUP BLOCK time in ms; default 1000. Also bounds how long `stop()` waits for a blocked read. */
@@ -51,6 +51,11 @@ export interface ConsumerGroupRunnerOptions<D extends StreamDef> {
   deadLetterProducer: StreamProducer;
   /** Redis errors (the runner retries with backoff) and handler failures (the entry stays pending). */
   onError?: (error: unknown) => void;
+  /**
+   * Besides Redis being unreachable, handler errors that say nothing about the entry (e.g. the handler's database is
+   * down): retried in place like a Redis outage, never counted towards `maxDeliveries`.
+   */
+  isTransient?: (error: unknown) => boolean;
 }
 
 // Only the runner's own XREADGROUP can be outstanding when the safety timer fires; this margin covers its round trip.
@@ -225,7 +230,7 @@ export class ConsumerGroupRunner<D extends StreamDef> {
       await handled;
     } catch (error) {
       // An outage (only possible here while stopping) is not the entry's fault: leave it pending.
-      if (deliveries >= this.maxDeliveries && !isRedisUnavailable(error)) {
+      if (deliveries >= this.maxDeliveries && !this.isOutage(error)) {
         return this.deadLetter(id, fields, 'max_deliveries', errorMessage(error), deliveries);
       }
       // Left pending on purpose: XAUTOCLAIM redelivers it after claimIdleMs, here or on another instance.
@@ -250,13 +255,17 @@ export class ConsumerGroupRunner<D extends StreamDef> {
         // Through a promise chain so that a handler throwing synchronously is treated like one that rejects.
         return await Promise.resolve().then(() => this.options.handler(payload, meta));
       } catch (error) {
-        if (this.stopping || !isRedisUnavailable(error)) throw error;
+        if (this.stopping || !this.isOutage(error)) throw error;
         this.options.onError?.(error);
         await sleep(backoff.next(), this.abort.signal).catch(() => undefined);
         // Stopping: the entry stays pending, for another consumer after claimIdleMs.
         if (this.stopping) throw error;
       }
     }
+  }
+
+  private isOutage(error: unknown): boolean {
+    return isRedisUnavailable(error) || (this.options.isTransient?.(error) ?? false);
   }
 
   private async deadLetter(

@@ -157,6 +157,25 @@ describe(ConsumerGroupRunner.name, () => {
     expect(await deadLetters()).toEqual([]);
   });
 
+  it('should retry in place the errors the caller calls transient (its database down), never dead-lettering them', async () => {
+    const calls: number[] = [];
+    let outage = 3;
+    const { sut } = runner('c1', {
+      claimIdleMs: 60_000,
+      // One delivery allowed: any failure counted against it would dead-letter the entry.
+      maxDeliveries: 1,
+      isTransient: (error) => error instanceof Error && error.message === 'database down',
+      handler: async (payload) => {
+        calls.push(payload.seq);
+        if (outage-- > 0) throw new Error('database down');
+      },
+    });
+    await sut.start();
+    await publish(1);
+    await waitFor(async () => (await pendingCount()) === 0 && calls.length === 4, { what: 'the entry handled and acked' });
+    expect(await deadLetters()).toEqual([]);
+  });
+
   it('should let another runner reclaim the entries a stopped runner left unacked', async () => {
     let release: () => void = () => undefined;
     const stuck = new Promise<void>((resolve) => (release = resolve));

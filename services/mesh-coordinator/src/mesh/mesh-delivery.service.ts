@@ -5,7 +5,7 @@ import type { Agent, MeshEnvelopeV1, MeshRunInput } from '@skreaver/contracts';
 import { ConsumerGroupRunner, MeshStore, PAYLOAD_FIELD, RedisConnections, StreamProducer } from '@skreaver/messaging';
 import type { DeliveryMeta } from '@skreaver/messaging';
 import { JsonLogger } from '@skreaver/observability';
-import { DatabaseHealth } from '@skreaver/persistence';
+import { DatabaseHealth, isDatabaseUnavailable } from '@skreaver/persistence';
 import { MeshPublisher, RunCreator } from '@skreaver/runs';
 import { nowIso, sleep } from '@skreaver/util';
 
@@ -74,6 +74,8 @@ export class MeshDeliveryService implements OnApplicationBootstrap, BeforeApplic
       claimIdleMs: this.config.SKREAVER_MESH_CLAIM_IDLE_MS,
       maxDeliveries: this.config.SKREAVER_MESH_MAX_DELIVERIES,
       deadLetterProducer: this.producer,
+      // A delivery creates a run in the database: while it is down the message waits, it is not dead-lettered.
+      isTransient: isDatabaseUnavailable,
       handler: (envelope, meta) => this.deliver(envelope, meta),
       onError: (error) => this.logger.write('warn', 'Mesh delivery failed; the entry will be retried', { error: String(error) }, 'mesh'),
     });
