@@ -16,6 +16,7 @@ export * from './kinds/webhook.agent';
 export * from './network/guarded-http.client';
 export * from './network/ip-address';
 export * from './network/network-policy';
+export * from './network/special-purpose-addresses';
 export * from './tools/built-in-tools';
 export * from './tools/math-evaluator';
 export * from './tools/run-toolbox';

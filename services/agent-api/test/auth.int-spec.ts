@@ -124,6 +124,36 @@ describe.each(DATABASE_KINDS)('authentication on %s', (kind) => {
       expect((await listAgents(api.adminToken)).status).toBe(200);
     });
 
+    it("should refuse a viewer or an operator revoking someone else's token with 403, and let them revoke their own", async () => {
+      // Its own admin token: if the refusal failed, the shared api.adminToken must survive for the other tests.
+      const adminToken = await tokenFor(api.adminKey);
+      const viewer = await key('viewer');
+      const viewerToken = await tokenFor(viewer.key);
+      const operatorToken = await tokenFor((await key('operator')).key);
+      const otherViewerToken = await tokenFor(viewer.key);
+
+      for (const [caller, victim] of [
+        [{ token: viewerToken }, adminToken],
+        [{ token: operatorToken }, adminToken],
+        [{ token: viewerToken }, operatorToken],
+        // Another token of the same key is still not the token the call is made with.
+        [{ token: viewerToken }, otherViewerToken],
+        // An API key has no token of its own to revoke.
+        [{ apiKey: viewer.key }, viewerToken],
+      ] as const) {
+        const refused = await api.request<ApiErrorBody>('POST', '/auth/revoke', { ...caller, body: { token: victim } });
+        expect(refused.status).toBe(403);
+        expect(refused.body).toMatchObject({ error: 'forbidden' });
+      }
+      for (const token of [adminToken, operatorToken, otherViewerToken, viewerToken]) expect((await listAgents(token)).status).toBe(200);
+
+      expect((await api.request('POST', '/auth/revoke', { token: viewerToken, body: { token: viewerToken } })).status).toBe(204);
+      expectUnauthorized(await listAgents(viewerToken), 'revoked');
+      expect((await api.request('POST', '/auth/revoke', { token: operatorToken })).status).toBe(204);
+      expectUnauthorized(await listAgents(operatorToken), 'revoked');
+      expect((await listAgents(adminToken)).status).toBe(200);
+    });
+
     it('should refuse to revoke "itself" when called with an API key, and a body that is no token', async () => {
       expect((await api.request('POST', '/auth/revoke', { apiKey: api.adminKey })).status).toBe(400);
       expect((await api.request('POST', '/auth/revoke', { token: api.adminToken, body: { token: 'x.y.z' } })).status).toBe(400);

@@ -40,8 +40,10 @@ export function inRange(ip: ParsedIp, range: IpRange): boolean {
 
 /**
  * The IPv4 address an IPv6 address carries, for the forms that reach an IPv4 host: IPv4-mapped (`::ffff:a.b.c.d`),
- * IPv4-compatible (`::a.b.c.d`, deprecated but still routed by some stacks), NAT64 (`64:ff9b::/96`) and 6to4
- * (`2002::/16`). Checking the embedded address stops `::ffff:127.0.0.1` from reaching loopback.
+ * IPv4-compatible (`::a.b.c.d`, deprecated but still routed by some stacks), NAT64 (`64:ff9b::/96`, and the
+ * local-use `64:ff9b:1::/48` read as a /96 translator would write it), 6to4 (`2002::/16`) and Teredo (`2001::/32`,
+ * the client's address, stored inverted). Checking the embedded address stops `::ffff:127.0.0.1` from reaching
+ * loopback; it only names what a refusal is about when the IPv6 range is refused anyway.
  */
 export function embeddedIpv4(ip: ParsedIp): ParsedIp | null {
   if (ip.family !== 6) return null;
@@ -50,7 +52,9 @@ export function embeddedIpv4(ip: ParsedIp): ParsedIp | null {
   // ::/96 holds :: and ::1 too, which are classified as IPv6 addresses of their own.
   if (ip.value >> 32n === 0n && ip.value > 1n) return { family: 4, value: low32 };
   if (ip.value >> 32n === 0x0064ff9b0000000000000000n) return { family: 4, value: low32 };
+  if (ip.value >> 80n === 0x0064ff9b0001n) return { family: 4, value: low32 };
   if (ip.value >> 112n === 0x2002n) return { family: 4, value: (ip.value >> 80n) & 0xffffffffn };
+  if (ip.value >> 96n === 0x20010000n) return { family: 4, value: low32 ^ 0xffffffffn };
   return null;
 }
 

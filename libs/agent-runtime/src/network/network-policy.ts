@@ -1,5 +1,6 @@
-import { embeddedIpv4, formatIp, inRange, parseIp, parseRange } from './ip-address';
-import type { IpRange, ParsedIp } from './ip-address';
+import { embeddedIpv4, inRange, parseIp, parseRange } from './ip-address';
+import type { IpRange } from './ip-address';
+import { unreachableReason } from './special-purpose-addresses';
 
 /** Why an outbound request was refused before any connection was made. */
 export type RefusalCode = 'invalid_url' | 'domain_refused' | 'address_refused';
@@ -33,42 +34,11 @@ export interface DomainRestriction {
   deny_domains?: readonly string[];
 }
 
-// Addresses that are not the public internet. Link-local includes 169.254.169.254, the cloud metadata service.
-const BLOCKED: ReadonlyArray<readonly [string, string]> = [
-  ['0.0.0.0/8', 'unspecified ("this network")'],
-  ['10.0.0.0/8', 'private network (RFC 1918)'],
-  ['100.64.0.0/10', 'carrier-grade NAT (RFC 6598)'],
-  ['127.0.0.0/8', 'loopback'],
-  ['169.254.0.0/16', 'link-local (incl. cloud metadata)'],
-  ['172.16.0.0/12', 'private network (RFC 1918)'],
-  ['192.0.0.0/24', 'IETF protocol assignments'],
-  ['192.168.0.0/16', 'private network (RFC 1918)'],
-  ['198.18.0.0/15', 'benchmarking network'],
-  ['224.0.0.0/4', 'multicast'],
-  ['240.0.0.0/4', 'reserved (incl. broadcast)'],
-  ['::/128', 'unspecified'],
-  ['::1/128', 'loopback'],
-  ['100::/64', 'discard-only'],
-  ['fc00::/7', 'unique-local'],
-  ['fe80::/10', 'link-local'],
-  ['ff00::/8', 'multicast'],
-];
-const BLOCKED_RANGES = BLOCKED.map(([cidr, label]) => ({ range: parseRange(cidr) as IpRange, label }));
-
-/** Why `address` is not a public address (e.g. `loopback`), or null when it is public. */
+/** Why `address` is not a globally reachable address (e.g. `loopback`), or null when it is. */
 export function nonPublicReason(address: string): string | null {
   const ip = parseIp(address);
   if (!ip) return 'not an IP address';
-  return reasonOf(ip);
-}
-
-function reasonOf(ip: ParsedIp): string | null {
-  const embedded = embeddedIpv4(ip);
-  if (embedded) {
-    const inner = reasonOf(embedded);
-    return inner ? `${inner}, as ${formatIp(embedded)} inside an IPv6 address` : null;
-  }
-  return BLOCKED_RANGES.find(({ range }) => inRange(ip, range))?.label ?? null;
+  return unreachableReason(ip);
 }
 
 /** Lower-case host without a trailing dot or IPv6 brackets, as policy lists compare it. */
@@ -164,7 +134,7 @@ export class NetworkPolicy {
   checkAddress(host: string, address: string): void {
     const ip = parseIp(address);
     if (!ip) throw new NetworkPolicyError('address_refused', `${host} resolved to "${address}", which is not an IP address`);
-    const reason = reasonOf(ip);
+    const reason = unreachableReason(ip);
     if (reason === null || this.state.allowAllPrivate || this.state.allowedHosts.has(normalizeHost(host))) return;
     const inner = embeddedIpv4(ip);
     const candidates = inner ? [ip, inner] : [ip];

@@ -27,6 +27,8 @@ export const WsErrorCode = z.enum([
   'too_many_connections',
   /** The client did not read its events fast enough (`WS_MAX_BUFFERED_BYTES`). */
   'slow_consumer',
+  /** socket.io: a namespace other than `/agents` (the root namespace `/` included). */
+  'invalid_namespace',
   /** The replica is stopping: reconnect (the edge sends you to another) and resume with `after`. */
   'shutting_down',
   /** Redis (event log, token denylist) cannot be read right now: retry. */

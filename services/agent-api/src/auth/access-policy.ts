@@ -34,7 +34,8 @@ export const PUBLIC_ROUTES: ReadonlySet<string> = new Set([
  * to everybody (403) and fails the route × role matrix test: a new endpoint stays closed until someone decides.
  */
 export const ACCESS_RULES: Readonly<Record<string, Role>> = {
-  // Logging out only ever removes access, so every role may revoke a token it holds.
+  // Logging out only ever removes access, so every role may revoke the token it calls with; AuthService lets only
+  // admins revoke another token (of their tenant).
   'POST /auth/revoke': 'viewer',
   'POST /auth/revoke-all': 'admin',
 

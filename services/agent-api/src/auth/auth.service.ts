@@ -42,12 +42,14 @@ export class AuthService {
   }
 
   /**
-   * Revokes `token`, which must belong to the caller's tenant, or without it the token the caller authenticated
-   * with. An already expired token is left alone: it cannot be used anyway.
-   * @throws ApiError 400 when there is nothing to revoke, 403 for another tenant's token, 503 when Redis is down.
+   * Revokes `token`, or without it the token the caller authenticated with. Anyone may revoke its own token; only an
+   * admin may revoke another, and only one of its tenant. An already expired token is left alone: it cannot be used
+   * anyway.
+   * @throws ApiError 400 when there is nothing to revoke, 403 for someone else's token (unless admin) or another
+   * tenant's, 503 when Redis is down.
    */
   async revoke(principal: Principal, token: string | undefined): Promise<void> {
-    const target = token === undefined ? this.ownToken(principal) : this.tokenOfTenant(principal, token);
+    const target = token === undefined ? this.ownToken(principal) : this.namedToken(principal, token);
     if (!target) return;
     await redisCall(() => this.denylist.revoke(principal.tenant_id, target.jti, target.exp));
     await this.audit.record(principal, 'token.revoked', target.jti, { subject: target.subject });
@@ -78,7 +80,7 @@ export class AuthService {
     return { jti: principal.token_id, subject: principal.subject, exp: Date.parse(principal.expires_at) / 1000 };
   }
 
-  private tokenOfTenant(principal: Principal, token: string): RevocationTarget | null {
+  private namedToken(principal: Principal, token: string): RevocationTarget | null {
     let claims: JwtClaims;
     try {
       claims = this.tokens.verifySignature(token);
@@ -88,6 +90,11 @@ export class AuthService {
       throw new ApiError(400, 'validation_failed', 'token is not a valid access token', [{ path: 'token', message: reason }]);
     }
     if (claims.tenant !== principal.tenant_id) throw new ApiError(403, 'forbidden', 'the token belongs to another tenant');
+    // Logging someone else out is an admin's call: a viewer could otherwise log out every admin whose token it saw.
+    // "Own" is the very token of the call (same jti), not any token of the same key.
+    if (principal.role !== 'admin' && !(principal.via === 'jwt' && principal.token_id === claims.jti)) {
+      throw new ApiError(403, 'forbidden', `role ${principal.role} may only revoke the token it calls with (revoking another token needs admin)`);
+    }
     return { jti: claims.jti, subject: claims.sub, exp: claims.exp };
   }
 }

@@ -96,7 +96,7 @@ export const OPENAPI_OPERATIONS: Readonly<Record<string, OperationDoc>> = {
     responses: { 200: { description: 'A signed HS256 JWT', schema: 'TokenResponse' } },
   },
   'POST /auth/revoke': {
-    summary: 'Revoke the calling token, or a given token of the same tenant',
+    summary: 'Revoke the calling token (any role), or as an admin any token of the same tenant',
     tag: 'auth',
     access: 'credential',
     body: { schema: 'RevokeRequest', required: false },

@@ -1,3 +1,5 @@
+import type { IncomingHttpHeaders } from 'node:http';
+
 import { Inject, Injectable } from '@nestjs/common';
 import { AuthError, AuthUnavailableError, Authenticator } from '@skreaver/auth';
 import type { Principal, WsErrorV1 } from '@skreaver/contracts';
@@ -13,9 +15,20 @@ import { clientAddress } from './client-address';
 import { ConnectionLimits } from './connection-limits';
 import { ConnectionRefusedError } from './connection-refused.error';
 
-/** A connection request, whatever its transport. */
-export interface ConnectionRequest extends ConnectionCredentialSources {
+/** Where a connection comes from: the peer and the headers of its HTTP request (for X-Forwarded-For). */
+export interface ConnectionOrigin {
   remoteAddress: string | undefined;
+  headers: IncomingHttpHeaders;
+}
+
+/** A connection request, whatever its transport. */
+export interface ConnectionRequest extends ConnectionOrigin, ConnectionCredentialSources {}
+
+/** A connection slot, held from before authentication until the connection closes. */
+export interface Reservation {
+  address: string;
+  /** Idempotent. */
+  release: () => void;
 }
 
 /** An admitted connection: who it is, where from, and the slot to give back when it closes. */
@@ -47,12 +60,26 @@ export class ConnectionAdmission {
   }
 
   /**
-   * Admits a connection. Its slot is taken before authenticating, so that clients stuck in authentication count
-   * against the limits too.
+   * Admits a connection in one step: reserves its slot, then authenticates it, giving the slot back if refused.
    * @throws ConnectionRefusedError with the code the client is told (and counted under).
    */
   async admit(request: ConnectionRequest): Promise<Admission> {
-    const address = clientAddress(request.remoteAddress, request.headers['x-forwarded-for'], this.config.WS_TRUST_PROXY_HOPS);
+    const reservation = this.reserve(request);
+    try {
+      return { principal: await this.authenticate(reservation.address, request), address: reservation.address, release: reservation.release };
+    } catch (error) {
+      reservation.release();
+      throw error;
+    }
+  }
+
+  /**
+   * Takes a connection slot, before anything is authenticated, so that connections that are still authenticating,
+   * or never will, count against the limits too.
+   * @throws ConnectionRefusedError `shutting_down`, `max_connections` or `too_many_connections`.
+   */
+  reserve(origin: ConnectionOrigin): Reservation {
+    const address = this.addressOf(origin);
     if (!this.accepting) throw this.refuse(address, { code: 'shutting_down', message: 'this gateway replica is shutting down; reconnect' });
     const slot = this.limits.acquire(address);
     if (!slot.ok) {
@@ -64,21 +91,33 @@ export class ConnectionAdmission {
             : `too many connections from ${address}`,
       });
     }
+    return { address, release: slot.release };
+  }
+
+  /**
+   * Authenticates the one credential a connection from `address` carries. Its slot is the caller's to release.
+   * @throws ConnectionRefusedError `unauthorized` (with the reason), `redis_unavailable`, `database_unavailable`.
+   */
+  async authenticate(address: string, sources: ConnectionCredentialSources): Promise<Principal> {
     try {
-      const principal = await this.authenticator.authenticate(connectionCredentials(request));
-      return { principal, address, release: slot.release };
+      return await this.authenticator.authenticate(connectionCredentials(sources));
     } catch (error) {
-      slot.release();
       const refusal = toRefusal(error);
       if (refusal.code === 'internal_error') this.logger.write('error', 'Authentication failed unexpectedly', { error: String(error) }, 'ws');
       throw this.refuse(address, refusal);
     }
   }
 
-  private refuse(address: string, error: WsErrorV1): ConnectionRefusedError {
+  /** The address a connection counts against (the client's, behind `WS_TRUST_PROXY_HOPS` proxies). */
+  addressOf(origin: ConnectionOrigin): string {
+    return clientAddress(origin.remoteAddress, origin.headers['x-forwarded-for'], this.config.WS_TRUST_PROXY_HOPS);
+  }
+
+  /** Counts and logs a refusal; the error to tell the client with. */
+  refuse(address: string, error: WsErrorV1): ConnectionRefusedError {
     this.metrics.failed.inc({ reason: error.code });
     this.logger.write(
-      error.code === 'unauthorized' || error.code === 'shutting_down' ? 'info' : 'warn',
+      error.code === 'unauthorized' || error.code === 'shutting_down' || error.code === 'invalid_namespace' ? 'info' : 'warn',
       'Connection refused',
       { code: error.code, ...(error.reason ? { reason: error.reason } : {}), address },
       'ws',

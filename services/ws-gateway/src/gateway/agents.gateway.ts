@@ -2,31 +2,28 @@ import { Inject } from '@nestjs/common';
 import { ConnectedSocket, MessageBody, SubscribeMessage, WebSocketGateway } from '@nestjs/websockets';
 import type { OnGatewayConnection, OnGatewayInit } from '@nestjs/websockets';
 import { AGENTS_NAMESPACE } from '@skreaver/contracts';
-import type { AckV1, ClientToServerEvents, PongV1, ServerToClientEvents, WsErrorV1 } from '@skreaver/contracts';
+import type { AckV1, PongV1, WsErrorV1 } from '@skreaver/contracts';
 import { nowIso } from '@skreaver/util';
-import type { Namespace } from 'socket.io';
 
 import { WS_GATEWAY_CONFIG } from '../config';
 import type { WsGatewayConfig } from '../config';
-import { ConnectionAdmission } from '../connections/connection-admission.service';
-import { ConnectionRefusedError } from '../connections/connection-refused.error';
 import type { LiveSession } from '../live/live-session';
 import { LiveSessions } from '../live/live-sessions.service';
 import { SubscriptionsService } from '../live/subscriptions.service';
 import { WebsocketMetrics } from '../live/websocket-metrics';
+import { SocketIoAdmission } from './socket-io-admission.service';
+import type { AgentsNamespace } from './socket-io-admission.service';
 import { inboundProblem } from './socket-io-inbound';
 import { SocketIoTransport } from './socket-io.transport';
-import type { AgentsSocket, AgentsSocketData } from './socket-io.transport';
+import type { AgentsSocket } from './socket-io.transport';
 
-type AgentsNamespace = Namespace<ClientToServerEvents, ServerToClientEvents, Record<string, never>, AgentsSocketData>;
-
-/** socket.io namespace `/agents`: admits connections (auth, limits) and hands their messages to the live services. */
+/** socket.io namespace `/agents`: its connections are admitted by SocketIoAdmission; hands their messages to the live services. */
 @WebSocketGateway({ namespace: AGENTS_NAMESPACE })
 export class AgentsGateway implements OnGatewayInit, OnGatewayConnection {
   private initialised = false;
 
   constructor(
-    private readonly admission: ConnectionAdmission,
+    private readonly socketIoAdmission: SocketIoAdmission,
     private readonly sessions: LiveSessions,
     private readonly subscriptions: SubscriptionsService,
     private readonly metrics: WebsocketMetrics,
@@ -40,21 +37,7 @@ export class AgentsGateway implements OnGatewayInit, OnGatewayConnection {
 
   afterInit(namespace: AgentsNamespace): void {
     this.initialised = true;
-    // A refused handshake reaches the client as `connect_error`: `err.message` is the code, `err.data` the error.
-    namespace.use((socket, next) => {
-      const { handshake } = socket;
-      this.admission
-        .admit({ remoteAddress: handshake.address, headers: handshake.headers, authToken: handshake.auth['token'], queryToken: handshake.query['token'] })
-        .then(
-          (admission) => {
-            socket.data.admission = admission;
-            // Also covers a client that leaves before the connection completes (no disconnect event then).
-            socket.conn.once('close', admission.release);
-            next();
-          },
-          (error: unknown) => next(connectError(error)),
-        );
-    });
+    this.socketIoAdmission.attach(namespace);
   }
 
   handleConnection(socket: AgentsSocket): void {
@@ -113,9 +96,4 @@ function sessionOf(socket: AgentsSocket): LiveSession {
   // Handlers only run for connected sockets, and handleConnection gives each one its session.
   if (!session) throw new Error(`socket ${socket.id} has no session`);
   return session;
-}
-
-function connectError(error: unknown): Error & { data: WsErrorV1 } {
-  const data: WsErrorV1 = error instanceof ConnectionRefusedError ? error.error : { code: 'internal_error', message: 'the connection failed' };
-  return Object.assign(new Error(data.code), { data });
 }

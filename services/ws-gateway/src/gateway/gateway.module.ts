@@ -7,11 +7,12 @@ import { LiveModule } from '../live/live.module';
 import { AgentsGateway } from './agents.gateway';
 import { GatewayShutdown } from './gateway-shutdown.service';
 import { PlainWebSocketGateway } from './plain-ws.gateway';
+import { SocketIoAdmission } from './socket-io-admission.service';
 
 /** The two transports (socket.io `/agents`, plain WebSocket `/ws`), who may connect to them (and stay connected), and their shutdown. */
 @Module({
   imports: [AuthModule, LiveModule],
-  providers: [AgentsGateway, AuthRevocationsConsumer, ConnectionAdmission, GatewayShutdown, PlainWebSocketGateway],
+  providers: [AgentsGateway, AuthRevocationsConsumer, ConnectionAdmission, GatewayShutdown, PlainWebSocketGateway, SocketIoAdmission],
   exports: [AgentsGateway, PlainWebSocketGateway],
 })
 export class GatewayModule {}
