@@ -199,6 +199,16 @@ describe(AgentRunner.name, () => {
       expect(activities[0]).toMatchObject({ type: 'tool.call', data: { input: { expression: '1', api_key: '[redacted]' } } });
     });
 
+    it('should log a tool result under the same policy, while the agent gets it whole (a later step may need the cookie)', async () => {
+      const text = JSON.stringify({ headers: { 'Set-Cookie': 'sid=s3cr3t-9', 'Content-Type': 'application/json' }, token: 'tk-10' });
+      const { result, activities } = await callOnce('json', { op: 'parse', text });
+
+      expect(JSON.stringify(result)).toContain('sid=s3cr3t-9');
+      const logged = activities.find((activity) => activity.type === 'tool.result');
+      expect(JSON.stringify(logged)).not.toMatch(/s3cr3t-9|tk-10/);
+      expect(JSON.stringify(logged)).toContain('application/json');
+    });
+
     it('should read and write the agent memory through memory_get and memory_put', async () => {
       const memory = new MapMemoryStore();
       const { sut, request } = newRunner(

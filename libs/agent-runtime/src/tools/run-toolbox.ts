@@ -46,7 +46,7 @@ const MAX_ERROR_MESSAGE = 1_000;
 
 /**
  * Runs one attempt's tool calls: counts each against `max_tool_calls`, validates the input with the tool's schema,
- * logs `tool.call` (input masked by `redactSecrets`) and `tool.result` (with `duration_ms`), and turns every tool
+ * logs `tool.call` and `tool.result` (with `duration_ms`), both masked by `redactSecrets`, and turns every tool
  * failure into a failed result.
  */
 export class RunToolbox implements AgentTools {
@@ -82,9 +82,13 @@ export class RunToolbox implements AgentTools {
     // Only installed tools get a metric series: a name a model made up must not become a label.
     if (tool) this.options.observe?.(name, result.ok, seconds);
     const base = { attempt, call_id: callId, tool: shownName, duration_ms: Math.round(seconds * 100_000) / 100 };
+    // The agent gets the result as it is (a later step may need a cookie it set); the log, which viewers read, gets
+    // it under the same policy as the input: response headers such as Set-Cookie are write-only there too.
     await emit({
       type: 'tool.result',
-      data: result.ok ? { ...base, ok: true, result: result.result } : { ...base, ok: false, error: { code: result.error.code, message: result.error.message } },
+      data: result.ok
+        ? { ...base, ok: true, result: redactSecrets(result.result) }
+        : { ...base, ok: false, error: { code: result.error.code, message: result.error.message } },
     });
     return result;
   }
