@@ -4,3 +4,4 @@ export * from './database-isolation';
 export * from './wait-for';
 export * from './private-redis';
 export * from './contract-factories';
+export * from './raw-http';
