@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { IncomingHttpHeaders } from 'node:http';
+import type { Duplex } from 'node:stream';
 
 import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter } from '@nestjs/platform-fastify';
@@ -11,6 +12,8 @@ import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
 import { ApiError } from './api-error';
 import { ApiExceptionFilter, mapError } from './api-exception.filter';
 import type { DependencyOutage } from './api-exception.filter';
+import { createClientErrorHandler } from './client-error';
+import type { InFlightRequest } from './client-error';
 import { jsonNestsDeeperThan } from './json-depth';
 import { readRequestBody } from './request-body';
 
@@ -35,6 +38,7 @@ export interface ServiceAppOptions {
 /** Creates a Nest app on Fastify with request ids, JSON request logs, HTTP metrics and the one error format. */
 export async function createServiceApp(module: unknown, options: ServiceAppOptions): Promise<NestFastifyApplication> {
   const bodyLimit = options.bodyLimit ?? DEFAULT_BODY_LIMIT;
+  const inFlight = new WeakMap<Duplex, InFlightRequest>();
   const adapter = new FastifyAdapter({
     bodyLimit,
     // A caller's X-Request-Id is kept (if sane) so one id follows a request across services.
@@ -53,6 +57,9 @@ export async function createServiceApp(module: unknown, options: ServiceAppOptio
       const body: ApiErrorBody = { error: mapped.code, message: mapped.message, request_id: String(request.id) };
       void reply.code(mapped.status).header('x-request-id', request.id).send(body);
     },
+    // What Node's HTTP parser refuses (unknown methods, broken framing, 431) never becomes a request: without this
+    // Fastify writes `{"error":"Bad Request","statusCode":400}`, without a request id.
+    clientErrorHandler: createClientErrorHandler(options.logger, inFlight),
   });
   const app = await NestFactory.create<NestFastifyApplication>(module as never, adapter, {
     logger: options.logger,
@@ -86,9 +93,11 @@ export async function createServiceApp(module: unknown, options: ServiceAppOptio
 
   fastify.addHook('onRequest', (request: FastifyRequest, reply: FastifyReply, done: () => void) => {
     void reply.header('x-request-id', request.id);
+    inFlight.set(request.raw.socket, { id: String(request.id), responseStarted: () => reply.raw.headersSent });
     runWithRequestContext({ requestId: String(request.id) }, done);
   });
   fastify.addHook('onResponse', (request: FastifyRequest, reply: FastifyReply, done: () => void) => {
+    inFlight.delete(request.raw.socket);
     const route = request.routeOptions.url ?? 'unmatched';
     const seconds = reply.elapsedTime / 1000;
     metrics.observe(request.method, route, reply.statusCode, seconds);

@@ -117,4 +117,39 @@ describe('agent-api at the HTTP protocol level', () => {
       expect(response.closed).toBe(true);
     });
   });
+
+  describe('requests the HTTP parser or router refuses', () => {
+    it.each([
+      ['an unknown method', 'BREW / HTTP/1.1\r\nHost: x\r\n\r\n', 400, 'bad_request'],
+      ['both Content-Length and Transfer-Encoding', 'POST /agents HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 5\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n', 400, 'bad_request'],
+      ['a malformed chunk size', 'POST /agents HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n{}\r\n0\r\n\r\n', 400, 'bad_request'],
+      ['a non-numeric Content-Length', 'POST /agents HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: abc\r\n\r\n{}', 400, 'bad_request'],
+      ['a 20 KB header', `GET /health HTTP/1.1\r\nHost: x\r\nX-Padding: ${'a'.repeat(20_000)}\r\n\r\n`, 431, 'header_too_large'],
+    ])('should answer %s in the documented error shape with a request id', async (_label, request, status, code) => {
+      const response = await rawHttpExchange(port, request);
+
+      expect(errorShapeProblem(response, status, code)).toBeNull();
+    });
+
+    it.each([
+      ['a method the router does not serve', 'PROPFIND /agents HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n', 404, 'not_found'],
+      ['a malformed URL', 'GET /agents/%zz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n', 400, 'validation_failed'],
+      ['a path parameter over the router limit', `GET /agents/${'a'.repeat(600)} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n`, 414, 'validation_failed'],
+    ])('should answer %s in the documented error shape with the request id', async (_label, request, status, code) => {
+      const response = await rawHttpExchange(port, request);
+
+      expect(errorShapeProblem(response, status, code)).toBeNull();
+    });
+
+    it("should keep a caller's X-Request-Id when the router refuses the request", async () => {
+      const response = await rawHttpExchange(port, 'GET /agents/%zz HTTP/1.1\r\nHost: x\r\nX-Request-Id: trace-me-42\r\nConnection: close\r\n\r\n');
+
+      expect(JSON.parse(response.body)).toMatchObject({ request_id: 'trace-me-42' });
+    });
+
+    it('should stay up and write no ERROR line', async () => {
+      expect((await api.request('GET', '/health')).status).toBe(200);
+      expect(api.logs.filter((line) => line.includes('"level":"ERROR"'))).toEqual([]);
+    });
+  });
 });
