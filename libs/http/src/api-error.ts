@@ -7,8 +7,9 @@ export class ApiError extends Error {
     readonly code: ApiErrorCode,
     message: string,
     readonly details?: unknown,
+    options?: ErrorOptions,
   ) {
-    super(message);
+    super(message, options);
     this.name = 'ApiError';
   }
 
@@ -16,7 +17,8 @@ export class ApiError extends Error {
     return new ApiError(404, 'not_found', `${what} not found`);
   }
 
-  static unavailable(code: 'database_unavailable' | 'queue_unavailable' | 'redis_unavailable', message: string): ApiError {
-    return new ApiError(503, code, message);
+  /** A retryable 503; `cause` (the dependency's own error) goes to the server log, never to the client. */
+  static unavailable(code: 'database_unavailable' | 'queue_unavailable' | 'redis_unavailable', message: string, cause?: unknown): ApiError {
+    return new ApiError(503, code, message, undefined, cause === undefined ? undefined : { cause });
   }
 }

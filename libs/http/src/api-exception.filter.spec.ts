@@ -6,10 +6,12 @@ import {
   PayloadTooLargeException,
   UnsupportedMediaTypeException,
 } from '@nestjs/common';
+import type { ArgumentsHost } from '@nestjs/common';
+import { JsonLogger } from '@skreaver/observability';
 import { errorCodes } from 'fastify';
 
 import { ApiError } from './api-error';
-import { mapError } from './api-exception.filter';
+import { ApiExceptionFilter, mapError } from './api-exception.filter';
 
 function withStatusCode<E extends Error>(error: E, statusCode: number): E {
   return Object.assign(error, { statusCode });
@@ -116,5 +118,38 @@ describe(mapError.name, () => {
       code: 'internal_error',
       message: 'Internal server error',
     });
+  });
+});
+
+describe(ApiExceptionFilter.name, () => {
+  interface Sent {
+    status?: number;
+    body?: unknown;
+  }
+
+  function hostFor(sent: Sent): ArgumentsHost {
+    const reply = {
+      status: (code: number) => ((sent.status = code), reply),
+      header: () => reply,
+      send: (body: unknown) => ((sent.body = body), reply),
+    };
+    const request = { id: 'req-1', url: '/agents/a/runs' };
+    return { switchToHttp: () => ({ getRequest: () => request, getResponse: () => reply }) } as unknown as ArgumentsHost;
+  }
+
+  it("should write one warning for an outage, naming the dependency's error an ApiError keeps as its cause", () => {
+    const lines: string[] = [];
+    const filter = new ApiExceptionFilter(new JsonLogger('test', 'trace', (line) => lines.push(line)));
+    const sent: Sent = {};
+
+    filter.catch(ApiError.unavailable('queue_unavailable', 'retry later', new Error('connect ECONNREFUSED 127.0.0.1:6379')), hostFor(sent));
+
+    expect(sent).toEqual({ status: 503, body: { error: 'queue_unavailable', message: 'retry later', request_id: 'req-1' } });
+    expect(lines.map((line) => JSON.parse(line) as { level: string; fields: Record<string, unknown> })).toEqual([
+      expect.objectContaining({
+        level: 'WARN',
+        fields: expect.objectContaining({ code: 'queue_unavailable', cause: 'Error: connect ECONNREFUSED 127.0.0.1:6379' }),
+      }),
+    ]);
   });
 });

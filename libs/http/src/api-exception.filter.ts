@@ -88,8 +88,10 @@ export class ApiExceptionFilter implements ExceptionFilter {
     const reply = http.getResponse<FastifyReply>();
     const mapped = mapError(exception, this.outages);
     if (mapped.status === 503 && OUTAGE_CODES.has(mapped.code)) {
-      // An outage is the operator's news (readiness reports it), not a bug: one line per request, no stack.
-      this.logger.write('warn', 'Dependency unavailable', { code: mapped.code, error: String(exception), path: request.url }, 'http');
+      // An outage is the operator's news (readiness reports it), not a bug: one line per request, no stack. This is
+      // that request's only line, so it names the dependency's own error, which code throwing an ApiError keeps as its cause.
+      const cause = exception instanceof Error && exception.cause !== undefined ? { cause: String(exception.cause) } : {};
+      this.logger.write('warn', 'Dependency unavailable', { code: mapped.code, error: String(exception), ...cause, path: request.url }, 'http');
     } else if (mapped.status >= 500) {
       const error = exception instanceof Error ? exception : new Error(String(exception));
       this.logger.write('error', error.message, { error: error.name, stack: error.stack, path: request.url }, 'http');

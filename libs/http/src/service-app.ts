@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { IncomingHttpHeaders } from 'node:http';
+import type { Duplex } from 'node:stream';
 
 import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter } from '@nestjs/platform-fastify';
@@ -11,13 +12,20 @@ import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
 import { ApiError } from './api-error';
 import { ApiExceptionFilter, mapError } from './api-exception.filter';
 import type { DependencyOutage } from './api-exception.filter';
+import { createClientErrorHandler } from './client-error';
+import type { InFlightRequest } from './client-error';
 import { jsonNestsDeeperThan } from './json-depth';
+import { readRequestBody } from './request-body';
 
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
 const QUIET_ROUTES = new Set(['/health', '/ready', '/metrics']);
 // Far beyond any real config or input, and well below the depth at which recursive validation overflows the
 // stack (between 1,000 and 5,000 levels).
 const MAX_JSON_DEPTH = 256;
+const DEFAULT_BODY_LIMIT = 1024 * 1024;
+// How much of an oversized body is read and dropped so the client gets its 413 (see `RequestBodyLimits.drainLimit`):
+// a few times the limit, at least 16 MiB. Reading costs bandwidth only, never memory.
+const drainLimitFor = (bodyLimit: number) => Math.max(16 * 1024 * 1024, 4 * bodyLimit);
 
 export interface ServiceAppOptions {
   logger: JsonLogger;
@@ -29,8 +37,10 @@ export interface ServiceAppOptions {
 
 /** Creates a Nest app on Fastify with request ids, JSON request logs, HTTP metrics and the one error format. */
 export async function createServiceApp(module: unknown, options: ServiceAppOptions): Promise<NestFastifyApplication> {
+  const bodyLimit = options.bodyLimit ?? DEFAULT_BODY_LIMIT;
+  const inFlight = new WeakMap<Duplex, InFlightRequest>();
   const adapter = new FastifyAdapter({
-    bodyLimit: options.bodyLimit ?? 1024 * 1024,
+    bodyLimit,
     // A caller's X-Request-Id is kept (if sane) so one id follows a request across services.
     genReqId: (req: { headers: IncomingHttpHeaders }) => {
       const given = req.headers['x-request-id'];
@@ -47,6 +57,9 @@ export async function createServiceApp(module: unknown, options: ServiceAppOptio
       const body: ApiErrorBody = { error: mapped.code, message: mapped.message, request_id: String(request.id) };
       void reply.code(mapped.status).header('x-request-id', request.id).send(body);
     },
+    // What Node's HTTP parser refuses (unknown methods, broken framing, 431) never becomes a request: without this
+    // Fastify writes `{"error":"Bad Request","statusCode":400}`, without a request id.
+    clientErrorHandler: createClientErrorHandler(options.logger, inFlight),
   });
   const app = await NestFactory.create<NestFastifyApplication>(module as never, adapter, {
     logger: options.logger,
@@ -59,21 +72,32 @@ export async function createServiceApp(module: unknown, options: ServiceAppOptio
   // The APIs speak JSON only: any other body type answers 415 instead of reaching validation as a string.
   fastify.removeContentTypeParser('text/plain');
   const parseJson = fastify.getDefaultJsonParser('error', 'error');
-  fastify.addContentTypeParser('application/json', { parseAs: 'string' }, (request, body, done) => {
-    const text = String(body);
-    if (jsonNestsDeeperThan(text, MAX_JSON_DEPTH)) {
-      return done(new ApiError(400, 'validation_failed', `Request body nests arrays or objects deeper than ${MAX_JSON_DEPTH} levels`), undefined);
-    }
-    parseJson(request, text, (error: Error | null, value?: unknown) =>
-      error ? done(new ApiError(400, 'invalid_json', error.message), undefined) : done(null, value),
+  // The body is read here rather than by Fastify (`parseAs`), which stops reading at the limit and closes the
+  // connection under a client still sending: such clients saw EPIPE instead of the 413.
+  fastify.addContentTypeParser('application/json', (request, payload, done) => {
+    const limit = request.routeOptions.bodyLimit ?? bodyLimit;
+    const announced = request.headers['content-length'];
+    readRequestBody(payload, { limit, drainLimit: drainLimitFor(limit), contentLength: announced === undefined ? undefined : Number(announced) }).then(
+      (raw) => {
+        const text = raw.toString('utf8');
+        if (jsonNestsDeeperThan(text, MAX_JSON_DEPTH)) {
+          return done(new ApiError(400, 'validation_failed', `Request body nests arrays or objects deeper than ${MAX_JSON_DEPTH} levels`), undefined);
+        }
+        parseJson(request, text, (error: Error | null, value?: unknown) =>
+          error ? done(new ApiError(400, 'invalid_json', error.message), undefined) : done(null, value),
+        );
+      },
+      (error: Error) => done(error, undefined),
     );
   });
 
   fastify.addHook('onRequest', (request: FastifyRequest, reply: FastifyReply, done: () => void) => {
     void reply.header('x-request-id', request.id);
+    inFlight.set(request.raw.socket, { id: String(request.id), responseStarted: () => reply.raw.headersSent });
     runWithRequestContext({ requestId: String(request.id) }, done);
   });
   fastify.addHook('onResponse', (request: FastifyRequest, reply: FastifyReply, done: () => void) => {
+    inFlight.delete(request.raw.socket);
     const route = request.routeOptions.url ?? 'unmatched';
     const seconds = reply.elapsedTime / 1000;
     metrics.observe(request.method, route, reply.statusCode, seconds);

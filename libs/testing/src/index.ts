@@ -5,3 +5,4 @@ export * from './wait-for';
 export * from './private-redis';
 export * from './private-postgres';
 export * from './contract-factories';
+export * from './raw-http';

@@ -2,6 +2,12 @@ import { z } from 'zod';
 
 /** Stable error codes every Skreaver HTTP API answers with. */
 export const ApiErrorCode = z.enum([
+  /** 400: a request the HTTP parser cannot read (unknown method, broken framing such as Content-Length with chunking). */
+  'bad_request',
+  /** 408: the request did not arrive in time. */
+  'request_timeout',
+  /** 431: request headers larger than the server accepts. */
+  'header_too_large',
   'validation_failed',
   'invalid_json',
   'unsupported_media_type',

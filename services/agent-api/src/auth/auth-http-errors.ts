@@ -23,10 +23,10 @@ export function toHttpError(error: unknown): unknown {
   if (error instanceof AuthError) return new ApiError(401, 'unauthorized', error.message, { reason: error.reason });
   if (error instanceof AuthUnavailableError) {
     if (error.dependency === 'revocation_list') {
-      return ApiError.unavailable('redis_unavailable', 'Tokens cannot be checked right now; retry later or use an API key');
+      return ApiError.unavailable('redis_unavailable', 'Tokens cannot be checked right now; retry later or use an API key', error.cause);
     }
     if (isDatabaseUnavailable(error.cause)) {
-      return ApiError.unavailable('database_unavailable', 'API keys cannot be checked right now; retry later');
+      return ApiError.unavailable('database_unavailable', 'API keys cannot be checked right now; retry later', error.cause);
     }
     return error.cause;
   }

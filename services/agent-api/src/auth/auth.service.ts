@@ -103,7 +103,7 @@ export class AuthService {
 async function redisCall<T>(call: () => Promise<T>): Promise<T> {
   try {
     return await call();
-  } catch {
-    throw ApiError.unavailable('redis_unavailable', 'The token denylist is unavailable; retry later');
+  } catch (error) {
+    throw ApiError.unavailable('redis_unavailable', 'The token denylist is unavailable; retry later', error);
   }
 }

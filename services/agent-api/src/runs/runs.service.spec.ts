@@ -5,7 +5,7 @@ import { ApiError } from '@skreaver/http';
 import type { Admission, RunEventLog, RunEventReadOptions } from '@skreaver/messaging';
 import { JsonLogger } from '@skreaver/observability';
 import type { AgentRepository, RunEventArchive, RunRepository } from '@skreaver/persistence';
-import { QueuedRunCanceller, RunCreator } from '@skreaver/runs';
+import { QueuedRunCanceller, RunAdmissionError, RunCreator } from '@skreaver/runs';
 import type { RunCancellation, RunDispatcher } from '@skreaver/runs';
 
 import type { RunEventListener, RunEventsHub } from './run-events.hub';
@@ -731,9 +731,24 @@ describe(RunsService.name, () => {
         expect([...mocks.eventLog.ttls.values()]).toEqual([TTL_SECONDS]);
       });
 
-      it('should log the cause with the run id', () => {
-        const entry = JSON.parse(mocks.lines.at(-1) ?? '{}') as { level?: string; fields?: Record<string, unknown> };
+      it('should leave the log line to the exception filter, handing it the cause with the run id', () => {
+        const runId = [...mocks.eventLog.ttls.keys()][0];
 
+        expect(mocks.lines.filter((line) => line.includes('Could not enqueue run'))).toEqual([]);
+        expect((error as ApiError).cause).toBeInstanceOf(RunAdmissionError);
+        expect((error as ApiError).cause).toMatchObject({ runId });
+      });
+    });
+
+    describe('when enqueueing fails for a reason that is not an outage', () => {
+      it('should still answer 503 queue_unavailable, and log an error with the run id and the cause', async () => {
+        useConcurrency({ policy: 'enqueue', max_concurrency: 1 });
+        mocks.dispatcher.enqueueFailure = new Error('ERR Error running script: attempt to compare nil with number');
+
+        const error = await rejectionOf(sut.submit(TENANT, AGENT_ID, input));
+
+        expect(error).toMatchObject({ status: 503, code: 'queue_unavailable' });
+        const entry = JSON.parse(mocks.lines.at(-1) ?? '{}') as { level?: string; fields?: Record<string, unknown> };
         expect(entry.level).toBe('ERROR');
         expect(entry.fields).toMatchObject({ message: 'Could not enqueue run', run_id: [...mocks.eventLog.ttls.keys()][0] });
       });
@@ -1142,10 +1157,12 @@ describe(RunsService.name, () => {
 
     it('should answer 503 redis_unavailable when the Redis log of a live run cannot be read', async () => {
       seedRun({ status: 'running' });
-      mocks.eventLog.readFailure = new Error('Connection is closed.');
+      const failure = new Error('Connection is closed.');
+      mocks.eventLog.readFailure = failure;
 
-      await expect(sut.events(TENANT, RUN_ID, undefined, 5)).rejects.toMatchObject({ status: 503, code: 'redis_unavailable' });
-      expect(mocks.lines.map((line) => JSON.parse(line) as { level: string })).toContainEqual(expect.objectContaining({ level: 'WARN' }));
+      // The exception filter writes the request's one warning line, naming the cause.
+      await expect(sut.events(TENANT, RUN_ID, undefined, 5)).rejects.toMatchObject({ status: 503, code: 'redis_unavailable', cause: failure });
+      expect(mocks.lines).toEqual([]);
     });
 
     it('should answer 503 redis_unavailable for the first page of a finished run not archived yet while Redis is down', async () => {

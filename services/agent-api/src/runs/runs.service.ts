@@ -4,7 +4,7 @@ import { Injectable } from '@nestjs/common';
 import { TERMINAL_RUN_STATUSES, isTerminalEvent } from '@skreaver/contracts';
 import type { Agent, JsonValue, RedrivenRun, Run, RunEventV1, RunEventsPage, RunSearchQuery } from '@skreaver/contracts';
 import { ApiError } from '@skreaver/http';
-import { RunEventLog } from '@skreaver/messaging';
+import { RunEventLog, isRedisUnavailable } from '@skreaver/messaging';
 import { JsonLogger } from '@skreaver/observability';
 import { AgentRepository, RunEventArchive, RunRepository, isDatabaseUnavailable } from '@skreaver/persistence';
 import { IdempotencyKeyReusedError, QueuedRunCanceller, RunAdmissionError, RunCancellation, RunCreator, RunRejectedError } from '@skreaver/runs';
@@ -66,9 +66,13 @@ export class RunsService {
       if (error instanceof RunRejectedError) throw new ApiError(409, 'agent_busy', error.message);
       if (error instanceof IdempotencyKeyReusedError) throw new ApiError(422, 'idempotency_key_reused', error.message);
       if (!(error instanceof RunAdmissionError)) throw error;
-      this.logger.write('error', 'Could not enqueue run', { run_id: error.runId, error: String(error.cause) }, 'runs');
-      if (isDatabaseUnavailable(error.cause)) throw ApiError.unavailable('database_unavailable', 'The database is unavailable; retry later');
-      throw ApiError.unavailable('queue_unavailable', 'The run queue is unavailable; retry later');
+      // An outage gets the one warning the exception filter writes per refused request, naming this error (run id and
+      // cause); anything else failing here is a bug, worth an error line of its own although the client may retry.
+      if (isDatabaseUnavailable(error.cause)) throw ApiError.unavailable('database_unavailable', 'The database is unavailable; retry later', error);
+      if (!isRedisUnavailable(error.cause)) {
+        this.logger.write('error', 'Could not enqueue run', { run_id: error.runId, error: String(error.cause) }, 'runs');
+      }
+      throw ApiError.unavailable('queue_unavailable', 'The run queue is unavailable; retry later', error);
     }
   }
 
@@ -239,8 +243,7 @@ export class RunsService {
     } catch (error) {
       // An archived run paged past its end reads nothing from the archive; Redis being down changes nothing then.
       if (isFinished(run) && afterSeq > 0) return [];
-      this.logger.write('warn', 'Event log unavailable', { run_id: run.id, error: String(error) }, 'runs');
-      throw ApiError.unavailable('redis_unavailable', 'The event log is unavailable; retry later');
+      throw ApiError.unavailable('redis_unavailable', 'The event log is unavailable; retry later', error);
     }
   }
 
