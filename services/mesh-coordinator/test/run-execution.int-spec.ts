@@ -1,46 +1,26 @@
-import { FastifyAdapter } from '@nestjs/platform-fastify';
-import type { NestFastifyApplication } from '@nestjs/platform-fastify';
-import { Test } from '@nestjs/testing';
-import { AgentRegistry, builtInAgents, defineAgent, echoAgent } from '@skreaver/agent-runtime';
 import { Queues, Streams, queueName, runEventId, streamKey } from '@skreaver/contracts';
 import type { Agent, Run, RunEventV1 } from '@skreaver/contracts';
-import { RunEventLog, StreamProducer, StreamReader, TypedQueue } from '@skreaver/messaging';
-import { JsonLogger } from '@skreaver/observability';
-import { AgentMemoryRepository, AgentRepository, RunEventArchive, RunRepository, createDataSource } from '@skreaver/persistence';
-import { DATABASE_KINDS, isolatedDatabase, isolatedRedis, waitFor } from '@skreaver/testing';
-import type { IsolatedDatabase, IsolatedRedis } from '@skreaver/testing';
+import type { RunEventLog, TypedQueue } from '@skreaver/messaging';
+import { AgentMemoryRepository } from '@skreaver/persistence';
+import type { AgentRepository, RunEventArchive, RunRepository } from '@skreaver/persistence';
+import { DATABASE_KINDS, waitFor } from '@skreaver/testing';
+import type { IsolatedRedis } from '@skreaver/testing';
 import { newId, nowIso } from '@skreaver/util';
 import { Queue } from 'bullmq';
-import Redis from 'ioredis';
+import type Redis from 'ioredis';
 import { register } from 'prom-client';
-import { z } from 'zod';
 import type { DataSource } from 'typeorm';
 
-import { AppModule } from '../src/app.module';
-import { MeshCoordinatorConfig } from '../src/config';
+import { startCoordinator } from './coordinator.harness';
+import type { CoordinatorHarness } from './coordinator.harness';
 
-// The test's echo: `mode: flaky` fails the first attempt of each run (retries without a fake queue), `slow` takes
-// 700 ms (a run in flight during shutdown); any other mode violates its config schema (a permanent failure).
-const failedOnce = new Set<string>();
-const testEcho = defineAgent({
-  ...echoAgent,
-  configSchema: z.object({ mode: z.enum(['ok', 'flaky', 'slow']).default('ok') }),
-  async run(input, context) {
-    if (context.config.mode === 'slow') await new Promise((resolve) => setTimeout(resolve, 700));
-    if (context.config.mode === 'flaky' && !failedOnce.has(context.runId)) {
-      failedOnce.add(context.runId);
-      throw new Error('first attempt always fails');
-    }
-    return input;
-  },
-});
-
+// The echo of the harness: `mode: flaky` fails each run's first attempt, `slow` takes 700 ms (a run in flight during
+// shutdown), any other mode violates its config schema (a permanent failure).
 describe.each(DATABASE_KINDS)('mesh-coordinator run execution on %s', (kind) => {
-  let redisIsolation: IsolatedRedis;
-  let database: IsolatedDatabase;
+  let harness: CoordinatorHarness;
   let dataSource: DataSource;
-  let app: NestFastifyApplication;
   let redis: Redis;
+  let redisIsolation: IsolatedRedis;
   let queue: TypedQueue<typeof Queues.runs>;
   let eventLog: RunEventLog;
   let agents: AgentRepository;
@@ -48,44 +28,12 @@ describe.each(DATABASE_KINDS)('mesh-coordinator run execution on %s', (kind) => 
   let archive: RunEventArchive;
 
   beforeAll(async () => {
-    redisIsolation = isolatedRedis(`coordinator-${kind}`);
-    database = await isolatedDatabase(kind, 'coordinator');
-    const persistence = { databaseUrl: database.url, dataDir: database.dataDir, poolSize: 5, runMigrations: true };
-    // agent-api migrates in production; here the test does, before the coordinator boots.
-    dataSource = createDataSource(persistence);
-    await dataSource.initialize();
-    await dataSource.runMigrations({ transaction: 'each' });
-    agents = new AgentRepository(dataSource);
-    runs = new RunRepository(dataSource);
-    archive = new RunEventArchive(dataSource);
-
-    const config = MeshCoordinatorConfig.load({
-      REDIS_URL: redisIsolation.url,
-      REDIS_KEY_PREFIX: redisIsolation.prefix,
-      SKREAVER_DATA_DIR: database.dataDir,
-      WORKER_ID: 'test-worker',
-      ...(database.url ? { DATABASE_URL: database.url } : {}),
-    });
-    const logger = new JsonLogger('skreaver_mesh_coordinator', 'warn', () => undefined);
-    const moduleRef = await Test.createTestingModule({ imports: [AppModule.forRoot(config, logger)] })
-      .overrideProvider(AgentRegistry)
-      .useValue(new AgentRegistry([testEcho, ...builtInAgents().filter((definition) => definition.kind !== 'echo')]))
-      .compile();
-    app = moduleRef.createNestApplication<NestFastifyApplication>(new FastifyAdapter());
-    await app.init();
-
-    redis = new Redis(redisIsolation.url);
-    queue = new TypedQueue(Queues.runs, { connection: redis, keyPrefix: redisIsolation.prefix });
-    eventLog = new RunEventLog(new StreamProducer(redis, redisIsolation.prefix), new StreamReader(redis, redisIsolation.prefix));
+    harness = await startCoordinator(kind, 'coordinator', { echoSlowMs: 700 });
+    ({ dataSource, redis, redisIsolation, queue, eventLog, agents, runs, archive } = harness);
   });
 
   afterAll(async () => {
-    await app?.close();
-    await queue?.close();
-    redis?.disconnect();
-    await dataSource?.destroy();
-    await redisIsolation?.cleanup();
-    await database?.cleanup();
+    await harness?.cleanup();
   });
 
   /** What agent-api does for POST /agents/{id}/runs. */
@@ -232,8 +180,8 @@ describe.each(DATABASE_KINDS)('mesh-coordinator run execution on %s', (kind) => 
   });
 
   it('should be ready once Redis, the migrated database and the worker are up', async () => {
-    await app.listen(0, '127.0.0.1');
-    const address = app.getHttpServer().address();
+    await harness.app.listen(0, '127.0.0.1');
+    const address = harness.app.getHttpServer().address();
     const port = typeof address === 'object' && address ? address.port : 0;
     const ready = await waitFor(async () => {
       const response = await fetch(`http://127.0.0.1:${port}/ready`);
@@ -245,8 +193,7 @@ describe.each(DATABASE_KINDS)('mesh-coordinator run execution on %s', (kind) => 
   it('should finish the run in flight before shutting down', async () => {
     const submitted = await submitRun({ mode: 'slow' });
     await waitFor(async () => (await runs.findById('default', submitted.id))?.status === 'running', { what: 'the slow run to start' });
-    await app.close();
-    app = undefined as unknown as NestFastifyApplication;
+    await harness.closeApp();
     const run = await runs.findById('default', submitted.id);
     expect(run).toMatchObject({ status: 'completed', output: { hello: 'world' } });
     expect(types(await eventLog.read(submitted.id, { limit: 100 }))).toEqual(['1:run.queued', '2:run.started', '3:run.completed']);

@@ -1,38 +1,18 @@
-import { FastifyAdapter } from '@nestjs/platform-fastify';
-import type { NestFastifyApplication } from '@nestjs/platform-fastify';
-import { Test } from '@nestjs/testing';
-import { AgentRegistry, builtInAgents, defineAgent, echoAgent } from '@skreaver/agent-runtime';
-import { Queues, runEventId } from '@skreaver/contracts';
-import type { Agent, Run, RunEventV1 } from '@skreaver/contracts';
-import { AgentRunSlots, RunEventLog, StreamProducer, StreamReader, TypedQueue } from '@skreaver/messaging';
-import { JsonLogger } from '@skreaver/observability';
-import { AgentRepository, RunRepository, createDataSource } from '@skreaver/persistence';
+import { runEventId } from '@skreaver/contracts';
+import type { Agent, Queues, Run, RunEventV1 } from '@skreaver/contracts';
+import { AgentRunSlots } from '@skreaver/messaging';
+import type { RunEventLog, TypedQueue } from '@skreaver/messaging';
+import type { AgentRepository, RunRepository } from '@skreaver/persistence';
 import { RunCancellation } from '@skreaver/runs';
-import { DATABASE_KINDS, isolatedDatabase, isolatedRedis, waitFor } from '@skreaver/testing';
-import type { IsolatedDatabase, IsolatedRedis } from '@skreaver/testing';
+import { DATABASE_KINDS, waitFor } from '@skreaver/testing';
+import type { IsolatedRedis } from '@skreaver/testing';
 import { newId } from '@skreaver/util';
-import Redis from 'ioredis';
-import { z } from 'zod';
+import type Redis from 'ioredis';
 import type { DataSource } from 'typeorm';
 
-import { AppModule } from '../src/app.module';
-import { MeshCoordinatorConfig } from '../src/config';
 import { RunReconcilerService } from '../src/runs/run-reconciler.service';
-
-// `flaky` fails the first attempt of each run; `slow` takes 300 ms (time for a cancellation to land).
-const failedOnce = new Set<string>();
-const testEcho = defineAgent({
-  ...echoAgent,
-  configSchema: z.object({ mode: z.enum(['ok', 'flaky', 'slow']).default('ok') }),
-  async run(input, context) {
-    if (context.config.mode === 'slow') await new Promise((resolve) => setTimeout(resolve, 300));
-    if (context.config.mode === 'flaky' && !failedOnce.has(context.runId)) {
-      failedOnce.add(context.runId);
-      throw new Error('first attempt always fails');
-    }
-    return input;
-  },
-});
+import { startCoordinator } from './coordinator.harness';
+import type { CoordinatorHarness } from './coordinator.harness';
 
 const MAX_ATTEMPTS = 3;
 // Runs the tests make look an hour old, so the reconciler's grace period never hides them.
@@ -42,11 +22,10 @@ const LONG_AGO = new Date(Date.now() - 3_600_000).toISOString();
 // the row and the job) and slots held by runs that ended: one reconciler pass puts each back on its way, against a
 // running coordinator, real Redis and both databases.
 describe.each(DATABASE_KINDS)('run reconciler on %s', (kind) => {
-  let redisIsolation: IsolatedRedis;
-  let database: IsolatedDatabase;
+  let harness: CoordinatorHarness;
   let dataSource: DataSource;
-  let app: NestFastifyApplication;
   let redis: Redis;
+  let redisIsolation: IsolatedRedis;
   let queue: TypedQueue<typeof Queues.runs>;
   let eventLog: RunEventLog;
   let slots: AgentRunSlots;
@@ -55,46 +34,19 @@ describe.each(DATABASE_KINDS)('run reconciler on %s', (kind) => {
   let reconciler: RunReconcilerService;
 
   beforeAll(async () => {
-    redisIsolation = isolatedRedis(`reconciler-${kind}`);
-    database = await isolatedDatabase(kind, 'reconciler');
-    dataSource = createDataSource({ databaseUrl: database.url, dataDir: database.dataDir, poolSize: 5, runMigrations: true });
-    await dataSource.initialize();
-    await dataSource.runMigrations({ transaction: 'each' });
-    agents = new AgentRepository(dataSource);
-    runs = new RunRepository(dataSource);
-
-    const config = MeshCoordinatorConfig.load({
-      REDIS_URL: redisIsolation.url,
-      REDIS_KEY_PREFIX: redisIsolation.prefix,
-      SKREAVER_DATA_DIR: database.dataDir,
-      WORKER_ID: 'reconciler-test',
-      RUN_MAX_ATTEMPTS: String(MAX_ATTEMPTS),
+    harness = await startCoordinator(kind, 'reconciler', {
       // The test runs each pass itself.
-      RUN_RECONCILE_INTERVAL_MS: '3600000',
-      ...(database.url ? { DATABASE_URL: database.url } : {}),
+      env: { RUN_MAX_ATTEMPTS: String(MAX_ATTEMPTS), RUN_RECONCILE_INTERVAL_MS: '3600000' },
+      // `slow` takes 300 ms: time for a cancellation to land.
+      echoSlowMs: 300,
     });
-    const logger = new JsonLogger('skreaver_mesh_coordinator', 'warn', () => undefined);
-    const moduleRef = await Test.createTestingModule({ imports: [AppModule.forRoot(config, logger)] })
-      .overrideProvider(AgentRegistry)
-      .useValue(new AgentRegistry([testEcho, ...builtInAgents().filter((definition) => definition.kind !== 'echo')]))
-      .compile();
-    app = moduleRef.createNestApplication<NestFastifyApplication>(new FastifyAdapter());
-    await app.init();
-    reconciler = app.get(RunReconcilerService);
-
-    redis = new Redis(redisIsolation.url);
-    queue = new TypedQueue(Queues.runs, { connection: redis, keyPrefix: redisIsolation.prefix });
-    eventLog = new RunEventLog(new StreamProducer(redis, redisIsolation.prefix), new StreamReader(redis, redisIsolation.prefix));
+    ({ dataSource, redis, redisIsolation, queue, eventLog, agents, runs } = harness);
+    reconciler = harness.app.get(RunReconcilerService);
     slots = new AgentRunSlots(redis, redisIsolation.prefix);
   });
 
   afterAll(async () => {
-    await app?.close();
-    await queue?.close();
-    redis?.disconnect();
-    await dataSource?.destroy();
-    await redisIsolation?.cleanup();
-    await database?.cleanup();
+    await harness?.cleanup();
   });
 
   async function newAgent(mode: 'ok' | 'flaky' | 'slow' = 'ok'): Promise<Agent> {
