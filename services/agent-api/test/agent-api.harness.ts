@@ -66,6 +66,8 @@ export interface BootOptions {
   database?: IsolatedDatabase;
   /** false: boot without `SKREAVER_ADMIN_API_KEY`. */
   bootstrapAdmin?: boolean;
+  /** The Redis to use (e.g. a `privateRedis()` the test stops); the shared test Redis by default. */
+  redisUrl?: string;
 }
 
 /**
@@ -77,7 +79,7 @@ export async function bootAgentApi(
   env: Record<string, string> = {},
   options: BootOptions = {},
 ): Promise<BootedAgentApi> {
-  const redis = isolatedRedis(`agent-api-${kind}`);
+  const redis = isolatedRedis(`agent-api-${kind}`, options.redisUrl);
   const database = options.database ?? (await isolatedDatabase(kind, 'agent_api'));
   const jwtSecret = randomBytes(32).toString('base64url');
   const adminKey = options.bootstrapAdmin === false ? '' : generateApiKey().key;

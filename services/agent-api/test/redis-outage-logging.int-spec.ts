@@ -1,16 +1,10 @@
-import { generateApiKey } from '@skreaver/auth';
 import { ApiErrorCode } from '@skreaver/contracts';
-import type { Agent, Run, TokenResponse } from '@skreaver/contracts';
-import { createServiceApp } from '@skreaver/http';
-import { redisOutage } from '@skreaver/messaging';
-import { databaseOutage } from '@skreaver/persistence';
-import { JsonLogger } from '@skreaver/observability';
-import { isolatedSqlite, privateRedis, waitFor } from '@skreaver/testing';
-import type { IsolatedDatabase, PrivateRedis } from '@skreaver/testing';
-import type { NestFastifyApplication } from '@nestjs/platform-fastify';
+import type { Agent, Run } from '@skreaver/contracts';
+import { privateRedis, waitFor } from '@skreaver/testing';
+import type { PrivateRedis } from '@skreaver/testing';
 
-import { AppModule } from '../src/app.module';
-import { AgentApiConfig } from '../src/config';
+import { bootAgentApi } from './agent-api.harness';
+import type { BootedAgentApi } from './agent-api.harness';
 
 const ERROR_KEYS = new Set(['error', 'message', 'details', 'request_id']);
 // Per kind of refused request: enough that a per-request line cannot hide among a constant amount of noise.
@@ -28,33 +22,20 @@ interface LogLine {
 // error (the same message at most once every 30 s per connection).
 describe('agent-api logs while Redis is down', () => {
   let redis: PrivateRedis;
-  let database: IsolatedDatabase;
-  let app: NestFastifyApplication;
+  let api: BootedAgentApi;
   let url: string;
-  const logs: string[] = [];
-  const adminKey = generateApiKey().key;
+  let logs: string[];
 
   beforeAll(async () => {
     redis = await privateRedis();
-    database = await isolatedSqlite();
-    const config = AgentApiConfig.load({
-      REDIS_URL: redis.url,
-      SKREAVER_DATA_DIR: database.dataDir,
-      JWT_SECRET_KEY: 'redis-outage-logging-test-secret-0123456789',
-      SKREAVER_ADMIN_API_KEY: adminKey,
-    });
-    const logger = new JsonLogger('skreaver_agent_api', 'debug', (line) => logs.push(line));
-    app = await createServiceApp(AppModule.forRoot(config, logger), { logger, dependencyOutages: [redisOutage, databaseOutage] });
-    await app.listen({ port: 0, host: '127.0.0.1' });
-    const address = app.getHttpServer().address();
-    url = `http://127.0.0.1:${typeof address === 'object' && address ? address.port : 0}`;
+    api = await bootAgentApi('sqlite', {}, { redisUrl: redis.url });
+    ({ url, logs } = api);
   });
 
   // Closing waits for the Redis clients to settle after the restart; on a loaded machine that exceeds Jest's 5 s.
   afterAll(async () => {
-    await app?.close();
+    await api?.close();
     await redis?.cleanup();
-    await database?.cleanup();
   }, 30_000);
 
   const call = (method: string, path: string, headers: Record<string, string>, body?: unknown) =>
@@ -65,10 +46,9 @@ describe('agent-api logs while Redis is down', () => {
     });
 
   it('should write exactly one warning line per refused request and no error line', async () => {
-    const withKey = { 'x-api-key': adminKey };
+    const withKey = { 'x-api-key': api.adminKey };
     const agent = (await (await call('POST', '/agents', withKey, { name: 'logs', kind: 'echo' })).json()) as Agent;
-    const { access_token: token } = (await (await call('POST', '/auth/token', withKey, {})).json()) as TokenResponse;
-    const withToken = { authorization: `Bearer ${token}` };
+    const withToken = api.adminHeaders;
     // Queued, not finished: its events are read from the Redis event log.
     const run = (await (await call('POST', `/agents/${agent.id}/runs`, withKey, { input: 0 })).json()) as Run;
     await redis.stop();
