@@ -18,6 +18,11 @@ const depConstraints = [
   { sourceTag: 'scope:mesh-coordinator', onlyDependOnLibsWithTags: ['scope:mesh-coordinator', 'scope:shared'] },
 ];
 
+// The one cycle in the project graph, known and left for a library change: persistence's ApiKeyRepository implements
+// auth's ApiKeyStore (a type-only import) while auth's AuthCoreModule provides that repository (persistence's
+// project.json drops that edge so `^build` can order them). Any other cycle fails lint.
+const ignoredCircularDependencies = [['auth', 'persistence']];
+
 export default [
   { ignores: ['**/dist/**', '**/node_modules/**', '.skreaver/**', '.nx/**', 'coverage/**', 'bench/results/**'] },
   ...nx.configs['flat/base'],
@@ -26,7 +31,10 @@ export default [
   {
     files: ['**/*.ts'],
     rules: {
-      '@nx/enforce-module-boundaries': ['error', { enforceBuildableLibDependency: false, allow: [], depConstraints }],
+      '@nx/enforce-module-boundaries': [
+        'error',
+        { enforceBuildableLibDependency: false, allow: [], depConstraints, ignoredCircularDependencies },
+      ],
       '@typescript-eslint/no-explicit-any': 'error',
       '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],
       'no-restricted-imports': ['error', { patterns: [{ group: ['@skreaver/*/src/*', '@skreaver/*/dist/*'], message: 'import a library through its index' }] }],
@@ -41,6 +49,7 @@ export default [
         {
           enforceBuildableLibDependency: false,
           allow: ['@skreaver/testing'],
+          ignoredCircularDependencies,
           depConstraints: depConstraints.map((c) =>
             c.sourceTag.startsWith('type:') && c.sourceTag !== 'type:contracts'
               ? { ...c, onlyDependOnLibsWithTags: [...c.onlyDependOnLibsWithTags, 'type:testing'] }
@@ -49,6 +58,12 @@ export default [
         },
       ],
     },
+  },
+  {
+    // The ops tests (Nx project `ops`) check the repository as a whole: they read services' config schemas and other
+    // projects' test fixtures by path, which is what they are for.
+    files: ['tools/test/**/*.ts'],
+    rules: { '@nx/enforce-module-boundaries': 'off' },
   },
   {
     files: ['**/*.mjs', '**/*.js'],

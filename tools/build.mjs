@@ -1,8 +1,11 @@
 #!/usr/bin/env node
 // Compiles every workspace project's src/ to its own dist/ with swc (type checking is `npm run typecheck`).
+// `node tools/build.mjs` builds every project under libs/ and services/; `node tools/build.mjs libs/config` builds
+// that one project only (what each project's Nx `build` target runs, after building its dependencies).
 // Workspace packages resolve each other at run time through node_modules links to their dist/,
 // so built services run with plain `node` and no path-alias loader.
 import { transformFile } from '@swc/core';
+import { existsSync } from 'node:fs';
 import { mkdir, readdir, rm, writeFile } from 'node:fs/promises';
 import { join, relative, dirname } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
@@ -49,9 +52,22 @@ export async function buildAll() {
   return { projects: projects.length, files: counts.reduce((a, b) => a + b, 0) };
 }
 
-// Imported (by tools/bench.mjs) it only exports; run as a script it builds.
+// Imported (by tools/bench.mjs) it only exports; run as a script it builds everything, or the projects named.
 if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
   const started = Date.now();
-  const { projects, files } = await buildAll();
-  console.log(`built ${projects} projects (${files} files) in ${Date.now() - started} ms`);
+  const named = process.argv.slice(2);
+  if (named.length === 0) {
+    const { projects, files } = await buildAll();
+    console.log(`built ${projects} projects (${files} files) in ${Date.now() - started} ms`);
+  } else {
+    for (const project of named) {
+      const dir = join(root, project);
+      if (!existsSync(join(dir, 'src'))) {
+        console.error(`build: ${project} has no src/ folder`);
+        process.exit(2);
+      }
+      const files = await buildProject(dir);
+      console.log(`built ${project} (${files} files) in ${Date.now() - started} ms`);
+    }
+  }
 }
