@@ -1,5 +1,8 @@
 import { z } from 'zod';
 
+import { documentEnv } from './document-env';
+import type { EnvVariableDoc } from './document-env';
+
 /** Thrown at boot when the environment does not satisfy a service's schema; lists every bad variable. */
 export class ConfigError extends Error {
   constructor(readonly problems: readonly string[]) {
@@ -27,6 +30,8 @@ export type Environment = Readonly<Record<string, string | undefined>>;
 export interface ConfigDefinition<S extends EnvShape> {
   readonly shape: S;
   load(env?: Environment): Config<S>;
+  /** Every variable with its meaning, default and accepted values, for docs/configuration.md. */
+  document(): EnvVariableDoc[];
 }
 
 /** Declares a service's environment schema (keys are variable names). */
@@ -48,5 +53,6 @@ export function defineConfig<S extends EnvShape>(shape: S): ConfigDefinition<S> 
       });
       throw new ConfigError(problems);
     },
+    document: () => documentEnv(shape),
   };
 }

@@ -29,27 +29,36 @@ const logLevel = z
 
 /** Variables every service reads. */
 export const baseEnv = {
-  NODE_ENV: z.enum(['development', 'production', 'test']).default('development'),
-  HOST: z.string().min(1).default('0.0.0.0'),
-  /** Also read from the runbook's RUST_LOG when unset. */
-  LOG_LEVEL: logLevel,
-  REDIS_URL: redisUrl,
-  /** Prefix of every Redis key; the Redis Cluster hash tag of the BullMQ keys is derived from it. */
+  NODE_ENV: z.enum(['development', 'production', 'test']).default('development').describe(
+    'Runtime mode; the built images and the chart set `production`.',
+  ),
+  HOST: z.string().min(1).default('0.0.0.0').describe('Listen address.'),
+  LOG_LEVEL: logLevel.describe(
+    '`trace`, `debug`, `info`, `warn` or `error`; the `RUST_LOG` style `info,skreaver=debug` is accepted too, and `RUST_LOG` is read when `LOG_LEVEL` is unset.',
+  ),
+  REDIS_URL: redisUrl.describe('`redis://`, `rediss://` or `redis-sentinel://h1:26379,h2:26379/<master>`.'),
   REDIS_KEY_PREFIX: z
     .string()
     .regex(/^[a-zA-Z0-9_.-]{1,64}$/, 'letters, digits, _ . - (at most 64)')
-    .default('skreaver'),
-  SHUTDOWN_TIMEOUT_MS: envInt(25_000, 0, 600_000),
-  SKREAVER_ENABLE_PROFILING: envBoolean(false),
+    .default('skreaver')
+    .describe('Prefix of every Redis key (letters, digits, `_ . -`, at most 64); BullMQ keys live under `{prefix}`, one Redis Cluster slot.'),
+  SHUTDOWN_TIMEOUT_MS: envInt(25_000, 0, 600_000).describe(
+    'How long SIGTERM may take to drain before the process exits 1.',
+  ),
+  SKREAVER_ENABLE_PROFILING: envBoolean(false).describe(
+    'Serve the admin-only `GET /debug/profile/cpu?seconds=N` and `GET /debug/profile/heap` (every service then needs `JWT_SECRET_KEY`).',
+  ),
 };
 
 /** Variables of the services that use the database. */
 export const databaseEnv = {
-  /** `postgres://…` selects PostgreSQL; unset means the SQLite file under SKREAVER_DATA_DIR. */
   DATABASE_URL: z
     .string()
     .regex(/^(postgres|postgresql|sqlite):/, 'must start with postgres://, postgresql:// or sqlite:')
-    .optional(),
-  DATABASE_POOL_SIZE: envInt(10, 1, 1_000),
-  SKREAVER_DATA_DIR: z.string().min(1).default('./.skreaver'),
+    .optional()
+    .describe('`postgres://…` (or `postgresql://…`) for PostgreSQL, or `sqlite:/path/file.db`; unset: the SQLite file under `SKREAVER_DATA_DIR`.'),
+  DATABASE_POOL_SIZE: envInt(10, 1, 1_000).describe('PostgreSQL pool size (`skreaver_db_connections_max`).'),
+  SKREAVER_DATA_DIR: z.string().min(1).default('./.skreaver').describe(
+    'Where the SQLite file lives (and the disk the disk metrics measure).',
+  ),
 };

@@ -8,46 +8,56 @@ import { z } from 'zod';
 export const AgentApiConfig = defineConfig({
   ...baseEnv,
   ...databaseEnv,
-  PORT: envPort(8080),
-  /** Largest accepted request body, bytes. */
-  SKREAVER_MAX_BODY_SIZE: envInt(1024 * 1024, 1024, 100 * 1024 * 1024),
-  /**
-   * false: the runbook's "fallback to direct HTTP": agent-api executes runs itself, in-process (no run queue, no
-   * coordinators; the RUN_* and SKREAVER_TOOLS_* settings below apply here), and the mesh routes answer 503.
-   */
-  SKREAVER_MESH_ENABLED: envBoolean(true),
-  /** Runs (active + waiting) an agent may hold before mesh messages to it are refused with 429 `mesh_backpressure`. */
-  SKREAVER_MESH_INBOX_LIMIT: envInt(1_000, 1, 10_000_000),
-  /** Approximate MAXLEN of the mesh stream (older entries are trimmed). */
-  SKREAVER_MESH_STREAM_MAXLEN: envInt(100_000, 100, 100_000_000),
-  /** Attempts a run gets before it fails for good. */
-  RUN_MAX_ATTEMPTS: envInt(3, 1, 100),
-  /** How long `observe` and `batch` wait for runs by default, seconds. */
-  RUN_WAIT_DEFAULT_SECONDS: envInt(30, 1, 300),
-  /**
-   * HMAC key of access tokens; required to start (see `requireJwtSecret`). Optional in the schema only so that
-   * code needing other settings (feature unit tests) can load a config without inventing a secret.
-   */
-  JWT_SECRET_KEY: z.string().min(32, 'must be at least 32 characters, e.g. `openssl rand -base64 48`').optional(),
-  /** Lifetime of access tokens from `POST /auth/token`. */
-  JWT_TTL_SECONDS: envInt(3600, 1, 7 * 86_400),
-  /** An admin key (tenant `default`) created at start if missing; only its hash is stored. */
+  PORT: envPort(8080).describe('HTTP port.'),
+  SKREAVER_MAX_BODY_SIZE: envInt(1024 * 1024, 1024, 100 * 1024 * 1024).describe(
+    'Largest request body, bytes: 413 `payload_too_large` above.',
+  ),
+  SKREAVER_MESH_ENABLED: envBoolean(true).describe(
+    '`false`: direct mode, the runbook\'s "fallback to direct HTTP": agent-api executes runs itself, in-process (no run queue, no coordinators; the `RUN_*`, `SKREAVER_TOOLS_*`, `SKREAVER_LLM_*` and `SKREAVER_AGENT_PLUGINS` settings then apply to agent-api), the mesh routes answer 503 `mesh_disabled`, and coordinators consume no mesh messages.',
+  ),
+  SKREAVER_MESH_INBOX_LIMIT: envInt(1_000, 1, 10_000_000).describe(
+    'Runs (active + waiting) an agent may hold before mesh messages to it are refused: 429 `mesh_backpressure`, or a failed (retryable) tool result.',
+  ),
+  SKREAVER_MESH_STREAM_MAXLEN: envInt(100_000, 100, 100_000_000).describe(
+    'Approximate length of the mesh stream (`MAXLEN ~`): older entries are trimmed.',
+  ),
+  RUN_MAX_ATTEMPTS: envInt(3, 1, 100).describe(
+    'Attempts a run gets before it fails for good, with exponential backoff between them (agent-api and the coordinators both enqueue runs: set it alike).',
+  ),
+  RUN_WAIT_DEFAULT_SECONDS: envInt(30, 1, 300).describe(
+    'How long `observe` and `batch` wait for their runs when the request names no timeout, seconds.',
+  ),
+  // Required to start (see `requireJwtSecret`); optional in the schema only so that code needing other settings
+  // (feature unit tests) can load a config without inventing a secret.
+  JWT_SECRET_KEY: z.string().min(32, 'must be at least 32 characters, e.g. `openssl rand -base64 48`').optional().describe(
+    'HMAC (HS256) key of access tokens, at least 32 characters (`openssl rand -base64 48`); agent-api does not start without it. `npm start` keeps one in `./.skreaver/jwt-secret`.',
+  ),
+  JWT_TTL_SECONDS: envInt(3600, 1, 7 * 86_400).describe(
+    'Lifetime of access tokens from `POST /auth/token`, never beyond the expiry of the key they came from.',
+  ),
   SKREAVER_ADMIN_API_KEY: z
     .string()
     .refine((value) => parseApiKey(value) !== null, 'must look like sk_<10 lowercase letters or digits>_<32+ characters of A-Z a-z 0-9 _ ->')
-    .optional(),
-  /** Without SKREAVER_ADMIN_API_KEY: mint an admin key at start when none is usable, and print it once on stderr. */
-  SKREAVER_GENERATE_ADMIN_KEY: envBoolean(false),
-  /** Requests one subject (`key:<prefix>`, whether it sends the key or a token minted from it) may make per window; 0: no limit. */
-  SKREAVER_RATE_LIMIT_PER_SUBJECT: envInt(600, 0, 10_000_000),
-  /** Requests one client address may make per window, counted before authentication; 0: no limit. */
-  SKREAVER_RATE_LIMIT_PER_IP: envInt(1200, 0, 10_000_000),
-  /** The window both rate limits are counted over, seconds. */
-  SKREAVER_RATE_LIMIT_WINDOW_SECONDS: envInt(60, 1, 86_400),
-  /** true: the client address is the last one in X-Forwarded-For (appended by the proxy in front); else the peer address. */
-  SKREAVER_TRUST_PROXY: envBoolean(false),
-  /** Requests one replica works on at once before answering 503 `overloaded`; 0: no cap. */
-  SKREAVER_MAX_IN_FLIGHT: envInt(1000, 0, 1_000_000),
+    .optional()
+    .describe('An admin key of tenant `default` (`sk_<10 lowercase letters or digits>_<32+ characters>`) created at start if missing; only its hash is stored.'),
+  SKREAVER_GENERATE_ADMIN_KEY: envBoolean(false).describe(
+    'Without `SKREAVER_ADMIN_API_KEY`: mint an admin key when tenant `default` has none usable, and print it once on stderr (`npm start` sets it to `true`).',
+  ),
+  SKREAVER_RATE_LIMIT_PER_SUBJECT: envInt(600, 0, 10_000_000).describe(
+    'Requests per window for one subject (an API key and the tokens minted from it); 0 turns the limit off.',
+  ),
+  SKREAVER_RATE_LIMIT_PER_IP: envInt(1200, 0, 10_000_000).describe(
+    'Requests per window for one client address, counted before authentication; 0 turns the limit off.',
+  ),
+  SKREAVER_RATE_LIMIT_WINDOW_SECONDS: envInt(60, 1, 86_400).describe(
+    'The window both rate limits are counted over, seconds.',
+  ),
+  SKREAVER_TRUST_PROXY: envBoolean(false).describe(
+    '`true`: the client address is the last `X-Forwarded-For` entry (set it only behind a proxy that appends it); else the TCP peer.',
+  ),
+  SKREAVER_MAX_IN_FLIGHT: envInt(1000, 0, 1_000_000).describe(
+    'Requests one replica works on at once; beyond it 503 `overloaded` with `Retry-After: 1`; 0 turns the cap off.',
+  ),
   /** How runs execute in direct mode, as on a coordinator (RUN_EVENTS_TTL_SECONDS also applies to runs agent-api cancels). */
   ...runExecutionEnv,
 });

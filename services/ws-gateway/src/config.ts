@@ -6,25 +6,33 @@ import { z } from 'zod';
 export const WsGatewayConfig = defineConfig({
   ...baseEnv,
   ...databaseEnv,
-  PORT: envPort(8081),
-  /** The gateway only looks up API keys and archived events: two connections are plenty. */
-  DATABASE_POOL_SIZE: envInt(2, 1, 1_000),
-  /** HMAC key of access tokens: the one agent-api signs with. */
-  JWT_SECRET_KEY: z.string().min(32, 'must be at least 32 characters, the secret agent-api signs tokens with'),
-  /** Connections one replica accepts (socket.io and `/ws` together); more are refused with `max_connections`. */
-  WEBSOCKET_MAX_CONNECTIONS: envInt(10_000, 1, 1_000_000),
-  /** Connections one client address may hold on a replica; more are refused with `too_many_connections`. */
-  WS_MAX_CONNECTIONS_PER_IP: envInt(100, 1, 1_000_000),
-  /** Subscriptions one connection may hold. */
-  WS_MAX_SUBSCRIPTIONS: envInt(100, 1, 100_000),
-  /** Largest client message, bytes; a larger one is answered with `message_too_large` and the connection kept. */
-  WS_MAX_MESSAGE_BYTES: envInt(64 * 1024, 1024, 16 * 1024 * 1024),
-  /** Bytes waiting to be sent to one client above which it is disconnected as a slow consumer. */
-  WS_MAX_BUFFERED_BYTES: envInt(1024 * 1024, 16 * 1024, 1024 * 1024 * 1024),
-  /** Heartbeat: the server pings every interval and drops a client that missed two pongs. */
-  WS_PING_INTERVAL_MS: envInt(20_000, 100, 600_000),
-  /** Proxies in front of the gateway that append to X-Forwarded-For (1 behind the nginx edge or an Ingress). */
-  WS_TRUST_PROXY_HOPS: envInt(0, 0, 10),
+  PORT: envPort(8081).describe('HTTP port.'),
+  // The gateway only looks up API keys and archived events: two connections are plenty.
+  DATABASE_POOL_SIZE: envInt(2, 1, 1_000).describe('PostgreSQL pool size (`skreaver_db_connections_max`).'),
+  JWT_SECRET_KEY: z.string().min(32, 'must be at least 32 characters, the secret agent-api signs tokens with').describe(
+    'The key agent-api signs tokens with (HMAC, at least 32 characters); the gateway does not start without it.',
+  ),
+  WEBSOCKET_MAX_CONNECTIONS: envInt(10_000, 1, 1_000_000).describe(
+    'Connections one replica accepts, socket.io and `/ws` together; more are refused with `max_connections`.',
+  ),
+  WS_MAX_CONNECTIONS_PER_IP: envInt(100, 1, 1_000_000).describe(
+    'Connections one client address may hold on a replica (socket.io: engine.io connections, joined or not); more are refused with `too_many_connections`.',
+  ),
+  WS_MAX_SUBSCRIPTIONS: envInt(100, 1, 100_000).describe(
+    'Subscriptions one connection may hold; the ack of one more says `too_many_subscriptions`.',
+  ),
+  WS_MAX_MESSAGE_BYTES: envInt(64 * 1024, 1024, 16 * 1024 * 1024).describe(
+    'Largest client message, bytes; a larger one is answered `message_too_large` and the connection kept.',
+  ),
+  WS_MAX_BUFFERED_BYTES: envInt(1024 * 1024, 16 * 1024, 1024 * 1024 * 1024).describe(
+    'A client still holding more than this unsent when the next events come is cut as `slow_consumer`; replays are paced to the client instead.',
+  ),
+  WS_PING_INTERVAL_MS: envInt(20_000, 100, 600_000).describe(
+    '`/ws`: a protocol ping every interval, a client that missed two pongs is dropped; socket.io: its ping interval and timeout.',
+  ),
+  WS_TRUST_PROXY_HOPS: envInt(0, 0, 10).describe(
+    'Proxies in front that append to `X-Forwarded-For` (1 behind the nginx edge or an Ingress); 0: the per-address limit applies to the peer address.',
+  ),
 });
 export type WsGatewayConfig = Config<typeof WsGatewayConfig.shape>;
 

@@ -13,10 +13,12 @@ const envList = () => z.string().default('').transform(parsePluginList);
  * so both read the same variables.
  */
 export const agentMemoryEnv = {
-  /** Largest value, in UTF-8 bytes of its JSON; a larger write answers 413 `memory_value_too_large`. */
-  SKREAVER_MEMORY_MAX_VALUE_BYTES: envInt(65_536, 1, 16 * 1024 * 1024),
-  /** Most live keys one agent may hold; writing one more new key answers 409 `memory_full`. */
-  SKREAVER_MEMORY_MAX_KEYS: envInt(10_000, 1, 10_000_000),
+  SKREAVER_MEMORY_MAX_VALUE_BYTES: envInt(65_536, 1, 16 * 1024 * 1024).describe(
+    'Largest agent memory value, in UTF-8 bytes of its compact JSON; a larger write answers 413 `memory_value_too_large`.',
+  ),
+  SKREAVER_MEMORY_MAX_KEYS: envInt(10_000, 1, 10_000_000).describe(
+    'Most live memory keys one agent may hold; writing one more new key answers 409 `memory_full`.',
+  ),
 };
 
 /**
@@ -25,28 +27,35 @@ export const agentMemoryEnv = {
  */
 export const runExecutionEnv = {
   ...agentMemoryEnv,
-  /** Runs one process executes at once. */
-  RUN_WORKER_CONCURRENCY: envInt(16, 1, 1_000),
-  /** How long a finished run's event log stays in Redis after it is archived to the database. */
-  RUN_EVENTS_TTL_SECONDS: envInt(86_400, 1, 31_536_000),
-  /** Name of this process in events and presence; pod name in Kubernetes. */
-  WORKER_ID: z.string().min(1).max(128).default(`${hostname()}-${process.pid}`),
+  RUN_WORKER_CONCURRENCY: envInt(16, 1, 1_000).describe('Runs one process executes at once.'),
+  RUN_EVENTS_TTL_SECONDS: envInt(86_400, 1, 31_536_000).describe(
+    'How long a finished run\'s event log stays in Redis after it is archived to the database.',
+  ),
+  WORKER_ID: z.string().min(1).max(128).default(`${hostname()}-${process.pid}`).meta({
+    description: 'Name of this process in events and presence; the pod name in Kubernetes.',
+    shownDefault: '`<hostname>-<pid>`',
+  }),
 
-  /** Default per-agent limits (an agent's config `limits` overrides each): one attempt's wall-clock time. */
-  RUN_TIMEOUT_MS: envInt(DEFAULT_RUN_LIMITS.timeoutMs, 1, 86_400_000),
-  /** Steps one attempt may take. */
-  RUN_MAX_STEPS: envInt(DEFAULT_RUN_LIMITS.maxSteps, 1, 10_000),
-  /** Tool calls one attempt may make. */
-  RUN_MAX_TOOL_CALLS: envInt(DEFAULT_RUN_LIMITS.maxToolCalls, 0, 10_000),
-  /** Bytes of a run's output (its JSON). */
-  RUN_MAX_OUTPUT_BYTES: envInt(DEFAULT_RUN_LIMITS.maxOutputBytes, 1, 64 * 1024 * 1024),
+  RUN_TIMEOUT_MS: envInt(DEFAULT_RUN_LIMITS.timeoutMs, 1, 86_400_000).describe(
+    'Default wall-clock limit of one attempt (an agent\'s config `limits.timeout_ms` overrides it); beyond it the run fails with `run_timeout`.',
+  ),
+  RUN_MAX_STEPS: envInt(DEFAULT_RUN_LIMITS.maxSteps, 1, 10_000).describe(
+    'Default steps one attempt may take (`limits.max_steps`); beyond it `max_steps_exceeded`.',
+  ),
+  RUN_MAX_TOOL_CALLS: envInt(DEFAULT_RUN_LIMITS.maxToolCalls, 0, 10_000).describe(
+    'Default tool calls one attempt may make (`limits.max_tool_calls`); beyond it `max_tool_calls_exceeded`.',
+  ),
+  RUN_MAX_OUTPUT_BYTES: envInt(DEFAULT_RUN_LIMITS.maxOutputBytes, 1, 64 * 1024 * 1024).describe(
+    'Default largest run output, bytes of its JSON (`limits.max_output_bytes`); beyond it `output_too_large`.',
+  ),
 
-  /** Comma-separated modules (paths or package names) exporting `defineAgent()` kinds, loaded at boot. */
-  SKREAVER_AGENT_PLUGINS: envList(),
+  SKREAVER_AGENT_PLUGINS: envList().describe(
+    'Comma-separated plugin modules (paths relative to the working directory, or package names) exporting `defineAgent()` kinds, loaded at boot; set it on agent-api and every coordinator.',
+  ),
 
-  /** Lets tools and agents reach private, loopback and link-local addresses (trusted single-host setups only). */
-  SKREAVER_TOOLS_ALLOW_PRIVATE_NETWORKS: envBoolean(false),
-  /** Comma-separated CIDRs, addresses or host names reachable despite being private (e.g. `10.1.0.0/16,db.internal`). */
+  SKREAVER_TOOLS_ALLOW_PRIVATE_NETWORKS: envBoolean(false).describe(
+    'Let tools and agents reach every address the outbound network policy refuses (private, loopback, link-local…): trusted single-host setups only.',
+  ),
   SKREAVER_TOOLS_ALLOWED_NETWORKS: envList().refine(
     (entries) => {
       try {
@@ -57,21 +66,29 @@ export const runExecutionEnv = {
       }
     },
     { message: 'each entry must be a CIDR, an IP address or a host name' },
+  ).describe(
+    'Comma-separated CIDRs, addresses or host names reachable despite being private (`10.1.0.0/16,db.internal`).',
   ),
-  /** When set, outbound HTTP may only reach these comma-separated domains (and their subdomains). */
-  SKREAVER_TOOLS_HTTP_ALLOW_DOMAINS: envList(),
-  /** Comma-separated domains (and their subdomains) outbound HTTP may never reach. */
-  SKREAVER_TOOLS_HTTP_DENY_DOMAINS: envList(),
-  /** Longest an outbound HTTP request (redirects included) may take. */
-  SKREAVER_TOOLS_HTTP_TIMEOUT_MS: envInt(30_000, 100, 600_000),
-  /** Largest outbound HTTP response body, bytes. */
-  SKREAVER_TOOLS_HTTP_MAX_RESPONSE_BYTES: envInt(1024 * 1024, 1_024, 64 * 1024 * 1024),
+  SKREAVER_TOOLS_HTTP_ALLOW_DOMAINS: envList().describe(
+    'When set, outbound HTTP may only reach these comma-separated domains (subdomains included).',
+  ),
+  SKREAVER_TOOLS_HTTP_DENY_DOMAINS: envList().describe(
+    'Comma-separated domains (subdomains included) outbound HTTP may never reach.',
+  ),
+  SKREAVER_TOOLS_HTTP_TIMEOUT_MS: envInt(30_000, 100, 600_000).describe(
+    'Longest an outbound HTTP request (redirects included) may take.',
+  ),
+  SKREAVER_TOOLS_HTTP_MAX_RESPONSE_BYTES: envInt(1024 * 1024, 1_024, 64 * 1024 * 1024).describe(
+    'Largest outbound HTTP response body, bytes.',
+  ),
 
-  /** Default OpenAI-compatible API root of `llm` agents, e.g. `https://api.openai.com/v1` (trusted: no network policy). */
-  SKREAVER_LLM_BASE_URL: z.url({ protocol: /^https?$/ }).optional(),
-  /** Sent only to SKREAVER_LLM_BASE_URL. */
-  SKREAVER_LLM_API_KEY: z.string().min(1).optional(),
-  SKREAVER_LLM_MODEL: z.string().min(1).max(200).optional(),
+  SKREAVER_LLM_BASE_URL: z.url({ protocol: /^https?$/ }).optional().describe(
+    'Default OpenAI-compatible API root of `llm` agents, e.g. `https://api.openai.com/v1` (trusted: no network policy).',
+  ),
+  SKREAVER_LLM_API_KEY: z.string().min(1).optional().describe(
+    'Default API key of `llm` agents; only ever sent to `SKREAVER_LLM_BASE_URL`.',
+  ),
+  SKREAVER_LLM_MODEL: z.string().min(1).max(200).optional().describe('Default model of `llm` agents.'),
 };
 
 /** The parsed run-execution settings (a subset of the service's config). */
