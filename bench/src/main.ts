@@ -1,5 +1,6 @@
 // `npm run bench [-- --only http,mesh] [--quick] [--profile]`: each scenario's raw baseline and the Skreaver path, in one
-// run, on loopback; prints the table and writes bench/results/<date>.json and .md (a full run also updates README.md).
+// run, on loopback; prints the table and writes bench/results/<date>.json and .md (a full run also updates the table
+// in bench/README.md).
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 
@@ -69,12 +70,12 @@ async function runScenario(scenario: Scenario, options: Options, profileDir: str
 }
 
 function updateReadme(table: string, machine: string): void {
-  const path = join(ROOT, 'README.md');
+  const path = join(ROOT, 'bench', 'README.md');
   const readme = readFileSync(path, 'utf8');
   const start = readme.indexOf(README_START);
   const end = readme.indexOf(README_END);
   if (start < 0 || end < start) {
-    process.stdout.write(`README.md has no ${README_START} … ${README_END} markers; not updated\n`);
+    process.stdout.write(`bench/README.md has no ${README_START} … ${README_END} markers; not updated\n`);
     return;
   }
   const block = `${README_START}\nLatest run: ${machine}\n\n${table}\n${README_END}`;
@@ -109,7 +110,7 @@ async function main(): Promise<void> {
   if (full) updateReadme(markdownTable(results), `${machineLine(machine, date)}; ${settings}`);
 
   process.stdout.write(`\n${textTable(results)}\n\nMachine: ${machineLine(machine, date)}\n${settings}\n`);
-  process.stdout.write(`Wrote bench/results/${name}.json and .md${full ? ' and updated README.md' : ''}\n`);
+  process.stdout.write(`Wrote bench/results/${name}.json and .md${full ? ' and updated bench/README.md' : ''}\n`);
   if (profileDir) process.stdout.write(`CPU profiles in ${profileDir} (summarise with: node bench/dist/profile-summary.js <dir>)\n`);
   const missed = results.some((result) => result.error);
   process.exitCode = missed ? 1 : 0;

@@ -197,7 +197,7 @@ export const shout = {
       expect(starts.length).toBeGreaterThanOrEqual(2);
       takeoverMs = Math.max(takeoverMs, Date.parse(last?.ts ?? '') - killedAtMs);
     }
-    // The documented bound (README: "Run events, retries…"), with room for a loaded machine.
+    // The documented bound (docs/agents-and-tools.md: "Run events, retries…"), with room for a loaded machine.
     expect(takeoverMs).toBeLessThan(LOCK_DURATION_MS + 2 * STALLED_CHECK_MS + 5_000);
     process.stdout.write(
       `kill -9: ${startedOnVictim.length} run(s) held by the killed coordinator were restarted elsewhere within ${takeoverMs} ms; ` +

@@ -113,7 +113,7 @@ export function createDataSource(options: PersistenceOptions): DataSource {
       db.pragma('foreign_keys = ON');
       // WAL with synchronous=NORMAL: a commit no longer waits for an fsync (2.2 ms per commit on the bench machine,
       // blocking the event loop, with ~7 commits per run), yet the database cannot be corrupted and a killed process
-      // loses nothing; only an OS crash or power loss may roll back the last commits. See README "Benchmarks".
+      // loses nothing; only an OS crash or power loss may roll back the last commits. See bench/README.md.
       db.pragma('synchronous = NORMAL');
     },
   });
