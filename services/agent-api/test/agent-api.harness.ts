@@ -12,6 +12,7 @@ import type { IsolatedDatabase, IsolatedRedis } from '@skreaver/testing';
 
 import { AppModule } from '../src/app.module';
 import { AgentApiConfig } from '../src/config';
+import { setUpOpenApi } from '../src/openapi/openapi.setup';
 
 /** A route as Fastify registered it. */
 export interface RouteInfo {
@@ -99,6 +100,7 @@ export async function bootAgentApi(
     bodyLimit: config.SKREAVER_MAX_BODY_SIZE,
     dependencyOutages: [redisOutage, databaseOutage],
   });
+  setUpOpenApi(app);
   // Routes are registered when the app initializes (in listen), so the hook sees every one of them.
   const routes: RouteInfo[] = [];
   app

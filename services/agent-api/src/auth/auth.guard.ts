@@ -3,17 +3,18 @@ import type { CanActivate, ExecutionContext } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
 import { Authenticator } from '@skreaver/auth';
 import type { Principal } from '@skreaver/contracts';
-import { ApiError } from '@skreaver/http';
+import { ApiError, accessOf } from '@skreaver/http';
 import { JsonLogger, currentRequestContext } from '@skreaver/observability';
 import type { FastifyRequest } from 'fastify';
 
-import { authorize, isPublicRoute } from './access-policy';
-import type { RouteKey } from './access-policy';
+import { isProbe, roleAllows } from './access-policy';
 import { credentialsOf, toHttpError } from './auth-http-errors';
-import { IS_PUBLIC } from './public.decorator';
 import { setPrincipal } from './request-principal';
 
-/** The global guard: authenticates every non-public route, then authorizes the principal's role with the access policy. */
+/**
+ * The global guard: lets `@Public()` handlers and the probes through, refuses a handler that declares no access
+ * (`@RequireRole()`), authenticates the caller and checks its role against the handler's.
+ */
 @Injectable()
 export class AuthGuard implements CanActivate {
   constructor(
@@ -24,22 +25,21 @@ export class AuthGuard implements CanActivate {
 
   async canActivate(context: ExecutionContext): Promise<boolean> {
     const request = context.switchToHttp().getRequest<FastifyRequest>();
-    const route: RouteKey = { method: request.method, url: request.routeOptions.url ?? request.url };
-    const isPublic = this.reflector.getAllAndOverride<boolean | undefined>(IS_PUBLIC, [context.getHandler(), context.getClass()]);
-    if (isPublic || isPublicRoute(route)) return true;
+    const access = accessOf(this.reflector, context);
+    const url = request.routeOptions.url ?? request.url;
+    if (access === 'public' || isProbe(request.method, url)) return true;
 
     const principal = await this.authenticate(request);
     setPrincipal(request, principal);
     // Every log line of this request names who made it (the subject, never the credential).
     const logContext = currentRequestContext();
     if (logContext) logContext.subject = principal.subject;
-    const decision = authorize(principal.role, route);
-    if (decision.allowed) return true;
-    if (decision.reason === 'no_rule') {
-      this.logger.write('warn', 'Route has no access rule; refused', { method: route.method, route: route.url }, 'auth');
-      throw new ApiError(403, 'forbidden', `${route.method} ${route.url} has no access rule`);
+    if (access === undefined) {
+      this.logger.write('warn', 'Route declares no access (@RequireRole or @Public); refused', { method: request.method, route: url }, 'auth');
+      throw new ApiError(403, 'forbidden', `${request.method} ${url} has no access rule`);
     }
-    throw new ApiError(403, 'forbidden', `role ${principal.role} may not ${route.method} ${route.url} (needs ${decision.required})`);
+    if (roleAllows(principal.role, access)) return true;
+    throw new ApiError(403, 'forbidden', `role ${principal.role} may not ${request.method} ${url} (needs ${access})`);
   }
 
   private async authenticate(request: FastifyRequest): Promise<Principal> {
