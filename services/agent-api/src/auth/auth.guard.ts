@@ -1,7 +1,8 @@
 import { Injectable } from '@nestjs/common';
 import type { CanActivate, ExecutionContext } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
-import { Authenticator } from '@skreaver/auth';
+import { AuthGuard as PassportAuthGuard } from '@nestjs/passport';
+import { AuthError, Authenticator, authErrorOf } from '@skreaver/auth';
 import type { Principal } from '@skreaver/contracts';
 import { ApiError, accessOf } from '@skreaver/http';
 import { JsonLogger, currentRequestContext } from '@skreaver/observability';
@@ -11,12 +12,30 @@ import { isProbe, roleAllows } from './access-policy';
 import { credentialsOf, toHttpError } from './auth-http-errors';
 import { setPrincipal } from './request-principal';
 
+/** Passport's guard for one strategy, answering refusals in our format (401 with `details.reason`, 503 for outages). */
+function strategyGuard(strategy: 'jwt' | 'api-key') {
+  return class extends PassportAuthGuard(strategy) {
+    override handleRequest<P = Principal>(error: unknown, principal: P | false, info: unknown): P {
+      if (error) throw toHttpError(error);
+      if (!principal) throw toHttpError(info instanceof AuthError ? info : authErrorOf(info));
+      return principal;
+    }
+  };
+}
+
+const JwtAuthGuard = strategyGuard('jwt');
+const ApiKeyAuthGuard = strategyGuard('api-key');
+
 /**
- * The global guard: lets `@Public()` handlers and the probes through, refuses a handler that declares no access
- * (`@RequireRole()`), authenticates the caller and checks its role against the handler's.
+ * The global guard: lets `@Public()` handlers and the probes through; otherwise authenticates the request with the
+ * passport strategy of the one credential it carries (JwtStrategy, ApiKeyStrategy), refuses a handler that declares
+ * no access (`@RequireRole()`), and checks the caller's role against the handler's.
  */
 @Injectable()
 export class AuthGuard implements CanActivate {
+  private readonly jwt = new JwtAuthGuard();
+  private readonly apiKey = new ApiKeyAuthGuard();
+
   constructor(
     private readonly reflector: Reflector,
     private readonly authenticator: Authenticator,
@@ -24,12 +43,14 @@ export class AuthGuard implements CanActivate {
   ) {}
 
   async canActivate(context: ExecutionContext): Promise<boolean> {
-    const request = context.switchToHttp().getRequest<FastifyRequest>();
+    const request = context.switchToHttp().getRequest<FastifyRequest & { user?: Principal }>();
     const access = accessOf(this.reflector, context);
     const url = request.routeOptions.url ?? request.url;
     if (access === 'public' || isProbe(request.method, url)) return true;
 
-    const principal = await this.authenticate(request);
+    await (this.credentialKind(request) === 'jwt' ? this.jwt : this.apiKey).canActivate(context);
+    const principal = request.user;
+    if (!principal) throw new Error('a passport strategy succeeded without a principal');
     setPrincipal(request, principal);
     // Every log line of this request names who made it (the subject, never the credential).
     const logContext = currentRequestContext();
@@ -42,9 +63,10 @@ export class AuthGuard implements CanActivate {
     throw new ApiError(403, 'forbidden', `role ${principal.role} may not ${request.method} ${url} (needs ${access})`);
   }
 
-  private async authenticate(request: FastifyRequest): Promise<Principal> {
+  /** Which strategy the request's credential is for. @throws ApiError 401 for none, two, or another scheme. */
+  private credentialKind(request: FastifyRequest): 'jwt' | 'api_key' {
     try {
-      return await this.authenticator.authenticate(credentialsOf(request.headers));
+      return this.authenticator.credentialOf(credentialsOf(request.headers)).kind;
     } catch (error) {
       throw toHttpError(error);
     }
