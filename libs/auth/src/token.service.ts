@@ -54,6 +54,11 @@ export class TokenService {
     this.key = createSecretKey(Buffer.from(options.secret, 'utf8'));
   }
 
+  /** The HMAC key, made once: hand it to anything else that verifies these tokens (e.g. a passport-jwt strategy). */
+  get verificationKey(): KeyObject {
+    return this.key;
+  }
+
   /** Lifetime of a new token, in seconds. */
   get ttlSeconds(): number {
     return this.options.ttlSeconds;
@@ -87,15 +92,25 @@ export class TokenService {
    * @throws AuthError `malformed`, `expired` or `invalid_signature`.
    */
   verifySignature(token: string): JwtClaims {
-    if (token.length > MAX_TOKEN_LENGTH || token.split('.').length !== 3) throw new AuthError('malformed', 'the token is not a JWT');
+    if (!looksLikeJwt(token)) throw new AuthError('malformed', 'the token is not a JWT');
     let decoded: string | jwt.JwtPayload;
     try {
       decoded = jwt.verify(token, this.key, { algorithms: ALGORITHMS, clockTimestamp: this.now() / 1000 });
     } catch (error) {
-      throw toAuthError(error);
+      throw authErrorOf(error);
     }
-    const claims = JwtClaims.safeParse(decoded);
+    return this.claimsOf(decoded);
+  }
+
+  /**
+   * The claims of a token whose signature was verified, checked to the millisecond against `exp` (jsonwebtoken's own
+   * check rounds its clock down to whole seconds).
+   * @throws AuthError `malformed` when they are not ours, `expired`.
+   */
+  claimsOf(payload: unknown): JwtClaims {
+    const claims = JwtClaims.safeParse(payload);
     if (!claims.success) throw new AuthError('malformed', 'the token does not carry the expected claims');
+    if (claims.data.exp * 1000 <= this.now()) throw new AuthError('expired', 'the token has expired');
     return claims.data;
   }
 
@@ -106,7 +121,15 @@ export class TokenService {
    * revocation list cannot be read.
    */
   async verify(token: string): Promise<JwtClaims> {
-    const claims = this.verifySignature(token);
+    return this.checkRevocation(this.verifySignature(token));
+  }
+
+  /**
+   * Checks verified claims against the revocation list (its own `jti`, its tenant's and its subject's cut-offs) in
+   * one round trip.
+   * @throws AuthError `revoked`; AuthUnavailableError when the revocation list cannot be read.
+   */
+  async checkRevocation(claims: JwtClaims): Promise<JwtClaims> {
     const revocations = this.options.revocations;
     if (!revocations) return claims;
     let status: RevocationStatus;
@@ -121,7 +144,13 @@ export class TokenService {
   }
 }
 
-function toAuthError(error: unknown): AuthError {
+/** Whether `token` is worth verifying: three dot-separated parts, of a sane length. */
+export function looksLikeJwt(token: string): boolean {
+  return token.length <= MAX_TOKEN_LENGTH && token.split('.').length === 3;
+}
+
+/** The refusal a jsonwebtoken verification error stands for: `expired`, `invalid_signature` or else `malformed`. */
+export function authErrorOf(error: unknown): AuthError {
   if (error instanceof jwt.TokenExpiredError) return new AuthError('expired', 'the token has expired');
   if (error instanceof jwt.JsonWebTokenError && SIGNATURE_FAILURES.has(error.message)) {
     return new AuthError('invalid_signature', 'the token signature is invalid');

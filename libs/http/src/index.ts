@@ -5,3 +5,5 @@ export * from './service-app';
 export * from './boot-service';
 export * from './in-flight-limiter';
 export * from './in-flight-limit.module';
+export * from './access';
+export * from './openapi';

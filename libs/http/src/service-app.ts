@@ -11,6 +11,7 @@ import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
 
 import { ApiError } from './api-error';
 import { ApiExceptionFilter, mapError } from './api-exception.filter';
+import { ZodDtoValidationPipe } from './zod-validation.pipe';
 import type { DependencyOutage } from './api-exception.filter';
 import { createClientErrorHandler } from './client-error';
 import type { InFlightRequest } from './client-error';
@@ -118,6 +119,7 @@ export async function createServiceApp(module: unknown, options: ServiceAppOptio
   });
 
   app.useGlobalFilters(new ApiExceptionFilter(options.logger, options.dependencyOutages));
+  app.useGlobalPipes(new ZodDtoValidationPipe());
   return app;
 }
 

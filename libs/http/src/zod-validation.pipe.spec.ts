@@ -1,8 +1,9 @@
 import { CreateAgentRequest } from '@skreaver/contracts';
+import { createZodDto } from 'nestjs-zod';
 import { z } from 'zod';
 
 import { ApiError } from './api-error';
-import { ZodValidationPipe, toValidationIssues } from './zod-validation.pipe';
+import { ZodDtoValidationPipe, ZodValidationPipe, toValidationIssues } from './zod-validation.pipe';
 
 function thrownBy(fn: () => unknown): unknown {
   try {
@@ -66,5 +67,33 @@ describe(toValidationIssues.name, () => {
     if (result.success) throw new Error('expected a parse failure');
 
     expect(toValidationIssues(result.error)).toEqual([{ path: '(root)', message: 'too short' }]);
+  });
+});
+
+describe(ZodDtoValidationPipe.name, () => {
+  class CreateAgentDto extends createZodDto(CreateAgentRequest) {}
+  class PlainClass {}
+  const sut = new ZodDtoValidationPipe();
+
+  it('should parse a body, query or path parameters typed with a zod DTO, defaults applied', () => {
+    expect(sut.transform({ name: 'bot', kind: 'echo' }, { type: 'body', metatype: CreateAgentDto })).toMatchObject({ config: {} });
+  });
+
+  it('should answer the documented 400 naming the part of the request', () => {
+    expect(thrownBy(() => sut.transform({}, { type: 'query', metatype: CreateAgentDto }))).toMatchObject({
+      status: 400,
+      code: 'validation_failed',
+      message: 'Invalid request query',
+      details: [{ path: 'name', message: expect.any(String) }, { path: 'kind', message: expect.any(String) }],
+    });
+    expect(thrownBy(() => sut.transform({}, { type: 'param', metatype: CreateAgentDto }))).toMatchObject({ message: 'Invalid request path parameters' });
+  });
+
+  it('should leave values of other types, and custom parameters, untouched', () => {
+    const value = { anything: true };
+
+    expect(sut.transform(value, { type: 'body', metatype: PlainClass })).toBe(value);
+    expect(sut.transform(value, { type: 'body', metatype: Object })).toBe(value);
+    expect(sut.transform(value, { type: 'custom', metatype: CreateAgentDto })).toBe(value);
   });
 });

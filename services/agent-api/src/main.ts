@@ -8,6 +8,7 @@ import { databaseOutage, migrateDatabase } from '@skreaver/persistence';
 
 import { AppModule } from './app.module';
 import { AgentApiConfig } from './config';
+import { setUpOpenApi } from './openapi/openapi.setup';
 
 /** `--migrate-only`: apply pending migrations and exit (the Helm pre-install/pre-upgrade Job). */
 async function migrateOnly(): Promise<void> {
@@ -37,5 +38,6 @@ if (process.argv.includes('--migrate-only')) {
     loadConfig: () => AgentApiConfig.load(),
     module: (config, logger) => AppModule.forRoot(config, logger),
     bodyLimit: (config) => config.SKREAVER_MAX_BODY_SIZE,
+    configure: (app) => setUpOpenApi(app),
   });
 }

@@ -8,10 +8,12 @@ import { redisOutage } from '@skreaver/messaging';
 import { databaseOutage } from '@skreaver/persistence';
 import { JsonLogger } from '@skreaver/observability';
 import { isolatedDatabase, isolatedRedis } from '@skreaver/testing';
+import supertest from 'supertest';
 import type { IsolatedDatabase, IsolatedRedis } from '@skreaver/testing';
 
 import { AppModule } from '../src/app.module';
 import { AgentApiConfig } from '../src/config';
+import { setUpOpenApi } from '../src/openapi/openapi.setup';
 
 /** A route as Fastify registered it. */
 export interface RouteInfo {
@@ -99,6 +101,7 @@ export async function bootAgentApi(
     bodyLimit: config.SKREAVER_MAX_BODY_SIZE,
     dependencyOutages: [redisOutage, databaseOutage],
   });
+  setUpOpenApi(app);
   // Routes are registered when the app initializes (in listen), so the hook sees every one of them.
   const routes: RouteInfo[] = [];
   app
@@ -111,20 +114,34 @@ export async function bootAgentApi(
   const address = app.getHttpServer().address();
   const url = `http://127.0.0.1:${typeof address === 'object' && address ? address.port : 0}`;
 
+  // Requests go through supertest to the app's own server (the real Fastify adapter, ready since listen): the same
+  // stack a client meets, without a hand-made HTTP client.
+  await app.getHttpAdapter().getInstance().ready();
+  const agent = supertest(app.getHttpServer());
   const request = async <T>(method: string, path: string, options: RequestOptions = {}): Promise<ApiResponse<T>> => {
-    const response = await fetch(`${url}${path}`, {
-      method,
-      headers: {
+    const response = await agent[method.toLowerCase() as 'get'](path)
+      .set({
         ...(options.body === undefined ? {} : { 'content-type': 'application/json' }),
         ...(options.token ? { authorization: `Bearer ${options.token}` } : {}),
         ...(options.apiKey ? { 'x-api-key': options.apiKey } : {}),
         ...options.headers,
-      },
-      body: options.body === undefined ? undefined : JSON.stringify(options.body),
-    });
-    const text = await response.text();
-    const isJson = response.headers.get('content-type')?.includes('json') ?? false;
-    return { status: response.status, body: (text && isJson ? JSON.parse(text) : text || undefined) as T, headers: response.headers };
+      })
+      // The raw text, so the service parses (and refuses) what a client sent, not what supertest would serialize.
+      .buffer(true)
+      .parse((res, done) => {
+        let text = '';
+        res.setEncoding('utf8');
+        res.on('data', (chunk: string) => (text += chunk));
+        res.on('end', () => done(null, text));
+      })
+      .send(options.body === undefined ? undefined : JSON.stringify(options.body));
+    const text = typeof response.body === 'string' ? response.body : '';
+    const headers = new Headers();
+    for (const [name, value] of Object.entries(response.headers as Record<string, string | string[]>)) {
+      for (const one of [value].flat()) headers.append(name, one);
+    }
+    const isJson = headers.get('content-type')?.includes('json') ?? false;
+    return { status: response.status, body: (text && isJson ? JSON.parse(text) : text || undefined) as T, headers };
   };
   const tokenFor = async (apiKey: string) => {
     const response = await request<TokenResponse>('POST', '/auth/token', { apiKey });

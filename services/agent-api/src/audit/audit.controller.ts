@@ -1,20 +1,22 @@
 import { Controller, Get, Query } from '@nestjs/common';
-import { AuditQuery } from '@skreaver/contracts';
+import { ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
 import type { AuditList, Principal } from '@skreaver/contracts';
-import { ZodValidationPipe } from '@skreaver/http';
+import { RequireRole } from '@skreaver/http';
 
 import { CurrentPrincipal } from '../auth/current-principal.decorator';
+import { AuditListDto, AuditQueryDto } from '../dtos';
 import { AuditService } from './audit.service';
 
+@ApiTags('audit')
 @Controller('audit')
 export class AuditController {
   constructor(private readonly audit: AuditService) {}
 
   @Get()
-  list(
-    @CurrentPrincipal() principal: Principal,
-    @Query(new ZodValidationPipe(AuditQuery, 'query')) query: AuditQuery,
-  ): Promise<AuditList> {
+  @RequireRole('admin')
+  @ApiOperation({ summary: 'Read the tenant\'s audit log, newest first' })
+  @ApiOkResponse({ description: 'A page of entries; pass `next_before` as `before`', type: AuditListDto.Output })
+  list(@CurrentPrincipal() principal: Principal, @Query() query: AuditQueryDto): Promise<AuditList> {
     return this.audit.list(principal, query);
   }
 }

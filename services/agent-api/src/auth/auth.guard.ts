@@ -1,21 +1,41 @@
 import { Injectable } from '@nestjs/common';
 import type { CanActivate, ExecutionContext } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
-import { Authenticator } from '@skreaver/auth';
+import { AuthGuard as PassportAuthGuard } from '@nestjs/passport';
+import { AuthError, Authenticator, authErrorOf } from '@skreaver/auth';
 import type { Principal } from '@skreaver/contracts';
-import { ApiError } from '@skreaver/http';
+import { ApiError, accessOf } from '@skreaver/http';
 import { JsonLogger, currentRequestContext } from '@skreaver/observability';
 import type { FastifyRequest } from 'fastify';
 
-import { authorize, isPublicRoute } from './access-policy';
-import type { RouteKey } from './access-policy';
+import { isProbe, roleAllows } from './access-policy';
 import { credentialsOf, toHttpError } from './auth-http-errors';
-import { IS_PUBLIC } from './public.decorator';
 import { setPrincipal } from './request-principal';
 
-/** The global guard: authenticates every non-public route, then authorizes the principal's role with the access policy. */
+/** Passport's guard for one strategy, answering refusals in our format (401 with `details.reason`, 503 for outages). */
+function strategyGuard(strategy: 'jwt' | 'api-key') {
+  return class extends PassportAuthGuard(strategy) {
+    override handleRequest<P = Principal>(error: unknown, principal: P | false, info: unknown): P {
+      if (error) throw toHttpError(error);
+      if (!principal) throw toHttpError(info instanceof AuthError ? info : authErrorOf(info));
+      return principal;
+    }
+  };
+}
+
+const JwtAuthGuard = strategyGuard('jwt');
+const ApiKeyAuthGuard = strategyGuard('api-key');
+
+/**
+ * The global guard: lets `@Public()` handlers and the probes through; otherwise authenticates the request with the
+ * passport strategy of the one credential it carries (JwtStrategy, ApiKeyStrategy), refuses a handler that declares
+ * no access (`@RequireRole()`), and checks the caller's role against the handler's.
+ */
 @Injectable()
 export class AuthGuard implements CanActivate {
+  private readonly jwt = new JwtAuthGuard();
+  private readonly apiKey = new ApiKeyAuthGuard();
+
   constructor(
     private readonly reflector: Reflector,
     private readonly authenticator: Authenticator,
@@ -23,28 +43,30 @@ export class AuthGuard implements CanActivate {
   ) {}
 
   async canActivate(context: ExecutionContext): Promise<boolean> {
-    const request = context.switchToHttp().getRequest<FastifyRequest>();
-    const route: RouteKey = { method: request.method, url: request.routeOptions.url ?? request.url };
-    const isPublic = this.reflector.getAllAndOverride<boolean | undefined>(IS_PUBLIC, [context.getHandler(), context.getClass()]);
-    if (isPublic || isPublicRoute(route)) return true;
+    const request = context.switchToHttp().getRequest<FastifyRequest & { user?: Principal }>();
+    const access = accessOf(this.reflector, context);
+    const url = request.routeOptions.url ?? request.url;
+    if (access === 'public' || isProbe(request.method, url)) return true;
 
-    const principal = await this.authenticate(request);
+    await (this.credentialKind(request) === 'jwt' ? this.jwt : this.apiKey).canActivate(context);
+    const principal = request.user;
+    if (!principal) throw new Error('a passport strategy succeeded without a principal');
     setPrincipal(request, principal);
     // Every log line of this request names who made it (the subject, never the credential).
     const logContext = currentRequestContext();
     if (logContext) logContext.subject = principal.subject;
-    const decision = authorize(principal.role, route);
-    if (decision.allowed) return true;
-    if (decision.reason === 'no_rule') {
-      this.logger.write('warn', 'Route has no access rule; refused', { method: route.method, route: route.url }, 'auth');
-      throw new ApiError(403, 'forbidden', `${route.method} ${route.url} has no access rule`);
+    if (access === undefined) {
+      this.logger.write('warn', 'Route declares no access (@RequireRole or @Public); refused', { method: request.method, route: url }, 'auth');
+      throw new ApiError(403, 'forbidden', `${request.method} ${url} has no access rule`);
     }
-    throw new ApiError(403, 'forbidden', `role ${principal.role} may not ${route.method} ${route.url} (needs ${decision.required})`);
+    if (roleAllows(principal.role, access)) return true;
+    throw new ApiError(403, 'forbidden', `role ${principal.role} may not ${request.method} ${url} (needs ${access})`);
   }
 
-  private async authenticate(request: FastifyRequest): Promise<Principal> {
+  /** Which strategy the request's credential is for. @throws ApiError 401 for none, two, or another scheme. */
+  private credentialKind(request: FastifyRequest): 'jwt' | 'api_key' {
     try {
-      return await this.authenticator.authenticate(credentialsOf(request.headers));
+      return this.authenticator.credentialOf(credentialsOf(request.headers)).kind;
     } catch (error) {
       throw toHttpError(error);
     }

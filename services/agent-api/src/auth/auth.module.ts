@@ -5,11 +5,13 @@ import { AuthCoreModule } from '@skreaver/auth';
 import { AuditModule } from '../audit/audit.module';
 import { AGENT_API_CONFIG, requireJwtSecret } from '../config';
 import type { AgentApiConfig } from '../config';
+import { ApiKeyStrategy } from './api-key.strategy';
 import { AuthController } from './auth.controller';
 import { AuthGuard } from './auth.guard';
 import { AuthService } from './auth.service';
+import { JwtStrategy } from './jwt.strategy';
 
-/** Authentication for every route (the global `AuthGuard`), `/auth/*`, and the token signer and denylist. */
+/** Authentication for every route (the global `AuthGuard` and its passport strategies), `/auth/*`, and the token signer and denylist. */
 @Module({
   imports: [
     AuditModule,
@@ -21,6 +23,9 @@ import { AuthService } from './auth.service';
   controllers: [AuthController],
   providers: [
     AuthService,
+    // Registered with passport when made. Passport's registry is per process: one app per process, as in production.
+    JwtStrategy,
+    ApiKeyStrategy,
     { provide: APP_GUARD, useClass: AuthGuard },
   ],
   exports: [AuthCoreModule],

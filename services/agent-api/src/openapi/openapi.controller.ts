@@ -1,13 +1,17 @@
 import { Controller, Get, Param, Res } from '@nestjs/common';
-import { ApiError } from '@skreaver/http';
+import { ApiOkResponse, ApiOperation, ApiParam, ApiTags } from '@nestjs/swagger';
+import type { OpenAPIObject } from '@nestjs/swagger';
+import { ApiError, ApiErrors, Public } from '@skreaver/http';
 import type { FastifyReply } from 'fastify';
 
-import type { OpenApiDocument } from './openapi-document';
 import { OpenApiService } from './openapi.service';
 import { SwaggerUiAssets } from './swagger-ui.assets';
 import type { DocsAsset } from './swagger-ui.assets';
 
-/** `/openapi.json` and Swagger UI at `/docs`; public by the access policy's path allow-list. */
+const TEXT = { schema: { type: 'string' } };
+
+/** `/openapi.json` and Swagger UI at `/docs`, served from the bundled swagger-ui-dist (no CDN); no credentials. */
+@ApiTags('docs')
 @Controller()
 export class OpenApiController {
   constructor(
@@ -16,16 +20,27 @@ export class OpenApiController {
   ) {}
 
   @Get('openapi.json')
-  document(): OpenApiDocument {
+  @Public()
+  @ApiOperation({ summary: 'This document' })
+  @ApiOkResponse({ description: 'OpenAPI 3.1', content: { 'application/json': { schema: { type: 'object' } } } })
+  document(): OpenAPIObject {
     return this.openApi.document();
   }
 
   @Get('docs')
+  @Public()
+  @ApiOperation({ summary: 'Swagger UI for this document' })
+  @ApiOkResponse({ description: 'The Swagger UI page', content: { 'text/html': TEXT } })
   page(@Res({ passthrough: true }) reply: FastifyReply): Buffer {
     return send(reply, this.assets.page());
   }
 
   @Get('docs/*')
+  @Public()
+  @ApiOperation({ summary: 'A Swagger UI asset' })
+  @ApiParam({ name: 'path', description: 'a file of the bundled Swagger UI, e.g. swagger-ui.css', schema: { type: 'string' } })
+  @ApiOkResponse({ description: 'A script, style sheet or icon', content: { 'text/javascript': TEXT, 'text/css': TEXT, 'image/png': TEXT } })
+  @ApiErrors({ 404: 'Not one of the bundled files' })
   async asset(@Param('*') name: string, @Res({ passthrough: true }) reply: FastifyReply): Promise<Buffer> {
     const asset = await this.assets.asset(name);
     if (!asset) throw ApiError.notFound(`Docs file ${JSON.stringify(name)}`);

@@ -2,12 +2,11 @@ import { Module } from '@nestjs/common';
 
 import { OpenApiController } from './openapi.controller';
 import { OpenApiService } from './openapi.service';
-import { RouteCatalog } from './route-catalog';
 import { SwaggerUiAssets } from './swagger-ui.assets';
 
 /** The generated OpenAPI document (`GET /openapi.json`) and Swagger UI (`GET /docs`). */
 @Module({
   controllers: [OpenApiController],
-  providers: [RouteCatalog, OpenApiService, { provide: SwaggerUiAssets, useFactory: () => new SwaggerUiAssets() }],
+  providers: [OpenApiService, { provide: SwaggerUiAssets, useFactory: () => new SwaggerUiAssets() }],
 })
 export class OpenApiModule {}

@@ -1,27 +1,21 @@
 import { Injectable } from '@nestjs/common';
-import { JsonLogger } from '@skreaver/observability';
+import type { OpenAPIObject } from '@nestjs/swagger';
 
-import { buildOpenApiDocument } from './openapi-document';
-import type { OpenApiDocument } from './openapi-document';
-import { RouteCatalog } from './route-catalog';
-
-/** The OpenAPI document of the routes this app serves, generated once, on first request. */
+/** The OpenAPI document `GET /openapi.json` serves, generated once, on first request, by the factory main.ts gives it. */
 @Injectable()
 export class OpenApiService {
-  private built?: OpenApiDocument;
+  private factory?: () => OpenAPIObject;
+  private built?: OpenAPIObject;
 
-  constructor(
-    private readonly routes: RouteCatalog,
-    private readonly logger: JsonLogger,
-  ) {}
+  /** Sets how to generate the document (it needs the whole app, which no provider can inject). */
+  generateWith(factory: () => OpenAPIObject): void {
+    this.factory = factory;
+    this.built = undefined;
+  }
 
-  document(): OpenApiDocument {
-    if (this.built) return this.built;
-    const { document, undocumented } = buildOpenApiDocument(this.routes.list());
-    if (undocumented.length) {
-      this.logger.write('warn', 'Routes missing from the OpenAPI table are left out of /openapi.json', { routes: undocumented }, 'openapi');
-    }
-    this.built = document;
-    return document;
+  document(): OpenAPIObject {
+    if (!this.factory) throw new Error('OpenApiService.generateWith was not called (see setUpOpenApi)');
+    this.built ??= this.factory();
+    return this.built;
   }
 }

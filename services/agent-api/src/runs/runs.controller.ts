@@ -1,29 +1,49 @@
 import { Body, Controller, Get, Headers, HttpCode, HttpStatus, Param, Post, Query, Req, Res } from '@nestjs/common';
 import {
-  AgentIdParams,
-  BatchRequest,
-  CancelRunRequest,
-  CreateRunQuery,
-  CreateRunRequest,
-  IdempotencyKey,
-  ObserveRequest,
-  RunEventsQuery,
-  RunIdParams,
-  RunSearchQuery,
-} from '@skreaver/contracts';
+  ApiAcceptedResponse,
+  ApiBody,
+  ApiExtraModels,
+  ApiHeader,
+  ApiOkResponse,
+  ApiOperation,
+  ApiTags,
+  getSchemaPath,
+} from '@nestjs/swagger';
+import { IdempotencyKey } from '@skreaver/contracts';
 import type { BatchResponse, ObserveResponse, Principal, RedrivenRun, Run, RunList } from '@skreaver/contracts';
-import { ZodValidationPipe } from '@skreaver/http';
+import { ApiErrors, RequireRole, ZodValidationPipe, openApiSchemaOf } from '@skreaver/http';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { z } from 'zod';
 
 import { CurrentPrincipal } from '../auth/current-principal.decorator';
+import {
+  AgentIdParamsDto,
+  AgentRunsQueryDto,
+  BatchRequestDto,
+  BatchResponseDto,
+  CancelRunRequestDto,
+  CreateRunQueryDto,
+  CreateRunRequestDto,
+  ObserveRequestDto,
+  ObserveResponseDto,
+  RedrivenRunDto,
+  RunDto,
+  RunEventsPageDto,
+  RunEventsQueryDto,
+  RunIdParamsDto,
+  RunListDto,
+  RunSearchQueryDto,
+} from '../dtos';
 import { ObserveService } from './observe.service';
 import { RunsService } from './runs.service';
 import { openEventStream, resumeSeq, wantsEventStream } from './sse';
 
-const ListRunsQuery = z.strictObject({ limit: z.coerce.number().int().min(1).max(500).default(100) });
 const OptionalIdempotencyKey = IdempotencyKey.optional();
+const AGENT_NOT_FOUND = { 404: 'No such agent in the caller\'s tenant' };
+const RUN_NOT_FOUND = { 404: 'No such run in the caller\'s tenant' };
+const EVENT_STREAM = { 'text/event-stream': { schema: { type: 'string' } } };
 
+@ApiTags('runs')
 @Controller()
 export class RunsController {
   constructor(
@@ -33,12 +53,23 @@ export class RunsController {
 
   /** 202 with the queued run; with `?wait=N`, 200 with the finished run if it ends within N seconds. */
   @Post('agents/:id/runs')
+  @RequireRole('operator')
+  @ApiOperation({ summary: 'Start a run', description: 'With `?wait=N`, waits up to N seconds: 200 with the finished run, or 202 if it is still going.' })
+  @ApiHeader({
+    name: 'Idempotency-Key',
+    required: false,
+    description: 'Same key and body: the first run again (`Idempotency-Replayed: true`); same key, other body: 422',
+    schema: openApiSchemaOf(IdempotencyKey),
+  })
+  @ApiOkResponse({ description: 'The run finished within `wait`', type: RunDto.Output })
+  @ApiAcceptedResponse({ description: 'The run, queued or still running', type: RunDto.Output })
+  @ApiErrors({ ...AGENT_NOT_FOUND, 409: '`agent_busy`: the agent\'s policy is `reject` and it is working', 422: '`idempotency_key_reused` with another body' })
   async create(
     @CurrentPrincipal() principal: Principal,
-    @Param(new ZodValidationPipe(AgentIdParams, 'path parameters')) params: AgentIdParams,
-    @Query(new ZodValidationPipe(CreateRunQuery, 'query')) query: CreateRunQuery,
+    @Param() params: AgentIdParamsDto,
+    @Query() query: CreateRunQueryDto,
     @Headers('idempotency-key') rawKey: string | undefined,
-    @Body(new ZodValidationPipe(CreateRunRequest)) body: CreateRunRequest,
+    @Body() body: CreateRunRequestDto,
     @Res({ passthrough: true }) reply: FastifyReply,
   ): Promise<Run> {
     const idempotencyKey = new ZodValidationPipe(OptionalIdempotencyKey, 'headers').transform(rawKey);
@@ -52,20 +83,24 @@ export class RunsController {
   /** Runs the agent and answers with its output (upstream Skreaver's shape). */
   @Post('agents/:id/observe')
   @HttpCode(HttpStatus.OK)
-  observe(
-    @CurrentPrincipal() principal: Principal,
-    @Param(new ZodValidationPipe(AgentIdParams, 'path parameters')) params: AgentIdParams,
-    @Body(new ZodValidationPipe(ObserveRequest)) body: ObserveRequest,
-  ): Promise<ObserveResponse> {
+  @RequireRole('operator')
+  @ApiOperation({ summary: 'Run the agent and answer with its output' })
+  @ApiOkResponse({ description: 'The output, in upstream Skreaver\'s shape', type: ObserveResponseDto.Output })
+  @ApiErrors({ ...AGENT_NOT_FOUND, 409: '`agent_busy`', 502: '`run_failed`: the run failed or was cancelled', 504: '`run_timeout`: no result in time (the run goes on)' })
+  observe(@CurrentPrincipal() principal: Principal, @Param() params: AgentIdParamsDto, @Body() body: ObserveRequestDto): Promise<ObserveResponse> {
     return this.observer.observe(principal.tenant_id, params.id, body);
   }
 
   /** Runs the agent and streams its events as server-sent events until the run ends. */
   @Post('agents/:id/observe/stream')
+  @RequireRole('operator')
+  @ApiOperation({ summary: 'Run the agent and stream its events until the run ends' })
+  @ApiOkResponse({ description: 'Server-sent events, one per run event (`RunEvent` in `data`)', content: EVENT_STREAM })
+  @ApiErrors({ ...AGENT_NOT_FOUND, 409: '`agent_busy`' })
   async observeStream(
     @CurrentPrincipal() principal: Principal,
-    @Param(new ZodValidationPipe(AgentIdParams, 'path parameters')) params: AgentIdParams,
-    @Body(new ZodValidationPipe(ObserveRequest)) body: ObserveRequest,
+    @Param() params: AgentIdParamsDto,
+    @Body() body: ObserveRequestDto,
     @Req() request: FastifyRequest,
     @Res() reply: FastifyReply,
   ): Promise<void> {
@@ -81,53 +116,71 @@ export class RunsController {
   /** Runs the agent once per input (under its concurrency policy) and answers with every outcome, in input order. */
   @Post('agents/:id/batch')
   @HttpCode(HttpStatus.OK)
-  batch(
-    @CurrentPrincipal() principal: Principal,
-    @Param(new ZodValidationPipe(AgentIdParams, 'path parameters')) params: AgentIdParams,
-    @Body(new ZodValidationPipe(BatchRequest)) body: BatchRequest,
-  ): Promise<BatchResponse> {
+  @RequireRole('operator')
+  @ApiOperation({ summary: 'Run the agent once per input and answer with every outcome' })
+  @ApiOkResponse({ description: 'One item per input, in input order', type: BatchResponseDto.Output })
+  @ApiErrors(AGENT_NOT_FOUND)
+  batch(@CurrentPrincipal() principal: Principal, @Param() params: AgentIdParamsDto, @Body() body: BatchRequestDto): Promise<BatchResponse> {
     return this.observer.batch(principal.tenant_id, params.id, body);
   }
 
   @Get('agents/:id/runs')
-  async listByAgent(
-    @CurrentPrincipal() principal: Principal,
-    @Param(new ZodValidationPipe(AgentIdParams, 'path parameters')) params: AgentIdParams,
-    @Query(new ZodValidationPipe(ListRunsQuery, 'query')) query: z.infer<typeof ListRunsQuery>,
-  ): Promise<RunList> {
+  @RequireRole('viewer')
+  @ApiOperation({ summary: 'List an agent\'s runs, newest first' })
+  @ApiOkResponse({ description: 'Runs', type: RunListDto.Output })
+  @ApiErrors(AGENT_NOT_FOUND)
+  async listByAgent(@CurrentPrincipal() principal: Principal, @Param() params: AgentIdParamsDto, @Query() query: AgentRunsQueryDto): Promise<RunList> {
     return { items: await this.runs.listByAgent(principal.tenant_id, params.id, query.limit) };
   }
 
   /** The tenant's runs, newest first; `?status=failed` (or `dead`) is the dead-letter list. */
   @Get('runs')
-  async list(
-    @CurrentPrincipal() principal: Principal,
-    @Query(new ZodValidationPipe(RunSearchQuery, 'query')) query: RunSearchQuery,
-  ): Promise<RunList> {
+  @RequireRole('viewer')
+  @ApiOperation({ summary: 'List the tenant\'s runs; `?status=failed` is the dead-letter list' })
+  @ApiOkResponse({ description: 'Runs, newest first', type: RunListDto.Output })
+  async list(@CurrentPrincipal() principal: Principal, @Query() query: RunSearchQueryDto): Promise<RunList> {
     return { items: await this.runs.list(principal.tenant_id, query) };
   }
 
   /** 202 with a new run re-submitting a failed run's input, linked by `redriven_from`; 409 unless the run failed. */
   @Post('runs/:id/redrive')
   @HttpCode(HttpStatus.ACCEPTED)
-  redrive(
-    @CurrentPrincipal() principal: Principal,
-    @Param(new ZodValidationPipe(RunIdParams, 'path parameters')) params: RunIdParams,
-  ): Promise<RedrivenRun> {
+  @RequireRole('operator')
+  @ApiOperation({ summary: 'Start a new run with a failed run\'s input' })
+  @ApiAcceptedResponse({ description: 'The new run, linked by `redriven_from`', type: RedrivenRunDto.Output })
+  @ApiErrors({ ...RUN_NOT_FOUND, 409: 'The run did not fail' })
+  redrive(@CurrentPrincipal() principal: Principal, @Param() params: RunIdParamsDto): Promise<RedrivenRun> {
     return this.runs.redrive(principal.tenant_id, params.id);
   }
 
   @Get('runs/:id')
-  get(@CurrentPrincipal() principal: Principal, @Param(new ZodValidationPipe(RunIdParams, 'path parameters')) params: RunIdParams): Promise<Run> {
+  @RequireRole('viewer')
+  @ApiOperation({ summary: 'Read a run' })
+  @ApiOkResponse({ description: 'The run', type: RunDto.Output })
+  @ApiErrors(RUN_NOT_FOUND)
+  get(@CurrentPrincipal() principal: Principal, @Param() params: RunIdParamsDto): Promise<Run> {
     return this.runs.get(principal.tenant_id, params.id);
   }
 
   /** JSON pages of the event log, or with `Accept: text/event-stream` the log and then live events (resumable). */
   @Get('runs/:id/events')
+  @RequireRole('viewer')
+  @ApiOperation({
+    summary: 'Read a run\'s event log, or follow it live',
+    description:
+      'With `Accept: text/event-stream`: server-sent events (`id`, `event`, `data` per event, keep-alive comments), resumable with `Last-Event-ID`.',
+  })
+  @ApiHeader({ name: 'Last-Event-ID', required: false, description: 'Resume a stream after this event id (wins over `after`)', schema: openApiSchemaOf(z.string().max(128)) })
+  @ApiExtraModels(RunEventsPageDto.Output)
+  @ApiOkResponse({
+    description: 'A page of events, oldest first; or a stream of them',
+    content: { 'application/json': { schema: { $ref: getSchemaPath(RunEventsPageDto.Output) } }, ...EVENT_STREAM },
+  })
+  @ApiErrors(RUN_NOT_FOUND)
   async events(
     @CurrentPrincipal() principal: Principal,
-    @Param(new ZodValidationPipe(RunIdParams, 'path parameters')) params: RunIdParams,
-    @Query(new ZodValidationPipe(RunEventsQuery, 'query')) query: RunEventsQuery,
+    @Param() params: RunIdParamsDto,
+    @Query() query: RunEventsQueryDto,
     @Req() request: FastifyRequest,
     @Res() reply: FastifyReply,
   ): Promise<void> {
@@ -147,10 +200,16 @@ export class RunsController {
 
   /** Cancels a queued run at once or asks the coordinator running it to abort; 409 when it already finished. */
   @Post('runs/:id/cancel')
+  @RequireRole('operator')
+  @ApiOperation({ summary: 'Cancel a run' })
+  @ApiBody({ type: CancelRunRequestDto, required: false })
+  @ApiOkResponse({ description: 'Cancelled at once (it was queued)', type: RunDto.Output })
+  @ApiAcceptedResponse({ description: 'Its coordinator was asked to abort it', type: RunDto.Output })
+  @ApiErrors({ ...RUN_NOT_FOUND, 409: 'The run already finished' })
   async cancel(
     @CurrentPrincipal() principal: Principal,
-    @Param(new ZodValidationPipe(RunIdParams, 'path parameters')) params: RunIdParams,
-    @Body(new ZodValidationPipe(CancelRunRequest)) body: CancelRunRequest,
+    @Param() params: RunIdParamsDto,
+    @Body() body: CancelRunRequestDto,
     @Res({ passthrough: true }) reply: FastifyReply,
   ): Promise<Run> {
     const run = await this.runs.cancel(principal.tenant_id, params.id, body.reason ?? 'cancelled by request', principal.subject);
