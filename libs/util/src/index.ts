@@ -1,5 +1,7 @@
 import { randomUUID } from 'node:crypto';
 
+export type { DependencyOutage } from './dependency-outage';
+
 /** A new random (v4) UUID. */
 export function newId(): string {
   return randomUUID();
