@@ -1,6 +1,6 @@
 import { Module } from '@nestjs/common';
 import type { DynamicModule, InjectionToken, ModuleMetadata } from '@nestjs/common';
-import { MESSAGING_OPTIONS, REDIS } from '@skreaver/messaging';
+import { MESSAGING_OPTIONS, MessagingModule, REDIS } from '@skreaver/messaging';
 import type { MessagingOptions } from '@skreaver/messaging';
 import { JsonLogger } from '@skreaver/observability';
 import type Redis from 'ioredis';
@@ -32,7 +32,7 @@ const API_KEY_STORE = Symbol('API_KEY_STORE');
 
 /**
  * The one wiring of authentication shared by agent-api and ws-gateway: the token denylist in Redis, the token
- * service (HS256 only), and the authenticator over the service's `ApiKeyStore`. Needs `MessagingModule`.
+ * service (HS256 only), and the authenticator over the service's `ApiKeyStore`. Imports `MessagingModule` itself.
  */
 
 @Module({})
@@ -41,7 +41,7 @@ export class AuthCoreModule {
   static register(options: AuthCoreRegistration): DynamicModule {
     return {
       module: AuthCoreModule,
-      imports: options.imports ?? [],
+      imports: [MessagingModule, ...(options.imports ?? [])],
       providers: [
         { provide: AUTH_CORE_OPTIONS, inject: options.inject, useFactory: options.useFactory },
         { provide: API_KEY_STORE, inject: options.keyStore.inject, useFactory: options.keyStore.useFactory },
