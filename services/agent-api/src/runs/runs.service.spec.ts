@@ -459,10 +459,12 @@ describe(RunsService.name, () => {
       expect(mocks.journal).toEqual([]);
     });
 
-    it('should answer 503 database_unavailable when the run cannot be stored', async () => {
-      mocks.runs.insertFailure = withCode('connect ECONNREFUSED 127.0.0.1:5432', 'ECONNREFUSED');
+    // The exception filter answers it 503 database_unavailable (database-outage.int-spec.ts).
+    it("should let the database's error through when the run cannot be stored", async () => {
+      const outage = withCode('connect ECONNREFUSED 127.0.0.1:5432', 'ECONNREFUSED');
+      mocks.runs.insertFailure = outage;
 
-      await expect(sut.submit(TENANT, AGENT_ID, input)).rejects.toMatchObject({ status: 503, code: 'database_unavailable' });
+      await expect(sut.submit(TENANT, AGENT_ID, input)).rejects.toBe(outage);
       expect(mocks.journal).toEqual(['runs.insert']);
     });
 
@@ -1180,11 +1182,12 @@ describe(RunsService.name, () => {
       expect(await sut.events(TENANT, RUN_ID, runEventId(RUN_ID, 3), 5)).toEqual({ items: [], next_after: null });
     });
 
-    it('should answer 503 database_unavailable when the archive cannot be reached', async () => {
+    it("should let the database's error through when the archive cannot be reached (the filter answers 503)", async () => {
       seedRun();
-      mocks.archive.failure = withCode('connect ECONNREFUSED 127.0.0.1:5432', 'ECONNREFUSED');
+      const outage = withCode('connect ECONNREFUSED 127.0.0.1:5432', 'ECONNREFUSED');
+      mocks.archive.failure = outage;
 
-      await expect(sut.events(TENANT, RUN_ID, undefined, 5)).rejects.toMatchObject({ status: 503, code: 'database_unavailable' });
+      await expect(sut.events(TENANT, RUN_ID, undefined, 5)).rejects.toBe(outage);
     });
   });
 
