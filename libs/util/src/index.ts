@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 
+export { Backoff, backoffDelay } from './backoff';
 export type { DependencyOutage } from './dependency-outage';
 
 /** A new random (v4) UUID. */
