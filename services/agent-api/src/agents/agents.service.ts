@@ -19,6 +19,7 @@ import { RunDispatcher } from '@skreaver/runs';
 import { newId, nowIso } from '@skreaver/util';
 
 import { AuditService } from '../audit/audit.service';
+import { databaseCall } from '../database-call';
 import { RunsService } from '../runs/runs.service';
 import { redactAgent } from './agent-secrets';
 
@@ -54,7 +55,7 @@ export class AgentsService {
       updated_at: now,
       last_activity: null,
     };
-    return redactAgent(await this.agents.insert(agent));
+    return redactAgent(await databaseCall(() => this.agents.insert(agent)));
   }
 
   /** The agent as clients see it (secrets redacted), or 404 `not_found` (also for another tenant's agent). */
@@ -64,19 +65,21 @@ export class AgentsService {
 
   /** The stored agent, secrets included: for this service's own use, never returned as is. */
   private async load(tenantId: string, id: string): Promise<Agent> {
-    const agent = await this.agents.findById(tenantId, id);
+    const agent = await databaseCall(() => this.agents.findById(tenantId, id));
     if (!agent) throw ApiError.notFound(`agent ${id}`);
     return agent;
   }
 
   async list(tenantId: string, query: ListAgentsQuery): Promise<AgentPage> {
-    const items = await this.agents.list(tenantId, {
-      limit: query.limit,
-      kind: query.kind,
-      status: query.status,
-      nameContains: query.name,
-      before: query.cursor ? decodeCursor(query.cursor) : undefined,
-    });
+    const items = await databaseCall(() =>
+      this.agents.list(tenantId, {
+        limit: query.limit,
+        kind: query.kind,
+        status: query.status,
+        nameContains: query.name,
+        before: query.cursor ? decodeCursor(query.cursor) : undefined,
+      }),
+    );
     const last = items[items.length - 1];
     return { items: items.map(redactAgent), next_cursor: items.length === query.limit && last ? encodeCursor(last) : null };
   }
@@ -100,7 +103,9 @@ export class AgentsService {
     const current = await this.load(tenantId, id);
     const config = changes.config === undefined ? undefined : this.withStoredSecrets(current, changes.config);
     const concurrency = changes.concurrency ? mergeConcurrency(current.concurrency, changes.concurrency) : undefined;
-    const updated = await this.agents.update(tenantId, id, { name: changes.name, config, concurrency, updated_at: nowIso() });
+    const updated = await databaseCall(() =>
+      this.agents.update(tenantId, id, { name: changes.name, config, concurrency, updated_at: nowIso() }),
+    );
     if (!updated) throw ApiError.notFound(`agent ${id}`);
     return redactAgent(updated);
   }
@@ -109,7 +114,7 @@ export class AgentsService {
   async delete(principal: Principal, id: string): Promise<Agent> {
     const agent = await this.load(principal.tenant_id, id);
     await this.runs.cancelAll(principal.tenant_id, agent.id, 'agent deleted', principal.subject);
-    await this.agents.delete(principal.tenant_id, agent.id);
+    await databaseCall(() => this.agents.delete(principal.tenant_id, agent.id));
     await this.dispatcher.clear(agent.id).catch(() => undefined);
     await this.audit.record(principal, 'agent.deleted', agent.id, { name: agent.name, kind: agent.kind });
     return agent;

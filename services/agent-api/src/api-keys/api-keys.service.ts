@@ -11,6 +11,7 @@ import { newId, nowIso } from '@skreaver/util';
 import { AuditService } from '../audit/audit.service';
 import { AGENT_API_CONFIG } from '../config';
 import type { AgentApiConfig } from '../config';
+import { databaseCall } from '../database-call';
 
 /** What the bootstrap found for `SKREAVER_ADMIN_API_KEY`. */
 export type BootstrapKeyOutcome = 'created' | 'present' | 'revoked';
@@ -55,7 +56,7 @@ export class ApiKeysService {
 
   /** The caller's tenant's keys, newest first; never a secret or hash. */
   list(principal: Principal, query: ApiKeyListQuery): Promise<ApiKey[]> {
-    return this.keys.list(principal.tenant_id, query);
+    return databaseCall(() => this.keys.list(principal.tenant_id, query));
   }
 
   /**
@@ -64,10 +65,10 @@ export class ApiKeysService {
    * @throws ApiError 404 for an unknown key or another tenant's, 503 when the tokens could not be revoked.
    */
   async revoke(principal: Principal, id: string): Promise<void> {
-    const key = await this.keys.findById(principal.tenant_id, id);
+    const key = await databaseCall(() => this.keys.findById(principal.tenant_id, id));
     if (!key) throw ApiError.notFound(`API key ${id}`);
     const now = nowIso();
-    if (key.revoked_at === null && (await this.keys.revoke(principal.tenant_id, id, now))) {
+    if (key.revoked_at === null && (await databaseCall(() => this.keys.revoke(principal.tenant_id, id, now)))) {
       await this.audit.record(principal, 'api_key.revoked', id, { prefix: key.prefix, name: key.name });
     }
     // The revoked key can mint no new token, so cutting off at (or after) its revocation catches all of them.
@@ -138,7 +139,7 @@ export class ApiKeysService {
       secret_hash: key.hash,
       created_by: principal.subject,
     };
-    const created = await this.keys.insert(stored);
+    const created = await databaseCall(() => this.keys.insert(stored));
     await this.audit.record(principal, 'api_key.created', created.id, {
       prefix: created.prefix,
       name: created.name,

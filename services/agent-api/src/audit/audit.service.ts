@@ -4,6 +4,7 @@ import { currentRequestContext } from '@skreaver/observability';
 import { AuditRepository } from '@skreaver/persistence';
 import { nowIso } from '@skreaver/util';
 
+import { databaseCall } from '../database-call';
 
 /** The audit log: who did what to which target, per tenant. */
 @Injectable()
@@ -13,23 +14,25 @@ export class AuditService {
   /**
    * Appends an entry to the principal's tenant's log, stamped with now, the principal's subject as actor and the
    * current request id. Secrets never belong in `details`.
-   * @throws the database's error when the log cannot be written (the exception filter answers 503 `database_unavailable`).
+   * @throws ApiError 503 `database_unavailable` when the log cannot be written.
    */
   record(principal: Principal, action: AuditAction, target: string, details: Record<string, JsonValue> = {}): Promise<AuditEntry> {
-    return this.entries.append({
-      tenant_id: principal.tenant_id,
-      ts: nowIso(),
-      actor: principal.subject,
-      action,
-      target,
-      details,
-      request_id: currentRequestContext()?.requestId ?? null,
-    });
+    return databaseCall(() =>
+      this.entries.append({
+        tenant_id: principal.tenant_id,
+        ts: nowIso(),
+        actor: principal.subject,
+        action,
+        target,
+        details,
+        request_id: currentRequestContext()?.requestId ?? null,
+      }),
+    );
   }
 
   /** A page of the principal's tenant's log, newest first. */
   async list(principal: Principal, query: AuditQuery): Promise<AuditList> {
-    const items = await this.entries.list(principal.tenant_id, { limit: query.limit, before: query.before });
+    const items = await databaseCall(() => this.entries.list(principal.tenant_id, { limit: query.limit, before: query.before }));
     const last = items[items.length - 1];
     return { items, next_before: items.length === query.limit && last ? last.id : null };
   }

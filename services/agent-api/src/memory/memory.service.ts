@@ -6,6 +6,7 @@ import { AgentMemoryRepository } from '@skreaver/persistence';
 import { nowIso } from '@skreaver/util';
 
 import { AgentsService } from '../agents/agents.service';
+import { databaseCall } from '../database-call';
 import { MEMORY_CONFIG } from './memory.config';
 import type { MemoryConfig } from './memory.config';
 
@@ -24,7 +25,9 @@ export class MemoryService {
   async list(tenantId: string, agentId: string, query: MemoryListQuery): Promise<MemoryPage> {
     await this.agents.get(tenantId, agentId);
     // One more than asked says whether another page follows, so the last page never points at an empty one.
-    const entries = await this.memory.list(tenantId, agentId, { prefix: query.prefix, after: query.after, limit: query.limit + 1, now: nowIso() });
+    const entries = await databaseCall(() =>
+      this.memory.list(tenantId, agentId, { prefix: query.prefix, after: query.after, limit: query.limit + 1, now: nowIso() }),
+    );
     const items = entries.slice(0, query.limit);
     const last = items[items.length - 1];
     return { items, next_after: entries.length > query.limit && last ? last.key : null };
@@ -58,7 +61,7 @@ export class MemoryService {
     const at = now.toISOString();
     if (!(await this.findLive(tenantId, agentId, key, at))) {
       const maxKeys = this.config.SKREAVER_MEMORY_MAX_KEYS;
-      const live = await this.memory.countLive(tenantId, agentId, at);
+      const live = await databaseCall(() => this.memory.countLive(tenantId, agentId, at));
       if (live >= maxKeys) {
         throw new ApiError(409, 'memory_full', `Agent ${agentId} already holds ${live} memory keys; at most ${maxKeys} are allowed`, {
           max_keys: maxKeys,
@@ -66,7 +69,7 @@ export class MemoryService {
       }
     }
     const expiresAt = request.ttl_seconds === undefined ? null : new Date(now.getTime() + request.ttl_seconds * 1000).toISOString();
-    const stored = await this.memory.put(tenantId, agentId, { key, value: request.value, at, expires_at: expiresAt });
+    const stored = await databaseCall(() => this.memory.put(tenantId, agentId, { key, value: request.value, at, expires_at: expiresAt }));
     // Null when the agent was deleted since the check above.
     if (!stored) throw ApiError.notFound(`agent ${agentId}`);
     return stored;
@@ -77,16 +80,16 @@ export class MemoryService {
     await this.agents.get(tenantId, agentId);
     const entry = await this.findLive(tenantId, agentId, key, nowIso());
     // A concurrent delete may win between the read and this one: then this caller's answer is 404 too.
-    const deleted = entry ? await this.memory.delete(tenantId, agentId, key) : false;
+    const deleted = entry ? await databaseCall(() => this.memory.delete(tenantId, agentId, key)) : false;
     if (!deleted) throw ApiError.notFound(`memory key ${key}`);
   }
 
   private async findLive(tenantId: string, agentId: string, key: string, now: string): Promise<MemoryEntry | null> {
-    const entry = await this.memory.get(tenantId, agentId, key);
+    const entry = await databaseCall(() => this.memory.get(tenantId, agentId, key));
     // ISO-8601 UTC strings of one format compare like the instants they name.
     if (entry && entry.expires_at !== null && entry.expires_at <= now) {
       // Invisible already; purged now rather than at the next sweep. Conditional, so a concurrent rewrite survives.
-      await this.memory.deleteExpired(tenantId, agentId, key, now);
+      await databaseCall(() => this.memory.deleteExpired(tenantId, agentId, key, now));
       return null;
     }
     return entry;

@@ -459,12 +459,10 @@ describe(RunsService.name, () => {
       expect(mocks.journal).toEqual([]);
     });
 
-    // The exception filter answers it 503 database_unavailable (database-outage.int-spec.ts).
-    it("should let the database's error through when the run cannot be stored", async () => {
-      const outage = withCode('connect ECONNREFUSED 127.0.0.1:5432', 'ECONNREFUSED');
-      mocks.runs.insertFailure = outage;
+    it('should answer 503 database_unavailable when the run cannot be stored', async () => {
+      mocks.runs.insertFailure = withCode('connect ECONNREFUSED 127.0.0.1:5432', 'ECONNREFUSED');
 
-      await expect(sut.submit(TENANT, AGENT_ID, input)).rejects.toBe(outage);
+      await expect(sut.submit(TENANT, AGENT_ID, input)).rejects.toMatchObject({ status: 503, code: 'database_unavailable' });
       expect(mocks.journal).toEqual(['runs.insert']);
     });
 
@@ -1182,12 +1180,11 @@ describe(RunsService.name, () => {
       expect(await sut.events(TENANT, RUN_ID, runEventId(RUN_ID, 3), 5)).toEqual({ items: [], next_after: null });
     });
 
-    it("should let the database's error through when the archive cannot be reached (the filter answers 503)", async () => {
+    it('should answer 503 database_unavailable when the archive cannot be reached', async () => {
       seedRun();
-      const outage = withCode('connect ECONNREFUSED 127.0.0.1:5432', 'ECONNREFUSED');
-      mocks.archive.failure = outage;
+      mocks.archive.failure = withCode('connect ECONNREFUSED 127.0.0.1:5432', 'ECONNREFUSED');
 
-      await expect(sut.events(TENANT, RUN_ID, undefined, 5)).rejects.toBe(outage);
+      await expect(sut.events(TENANT, RUN_ID, undefined, 5)).rejects.toMatchObject({ status: 503, code: 'database_unavailable' });
     });
   });
 

@@ -9,6 +9,7 @@ import { JsonLogger } from '@skreaver/observability';
 import { AgentRepository, RunEventArchive, RunRepository, isDatabaseUnavailable } from '@skreaver/persistence';
 import { IdempotencyKeyReusedError, QueuedRunCanceller, RunAdmissionError, RunCancellation, RunCreator, RunRejectedError } from '@skreaver/runs';
 
+import { databaseCall } from '../database-call';
 import { RunEventsHub } from './run-events.hub';
 
 export interface SubmitOptions {
@@ -52,12 +53,14 @@ export class RunsService {
   async submit(tenantId: string, agentId: string, input: JsonValue, options: SubmitOptions = {}): Promise<Submitted> {
     const agent = await this.agentOf(tenantId, agentId);
     try {
-      const { run, created } = await this.creator.create(agent, input, {
-        source: 'api',
-        idempotencyKey: options.idempotencyKey,
-        requestHash: options.idempotencyKey ? hashRequest(agent.id, input) : undefined,
-        redrivenFrom: options.redrivenFrom,
-      });
+      const { run, created } = await databaseCall(() =>
+        this.creator.create(agent, input, {
+          source: 'api',
+          idempotencyKey: options.idempotencyKey,
+          requestHash: options.idempotencyKey ? hashRequest(agent.id, input) : undefined,
+          redrivenFrom: options.redrivenFrom,
+        }),
+      );
       return { run, replayed: !created };
     } catch (error) {
       if (error instanceof RunRejectedError) throw new ApiError(409, 'agent_busy', error.message);
@@ -101,7 +104,7 @@ export class RunsService {
     const run = await this.get(tenantId, runId);
     if (isFinished(run)) throw new ApiError(409, 'conflict', `run ${run.id} already ${run.status}`);
     const agent = await this.agentOf(tenantId, run.agent_id);
-    if (await this.canceller.cancel(agent, run, reason, by)) return this.get(tenantId, runId);
+    if (await databaseCall(() => this.canceller.cancel(agent, run, reason, by))) return this.get(tenantId, runId);
     await this.cancellation.request(run.id, reason);
     return this.waitForEnd(tenantId, run.id, waitMs);
   }
@@ -109,25 +112,25 @@ export class RunsService {
   /** Cancels every queued or running run of an agent (before it is deleted). */
   async cancelAll(tenantId: string, agentId: string, reason: string, by: string): Promise<void> {
     const agent = await this.agentOf(tenantId, agentId);
-    for (const run of await this.runs.listOpenByAgent(tenantId, agentId)) {
-      if (!(await this.canceller.cancel(agent, run, reason, by))) await this.cancellation.request(run.id, reason);
+    for (const run of await databaseCall(() => this.runs.listOpenByAgent(tenantId, agentId))) {
+      if (!(await databaseCall(() => this.canceller.cancel(agent, run, reason, by)))) await this.cancellation.request(run.id, reason);
     }
   }
 
   async get(tenantId: string, runId: string): Promise<Run> {
-    const run = await this.runs.findById(tenantId, runId);
+    const run = await databaseCall(() => this.runs.findById(tenantId, runId));
     if (!run) throw ApiError.notFound(`run ${runId}`);
     return run;
   }
 
   async listByAgent(tenantId: string, agentId: string, limit: number): Promise<Run[]> {
     await this.agentOf(tenantId, agentId);
-    return this.runs.listByAgent(tenantId, agentId, { limit });
+    return databaseCall(() => this.runs.listByAgent(tenantId, agentId, { limit }));
   }
 
   /** The tenant's runs, newest first; `status: failed` lists the dead letters (runs that failed their last attempt). */
   async list(tenantId: string, query: RunSearchQuery): Promise<Run[]> {
-    return this.runs.list(tenantId, { status: query.status, agentId: query.agent_id, limit: query.limit });
+    return databaseCall(() => this.runs.list(tenantId, { status: query.status, agentId: query.agent_id, limit: query.limit }));
   }
 
   /**
@@ -226,14 +229,14 @@ export class RunsService {
 
   /** The tenant's agent, or 404 (another tenant's agent must stay invisible). */
   private async agentOf(tenantId: string, agentId: string): Promise<Agent> {
-    const agent = await this.agents.findById(tenantId, agentId);
+    const agent = await databaseCall(() => this.agents.findById(tenantId, agentId));
     if (!agent) throw ApiError.notFound(`agent ${agentId}`);
     return agent;
   }
 
   private async readLog(run: Run, afterSeq: number, limit: number): Promise<RunEventV1[]> {
     let archived: RunEventV1[] = [];
-    if (isFinished(run)) archived = await this.archive.list(run.tenant_id, run.id, { afterSeq, limit });
+    if (isFinished(run)) archived = await databaseCall(() => this.archive.list(run.tenant_id, run.id, { afterSeq, limit }));
     if (archived.length > 0) return archived;
     try {
       return await this.eventLog.read(run.id, { afterSeq, limit });
