@@ -1,4 +1,5 @@
 import { type DynamicModule, Inject, Logger, Module, type OnApplicationShutdown } from '@nestjs/common';
+import { ConfigModule } from '@skreaver/config';
 import type Redis from 'ioredis';
 
 import { RedisConnections } from './redis-connections';
@@ -101,17 +102,12 @@ export class MessagingModule implements OnApplicationShutdown {
   constructor(@Inject(RedisConnections) private readonly connections: RedisConnections) {}
 
   /**
-   * The service's Redis settings, as `MESSAGING_OPTIONS` to every module (they are configuration, like the service
-   * config); the connections themselves only reach modules that import `MessagingModule`. Import it once, in the
-   * app module.
+   * The service's Redis settings, as `MESSAGING_OPTIONS` to every module through `ConfigModule` (configuration, like
+   * the service config); the connections themselves only reach modules that import `MessagingModule`. Import it once,
+   * in the app module.
    */
   static forRoot(options: MessagingOptions): DynamicModule {
-    return {
-      module: MessagingOptionsModule,
-      global: true,
-      providers: [{ provide: MESSAGING_OPTIONS, useValue: Object.freeze({ ...options }) }],
-      exports: [MESSAGING_OPTIONS],
-    };
+    return ConfigModule.register(MESSAGING_OPTIONS, Object.freeze({ ...options }));
   }
 
   /** Quits every connection the module opened (blocking ones first). */
@@ -119,7 +115,3 @@ export class MessagingModule implements OnApplicationShutdown {
     await this.connections.closeAll();
   }
 }
-
-/** Holds `MESSAGING_OPTIONS` (see `MessagingModule.forRoot`). */
-@Module({})
-class MessagingOptionsModule {}

@@ -1,4 +1,5 @@
 import { DynamicModule, Inject, Logger, Module, OnApplicationShutdown } from '@nestjs/common';
+import { ConfigModule } from '@skreaver/config';
 import { DataSource } from 'typeorm';
 
 import { AgentMemoryRepository } from './agent-memory.repository';
@@ -42,17 +43,12 @@ export class PersistenceModule implements OnApplicationShutdown {
   constructor(@Inject(DataSource) private readonly dataSource: DataSource) {}
 
   /**
-   * The service's database settings, as `PERSISTENCE_OPTIONS` to every module (configuration, like the service
-   * config); the data source and repositories only reach modules that import `PersistenceModule`. Import it once,
-   * in the app module.
+   * The service's database settings, as `PERSISTENCE_OPTIONS` to every module through `ConfigModule` (configuration,
+   * like the service config); the data source and repositories only reach modules that import `PersistenceModule`.
+   * Import it once, in the app module.
    */
   static forRoot(options: PersistenceOptions): DynamicModule {
-    return {
-      module: PersistenceOptionsModule,
-      global: true,
-      providers: [{ provide: PERSISTENCE_OPTIONS, useValue: options }],
-      exports: [PERSISTENCE_OPTIONS],
-    };
+    return ConfigModule.register(PERSISTENCE_OPTIONS, options);
   }
 
   /** Closes the pool or SQLite handle; needs `app.enableShutdownHooks()` for signals, runs on `app.close()` anyway. */
@@ -61,10 +57,6 @@ export class PersistenceModule implements OnApplicationShutdown {
     if (this.dataSource.isInitialized) await this.dataSource.destroy();
   }
 }
-
-/** Holds `PERSISTENCE_OPTIONS` (see `PersistenceModule.forRoot`). */
-@Module({})
-class PersistenceOptionsModule {}
 
 async function openDataSource(options: PersistenceOptions): Promise<DataSource> {
   const { kind, target } = describeDatabase(options);

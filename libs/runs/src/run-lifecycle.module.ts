@@ -1,5 +1,6 @@
 import { Module } from '@nestjs/common';
 import type { DynamicModule } from '@nestjs/common';
+import { ConfigModule } from '@skreaver/config';
 import { AgentRunSlots, MESSAGING_OPTIONS, MessagingModule, REDIS, RunEventLog, StreamProducer } from '@skreaver/messaging';
 import type { MessagingOptions } from '@skreaver/messaging';
 import { AgentRepository, PersistenceModule, RunEventArchive, RunRepository } from '@skreaver/persistence';
@@ -80,17 +81,8 @@ export const RUN_LIFECYCLE_OPTIONS = Symbol('skreaver.runs.lifecycle-options');
   exports: [RunQueue, InProcessRunQueue, RunDispatcher, RunCancellation, QueuedRunCanceller, RunCreator, MeshPublisher],
 })
 export class RunLifecycleModule {
-  /** The service's run settings, as `RUN_LIFECYCLE_OPTIONS` to every module. Import it once, in the app module. */
+  /** The service's run settings, as `RUN_LIFECYCLE_OPTIONS` to every module through `ConfigModule` (configuration). Import it once, in the app module. */
   static forRoot(options: RunLifecycleOptions): DynamicModule {
-    return {
-      module: RunLifecycleOptionsModule,
-      global: true,
-      providers: [{ provide: RUN_LIFECYCLE_OPTIONS, useValue: Object.freeze({ ...options }) }],
-      exports: [RUN_LIFECYCLE_OPTIONS],
-    };
+    return ConfigModule.register(RUN_LIFECYCLE_OPTIONS, Object.freeze({ ...options }));
   }
 }
-
-/** Holds `RUN_LIFECYCLE_OPTIONS` (see `RunLifecycleModule.forRoot`). */
-@Module({})
-class RunLifecycleOptionsModule {}
