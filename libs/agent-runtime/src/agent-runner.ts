@@ -15,7 +15,7 @@ import { builtInTools } from './tools/built-in-tools';
 import { RunToolbox } from './tools/run-toolbox';
 import type { ActivitySink, ToolObserver } from './tools/run-toolbox';
 import { ToolRegistry } from './tools/tool-registry';
-import type { MeshClient } from './tools/mesh.tool';
+import type { MeshClient } from './tools/mesh-client';
 
 /** One attempt of a run to execute. */
 export interface RunRequest {

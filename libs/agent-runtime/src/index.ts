@@ -29,4 +29,5 @@ export * from './tools/memory.tool';
 export * from './tools/sleep.tool';
 export * from './tools/text.tool';
 export * from './tools/time.tool';
+export * from './tools/mesh-client';
 export * from './tools/mesh.tool';

@@ -2,19 +2,10 @@ import { Catch, HttpException } from '@nestjs/common';
 import type { ArgumentsHost, ExceptionFilter } from '@nestjs/common';
 import type { ApiErrorBody, ApiErrorCode } from '@skreaver/contracts';
 import type { JsonLogger } from '@skreaver/observability';
+import type { DependencyOutage } from '@skreaver/util';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 
 import { ApiError } from './api-error';
-
-/**
- * An error that means a dependency is down (Redis, the database), recognised by the library that owns the client:
- * whatever route meets it answers a retryable 503 with `code`, never a 500, and the log gets a warning, not a stack.
- */
-export interface DependencyOutage {
-  code: 'database_unavailable' | 'redis_unavailable' | 'queue_unavailable';
-  message: string;
-  matches(error: unknown): boolean;
-}
 
 const OUTAGE_CODES: ReadonlySet<ApiErrorCode> = new Set<DependencyOutage['code']>(['database_unavailable', 'redis_unavailable', 'queue_unavailable']);
 

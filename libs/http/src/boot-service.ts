@@ -3,8 +3,8 @@ import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import { ConfigError } from '@skreaver/config';
 import type { LogLevel } from '@skreaver/config';
 import { JsonLogger } from '@skreaver/observability';
+import type { DependencyOutage } from '@skreaver/util';
 
-import type { DependencyOutage } from './api-exception.filter';
 import { createServiceApp, listenWithGracefulShutdown } from './service-app';
 
 /** The variables `bootService` itself needs from a service's config. */

@@ -7,12 +7,12 @@ import { FastifyAdapter } from '@nestjs/platform-fastify';
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import type { ApiErrorBody } from '@skreaver/contracts';
 import { HttpMetrics, JsonLogger, ReadinessService, runWithRequestContext } from '@skreaver/observability';
+import type { DependencyOutage } from '@skreaver/util';
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
 
 import { ApiError } from './api-error';
 import { ApiExceptionFilter, mapError } from './api-exception.filter';
 import { ZodDtoValidationPipe } from './zod-validation.pipe';
-import type { DependencyOutage } from './api-exception.filter';
 import { createClientErrorHandler } from './client-error';
 import type { InFlightRequest } from './client-error';
 import { jsonNestsDeeperThan } from './json-depth';

@@ -1,8 +1,7 @@
 import { type DeadLetterV1, type StreamDef, type StreamPayload, Streams, streamKey } from '@skreaver/contracts';
-import { nowIso, sleep } from '@skreaver/util';
+import { Backoff, nowIso, sleep } from '@skreaver/util';
 import type Redis from 'ioredis';
 
-import { Backoff } from './backoff';
 import { isRedisUnavailable } from './redis-errors';
 import { reopen, whenEnded } from './redis-lifecycle';
 import {

@@ -1,4 +1,5 @@
 import { type DynamicModule, Inject, Logger, Module, type OnApplicationShutdown } from '@nestjs/common';
+import { ConfigModule } from '@skreaver/config';
 import type Redis from 'ioredis';
 
 import { RedisConnections } from './redis-connections';
@@ -42,70 +43,71 @@ function throttledErrorLogger(logger: Logger): (connectionName: string, error: E
   };
 }
 
+const logger = new Logger('MessagingModule');
+
 /**
  * Redis for a service: the shared client (`REDIS`), `StreamProducer`, `StreamReader`, `RedisHealth`,
- * `RedisConnections` (dedicated blocking connections) and `MESSAGING_OPTIONS`. Every connection it opened is
- * closed on application shutdown. Import `forRoot` once, in the service's app module.
+ * `RedisConnections` (dedicated blocking connections), `RunEventLog`, `AgentRunSlots` and `MeshStore`. Not global:
+ * every module that injects one of them imports `MessagingModule`, and being a static module it is one instance
+ * (one set of connections) however many modules import it. Every connection it opened is closed on application
+ * shutdown. `MessagingModule.forRoot(options)`, imported once by the app module, supplies its options.
  */
-@Module({})
+@Module({
+  providers: [
+    {
+      provide: RedisConnections,
+      useFactory: (config: MessagingOptions) =>
+        new RedisConnections({
+          url: config.url,
+          connectionName: config.connectionName,
+          onError: throttledErrorLogger(logger),
+        }),
+      inject: [MESSAGING_OPTIONS],
+    },
+    { provide: REDIS, useFactory: (connections: RedisConnections) => connections.shared, inject: [RedisConnections] },
+    {
+      provide: StreamProducer,
+      useFactory: (redis: Redis, config: MessagingOptions) => new StreamProducer(redis, config.keyPrefix),
+      inject: [REDIS, MESSAGING_OPTIONS],
+    },
+    {
+      provide: StreamReader,
+      useFactory: (redis: Redis, config: MessagingOptions) =>
+        new StreamReader(redis, config.keyPrefix, {
+          onInvalid: (entryId, error) =>
+            logger.warn(`skipped unparseable stream entry ${entryId}: ${error instanceof Error ? error.message : String(error)}`),
+        }),
+      inject: [REDIS, MESSAGING_OPTIONS],
+    },
+    { provide: RedisHealth, useFactory: (redis: Redis) => new RedisHealth(redis), inject: [REDIS] },
+    {
+      provide: AgentRunSlots,
+      useFactory: (redis: Redis, config: MessagingOptions) => new AgentRunSlots(redis, config.keyPrefix),
+      inject: [REDIS, MESSAGING_OPTIONS],
+    },
+    {
+      provide: MeshStore,
+      useFactory: (redis: Redis, config: MessagingOptions) => new MeshStore(redis, config.keyPrefix),
+      inject: [REDIS, MESSAGING_OPTIONS],
+    },
+    {
+      provide: RunEventLog,
+      useFactory: (producer: StreamProducer, reader: StreamReader) => new RunEventLog(producer, reader),
+      inject: [StreamProducer, StreamReader],
+    },
+  ],
+  exports: [RedisConnections, REDIS, StreamProducer, StreamReader, RedisHealth, RunEventLog, AgentRunSlots, MeshStore],
+})
 export class MessagingModule implements OnApplicationShutdown {
   constructor(@Inject(RedisConnections) private readonly connections: RedisConnections) {}
 
-  /** Configures the module for one service. */
+  /**
+   * The service's Redis settings, as `MESSAGING_OPTIONS` to every module through `ConfigModule` (configuration, like
+   * the service config); the connections themselves only reach modules that import `MessagingModule`. Import it once,
+   * in the app module.
+   */
   static forRoot(options: MessagingOptions): DynamicModule {
-    const logger = new Logger(MessagingModule.name);
-    return {
-      module: MessagingModule,
-      // Global like PersistenceModule: one set of connections per process, injected by most feature modules
-      // (RunsModule, consumers, health). A non-global module imported once by the app module would hide its
-      // providers from those feature modules, and importing forRoot in each would open a connection set per import.
-      global: true,
-      providers: [
-        { provide: MESSAGING_OPTIONS, useValue: Object.freeze({ ...options }) },
-        {
-          provide: RedisConnections,
-          useFactory: (config: MessagingOptions) =>
-            new RedisConnections({
-              url: config.url,
-              connectionName: config.connectionName,
-              onError: throttledErrorLogger(logger),
-            }),
-          inject: [MESSAGING_OPTIONS],
-        },
-        { provide: REDIS, useFactory: (connections: RedisConnections) => connections.shared, inject: [RedisConnections] },
-        {
-          provide: StreamProducer,
-          useFactory: (redis: Redis, config: MessagingOptions) => new StreamProducer(redis, config.keyPrefix),
-          inject: [REDIS, MESSAGING_OPTIONS],
-        },
-        {
-          provide: StreamReader,
-          useFactory: (redis: Redis, config: MessagingOptions) =>
-            new StreamReader(redis, config.keyPrefix, {
-              onInvalid: (entryId, error) =>
-                logger.warn(`skipped unparseable stream entry ${entryId}: ${error instanceof Error ? error.message : String(error)}`),
-            }),
-          inject: [REDIS, MESSAGING_OPTIONS],
-        },
-        { provide: RedisHealth, useFactory: (redis: Redis) => new RedisHealth(redis), inject: [REDIS] },
-        {
-          provide: AgentRunSlots,
-          useFactory: (redis: Redis, config: MessagingOptions) => new AgentRunSlots(redis, config.keyPrefix),
-          inject: [REDIS, MESSAGING_OPTIONS],
-        },
-        {
-          provide: MeshStore,
-          useFactory: (redis: Redis, config: MessagingOptions) => new MeshStore(redis, config.keyPrefix),
-          inject: [REDIS, MESSAGING_OPTIONS],
-        },
-        {
-          provide: RunEventLog,
-          useFactory: (producer: StreamProducer, reader: StreamReader) => new RunEventLog(producer, reader),
-          inject: [StreamProducer, StreamReader],
-        },
-      ],
-      exports: [MESSAGING_OPTIONS, RedisConnections, REDIS, StreamProducer, StreamReader, RedisHealth, RunEventLog, AgentRunSlots, MeshStore],
-    };
+    return ConfigModule.register(MESSAGING_OPTIONS, Object.freeze({ ...options }));
   }
 
   /** Quits every connection the module opened (blocking ones first). */

@@ -1,4 +1,3 @@
-import { backoffDelay } from './backoff';
 import { parseRedisUrl, redisOptions } from './redis-connection';
 
 describe(parseRedisUrl.name, () => {
@@ -81,11 +80,5 @@ describe(redisOptions.name, () => {
   it('should reconnect forever with capped backoff', () => {
     const { retryStrategy } = redisOptions('redis://localhost');
     expect([1, 2, 3, 5, 6, 1000].map((times) => retryStrategy?.(times))).toEqual([100, 200, 400, 1600, 2000, 2000]);
-  });
-});
-
-describe(backoffDelay.name, () => {
-  it('should double from the initial delay up to the cap', () => {
-    expect([0, 1, 2, 3, 4, 5, 60].map((attempt) => backoffDelay(attempt))).toEqual([100, 200, 400, 800, 1600, 2000, 2000]);
   });
 });

@@ -1,7 +1,6 @@
-import { withTimeout } from '@skreaver/util';
+import { backoffDelay, withTimeout } from '@skreaver/util';
 import Redis, { type RedisOptions } from 'ioredis';
 
-import { backoffDelay } from './backoff';
 
 /** How a connection made by `createRedis` is used. */
 export interface RedisConnectionOptions {

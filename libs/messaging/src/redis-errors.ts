@@ -1,4 +1,4 @@
-import type { DependencyOutage } from '@skreaver/http';
+import type { DependencyOutage } from '@skreaver/util';
 
 // Socket-level failures reaching Redis (ioredis surfaces the Node error code as-is).
 const NETWORK_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENETUNREACH', 'ENOTFOUND', 'EAI_AGAIN', 'EPIPE']);

@@ -1,8 +1,7 @@
 import { type StreamDef, streamKey } from '@skreaver/contracts';
-import { sleep } from '@skreaver/util';
+import { Backoff, sleep } from '@skreaver/util';
 import type Redis from 'ioredis';
 
-import { Backoff } from './backoff';
 import { reopen, whenEnded } from './redis-lifecycle';
 import { decodeEntry, entriesOfReadReply, type StreamEntry } from './stream-entry';
 

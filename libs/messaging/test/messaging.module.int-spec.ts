@@ -18,7 +18,7 @@ import { runQueuedEvent } from './fixtures';
 
 const isolated = isolatedRedis('messaging-module');
 
-/** A feature module's service, as services write them: it does not import MessagingModule itself. */
+/** A feature module's service, as services write them: its module imports MessagingModule. */
 @Injectable()
 class FeatureService {
   constructor(
@@ -30,21 +30,48 @@ class FeatureService {
   ) {}
 }
 
-@Module({ providers: [FeatureService] })
+@Module({ imports: [MessagingModule], providers: [FeatureService] })
 class FeatureModule {}
+
+@Injectable()
+class OtherFeatureService {
+  constructor(readonly connections: RedisConnections) {}
+}
+
+@Module({ imports: [MessagingModule], providers: [OtherFeatureService] })
+class OtherFeatureModule {}
+
+// Not global: a module that does not import MessagingModule cannot inject its providers.
+@Module({ providers: [OtherFeatureService] })
+class ForgetfulFeatureModule {}
 
 describe(MessagingModule.name, () => {
   afterAll(() => isolated.cleanup());
 
-  async function boot() {
-    const moduleRef = await Test.createTestingModule({
-      imports: [
-        MessagingModule.forRoot({ url: isolated.url, keyPrefix: isolated.prefix, connectionName: 'messaging-module-test' }),
-        FeatureModule,
-      ],
+  function compile(...features: unknown[]) {
+    return Test.createTestingModule({
+      imports: [MessagingModule.forRoot({ url: isolated.url, keyPrefix: isolated.prefix, connectionName: 'messaging-module-test' }), ...(features as [])],
     }).compile();
-    return moduleRef.init();
   }
+
+  async function boot() {
+    return (await compile(MessagingModule, FeatureModule, OtherFeatureModule)).init();
+  }
+
+  it('should give every importing module the one set of connections', async () => {
+    const app = await boot();
+    try {
+      expect(app.get(OtherFeatureService).connections).toBe(app.get(FeatureService).connections);
+      expect(app.get(FeatureService).connections).toBe(app.get(RedisConnections));
+    } finally {
+      await app.close();
+    }
+  });
+
+  it('should refuse to boot a module that injects a messaging provider without importing MessagingModule', async () => {
+    // Without MessagingModule anywhere, so that the failed boot leaves no connection open.
+    await expect(compile(ForgetfulFeatureModule)).rejects.toThrow(/RedisConnections/);
+  });
 
   it('should provide the messaging services to feature modules and close every connection on shutdown', async () => {
     const app = await boot();

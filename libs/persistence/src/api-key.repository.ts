@@ -1,4 +1,3 @@
-import type { ApiKeyStore, StoredApiKey } from '@skreaver/auth';
 import { ApiKey, Role, Timestamp } from '@skreaver/contracts';
 import type { ApiKeyPrefix } from '@skreaver/contracts';
 
@@ -13,8 +12,14 @@ const StoredApiKeySchema = ApiKey.extend({
   created_by: z.string().min(1).max(128),
 });
 
-/** Reads and writes API keys; implements the authenticator's `ApiKeyStore`. Listings never carry the hash. */
-export class ApiKeyRepository implements ApiKeyStore {
+/** An API key as stored: the listing fields plus the secret's hash and who created it. */
+export type ApiKeyRecord = z.infer<typeof StoredApiKeySchema>;
+
+/**
+ * Reads and writes API keys. Listings never carry the hash. Its `findByPrefix` and `touch` fit the authenticator's
+ * `ApiKeyStore` port, which the services bind to it (persistence does not know the auth library).
+ */
+export class ApiKeyRepository {
   private readonly rows: Repository<ApiKeyEntity>;
 
   constructor(dataSource: DataSource) {
@@ -22,13 +27,13 @@ export class ApiKeyRepository implements ApiKeyStore {
   }
 
   /** Stores a new key. @throws when the id or prefix exists, or the key does not match the contract. */
-  async insert(key: StoredApiKey): Promise<ApiKey> {
+  async insert(key: ApiKeyRecord): Promise<ApiKey> {
     const valid = StoredApiKeySchema.parse(key);
     await this.rows.createQueryBuilder().insert().values(toRow(valid)).updateEntity(false).execute();
     return ApiKey.parse(valid);
   }
 
-  async findByPrefix(prefix: string): Promise<StoredApiKey | null> {
+  async findByPrefix(prefix: string): Promise<ApiKeyRecord | null> {
     const row = await this.rows.findOneBy({ prefix });
     return row ? toStored(row) : null;
   }
@@ -76,7 +81,7 @@ export class ApiKeyRepository implements ApiKeyStore {
   }
 }
 
-function toRow(key: StoredApiKey): ApiKeyEntity {
+function toRow(key: ApiKeyRecord): ApiKeyEntity {
   return {
     id: key.id,
     tenant_id: key.tenant_id,
@@ -106,6 +111,6 @@ function toApiKey(row: ApiKeyEntity): ApiKey {
   });
 }
 
-function toStored(row: ApiKeyEntity): StoredApiKey {
+function toStored(row: ApiKeyEntity): ApiKeyRecord {
   return StoredApiKeySchema.parse({ ...toApiKey(row), secret_hash: row.secret_hash, created_by: row.created_by });
 }

@@ -1,16 +1,16 @@
 import { randomBytes } from 'node:crypto';
 
-import type { StoredApiKey } from '@skreaver/auth';
 import { DATABASE_KINDS, IsolatedDatabase, isolatedDatabase } from '@skreaver/testing';
 import { newId } from '@skreaver/util';
 
 import { DataSource } from 'typeorm';
 
 import { ApiKeyRepository } from '../src';
+import type { ApiKeyRecord } from '../src';
 import { at, openMigratedDataSource } from './persistence-fixtures';
 
 const ApiKeyFactory = {
-  create(overrides: Partial<StoredApiKey> = {}): StoredApiKey {
+  create(overrides: Partial<ApiKeyRecord> = {}): ApiKeyRecord {
     return {
       id: newId(),
       name: 'ci-deploy',
@@ -28,7 +28,7 @@ const ApiKeyFactory = {
   },
 };
 
-function listed(key: StoredApiKey) {
+function listed(key: ApiKeyRecord) {
   const { secret_hash: _hash, created_by: _by, ...visible } = key;
   return visible;
 }

@@ -12,9 +12,13 @@ class AgentReader {
   constructor(readonly agents: AgentRepository) {}
 }
 
-// A feature module that does not import PersistenceModule, as agent-api's feature modules do not.
-@Module({ providers: [AgentReader], exports: [AgentReader] })
+// A feature module as agent-api's are written: it imports PersistenceModule.
+@Module({ imports: [PersistenceModule], providers: [AgentReader], exports: [AgentReader] })
 class FeatureModule {}
+
+// Not global: a module that does not import PersistenceModule cannot inject the repositories.
+@Module({ providers: [AgentReader] })
+class ForgetfulFeatureModule {}
 
 describe.each(DATABASE_KINDS)(`${PersistenceModule.name} on %s`, (kind) => {
   let db: IsolatedDatabase;
@@ -29,7 +33,7 @@ describe.each(DATABASE_KINDS)(`${PersistenceModule.name} on %s`, (kind) => {
 
   async function boot(runMigrations: boolean): Promise<TestingModule> {
     const moduleRef = await Test.createTestingModule({
-      imports: [PersistenceModule.forRoot(optionsFor(db, { runMigrations })), FeatureModule],
+      imports: [PersistenceModule.forRoot(optionsFor(db, { runMigrations })), PersistenceModule, FeatureModule],
     }).compile();
     moduleRef.enableShutdownHooks();
     return moduleRef;
@@ -41,7 +45,13 @@ describe.each(DATABASE_KINDS)(`${PersistenceModule.name} on %s`, (kind) => {
     await moduleRef.close();
   });
 
-  it('should migrate at start and provide every adapter to modules that do not import it', async () => {
+  it('should refuse to boot a module that injects a repository without importing PersistenceModule', async () => {
+    // Without PersistenceModule anywhere, so that the failed boot leaves no data source open.
+    const compiling = Test.createTestingModule({ imports: [PersistenceModule.forRoot(optionsFor(db, { runMigrations: false })), ForgetfulFeatureModule] }).compile();
+    await expect(compiling).rejects.toThrow(/AgentRepository/);
+  });
+
+  it('should migrate at start and provide the one data source and every adapter to the modules that import it', async () => {
     const moduleRef = await boot(true);
     const dataSource = moduleRef.get(DataSource);
 
@@ -49,6 +59,7 @@ describe.each(DATABASE_KINDS)(`${PersistenceModule.name} on %s`, (kind) => {
     expect(moduleRef.get(RunRepository)).toBeInstanceOf(RunRepository);
     expect(moduleRef.get(RunEventArchive)).toBeInstanceOf(RunEventArchive);
     await expect(moduleRef.get(DatabaseHealth).hasPendingMigrations()).resolves.toBe(false);
+    expect(moduleRef.get(AgentReader).agents).toBe(moduleRef.get(AgentRepository));
     const agent = await moduleRef.get(AgentReader).agents.insert(AgentFactory.create());
     await expect(moduleRef.get(AgentRepository).findById(agent.tenant_id, agent.id)).resolves.toEqual(agent);
 
@@ -70,7 +81,7 @@ describe(`${PersistenceModule.name} with several replicas starting at once on po
 
   it('should let exactly one replica migrate while the others wait and boot', async () => {
     const boots = Array.from({ length: 4 }, () =>
-      Test.createTestingModule({ imports: [PersistenceModule.forRoot(optionsFor(db, { runMigrations: true }))] }).compile(),
+      Test.createTestingModule({ imports: [PersistenceModule.forRoot(optionsFor(db, { runMigrations: true })), PersistenceModule] }).compile(),
     );
     const modules = await Promise.all(boots);
     for (const moduleRef of modules) {

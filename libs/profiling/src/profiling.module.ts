@@ -2,7 +2,7 @@ import { Module } from '@nestjs/common';
 import type { DynamicModule } from '@nestjs/common';
 import { TokenDenylist, TokenService } from '@skreaver/auth';
 import { ConfigError } from '@skreaver/config';
-import { MESSAGING_OPTIONS, REDIS } from '@skreaver/messaging';
+import { MESSAGING_OPTIONS, MessagingModule, REDIS } from '@skreaver/messaging';
 import type { MessagingOptions } from '@skreaver/messaging';
 import type Redis from 'ioredis';
 
@@ -19,7 +19,7 @@ export interface ProfilingOptions {
 // Only verification happens here: tokens are minted by agent-api, so the lifetime setting is irrelevant.
 const UNUSED_TTL_SECONDS = 60;
 
-/** The admin-only profiling routes, mounted only when profiling is enabled. Needs `MessagingModule` (denylist). */
+/** The admin-only profiling routes, mounted only when profiling is enabled. Imports `MessagingModule` (denylist). */
 @Module({})
 export class ProfilingModule {
   static forRoot(options: ProfilingOptions): DynamicModule {
@@ -30,6 +30,7 @@ export class ProfilingModule {
     }
     return {
       module: ProfilingModule,
+      imports: [MessagingModule],
       controllers: [ProfilingController],
       providers: [
         {

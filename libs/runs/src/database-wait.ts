@@ -1,6 +1,6 @@
 import { JsonLogger } from '@skreaver/observability';
 import { isDatabaseUnavailable } from '@skreaver/persistence';
-import { sleep } from '@skreaver/util';
+import { backoffDelay, sleep } from '@skreaver/util';
 
 /**
  * Retries a database operation for as long as the database is unavailable (down, restarting, locked), so an outage
@@ -33,7 +33,7 @@ export class DatabaseWait {
         } catch (error) {
           if (!isDatabaseUnavailable(error) || signal?.aborted) throw error;
           if (retries === 0) this.enter(what, error);
-          const delay = Math.min(this.initialDelayMs * 2 ** Math.min(retries, 20), this.maxDelayMs);
+          const delay = backoffDelay(retries, this.initialDelayMs, this.maxDelayMs);
           retries += 1;
           await sleep(delay, signal).catch(() => {
             throw error;

@@ -1,5 +1,6 @@
 import { RunJobV1 } from '@skreaver/contracts';
 import { ContractViolationError } from '@skreaver/messaging';
+import { backoffDelay } from '@skreaver/util';
 
 /** What the dispatcher puts admitted runs on: the BullMQ run queue, or in direct mode the in-process one. */
 export interface RunJobQueue {
@@ -137,7 +138,7 @@ export class InProcessRunQueue implements RunJobQueue {
         this.unfinished.push(entry.job);
         return;
       }
-      const delay = Math.min((this.options.backoffMs ?? 1_000) * 2 ** (entry.attemptsMade - 1), MAX_BACKOFF_MS);
+      const delay = backoffDelay(entry.attemptsMade - 1, this.options.backoffMs ?? 1_000, MAX_BACKOFF_MS);
       const timer = setTimeout(() => {
         this.delayed.delete(entry.job.run_id);
         this.waiting.push(entry);

@@ -1,8 +1,9 @@
 import { Module } from '@nestjs/common';
 import type { DynamicModule } from '@nestjs/common';
-import { AgentRunSlots, MESSAGING_OPTIONS, REDIS, RunEventLog, StreamProducer } from '@skreaver/messaging';
+import { ConfigModule } from '@skreaver/config';
+import { AgentRunSlots, MESSAGING_OPTIONS, MessagingModule, REDIS, RunEventLog, StreamProducer } from '@skreaver/messaging';
 import type { MessagingOptions } from '@skreaver/messaging';
-import { AgentRepository, RunEventArchive, RunRepository } from '@skreaver/persistence';
+import { AgentRepository, PersistenceModule, RunEventArchive, RunRepository } from '@skreaver/persistence';
 import type Redis from 'ioredis';
 
 import { InProcessRunQueue } from './in-process-run-queue';
@@ -28,48 +29,60 @@ export interface RunLifecycleOptions {
   mesh?: Partial<MeshPublisherOptions>;
 }
 
-/** The run queue, the dispatcher and cancellation signals, for any service that starts, ends or cancels runs. */
-@Module({})
+/** Injection token of the `RunLifecycleOptions` of `RunLifecycleModule.forRoot`. */
+export const RUN_LIFECYCLE_OPTIONS = Symbol('skreaver.runs.lifecycle-options');
+
+/**
+ * The run queue, the dispatcher and cancellation signals, for any service that starts, ends or cancels runs. Not
+ * global: every module that injects one of them imports `RunLifecycleModule` (one instance, one queue connection,
+ * however many import it); `RunLifecycleModule.forRoot(options)`, imported once by the app module, supplies its options.
+ */
+@Module({
+  imports: [MessagingModule, PersistenceModule],
+  providers: [
+    RunQueue,
+    { provide: InProcessRunQueue, useFactory: () => new InProcessRunQueue() },
+    {
+      provide: RunDispatcher,
+      inject: [AgentRunSlots, RunQueue, InProcessRunQueue, RUN_LIFECYCLE_OPTIONS],
+      useFactory: (slots: AgentRunSlots, queue: RunQueue, inProcess: InProcessRunQueue, options: RunLifecycleOptions) =>
+        new RunDispatcher(slots, options.dispatch === 'in-process' ? inProcess : queue, options.maxAttempts),
+    },
+    {
+      provide: RunCancellation,
+      inject: [REDIS, MESSAGING_OPTIONS],
+      useFactory: (redis: Redis, messaging: MessagingOptions) => new RunCancellation(redis, messaging.keyPrefix),
+    },
+    {
+      provide: QueuedRunCanceller,
+      inject: [RunRepository, RunEventLog, RunEventArchive, RunDispatcher, RUN_LIFECYCLE_OPTIONS],
+      useFactory: (runs: RunRepository, log: RunEventLog, archive: RunEventArchive, dispatcher: RunDispatcher, options: RunLifecycleOptions) =>
+        new QueuedRunCanceller(runs, log, archive, dispatcher, options.eventsTtlSeconds),
+    },
+    {
+      provide: RunCreator,
+      inject: [RunRepository, RunEventLog, RunDispatcher, RunCancellation, QueuedRunCanceller, RUN_LIFECYCLE_OPTIONS],
+      useFactory: (
+        runs: RunRepository,
+        log: RunEventLog,
+        dispatcher: RunDispatcher,
+        cancellation: RunCancellation,
+        canceller: QueuedRunCanceller,
+        options: RunLifecycleOptions,
+      ) => new RunCreator(runs, log, dispatcher, cancellation, canceller, options.eventsTtlSeconds),
+    },
+    {
+      provide: MeshPublisher,
+      inject: [AgentRepository, RunDispatcher, StreamProducer, RUN_LIFECYCLE_OPTIONS],
+      useFactory: (agents: AgentRepository, dispatcher: RunDispatcher, producer: StreamProducer, options: RunLifecycleOptions) =>
+        new MeshPublisher(agents, dispatcher, producer, { inboxLimit: options.mesh?.inboxLimit ?? 1_000, streamMaxLen: options.mesh?.streamMaxLen }),
+    },
+  ],
+  exports: [RunQueue, InProcessRunQueue, RunDispatcher, RunCancellation, QueuedRunCanceller, RunCreator, MeshPublisher],
+})
 export class RunLifecycleModule {
+  /** The service's run settings, as `RUN_LIFECYCLE_OPTIONS` to every module through `ConfigModule` (configuration). Import it once, in the app module. */
   static forRoot(options: RunLifecycleOptions): DynamicModule {
-    return {
-      module: RunLifecycleModule,
-      // One queue connection per process, used by several feature modules (like MessagingModule).
-      global: true,
-      providers: [
-        RunQueue,
-        { provide: InProcessRunQueue, useFactory: () => new InProcessRunQueue() },
-        {
-          provide: RunDispatcher,
-          inject: [AgentRunSlots, RunQueue, InProcessRunQueue],
-          useFactory: (slots: AgentRunSlots, queue: RunQueue, inProcess: InProcessRunQueue) =>
-            new RunDispatcher(slots, options.dispatch === 'in-process' ? inProcess : queue, options.maxAttempts),
-        },
-        {
-          provide: RunCancellation,
-          inject: [REDIS, MESSAGING_OPTIONS],
-          useFactory: (redis: Redis, messaging: MessagingOptions) => new RunCancellation(redis, messaging.keyPrefix),
-        },
-        {
-          provide: QueuedRunCanceller,
-          inject: [RunRepository, RunEventLog, RunEventArchive, RunDispatcher],
-          useFactory: (runs: RunRepository, log: RunEventLog, archive: RunEventArchive, dispatcher: RunDispatcher) =>
-            new QueuedRunCanceller(runs, log, archive, dispatcher, options.eventsTtlSeconds),
-        },
-        {
-          provide: RunCreator,
-          inject: [RunRepository, RunEventLog, RunDispatcher, RunCancellation, QueuedRunCanceller],
-          useFactory: (runs: RunRepository, log: RunEventLog, dispatcher: RunDispatcher, cancellation: RunCancellation, canceller: QueuedRunCanceller) =>
-            new RunCreator(runs, log, dispatcher, cancellation, canceller, options.eventsTtlSeconds),
-        },
-        {
-          provide: MeshPublisher,
-          inject: [AgentRepository, RunDispatcher, StreamProducer],
-          useFactory: (agents: AgentRepository, dispatcher: RunDispatcher, producer: StreamProducer) =>
-            new MeshPublisher(agents, dispatcher, producer, { inboxLimit: options.mesh?.inboxLimit ?? 1_000, streamMaxLen: options.mesh?.streamMaxLen }),
-        },
-      ],
-      exports: [RunQueue, InProcessRunQueue, RunDispatcher, RunCancellation, QueuedRunCanceller, RunCreator, MeshPublisher],
-    };
+    return ConfigModule.register(RUN_LIFECYCLE_OPTIONS, Object.freeze({ ...options }));
   }
 }

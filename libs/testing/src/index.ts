@@ -6,3 +6,4 @@ export * from './private-redis';
 export * from './private-postgres';
 export * from './contract-factories';
 export * from './raw-http';
+export * from './run-fakes';

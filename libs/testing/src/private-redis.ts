@@ -67,8 +67,17 @@ export async function privateRedis(options: PrivateRedisOptions = {}): Promise<P
     url,
     port,
     async start() {
-      child = spawn('redis-server', args, { stdio: 'ignore' });
-      await waitFor(answers, { timeoutMs: 10_000, what: `redis-server on ${port}` });
+      const started = spawn('redis-server', args, { stdio: 'ignore' });
+      child = started;
+      let exited = false;
+      started.once('exit', () => (exited = true));
+      // A server that exits at once could not bind: the port was taken meanwhile (another test run on this machine
+      // picked it while ours was stopped). Then whatever answers there is not ours; say so instead of using it.
+      const outcome = await waitFor(async () => (exited ? 'exited' : (await answers()) && !exited && 'up'), {
+        timeoutMs: 10_000,
+        what: `redis-server on ${port}`,
+      });
+      if (outcome === 'exited') throw new Error(`redis-server could not start on port ${port} (taken by another process?)`);
     },
     stop: () => terminate('SIGTERM'),
     kill: () => terminate('SIGKILL'),

@@ -1,5 +1,8 @@
 import { randomUUID } from 'node:crypto';
 
+export { Backoff, backoffDelay } from './backoff';
+export type { DependencyOutage } from './dependency-outage';
+
 /** A new random (v4) UUID. */
 export function newId(): string {
   return randomUUID();

@@ -37,7 +37,9 @@ export class AppModule {
         ConfigModule.register(AGENT_API_CONFIG, config),
         ObservabilityModule.forRoot({ serviceName: 'agent-api', logger, dataDir: config.SKREAVER_DATA_DIR }),
         MessagingModule.forRoot({ url: config.REDIS_URL, keyPrefix: config.REDIS_KEY_PREFIX, connectionName: 'agent-api' }),
+        MessagingModule,
         ProfilingModule.forRoot({ enabled: config.SKREAVER_ENABLE_PROFILING, jwtSecret: config.JWT_SECRET_KEY }),
+        PersistenceModule,
         PersistenceModule.forRoot({
           databaseUrl: config.DATABASE_URL,
           dataDir: config.SKREAVER_DATA_DIR,
@@ -64,6 +66,7 @@ export class AppModule {
         OpenApiModule,
         ...(direct ? [RunExecutionModule.forRoot(config, { meshEnabled: false, inProcess: { shutdownGraceMs: directShutdownGraceMs(config) } })] : []),
       ],
+      // ReadinessChecks injects RedisHealth and DatabaseHealth.
       providers: [ReadinessChecks],
     };
   }

@@ -25,7 +25,9 @@ export class AppModule {
         ConfigModule.register(MESH_COORDINATOR_CONFIG, config),
         ObservabilityModule.forRoot({ serviceName: 'mesh-coordinator', logger, dataDir: config.SKREAVER_DATA_DIR }),
         MessagingModule.forRoot({ url: config.REDIS_URL, keyPrefix: config.REDIS_KEY_PREFIX, connectionName: 'mesh-coordinator' }),
+        MessagingModule,
         ProfilingModule.forRoot({ enabled: config.SKREAVER_ENABLE_PROFILING, jwtSecret: config.JWT_SECRET_KEY }),
+        PersistenceModule,
         PersistenceModule.forRoot({
           databaseUrl: config.DATABASE_URL,
           dataDir: config.SKREAVER_DATA_DIR,
@@ -40,6 +42,7 @@ export class AppModule {
         runs,
         MeshModule.forRoot(runs),
       ],
+      // ReadinessChecks injects RedisHealth and DatabaseHealth.
       providers: [ReadinessChecks],
     };
   }

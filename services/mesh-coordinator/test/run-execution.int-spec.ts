@@ -84,13 +84,24 @@ describe.each(DATABASE_KINDS)('mesh-coordinator run execution on %s', (kind) => 
 
   const types = (events: RunEventV1[]) => events.map((e) => `${e.seq}:${e.type}`);
 
+  // The executor stores a run's outcome before it logs it: wait for the log to end with the outcome.
+  const loggedOutcome = (runId: string) =>
+    waitFor(
+      async () => {
+        const events = await eventLog.read(runId, { limit: 100 });
+        const last = events.at(-1);
+        return last?.type === 'run.completed' || (last?.type === 'run.failed' && last.data.final) ? events : undefined;
+      },
+      { what: `the outcome in the log of run ${runId}` },
+    );
+
   it('should run an echo agent, store its output, log and archive its events', async () => {
     const submitted = await submitRun();
     const run = await finished(submitted.id);
     expect(run).toMatchObject({ status: 'completed', output: { hello: 'world' }, attempts: 1, error: null });
     expect(run.started_at).not.toBeNull();
 
-    const logged = await eventLog.read(run.id, { limit: 100 });
+    const logged = await loggedOutcome(run.id);
     expect(types(logged)).toEqual(['1:run.queued', '2:run.started', '3:run.completed']);
     expect(logged[1]?.data).toEqual({ attempt: 1, worker: 'test-worker' });
     await waitFor(async () => (await archive.list('default', run.id, { limit: 100 })).length === 3, { what: 'the archive' });
@@ -109,7 +120,7 @@ describe.each(DATABASE_KINDS)('mesh-coordinator run execution on %s', (kind) => 
     const submitted = await submitRun({ mode: 'flaky' });
     const run = await finished(submitted.id);
     expect(run).toMatchObject({ status: 'completed', attempts: 2 });
-    const logged = await eventLog.read(run.id, { limit: 100 });
+    const logged = await loggedOutcome(run.id);
     expect(types(logged)).toEqual(['1:run.queued', '2:run.started', '3:run.failed', '4:run.started', '5:run.completed']);
     expect(logged[2]?.data).toMatchObject({ attempt: 1, final: false, message: 'first attempt always fails' });
   });
@@ -118,10 +129,11 @@ describe.each(DATABASE_KINDS)('mesh-coordinator run execution on %s', (kind) => 
     const submitted = await submitRun({ mode: 'bogus' });
     const run = await finished(submitted.id);
     expect(run).toMatchObject({ status: 'failed', attempts: 1, error: { code: 'invalid_agent_config' } });
-    const logged = await eventLog.read(run.id, { limit: 100 });
+    const logged = await loggedOutcome(run.id);
     expect(types(logged)).toEqual(['1:run.queued', '2:run.started', '3:run.failed']);
     expect(logged[2]?.data).toMatchObject({ final: true });
-    expect((await agents.findById('default', run.agent_id))?.status).toBe('error');
+    // The executor marks the agent after storing and logging the outcome: a loaded machine reads in between.
+    await waitFor(async () => (await agents.findById('default', run.agent_id))?.status === 'error', { what: "the agent's error status" });
   });
 
   it('should not rerun a run that is already finished when its job is delivered again', async () => {
@@ -150,7 +162,7 @@ describe.each(DATABASE_KINDS)('mesh-coordinator run execution on %s', (kind) => 
     const run = await finished(submitted.id);
 
     expect(run).toMatchObject({ status: 'completed', output: { remembered: 'hello', answer: 42 } });
-    const logged = await eventLog.read(run.id, { limit: 100 });
+    const logged = await loggedOutcome(run.id);
     expect(logged.map((event) => event.seq)).toEqual(logged.map((_event, index) => index + 1));
     expect(logged.filter((event) => event.type === 'tool.result').map((event) => event.type === 'tool.result' && [event.data.tool, event.data.ok])).toEqual([
       ['memory_put', true],
@@ -168,7 +180,7 @@ describe.each(DATABASE_KINDS)('mesh-coordinator run execution on %s', (kind) => 
     const run = await finished(submitted.id);
 
     expect(run).toMatchObject({ status: 'failed', attempts: 1, error: { code: 'run_timeout' } });
-    expect(types(await eventLog.read(run.id, { limit: 100 }))).toEqual(['1:run.queued', '2:run.started', '3:run.failed']);
+    expect(types(await loggedOutcome(run.id))).toEqual(['1:run.queued', '2:run.started', '3:run.failed']);
   });
 
   it('should report the run queue depth by state when scraped', async () => {

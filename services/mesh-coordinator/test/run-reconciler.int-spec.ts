@@ -3,7 +3,7 @@ import type { Agent, Queues, Run, RunEventV1 } from '@skreaver/contracts';
 import { AgentRunSlots } from '@skreaver/messaging';
 import type { RunEventLog, TypedQueue } from '@skreaver/messaging';
 import type { AgentRepository, RunRepository } from '@skreaver/persistence';
-import { RunCancellation } from '@skreaver/runs';
+import { RunCancellation, RunExecutor } from '@skreaver/runs';
 import { DATABASE_KINDS, waitFor } from '@skreaver/testing';
 import type { IsolatedRedis } from '@skreaver/testing';
 import { newId } from '@skreaver/util';
@@ -133,9 +133,15 @@ describe.each(DATABASE_KINDS)('run reconciler on %s', (kind) => {
     const run = await storedRun(agent);
     await slots.admit(agent.id, run.id, 1, 'queue');
     // One attempt in all: the flaky first attempt fails the job for good.
+    // The worker's 'failed' handler then ends the run if still open (a no-op here): it must be done before the run is
+    // reopened below, which a loaded machine otherwise lets it end again.
+    const abandon = jest.spyOn(harness.app.get(RunExecutor), 'abandon');
     await queue.add({ run_id: run.id, agent_id: agent.id, tenant_id: 'default' }, { jobId: run.id, attempts: 1 });
     await finished(run.id);
     await waitFor(async () => (await queue.standing(run.id)) === 'failed', { what: 'the job to fail' });
+    await waitFor(() => abandon.mock.results.length > 0, { what: "the worker's failed handler" });
+    await abandon.mock.results[0]?.value;
+    abandon.mockRestore();
     // As if the database had been down when the failure was to be stored: the run stays open, its job is failed.
     await dataSource.query(`UPDATE runs SET status = 'running', error = NULL, finished_at = NULL WHERE id = '${run.id}'`);
     await slots.admit(agent.id, run.id, 1, 'queue');

@@ -23,7 +23,9 @@ export class AppModule {
         ConfigModule.register(WS_GATEWAY_CONFIG, config),
         ObservabilityModule.forRoot({ serviceName: 'ws-gateway', logger }),
         MessagingModule.forRoot({ url: config.REDIS_URL, keyPrefix: config.REDIS_KEY_PREFIX, connectionName: 'ws-gateway' }),
+        MessagingModule,
         ProfilingModule.forRoot({ enabled: config.SKREAVER_ENABLE_PROFILING, jwtSecret: config.JWT_SECRET_KEY }),
+        PersistenceModule,
         PersistenceModule.forRoot({
           databaseUrl: config.DATABASE_URL,
           dataDir: config.SKREAVER_DATA_DIR,
@@ -34,6 +36,7 @@ export class AppModule {
         LiveModule,
         GatewayModule,
       ],
+      // ReadinessChecks injects RedisHealth and DatabaseHealth.
       providers: [ReadinessChecks],
     };
   }

@@ -8,6 +8,10 @@ import type { BootedGateway, GatewayWorld } from './gateway.harness';
 
 const ids = (events: readonly RunEventV1[]) => events.map((event) => event.id);
 
+// Each test pushes 1000 events through two replicas; a loaded two-core CI machine needs well over Jest's default.
+const HEAVY_TEST_MS = 90_000;
+const EVENTS_WAIT_MS = 60_000;
+
 // Two gateway replicas on one Redis: a client that loses replica A resumes on replica B with its last event id.
 describe('ws-gateway resume', () => {
   let world: GatewayWorld;
@@ -35,7 +39,7 @@ describe('ws-gateway resume', () => {
     const first = await connectIo(replicaA.url, token);
     expect(await first.subscribe({ agent_id: agent })).toMatchObject({ ok: true });
     await appendAll(world, events.slice(0, 400));
-    await waitFor(() => first.events.length === 400, { what: 'the first 400 events on replica A' });
+    await waitFor(() => first.events.length === 400, { timeoutMs: EVENTS_WAIT_MS, what: 'the first 400 events on replica A' });
     first.socket.close();
     const last = first.events.at(-1)?.id;
 
@@ -46,11 +50,13 @@ describe('ws-gateway resume', () => {
     const ack = await second.subscribe({ agent_id: agent, after: last });
     await producing;
     expect(ack).toMatchObject({ ok: true, room: `t:default:agent:${agent}`, replayed: expect.any(Number) });
-    await waitFor(() => first.events.length + second.events.length >= 1000, { what: 'all 1000 events' });
-    await new Promise((resolve) => setTimeout(resolve, 100));
-    expect([...ids(first.events), ...ids(second.events)]).toEqual(ids(events));
+    // A marker appended after the last event arrives after everything else of the subscription, duplicates included.
+    const marker = runEvent(agent, runs[0] ?? '', 101);
+    await appendAll(world, [marker]);
+    await waitFor(() => second.events.at(-1)?.id === marker.id, { timeoutMs: EVENTS_WAIT_MS, what: 'all 1000 events and the marker' });
+    expect([...ids(first.events), ...ids(second.events.slice(0, -1))]).toEqual(ids(events));
     second.socket.close();
-  });
+  }, HEAVY_TEST_MS);
 
   it('should resume a run subscription over /ws after a disconnect: 1000 events of one run, none lost, none twice', async () => {
     const [agent, run] = [newId(), newId()];
@@ -60,7 +66,7 @@ describe('ws-gateway resume', () => {
     const first = await openWs(replicaA.url, { token });
     await first.request({ type: 'subscribe', run_id: run });
     await appendAll(world, events.slice(0, 300));
-    await waitFor(() => first.events().length === 300, { what: 'the first 300 events' });
+    await waitFor(() => first.events().length === 300, { timeoutMs: EVENTS_WAIT_MS, what: 'the first 300 events' });
     first.ws.close();
     await first.closed;
     const last = first.events().at(-1)?.id;
@@ -71,11 +77,13 @@ describe('ws-gateway resume', () => {
     const ack = await second.request({ type: 'subscribe', run_id: run, after: last });
     await producing;
     expect(ack).toMatchObject({ type: 'ack', ok: true, room: `t:default:run:${run}` });
-    await waitFor(() => first.events().length + second.events().length >= 1000, { what: 'all 1000 events' });
-    await new Promise((resolve) => setTimeout(resolve, 100));
-    expect([...ids(first.events()), ...ids(second.events())]).toEqual(ids(events));
+    // A marker appended after the last event arrives after everything else of the subscription, duplicates included.
+    const marker = runEvent(agent, run, 1001);
+    await appendAll(world, [marker]);
+    await waitFor(() => second.events().at(-1)?.id === marker.id, { timeoutMs: EVENTS_WAIT_MS, what: 'all 1000 events and the marker' });
+    expect([...ids(first.events()), ...ids(second.events().slice(0, -1))]).toEqual(ids(events));
     second.ws.close();
-  });
+  }, HEAVY_TEST_MS);
 
   it('should replay a finished run from the database archive once its Redis log has expired', async () => {
     const [agent, run] = [newId(), newId()];

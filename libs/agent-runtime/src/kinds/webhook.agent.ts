@@ -1,7 +1,7 @@
 import { createHmac } from 'node:crypto';
 
 import { JsonValue } from '@skreaver/contracts';
-import { sleep } from '@skreaver/util';
+import { backoffDelay, sleep } from '@skreaver/util';
 import { z } from 'zod';
 
 import { defineAgent } from '../agent-definition';
@@ -43,7 +43,7 @@ export const webhookAgent = defineAgent({
     const body = JSON.stringify(input);
     let lastProblem = '';
     for (let delivery = 1; delivery <= config.max_retries + 1; delivery += 1) {
-      if (delivery > 1) await sleep(config.retry_backoff_ms * 2 ** (delivery - 2), context.signal);
+      if (delivery > 1) await sleep(backoffDelay(delivery - 2, config.retry_backoff_ms, Infinity), context.signal);
       await context.emit({ type: 'step', name: 'webhook', detail: { delivery } });
       const timestamp = String(Math.floor(Date.now() / 1000));
       let response;

@@ -1,6 +1,11 @@
 import { isIPv4, isIPv6 } from 'node:net';
 
-/** An IP address as a number (IPv4: 32 bits, IPv6: 128 bits) with its family, for range checks. */
+/**
+ * An IP address as a number (IPv4: 32 bits, IPv6: 128 bits) with its family, for range checks.
+ * Not `net.BlockList`: it answers membership only (the special-purpose table needs the most specific labelled entry),
+ * knows only the IPv4-mapped embedding (not NAT64, 6to4, Teredo), and matches across families: a `::ffff:0:0/96`
+ * rule holds every IPv4 address and an IPv4 rule holds its mapped IPv6 forms (Node 20), which would refuse all of IPv4.
+ */
 export interface ParsedIp {
   readonly family: 4 | 6;
   readonly value: bigint;

@@ -3,7 +3,7 @@ import type { z } from 'zod';
 
 import type { AgentMemory } from '../memory-store';
 import type { HttpClient } from '../network/guarded-http.client';
-import type { MeshClient } from './mesh.tool';
+import type { MeshClient } from './mesh-client';
 
 /** What a tool sees while it runs: the run it serves and the resources it may use. */
 export interface ToolContext {

@@ -1,9 +1,11 @@
 import { Module } from '@nestjs/common';
 import type { DynamicModule, Provider } from '@nestjs/common';
 import { AgentRegistry, AgentRunner } from '@skreaver/agent-runtime';
-import { MeshStore } from '@skreaver/messaging';
+import { MeshStore, MessagingModule } from '@skreaver/messaging';
+import { PersistenceModule } from '@skreaver/persistence';
 
 import { MeshPublisher } from '../mesh-publisher';
+import { RunLifecycleModule } from '../run-lifecycle.module';
 import { AgentMemoryStore } from './agent-memory.store';
 import { createAgentRegistry, createAgentRunner } from './agent-runtime.factory';
 import { InProcessRunWorker } from './in-process-run.worker';
@@ -51,6 +53,7 @@ export class RunExecutionModule {
     }
     return {
       module: RunExecutionModule,
+      imports: [MessagingModule, PersistenceModule, RunLifecycleModule],
       providers,
       exports: [RunExecutor, RUN_EXECUTION_CONFIG],
     };

@@ -1,9 +1,19 @@
 import { AgentFailure, AgentRegistry, AgentRunner, defineAgent } from '@skreaver/agent-runtime';
 import type { AgentContext } from '@skreaver/agent-runtime';
 import { RunEventV1, TERMINAL_RUN_STATUSES, runEventId } from '@skreaver/contracts';
-import { FIXTURE_IDS, agentFixture, runFixture } from '@skreaver/testing';
-import type { Agent, AgentStatus, JsonValue, Run, RunError, RunEventType, RunJobV1, RunStatus } from '@skreaver/contracts';
-import type { RunEventLog, RunEventReadOptions } from '@skreaver/messaging';
+import {
+  FIXTURE_IDS,
+  FakeRunCancellation,
+  FakeRunDispatcher,
+  InMemoryAgentRepository,
+  InMemoryRunEventArchive,
+  InMemoryRunEventLog,
+  InMemoryRunRepository,
+  agentFixture,
+  runFixture,
+} from '@skreaver/testing';
+import type { Agent, JsonValue, Run, RunEventType, RunJobV1 } from '@skreaver/contracts';
+import type { RunEventLog } from '@skreaver/messaging';
 import { JsonLogger } from '@skreaver/observability';
 import type { AgentRepository, RunEventArchive, RunRepository } from '@skreaver/persistence';
 import { defineConfig } from '@skreaver/config';
@@ -58,187 +68,7 @@ const EventFactory = {
   },
 };
 
-// ---------------------------------------------------------------- in-memory collaborators
-
-const OPEN_STATUSES: readonly RunStatus[] = ['queued', 'running'];
-
-/** Compare-and-set on open statuses, as the real repository does. */
-class InMemoryRunRepository implements Pick<RunRepository, 'findById' | 'markRunning' | 'markCompleted' | 'markFailed' | 'markCancelled'> {
-  private readonly rows = new Map<string, Run>();
-  /** Runs just before markRunning's compare-and-set (another process changing the run in between). */
-  beforeMarkRunning: (() => void) | undefined;
-  markCompletedFailure: Error | undefined;
-  /** Calls to findById and markCompleted that fail as if the database were down, before they work again. */
-  outages = 0;
-
-  constructor(private readonly journal: string[]) {}
-
-  seed(run: Run): void {
-    this.rows.set(run.id, structuredClone(run));
-  }
-
-  stored(id: string): Run | undefined {
-    return this.rows.get(id);
-  }
-
-  async findById(tenantId: string, id: string): Promise<Run | null> {
-    if (this.outages > 0) {
-      this.outages -= 1;
-      throw databaseDown();
-    }
-    const run = this.rows.get(id);
-    return run && run.tenant_id === tenantId ? structuredClone(run) : null;
-  }
-
-  setStatus(id: string, changes: Partial<Run>): void {
-    const run = this.rows.get(id);
-    if (run) this.rows.set(id, { ...run, ...changes });
-  }
-
-  async markRunning(id: string, attempt: number, startedAt: string): Promise<boolean> {
-    this.journal.push('runs.markRunning');
-    this.beforeMarkRunning?.();
-    return this.update(id, { status: 'running', attempts: attempt, started_at: startedAt });
-  }
-
-  async markCompleted(id: string, output: JsonValue, finishedAt: string): Promise<boolean> {
-    this.journal.push('runs.markCompleted');
-    if (this.markCompletedFailure) throw this.markCompletedFailure;
-    if (this.outages > 0) {
-      this.outages -= 1;
-      throw databaseDown();
-    }
-    return this.update(id, { status: 'completed', output, finished_at: finishedAt });
-  }
-
-  async markCancelled(id: string, error: RunError, finishedAt: string, from: readonly RunStatus[] = OPEN_STATUSES): Promise<boolean> {
-    this.journal.push('runs.markCancelled');
-    const run = this.rows.get(id);
-    if (!run || !from.includes(run.status)) return false;
-    return this.update(id, { status: 'cancelled', error, finished_at: finishedAt });
-  }
-
-  async markFailed(id: string, error: RunError, finishedAt: string): Promise<boolean> {
-    this.journal.push('runs.markFailed');
-    return this.update(id, { status: 'failed', error, finished_at: finishedAt });
-  }
-
-  private update(id: string, changes: Partial<Run>): boolean {
-    const run = this.rows.get(id);
-    if (!run || !OPEN_STATUSES.includes(run.status)) return false;
-    this.rows.set(id, { ...run, ...changes });
-    return true;
-  }
-}
-
-class InMemoryAgentRepository implements Pick<AgentRepository, 'findById' | 'updateActivity'> {
-  private readonly rows = new Map<string, Agent>();
-  /** Every status written, in order. */
-  readonly statuses: AgentStatus[] = [];
-
-  seed(agent: Agent): void {
-    this.rows.set(agent.id, structuredClone(agent));
-  }
-
-  async findById(tenantId: string, id: string): Promise<Agent | null> {
-    const agent = this.rows.get(id);
-    return agent && agent.tenant_id === tenantId ? structuredClone(agent) : null;
-  }
-
-  async updateActivity(tenantId: string, id: string, status: AgentStatus, at: string): Promise<void> {
-    this.statuses.push(status);
-    const agent = this.rows.get(id);
-    if (agent && agent.tenant_id === tenantId) this.rows.set(id, { ...agent, status, last_activity: at });
-  }
-}
-
-class InMemoryRunEventArchive implements Pick<RunEventArchive, 'append'> {
-  private readonly rows = new Map<string, RunEventV1>();
-  failure: Error | undefined;
-
-  constructor(private readonly journal: string[]) {}
-
-  get events(): RunEventV1[] {
-    return [...this.rows.values()].sort((a, b) => a.seq - b.seq);
-  }
-
-  async append(events: readonly RunEventV1[]): Promise<void> {
-    this.journal.push('archive.append');
-    if (this.failure) throw this.failure;
-    for (const event of events) if (!this.rows.has(event.id)) this.rows.set(event.id, RunEventV1.parse(event));
-  }
-}
-
-/** A run's Redis log: contract-checked appends, a taken seq is refused. */
-class InMemoryRunEventLog implements Pick<RunEventLog, 'append' | 'read' | 'last' | 'expire'> {
-  private readonly logs = new Map<string, RunEventV1[]>();
-  readonly ttls = new Map<string, number>();
-
-  constructor(private readonly journal: string[]) {}
-
-  seed(...events: RunEventV1[]): void {
-    for (const event of events) this.logOf(event.run_id).push(event);
-  }
-
-  eventsOf(runId: string): RunEventV1[] {
-    return [...this.logOf(runId)];
-  }
-
-  async append(event: RunEventV1): Promise<boolean> {
-    this.journal.push(`eventLog.append ${event.type}`);
-    const valid = RunEventV1.parse(event);
-    const log = this.logOf(valid.run_id);
-    if (log.some((existing) => existing.seq >= valid.seq)) return false;
-    log.push(valid);
-    return true;
-  }
-
-  async read(runId: string, options: RunEventReadOptions): Promise<RunEventV1[]> {
-    return this.logOf(runId)
-      .filter((event) => event.seq > (options.afterSeq ?? 0))
-      .slice(0, options.limit);
-  }
-
-  async last(runId: string): Promise<RunEventV1 | null> {
-    return this.logOf(runId).at(-1) ?? null;
-  }
-
-  async expire(runId: string, seconds: number): Promise<void> {
-    this.journal.push('eventLog.expire');
-    this.ttls.set(runId, seconds);
-  }
-
-  private logOf(runId: string): RunEventV1[] {
-    const log = this.logs.get(runId) ?? [];
-    this.logs.set(runId, log);
-    return log;
-  }
-}
-
-/** Records which runs gave their agent's slot back. */
-class FakeRunDispatcher implements Pick<RunDispatcher, 'release'> {
-  readonly released: { agentId: string; runId: string }[] = [];
-
-  constructor(private readonly journal: string[]) {}
-
-  async release(agent: Pick<Agent, 'id' | 'tenant_id' | 'concurrency'>, runId: string): Promise<string[]> {
-    this.journal.push('dispatcher.release');
-    this.released.push({ agentId: agent.id, runId });
-    return [];
-  }
-}
-
-/** Cancellation requests agent-api has left for runs, by run id. */
-class FakeRunCancellation implements Pick<RunCancellation, 'requested'> {
-  readonly reasons = new Map<string, string>();
-
-  constructor(private readonly journal: string[]) {}
-
-  async requested(runId: string): Promise<string | null> {
-    this.journal.push('cancellation.requested');
-    return this.reasons.get(runId) ?? null;
-  }
-}
+// ---------------------------------------------------------------- in-memory collaborators (shared: @skreaver/testing)
 
 /** The installed `echo` kind, scripted per test; its config schema rejects an out-of-range temperature. */
 class ScriptedAgent {
@@ -276,14 +106,21 @@ function newTestService(options: { installed?: boolean } = {}) {
   };
   const registry = new AgentRegistry(options.installed === false ? [] : [mocks.agent.definition]);
   const config = defineConfig(runExecutionEnv).load({ WORKER_ID: 'worker-1', RUN_EVENTS_TTL_SECONDS: String(TTL_SECONDS) });
+  // The parts of the real collaborators the executor uses, which the shared fakes must match (checked here).
+  const runs: Pick<RunRepository, 'findById' | 'markRunning' | 'markCompleted' | 'markFailed' | 'markCancelled'> = mocks.runs;
+  const agents: Pick<AgentRepository, 'findById' | 'updateActivity'> = mocks.agents;
+  const archive: Pick<RunEventArchive, 'append'> = mocks.archive;
+  const eventLog: Pick<RunEventLog, 'append' | 'read' | 'last' | 'expire'> = mocks.eventLog;
+  const dispatcher: Pick<RunDispatcher, 'release'> = mocks.dispatcher;
+  const cancellation: Pick<RunCancellation, 'requested'> = mocks.cancellation;
   const sut = new RunExecutor(
-    mocks.runs as unknown as RunRepository,
-    mocks.agents as unknown as AgentRepository,
-    mocks.archive as unknown as RunEventArchive,
-    mocks.eventLog as unknown as RunEventLog,
+    runs as RunRepository,
+    agents as AgentRepository,
+    archive as RunEventArchive,
+    eventLog as RunEventLog,
     new AgentRunner({ registry }),
-    mocks.dispatcher as unknown as RunDispatcher,
-    mocks.cancellation as unknown as RunCancellation,
+    dispatcher as RunDispatcher,
+    cancellation as RunCancellation,
     new RunMetrics(),
     new JsonLogger('skreaver_mesh_coordinator', 'trace', (line) => lines.push(line)),
     config,
@@ -317,11 +154,6 @@ function types(events: RunEventV1[]): RunEventType[] {
 async function metricLine(name: string, labels: string): Promise<string | undefined> {
   const text = await register.getSingleMetricAsString(name);
   return text.split('\n').find((line) => line.startsWith(`${name}{${labels}}`) || line.startsWith(`${name} `));
-}
-
-/** What pg throws while PostgreSQL is down. */
-function databaseDown(): Error {
-  return Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:5432'), { code: 'ECONNREFUSED' });
 }
 
 const signal = new AbortController().signal;
@@ -934,7 +766,7 @@ describe(RunExecutor.name, () => {
     });
 
     it('should propagate a failure to archive without logging run.failed after run.completed', async () => {
-      mocks.archive.failure = outage;
+      mocks.archive.appendFailure = outage;
 
       await expect(sut.execute(RunFactory.job(), LAST_OF_THREE, signal)).rejects.toBe(outage);
 
@@ -946,9 +778,9 @@ describe(RunExecutor.name, () => {
     });
 
     it('should settle the run on the retry: archive, expire and release without running the agent again', async () => {
-      mocks.archive.failure = outage;
+      mocks.archive.appendFailure = outage;
       await rejectionOf(sut.execute(RunFactory.job(), { number: 1, of: 3 }, signal));
-      mocks.archive.failure = undefined;
+      mocks.archive.appendFailure = undefined;
 
       await sut.execute(RunFactory.job(), { number: 2, of: 3 }, signal);
 

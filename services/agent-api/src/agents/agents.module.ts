@@ -1,6 +1,7 @@
 import { Module } from '@nestjs/common';
 import { AgentRegistry } from '@skreaver/agent-runtime';
-import { createAgentRegistry } from '@skreaver/runs';
+import { PersistenceModule } from '@skreaver/persistence';
+import { createAgentRegistry, RunLifecycleModule } from '@skreaver/runs';
 
 import { AuditModule } from '../audit/audit.module';
 import { AGENT_API_CONFIG } from '../config';
@@ -13,7 +14,7 @@ import { AgentsService } from './agents.service';
  * a plugin that cannot load stops the service), so a plugin agent's config is checked when the agent is created.
  */
 @Module({
-  imports: [RunsModule, AuditModule],
+  imports: [PersistenceModule, RunLifecycleModule, RunsModule, AuditModule],
   controllers: [AgentsController],
   providers: [AgentsService, { provide: AgentRegistry, inject: [AGENT_API_CONFIG], useFactory: createAgentRegistry }],
   exports: [AgentsService],

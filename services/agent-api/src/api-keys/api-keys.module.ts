@@ -1,4 +1,5 @@
 import { Module } from '@nestjs/common';
+import { PersistenceModule } from '@skreaver/persistence';
 
 import { AuditModule } from '../audit/audit.module';
 import { AuthModule } from '../auth/auth.module';
@@ -8,7 +9,7 @@ import { ApiKeysService } from './api-keys.service';
 
 /** `/api-keys` and the admin key made at start. */
 @Module({
-  imports: [AuthModule, AuditModule],
+  imports: [PersistenceModule, AuthModule, AuditModule],
   controllers: [ApiKeysController],
   providers: [ApiKeysService, AdminKeyBootstrap],
 })

@@ -1,11 +1,11 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { apiKeySubject, generateApiKey, hashSecret, parseApiKey, TokenDenylist, TokenService, verifySecret } from '@skreaver/auth';
-import type { StoredApiKey } from '@skreaver/auth';
 import { DEFAULT_TENANT } from '@skreaver/contracts';
 import type { ApiKey, ApiKeyListQuery, CreateApiKeyRequest, CreatedApiKey, Principal, Role } from '@skreaver/contracts';
 import { ApiError } from '@skreaver/http';
 import { JsonLogger } from '@skreaver/observability';
 import { ApiKeyRepository } from '@skreaver/persistence';
+import type { ApiKeyRecord } from '@skreaver/persistence';
 import { newId, nowIso } from '@skreaver/util';
 
 import { AuditService } from '../audit/audit.service';
@@ -110,7 +110,7 @@ export class ApiKeysService {
     return this.create(BOOTSTRAP_PRINCIPAL, { name: BOOTSTRAP_NAME, role: 'admin' });
   }
 
-  private checkBootstrapKey(existing: StoredApiKey, secret: string): BootstrapKeyOutcome {
+  private checkBootstrapKey(existing: ApiKeyRecord, secret: string): BootstrapKeyOutcome {
     if (!verifySecret(secret, existing.secret_hash)) {
       throw new Error('SKREAVER_ADMIN_API_KEY: another key already uses its prefix; generate a new key');
     }
@@ -126,7 +126,7 @@ export class ApiKeysService {
     key: { name: string; role: Role; tenantId: string; prefix: string; hash: string; expiresAt: string | null },
     principal: Principal,
   ): Promise<ApiKey> {
-    const stored: StoredApiKey = {
+    const stored: ApiKeyRecord = {
       id: newId(),
       name: key.name,
       prefix: key.prefix,

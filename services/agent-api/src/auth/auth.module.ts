@@ -1,6 +1,8 @@
 import { Module } from '@nestjs/common';
 import { APP_GUARD } from '@nestjs/core';
 import { AuthCoreModule } from '@skreaver/auth';
+import type { ApiKeyStore } from '@skreaver/auth';
+import { ApiKeyRepository, PersistenceModule } from '@skreaver/persistence';
 
 import { AuditModule } from '../audit/audit.module';
 import { AGENT_API_CONFIG, requireJwtSecret } from '../config';
@@ -16,8 +18,10 @@ import { JwtStrategy } from './jwt.strategy';
   imports: [
     AuditModule,
     AuthCoreModule.register({
+      imports: [PersistenceModule],
       inject: [AGENT_API_CONFIG],
       useFactory: (config: AgentApiConfig) => ({ jwtSecret: requireJwtSecret(config), tokenTtlSeconds: config.JWT_TTL_SECONDS }),
+      keyStore: { inject: [ApiKeyRepository], useFactory: (keys: ApiKeyRepository): ApiKeyStore => keys },
     }),
   ],
   controllers: [AuthController],

@@ -1,4 +1,5 @@
 import { Module } from '@nestjs/common';
+import { PersistenceModule } from '@skreaver/persistence';
 import type { DynamicModule } from '@nestjs/common';
 
 import { AgentsModule } from '../agents/agents.module';
@@ -15,7 +16,7 @@ export class MemoryModule {
     const config = MemoryConfig.load();
     return {
       module: MemoryModule,
-      imports: [AgentsModule],
+      imports: [PersistenceModule, AgentsModule],
       controllers: [MemoryController],
       providers: [{ provide: MEMORY_CONFIG, useValue: config }, MemoryService, MemorySweeper],
     };

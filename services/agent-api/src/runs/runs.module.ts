@@ -1,4 +1,7 @@
 import { Module } from '@nestjs/common';
+import { MessagingModule } from '@skreaver/messaging';
+import { PersistenceModule } from '@skreaver/persistence';
+import { RunLifecycleModule } from '@skreaver/runs';
 
 import { ObserveService } from './observe.service';
 import { RunEventsHub } from './run-events.hub';
@@ -6,6 +9,7 @@ import { RunsController } from './runs.controller';
 import { RunsService } from './runs.service';
 
 @Module({
+  imports: [MessagingModule, PersistenceModule, RunLifecycleModule],
   controllers: [RunsController],
   providers: [RunsService, ObserveService, RunEventsHub],
   exports: [RunsService],

@@ -1,8 +1,18 @@
 import { RunEventV1, TERMINAL_RUN_STATUSES, runEventId } from '@skreaver/contracts';
-import { FIXTURE_IDS, agentFixture, runFixture } from '@skreaver/testing';
-import type { Agent, AgentConcurrency, JsonValue, Run, RunError, RunStatus } from '@skreaver/contracts';
+import {
+  FIXTURE_IDS,
+  FakeRunCancellation,
+  FakeRunDispatcher,
+  InMemoryAgentRepository,
+  InMemoryRunEventArchive,
+  InMemoryRunEventLog,
+  InMemoryRunRepository,
+  agentFixture,
+  runFixture,
+} from '@skreaver/testing';
+import type { AgentConcurrency, JsonValue, Run } from '@skreaver/contracts';
 import { ApiError } from '@skreaver/http';
-import type { Admission, RunEventLog, RunEventReadOptions } from '@skreaver/messaging';
+import type { Admission, RunEventLog } from '@skreaver/messaging';
 import { JsonLogger } from '@skreaver/observability';
 import type { AgentRepository, RunEventArchive, RunRepository } from '@skreaver/persistence';
 import { QueuedRunCanceller, RunAdmissionError, RunCreator } from '@skreaver/runs';
@@ -19,7 +29,6 @@ const OTHER_RUN_ID = '7c6b5a49-3827-4165-a4b3-c2d1e0f9a8b7';
 const THIRD_RUN_ID = '0a9b8c7d-6e5f-4a3b-9c1d-2e3f4a5b6c7d';
 const CREATED_AT = FIXTURE_IDS.createdAt;
 const TTL_SECONDS = 600;
-const OPEN_STATUSES: readonly RunStatus[] = ['queued', 'running'];
 
 // ---------------------------------------------------------------- factories
 
@@ -64,259 +73,7 @@ function eventsOf(runId: string, count: number): RunEventV1[] {
   return Array.from({ length: count }, (_, index) => (index === 0 ? EventFactory.queued(runId) : EventFactory.started(index + 1, runId)));
 }
 
-// ---------------------------------------------------------------- in-memory collaborators
-
-class InMemoryAgentRepository implements Pick<AgentRepository, 'findById'> {
-  readonly rows = new Map<string, Agent>();
-
-  seed(agent: Agent): void {
-    this.rows.set(agent.id, structuredClone(agent));
-  }
-
-  async findById(tenantId: string, id: string): Promise<Agent | null> {
-    const agent = this.rows.get(id);
-    return agent && agent.tenant_id === tenantId ? structuredClone(agent) : null;
-  }
-}
-
-interface StoredRun {
-  run: Run;
-  requestHash: string | null;
-}
-
-interface MarkCancelledCall {
-  id: string;
-  error: RunError;
-  from: readonly RunStatus[];
-}
-
-/** Compare-and-set on statuses and a unique idempotency key per agent, as the real repository and schema do. */
-class InMemoryRunRepository
-  implements
-    Pick<
-      RunRepository,
-      'insert' | 'findById' | 'findByIdempotencyKey' | 'delete' | 'markFailed' | 'markCancelled' | 'listOpenByAgent' | 'listByAgent'
-    >
-{
-  readonly rows = new Map<string, StoredRun>();
-  readonly markCancelledCalls: MarkCancelledCall[] = [];
-  insertFailure: Error | undefined;
-  deleteFailure: Error | undefined;
-  /** A row another request inserts just before ours (two requests racing with one idempotency key). */
-  concurrentInsert: StoredRun | undefined;
-
-  constructor(private readonly journal: string[]) {}
-
-  seed(run: Run, requestHash: string | null = null): void {
-    this.rows.set(run.id, { run: structuredClone(run), requestHash });
-  }
-
-  stored(id: string): Run | undefined {
-    return this.rows.get(id)?.run;
-  }
-
-  setStatus(id: string, changes: Partial<Run>): void {
-    const row = this.rows.get(id);
-    if (row) row.run = { ...row.run, ...changes };
-  }
-
-  async insert(run: Run, options: { requestHash?: string } = {}): Promise<Run> {
-    this.journal.push('runs.insert');
-    if (this.concurrentInsert) this.seed(this.concurrentInsert.run, this.concurrentInsert.requestHash);
-    this.concurrentInsert = undefined;
-    if (this.insertFailure) throw this.insertFailure;
-    const taken = [...this.rows.values()].some(
-      ({ run: other }) =>
-        run.idempotency_key !== null &&
-        other.tenant_id === run.tenant_id &&
-        other.agent_id === run.agent_id &&
-        other.idempotency_key === run.idempotency_key,
-    );
-    if (taken) throw Object.assign(new Error('duplicate key value violates unique constraint'), { code: '23505' });
-    this.seed(run, options.requestHash ?? null);
-    return run;
-  }
-
-  async findById(tenantId: string, id: string): Promise<Run | null> {
-    const run = this.rows.get(id)?.run;
-    return run && run.tenant_id === tenantId ? structuredClone(run) : null;
-  }
-
-  async findByIdempotencyKey(tenantId: string, agentId: string, key: string): Promise<StoredRun | null> {
-    const row = [...this.rows.values()].find(
-      ({ run }) => run.tenant_id === tenantId && run.agent_id === agentId && run.idempotency_key === key,
-    );
-    return row ? structuredClone(row) : null;
-  }
-
-  async delete(id: string): Promise<void> {
-    this.journal.push('runs.delete');
-    if (this.deleteFailure) throw this.deleteFailure;
-    this.rows.delete(id);
-  }
-
-  async markFailed(id: string, error: RunError, finishedAt: string): Promise<boolean> {
-    this.journal.push('runs.markFailed');
-    return this.update(id, OPEN_STATUSES, { status: 'failed', error, finished_at: finishedAt });
-  }
-
-  async markCancelled(id: string, error: RunError, finishedAt: string, from: readonly RunStatus[] = OPEN_STATUSES): Promise<boolean> {
-    this.journal.push('runs.markCancelled');
-    this.markCancelledCalls.push({ id, error, from });
-    return this.update(id, from, { status: 'cancelled', error, finished_at: finishedAt });
-  }
-
-  async listOpenByAgent(tenantId: string, agentId: string): Promise<Run[]> {
-    return this.ofAgent(tenantId, agentId)
-      .filter((run) => OPEN_STATUSES.includes(run.status))
-      .sort((a, b) => a.created_at.localeCompare(b.created_at));
-  }
-
-  async listByAgent(tenantId: string, agentId: string, options: { limit: number }): Promise<Run[]> {
-    return this.ofAgent(tenantId, agentId)
-      .sort((a, b) => b.created_at.localeCompare(a.created_at))
-      .slice(0, options.limit);
-  }
-
-  private ofAgent(tenantId: string, agentId: string): Run[] {
-    return [...this.rows.values()].map(({ run }) => structuredClone(run)).filter((run) => run.tenant_id === tenantId && run.agent_id === agentId);
-  }
-
-  private update(id: string, from: readonly RunStatus[], changes: Partial<Run>): boolean {
-    const row = this.rows.get(id);
-    if (!row || !from.includes(row.run.status) || !OPEN_STATUSES.includes(row.run.status)) return false;
-    row.run = { ...row.run, ...changes };
-    return true;
-  }
-}
-
-class InMemoryRunEventArchive implements Pick<RunEventArchive, 'list' | 'append'> {
-  rows: RunEventV1[] = [];
-  readonly listCalls: { runId: string; afterSeq?: number; limit: number }[] = [];
-  failure: Error | undefined;
-
-  constructor(private readonly journal: string[]) {}
-
-  async append(events: readonly RunEventV1[]): Promise<void> {
-    this.journal.push('archive.append');
-    for (const event of events) if (!this.rows.some((row) => row.id === event.id)) this.rows.push(RunEventV1.parse(event));
-  }
-
-  async list(tenantId: string, runId: string, options: { afterSeq?: number; limit: number }): Promise<RunEventV1[]> {
-    this.listCalls.push({ runId, ...options });
-    if (this.failure) throw this.failure;
-    return this.rows
-      .filter((event) => event.tenant_id === tenantId && event.run_id === runId && event.seq > (options.afterSeq ?? 0))
-      .sort((a, b) => a.seq - b.seq)
-      .slice(0, options.limit);
-  }
-}
-
-/** A run's Redis log: contract-checked appends, a taken seq is refused. */
-class InMemoryRunEventLog implements Pick<RunEventLog, 'append' | 'read' | 'last' | 'expire'> {
-  private readonly logs = new Map<string, RunEventV1[]>();
-  readonly ttls = new Map<string, number>();
-  readonly readCalls: { runId: string; options: RunEventReadOptions }[] = [];
-  appendFailure: Error | undefined;
-  readFailure: Error | undefined;
-  /** Called after each read has taken its snapshot, with the 1-based number of the read. */
-  afterRead: ((readNumber: number) => void) | undefined;
-
-  constructor(private readonly journal: string[]) {}
-
-  seed(...events: RunEventV1[]): void {
-    for (const event of events) this.logOf(event.run_id).push(event);
-  }
-
-  eventsOf(runId: string): RunEventV1[] {
-    return [...this.logOf(runId)];
-  }
-
-  async append(event: RunEventV1): Promise<boolean> {
-    this.journal.push(`eventLog.append ${event.type}`);
-    if (this.appendFailure) throw this.appendFailure;
-    const valid = RunEventV1.parse(event);
-    const log = this.logOf(valid.run_id);
-    if (log.some((existing) => existing.seq >= valid.seq)) return false;
-    log.push(valid);
-    return true;
-  }
-
-  async read(runId: string, options: RunEventReadOptions): Promise<RunEventV1[]> {
-    this.readCalls.push({ runId, options });
-    if (this.readFailure) throw this.readFailure;
-    const page = this.logOf(runId)
-      .filter((event) => event.seq > (options.afterSeq ?? 0))
-      .slice(0, options.limit);
-    this.afterRead?.(this.readCalls.length);
-    return page;
-  }
-
-  async last(runId: string): Promise<RunEventV1 | null> {
-    return this.logOf(runId).at(-1) ?? null;
-  }
-
-  async expire(runId: string, seconds: number): Promise<void> {
-    this.journal.push('eventLog.expire');
-    this.ttls.set(runId, seconds);
-  }
-
-  private logOf(runId: string): RunEventV1[] {
-    const log = this.logs.get(runId) ?? [];
-    this.logs.set(runId, log);
-    return log;
-  }
-}
-
-/** Admission answers scripted per test; records what was admitted, enqueued and released. */
-class FakeRunDispatcher implements Pick<RunDispatcher, 'admit' | 'enqueue' | 'release' | 'standing'> {
-  admission: Admission = { outcome: 'start' };
-  readonly admitted: { agentId: string; concurrency: AgentConcurrency; runId: string }[] = [];
-  readonly enqueued: string[] = [];
-  readonly released: string[] = [];
-  admitFailure: Error | undefined;
-  enqueueFailure: Error | undefined;
-
-  constructor(private readonly journal: string[]) {}
-
-  async admit(agent: Pick<Agent, 'id' | 'concurrency'>, runId: string): Promise<Admission> {
-    this.journal.push('dispatcher.admit');
-    if (this.admitFailure) throw this.admitFailure;
-    this.admitted.push({ agentId: agent.id, concurrency: agent.concurrency, runId });
-    return this.admission;
-  }
-
-  async enqueue(_agent: Pick<Agent, 'id' | 'tenant_id'>, runId: string): Promise<void> {
-    this.journal.push('dispatcher.enqueue');
-    if (this.enqueueFailure) throw this.enqueueFailure;
-    this.enqueued.push(runId);
-  }
-
-  async release(_agent: Pick<Agent, 'id' | 'tenant_id' | 'concurrency'>, runId: string): Promise<string[]> {
-    this.journal.push('dispatcher.release');
-    this.released.push(runId);
-    return [];
-  }
-
-  /** Admitted and not released: active (the fake has no waiting line). */
-  async standing(_agentId: string, runId: string): Promise<'active' | 'pending' | null> {
-    return this.admitted.some((each) => each.runId === runId) && !this.released.includes(runId) ? 'active' : null;
-  }
-}
-
-class FakeRunCancellation implements Pick<RunCancellation, 'request'> {
-  readonly requests: { runId: string; reason: string }[] = [];
-  /** What the coordinator running the run does with the request. */
-  onRequest: ((runId: string, reason: string) => void) | undefined;
-
-  constructor(private readonly journal: string[]) {}
-
-  async request(runId: string, reason: string): Promise<void> {
-    this.journal.push('cancellation.request');
-    this.requests.push({ runId, reason });
-    this.onRequest?.(runId, reason);
-  }
-}
+// ---------------------------------------------------------------- in-memory collaborators (the shared ones: @skreaver/testing)
 
 /** The process-wide event tail; tests publish what coordinators would append. */
 class FakeRunEventsHub implements Pick<RunEventsHub, 'subscribe'> {
@@ -348,21 +105,32 @@ function newTestService() {
     runs: new InMemoryRunRepository(journal),
     archive: new InMemoryRunEventArchive(journal),
     eventLog: new InMemoryRunEventLog(journal),
-    dispatcher: new FakeRunDispatcher(journal),
+    dispatcher: new FakeRunDispatcher<Admission>(journal),
     cancellation: new FakeRunCancellation(journal),
     hub: new FakeRunEventsHub(),
   };
   mocks.agents.seed(AgentFactory.create());
   // The real creator and canceller over the same fakes: submit and cancel are theirs, translated to HTTP here.
-  const runs = mocks.runs as unknown as RunRepository;
-  const eventLog = mocks.eventLog as unknown as RunEventLog;
-  const dispatcher = mocks.dispatcher as unknown as RunDispatcher;
-  const cancellation = mocks.cancellation as unknown as RunCancellation;
-  const canceller = new QueuedRunCanceller(runs, eventLog, mocks.archive as unknown as RunEventArchive, dispatcher, TTL_SECONDS);
+  // The parts of the real collaborators used here, which the shared fakes must match (checked here).
+  const runRows: Pick<
+    RunRepository,
+    'insert' | 'findById' | 'findByIdempotencyKey' | 'delete' | 'markFailed' | 'markCancelled' | 'listOpenByAgent' | 'listByAgent'
+  > = mocks.runs;
+  const agents: Pick<AgentRepository, 'findById'> = mocks.agents;
+  const archived: Pick<RunEventArchive, 'list' | 'append'> = mocks.archive;
+  const log: Pick<RunEventLog, 'append' | 'read' | 'last' | 'expire'> = mocks.eventLog;
+  const dispatching: Pick<RunDispatcher, 'admit' | 'enqueue' | 'release' | 'standing'> = mocks.dispatcher;
+  const cancelling: Pick<RunCancellation, 'request'> = mocks.cancellation;
+  const runs = runRows as RunRepository;
+  const archive = archived as RunEventArchive;
+  const eventLog = log as RunEventLog;
+  const dispatcher = dispatching as RunDispatcher;
+  const cancellation = cancelling as RunCancellation;
+  const canceller = new QueuedRunCanceller(runs, eventLog, archive, dispatcher, TTL_SECONDS);
   const sut = new RunsService(
-    mocks.agents as unknown as AgentRepository,
+    agents as AgentRepository,
     runs,
-    mocks.archive as unknown as RunEventArchive,
+    archive,
     eventLog,
     new RunCreator(runs, eventLog, dispatcher, cancellation, canceller, TTL_SECONDS),
     canceller,
@@ -586,7 +354,7 @@ describe(RunsService.name, () => {
         });
         expect(mocks.archive.rows.filter((event) => event.run_id === OTHER_RUN_ID)).toEqual(mocks.eventLog.eventsOf(OTHER_RUN_ID));
         expect(mocks.eventLog.ttls.get(OTHER_RUN_ID)).toBe(TTL_SECONDS);
-        expect(mocks.dispatcher.released).toEqual([OTHER_RUN_ID]);
+        expect(mocks.dispatcher.released).toEqual([{ agentId: AGENT_ID, runId: OTHER_RUN_ID }]);
       });
 
       it('should ask the coordinator of the running one to cancel it, leaving its row to the coordinator', () => {
@@ -885,7 +653,7 @@ describe(RunsService.name, () => {
       it('should archive the log, let it expire and then free the slot', () => {
         expect(mocks.archive.rows).toEqual(mocks.eventLog.eventsOf(RUN_ID));
         expect(mocks.eventLog.ttls.get(RUN_ID)).toBe(TTL_SECONDS);
-        expect(mocks.dispatcher.released).toEqual([RUN_ID]);
+        expect(mocks.dispatcher.released).toEqual([{ agentId: AGENT_ID, runId: RUN_ID }]);
         expect(mocks.journal).toEqual([
           'runs.markCancelled',
           'eventLog.append run.cancelled',
@@ -1182,7 +950,7 @@ describe(RunsService.name, () => {
 
     it('should answer 503 database_unavailable when the archive cannot be reached', async () => {
       seedRun();
-      mocks.archive.failure = withCode('connect ECONNREFUSED 127.0.0.1:5432', 'ECONNREFUSED');
+      mocks.archive.listFailure = withCode('connect ECONNREFUSED 127.0.0.1:5432', 'ECONNREFUSED');
 
       await expect(sut.events(TENANT, RUN_ID, undefined, 5)).rejects.toMatchObject({ status: 503, code: 'database_unavailable' });
     });

@@ -1,5 +1,8 @@
 import { Module } from '@nestjs/common';
 import type { DynamicModule } from '@nestjs/common';
+import { MessagingModule } from '@skreaver/messaging';
+import { PersistenceModule } from '@skreaver/persistence';
+import { RunLifecycleModule } from '@skreaver/runs';
 
 import { AgentPresenceService } from './agent-presence.service';
 import { MeshDeliveryService } from './mesh-delivery.service';
@@ -15,7 +18,7 @@ export class MeshModule {
   static forRoot(runs: DynamicModule): DynamicModule {
     return {
       module: MeshModule,
-      imports: [runs],
+      imports: [MessagingModule, PersistenceModule, RunLifecycleModule, runs],
       providers: [AgentPresenceService, MeshDeliveryService, MeshHooksService, MeshPresenceService, MeshMetrics, StreamMetrics],
       exports: [MeshDeliveryService],
     };

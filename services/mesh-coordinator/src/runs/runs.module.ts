@@ -1,6 +1,8 @@
 import { Module } from '@nestjs/common';
 import type { DynamicModule } from '@nestjs/common';
-import { RunExecutionModule } from '@skreaver/runs';
+import { MessagingModule } from '@skreaver/messaging';
+import { PersistenceModule } from '@skreaver/persistence';
+import { RunExecutionModule, RunLifecycleModule } from '@skreaver/runs';
 
 import type { MeshCoordinatorConfig } from '../config';
 import { RunJobsConsumer } from '../consumers/run-jobs.consumer';
@@ -14,7 +16,7 @@ export class RunsModule {
     const execution = RunExecutionModule.forRoot(config, { meshEnabled: config.SKREAVER_MESH_ENABLED });
     return {
       module: RunsModule,
-      imports: [execution],
+      imports: [MessagingModule, PersistenceModule, RunLifecycleModule, execution],
       providers: [RunJobsConsumer, QueueMetrics, RunReconcilerService],
       exports: [RunJobsConsumer, execution],
     };

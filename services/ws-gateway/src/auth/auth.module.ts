@@ -1,5 +1,7 @@
 import { Module } from '@nestjs/common';
 import { AuthCoreModule } from '@skreaver/auth';
+import type { ApiKeyStore } from '@skreaver/auth';
+import { ApiKeyRepository, PersistenceModule } from '@skreaver/persistence';
 
 import { WS_GATEWAY_CONFIG } from '../config';
 import type { WsGatewayConfig } from '../config';
@@ -11,8 +13,10 @@ const UNUSED_TOKEN_TTL_SECONDS = 3600;
 @Module({
   imports: [
     AuthCoreModule.register({
+      imports: [PersistenceModule],
       inject: [WS_GATEWAY_CONFIG],
       useFactory: (config: WsGatewayConfig) => ({ jwtSecret: config.JWT_SECRET_KEY, tokenTtlSeconds: UNUSED_TOKEN_TTL_SECONDS }),
+      keyStore: { inject: [ApiKeyRepository], useFactory: (keys: ApiKeyRepository): ApiKeyStore => keys },
     }),
   ],
   exports: [AuthCoreModule],

@@ -1,4 +1,5 @@
 import { Module } from '@nestjs/common';
+import { MessagingModule } from '@skreaver/messaging';
 
 import { AuthModule } from '../auth/auth.module';
 import { ConnectionAdmission } from '../connections/connection-admission.service';
@@ -11,7 +12,7 @@ import { SocketIoAdmission } from './socket-io-admission.service';
 
 /** The two transports (socket.io `/agents`, plain WebSocket `/ws`), who may connect to them (and stay connected), and their shutdown. */
 @Module({
-  imports: [AuthModule, LiveModule],
+  imports: [MessagingModule, AuthModule, LiveModule],
   providers: [AgentsGateway, AuthRevocationsConsumer, ConnectionAdmission, GatewayShutdown, PlainWebSocketGateway, SocketIoAdmission],
   exports: [AgentsGateway, PlainWebSocketGateway],
 })

@@ -2,7 +2,6 @@ import type { MeshEnvelopeV1, Principal, ReconnectHintV1, WsErrorV1 } from '@skr
 import { sleep } from '@skreaver/util';
 
 import type { EventFrame } from './event-frame';
-import type { Subscription } from './subscription';
 import type { WebsocketMetrics } from './websocket-metrics';
 
 /** What the live-event logic needs from a client connection, implemented once per transport (socket.io, `/ws`). */
@@ -38,9 +37,8 @@ const MAX_TIMER_MS = 2_147_483_647;
 // A replay waits for the client to have read most of what it was sent before sending more.
 const PACE_POLL_MS = 10;
 
-/** One authenticated client connection and its subscriptions, whatever its transport. */
+/** One authenticated client connection, whatever its transport (its subscriptions are in `SubscriptionRegistry`). */
 export class LiveSession {
-  readonly subscriptions = new Map<string, Subscription>();
   private state: 'open' | 'closing' | 'closed' = 'open';
   private checkedBatch = -1;
   private expiryTimer: NodeJS.Timeout | undefined;

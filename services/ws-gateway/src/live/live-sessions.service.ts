@@ -57,7 +57,7 @@ export class LiveSessions {
   /** Forgets a session whose connection has ended: its subscriptions and its connection slot. Idempotent. */
   closed(session: LiveSession): void {
     if (!session.markClosed()) return;
-    for (const subscription of [...session.subscriptions.values()]) this.registry.remove(subscription);
+    for (const subscription of [...this.registry.of(session).values()]) this.registry.remove(subscription);
     this.sessions.delete(session);
     this.metrics.active.dec();
   }

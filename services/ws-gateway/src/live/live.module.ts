@@ -1,4 +1,6 @@
 import { Module } from '@nestjs/common';
+import { MessagingModule } from '@skreaver/messaging';
+import { PersistenceModule } from '@skreaver/persistence';
 
 import { MeshTopicsConsumer } from '../consumers/mesh-topics.consumer';
 import { RunEventsConsumer } from '../consumers/run-events.consumer';
@@ -12,6 +14,7 @@ import { WebsocketMetrics } from './websocket-metrics';
 
 /** Live events, independent of the transport: sessions, subscriptions, replay, and the tail of the global stream. */
 @Module({
+  imports: [MessagingModule, PersistenceModule],
   providers: [
     EventReplay,
     LiveEventsService,

@@ -39,9 +39,9 @@ export class SubscriptionsService {
     const target = targetOf(request.data);
     const room = roomOf(tenantId, target);
     const after = 'after' in request.data ? request.data.after : undefined;
-    const existing = session.subscriptions.get(room);
+    const existing = this.registry.of(session).get(room);
     if (existing && after === undefined) return { ok: true, room };
-    if (!existing && session.subscriptions.size >= this.config.WS_MAX_SUBSCRIPTIONS) {
+    if (!existing && this.registry.of(session).size >= this.config.WS_MAX_SUBSCRIPTIONS) {
       return failure(this.tooMany());
     }
     let resume: ResumePoint | undefined;
@@ -58,9 +58,9 @@ export class SubscriptionsService {
     }
     if (!session.open) return failure({ code: 'internal_error', message: 'the connection is closing' });
     // Looked up again: another subscribe to the same room may have completed while the resume point was found.
-    const previous = session.subscriptions.get(room);
+    const previous = this.registry.of(session).get(room);
     if (previous) this.registry.remove(previous);
-    else if (session.subscriptions.size >= this.config.WS_MAX_SUBSCRIPTIONS) return failure(this.tooMany());
+    else if (this.registry.of(session).size >= this.config.WS_MAX_SUBSCRIPTIONS) return failure(this.tooMany());
     const subscription = new Subscription(session, room, target);
     if (resume) {
       // Held back before the replay starts reading: whatever the log gains from here on also arrives live.
@@ -83,7 +83,7 @@ export class SubscriptionsService {
     const request = UnsubscribeRequestV1.safeParse(payload);
     if (!request.success) return failure(invalid(request.error));
     const room = roomOf(session.principal.tenant_id, targetOf(request.data));
-    const subscription = session.subscriptions.get(room);
+    const subscription = this.registry.of(session).get(room);
     if (subscription) this.registry.remove(subscription);
     return { ok: true, room };
   }

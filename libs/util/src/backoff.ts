@@ -1,4 +1,7 @@
-/** Capped exponential backoff for retry loops: `initialMs` doubling up to `maxMs`, back to `initialMs` after `reset()`. */
+/**
+ * The one backoff of the code base (Redis reconnects and stream readers, database waits, in-process run retries,
+ * webhook redeliveries). Capped exponential backoff for retry loops: `initialMs` doubling up to `maxMs`, back to `initialMs` after `reset()`.
+ */
 export class Backoff {
   private attempt = 0;
 
@@ -20,7 +23,7 @@ export class Backoff {
   }
 }
 
-/** The delay of the `attempt`-th (0-based) retry: `initialMs * 2^attempt`, capped at `maxMs`. */
+/** The delay of the `attempt`-th (0-based) retry: `initialMs * 2^attempt`, capped at `maxMs` (`Infinity`: no cap). */
 export function backoffDelay(attempt: number, initialMs = 100, maxMs = 2_000): number {
   // Math.min before the power would still overflow to Infinity for large attempts; clamp the exponent instead.
   return Math.min(initialMs * 2 ** Math.min(attempt, 30), maxMs);

@@ -1,0 +1,303 @@
+import { RunEventV1 } from '@skreaver/contracts';
+import type { Agent, AgentConcurrency, AgentStatus, JsonValue, Run, RunError, RunStatus } from '@skreaver/contracts';
+
+// In-memory stand-ins for the run bookkeeping collaborators (persistence's RunRepository, AgentRepository and
+// RunEventArchive, messaging's RunEventLog, runs' RunDispatcher and RunCancellation), shared by the unit specs of
+// RunExecutor (libs/runs) and RunsService (agent-api). They are typed with contract types only, so this library
+// depends on no tier above contracts; the specs cast them to the interfaces they stand for. Each records the calls
+// that matter in a shared `journal`, in order.
+
+const OPEN_STATUSES: readonly RunStatus[] = ['queued', 'running'];
+
+/** What pg throws while PostgreSQL is down. */
+export function databaseDown(): Error {
+  return Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:5432'), { code: 'ECONNREFUSED' });
+}
+
+/** A stored run and the hash of the request that created it (idempotency). */
+export interface StoredRun {
+  run: Run;
+  requestHash: string | null;
+}
+
+/** Compare-and-set on statuses and a unique idempotency key per agent, as the real repository and schema do. */
+export class InMemoryRunRepository {
+  readonly rows = new Map<string, StoredRun>();
+  readonly markCancelledCalls: { id: string; error: RunError; from: readonly RunStatus[] }[] = [];
+  insertFailure: Error | undefined;
+  deleteFailure: Error | undefined;
+  markCompletedFailure: Error | undefined;
+  /** A row another request inserts just before ours (two requests racing with one idempotency key). */
+  concurrentInsert: StoredRun | undefined;
+  /** Runs just before markRunning's compare-and-set (another process changing the run in between). */
+  beforeMarkRunning: (() => void) | undefined;
+  /** Calls to findById and markCompleted that fail as if the database were down, before they work again. */
+  outages = 0;
+
+  constructor(private readonly journal: string[]) {}
+
+  seed(run: Run, requestHash: string | null = null): void {
+    this.rows.set(run.id, { run: structuredClone(run), requestHash });
+  }
+
+  stored(id: string): Run | undefined {
+    return this.rows.get(id)?.run;
+  }
+
+  setStatus(id: string, changes: Partial<Run>): void {
+    const row = this.rows.get(id);
+    if (row) row.run = { ...row.run, ...changes };
+  }
+
+  async insert(run: Run, options: { requestHash?: string } = {}): Promise<Run> {
+    this.journal.push('runs.insert');
+    if (this.concurrentInsert) this.seed(this.concurrentInsert.run, this.concurrentInsert.requestHash);
+    this.concurrentInsert = undefined;
+    if (this.insertFailure) throw this.insertFailure;
+    const taken = [...this.rows.values()].some(
+      ({ run: other }) =>
+        run.idempotency_key !== null &&
+        other.tenant_id === run.tenant_id &&
+        other.agent_id === run.agent_id &&
+        other.idempotency_key === run.idempotency_key,
+    );
+    if (taken) throw Object.assign(new Error('duplicate key value violates unique constraint'), { code: '23505' });
+    this.seed(run, options.requestHash ?? null);
+    return run;
+  }
+
+  async findById(tenantId: string, id: string): Promise<Run | null> {
+    this.failIfDown();
+    const run = this.rows.get(id)?.run;
+    return run && run.tenant_id === tenantId ? structuredClone(run) : null;
+  }
+
+  async findByIdempotencyKey(tenantId: string, agentId: string, key: string): Promise<StoredRun | null> {
+    const row = [...this.rows.values()].find(({ run }) => run.tenant_id === tenantId && run.agent_id === agentId && run.idempotency_key === key);
+    return row ? structuredClone(row) : null;
+  }
+
+  async delete(id: string): Promise<void> {
+    this.journal.push('runs.delete');
+    if (this.deleteFailure) throw this.deleteFailure;
+    this.rows.delete(id);
+  }
+
+  async markRunning(id: string, attempt: number, startedAt: string): Promise<boolean> {
+    this.journal.push('runs.markRunning');
+    this.beforeMarkRunning?.();
+    return this.update(id, OPEN_STATUSES, { status: 'running', attempts: attempt, started_at: startedAt });
+  }
+
+  async markCompleted(id: string, output: JsonValue, finishedAt: string): Promise<boolean> {
+    this.journal.push('runs.markCompleted');
+    if (this.markCompletedFailure) throw this.markCompletedFailure;
+    this.failIfDown();
+    return this.update(id, OPEN_STATUSES, { status: 'completed', output, finished_at: finishedAt });
+  }
+
+  async markFailed(id: string, error: RunError, finishedAt: string): Promise<boolean> {
+    this.journal.push('runs.markFailed');
+    return this.update(id, OPEN_STATUSES, { status: 'failed', error, finished_at: finishedAt });
+  }
+
+  async markCancelled(id: string, error: RunError, finishedAt: string, from: readonly RunStatus[] = OPEN_STATUSES): Promise<boolean> {
+    this.journal.push('runs.markCancelled');
+    this.markCancelledCalls.push({ id, error, from });
+    return this.update(id, from, { status: 'cancelled', error, finished_at: finishedAt });
+  }
+
+  async listOpenByAgent(tenantId: string, agentId: string): Promise<Run[]> {
+    return this.ofAgent(tenantId, agentId)
+      .filter((run) => OPEN_STATUSES.includes(run.status))
+      .sort((a, b) => a.created_at.localeCompare(b.created_at));
+  }
+
+  async listByAgent(tenantId: string, agentId: string, options: { limit: number }): Promise<Run[]> {
+    return this.ofAgent(tenantId, agentId)
+      .sort((a, b) => b.created_at.localeCompare(a.created_at))
+      .slice(0, options.limit);
+  }
+
+  private ofAgent(tenantId: string, agentId: string): Run[] {
+    return [...this.rows.values()].map(({ run }) => structuredClone(run)).filter((run) => run.tenant_id === tenantId && run.agent_id === agentId);
+  }
+
+  private update(id: string, from: readonly RunStatus[], changes: Partial<Run>): boolean {
+    const row = this.rows.get(id);
+    if (!row || !from.includes(row.run.status) || !OPEN_STATUSES.includes(row.run.status)) return false;
+    row.run = { ...row.run, ...changes };
+    return true;
+  }
+
+  private failIfDown(): void {
+    if (this.outages <= 0) return;
+    this.outages -= 1;
+    throw databaseDown();
+  }
+}
+
+export class InMemoryAgentRepository {
+  readonly rows = new Map<string, Agent>();
+  /** Every status written by updateActivity, in order. */
+  readonly statuses: AgentStatus[] = [];
+
+  seed(agent: Agent): void {
+    this.rows.set(agent.id, structuredClone(agent));
+  }
+
+  async findById(tenantId: string, id: string): Promise<Agent | null> {
+    const agent = this.rows.get(id);
+    return agent && agent.tenant_id === tenantId ? structuredClone(agent) : null;
+  }
+
+  async updateActivity(tenantId: string, id: string, status: AgentStatus, at: string): Promise<void> {
+    this.statuses.push(status);
+    const agent = this.rows.get(id);
+    if (agent && agent.tenant_id === tenantId) this.rows.set(id, { ...agent, status, last_activity: at });
+  }
+}
+
+/** The database archive of finished runs' events: contract-checked, an event id is stored once. */
+export class InMemoryRunEventArchive {
+  rows: RunEventV1[] = [];
+  readonly listCalls: { runId: string; afterSeq?: number; limit: number }[] = [];
+  appendFailure: Error | undefined;
+  listFailure: Error | undefined;
+
+  constructor(private readonly journal: string[]) {}
+
+  /** Every archived event, by seq. */
+  get events(): RunEventV1[] {
+    return [...this.rows].sort((a, b) => a.seq - b.seq);
+  }
+
+  async append(events: readonly RunEventV1[]): Promise<void> {
+    this.journal.push('archive.append');
+    if (this.appendFailure) throw this.appendFailure;
+    for (const event of events) if (!this.rows.some((row) => row.id === event.id)) this.rows.push(RunEventV1.parse(event));
+  }
+
+  async list(tenantId: string, runId: string, options: { afterSeq?: number; limit: number }): Promise<RunEventV1[]> {
+    this.listCalls.push({ runId, ...options });
+    if (this.listFailure) throw this.listFailure;
+    return this.rows
+      .filter((event) => event.tenant_id === tenantId && event.run_id === runId && event.seq > (options.afterSeq ?? 0))
+      .sort((a, b) => a.seq - b.seq)
+      .slice(0, options.limit);
+  }
+}
+
+/** A run's Redis log: contract-checked appends, a taken seq is refused. */
+export class InMemoryRunEventLog {
+  private readonly logs = new Map<string, RunEventV1[]>();
+  readonly ttls = new Map<string, number>();
+  readonly readCalls: { runId: string; options: { afterSeq?: number; limit?: number } }[] = [];
+  appendFailure: Error | undefined;
+  readFailure: Error | undefined;
+  /** Called after each read has taken its snapshot, with the 1-based number of the read. */
+  afterRead: ((readNumber: number) => void) | undefined;
+
+  constructor(private readonly journal: string[]) {}
+
+  seed(...events: RunEventV1[]): void {
+    for (const event of events) this.logOf(event.run_id).push(event);
+  }
+
+  eventsOf(runId: string): RunEventV1[] {
+    return [...this.logOf(runId)];
+  }
+
+  async append(event: RunEventV1): Promise<boolean> {
+    this.journal.push(`eventLog.append ${event.type}`);
+    if (this.appendFailure) throw this.appendFailure;
+    const valid = RunEventV1.parse(event);
+    const log = this.logOf(valid.run_id);
+    if (log.some((existing) => existing.seq >= valid.seq)) return false;
+    log.push(valid);
+    return true;
+  }
+
+  async read(runId: string, options: { afterSeq?: number; limit?: number }): Promise<RunEventV1[]> {
+    this.readCalls.push({ runId, options });
+    if (this.readFailure) throw this.readFailure;
+    const page = this.logOf(runId)
+      .filter((event) => event.seq > (options.afterSeq ?? 0))
+      .slice(0, options.limit);
+    this.afterRead?.(this.readCalls.length);
+    return page;
+  }
+
+  async last(runId: string): Promise<RunEventV1 | null> {
+    return this.logOf(runId).at(-1) ?? null;
+  }
+
+  async expire(runId: string, seconds: number): Promise<void> {
+    this.journal.push('eventLog.expire');
+    this.ttls.set(runId, seconds);
+  }
+
+  private logOf(runId: string): RunEventV1[] {
+    const log = this.logs.get(runId) ?? [];
+    this.logs.set(runId, log);
+    return log;
+  }
+}
+
+/** Admission answers scripted per test (`admission`); records what was admitted, enqueued and released. */
+export class FakeRunDispatcher<A = { outcome: string }> {
+  admission = { outcome: 'start' } as A;
+  readonly admitted: { agentId: string; concurrency: AgentConcurrency; runId: string }[] = [];
+  readonly enqueued: string[] = [];
+  readonly released: { agentId: string; runId: string }[] = [];
+  admitFailure: Error | undefined;
+  enqueueFailure: Error | undefined;
+
+  constructor(private readonly journal: string[]) {}
+
+  async admit(agent: Pick<Agent, 'id' | 'concurrency'>, runId: string): Promise<A> {
+    this.journal.push('dispatcher.admit');
+    if (this.admitFailure) throw this.admitFailure;
+    this.admitted.push({ agentId: agent.id, concurrency: agent.concurrency, runId });
+    return this.admission;
+  }
+
+  async enqueue(_agent: Pick<Agent, 'id' | 'tenant_id'>, runId: string): Promise<void> {
+    this.journal.push('dispatcher.enqueue');
+    if (this.enqueueFailure) throw this.enqueueFailure;
+    this.enqueued.push(runId);
+  }
+
+  async release(agent: Pick<Agent, 'id' | 'tenant_id' | 'concurrency'>, runId: string): Promise<string[]> {
+    this.journal.push('dispatcher.release');
+    this.released.push({ agentId: agent.id, runId });
+    return [];
+  }
+
+  /** Admitted and not released: active (the fake has no waiting line). */
+  async standing(_agentId: string, runId: string): Promise<'active' | 'pending' | null> {
+    const released = this.released.some((each) => each.runId === runId);
+    return this.admitted.some((each) => each.runId === runId) && !released ? 'active' : null;
+  }
+}
+
+/** Cancellation requests: those agent-api leaves (`request`) and those a coordinator reads (`requested`, from `reasons`). */
+export class FakeRunCancellation {
+  readonly reasons = new Map<string, string>();
+  readonly requests: { runId: string; reason: string }[] = [];
+  /** What the coordinator running the run does with a request. */
+  onRequest: ((runId: string, reason: string) => void) | undefined;
+
+  constructor(private readonly journal: string[]) {}
+
+  async request(runId: string, reason: string): Promise<void> {
+    this.journal.push('cancellation.request');
+    this.requests.push({ runId, reason });
+    this.onRequest?.(runId, reason);
+  }
+
+  async requested(runId: string): Promise<string | null> {
+    this.journal.push('cancellation.requested');
+    return this.reasons.get(runId) ?? null;
+  }
+}
