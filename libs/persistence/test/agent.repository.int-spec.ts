@@ -1,25 +1,13 @@
-import { DATABASE_KINDS, IsolatedDatabase, isolatedDatabase } from '@skreaver/testing';
+import { DATABASE_KINDS } from '@skreaver/testing';
 import { newId } from '@skreaver/util';
 
-import { DataSource } from 'typeorm';
-
 import { AgentRepository, RunRepository } from '../src';
-import { AgentFactory, at, NESTED_JSON, openMigratedDataSource, RunFactory } from './persistence-fixtures';
+import { AgentFactory, at, NESTED_JSON, migratedDatabase, RunFactory } from './persistence-fixtures';
 
 describe.each(DATABASE_KINDS)('AgentRepository on %s', (kind) => {
-  let db: IsolatedDatabase;
-  let dataSource: DataSource;
   let sut: AgentRepository;
-
-  beforeAll(async () => {
-    db = await isolatedDatabase(kind, 'persistence-agents');
-    dataSource = await openMigratedDataSource(db);
+  const database = migratedDatabase(kind, 'persistence-agents', (dataSource) => {
     sut = new AgentRepository(dataSource);
-  });
-
-  afterAll(async () => {
-    await dataSource.destroy();
-    await db.cleanup();
   });
 
   it('should return an inserted agent unchanged from findById', async () => {
@@ -76,13 +64,13 @@ describe.each(DATABASE_KINDS)('AgentRepository on %s', (kind) => {
   });
 
   it("should delete an agent's runs with it", async () => {
-    const runs = new RunRepository(dataSource);
+    const runs = new RunRepository(database.dataSource);
     const agent = await sut.insert(AgentFactory.create());
     const run = await runs.insert(RunFactory.create(agent));
     const survivor = await runs.insert(RunFactory.create(await sut.insert(AgentFactory.create())));
 
     // The repository has no delete yet, so the row goes the way a future delete would: one DELETE.
-    await dataSource.createQueryBuilder().delete().from('agents').where('id = :id', { id: agent.id }).execute();
+    await database.dataSource.createQueryBuilder().delete().from('agents').where('id = :id', { id: agent.id }).execute();
 
     await expect(runs.findById(run.tenant_id, run.id)).resolves.toBeNull();
     await expect(runs.findById(survivor.tenant_id, survivor.id)).resolves.toEqual(survivor);

@@ -1,13 +1,11 @@
 import { randomBytes } from 'node:crypto';
 
-import { DATABASE_KINDS, IsolatedDatabase, isolatedDatabase } from '@skreaver/testing';
+import { DATABASE_KINDS } from '@skreaver/testing';
 import { newId } from '@skreaver/util';
-
-import { DataSource } from 'typeorm';
 
 import { ApiKeyRepository } from '../src';
 import type { ApiKeyRecord } from '../src';
-import { at, openMigratedDataSource } from './persistence-fixtures';
+import { at, migratedDatabase } from './persistence-fixtures';
 
 const ApiKeyFactory = {
   create(overrides: Partial<ApiKeyRecord> = {}): ApiKeyRecord {
@@ -34,19 +32,9 @@ function listed(key: ApiKeyRecord) {
 }
 
 describe.each(DATABASE_KINDS)('ApiKeyRepository on %s', (kind) => {
-  let db: IsolatedDatabase;
-  let dataSource: DataSource;
   let sut: ApiKeyRepository;
-
-  beforeAll(async () => {
-    db = await isolatedDatabase(kind, 'persistence-api-keys');
-    dataSource = await openMigratedDataSource(db);
+  migratedDatabase(kind, 'persistence-api-keys', (dataSource) => {
     sut = new ApiKeyRepository(dataSource);
-  });
-
-  afterAll(async () => {
-    await dataSource.destroy();
-    await db.cleanup();
   });
 
   it('should find an inserted key by prefix with its hash, whatever the tenant', async () => {

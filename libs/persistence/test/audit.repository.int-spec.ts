@@ -1,12 +1,10 @@
 import type { AuditEntry } from '@skreaver/contracts';
-import { DATABASE_KINDS, IsolatedDatabase, isolatedDatabase } from '@skreaver/testing';
+import { DATABASE_KINDS } from '@skreaver/testing';
 import { newId } from '@skreaver/util';
-
-import { DataSource } from 'typeorm';
 
 import { AuditRepository, MIGRATIONS } from '../src';
 import type { NewAuditEntry } from '../src';
-import { at, NESTED_JSON, openMigratedDataSource } from './persistence-fixtures';
+import { at, NESTED_JSON, migratedDatabase } from './persistence-fixtures';
 
 const AuditEntryFactory = {
   create(overrides: Partial<NewAuditEntry> = {}): NewAuditEntry {
@@ -24,19 +22,9 @@ const AuditEntryFactory = {
 };
 
 describe.each(DATABASE_KINDS)('AuditRepository on %s', (kind) => {
-  let db: IsolatedDatabase;
-  let dataSource: DataSource;
   let sut: AuditRepository;
-
-  beforeAll(async () => {
-    db = await isolatedDatabase(kind, 'persistence-audit');
-    dataSource = await openMigratedDataSource(db);
+  const database = migratedDatabase(kind, 'persistence-audit', (dataSource) => {
     sut = new AuditRepository(dataSource);
-  });
-
-  afterAll(async () => {
-    await dataSource.destroy();
-    await db.cleanup();
   });
 
   it('should number appended entries in increasing order and read them back unchanged', async () => {
@@ -70,7 +58,7 @@ describe.each(DATABASE_KINDS)('AuditRepository on %s', (kind) => {
   it('should have tables the auth migration can drop and create again', async () => {
     const migration = MIGRATIONS.find((candidate) => candidate.name.startsWith('AuthSchema'));
     if (!migration) throw new Error('AuthSchema migration missing from MIGRATIONS');
-    const queryRunner = dataSource.createQueryRunner();
+    const queryRunner = database.dataSource.createQueryRunner();
     try {
       await new migration().down(queryRunner);
       await expect(queryRunner.hasTable('audit_log')).resolves.toBe(false);

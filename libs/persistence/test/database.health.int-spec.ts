@@ -1,10 +1,9 @@
-import { DATABASE_KINDS, IsolatedDatabase, isolatedDatabase, TEST_POSTGRES_URL, waitFor } from '@skreaver/testing';
+import { DATABASE_KINDS, TEST_POSTGRES_URL, waitFor } from '@skreaver/testing';
 
 import { Client } from 'pg';
-import { DataSource } from 'typeorm';
 
 import { AgentRepository, createDataSource, DatabaseHealth, isDatabaseUnavailable } from '../src';
-import { AgentFactory, openMigratedDataSource } from './persistence-fixtures';
+import { AgentFactory, migratedDatabase } from './persistence-fixtures';
 
 async function errorOf(call: () => Promise<unknown>): Promise<unknown> {
   try {
@@ -16,19 +15,9 @@ async function errorOf(call: () => Promise<unknown>): Promise<unknown> {
 }
 
 describe.each(DATABASE_KINDS)('DatabaseHealth on %s', (kind) => {
-  let db: IsolatedDatabase;
-  let dataSource: DataSource;
   let sut: DatabaseHealth;
-
-  beforeAll(async () => {
-    db = await isolatedDatabase(kind, 'persistence-health');
-    dataSource = await openMigratedDataSource(db);
+  const database = migratedDatabase(kind, 'persistence-health', (dataSource) => {
     sut = new DatabaseHealth(dataSource);
-  });
-
-  afterAll(async () => {
-    if (dataSource.isInitialized) await dataSource.destroy();
-    await db.cleanup();
   });
 
   it('should report the latency of SELECT 1', async () => {
@@ -38,20 +27,20 @@ describe.each(DATABASE_KINDS)('DatabaseHealth on %s', (kind) => {
   });
 
   it('should not classify a constraint violation as the database being unavailable', async () => {
-    const agents = new AgentRepository(dataSource);
+    const agents = new AgentRepository(database.dataSource);
     const agent = await agents.insert(AgentFactory.create());
     expect(isDatabaseUnavailable(await errorOf(() => agents.insert(agent)))).toBe(false);
   });
 
   if (kind === 'postgres') {
     it('should classify a connection killed mid-query as unavailable, and recover afterwards', async () => {
-      const victim = dataSource.createQueryRunner();
+      const victim = database.dataSource.createQueryRunner();
       await victim.connect();
       const [{ pid }] = (await victim.query('SELECT pg_backend_pid() AS pid')) as { pid: number }[];
       const sleeping = errorOf(() => victim.query('SELECT pg_sleep(5)'));
       await new Promise((resolve) => setTimeout(resolve, 50));
 
-      await dataSource.query('SELECT pg_terminate_backend($1)', [pid]);
+      await database.dataSource.query('SELECT pg_terminate_backend($1)', [pid]);
 
       expect(isDatabaseUnavailable(await sleeping)).toBe(true);
       await victim.release();
@@ -62,14 +51,14 @@ describe.each(DATABASE_KINDS)('DatabaseHealth on %s', (kind) => {
     });
 
     it('should classify a database closed to connections as unavailable, and recover when it reopens', async () => {
-      const name = new URL(db.url ?? '').pathname.slice(1);
+      const name = new URL(database.db.url ?? '').pathname.slice(1);
       const admin = new Client({ connectionString: TEST_POSTGRES_URL });
       await admin.connect();
       try {
         await admin.query(`ALTER DATABASE ${name} ALLOW_CONNECTIONS false`);
         await admin.query('SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1', [name]);
 
-        const agents = new AgentRepository(dataSource);
+        const agents = new AgentRepository(database.dataSource);
         // The first call may still meet a pooled connection that was just killed; both ways it is an outage.
         for (let attempt = 0; attempt < 2; attempt += 1) {
           expect(isDatabaseUnavailable(await errorOf(() => agents.insert(AgentFactory.create())))).toBe(true);
@@ -87,7 +76,7 @@ describe.each(DATABASE_KINDS)('DatabaseHealth on %s', (kind) => {
     it('should classify a refused connection as unavailable', async () => {
       const unreachable = createDataSource({
         databaseUrl: 'postgres://postgres:secret@127.0.0.1:1/skreaver',
-        dataDir: db.dataDir,
+        dataDir: database.db.dataDir,
         poolSize: 1,
         runMigrations: false,
       });
@@ -96,8 +85,8 @@ describe.each(DATABASE_KINDS)('DatabaseHealth on %s', (kind) => {
   }
 
   it('should throw, as unavailable, once the data source is destroyed', async () => {
-    const agents = new AgentRepository(dataSource);
-    await dataSource.destroy();
+    const agents = new AgentRepository(database.dataSource);
+    await database.dataSource.destroy();
 
     await expect(sut.check()).rejects.toThrow();
     expect(isDatabaseUnavailable(await errorOf(() => agents.findById('default', AgentFactory.create().id)))).toBe(true);

@@ -1,5 +1,5 @@
 import { Agent, DEFAULT_TENANT, JsonValue, Run, RunEventV1, runEventId } from '@skreaver/contracts';
-import { IsolatedDatabase } from '@skreaver/testing';
+import { IsolatedDatabase, isolatedDatabase } from '@skreaver/testing';
 import { newId } from '@skreaver/util';
 
 import { DataSource } from 'typeorm';
@@ -17,6 +17,45 @@ export async function openMigratedDataSource(db: IsolatedDatabase): Promise<Data
   await dataSource.initialize();
   await dataSource.runMigrations();
   return dataSource;
+}
+
+/** A describe block's migrated database: `db` and `dataSource` are set once its `beforeAll` has run. */
+export interface MigratedDatabase {
+  readonly db: IsolatedDatabase;
+  readonly dataSource: DataSource;
+}
+
+/**
+ * Registers the describe block's `beforeAll` (a fresh database of `kind`, migrated, then `setUp` with its data source)
+ * and `afterAll` (destroy and drop it), so each spec states only what it builds on the database.
+ */
+export function migratedDatabase(
+  kind: 'sqlite' | 'postgres',
+  label: string,
+  setUp: (dataSource: DataSource) => unknown = () => undefined,
+): MigratedDatabase {
+  let db: IsolatedDatabase | undefined;
+  let dataSource: DataSource | undefined;
+  beforeAll(async () => {
+    db = await isolatedDatabase(kind, label);
+    dataSource = await openMigratedDataSource(db);
+    await setUp(dataSource);
+  });
+  afterAll(async () => {
+    // A test may have destroyed it on purpose (health checks of a closed data source).
+    if (dataSource?.isInitialized) await dataSource.destroy();
+    await db?.cleanup();
+  });
+  return {
+    get db() {
+      if (!db) throw new Error('the database is set up in beforeAll');
+      return db;
+    },
+    get dataSource() {
+      if (!dataSource) throw new Error('the data source is set up in beforeAll');
+      return dataSource;
+    },
+  };
 }
 
 /** `2026-01-01T00:00:00.000Z` plus `seconds`, so tests control ordering by time. */

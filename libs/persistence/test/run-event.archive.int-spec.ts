@@ -1,29 +1,17 @@
 import { Agent } from '@skreaver/contracts';
-import { DATABASE_KINDS, IsolatedDatabase, isolatedDatabase } from '@skreaver/testing';
-
-import { DataSource } from 'typeorm';
+import { DATABASE_KINDS } from '@skreaver/testing';
 
 import { AgentRepository, RunEventArchive, RunRepository } from '../src';
-import { AgentFactory, openMigratedDataSource, RunEventFactory, RunFactory } from './persistence-fixtures';
+import { AgentFactory, migratedDatabase, RunEventFactory, RunFactory } from './persistence-fixtures';
 
 describe.each(DATABASE_KINDS)('RunEventArchive on %s', (kind) => {
-  let db: IsolatedDatabase;
-  let dataSource: DataSource;
   let runs: RunRepository;
   let sut: RunEventArchive;
   let agent: Agent;
-
-  beforeAll(async () => {
-    db = await isolatedDatabase(kind, 'persistence-events');
-    dataSource = await openMigratedDataSource(db);
+  const database = migratedDatabase(kind, 'persistence-events', async (dataSource) => {
     runs = new RunRepository(dataSource);
     sut = new RunEventArchive(dataSource);
     agent = await new AgentRepository(dataSource).insert(AgentFactory.create({ tenant_id: 'events-tenant' }));
-  });
-
-  afterAll(async () => {
-    await dataSource.destroy();
-    await db.cleanup();
   });
 
   const newRun = () => runs.insert(RunFactory.create(agent));
@@ -97,7 +85,7 @@ describe.each(DATABASE_KINDS)('RunEventArchive on %s', (kind) => {
     const run = await newRun();
     const [queued] = RunEventFactory.createLog(run, 1);
     await sut.append([queued]);
-    await dataSource
+    await database.dataSource
       .createQueryBuilder()
       .update('run_events')
       .set({ type: 'run.exploded' })
@@ -111,7 +99,7 @@ describe.each(DATABASE_KINDS)('RunEventArchive on %s', (kind) => {
     const run = await newRun();
     await sut.append(RunEventFactory.createLog(run, 3));
 
-    await dataSource.createQueryBuilder().delete().from('runs').where('id = :id', { id: run.id }).execute();
+    await database.dataSource.createQueryBuilder().delete().from('runs').where('id = :id', { id: run.id }).execute();
 
     await expect(sut.list(run.tenant_id, run.id, { limit: 100 })).resolves.toEqual([]);
   });

@@ -1,28 +1,16 @@
 import { Agent, JsonValue } from '@skreaver/contracts';
-import { DATABASE_KINDS, IsolatedDatabase, isolatedDatabase } from '@skreaver/testing';
+import { DATABASE_KINDS } from '@skreaver/testing';
 import { newId } from '@skreaver/util';
 
-import { DataSource } from 'typeorm';
-
 import { AgentRepository, RunRepository } from '../src';
-import { AgentFactory, at, NESTED_JSON, openMigratedDataSource, RunFactory } from './persistence-fixtures';
+import { AgentFactory, at, NESTED_JSON, migratedDatabase, RunFactory } from './persistence-fixtures';
 
 describe.each(DATABASE_KINDS)('RunRepository on %s', (kind) => {
-  let db: IsolatedDatabase;
-  let dataSource: DataSource;
   let sut: RunRepository;
   let agent: Agent;
-
-  beforeAll(async () => {
-    db = await isolatedDatabase(kind, 'persistence-runs');
-    dataSource = await openMigratedDataSource(db);
+  const database = migratedDatabase(kind, 'persistence-runs', async (dataSource) => {
     sut = new RunRepository(dataSource);
     agent = await new AgentRepository(dataSource).insert(AgentFactory.create({ tenant_id: 'runs-tenant' }));
-  });
-
-  afterAll(async () => {
-    await dataSource.destroy();
-    await db.cleanup();
   });
 
   it('should return an inserted run unchanged, by tenant and across tenants', async () => {
@@ -122,7 +110,7 @@ describe.each(DATABASE_KINDS)('RunRepository on %s', (kind) => {
   });
 
   it("should list an agent's runs newest first, up to the limit", async () => {
-    const other = await new AgentRepository(dataSource).insert(AgentFactory.create({ tenant_id: agent.tenant_id }));
+    const other = await new AgentRepository(database.dataSource).insert(AgentFactory.create({ tenant_id: agent.tenant_id }));
     const first = await sut.insert(RunFactory.create(other, { created_at: at(100) }));
     const third = await sut.insert(RunFactory.create(other, { created_at: at(300), source: 'mesh' }));
     const second = await sut.insert(RunFactory.create(other, { created_at: at(200), source: 'schedule' }));
