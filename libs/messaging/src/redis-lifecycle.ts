@@ -27,10 +27,17 @@ export function whenEnded(redis: Redis, timeoutMs = 1_000): Promise<void> {
 export async function closeConnection(redis: Redis, timeoutMs = 1_000): Promise<void> {
   if (isEnded(redis)) return;
   const ended = whenEnded(redis, timeoutMs);
-  // QUIT queues behind a blocked read; the timer cuts that wait short.
-  const timer = setTimeout(() => redis.disconnect(), timeoutMs);
+  // QUIT queues behind a blocked read, and on a connection that is reconnecting its promise may never settle: the
+  // timer drops the socket and stops waiting for the reply, so closing is bounded whatever state the client is in.
+  let timer: NodeJS.Timeout | undefined;
+  const cutOff = new Promise<void>((resolve) => {
+    timer = setTimeout(() => {
+      redis.disconnect();
+      resolve();
+    }, timeoutMs);
+  });
   try {
-    await redis.quit();
+    await Promise.race([redis.quit().then(() => undefined), cutOff]);
   } catch {
     redis.disconnect();
   } finally {
