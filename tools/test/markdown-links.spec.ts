@@ -20,8 +20,8 @@ function markdownFiles(): string[] {
   return found.filter((path) => existsSync(join(ROOT, path)));
 }
 
-/** Lines outside fenced code blocks, with inline code removed. */
-function prose(markdown: string): string[] {
+/** The lines of `markdown` outside fenced code blocks. */
+function outsideFences(markdown: string): string[] {
   const lines: string[] = [];
   let fence: string | null = null;
   for (const line of markdown.split('\n')) {
@@ -30,23 +30,21 @@ function prose(markdown: string): string[] {
       fence = fence === null ? marker : null;
       continue;
     }
-    if (fence === null) lines.push(line.replace(/`[^`]*`/g, ''));
+    if (fence === null) lines.push(line);
   }
   return lines;
+}
+
+/** Lines outside fenced code blocks, with inline code removed. */
+function prose(markdown: string): string[] {
+  return outsideFences(markdown).map((line) => line.replace(/`[^`]*`/g, ''));
 }
 
 /** GitHub's anchor of a heading: lower case, punctuation dropped, each space a hyphen; repeats get -1, -2… */
 function headingSlugs(markdown: string): Set<string> {
   const slugs = new Set<string>();
   const seen = new Map<string, number>();
-  let fence: string | null = null;
-  for (const line of markdown.split('\n')) {
-    const marker = /^\s*(```|~~~)/.exec(line)?.[1];
-    if (marker && (fence === null || fence === marker)) {
-      fence = fence === null ? marker : null;
-      continue;
-    }
-    if (fence !== null) continue;
+  for (const line of outsideFences(markdown)) {
     for (const [, id] of line.matchAll(/<a\s+(?:id|name)="([^"]+)"/g)) slugs.add(id);
     const heading = /^#{1,6}\s+(.*?)\s*#*\s*$/.exec(line);
     if (!heading) continue;

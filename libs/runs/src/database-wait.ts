@@ -18,11 +18,6 @@ export class DatabaseWait {
     private readonly maxDelayMs = 2_000,
   ) {}
 
-  /** Callers waiting for the database right now. */
-  get waiters(): number {
-    return this.waiting;
-  }
-
   /** Runs `operation` until it succeeds or fails with an error that is not an outage; `signal` ends the wait. */
   async run<T>(operation: () => Promise<T>, what: string, signal?: AbortSignal): Promise<T> {
     let retries = 0;

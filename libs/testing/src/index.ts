@@ -2,6 +2,7 @@ export * from './test-env';
 export * from './redis-isolation';
 export * from './database-isolation';
 export * from './wait-for';
+export * from './arrivals';
 export * from './private-redis';
 export * from './private-postgres';
 export * from './contract-factories';

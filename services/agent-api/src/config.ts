@@ -1,28 +1,17 @@
 import { parseApiKey } from '@skreaver/auth';
 import { baseEnv, ConfigError, databaseEnv, defineConfig, envBoolean, envInt, envPort } from '@skreaver/config';
 import type { Config } from '@skreaver/config';
-import { runExecutionEnv } from '@skreaver/runs';
+import { runExecutionEnv, runLifecycleEnv } from '@skreaver/runs';
 import { z } from 'zod';
 
 /** agent-api's environment. */
 export const AgentApiConfig = defineConfig({
   ...baseEnv,
   ...databaseEnv,
+  ...runLifecycleEnv,
   PORT: envPort(8080).describe('HTTP port.'),
   SKREAVER_MAX_BODY_SIZE: envInt(1024 * 1024, 1024, 100 * 1024 * 1024).describe(
     'Largest request body, bytes: 413 `payload_too_large` above.',
-  ),
-  SKREAVER_MESH_ENABLED: envBoolean(true).describe(
-    '`false`: direct mode, the runbook\'s "fallback to direct HTTP": agent-api executes runs itself, in-process (no run queue, no coordinators; the `RUN_*`, `SKREAVER_TOOLS_*`, `SKREAVER_LLM_*` and `SKREAVER_AGENT_PLUGINS` settings then apply to agent-api), the mesh routes answer 503 `mesh_disabled`, and coordinators consume no mesh messages.',
-  ),
-  SKREAVER_MESH_INBOX_LIMIT: envInt(1_000, 1, 10_000_000).describe(
-    'Runs (active + waiting) an agent may hold before mesh messages to it are refused: 429 `mesh_backpressure`, or a failed (retryable) tool result.',
-  ),
-  SKREAVER_MESH_STREAM_MAXLEN: envInt(100_000, 100, 100_000_000).describe(
-    'Approximate length of the mesh stream (`MAXLEN ~`): older entries are trimmed.',
-  ),
-  RUN_MAX_ATTEMPTS: envInt(3, 1, 100).describe(
-    'Attempts a run gets before it fails for good, with exponential backoff between them (agent-api and the coordinators both enqueue runs: set it alike).',
   ),
   RUN_WAIT_DEFAULT_SECONDS: envInt(30, 1, 300).describe(
     'How long `observe` and `batch` wait for their runs when the request names no timeout, seconds.',

@@ -1,18 +1,16 @@
-import { baseEnv, databaseEnv, defineConfig, envBoolean, envInt, envPort } from '@skreaver/config';
+import { baseEnv, databaseEnv, defineConfig, envInt, envPort } from '@skreaver/config';
 import type { Config } from '@skreaver/config';
-import { runExecutionEnv } from '@skreaver/runs';
+import { runExecutionEnv, runLifecycleEnv } from '@skreaver/runs';
 import { z } from 'zod';
 
 /** mesh-coordinator's environment. */
 export const MeshCoordinatorConfig = defineConfig({
   ...baseEnv,
   ...databaseEnv,
+  ...runLifecycleEnv,
   PORT: envPort(8082).describe('HTTP port.'),
   JWT_SECRET_KEY: z.string().min(32, 'must be at least 32 characters, the secret agent-api signs tokens with').optional().describe(
     'The key agent-api signs tokens with; only needed to check admin tokens on the profiling routes (`SKREAVER_ENABLE_PROFILING=true`).',
-  ),
-  RUN_MAX_ATTEMPTS: envInt(3, 1, 100).describe(
-    'Attempts a run gets before it fails for good, with exponential backoff between them (agent-api and the coordinators both enqueue runs: set it alike).',
   ),
   RUN_LOCK_DURATION_MS: envInt(10_000, 1_000, 3_600_000).describe(
     'A run\'s job lock, renewed every half of it while its worker lives: a killed or cut-off worker\'s run moves to another coordinator within `RUN_LOCK_DURATION_MS` + 2 × `RUN_STALLED_CHECK_MS`.',
@@ -28,20 +26,11 @@ export const MeshCoordinatorConfig = defineConfig({
   ),
   ...runExecutionEnv,
 
-  SKREAVER_MESH_ENABLED: envBoolean(true).describe(
-    '`false`: direct mode, the runbook\'s "fallback to direct HTTP": agent-api executes runs itself, in-process (no run queue, no coordinators; the `RUN_*`, `SKREAVER_TOOLS_*`, `SKREAVER_LLM_*` and `SKREAVER_AGENT_PLUGINS` settings then apply to agent-api), the mesh routes answer 503 `mesh_disabled`, and coordinators consume no mesh messages.',
-  ),
-  SKREAVER_MESH_INBOX_LIMIT: envInt(1_000, 1, 10_000_000).describe(
-    'Runs (active + waiting) an agent may hold before mesh messages to it are refused: 429 `mesh_backpressure`, or a failed (retryable) tool result.',
-  ),
   SKREAVER_MESH_CLAIM_IDLE_MS: envInt(30_000, 100, 3_600_000).describe(
     'Mesh entries pending this long (a dead coordinator\'s, a failed delivery\'s) are reclaimed by another coordinator.',
   ),
   SKREAVER_MESH_MAX_DELIVERIES: envInt(5, 1, 100).describe(
     'Deliveries of one mesh entry before it goes to the dead-letter stream.',
-  ),
-  SKREAVER_MESH_STREAM_MAXLEN: envInt(100_000, 100, 100_000_000).describe(
-    'Approximate length of the mesh stream (`MAXLEN ~`): older entries are trimmed.',
   ),
   SKREAVER_MESH_HEARTBEAT_MS: envInt(5_000, 100, 60_000).describe(
     'Period of this coordinator\'s presence heartbeat (with its load); it is listed for three periods after its last beat.',

@@ -9,7 +9,7 @@ import { createServiceApp } from '@skreaver/http';
 import { RunEventLog, StreamProducer, StreamReader, redisOutage } from '@skreaver/messaging';
 import { JsonLogger } from '@skreaver/observability';
 import { ApiKeyRepository, RunEventArchive, createDataSource, databaseOutage } from '@skreaver/persistence';
-import { isolatedRedis, isolatedSqlite, waitFor } from '@skreaver/testing';
+import { arrivals, isolatedRedis, isolatedSqlite, waitFor } from '@skreaver/testing';
 import type { IsolatedDatabase, IsolatedRedis } from '@skreaver/testing';
 import { nowIso } from '@skreaver/util';
 import Redis from 'ioredis';
@@ -237,12 +237,9 @@ export async function openWs(
 ): Promise<WsClient> {
   const query = options.token === undefined ? '' : `?token=${encodeURIComponent(options.token)}`;
   const ws = new WebSocket(`${url.replace(/^http/, 'ws')}${WS_PATH}${query}`, { headers: options.headers, autoPong: options.autoPong ?? true });
-  const frames: WsServerFrameV1[] = [];
-  const waiters = new Set<() => void>();
-  ws.on('message', (data: Buffer) => {
-    frames.push(WsServerFrameV1.parse(JSON.parse(data.toString('utf8'))));
-    for (const wake of waiters) wake();
-  });
+  const arrived = arrivals<WsServerFrameV1>();
+  const frames = arrived.items;
+  ws.on('message', (data: Buffer) => arrived.push(WsServerFrameV1.parse(JSON.parse(data.toString('utf8')))));
   const closed = new Promise<{ code: number; reason: string }>((resolve) => ws.once('close', (code, reason) => resolve({ code, reason: reason.toString() })));
   await new Promise<void>((resolve, reject) => {
     ws.once('open', resolve);
@@ -250,21 +247,7 @@ export async function openWs(
     void closed.then(() => resolve());
   });
   const next = (predicate: (frame: WsServerFrameV1) => boolean, timeoutMs = 10_000) =>
-    new Promise<WsServerFrameV1>((resolve, reject) => {
-      const check = () => {
-        const found = frames.find(predicate);
-        if (!found) return;
-        waiters.delete(check);
-        clearTimeout(timer);
-        resolve(found);
-      };
-      const timer = setTimeout(() => {
-        waiters.delete(check);
-        reject(new Error(`no matching frame within ${timeoutMs} ms; got ${JSON.stringify(frames.slice(-5))}`));
-      }, timeoutMs);
-      waiters.add(check);
-      check();
-    });
+    arrived.next(predicate, 'matching frame', timeoutMs);
   return {
     ws,
     frames,

@@ -1,5 +1,5 @@
 import { AGENTS_NAMESPACE } from '@skreaver/contracts';
-import { waitFor } from '@skreaver/testing';
+import { arrivals, waitFor } from '@skreaver/testing';
 import { io } from 'socket.io-client';
 import { WebSocket } from 'ws';
 
@@ -20,40 +20,23 @@ interface RawEngine {
 /** Opens an engine.io connection and waits for its open packet (or for the server to close it). */
 async function rawEngine(url: string): Promise<RawEngine> {
   const ws = new WebSocket(`${url.replace(/^http/, 'ws')}/socket.io/?EIO=4&transport=websocket`);
-  const packets: string[] = [];
-  const waiters = new Set<() => void>();
+  const packets = arrivals<string>();
   ws.on('message', (data: Buffer) => {
     const packet = data.toString('utf8');
     // Engine.io pings ("2") must be answered, or the server drops the connection as a heartbeat failure.
     if (packet === '2') ws.send('3');
     packets.push(packet);
-    for (const wake of waiters) wake();
   });
   ws.on('error', () => undefined);
   const closed = new Promise<void>((resolve) => ws.once('close', () => resolve()));
   await Promise.race([new Promise<void>((resolve) => ws.once('message', () => resolve())), closed]);
   return {
     ws,
-    packets,
+    packets: packets.items,
     open: () => ws.readyState === ws.OPEN,
     closed,
     send: (packet) => ws.send(packet),
-    next: (prefix) =>
-      new Promise<string>((resolve, reject) => {
-        const check = () => {
-          const found = packets.find((packet) => packet.startsWith(prefix));
-          if (!found) return;
-          waiters.delete(check);
-          clearTimeout(timer);
-          resolve(found);
-        };
-        const timer = setTimeout(() => {
-          waiters.delete(check);
-          reject(new Error(`no packet starting with ${prefix} within 10 s; got ${JSON.stringify(packets)}`));
-        }, 10_000);
-        waiters.add(check);
-        check();
-      }),
+    next: (prefix) => packets.next((packet) => packet.startsWith(prefix), `packet starting with ${prefix}`),
   };
 }
 

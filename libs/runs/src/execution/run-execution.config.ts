@@ -22,6 +22,25 @@ export const agentMemoryEnv = {
 };
 
 /**
+ * Settings every process that creates or hands out runs reads alike (agent-api and every coordinator): the mode, the
+ * attempts a run gets, and the mesh's inbox and stream bounds. Spread into the service's `defineConfig`.
+ */
+export const runLifecycleEnv = {
+  SKREAVER_MESH_ENABLED: envBoolean(true).describe(
+    '`false`: direct mode, the runbook\'s "fallback to direct HTTP": agent-api executes runs itself, in-process (no run queue, no coordinators; the `RUN_*`, `SKREAVER_TOOLS_*`, `SKREAVER_LLM_*` and `SKREAVER_AGENT_PLUGINS` settings then apply to agent-api), the mesh routes answer 503 `mesh_disabled`, and coordinators consume no mesh messages.',
+  ),
+  SKREAVER_MESH_INBOX_LIMIT: envInt(1_000, 1, 10_000_000).describe(
+    'Runs (active + waiting) an agent may hold before mesh messages to it are refused: 429 `mesh_backpressure`, or a failed (retryable) tool result.',
+  ),
+  SKREAVER_MESH_STREAM_MAXLEN: envInt(100_000, 100, 100_000_000).describe(
+    'Approximate length of the mesh stream (`MAXLEN ~`): older entries are trimmed.',
+  ),
+  RUN_MAX_ATTEMPTS: envInt(3, 1, 100).describe(
+    'Attempts a run gets before it fails for good, with exponential backoff between them (agent-api and the coordinators both enqueue runs: set it alike).',
+  ),
+};
+
+/**
  * The environment of a process that executes runs (mesh-coordinator; agent-api in direct mode): agent kinds, default
  * limits, the tools' network policy, the LLM endpoint and memory limits. Spread into the service's `defineConfig`.
  */
