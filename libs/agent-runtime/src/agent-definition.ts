@@ -6,8 +6,24 @@ import type { AgentMemory } from './memory-store';
 import type { HttpClient } from './network/guarded-http.client';
 import type { AgentTools } from './tools/run-toolbox';
 
-/** What an agent reports while it runs: a step it takes, or a partial output before its result. */
-export type AgentEmission = { type: 'step'; name: string; detail?: JsonValue } | { type: 'output'; output: JsonValue };
+/**
+ * What an agent reports while it runs: a step it takes, a partial output before its result, a piece of text it is
+ * producing (`delta`: coalesced into `message.delta` events), or a model call it made (`model_call`: its duration
+ * and tokens go to the run's `usage` and to metrics; nothing is logged).
+ */
+export type AgentEmission =
+  | { type: 'step'; name: string; detail?: JsonValue }
+  | { type: 'output'; output: JsonValue }
+  | { type: 'delta'; text: string }
+  | ModelCallEmission;
+
+/** A model call an agent made: how long it took, whether it answered, and the tokens it used when reported. */
+export interface ModelCallEmission {
+  type: 'model_call';
+  duration_ms: number;
+  ok: boolean;
+  usage?: { prompt_tokens: number; completion_tokens: number };
+}
 
 /** What an agent sees while it runs. */
 export interface AgentContext<C> {
@@ -30,7 +46,8 @@ export interface AgentContext<C> {
   readonly http: HttpClient;
   /**
    * Logs a step (`run.step`, counted against `max_steps`) or a partial output (`run.output`, counted against
-   * `max_output_bytes`). Await it: it resolves once the event is in the run's log.
+   * `max_output_bytes`). Await it: it resolves once the event is in the run's log. A `delta` resolves once the text
+   * is buffered (it is logged within 50 ms, and before anything logged after it); a `model_call` at once.
    * @throws AgentLimitError when the step or output exceeds the agent's limits.
    */
   emit(event: AgentEmission): Promise<void>;

@@ -1,5 +1,6 @@
 import { JsonValue } from '@skreaver/contracts';
 
+import { ActivityStream } from './activity-stream';
 import type { AgentContext } from './agent-definition';
 import { AgentFailure, AgentLimitError } from './agent-errors';
 import { DEFAULT_RUN_LIMITS, effectiveLimits } from './agent-limits';
@@ -16,6 +17,8 @@ import { RunToolbox } from './tools/run-toolbox';
 import type { ActivitySink, ToolObserver } from './tools/run-toolbox';
 import { ToolRegistry } from './tools/tool-registry';
 import type { MeshClient } from './tools/mesh-client';
+import { usageRecorder } from './usage';
+import type { ModelCallObserver, RunUsage } from './usage';
 
 /** One attempt of a run to execute. */
 export interface RunRequest {
@@ -30,6 +33,10 @@ export interface RunRequest {
   signal: AbortSignal;
   /** Receives the attempt's steps, tool calls and partial outputs in order (the coordinator appends them to the log). */
   onActivity?: ActivitySink;
+  /** Index of the attempt's first `message.delta` (the number earlier attempts logged); default 0. */
+  firstDeltaIndex?: number;
+  /** Told the tokens of each model call the agent reports (`model_call`), to sum on the run. */
+  onUsage?: (usage: RunUsage) => void;
 }
 
 /** What an `AgentRunner` runs agents with. */
@@ -46,6 +53,8 @@ export interface AgentRunnerOptions {
   /** Outbound HTTP limits (and, in tests, transport). */
   http?: GuardedHttpClientOptions;
   onToolExecuted?: ToolObserver;
+  /** Told each model call agents report (metrics). */
+  onModelCall?: ModelCallObserver;
   /** The agent mesh for `mesh_send` / `mesh_request`; without it they fail with `mesh_unavailable`. */
   mesh?: MeshClient;
 }
@@ -90,9 +99,16 @@ export class AgentRunner {
     const signal = AbortSignal.any([request.signal, deadline.signal]);
     let open = true;
     const sink = request.onActivity ?? (async () => undefined);
-    const emit: ActivitySink = async (activity) => {
-      if (open) await sink(activity);
-    };
+    const stream = new ActivityStream(
+      async (activity) => {
+        if (open) await sink(activity);
+      },
+      request.attempt,
+      request.firstDeltaIndex,
+    );
+    const emit: ActivitySink = (activity) => stream.send(activity);
+    const recordUsage = usageRecorder(request.kind, request.onUsage, this.options.onModelCall);
+    let lastStep: number | undefined;
     const http = new GuardedHttpClient(this.network.narrow(shared.http), this.http);
     const memory = agentMemory(this.memory, request.tenantId, request.agentId);
     const tools = new RunToolbox({
@@ -121,8 +137,13 @@ export class AgentRunner {
         if (!open) return;
         if (event.type === 'step') {
           const step = budget.step();
+          lastStep = step;
           const name = event.name.slice(0, 200) || 'step';
           await emit({ type: 'run.step', data: { attempt: request.attempt, step, name, ...(event.detail === undefined ? {} : { detail: event.detail }) } });
+        } else if (event.type === 'delta') {
+          await stream.delta(event.text, lastStep);
+        } else if (event.type === 'model_call') {
+          recordUsage(event);
         } else {
           budget.partialOutput(event.output);
           await emit({ type: 'run.output', data: { attempt: request.attempt, index: outputs++, output: event.output } });
@@ -131,15 +152,19 @@ export class AgentRunner {
     };
     try {
       const output = toJson(await untilAborted(definition.run(request.input, context), signal));
+      await stream.flush();
       if (budget.breach) throw budget.breach;
       budget.finalOutput(output);
       return output;
     } catch (error) {
+      // The text the agent streamed before it failed is logged (it was said); after a cancellation nothing is.
+      if (!signal.aborted) await stream.flush().catch(() => undefined);
       if (deadline.signal.aborted && !request.signal.aborted) throw deadline.signal.reason;
       // A limit the agent hit wins over however it reacted (it may have caught the error and failed otherwise).
       if (budget.breach && !request.signal.aborted) throw budget.breach;
       throw error;
     } finally {
+      stream.stop();
       open = false;
       clearTimeout(timer);
     }

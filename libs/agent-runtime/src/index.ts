@@ -1,3 +1,4 @@
+export * from './activity-stream';
 export * from './agent-definition';
 export * from './agent-errors';
 export * from './agent-limits';
@@ -9,6 +10,8 @@ export * from './memory-store';
 export * from './plugin-loader';
 export * from './redaction';
 export * from './run-budget';
+export * from './usage';
+export * from './kinds/chat-stream';
 export * from './kinds/echo.agent';
 export * from './kinds/llm.agent';
 export * from './kinds/tool.agent';

@@ -171,7 +171,7 @@ describe('llm agent against an OpenAI-compatible server', () => {
         { role: 'tool', tool_call_id: 'call-1', content: '{"value":42}' },
       ]),
     });
-    expect(activities.map((activity) => activity.type)).toEqual(['run.step', 'run.output', 'tool.call', 'tool.result', 'run.step']);
+    expect(activities.map((activity) => activity.type)).toEqual(['run.step', 'message.delta', 'run.output', 'tool.call', 'tool.result', 'run.step', 'message.delta']);
   });
 
   it('should fail with max_steps_exceeded when the model never answers', async () => {

@@ -47,6 +47,11 @@ export interface HttpRequest {
   maxResponseBytes?: number;
   /** Follow 3xx answers (each hop checked again); default true. */
   followRedirects?: boolean;
+  /**
+   * Sees the final answer's body as it arrives (a streamed reply), each chunk after its status and headers; the
+   * whole body is still collected (and limited) in the response. A transport may also deliver it only at the end.
+   */
+  onChunk?: (chunk: Buffer, head: { status: number; headers: Record<string, string> }) => void;
 }
 
 /** The final answer, after any redirects. */
@@ -72,6 +77,8 @@ export interface PinnedHop {
   method: string;
   headers: Record<string, string>;
   body: string | Uint8Array | undefined;
+  /** Told each body chunk as it arrives. */
+  onChunk?: HttpRequest['onChunk'];
 }
 
 /** Sends one pinned hop; the default speaks node:http(s). Replaceable so tests can see what was sent where. */
@@ -134,7 +141,8 @@ export class GuardedHttpClient implements HttpClient {
     try {
       for (let redirects = 0; ; redirects += 1) {
         const address = await this.checkedAddress(url, combined);
-        const answer = await this.send({ url, address, method, headers, body }, combined, maxBytes);
+        const onChunk = request.onChunk && streamedUnlessRedirect(request.onChunk, request.followRedirects !== false);
+        const answer = await this.send({ url, address, method, headers, body, onChunk }, combined, maxBytes);
         const location = answer.headers['location'];
         if (!REDIRECTS.has(answer.status) || location === undefined || request.followRedirects === false) {
           return { ...answer, url: url.toString(), redirects };
@@ -179,6 +187,13 @@ export class GuardedHttpClient implements HttpClient {
     for (const address of addresses) this.policy.checkAddress(host, address);
     return addresses[0] as string;
   }
+}
+
+/** `onChunk` for the bodies of final answers only (not of a redirect that will be followed). */
+function streamedUnlessRedirect(onChunk: NonNullable<HttpRequest['onChunk']>, following: boolean): HttpRequest['onChunk'] {
+  return (chunk, head) => {
+    if (!(following && REDIRECTS.has(head.status) && head.headers['location'] !== undefined)) onChunk(chunk, head);
+  };
 }
 
 function parseUrl(text: string, base?: URL): URL {
@@ -227,6 +242,7 @@ export const sendOverNode: HopSender = (hop, signal, maxBytes) =>
     const req = (hop.url.protocol === 'https:' ? httpsRequest : httpRequest)(options, (res) => {
       const chunks: Buffer[] = [];
       let size = 0;
+      const head = { status: res.statusCode ?? 0, headers: flatHeaders(res.headers) };
       res.on('data', (chunk: Buffer) => {
         size += chunk.length;
         if (size > maxBytes) {
@@ -235,6 +251,12 @@ export const sendOverNode: HopSender = (hop, signal, maxBytes) =>
           return;
         }
         chunks.push(chunk);
+        try {
+          hop.onChunk?.(chunk, head);
+        } catch (error) {
+          res.destroy();
+          reject(error instanceof Error ? error : new Error(String(error)));
+        }
       });
       res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: flatHeaders(res.headers), body: Buffer.concat(chunks) }));
       res.on('error', reject);

@@ -11,6 +11,7 @@ const DATA: { [T in RunEventType]: RunEventOf<T>['data'] } = {
   'tool.call': { attempt: 1, call_id: 'c1', tool: 'math', input: { expression: '1+1' } },
   'tool.result': { attempt: 1, call_id: 'c1', tool: 'math', ok: true, duration_ms: 0.4, result: { value: 2 } },
   'run.output': { attempt: 1, index: 0, output: 'partial answer' },
+  'message.delta': { attempt: 1, step: 1, index: 0, text: 'Hel' },
   'run.completed': { output: ['pong'], duration_ms: 12.5 },
   'run.failed': { code: 'agent_error', message: 'boom', attempt: 2, final: false },
   'run.cancelled': { reason: 'user asked', by: 'api' },
@@ -60,6 +61,11 @@ describe('RunEventV1', () => {
     ['tool.result with a negative duration', 'tool.result', { attempt: 1, call_id: 'c1', tool: 'math', ok: true, duration_ms: -1 }],
     ['tool.result with an error lacking a code', 'tool.result', { attempt: 1, call_id: 'c1', tool: 'm', ok: false, duration_ms: 1, error: { message: 'x' } }],
     ['run.output without an index', 'run.output', { attempt: 1, output: 'x' }],
+    ['message.delta without an index', 'message.delta', { attempt: 1, text: 'x' }],
+    ['message.delta with a negative index', 'message.delta', { attempt: 1, index: -1, text: 'x' }],
+    ['message.delta with empty text', 'message.delta', { attempt: 1, index: 0, text: '' }],
+    ['message.delta with step 0', 'message.delta', { attempt: 1, step: 0, index: 0, text: 'x' }],
+    ['message.delta without the attempt', 'message.delta', { index: 0, text: 'x' }],
   ])('should reject %s', (_label, type, data) => {
     const result = RunEventV1.safeParse(eventOf(type, { data }));
 
@@ -145,7 +151,7 @@ describe(isTerminalEvent.name, () => {
     expect(isTerminalEvent(parsed('run.failed', { ...DATA['run.failed'], final: false }))).toBe(false);
   });
 
-  it.each(['run.queued', 'run.started', 'run.step', 'tool.call', 'tool.result', 'run.output'] as const)('should not treat %s as the end of the log', (type) => {
+  it.each(['run.queued', 'run.started', 'run.step', 'tool.call', 'tool.result', 'run.output', 'message.delta'] as const)('should not treat %s as the end of the log', (type) => {
     expect(isTerminalEvent(parsed(type))).toBe(false);
   });
 });

@@ -93,6 +93,23 @@ export const RunOutputEventV1 = z.object({
   data: z.object({ attempt, index: z.number().int().nonnegative(), output: JsonValue }),
 });
 
+/**
+ * A piece of text the agent is producing (an `llm` agent's streamed tokens), coalesced so a socket is not flooded.
+ * `index` counts from 0 and is consecutive within the run (across its attempts), so a client sees a gap; the
+ * concatenated `text` of an attempt's deltas is what the model wrote (the final answer is still `run.completed`'s).
+ */
+export const MessageDeltaEventV1 = z.object({
+  ...base,
+  type: z.literal('message.delta'),
+  data: z.object({
+    attempt,
+    /** The `run.step` the text belongs to (the model call), when the agent had logged one. */
+    step: z.number().int().positive().optional(),
+    index: z.number().int().nonnegative(),
+    text: z.string().min(1).max(16_384),
+  }),
+});
+
 /** Every event a run appends to its log and to the global event stream. */
 export const RunEventV1 = z.discriminatedUnion('type', [
   RunQueuedEventV1,
@@ -101,6 +118,7 @@ export const RunEventV1 = z.discriminatedUnion('type', [
   ToolCallEventV1,
   ToolResultEventV1,
   RunOutputEventV1,
+  MessageDeltaEventV1,
   RunCompletedEventV1,
   RunFailedEventV1,
   RunCancelledEventV1,
@@ -116,7 +134,7 @@ export type RunEventType = RunEventV1['type'];
 export type RunEventOf<T extends RunEventType> = Extract<RunEventV1, { type: T }>;
 
 /** Events an agent produces while it runs, between `run.started` and the run's outcome. */
-export const RUN_ACTIVITY_TYPES = ['run.step', 'tool.call', 'tool.result', 'run.output'] as const;
+export const RUN_ACTIVITY_TYPES = ['run.step', 'tool.call', 'tool.result', 'run.output', 'message.delta'] as const;
 export type RunActivityType = (typeof RUN_ACTIVITY_TYPES)[number];
 /** An activity event before the log gives it an id, seq and timestamp: its type and data. */
 export type RunActivity = { [T in RunActivityType]: { type: T; data: RunEventOf<T>['data'] } }[RunActivityType];
