@@ -1,4 +1,4 @@
-import { JsonValue, Run, RunError, RunStatus, TERMINAL_RUN_STATUSES, Timestamp } from '@skreaver/contracts';
+import { JsonValue, Run, RunError, RunStatus, RunUsage, TERMINAL_RUN_STATUSES, Timestamp } from '@skreaver/contracts';
 
 import { DataSource, In, Repository } from 'typeorm';
 
@@ -151,6 +151,17 @@ export class RunRepository {
     );
   }
 
+  /** Records the tokens the run's model calls used so far (whatever its status: they were spent). */
+  async setUsage(id: string, usage: RunUsage): Promise<void> {
+    await this.rows
+      .createQueryBuilder()
+      .update()
+      .set({ usage: toJsonText(RunUsage.parse(usage)) })
+      .where({ id })
+      .updateEntity(false)
+      .execute();
+  }
+
   private async updateOpenRun(
     id: string,
     changes: Partial<RunEntity> & { status: RunStatus },
@@ -181,6 +192,7 @@ function toRow(run: Run): RunEntity {
     attempts: run.attempts,
     idempotency_key: run.idempotency_key,
     request_hash: null,
+    usage: run.usage === null ? null : toJsonText(run.usage),
     created_at: run.created_at,
     started_at: run.started_at,
     finished_at: run.finished_at,
@@ -199,6 +211,7 @@ function toRun(row: RunEntity): Run {
     error: row.error === null ? null : fromJsonText(row.error),
     attempts: row.attempts,
     idempotency_key: row.idempotency_key,
+    usage: row.usage === null ? null : fromJsonText(row.usage),
     created_at: row.created_at,
     started_at: row.started_at,
     finished_at: row.finished_at,

@@ -86,6 +86,17 @@ describe.each(DATABASE_KINDS)('RunRepository on %s', (kind) => {
     });
   });
 
+  it('should store the usage of a run whatever its status, and read it back', async () => {
+    const run = await sut.insert(RunFactory.create(agent));
+    expect(run.usage).toBeNull();
+    await sut.markRunning(run.id, 1, at(2));
+    await sut.markCompleted(run.id, 'done', at(3));
+
+    await sut.setUsage(run.id, { prompt_tokens: 12, completion_tokens: 30, total_tokens: 42 });
+
+    await expect(sut.findById(run.tenant_id, run.id)).resolves.toMatchObject({ status: 'completed', usage: { prompt_tokens: 12, completion_tokens: 30, total_tokens: 42 } });
+  });
+
   it('should report false for transitions of an unknown run', async () => {
     await expect(sut.markRunning(newId(), 1, at(1))).resolves.toBe(false);
     await expect(sut.markCompleted(newId(), null, at(1))).resolves.toBe(false);

@@ -93,6 +93,7 @@ export class RunCreator {
       error: null,
       attempts: 0,
       idempotency_key: options.idempotencyKey ?? null,
+      usage: null,
       created_at: nowIso(),
       started_at: null,
       finished_at: null,

@@ -1,5 +1,5 @@
 import { RunEventV1 } from '@skreaver/contracts';
-import type { Agent, AgentConcurrency, AgentStatus, JsonValue, Run, RunError, RunStatus } from '@skreaver/contracts';
+import type { Agent, AgentConcurrency, AgentStatus, JsonValue, Run, RunError, RunStatus, RunUsage } from '@skreaver/contracts';
 
 // In-memory stand-ins for the run bookkeeping collaborators (persistence's RunRepository, AgentRepository and
 // RunEventArchive, messaging's RunEventLog, runs' RunDispatcher and RunCancellation), shared by the unit specs of
@@ -105,6 +105,12 @@ export class InMemoryRunRepository {
     this.journal.push('runs.markCancelled');
     this.markCancelledCalls.push({ id, error, from });
     return this.update(id, from, { status: 'cancelled', error, finished_at: finishedAt });
+  }
+
+  async setUsage(id: string, usage: RunUsage): Promise<void> {
+    this.journal.push('runs.setUsage');
+    const row = this.rows.get(id);
+    if (row) row.run = { ...row.run, usage };
   }
 
   async listOpenByAgent(tenantId: string, agentId: string): Promise<Run[]> {

@@ -20,6 +20,14 @@ export type CreateRunRequest = z.infer<typeof CreateRunRequest>;
 export const RunError = z.object({ code: z.string(), message: z.string() });
 export type RunError = z.infer<typeof RunError>;
 
+/** Tokens a run's model calls used, summed over its attempts (what the model endpoints reported). */
+export const RunUsage = z.object({
+  prompt_tokens: z.number().int().nonnegative(),
+  completion_tokens: z.number().int().nonnegative(),
+  total_tokens: z.number().int().nonnegative(),
+});
+export type RunUsage = z.infer<typeof RunUsage>;
+
 /** A run as the API returns it. */
 export const Run = z.object({
   id: RunId,
@@ -33,6 +41,8 @@ export const Run = z.object({
   attempts: z.number().int().nonnegative(),
   /** The client's `Idempotency-Key`, when it sent one. */
   idempotency_key: z.string().nullable(),
+  /** Tokens its model calls used (an `llm` agent's), null when it made none. */
+  usage: RunUsage.nullable(),
   created_at: Timestamp,
   started_at: Timestamp.nullable(),
   finished_at: Timestamp.nullable(),

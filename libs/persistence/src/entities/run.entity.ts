@@ -50,6 +50,10 @@ export class RunEntity {
   @Column({ type: 'varchar', length: 64, nullable: true })
   request_hash!: string | null;
 
+  /** Tokens of the run's model calls (JSON text), NULL when it made none. */
+  @Column({ type: 'text', nullable: true })
+  usage!: string | null;
+
   @Column({ type: 'varchar', length: 32 })
   created_at!: string;
 

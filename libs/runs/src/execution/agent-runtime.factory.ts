@@ -2,6 +2,7 @@ import { AgentRegistry, AgentRunner, GuardedHttpClient, NetworkPolicy, builtInAg
 import type { GuardedHttpClientOptions, MemoryStore, MeshClient } from '@skreaver/agent-runtime';
 
 import type { RunExecutionConfig } from './run-execution.config';
+import type { LlmMetrics } from './llm-metrics';
 import type { ToolMetrics } from './tool-metrics';
 
 function httpLimits(config: RunExecutionConfig): GuardedHttpClientOptions {
@@ -19,13 +20,14 @@ export function createAgentRegistry(config: RunExecutionConfig): AgentRegistry {
   return new AgentRegistry([...builtInAgents({ llm: { defaults: llm, trustedHttp } }), ...loadAgentPlugins(config.SKREAVER_AGENT_PLUGINS)]);
 }
 
-/** Runs agents under the configured default limits and network policy, with agent memory and tool metrics. */
+/** Runs agents under the configured default limits and network policy, with agent memory, tool and model metrics. */
 export function createAgentRunner(
   config: RunExecutionConfig,
   registry: AgentRegistry,
   memory: MemoryStore,
   metrics: ToolMetrics,
   mesh?: MeshClient,
+  llmMetrics?: LlmMetrics,
 ): AgentRunner {
   return new AgentRunner({
     registry,
@@ -44,6 +46,7 @@ export function createAgentRunner(
     }),
     http: httpLimits(config),
     onToolExecuted: (tool, ok, seconds) => metrics.observe(tool, ok, seconds),
+    onModelCall: llmMetrics && ((call) => llmMetrics.observe(call)),
     mesh,
   });
 }

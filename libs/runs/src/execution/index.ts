@@ -1,6 +1,7 @@
 export * from './agent-memory.store';
 export * from './agent-runtime.factory';
 export * from './in-process-run.worker';
+export * from './llm-metrics';
 export * from './publishing-mesh.client';
 export * from './run-execution.config';
 export * from './run-execution.module';

@@ -9,6 +9,7 @@ import { RunLifecycleModule } from '../run-lifecycle.module';
 import { AgentMemoryStore } from './agent-memory.store';
 import { createAgentRegistry, createAgentRunner } from './agent-runtime.factory';
 import { InProcessRunWorker } from './in-process-run.worker';
+import { LlmMetrics } from './llm-metrics';
 import { PublishingMeshClient } from './publishing-mesh.client';
 import type { RunExecutionConfig } from './run-execution.config';
 import { RUN_EXECUTION_CONFIG, RUN_EXECUTION_SHUTDOWN_GRACE_MS } from './run-execution.tokens';
@@ -39,13 +40,14 @@ export class RunExecutionModule {
       RunExecutor,
       RunMetrics,
       ToolMetrics,
+      LlmMetrics,
       AgentMemoryStore,
       { provide: AgentRegistry, useFactory: () => createAgentRegistry(config) },
       {
         provide: AgentRunner,
-        inject: [AgentRegistry, AgentMemoryStore, ToolMetrics, MeshPublisher, MeshStore],
-        useFactory: (registry: AgentRegistry, memory: AgentMemoryStore, metrics: ToolMetrics, publisher: MeshPublisher, store: MeshStore) =>
-          createAgentRunner(config, registry, memory, metrics, new PublishingMeshClient(publisher, store, options.meshEnabled)),
+        inject: [AgentRegistry, AgentMemoryStore, ToolMetrics, MeshPublisher, MeshStore, LlmMetrics],
+        useFactory: (registry: AgentRegistry, memory: AgentMemoryStore, metrics: ToolMetrics, publisher: MeshPublisher, store: MeshStore, llm: LlmMetrics) =>
+          createAgentRunner(config, registry, memory, metrics, new PublishingMeshClient(publisher, store, options.meshEnabled), llm),
       },
     ];
     if (options.inProcess) {

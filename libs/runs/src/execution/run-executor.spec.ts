@@ -107,7 +107,7 @@ function newTestService(options: { installed?: boolean } = {}) {
   const registry = new AgentRegistry(options.installed === false ? [] : [mocks.agent.definition]);
   const config = defineConfig(runExecutionEnv).load({ WORKER_ID: 'worker-1', RUN_EVENTS_TTL_SECONDS: String(TTL_SECONDS) });
   // The parts of the real collaborators the executor uses, which the shared fakes must match (checked here).
-  const runs: Pick<RunRepository, 'findById' | 'markRunning' | 'markCompleted' | 'markFailed' | 'markCancelled'> = mocks.runs;
+  const runs: Pick<RunRepository, 'findById' | 'markRunning' | 'markCompleted' | 'markFailed' | 'markCancelled' | 'setUsage'> = mocks.runs;
   const agents: Pick<AgentRepository, 'findById' | 'updateActivity'> = mocks.agents;
   const archive: Pick<RunEventArchive, 'append'> = mocks.archive;
   const eventLog: Pick<RunEventLog, 'append' | 'read' | 'last' | 'expire'> = mocks.eventLog;
@@ -288,6 +288,53 @@ describe(RunExecutor.name, () => {
 
     it('should archive the activity with the rest of the log', () => {
       expect(mocks.archive.events).toEqual(mocks.eventLog.eventsOf(RUN_ID));
+    });
+  });
+
+  describe("the agent's model calls and streamed text", () => {
+    const used = (prompt: number, completion: number) => ({ type: 'model_call' as const, duration_ms: 3, ok: true, usage: { prompt_tokens: prompt, completion_tokens: completion } });
+
+    it('should sum the tokens of every attempt on the run', async () => {
+      seedQueuedRun(mocks);
+      mocks.agent.behaviour = async (_input, context) => {
+        await context.emit(used(10, 5));
+        if (context.attempt === 1) throw new Error('flaky');
+        await context.emit(used(1, 2));
+        return 'done';
+      };
+
+      await rejectionOf(sut.execute(RunFactory.job(), FIRST_OF_THREE, signal));
+      expect(mocks.runs.stored(RUN_ID)?.usage).toEqual({ prompt_tokens: 10, completion_tokens: 5, total_tokens: 15 });
+      await sut.execute(RunFactory.job(), { number: 2, of: 3 }, signal);
+
+      expect(mocks.runs.stored(RUN_ID)).toMatchObject({ status: 'completed', usage: { prompt_tokens: 21, completion_tokens: 12, total_tokens: 33 } });
+      expect(mocks.journal.filter((entry) => entry === 'runs.setUsage')).toHaveLength(2);
+    });
+
+    it('should leave the usage of a run without model calls null and not write it', async () => {
+      seedQueuedRun(mocks);
+
+      await sut.execute(RunFactory.job(), FIRST_OF_THREE, signal);
+
+      expect(mocks.runs.stored(RUN_ID)?.usage).toBeNull();
+      expect(mocks.journal).not.toContain('runs.setUsage');
+    });
+
+    it('should log streamed text as message.delta before the outcome, numbered after what earlier attempts logged', async () => {
+      seedQueuedRun(mocks, RunFactory.create({ status: 'running', attempts: 1 }));
+      mocks.eventLog.seed(EventFactory.started(2, 1), { ...EventFactory.base(3), type: 'message.delta', data: { attempt: 1, index: 0, text: 'Hal' } }, EventFactory.failed(4, 1, false));
+      mocks.agent.behaviour = async (_input, context) => {
+        await context.emit({ type: 'step', name: 'llm' });
+        await context.emit({ type: 'delta', text: 'Hello' });
+        await context.emit({ type: 'delta', text: ', world' });
+        return 'Hello, world';
+      };
+
+      await sut.execute(RunFactory.job(), { number: 2, of: 3 }, signal);
+
+      const events = mocks.eventLog.eventsOf(RUN_ID);
+      expect(types(events).slice(4)).toEqual(['run.started', 'run.step', 'message.delta', 'run.completed']);
+      expect(events[6]?.data).toEqual({ attempt: 2, step: 1, index: 1, text: 'Hello, world' });
     });
   });
 

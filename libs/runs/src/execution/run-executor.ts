@@ -1,5 +1,6 @@
 import { Inject, Injectable } from '@nestjs/common';
-import { AgentRunner, failureOf } from '@skreaver/agent-runtime';
+import { AgentRunner, addUsage, failureOf } from '@skreaver/agent-runtime';
+import type { RunUsage } from '@skreaver/agent-runtime';
 import { TERMINAL_RUN_STATUSES, runEventId } from '@skreaver/contracts';
 import type { Agent, JsonValue, Run, RunActivity, RunEventOf, RunEventType, RunEventV1, RunJobV1 } from '@skreaver/contracts';
 import { RunEventLog } from '@skreaver/messaging';
@@ -94,8 +95,10 @@ export class RunExecutor {
     await this.notify('started', running);
 
     const started = performance.now();
-    const outcome = await this.runAgent(run, agent, recorded, signal, log);
+    let tokens: RunUsage | null = null;
+    const outcome = await this.runAgent(run, agent, recorded, signal, log, (used) => (tokens = addUsage(tokens, used)));
     const durationMs = performance.now() - started;
+    running.usage = await this.storeUsage(run, tokens);
     // Bookkeeping below may throw: the job is then retried, and the retry finds the run finished and settles its log.
     if (outcome.kind === 'completed') {
       const finishedAt = nowIso();
@@ -121,7 +124,14 @@ export class RunExecutor {
    * Runs the agent, logging its steps, tool calls and partial outputs through the run's writer; a cancellation
    * requested before or during the attempt wins over its result.
    */
-  private async runAgent(run: Run, agent: Agent, attempt: number, signal: AbortSignal, log: RunLogWriter): Promise<Outcome> {
+  private async runAgent(
+    run: Run,
+    agent: Agent,
+    attempt: number,
+    signal: AbortSignal,
+    log: RunLogWriter,
+    onUsage: (usage: RunUsage) => void,
+  ): Promise<Outcome> {
     const requested = await this.cancellation.requested(run.id);
     if (requested !== null) return { kind: 'cancelled', reason: requested };
     this.metrics.active.inc();
@@ -136,6 +146,8 @@ export class RunExecutor {
         input: run.input,
         signal,
         onActivity: (activity) => log.appendActivity(activity),
+        firstDeltaIndex: nextDeltaIndex(log.events),
+        onUsage,
       });
       if (signal.aborted) return { kind: 'cancelled', reason: reasonOf(signal) };
       return { kind: 'completed', output };
@@ -231,6 +243,13 @@ export class RunExecutor {
     if (!logged) await log.append('run.started', { attempt: run.attempts, worker: UNKNOWN_WORKER });
   }
 
+  /** Adds an attempt's tokens to the run's (stored when it used any); returns the run's total. */
+  private async storeUsage(run: Run, attempt: RunUsage | null): Promise<RunUsage | null> {
+    const total = addUsage(run.usage, attempt);
+    if (attempt && total) await this.db(() => this.runs.setUsage(run.id, total), 'store run usage');
+    return total;
+  }
+
   private db<T>(operation: () => Promise<T>, what: string): Promise<T> {
     return this.database.run(operation, what);
   }
@@ -251,6 +270,13 @@ export class RunExecutor {
     this.metrics.total.inc({ kind: agent.kind, status });
     this.metrics.duration.observe({ kind: agent.kind, status }, durationMs / 1000);
   }
+}
+
+/** The index after the last `message.delta` earlier attempts logged, so a run's deltas are numbered consecutively. */
+function nextDeltaIndex(events: readonly RunEventV1[]): number {
+  let next = 0;
+  for (const event of events) if (event.type === 'message.delta') next = Math.max(next, event.data.index + 1);
+  return next;
 }
 
 function reasonOf(signal: AbortSignal): string {
