@@ -9,3 +9,4 @@ export * from './contract-factories';
 export * from './raw-http';
 export * from './run-fakes';
 export * from './model-stand-in';
+export * from './event-stream-reader';

@@ -58,8 +58,18 @@ export type RunList = z.infer<typeof RunList>;
 /** Longest `?wait=` a caller may ask for, seconds. */
 export const MAX_WAIT_SECONDS = 300;
 
-/** Query of `POST /agents/{id}/runs`: `wait` seconds for the run to finish (200) before answering 202. */
-export const CreateRunQuery = z.strictObject({ wait: z.coerce.number().min(0).max(MAX_WAIT_SECONDS).optional() });
+/**
+ * Query of `POST /agents/{id}/runs`: `wait` seconds for the run to finish (200) before answering 202, or
+ * `stream=true` to answer with the run's events (server-sent events, `message.delta` included) until it ends.
+ */
+export const CreateRunQuery = z.strictObject({
+  wait: z.coerce.number().min(0).max(MAX_WAIT_SECONDS).optional(),
+  stream: z
+    .enum(['true', 'false'])
+    .transform((value) => value === 'true')
+    .optional()
+    .describe('`true`: answer with the run\'s events as server-sent events until the run ends (`wait` is then ignored)'),
+});
 export type CreateRunQuery = z.infer<typeof CreateRunQuery>;
 
 /** `Idempotency-Key` header: a retried request with the same key and body gets the first run back. */

@@ -35,8 +35,9 @@ import {
   RunSearchQueryDto,
 } from '../dtos';
 import { ObserveService } from './observe.service';
+import { RunResponder } from './run-responder';
 import { RunsService } from './runs.service';
-import { openEventStream, resumeSeq, wantsEventStream } from './sse';
+import { resumeSeq, streamEvents, wantsEventStream } from './sse';
 
 const OptionalIdempotencyKey = IdempotencyKey.optional();
 const AGENT_NOT_FOUND = { 404: 'No such agent in the caller\'s tenant' };
@@ -49,19 +50,31 @@ export class RunsController {
   constructor(
     private readonly runs: RunsService,
     private readonly observer: ObserveService,
+    private readonly responder: RunResponder,
   ) {}
 
-  /** 202 with the queued run; with `?wait=N`, 200 with the finished run if it ends within N seconds. */
+  /**
+   * 202 with the queued run; with `?wait=N`, 200 with the finished run if it ends within N seconds; with
+   * `?stream=true`, 200 with the run's events as server-sent events until it ends.
+   */
   @Post('agents/:id/runs')
   @RequireRole('operator')
-  @ApiOperation({ summary: 'Start a run', description: 'With `?wait=N`, waits up to N seconds: 200 with the finished run, or 202 if it is still going.' })
+  @ApiOperation({
+    summary: 'Start a run',
+    description:
+      'With `?wait=N`, waits up to N seconds: 200 with the finished run, or 202 if it is still going. With `?stream=true`, answers with the run\'s events as server-sent events (`message.delta` included) until it ends; `X-Run-Id` names the run.',
+  })
   @ApiHeader({
     name: 'Idempotency-Key',
     required: false,
     description: 'Same key and body: the first run again (`Idempotency-Replayed: true`); same key, other body: 422',
     schema: openApiSchemaOf(IdempotencyKey),
   })
-  @ApiOkResponse({ description: 'The run finished within `wait`', type: RunDto.Output })
+  @ApiExtraModels(RunDto.Output)
+  @ApiOkResponse({
+    description: 'The run finished within `wait`; or, with `stream=true`, its events',
+    content: { 'application/json': { schema: { $ref: getSchemaPath(RunDto.Output) } }, ...EVENT_STREAM },
+  })
   @ApiAcceptedResponse({ description: 'The run, queued or still running', type: RunDto.Output })
   @ApiErrors({ ...AGENT_NOT_FOUND, 409: '`agent_busy`: the agent\'s policy is `reject` and it is working', 422: '`idempotency_key_reused` with another body' })
   async create(
@@ -70,14 +83,12 @@ export class RunsController {
     @Query() query: CreateRunQueryDto,
     @Headers('idempotency-key') rawKey: string | undefined,
     @Body() body: CreateRunRequestDto,
-    @Res({ passthrough: true }) reply: FastifyReply,
-  ): Promise<Run> {
+    @Req() request: FastifyRequest,
+    @Res() reply: FastifyReply,
+  ): Promise<void> {
     const idempotencyKey = new ZodValidationPipe(OptionalIdempotencyKey, 'headers').transform(rawKey);
-    const { run, replayed } = await this.runs.submit(principal.tenant_id, params.id, body.input, { idempotencyKey });
-    if (replayed) void reply.header('idempotency-replayed', 'true');
-    const result = query.wait ? await this.runs.waitForEnd(principal.tenant_id, run.id, query.wait * 1000) : run;
-    void reply.status(result.status === 'completed' || result.status === 'failed' || result.status === 'cancelled' ? HttpStatus.OK : HttpStatus.ACCEPTED);
-    return result;
+    const submitted = await this.runs.submit(principal.tenant_id, params.id, body.input, { idempotencyKey });
+    await this.responder.answer(principal.tenant_id, submitted, query, request, reply);
   }
 
   /** Runs the agent and answers with its output (upstream Skreaver's shape). */
@@ -105,12 +116,7 @@ export class RunsController {
     @Res() reply: FastifyReply,
   ): Promise<void> {
     const { run } = await this.runs.submit(principal.tenant_id, params.id, body.input);
-    const stream = openEventStream(request, reply);
-    try {
-      await this.runs.follow(principal.tenant_id, run.id, 0, (event) => stream.send(event), stream.signal);
-    } finally {
-      stream.end();
-    }
+    await streamEvents(request, reply, (send, signal) => this.runs.follow(principal.tenant_id, run.id, 0, send, signal));
   }
 
   /** Runs the agent once per input (under its concurrency policy) and answers with every outcome, in input order. */
@@ -190,12 +196,7 @@ export class RunsController {
     }
     const afterSeq = resumeSeq(request, params.id, query.after);
     await this.runs.get(principal.tenant_id, params.id);
-    const stream = openEventStream(request, reply);
-    try {
-      await this.runs.follow(principal.tenant_id, params.id, afterSeq, (event) => stream.send(event), stream.signal);
-    } finally {
-      stream.end();
-    }
+    await streamEvents(request, reply, (send, signal) => this.runs.follow(principal.tenant_id, params.id, afterSeq, send, signal));
   }
 
   /** Cancels a queued run at once or asks the coordinator running it to abort; 409 when it already finished. */

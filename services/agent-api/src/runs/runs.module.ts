@@ -5,13 +5,14 @@ import { RunLifecycleModule } from '@skreaver/runs';
 
 import { ObserveService } from './observe.service';
 import { RunEventsHub } from './run-events.hub';
+import { RunResponder } from './run-responder';
 import { RunsController } from './runs.controller';
 import { RunsService } from './runs.service';
 
 @Module({
   imports: [MessagingModule, PersistenceModule, RunLifecycleModule],
   controllers: [RunsController],
-  providers: [RunsService, ObserveService, RunEventsHub],
-  exports: [RunsService],
+  providers: [RunsService, ObserveService, RunEventsHub, RunResponder],
+  exports: [RunsService, RunResponder],
 })
 export class RunsModule {}

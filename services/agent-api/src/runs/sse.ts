@@ -26,8 +26,11 @@ export function resumeSeq(request: FastifyRequest, runId: string, after: string 
   return run === runId && /^\d+$/.test(seq ?? '') ? Number(seq) : 0;
 }
 
-/** Takes over the reply from Fastify and streams events; every event carries its id, so clients can resume. */
-export function openEventStream(request: FastifyRequest, reply: FastifyReply): SseStream {
+/**
+ * Takes over the reply from Fastify and streams events; every event carries its id, so clients can resume.
+ * `headers` are added to the response (headers set on `reply` before are not sent: the reply is hijacked).
+ */
+export function openEventStream(request: FastifyRequest, reply: FastifyReply, headers: Record<string, string> = {}): SseStream {
   const closed = new AbortController();
   reply.hijack();
   reply.raw.writeHead(200, {
@@ -36,6 +39,7 @@ export function openEventStream(request: FastifyRequest, reply: FastifyReply): S
     connection: 'keep-alive',
     'x-accel-buffering': 'no',
     'x-request-id': String(request.id),
+    ...headers,
   });
   reply.raw.write(': stream open\n\n');
   const keepAlive = setInterval(() => reply.raw.write(': keep-alive\n\n'), KEEP_ALIVE_MS);
@@ -54,4 +58,17 @@ export function openEventStream(request: FastifyRequest, reply: FastifyReply): S
       reply.raw.end();
     },
   };
+}
+
+/** What feeds a stream: calls `send` with each event until the run ends or `signal` aborts (`RunsService.follow`). */
+export type EventSource = (send: (event: RunEventV1) => void, signal: AbortSignal) => Promise<void>;
+
+/** Answers with the events `source` sends, as server-sent events, and ends the response when it returns. */
+export async function streamEvents(request: FastifyRequest, reply: FastifyReply, source: EventSource, headers?: Record<string, string>): Promise<void> {
+  const stream = openEventStream(request, reply, headers);
+  try {
+    await source((event) => stream.send(event), stream.signal);
+  } finally {
+    stream.end();
+  }
 }

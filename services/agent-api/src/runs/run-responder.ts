@@ -1,0 +1,34 @@
+import { HttpStatus, Injectable } from '@nestjs/common';
+import { TERMINAL_RUN_STATUSES } from '@skreaver/contracts';
+import type { CreateRunQuery } from '@skreaver/contracts';
+import type { FastifyReply, FastifyRequest } from 'fastify';
+
+import { RunsService } from './runs.service';
+import type { Submitted } from './runs.service';
+import { streamEvents } from './sse';
+
+/**
+ * How a route that creates a run answers once the run exists (`POST /agents/{id}/runs`, and any other route that
+ * creates runs the same way): with `?stream=true` the run's events as server-sent events from its first until it
+ * ends (`message.delta` included, each with its id, so a client that drops resumes at `GET /runs/{id}/events` with
+ * `Last-Event-ID`); with `?wait=N` the run once finished (200) or as it is after N seconds (202); else 202.
+ * `Idempotency-Replayed: true` when an earlier request with the same key created the run.
+ */
+@Injectable()
+export class RunResponder {
+  constructor(private readonly runs: RunsService) {}
+
+  async answer(tenantId: string, submitted: Submitted, query: CreateRunQuery, request: FastifyRequest, reply: FastifyReply): Promise<void> {
+    const { run, replayed } = submitted;
+    const headers: Record<string, string> = replayed ? { 'idempotency-replayed': 'true' } : {};
+    if (query.stream) {
+      await streamEvents(request, reply, (send, signal) => this.runs.follow(tenantId, run.id, 0, send, signal), { ...headers, 'x-run-id': run.id });
+      return;
+    }
+    const result = query.wait ? await this.runs.waitForEnd(tenantId, run.id, query.wait * 1000) : run;
+    await reply
+      .headers(headers)
+      .status(TERMINAL_RUN_STATUSES.includes(result.status) ? HttpStatus.OK : HttpStatus.ACCEPTED)
+      .send(result);
+  }
+}
