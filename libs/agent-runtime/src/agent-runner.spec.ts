@@ -135,6 +135,77 @@ describe(AgentRunner.name, () => {
     expect(observed).toEqual([['math', true]]);
   });
 
+  describe('streamed text and model calls', () => {
+    it('should log deltas as coalesced message.delta events of the current step, before whatever follows them', async () => {
+      const { sut, activities, request } = newRunner([
+        scripted(async (_input, context) => {
+          await context.emit({ type: 'step', name: 'llm' });
+          for (const text of ['Hel', 'lo', ' there']) await context.emit({ type: 'delta', text });
+          await context.emit({ type: 'output', output: 'partial' });
+          await context.emit({ type: 'delta', text: 'last words' });
+          return 'Hello there';
+        }),
+      ]);
+
+      expect(await sut.run(request({ firstDeltaIndex: 4 }))).toBe('Hello there');
+
+      expect(activities).toEqual([
+        { type: 'run.step', data: { attempt: 2, step: 1, name: 'llm' } },
+        { type: 'message.delta', data: { attempt: 2, step: 1, index: 4, text: 'Hello there' } },
+        { type: 'run.output', data: { attempt: 2, index: 0, output: 'partial' } },
+        { type: 'message.delta', data: { attempt: 2, step: 1, index: 5, text: 'last words' } },
+      ]);
+    });
+
+    it('should log the text streamed before a failure, and nothing after a cancellation', async () => {
+      const failing = newRunner([
+        scripted(async (_input, context) => {
+          await context.emit({ type: 'delta', text: 'said before failing' });
+          throw new Error('model went away');
+        }),
+      ]);
+      await expect(failing.sut.run(failing.request())).rejects.toThrow('model went away');
+      expect(failing.activities).toEqual([{ type: 'message.delta', data: { attempt: 2, index: 0, text: 'said before failing' } }]);
+
+      const controller = new AbortController();
+      const cancelled = newRunner([
+        scripted(async (_input, context) => {
+          await context.emit({ type: 'delta', text: 'never logged' });
+          controller.abort(new Error('user asked'));
+          return new Promise<JsonValue>(() => undefined);
+        }),
+      ]);
+      await expect(cancelled.sut.run(cancelled.request({ signal: controller.signal }))).rejects.toThrow('user asked');
+      await new Promise((resolve) => setTimeout(resolve, 80));
+      expect(cancelled.activities).toEqual([]);
+    });
+
+    it('should hand reported model calls to the run (usage) and to the observer (metrics), logging nothing', async () => {
+      const usage: unknown[] = [];
+      const calls: unknown[] = [];
+      const sut = new AgentRunner({
+        registry: new AgentRegistry([
+          scripted(async (_input, context) => {
+            await context.emit({ type: 'model_call', duration_ms: 250, ok: true, usage: { prompt_tokens: 7, completion_tokens: 3 } });
+            await context.emit({ type: 'model_call', duration_ms: 40, ok: false });
+            return null;
+          }),
+        ]),
+        onModelCall: (call) => calls.push(call),
+      });
+      const activities: RunActivity[] = [];
+
+      await sut.run({ agentId: 'a', runId: 'r', tenantId: 'default', attempt: 1, kind: 'scripted', config: {}, input: null, signal: new AbortController().signal, onActivity: async (activity) => void activities.push(activity), onUsage: (used) => usage.push(used) });
+
+      expect(usage).toEqual([{ prompt_tokens: 7, completion_tokens: 3, total_tokens: 10 }]);
+      expect(calls).toEqual([
+        { agentKind: 'scripted', seconds: 0.25, ok: true, usage: { prompt_tokens: 7, completion_tokens: 3 } },
+        { agentKind: 'scripted', seconds: 0.04, ok: false },
+      ]);
+      expect(activities).toEqual([]);
+    });
+  });
+
   describe('tool calls', () => {
     async function callOnce(name: string, input: unknown, config: Record<string, JsonValue> = {}) {
       const { sut, activities, observed, request } = newRunner([scripted(async (_input, context) => context.tools.call(name, input) as Promise<JsonValue>)]);

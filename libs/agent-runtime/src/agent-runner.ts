@@ -141,7 +141,7 @@ export class AgentRunner {
           const name = event.name.slice(0, 200) || 'step';
           await emit({ type: 'run.step', data: { attempt: request.attempt, step, name, ...(event.detail === undefined ? {} : { detail: event.detail }) } });
         } else if (event.type === 'delta') {
-          await stream.delta(event.text, lastStep);
+          await stream.delta(typeof event.text === 'string' ? event.text : '', lastStep);
         } else if (event.type === 'model_call') {
           recordUsage(event);
         } else {

@@ -84,6 +84,11 @@ describe('streamed runs (?stream=true, message.delta, usage)', () => {
     expect(whole.at(-1)?.type).toBe('run.completed');
     expect(deltaText(whole)).toBe(ANSWER);
     expect(page.body.items).toEqual(parsed(resumed.events));
+
+    // Resuming once the run is over: the rest of the log, up to run.completed with the final message.
+    const late = await readEventStream(`${api.url}/runs/${runId}/events`, { headers: { ...api.adminHeaders, 'last-event-id': lastId } });
+    expect(parsed(late.events)).toEqual(parsed(resumed.events));
+    expect(parsed(late.events).at(-1)).toMatchObject({ type: 'run.completed', data: { output: ANSWER } });
   });
 
   it('should answer ?wait and plain creation as before when stream is false', async () => {

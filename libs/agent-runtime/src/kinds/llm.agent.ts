@@ -155,9 +155,9 @@ async function complete(
   const report = (ok: boolean, usage?: ChatUsage | null) =>
     endpoint.emit({ type: 'model_call', duration_ms: performance.now() - started, ok, ...(usage ? { usage } : {}) });
   try {
-    const reply = await request(http, endpoint, endpoint.stream ? { ...body, stream: true, stream_options: { include_usage: true } } : body, timeoutMs, stream);
-    await report(true, reply.usage);
-    return reply;
+    const { usage, ...message } = await request(http, endpoint, endpoint.stream ? { ...body, stream: true, stream_options: { include_usage: true } } : body, timeoutMs, stream);
+    await report(true, usage);
+    return message;
   } catch (error) {
     await report(false).catch(() => undefined);
     throw error;
