@@ -5,6 +5,9 @@ import { AgentFailure, AgentLimitError } from './agent-errors';
 import { DEFAULT_RUN_LIMITS, effectiveLimits } from './agent-limits';
 import type { RunLimits } from './agent-limits';
 import type { AgentRegistry } from './agent-registry';
+import { journaledStep } from './journal/journaled-step';
+import type { RunJournal } from './journal/run-journal';
+import { RunReplay } from './journal/run-replay';
 import { agentMemory, unavailableMemoryStore } from './memory-store';
 import type { MemoryStore } from './memory-store';
 import { GuardedHttpClient } from './network/guarded-http.client';
@@ -30,6 +33,8 @@ export interface RunRequest {
   signal: AbortSignal;
   /** Receives the attempt's steps, tool calls and partial outputs in order (the coordinator appends them to the log). */
   onActivity?: ActivitySink;
+  /** The run's journal: steps earlier attempts recorded are replayed, new ones recorded; default: none (no replay). */
+  journal?: RunJournal;
 }
 
 /** What an `AgentRunner` runs agents with. */
@@ -80,6 +85,7 @@ export class AgentRunner {
    */
   async run(request: RunRequest): Promise<JsonValue> {
     const { definition, config, shared } = this.options.registry.resolve(request.kind, request.config);
+    const replay = await RunReplay.open(request.journal);
     const limits = effectiveLimits(this.limits, shared.limits);
     const budget = new RunBudget(limits);
     const deadline = new AbortController();
@@ -104,6 +110,7 @@ export class AgentRunner {
       emit,
       observe: this.options.onToolExecuted,
       isOpen: () => open,
+      replay,
     });
     let outputs = 0;
     const context: AgentContext<unknown> = {
@@ -122,22 +129,27 @@ export class AgentRunner {
         if (event.type === 'step') {
           const step = budget.step();
           const name = event.name.slice(0, 200) || 'step';
-          await emit({ type: 'run.step', data: { attempt: request.attempt, step, name, ...(event.detail === undefined ? {} : { detail: event.detail }) } });
+          const replayed = replay.replaying ? { replayed: true as const } : {};
+          await emit({ type: 'run.step', data: { attempt: request.attempt, step, name, ...(event.detail === undefined ? {} : { detail: event.detail }), ...replayed } });
         } else {
           budget.partialOutput(event.output);
           await emit({ type: 'run.output', data: { attempt: request.attempt, index: outputs++, output: event.output } });
         }
       },
+      step: (name, fn, options) => journaledStep(replay, () => open, name, fn, options),
     };
     try {
       const output = toJson(await untilAborted(definition.run(request.input, context), signal));
       if (budget.breach) throw budget.breach;
+      if (replay.breach) throw replay.breach;
       budget.finalOutput(output);
       return output;
     } catch (error) {
       if (deadline.signal.aborted && !request.signal.aborted) throw deadline.signal.reason;
       // A limit the agent hit wins over however it reacted (it may have caught the error and failed otherwise).
       if (budget.breach && !request.signal.aborted) throw budget.breach;
+      // So does straying from the run's journal.
+      if (replay.breach && !request.signal.aborted) throw replay.breach;
       throw error;
     } finally {
       open = false;
