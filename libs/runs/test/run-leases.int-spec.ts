@@ -39,6 +39,8 @@ describe('RunLeases', () => {
   it('should give a run to one holder at a time and free it on release', async () => {
     await expect(mine.claim('run-a')).resolves.toBe(true);
     await expect(theirs.claim('run-a')).resolves.toBe(false);
+    // Its holder may claim it again (a retry of the run it holds).
+    await expect(mine.claim('run-a')).resolves.toBe(true);
     await expect(theirs.isHeld('run-a')).resolves.toBe(true);
 
     await theirs.release('run-a');

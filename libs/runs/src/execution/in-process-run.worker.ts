@@ -46,11 +46,16 @@ export class InProcessRunWorker implements OnApplicationBootstrap, BeforeApplica
         if (!(await this.leases.claim(job.run_id))) return;
         const run = new AbortController();
         this.inFlight.set(job.run_id, run);
+        let retried = false;
         try {
           await this.executor.execute(job, attempt, run.signal);
+        } catch (error) {
+          retried = !(error instanceof PermanentRunError) && attempt.number < attempt.of;
+          throw error;
         } finally {
           this.inFlight.delete(job.run_id);
-          await this.leases.release(job.run_id).catch(() => undefined);
+          // Kept (renewed) while a retry waits here, so no other process takes the run in between.
+          if (!retried) await this.leases.release(job.run_id).catch(() => undefined);
         }
       },
       {

@@ -2,6 +2,10 @@ import { randomUUID } from 'node:crypto';
 
 import type Redis from 'ioredis';
 
+// Takes the key when free, or keeps it when it already names this holder (a run retried here keeps its lease).
+const CLAIM =
+  "if redis.call('GET', KEYS[1]) == ARGV[1] then redis.call('PEXPIRE', KEYS[1], ARGV[2]) return 1 end " +
+  "if redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2], 'NX') then return 1 end return 0";
 // Deletes or extends the key only while it still names this holder: a lease that expired and was taken stays taken.
 const RELEASE = "if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end return 0";
 const RENEW = "if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('PEXPIRE', KEYS[1], ARGV[2]) end return 0";
@@ -24,9 +28,12 @@ export class RunLeases {
     readonly leaseMs: number,
   ) {}
 
-  /** Takes `runId`'s lease unless a live process holds it; renewed until `release`. @returns whether it was taken. */
+  /**
+   * Takes `runId`'s lease unless another live process holds it (this one may hold it already); renewed until
+   * `release`. @returns whether this process holds it now.
+   */
   async claim(runId: string): Promise<boolean> {
-    const taken = (await this.redis.set(this.key(runId), this.holder, 'PX', this.leaseMs, 'NX')) === 'OK';
+    const taken = (await this.redis.eval(CLAIM, 1, this.key(runId), this.holder, String(this.leaseMs))) === 1;
     if (taken) {
       this.held.add(runId);
       this.timer ??= setInterval(() => void this.renew(), Math.max(100, Math.floor(this.leaseMs / 3)));
