@@ -177,7 +177,7 @@ describe('direct mode (SKREAVER_MESH_ENABLED=false, no coordinator)', () => {
     const post = (name: string) => ({ tool: 'http_request', input: { url: `${server.url}${path(name)}`, method: 'POST' } });
     const tool = await agent({
       kind: 'tool',
-      config: { steps: [post('one'), { tool: 'sleep', input: { ms: 1_500 } }, post('two')], output: '{{steps.2.result.body.nth}}' },
+      config: { steps: [post('one'), { tool: 'sleep', input: { ms: 3_000 } }, post('two')], output: '{{steps.2.result.body.nth}}' },
       concurrency: { policy: 'enqueue', max_concurrency: 1 },
     });
     const running = await submit(tool.id, null);

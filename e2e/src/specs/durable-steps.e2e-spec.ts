@@ -87,7 +87,7 @@ describe('durable steps: SIGKILL of the coordinator mid-run', () => {
     const tool = await agent({
       kind: 'tool',
       config: {
-        steps: [post('one'), sleep(2_000), post('hold-two'), sleep(200), post('three'), sleep(2_000), post('four')],
+        steps: [post('one'), sleep(3_000), post('hold-two'), sleep(200), post('three'), sleep(3_000), post('four')],
         output: ['{{steps.0.result.body.nth}}', '{{steps.2.result.body.nth}}', '{{steps.4.result.body.nth}}', '{{steps.6.result.body.nth}}'],
       },
     });
