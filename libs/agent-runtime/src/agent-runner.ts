@@ -6,6 +6,9 @@ import { AgentFailure, AgentLimitError } from './agent-errors';
 import { DEFAULT_RUN_LIMITS, effectiveLimits } from './agent-limits';
 import type { RunLimits } from './agent-limits';
 import type { AgentRegistry } from './agent-registry';
+import { journaledStep } from './journal/journaled-step';
+import type { RunJournal } from './journal/run-journal';
+import { RunReplay } from './journal/run-replay';
 import { agentMemory, unavailableMemoryStore } from './memory-store';
 import type { MemoryStore } from './memory-store';
 import { GuardedHttpClient } from './network/guarded-http.client';
@@ -37,6 +40,8 @@ export interface RunRequest {
   firstDeltaIndex?: number;
   /** Told the tokens of each model call the agent reports (`model_call`), to sum on the run. */
   onUsage?: (usage: RunUsage) => void;
+  /** The run's journal: steps earlier attempts recorded are replayed, new ones recorded; default: none (no replay). */
+  journal?: RunJournal;
 }
 
 /** What an `AgentRunner` runs agents with. */
@@ -89,6 +94,7 @@ export class AgentRunner {
    */
   async run(request: RunRequest): Promise<JsonValue> {
     const { definition, config, shared } = this.options.registry.resolve(request.kind, request.config);
+    const replay = await RunReplay.open(request.journal);
     const limits = effectiveLimits(this.limits, shared.limits);
     const budget = new RunBudget(limits);
     const deadline = new AbortController();
@@ -120,6 +126,7 @@ export class AgentRunner {
       emit,
       observe: this.options.onToolExecuted,
       isOpen: () => open,
+      replay,
     });
     let outputs = 0;
     const context: AgentContext<unknown> = {
@@ -139,7 +146,8 @@ export class AgentRunner {
           const step = budget.step();
           lastStep = step;
           const name = event.name.slice(0, 200) || 'step';
-          await emit({ type: 'run.step', data: { attempt: request.attempt, step, name, ...(event.detail === undefined ? {} : { detail: event.detail }) } });
+          const replayed = replay.replaying ? { replayed: true as const } : {};
+          await emit({ type: 'run.step', data: { attempt: request.attempt, step, name, ...(event.detail === undefined ? {} : { detail: event.detail }), ...replayed } });
         } else if (event.type === 'delta') {
           await stream.delta(typeof event.text === 'string' ? event.text : '', lastStep);
         } else if (event.type === 'model_call') {
@@ -149,11 +157,13 @@ export class AgentRunner {
           await emit({ type: 'run.output', data: { attempt: request.attempt, index: outputs++, output: event.output } });
         }
       },
+      step: (name, fn, options) => journaledStep(replay, () => open, name, fn, options),
     };
     try {
       const output = toJson(await untilAborted(definition.run(request.input, context), signal));
       await stream.flush();
       if (budget.breach) throw budget.breach;
+      if (replay.breach) throw replay.breach;
       budget.finalOutput(output);
       return output;
     } catch (error) {
@@ -162,6 +172,8 @@ export class AgentRunner {
       if (deadline.signal.aborted && !request.signal.aborted) throw deadline.signal.reason;
       // A limit the agent hit wins over however it reacted (it may have caught the error and failed otherwise).
       if (budget.breach && !request.signal.aborted) throw budget.breach;
+      // So does straying from the run's journal.
+      if (replay.breach && !request.signal.aborted) throw replay.breach;
       throw error;
     } finally {
       stream.stop();

@@ -34,3 +34,7 @@ export * from './tools/text.tool';
 export * from './tools/time.tool';
 export * from './tools/mesh-client';
 export * from './tools/mesh.tool';
+export * from './journal/run-journal';
+export * from './journal/run-replay';
+export * from './journal/journaled-step';
+export * from './journal/journaled-tool-call';

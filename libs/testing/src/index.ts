@@ -10,3 +10,4 @@ export * from './raw-http';
 export * from './run-fakes';
 export * from './model-stand-in';
 export * from './event-stream-reader';
+export * from './counting-server';

@@ -1,6 +1,8 @@
 import type { JsonValue, RunActivity, ToolDescriptor } from '@skreaver/contracts';
 
 import { AgentLimitError } from '../agent-errors';
+import type { RunReplay } from '../journal/run-replay';
+import { journalToolCall, replayedToolResult } from '../journal/journaled-tool-call';
 import { HttpError } from '../network/guarded-http.client';
 import { redactSecrets } from '../redaction';
 import type { RunBudget } from '../run-budget';
@@ -16,7 +18,9 @@ export interface AgentTools {
   describe(): ToolDescriptor[];
   /**
    * Calls a tool. Never throws for a tool's own failure (the result says `ok: false`); throws only when the run must
-   * stop: `AgentLimitError` past `max_tool_calls`.
+   * stop: `AgentLimitError` past `max_tool_calls`, `nondeterministic_replay` when the run's journal holds another step
+   * here, or the journal's error when the result could not be stored. A call journaled by an earlier attempt of the
+   * run returns its recorded result without executing.
    */
   call(name: string, input: unknown): Promise<ToolResult>;
 }
@@ -39,6 +43,8 @@ export interface RunToolboxOptions {
   observe?: ToolObserver;
   /** False once the run has ended: late calls from an agent that ignored the abort do nothing. */
   isOpen: () => boolean;
+  /** The run's journal: calls an earlier attempt recorded are replayed, not executed; default: nothing journaled. */
+  replay?: RunReplay;
 }
 
 // Bounded so a tool result's error stays readable in an event and a model's context.
@@ -71,17 +77,28 @@ export class RunToolbox implements AgentTools {
     this.calls += 1;
     const callId = `call_${attempt}_${this.calls}`;
     const shownName = name.slice(0, 64) || '?';
+    // Before any await, so calls the agent starts together take their journal places in the order it made them.
+    const claim = this.options.replay?.claim('tool', name);
+    const replayed = claim?.recorded ? { replayed: true as const } : {};
     const tool = this.options.registry.get(name);
     const parsed = tool?.inputSchema.safeParse(input);
     // The config policy applies to every input, parsed or not: a model or a tool agent's step may put credentials anywhere.
     const logged = redactSecrets(tool?.redact && parsed?.success ? tool.redact(parsed.data) : jsonOrNull(input));
-    await emit({ type: 'tool.call', data: { attempt, call_id: callId, tool: shownName, input: logged } });
+    await emit({ type: 'tool.call', data: { attempt, call_id: callId, tool: shownName, input: logged, ...replayed } });
     const started = performance.now();
-    const result = await this.execute(name, tool, parsed);
+    let result: ToolResult;
+    if (claim?.recorded) {
+      result = replayedToolResult(claim.recorded);
+    } else {
+      const idempotencyKey = claim ? `${this.options.context.runId}:${claim.ordinal}` : undefined;
+      result = await this.execute(name, tool, parsed, { ...this.options.context, idempotencyKey });
+      // Only installed tools get a metric series: a name a model made up must not become a label.
+      if (tool) this.options.observe?.(name, result.ok, (performance.now() - started) / 1000);
+      // Journaled before the agent (or the log) sees it: a later attempt replays this answer.
+      if (claim && this.options.replay) result = await journalToolCall(this.options.replay, claim, result, this.options.context.signal);
+    }
     const seconds = (performance.now() - started) / 1000;
-    // Only installed tools get a metric series: a name a model made up must not become a label.
-    if (tool) this.options.observe?.(name, result.ok, seconds);
-    const base = { attempt, call_id: callId, tool: shownName, duration_ms: Math.round(seconds * 100_000) / 100 };
+    const base = { attempt, call_id: callId, tool: shownName, duration_ms: Math.round(seconds * 100_000) / 100, ...replayed };
     // The agent gets the result as it is (a later step may need a cookie it set); the log, which viewers read, gets
     // it under the same policy as the input: response headers such as Set-Cookie are write-only there too.
     await emit({
@@ -97,6 +114,7 @@ export class RunToolbox implements AgentTools {
     name: string,
     tool: ToolDefinition<unknown> | undefined,
     parsed: ReturnType<ToolDefinition<unknown>['inputSchema']['safeParse']> | undefined,
+    context: ToolContext,
   ): Promise<ToolResult> {
     if (!tool || !parsed) return failed('unknown_tool', `no tool named "${name.slice(0, 64)}" is installed`);
     if (!this.names().includes(name)) return failed('tool_not_allowed', `this agent may not call ${name} (agent config "tools")`);
@@ -104,10 +122,10 @@ export class RunToolbox implements AgentTools {
       const issues = parsed.error.issues.map((issue) => `${issue.path.join('.') || '(root)'}: ${issue.message}`).join('; ');
       return failed('invalid_input', `invalid ${name} input: ${issues}`);
     }
-    const { signal } = this.options.context;
+    const { signal } = context;
     if (signal.aborted) return failed('aborted', 'the run was aborted');
     try {
-      return { ok: true, result: await tool.run(parsed.data, this.options.context) };
+      return { ok: true, result: await tool.run(parsed.data, context) };
     } catch (error) {
       if (error instanceof AgentLimitError) throw error;
       if (error instanceof ToolError) return failed(error.code, error.message, error.retryable);

@@ -17,6 +17,11 @@ export interface ToolContext {
   readonly http: HttpClient;
   /** The agent mesh (`mesh_send`, `mesh_request`); absent where no mesh runs (the tools then fail `mesh_unavailable`). */
   readonly mesh?: MeshClient;
+  /**
+   * `<run_id>:<ordinal>`: this call's place in the run's journal, the same on every attempt that executes it (a
+   * call interrupted before its result was journaled runs again): a key for the receiver to de-duplicate on.
+   */
+  readonly idempotencyKey?: string;
 }
 
 /** A tool: its name, what it does, the schema its input must satisfy, and the work. */

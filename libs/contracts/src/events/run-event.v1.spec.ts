@@ -66,6 +66,7 @@ describe('RunEventV1', () => {
     ['message.delta with empty text', 'message.delta', { attempt: 1, index: 0, text: '' }],
     ['message.delta with step 0', 'message.delta', { attempt: 1, step: 0, index: 0, text: 'x' }],
     ['message.delta without the attempt', 'message.delta', { index: 0, text: 'x' }],
+    ['tool.call marked replayed: false (absent when not replayed)', 'tool.call', { attempt: 1, call_id: 'c1', tool: 'math', input: {}, replayed: false }],
   ])('should reject %s', (_label, type, data) => {
     const result = RunEventV1.safeParse(eventOf(type, { data }));
 
@@ -88,6 +89,12 @@ describe('RunEventV1', () => {
     const data = { attempt: 2, call_id: 'c9', tool: 'http_request', ok: false, duration_ms: 3, error: { code: 'address_refused', message: 'no' } };
 
     expect(RunEventV1.parse(eventOf('tool.result', { data }))).toMatchObject({ data });
+  });
+
+  it.each<RunEventType>(['run.step', 'tool.call', 'tool.result'])('should accept a %s replayed from the run journal', (type) => {
+    const data = { ...DATA[type], replayed: true };
+
+    expect(RunEventV1.parse(eventOf(type, { data }))).toMatchObject({ data });
   });
 
   it('should accept an empty cancellation reason', () => {

@@ -7,5 +7,7 @@ export * from './run-execution.config';
 export * from './run-execution.module';
 export * from './run-execution.tokens';
 export * from './run-executor';
+export * from './run-leases';
+export * from './direct-run-recovery';
 export * from './run-metrics';
 export * from './tool-metrics';

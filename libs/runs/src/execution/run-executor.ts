@@ -5,7 +5,7 @@ import { TERMINAL_RUN_STATUSES, runEventId } from '@skreaver/contracts';
 import type { Agent, JsonValue, Run, RunActivity, RunEventOf, RunEventType, RunEventV1, RunJobV1 } from '@skreaver/contracts';
 import { RunEventLog } from '@skreaver/messaging';
 import { JsonLogger } from '@skreaver/observability';
-import { AgentRepository, RunEventArchive, RunRepository } from '@skreaver/persistence';
+import { AgentRepository, RunEventArchive, RunRepository, RunStepRepository } from '@skreaver/persistence';
 import { nowIso } from '@skreaver/util';
 
 import { DatabaseWait } from '../database-wait';
@@ -15,12 +15,24 @@ import { RunDispatcher } from '../run-dispatcher';
 import { RUN_EXECUTION_CONFIG } from './run-execution.tokens';
 import type { RunExecutionConfig } from './run-execution.config';
 import { RunMetrics } from './run-metrics';
+import { StoredRunJournal } from './stored-run-journal';
 
 /** Thrown for a failure that another attempt cannot fix (bad config, a limit, a refusal): the queue must not retry it. */
 export class PermanentRunError extends Error {
   constructor(message: string) {
     super(message);
     this.name = 'PermanentRunError';
+  }
+}
+
+/**
+ * The reason a run's signal aborts with when its process stops before the run finished (direct mode's shutdown): the
+ * run is left open, its journal kept, for the process that resumes it; it is not cancelled.
+ */
+export class WorkerStopping extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'WorkerStopping';
   }
 }
 
@@ -36,13 +48,18 @@ const MAX_ARCHIVED_EVENTS = 10_000;
 /** `run.started`'s worker for an attempt whose worker died before it could log its start. */
 export const UNKNOWN_WORKER = 'unknown';
 
-type Outcome = { kind: 'completed'; output: JsonValue } | { kind: 'cancelled'; reason: string } | { kind: 'error'; error: unknown };
+type Outcome =
+  | { kind: 'completed'; output: JsonValue }
+  | { kind: 'cancelled'; reason: string }
+  | { kind: 'interrupted' }
+  | { kind: 'error'; error: unknown };
 
 /**
  * Executes one attempt of a run: state transitions, the event log, the stored result, the archive, and handing the
  * agent's slot to its next waiting run. Every transition is a compare-and-set in the database, so a run cancelled
  * by agent-api is never started, and a finished run is never executed again when its job is delivered twice.
  * Database calls wait out an outage (`DatabaseWait`): an attempt is never spent or lost because the database was down.
+ * The agent's steps are journaled (`run_steps`) as it takes them, and every attempt replays the ones already there.
  */
 @Injectable()
 export class RunExecutor {
@@ -60,6 +77,7 @@ export class RunExecutor {
     private readonly metrics: RunMetrics,
     private readonly logger: JsonLogger,
     @Inject(RUN_EXECUTION_CONFIG) private readonly config: Pick<RunExecutionConfig, 'WORKER_ID' | 'RUN_EVENTS_TTL_SECONDS'>,
+    private readonly steps: RunStepRepository,
   ) {
     this.database = new DatabaseWait(logger);
   }
@@ -108,6 +126,8 @@ export class RunExecutor {
       this.record(agent, 'completed', durationMs);
       return this.finish({ ...running, status: 'completed', output: outcome.output, finished_at: finishedAt }, agent, log);
     }
+    // Its process is stopping: left running for whoever resumes it (it replays the journal), as after a crash.
+    if (outcome.kind === 'interrupted') return;
     if (outcome.kind === 'cancelled') {
       const finishedAt = nowIso();
       const error = { code: 'cancelled', message: outcome.reason };
@@ -148,11 +168,13 @@ export class RunExecutor {
         onActivity: (activity) => log.appendActivity(activity),
         firstDeltaIndex: nextDeltaIndex(log.events),
         onUsage,
+        // Every attempt (a retry, a job delivered again after its worker died) replays the steps earlier ones recorded.
+        journal: new StoredRunJournal(this.steps, run.id, this.database, signal),
       });
-      if (signal.aborted) return { kind: 'cancelled', reason: reasonOf(signal) };
+      if (signal.aborted) return abortedOutcome(signal);
       return { kind: 'completed', output };
     } catch (error) {
-      if (signal.aborted) return { kind: 'cancelled', reason: reasonOf(signal) };
+      if (signal.aborted) return abortedOutcome(signal);
       return { kind: 'error', error };
     } finally {
       this.metrics.active.dec();
@@ -277,6 +299,10 @@ function nextDeltaIndex(events: readonly RunEventV1[]): number {
   let next = 0;
   for (const event of events) if (event.type === 'message.delta') next = Math.max(next, event.data.index + 1);
   return next;
+}
+
+function abortedOutcome(signal: AbortSignal): Outcome {
+  return signal.reason instanceof WorkerStopping ? { kind: 'interrupted' } : { kind: 'cancelled', reason: reasonOf(signal) };
 }
 
 function reasonOf(signal: AbortSignal): string {
