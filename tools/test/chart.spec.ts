@@ -284,7 +284,17 @@ describe('charts/skreaver', () => {
       const services = objects.filter((o) => o.kind === 'Service');
 
       expect(monitor.metadata.labels?.release).toBe('kps');
-      expect(monitor.spec.endpoints).toEqual([{ port: 'http', path: '/metrics', interval: '30s', scrapeTimeout: '10s' }]);
+      // The alerts select on skreaver_service (the Service's component label), whatever the release calls the jobs.
+      expect(monitor.spec.endpoints).toEqual([
+        {
+          port: 'http',
+          path: '/metrics',
+          interval: '30s',
+          scrapeTimeout: '10s',
+          relabelings: [{ sourceLabels: ['__meta_kubernetes_service_label_app_kubernetes_io_component'], targetLabel: 'skreaver_service' }],
+        },
+      ]);
+      for (const service of services) expect(COMPONENTS).toContain(service.metadata.labels?.['app.kubernetes.io/component']);
       for (const service of services) {
         expect(Object.entries(monitor.spec.selector.matchLabels).every(([k, v]) => service.metadata.labels?.[k] === v)).toBe(true);
       }

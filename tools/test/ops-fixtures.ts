@@ -48,14 +48,15 @@ export function readText(relativePath: string): string {
   return readFileSync(join(ROOT, relativePath), 'utf8');
 }
 
-/** Whether `binary` runs here; tests that need it skip that check (with the printed reason) when it does not. */
-export function installed(binary: string, versionArgs: string[] = ['--version']): boolean {
+/**
+ * Fails (does not skip) when a tool an ops test needs is missing: `.ci/run` installs them (promtool from Debian's
+ * `prometheus`, `nginx-light`, `shellcheck`; pg_dump/psql come with PostgreSQL), and the README lists them.
+ */
+export function requireTool(binary: string, versionArgs: string[] = ['--version'], debianPackage = binary): void {
   const result = spawnSync(binary, versionArgs, { stdio: 'ignore' });
   if (result.error || result.status !== 0) {
-    process.stdout.write(`SKIPPED: ${binary} is not installed here, so that check does not run (apt-get install it to run it)\n`);
-    return false;
+    throw new Error(`${binary} is not installed here; it is a test prerequisite: apt-get install -y ${debianPackage} (.ci/run does)`);
   }
-  return true;
 }
 
 /** A values object enabling every optional part of the chart. */

