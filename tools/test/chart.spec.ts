@@ -1,9 +1,12 @@
+import { readdirSync } from 'node:fs';
+import { join } from 'node:path';
+
 import { AgentApiConfig } from '../../services/agent-api/src/config';
 import { MeshCoordinatorConfig } from '../../services/mesh-coordinator/src/config';
 import { WsGatewayConfig } from '../../services/ws-gateway/src/config';
 import { parseYaml } from '../chart/helm.mjs';
 import { validateObjects } from '../chart/validate.mjs';
-import { COMPONENTS, EVERYTHING_ON, find, readText, render } from './ops-fixtures';
+import { COMPONENTS, EVERYTHING_ON, find, readText, render, ROOT } from './ops-fixtures';
 import type { Component, K8sObject } from './ops-fixtures';
 
 const PORTS: Record<Component, number> = { 'agent-api': 8080, 'ws-gateway': 8081, 'mesh-coordinator': 8082 };
@@ -28,19 +31,19 @@ describe('charts/skreaver', () => {
   describe('with default values', () => {
     const objects = render();
 
-    it('should render a Deployment, Service, ConfigMap, HPA and PDB per service, the Ingresses and a ServiceAccount', () => {
+    it('should render a Deployment, Service, ConfigMap, HPA and PDB per service and a ServiceAccount, and no Ingress (opt-in)', () => {
       const names = objects.map((o) => `${o.kind}/${o.metadata.name}`).sort();
 
       const perService = COMPONENTS.flatMap((c) =>
         ['ConfigMap', 'Deployment', 'HorizontalPodAutoscaler', 'PodDisruptionBudget', 'Service'].map((kind) => `${kind}/skreaver-${c}`),
       );
-      expect(names).toEqual([...perService, 'Ingress/skreaver', 'Ingress/skreaver-ws', 'ServiceAccount/skreaver'].sort());
+      expect(names).toEqual([...perService, 'ServiceAccount/skreaver'].sort());
     });
 
     it('should validate every object against the Kubernetes schemas, strictly, with every reference resolved', async () => {
       const results = await expectValid(objects, { externalSecrets: ['skreaver'] });
 
-      expect(results).toHaveLength(18);
+      expect(results).toHaveLength(16);
     });
 
     it.each(COMPONENTS)('should probe %s: liveness and startup on /health, readiness on /ready, on its port', (component) => {
@@ -107,18 +110,54 @@ describe('charts/skreaver', () => {
       });
     });
 
-    it('should route /ws and /socket.io to the gateway and everything else to agent-api, on one host', () => {
-      const routes = ['skreaver', 'skreaver-ws'].flatMap((name) =>
-        find(objects, 'Ingress', name).spec.rules.flatMap((rule: { http: { paths: Array<{ path: string; pathType: string; backend: { service: { name: string; port: { number: number } } } }> } }) =>
-          rule.http.paths.map((p) => [p.path, p.pathType, p.backend.service.name, p.backend.service.port.number]),
+  });
+
+  describe('Ingress (ingress.enabled=true)', () => {
+    const objects = render({ ingress: { enabled: true, host: 'skreaver.example.com' } });
+    const routes = (rendered: K8sObject[]) =>
+      ['skreaver', 'skreaver-ws'].flatMap((name) =>
+        find(rendered, 'Ingress', name).spec.rules.flatMap((rule: { host: string; http: { paths: Array<{ path: string; pathType: string; backend: { service: { name: string; port: { number: number } } } }> } }) =>
+          rule.http.paths.map((p) => [rule.host, p.path, p.pathType, p.backend.service.name, p.backend.service.port.number]),
         ),
       );
 
-      expect(routes).toEqual([
-        ['/', 'Prefix', 'skreaver-agent-api', 8080],
-        ['/ws', 'Prefix', 'skreaver-ws-gateway', 8081],
-        ['/socket.io', 'Prefix', 'skreaver-ws-gateway', 8081],
+    it("should route /ws and /socket.io to the gateway and the API's public prefixes to agent-api, on its host", () => {
+      const api = ['/agents', '/runs', '/mesh', '/auth', '/api-keys', '/audit', '/tools', '/docs', '/openapi.json'];
+
+      expect(routes(objects)).toEqual([
+        ...api.map((path) => ['skreaver.example.com', path, 'Prefix', 'skreaver-agent-api', 8080]),
+        ['skreaver.example.com', '/ws', 'Prefix', 'skreaver-ws-gateway', 8081],
+        ['skreaver.example.com', '/socket.io', 'Prefix', 'skreaver-ws-gateway', 8081],
       ]);
+    });
+
+    it('should never route /metrics, /ready, /health, /debug or the catch-all / to a service', () => {
+      const paths = routes(objects).map((r) => r[1] as string);
+      const reaches = (path: string) => paths.some((prefix) => path === prefix || path.startsWith(`${prefix.replace(/\/$/, '')}/`));
+
+      for (const path of ['/metrics', '/ready', '/health', '/debug/profile/cpu', '/']) expect({ path, routed: reaches(path) }).toEqual({ path, routed: false });
+    });
+
+    it("should route every top-level prefix of agent-api's controllers except the probes and profiling", () => {
+      const sources = readdirSync(join(ROOT, 'services/agent-api/src'), { recursive: true, encoding: 'utf8' }).filter((f) => f.endsWith('.controller.ts'));
+      const prefixes = new Set<string>();
+      for (const file of sources) {
+        const text = readText(`services/agent-api/src/${file}`);
+        const base = /@Controller\('([^']*)'\)/.exec(text)?.[1] ?? '';
+        for (const route of text.matchAll(/@(?:Get|Post|Put|Patch|Delete|Sse|All)\('([^']*)'\)/g)) {
+          const first = `${base}/${route[1]}`.replace(/^\/+/, '').split('/')[0];
+          if (first) prefixes.add(`/${first}`);
+        }
+        if (base) prefixes.add(`/${base.split('/')[0]}`);
+      }
+      const routed = new Set(routes(objects).map((r) => r[1] as string));
+
+      expect([...prefixes].filter((p) => !routed.has(p)).sort()).toEqual([]);
+    });
+
+    it('should refuse to render an Ingress without a host, and refuse a probe path in ingress.apiPaths', () => {
+      expect(() => render({ ingress: { enabled: true } })).toThrow('ingress.host is required when ingress.enabled is true');
+      expect(() => render({ ingress: { enabled: true, host: 'x.example.com', apiPaths: ['/agents', '/metrics'] } })).toThrow("at '/ingress/apiPaths/1'");
     });
 
     it('should give the gateway routes long WebSocket timeouts and cookie affinity, and the API the runbook body limit', () => {
@@ -272,7 +311,7 @@ describe('charts/skreaver', () => {
         expect(find(objects, 'Ingress', name).spec.rules[0].host).toBe('skreaver.example.com');
         expect(find(objects, 'Ingress', name).spec.tls).toEqual([{ hosts: ['skreaver.example.com'], secretName: 'skreaver-tls' }]);
       }
-      expect(render({ ingress: { enabled: false } }).filter((o) => o.kind === 'Ingress')).toEqual([]);
+      expect(render().filter((o) => o.kind === 'Ingress')).toEqual([]);
     });
   });
 

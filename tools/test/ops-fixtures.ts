@@ -70,7 +70,7 @@ export const EVERYTHING_ON = {
     'ws-gateway': { keda: { enabled: true, prometheus: { serverAddress: 'http://prometheus:9090' } } },
     'mesh-coordinator': { keda: { enabled: true, redis: { address: 'redis:6379' } } },
   },
-  ingress: { host: 'skreaver.example.com', tls: [{ hosts: ['skreaver.example.com'], secretName: 'skreaver-tls' }] },
+  ingress: { enabled: true, host: 'skreaver.example.com', tls: [{ hosts: ['skreaver.example.com'], secretName: 'skreaver-tls' }] },
   metrics: { serviceMonitor: { enabled: true, labels: { release: 'kps' } }, prometheusRule: { enabled: true } },
   migrations: { job: { enabled: true } },
 };
