@@ -364,6 +364,14 @@ describe('charts/skreaver', () => {
       expect([scaled.spec.minReplicaCount, scaled.spec.maxReplicaCount]).toEqual([3, 20]);
     });
 
+    it.each(['skreaver-mesh-coordinator', 'skreaver-ws-gateway'])("should scale %s in as slowly as the chart's HPA: KEDA's HPA gets the same behavior", (name) => {
+      const scaled = find(objects, 'ScaledObject', name);
+      const hpa = find(render(), 'HorizontalPodAutoscaler', name);
+
+      expect(scaled.spec.advanced.horizontalPodAutoscalerConfig.behavior).toEqual(hpa.spec.behavior);
+      expect(hpa.spec.behavior.scaleDown).toEqual({ stabilizationWindowSeconds: 300, policies: [{ type: 'Pods', value: 1, periodSeconds: 60 }] });
+    });
+
     it('should follow REDIS_KEY_PREFIX in the queue key', () => {
       const scaled = find(render({ ...EVERYTHING_ON, config: { redisKeyPrefix: 'acme-prod' } }), 'ScaledObject', 'skreaver-mesh-coordinator');
 
@@ -414,8 +422,29 @@ describe('charts/skreaver', () => {
       expect(job.metadata.annotations?.['helm.sh/hook']).toBe('pre-install,pre-upgrade');
       expect(job.spec.template.spec.containers[0].image).toBe('ghcr.io/acme/skreaver/agent-api:1.2.3');
       expect(job.spec.template.spec.containers[0].command).toEqual(['node', 'services/agent-api/dist/main.js', '--migrate-only']);
-      // The hook runs before the release's own objects: the Secret it reads must be a hook too.
-      expect(find(objects, 'Secret', 'skreaver').metadata.annotations?.['helm.sh/hook-weight']).toBe('-10');
+    });
+
+    it("should give the hook Job its own hook Secret that removes itself, and keep the release's Secret a normal object", () => {
+      const objects = render(EVERYTHING_ON);
+      const job = find(objects, 'Job', 'skreaver-migrations');
+      const hookSecret = find(objects, 'Secret', 'skreaver-migrations');
+
+      // The hook runs before the release's own objects exist; Helm never deletes hooks on uninstall.
+      expect(hookSecret.metadata.annotations).toEqual({
+        'helm.sh/hook': 'pre-install,pre-upgrade',
+        'helm.sh/hook-weight': '-10',
+        'helm.sh/hook-delete-policy': 'before-hook-creation,hook-succeeded,hook-failed',
+      });
+      expect(hookSecret.stringData).toEqual(find(objects, 'Secret', 'skreaver').stringData);
+      expect(find(objects, 'Secret', 'skreaver').metadata.annotations).toBeUndefined();
+      const refs = job.spec.template.spec.containers[0].env.filter((e: EnvVar) => e.valueFrom?.secretKeyRef).map((e: EnvVar) => e.valueFrom?.secretKeyRef?.name);
+      expect(new Set(refs)).toEqual(new Set(['skreaver-migrations']));
+    });
+
+    it("should give up on a stuck migration before helm's default --timeout (5m) does", () => {
+      const job = find(render(EVERYTHING_ON), 'Job', 'skreaver-migrations');
+
+      expect(job.spec.activeDeadlineSeconds).toBeLessThan(300);
     });
   });
 
