@@ -4,11 +4,13 @@
 //                                     helm lint --strict, then print `helm template`
 //   node tools/chart/cli.mjs validate [same options] [--external-secret NAME]…   lint, template, validate the objects
 //   node tools/chart/cli.mjs sync-alerts [--check]      copy deploy/prometheus/alerts.yml into the chart
+//   node tools/chart/cli.mjs readme [--check]           regenerate the values table of charts/skreaver/README.md
 import { readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 import { helm, helmTemplate } from './helm.mjs';
+import { replaceValuesTable } from './values-docs.mjs';
 import { validateObjects } from './validate.mjs';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
@@ -53,6 +55,19 @@ async function main() {
     }
     writeFileSync(ALERTS_CHART_COPY, wanted);
     console.log('wrote charts/skreaver/files/alerts.yml');
+    return;
+  }
+  if (command === 'readme') {
+    const path = join(chartDir, 'README.md');
+    const current = readFileSync(path, 'utf8');
+    const wanted = replaceValuesTable(current, readFileSync(join(chartDir, 'values.yaml'), 'utf8'));
+    if (options.check) {
+      if (current !== wanted) throw new Error('charts/skreaver/README.md is stale: run `npm run chart:readme`');
+      console.log('charts/skreaver/README.md is up to date');
+      return;
+    }
+    writeFileSync(path, wanted);
+    console.log('wrote charts/skreaver/README.md');
     return;
   }
   if (command !== 'render' && command !== 'validate') {

@@ -1,12 +1,17 @@
-import { readdirSync } from 'node:fs';
+import { execFile, spawnSync } from 'node:child_process';
+import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
 import { AgentApiConfig } from '../../services/agent-api/src/config';
 import { MeshCoordinatorConfig } from '../../services/mesh-coordinator/src/config';
 import { WsGatewayConfig } from '../../services/ws-gateway/src/config';
-import { parseYaml } from '../chart/helm.mjs';
+import { helm, parseManifests, parseYaml } from '../chart/helm.mjs';
+import { valuesRows } from '../chart/values-docs.mjs';
 import { validateObjects } from '../chart/validate.mjs';
-import { COMPONENTS, EVERYTHING_ON, find, readText, render, ROOT } from './ops-fixtures';
+import { CHART_DIR, COMPONENTS, EVERYTHING_ON, find, readText, render, ROOT } from './ops-fixtures';
 import type { Component, K8sObject } from './ops-fixtures';
 
 const PORTS: Record<Component, number> = { 'agent-api': 8080, 'ws-gateway': 8081, 'mesh-coordinator': 8082 };
@@ -31,19 +36,19 @@ describe('charts/skreaver', () => {
   describe('with default values', () => {
     const objects = render();
 
-    it('should render a Deployment, Service, ConfigMap, HPA and PDB per service and a ServiceAccount, and no Ingress (opt-in)', () => {
+    it('should render a Deployment, Service, ConfigMap, HPA and PDB per service, a ServiceAccount and the helm test Pod, and no Ingress (opt-in)', () => {
       const names = objects.map((o) => `${o.kind}/${o.metadata.name}`).sort();
 
       const perService = COMPONENTS.flatMap((c) =>
         ['ConfigMap', 'Deployment', 'HorizontalPodAutoscaler', 'PodDisruptionBudget', 'Service'].map((kind) => `${kind}/skreaver-${c}`),
       );
-      expect(names).toEqual([...perService, 'ServiceAccount/skreaver'].sort());
+      expect(names).toEqual([...perService, 'Pod/skreaver-test-ready', 'ServiceAccount/skreaver'].sort());
     });
 
     it('should validate every object against the Kubernetes schemas, strictly, with every reference resolved', async () => {
       const results = await expectValid(objects, { externalSecrets: ['skreaver'] });
 
-      expect(results).toHaveLength(16);
+      expect(results).toHaveLength(17);
     });
 
     it.each(COMPONENTS)('should probe %s: liveness and startup on /health, readiness on /ready, on its port', (component) => {
@@ -445,6 +450,88 @@ describe('charts/skreaver', () => {
       const job = find(render(EVERYTHING_ON), 'Job', 'skreaver-migrations');
 
       expect(job.spec.activeDeadlineSeconds).toBeLessThan(300);
+    });
+  });
+
+  describe('hygiene', () => {
+    it.each(COMPONENTS)('should spread %s over zones and nodes without blocking scheduling', (component) => {
+      const pod = find(render(), 'Deployment', `skreaver-${component}`).spec.template.spec;
+      const selector = { 'app.kubernetes.io/name': 'skreaver', 'app.kubernetes.io/instance': 'skreaver', 'app.kubernetes.io/component': component };
+
+      expect(pod.topologySpreadConstraints).toEqual(
+        ['topology.kubernetes.io/zone', 'kubernetes.io/hostname'].map((topologyKey) => ({ maxSkew: 1, topologyKey, whenUnsatisfiable: 'ScheduleAnyway', labelSelector: { matchLabels: selector } })),
+      );
+    });
+
+    it('should let NetworkPolicies (opt-in) admit the release, the edge to api and gateway only, and Prometheus everywhere', () => {
+      const objects = render(EVERYTHING_ON);
+      const peers = (name: string) => find(objects, 'NetworkPolicy', name).spec.ingress[0].from.map((p: object) => JSON.stringify(p));
+      const release = JSON.stringify({ podSelector: { matchLabels: { 'app.kubernetes.io/name': 'skreaver', 'app.kubernetes.io/instance': 'skreaver' } } });
+      const [edge, prometheus] = [EVERYTHING_ON.networkPolicy.ingressFrom[0], EVERYTHING_ON.networkPolicy.metricsFrom[0]].map((p) => JSON.stringify(p));
+
+      expect(peers('skreaver-agent-api')).toEqual([release, edge, prometheus]);
+      expect(peers('skreaver-ws-gateway')).toEqual([release, edge, prometheus]);
+      expect(peers('skreaver-mesh-coordinator')).toEqual([release, prometheus]);
+      expect(find(objects, 'NetworkPolicy', 'skreaver-agent-api').spec.ingress[0].ports).toEqual([{ port: 'http', protocol: 'TCP' }]);
+      expect(render().filter((o) => o.kind === 'NetworkPolicy')).toEqual([]);
+    });
+
+    it('should ship a helm test Pod that reads /ready of every Service, hardened like the services', () => {
+      const pod = find(render(), 'Pod', 'skreaver-test-ready');
+
+      expect(pod.metadata.annotations?.['helm.sh/hook']).toBe('test');
+      expect(pod.spec.containers[0].args.slice(1)).toEqual(['http://skreaver-agent-api:8080/ready', 'http://skreaver-mesh-coordinator:8082/ready', 'http://skreaver-ws-gateway:8081/ready']);
+      expect(pod.spec.containers[0].securityContext.readOnlyRootFilesystem).toBe(true);
+    });
+
+    it("should make the helm test's script pass on 200s and fail on a 503", async () => {
+      const script = find(render(), 'Pod', 'skreaver-test-ready').spec.containers[0].args[0] as string;
+      const server = createServer((req, res) => {
+        res.statusCode = req.url === '/down' ? 503 : 200;
+        res.end('{}');
+      });
+      const port = await new Promise<number>((resolve) => server.listen(0, '127.0.0.1', () => resolve((server.address() as AddressInfo).port)));
+      const run = (...paths: string[]) =>
+        new Promise<number | null>((resolve) => execFile(process.execPath, ['-e', script, ...paths.map((p) => `http://127.0.0.1:${port}${p}`)], (error) => resolve(error ? (error.code as number) : 0)));
+      try {
+        expect(await run('/a', '/b')).toBe(0);
+        expect(await run('/a', '/down')).toBe(1);
+      } finally {
+        await new Promise((resolve) => server.close(resolve));
+      }
+    });
+
+    it('should document every value in its README table (npm run chart:readme)', () => {
+      const result = spawnSync(process.execPath, [join(ROOT, 'tools', 'chart', 'cli.mjs'), 'readme', '--check'], { encoding: 'utf8' });
+      const rows = valuesRows(readText('charts/skreaver/values.yaml')).map((r: { path: string }) => r.path);
+
+      expect(`${result.status} ${result.stderr}`).toBe('0 ');
+      for (const path of ['fullnameOverride', 'ingress.host', 'ingress.apiPaths', 'networkPolicy.enabled', 'migrations.job.activeDeadlineSeconds', 'services.ws-gateway.keda.enabled']) {
+        expect(rows).toContain(path);
+        expect(readText('charts/skreaver/README.md')).toContain(`| \`${path}\` |`);
+      }
+    });
+
+    it('should ship the lockdown NetworkPolicy the runbook applies: every skreaver pod, nothing in or out', async () => {
+      const [policy] = parseManifests(readText('deploy/kubernetes/network-policy-lockdown.yaml')).map((m: { object: unknown }) => m.object as K8sObject);
+      const pod = find(render(), 'Deployment', 'skreaver-agent-api').spec.template.metadata.labels;
+
+      expect(readText('docs/RUNBOOK.md')).toContain('kubectl -n <namespace> apply -f deploy/kubernetes/network-policy-lockdown.yaml');
+      expect((await validateObjects([policy])).flatMap((r: { errors: string[] }) => r.errors)).toEqual([]);
+      expect(policy.spec).toEqual({ podSelector: { matchLabels: { 'app.kubernetes.io/name': 'skreaver' } }, policyTypes: ['Ingress', 'Egress'], ingress: [], egress: [] });
+      expect(Object.entries(policy.spec.podSelector.matchLabels).every(([k, v]) => pod[k] === v)).toBe(true);
+    });
+
+    it('should keep templates/tests in the packaged chart (.helmignore)', () => {
+      const dir = mkdtempSync(join(tmpdir(), 'skreaver-package-'));
+      try {
+        helm(['package', CHART_DIR, '--destination', dir]);
+        const files = spawnSync('tar', ['tzf', join(dir, 'skreaver-0.1.0.tgz')], { encoding: 'utf8' }).stdout.split('\n');
+
+        expect(files).toEqual(expect.arrayContaining(['skreaver/templates/tests/test-ready.yaml', 'skreaver/README.md', 'skreaver/values.schema.json', 'skreaver/files/alerts.yml']));
+      } finally {
+        rmSync(dir, { recursive: true, force: true });
+      }
     });
   });
 

@@ -73,4 +73,9 @@ export const EVERYTHING_ON = {
   ingress: { enabled: true, host: 'skreaver.example.com', tls: [{ hosts: ['skreaver.example.com'], secretName: 'skreaver-tls' }] },
   metrics: { serviceMonitor: { enabled: true, labels: { release: 'kps' } }, prometheusRule: { enabled: true } },
   migrations: { job: { enabled: true } },
+  networkPolicy: {
+    enabled: true,
+    ingressFrom: [{ namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': 'ingress-nginx' } } }],
+    metricsFrom: [{ namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': 'monitoring' } } }],
+  },
 };
