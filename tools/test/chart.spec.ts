@@ -207,6 +207,14 @@ describe('charts/skreaver', () => {
       expect([...envNames(find(objects, 'Deployment', 'skreaver-mesh-coordinator'))].sort()).toEqual(['DATABASE_URL', 'JWT_SECRET_KEY', 'REDIS_URL', 'WORKER_ID']);
     });
 
+    it.each(COMPONENTS)("should tell %s the size limit of its data volume, so the disk metrics measure that volume", (component) => {
+      const rendered = render({ dataVolume: { sizeLimitMiB: 512 } });
+      const volume = find(rendered, 'Deployment', `skreaver-${component}`).spec.template.spec.volumes.find((v: { name: string }) => v.name === 'data');
+
+      expect(volume.emptyDir.sizeLimit).toBe('512Mi');
+      expect(find(rendered, 'ConfigMap', `skreaver-${component}`).data.SKREAVER_DATA_DIR_SIZE_LIMIT_BYTES).toBe(String(512 * 1024 * 1024));
+    });
+
     it('should name each coordinator worker after its pod', () => {
       const workerId = envOf(find(objects, 'Deployment', 'skreaver-mesh-coordinator')).find((e) => e.name === 'WORKER_ID');
 

@@ -89,6 +89,7 @@ app.kubernetes.io/part-of: skreaver
 {{- if include "skreaver.usesDatabase" . -}}
 {{- $_ = set $data "DATABASE_POOL_SIZE" (toString (int $config.databasePoolSize)) -}}
 {{- $_ = set $data "SKREAVER_DATA_DIR" "/var/lib/skreaver" -}}
+{{- $_ = set $data "SKREAVER_DATA_DIR_SIZE_LIMIT_BYTES" (toString (mul (int .root.Values.dataVolume.sizeLimitMiB) 1048576)) -}}
 {{- end -}}
 {{- range $key, $value := .svc.env -}}
 {{- $_ = set $data $key $value -}}
