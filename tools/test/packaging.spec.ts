@@ -280,6 +280,17 @@ describe('Dockerfile', () => {
     expect(new Set(stages.filter((s) => !COMPONENTS.includes(s.image as never) && s.image !== 'runtime' && s.image !== 'deps').map((s) => s.image))).toEqual(new Set(['${NODE_IMAGE}']));
   });
 
+  it('should run on a supported Node LTS line and need no registry pull for a Dockerfile frontend', () => {
+    const image = /^ARG NODE_IMAGE=node:(\d+)-bookworm-slim$/m.exec(dockerfile);
+
+    // Node 20 reached its end of life on 2026-04-30; 22 (until 2027-04-30) and 24 are LTS lines.
+    expect([22, 24]).toContain(Number(image?.[1]));
+    expect(dockerfile).not.toMatch(/^# syntax=/m);
+    // npm ci in the image reads the same .npmrc (omit=peer) as a developer's: no aws-cdk-lib from the Helm package.
+    expect(dockerfile).toContain('cp package-lock.json .npmrc /out/');
+    expect(readText('.npmrc')).toContain('omit=peer');
+  });
+
   it('should keep node_modules, build output and local data out of the build context', () => {
     const ignored = readText('.dockerignore').split('\n');
 
