@@ -49,8 +49,9 @@ export function readText(relativePath: string): string {
 }
 
 /**
- * Fails (does not skip) when a tool an ops test needs is missing: `.ci/run` installs them (promtool from Debian's
- * `prometheus`, `nginx-light`, `shellcheck`; pg_dump/psql come with PostgreSQL), and the README lists them.
+ * Fails (does not skip) when a tool an ops test needs is missing: `.ci/run` installs them from Debian's packages
+ * (promtool from `prometheus`, `nginx-light`, `shellcheck`, `postgresql-client`, `docker-compose`, `yamllint`), and
+ * the README lists them.
  */
 export function requireTool(binary: string, versionArgs: string[] = ['--version'], debianPackage = binary): void {
   const result = spawnSync(binary, versionArgs, { stdio: 'ignore' });

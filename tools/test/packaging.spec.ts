@@ -64,6 +64,13 @@ describe('docker-compose.yml', () => {
     expect(validateCompose(typo)).toEqual(expect.arrayContaining([expect.stringContaining('/services/agent-api must NOT have additional properties')]));
   });
 
+  it('should pass docker-compose config (the Compose parser itself, Debian docker-compose)', () => {
+    requireTool('docker-compose', ['version'], 'docker-compose');
+    const result = spawnSync('docker-compose', ['-f', 'docker-compose.yml', 'config', '-q'], { cwd: ROOT, env: { ...process.env, ...ENV }, encoding: 'utf8' });
+
+    expect(`${result.status} ${result.stderr}`).toBe('0 ');
+  });
+
   it('should refuse to start without JWT_SECRET_KEY and POSTGRES_PASSWORD', () => {
     expect(() => loadCompose('docker-compose.yml', { POSTGRES_PASSWORD: 'pw' })).toThrow('required variable JWT_SECRET_KEY');
     expect(() => loadCompose('docker-compose.yml', { JWT_SECRET_KEY: 'x' })).toThrow('required variable POSTGRES_PASSWORD');
@@ -253,6 +260,17 @@ describe('deploy/nginx/nginx.conf', () => {
       expect(response.status).toBe(200);
       expect(await response.text()).toBe(upstream);
     });
+  });
+});
+
+describe('YAML files', () => {
+  const files = ['docker-compose.yml', 'docker-compose.dev.yml', 'deploy/prometheus/alerts.yml', 'deploy/prometheus/alerts.test.yml', 'deploy/prometheus/prometheus.yml', 'deploy/kubernetes/network-policy-lockdown.yaml', 'charts/skreaver/values.yaml', 'charts/skreaver/Chart.yaml'];
+
+  it('should pass yamllint (relaxed rules, long lines allowed)', () => {
+    requireTool('yamllint', ['--version'], 'yamllint');
+    const result = spawnSync('yamllint', ['-f', 'parsable', '-d', '{extends: relaxed, rules: {line-length: disable}}', ...files], { cwd: ROOT, encoding: 'utf8' });
+
+    expect(`${result.status} ${result.stdout}`).toBe('0 ');
   });
 });
 
