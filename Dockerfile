@@ -1,19 +1,21 @@
-# syntax=docker/dockerfile:1.7
-# One image per service, from one Dockerfile:
+# One image per service, from one Dockerfile (no `# syntax=` line: the builder's own Dockerfile frontend is used, so a
+# build needs no registry pull beyond the base image; the legacy builder, DOCKER_BUILDKIT=0, works too):
 #   docker build --target agent-api        -t skreaver/agent-api .
 #   docker build --target ws-gateway       -t skreaver/ws-gateway .
 #   docker build --target mesh-coordinator -t skreaver/mesh-coordinator .
 # Every stage uses the same Debian (glibc) Node image, so better-sqlite3's native addon is compiled (or its
-# prebuilt binary chosen) for exactly the libc it runs on.
-ARG NODE_IMAGE=node:20-bookworm-slim
+# prebuilt binary chosen) for exactly the libc it runs on. Node 22 is an LTS line (supported until 2027-04-30; Node 20
+# ended on 2026-04-30); the code also runs on Node 20.19+ and 24 (`--build-arg NODE_IMAGE=node:24-bookworm-slim`).
+ARG NODE_IMAGE=node:22-bookworm-slim
 
-# ---- manifests: only the package.json files and the lockfile, so `npm ci` below is cached until they change.
+# ---- manifests: only the package.json files, the lockfile and .npmrc (omit=peer), so `npm ci` below is cached until
+# they change.
 FROM ${NODE_IMAGE} AS manifests
 WORKDIR /src
 COPY . .
 RUN mkdir -p /out \
  && find . -name package.json -not -path '*/node_modules/*' -exec cp --parents {} /out \; \
- && cp package-lock.json /out/
+ && cp package-lock.json .npmrc /out/
 
 # ---- deps: every dependency (dev ones too: the build needs swc); toolchain for native addons without a prebuild.
 FROM ${NODE_IMAGE} AS deps

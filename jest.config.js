@@ -35,7 +35,7 @@ module.exports = {
       slowTestThreshold: 15,
     },
     {
-      // Packaging and operations: chart rendering/validation, compose, alerts, dashboard, runbook, backups.
+      // Packaging and operations: the chart through real Helm and the validator, compose, alerts, dashboard, runbook, backups.
       // The chart tools are ES modules (.mjs); swc turns them into CommonJS for Jest.
       ...shared,
       displayName: 'ops',

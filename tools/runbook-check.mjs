@@ -3,7 +3,9 @@
 // directory, a fresh JWT secret and admin API key), then runs every ```bash runbook-check``` block of
 // docs/RUNBOOK.md in order, with localhost:8080/8081/8082 pointed at those ports. A block passes when it exits 0
 // and its output contains each `expect="…"` of its fence line. Shell variables a block sets (TOKEN, AGENT, …)
-// carry over to the next, as they would for an operator working down the page. Ends with "N passed, N failed".
+// carry over to the next, as they would for an operator working down the page. Before that, every
+// `helm install|upgrade` command of the runbook is rendered with real `helm template` (the same --set/--set-string
+// flags, over the chart's defaults), so a flag the chart's schema refuses fails here. Ends with "N passed, N failed".
 //   --no-build   reuse the current dist/ (default: run tools/build.mjs first)
 import { spawn, spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
@@ -12,6 +14,8 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+
+import { helm, helmCommands, templateArgs } from './chart/helm.mjs';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const REDIS_URL = process.env.REDIS_URL || 'redis://127.0.0.1:6379';
@@ -75,7 +79,8 @@ async function main() {
     const build = spawnSync(process.execPath, [join(root, 'tools', 'build.mjs')], { stdio: 'inherit' });
     if (build.status !== 0) process.exit(1);
   }
-  const blocks = checkedBlocks(readFileSync(join(root, 'docs', 'RUNBOOK.md'), 'utf8'));
+  const runbook = readFileSync(join(root, 'docs', 'RUNBOOK.md'), 'utf8');
+  const blocks = checkedBlocks(runbook);
   const dataDir = mkdtempSync(join(tmpdir(), 'skreaver-runbook-'));
   const prefix = `rb-${randomBytes(4).toString('hex')}`;
   const secrets = {
@@ -121,6 +126,16 @@ async function main() {
 
   let passed = 0;
   let failed = 0;
+  for (const command of helmCommands(runbook)) {
+    try {
+      helm(templateArgs(command), { cwd: root });
+      passed++;
+      say(`✓ helm template as: ${command}`);
+    } catch (error) {
+      failed++;
+      say(`✗ helm template as: ${command}\n${error.message.replace(/^/gm, '    | ')}`);
+    }
+  }
   try {
     await waitReady(start('agent-api', secrets));
     await Promise.all([start('ws-gateway', secrets), start('mesh-coordinator')].map(waitReady));

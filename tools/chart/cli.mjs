@@ -1,13 +1,16 @@
 #!/usr/bin/env node
-// Chart tooling without helm:
-//   node tools/chart/cli.mjs render   [-f values.yaml]… [--release NAME] [--namespace NS]   print the manifests
-//   node tools/chart/cli.mjs validate [-f values.yaml]… [--external-secret NAME]…          render + validate
+// Chart tooling on real Helm (tools/chart/helm.mjs unpacks it from a devDependency; no cluster needed):
+//   node tools/chart/cli.mjs render   [-f values.yaml]… [--set K=V]… [--set-string K=V]… [--release NAME] [--namespace NS]
+//                                     helm lint --strict, then print `helm template`
+//   node tools/chart/cli.mjs validate [same options] [--external-secret NAME]…   lint, template, validate the objects
 //   node tools/chart/cli.mjs sync-alerts [--check]      copy deploy/prometheus/alerts.yml into the chart
+//   node tools/chart/cli.mjs readme [--check]           regenerate the values table of charts/skreaver/README.md
 import { readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-import { renderChart, toYamlStream } from './render.mjs';
+import { helm, helmTemplate } from './helm.mjs';
+import { replaceValuesTable } from './values-docs.mjs';
 import { validateObjects } from './validate.mjs';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
@@ -21,10 +24,10 @@ export function chartAlerts(source) {
 }
 
 function parseArgs(argv) {
-  const options = { valuesFiles: [], externalSecrets: [], release: 'skreaver', namespace: 'default', check: false };
+  const options = { args: [], externalSecrets: [], release: 'skreaver', namespace: 'default', check: false };
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i];
-    if (arg === '-f' || arg === '--values') options.valuesFiles.push(argv[++i]);
+    if (['-f', '--values', '--set', '--set-string', '--set-json'].includes(arg)) options.args.push(arg, argv[++i]);
     else if (arg === '--release') options.release = argv[++i];
     else if (arg === '--namespace' || arg === '-n') options.namespace = argv[++i];
     else if (arg === '--external-secret') options.externalSecrets.push(argv[++i]);
@@ -54,12 +57,27 @@ async function main() {
     console.log('wrote charts/skreaver/files/alerts.yml');
     return;
   }
-  if (command !== 'render' && command !== 'validate') {
-    throw new Error('usage: cli.mjs render|validate|sync-alerts [-f values.yaml]… [--release NAME] [--namespace NS]');
+  if (command === 'readme') {
+    const path = join(chartDir, 'README.md');
+    const current = readFileSync(path, 'utf8');
+    const wanted = replaceValuesTable(current, readFileSync(join(chartDir, 'values.yaml'), 'utf8'));
+    if (options.check) {
+      if (current !== wanted) throw new Error('charts/skreaver/README.md is stale: run `npm run chart:readme`');
+      console.log('charts/skreaver/README.md is up to date');
+      return;
+    }
+    writeFileSync(path, wanted);
+    console.log('wrote charts/skreaver/README.md');
+    return;
   }
-  const { manifests } = renderChart(chartDir, options);
+  if (command !== 'render' && command !== 'validate') {
+    throw new Error('usage: cli.mjs render|validate|sync-alerts [-f values.yaml]… [--set K=V]… [--release NAME] [--namespace NS]');
+  }
+  const lint = helm(['lint', '--strict', chartDir, '--namespace', options.namespace, ...options.args]);
+  process.stderr.write(lint.stdout);
+  const { output, manifests } = helmTemplate(chartDir, { release: options.release, namespace: options.namespace, args: options.args });
   if (command === 'render') {
-    process.stdout.write(toYamlStream(manifests));
+    process.stdout.write(output);
     return;
   }
   // Without overrides the pods read the Secret the operator creates (secret.create is false by default).

@@ -1,9 +1,10 @@
 import { spawnSync } from 'node:child_process';
-import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { copyFileSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
-import { parseYaml } from '../chart/render.mjs';
-import { installed, readText, ROOT } from './ops-fixtures';
+import { parseYaml } from '../chart/helm.mjs';
+import { readText, requireTool, ROOT } from './ops-fixtures';
 
 interface Rule {
   alert: string;
@@ -81,7 +82,7 @@ describe('deploy/prometheus/alerts.yml', () => {
     expect(rule?.labels.severity).toBe(severity);
     expect(rule?.for).toMatch(/^\d+m$/);
     expect(rule?.annotations.summary).toBeTruthy();
-    expect(rule?.annotations.runbook_url).toMatch(/^docs\/RUNBOOK\.md#/);
+    expect(rule?.annotations.runbook_url).toMatch(/^https:\/\/github\.com\/skreaver\/skreaver\/blob\/main\/docs\/RUNBOOK\.md#[a-z0-9-]+$/);
     for (const metric of metrics) expect(rule?.expr).toContain(metric);
   });
 
@@ -117,14 +118,54 @@ describe('deploy/prometheus/alerts.yml', () => {
     expect(result.status).toBe(0);
   });
 
-  it('should pass promtool check rules (when promtool is installed)', () => {
-    if (!installed('promtool')) return;
+  it('should select on the stable skreaver_service label, never on job names (which follow the release name)', () => {
+    for (const rule of rules()) {
+      expect({ alert: rule.alert, jobMatchers: rule.expr.match(/job\s*=~?/g) }).toEqual({ alert: rule.alert, jobMatchers: null });
+      for (const selector of rule.expr.match(/\b[a-z_]+\{[^}]*\}/g) ?? []) expect(selector).toMatch(/skreaver_service=~?"/);
+    }
+  });
+
+  it('should link every alert to a heading that docs/RUNBOOK.md has', () => {
+    const slug = (heading: string) => heading.trim().toLowerCase().replace(/[^a-z0-9 -]/g, '').replace(/ /g, '-');
+    const anchors = new Set(readText('docs/RUNBOOK.md').split('\n').filter((l) => /^#{1,6} /.test(l)).map((l) => slug(l.replace(/^#+ /, ''))));
+
+    for (const rule of rules()) expect(anchors).toContain(rule.annotations.runbook_url.split('#')[1]);
+  });
+
+  it('should pass promtool check rules, and promtool check config for prometheus.yml', () => {
+    requireTool('promtool', ['--version'], 'prometheus');
     for (const file of ['deploy/prometheus/alerts.yml', 'charts/skreaver/files/alerts.yml']) {
       const result = spawnSync('promtool', ['check', 'rules', join(ROOT, file)], { encoding: 'utf8' });
       expect(`${file}: ${result.stdout}${result.stderr}`).toContain('SUCCESS: 9 rules found');
     }
     const config = spawnSync('promtool', ['check', 'config', '--syntax-only', join(ROOT, 'deploy/prometheus/prometheus.yml')], { encoding: 'utf8' });
-    expect(config.status).toBe(0);
+    expect(`${config.stdout}${config.stderr}`).toContain('SUCCESS');
+  });
+
+  it('should pass its promtool rule tests (deploy/prometheus/alerts.test.yml), with a firing case for every alert', () => {
+    requireTool('promtool', ['--version'], 'prometheus');
+    const tests = parseYaml(readText('deploy/prometheus/alerts.test.yml')) as { tests: Array<{ alert_rule_test: Array<{ alertname: string; exp_alerts: unknown[] }> }> };
+    const firing = new Set(tests.tests.flatMap((t) => t.alert_rule_test).filter((t) => t.exp_alerts.length > 0).map((t) => t.alertname));
+
+    expect([...firing].sort()).toEqual(rules().map((r) => r.alert).sort());
+    const result = spawnSync('promtool', ['test', 'rules', 'alerts.test.yml'], { cwd: join(ROOT, 'deploy/prometheus'), encoding: 'utf8' });
+    expect(`${result.status} ${result.stdout}${result.stderr}`).toMatch(/^0 [\s\S]*SUCCESS/);
+  });
+
+  it('should fail its promtool rule tests when an alert selects on job names again', () => {
+    requireTool('promtool', ['--version'], 'prometheus');
+    const dir = mkdtempSync(join(tmpdir(), 'skreaver-alerts-'));
+    try {
+      const old = readText('deploy/prometheus/alerts.yml').replaceAll('skreaver_service=~"agent-api|ws-gateway|mesh-coordinator"', 'job=~".*skreaver-(agent-api|ws-gateway|mesh-coordinator)"');
+      writeFileSync(join(dir, 'alerts.yml'), old);
+      copyFileSync(join(ROOT, 'deploy/prometheus/alerts.test.yml'), join(dir, 'alerts.test.yml'));
+      const result = spawnSync('promtool', ['test', 'rules', 'alerts.test.yml'], { cwd: dir, encoding: 'utf8' });
+
+      expect(result.status).not.toBe(0);
+      expect(`${result.stdout}${result.stderr}`).toContain('alertname: SkreaverServiceDown');
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
 

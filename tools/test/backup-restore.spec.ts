@@ -12,12 +12,10 @@ import { newId } from '@skreaver/util';
 import type { DataSource } from 'typeorm';
 
 import { AgentFactory, at, RunFactory } from '../../libs/persistence/test/persistence-fixtures';
-import { installed } from './ops-fixtures';
+import { requireTool } from './ops-fixtures';
 
 // docs/RUNBOOK.md "Backup & Recovery": pg_dump of a running instance, restore into a fresh database with psql,
 // agents, runs and API keys intact. Against the real PostgreSQL of `npm test` (127.0.0.1:5432).
-const tools = installed('pg_dump') && installed('psql');
-const describeIfTools = tools ? describe : describe.skip;
 
 async function open(db: IsolatedDatabase, migrate: boolean): Promise<DataSource> {
   const dataSource = createDataSource({ databaseUrl: db.url, dataDir: db.dataDir, poolSize: 2, runMigrations: migrate });
@@ -26,12 +24,14 @@ async function open(db: IsolatedDatabase, migrate: boolean): Promise<DataSource>
   return dataSource;
 }
 
-describeIfTools('PostgreSQL backup and restore (pg_dump | psql)', () => {
+describe('PostgreSQL backup and restore (pg_dump | psql)', () => {
   let source: IsolatedDatabase;
   let restored: IsolatedDatabase;
   let dir: string;
 
   beforeAll(async () => {
+    requireTool('pg_dump', ['--version'], 'postgresql-client');
+    requireTool('psql', ['--version'], 'postgresql-client');
     source = await isolatedPostgres('backup_source');
     restored = await isolatedPostgres('backup_restored');
     dir = mkdtempSync(join(tmpdir(), 'skreaver-backup-'));

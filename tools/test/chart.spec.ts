@@ -1,9 +1,17 @@
+import { execFile, spawnSync } from 'node:child_process';
+import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
 import { AgentApiConfig } from '../../services/agent-api/src/config';
 import { MeshCoordinatorConfig } from '../../services/mesh-coordinator/src/config';
 import { WsGatewayConfig } from '../../services/ws-gateway/src/config';
-import { parseYaml } from '../chart/render.mjs';
+import { helm, parseManifests, parseYaml } from '../chart/helm.mjs';
+import { valuesRows } from '../chart/values-docs.mjs';
 import { validateObjects } from '../chart/validate.mjs';
-import { COMPONENTS, EVERYTHING_ON, find, readText, render } from './ops-fixtures';
+import { CHART_DIR, COMPONENTS, EVERYTHING_ON, find, readText, render, ROOT } from './ops-fixtures';
 import type { Component, K8sObject } from './ops-fixtures';
 
 const PORTS: Record<Component, number> = { 'agent-api': 8080, 'ws-gateway': 8081, 'mesh-coordinator': 8082 };
@@ -28,19 +36,19 @@ describe('charts/skreaver', () => {
   describe('with default values', () => {
     const objects = render();
 
-    it('should render a Deployment, Service, ConfigMap, HPA and PDB per service, the Ingresses and a ServiceAccount', () => {
+    it('should render a Deployment, Service, ConfigMap, HPA and PDB per service, a ServiceAccount and the helm test Pod, and no Ingress (opt-in)', () => {
       const names = objects.map((o) => `${o.kind}/${o.metadata.name}`).sort();
 
       const perService = COMPONENTS.flatMap((c) =>
         ['ConfigMap', 'Deployment', 'HorizontalPodAutoscaler', 'PodDisruptionBudget', 'Service'].map((kind) => `${kind}/skreaver-${c}`),
       );
-      expect(names).toEqual([...perService, 'Ingress/skreaver', 'Ingress/skreaver-ws', 'ServiceAccount/skreaver'].sort());
+      expect(names).toEqual([...perService, 'Pod/skreaver-test-ready', 'ServiceAccount/skreaver'].sort());
     });
 
     it('should validate every object against the Kubernetes schemas, strictly, with every reference resolved', async () => {
       const results = await expectValid(objects, { externalSecrets: ['skreaver'] });
 
-      expect(results).toHaveLength(18);
+      expect(results).toHaveLength(17);
     });
 
     it.each(COMPONENTS)('should probe %s: liveness and startup on /health, readiness on /ready, on its port', (component) => {
@@ -107,18 +115,54 @@ describe('charts/skreaver', () => {
       });
     });
 
-    it('should route /ws and /socket.io to the gateway and everything else to agent-api, on one host', () => {
-      const routes = ['skreaver', 'skreaver-ws'].flatMap((name) =>
-        find(objects, 'Ingress', name).spec.rules.flatMap((rule: { http: { paths: Array<{ path: string; pathType: string; backend: { service: { name: string; port: { number: number } } } }> } }) =>
-          rule.http.paths.map((p) => [p.path, p.pathType, p.backend.service.name, p.backend.service.port.number]),
+  });
+
+  describe('Ingress (ingress.enabled=true)', () => {
+    const objects = render({ ingress: { enabled: true, host: 'skreaver.example.com' } });
+    const routes = (rendered: K8sObject[]) =>
+      ['skreaver', 'skreaver-ws'].flatMap((name) =>
+        find(rendered, 'Ingress', name).spec.rules.flatMap((rule: { host: string; http: { paths: Array<{ path: string; pathType: string; backend: { service: { name: string; port: { number: number } } } }> } }) =>
+          rule.http.paths.map((p) => [rule.host, p.path, p.pathType, p.backend.service.name, p.backend.service.port.number]),
         ),
       );
 
-      expect(routes).toEqual([
-        ['/', 'Prefix', 'skreaver-agent-api', 8080],
-        ['/ws', 'Prefix', 'skreaver-ws-gateway', 8081],
-        ['/socket.io', 'Prefix', 'skreaver-ws-gateway', 8081],
+    it("should route /ws and /socket.io to the gateway and the API's public prefixes to agent-api, on its host", () => {
+      const api = ['/agents', '/runs', '/mesh', '/auth', '/api-keys', '/audit', '/tools', '/docs', '/openapi.json'];
+
+      expect(routes(objects)).toEqual([
+        ...api.map((path) => ['skreaver.example.com', path, 'Prefix', 'skreaver-agent-api', 8080]),
+        ['skreaver.example.com', '/ws', 'Prefix', 'skreaver-ws-gateway', 8081],
+        ['skreaver.example.com', '/socket.io', 'Prefix', 'skreaver-ws-gateway', 8081],
       ]);
+    });
+
+    it('should never route /metrics, /ready, /health, /debug or the catch-all / to a service', () => {
+      const paths = routes(objects).map((r) => r[1] as string);
+      const reaches = (path: string) => paths.some((prefix) => path === prefix || path.startsWith(`${prefix.replace(/\/$/, '')}/`));
+
+      for (const path of ['/metrics', '/ready', '/health', '/debug/profile/cpu', '/']) expect({ path, routed: reaches(path) }).toEqual({ path, routed: false });
+    });
+
+    it("should route every top-level prefix of agent-api's controllers except the probes and profiling", () => {
+      const sources = readdirSync(join(ROOT, 'services/agent-api/src'), { recursive: true, encoding: 'utf8' }).filter((f) => f.endsWith('.controller.ts'));
+      const prefixes = new Set<string>();
+      for (const file of sources) {
+        const text = readText(`services/agent-api/src/${file}`);
+        const base = /@Controller\('([^']*)'\)/.exec(text)?.[1] ?? '';
+        for (const route of text.matchAll(/@(?:Get|Post|Put|Patch|Delete|Sse|All)\('([^']*)'\)/g)) {
+          const first = `${base}/${route[1]}`.replace(/^\/+/, '').split('/')[0];
+          if (first) prefixes.add(`/${first}`);
+        }
+        if (base) prefixes.add(`/${base.split('/')[0]}`);
+      }
+      const routed = new Set(routes(objects).map((r) => r[1] as string));
+
+      expect([...prefixes].filter((p) => !routed.has(p)).sort()).toEqual([]);
+    });
+
+    it('should refuse to render an Ingress without a host, and refuse a probe path in ingress.apiPaths', () => {
+      expect(() => render({ ingress: { enabled: true } })).toThrow('ingress.host is required when ingress.enabled is true');
+      expect(() => render({ ingress: { enabled: true, host: 'x.example.com', apiPaths: ['/agents', '/metrics'] } })).toThrow("at '/ingress/apiPaths/1'");
     });
 
     it('should give the gateway routes long WebSocket timeouts and cookie affinity, and the API the runbook body limit', () => {
@@ -161,6 +205,14 @@ describe('charts/skreaver', () => {
       expect([...envNames(find(objects, 'Deployment', 'skreaver-ws-gateway'))].sort()).toEqual(['DATABASE_URL', 'JWT_SECRET_KEY', 'REDIS_URL']);
       // The coordinator checks admin tokens on its profiling routes (SKREAVER_ENABLE_PROFILING=true).
       expect([...envNames(find(objects, 'Deployment', 'skreaver-mesh-coordinator'))].sort()).toEqual(['DATABASE_URL', 'JWT_SECRET_KEY', 'REDIS_URL', 'WORKER_ID']);
+    });
+
+    it.each(COMPONENTS)("should tell %s the size limit of its data volume, so the disk metrics measure that volume", (component) => {
+      const rendered = render({ dataVolume: { sizeLimitMiB: 512 } });
+      const volume = find(rendered, 'Deployment', `skreaver-${component}`).spec.template.spec.volumes.find((v: { name: string }) => v.name === 'data');
+
+      expect(volume.emptyDir.sizeLimit).toBe('512Mi');
+      expect(find(rendered, 'ConfigMap', `skreaver-${component}`).data.SKREAVER_DATA_DIR_SIZE_LIMIT_BYTES).toBe(String(512 * 1024 * 1024));
     });
 
     it('should name each coordinator worker after its pod', () => {
@@ -272,7 +324,7 @@ describe('charts/skreaver', () => {
         expect(find(objects, 'Ingress', name).spec.rules[0].host).toBe('skreaver.example.com');
         expect(find(objects, 'Ingress', name).spec.tls).toEqual([{ hosts: ['skreaver.example.com'], secretName: 'skreaver-tls' }]);
       }
-      expect(render({ ingress: { enabled: false } }).filter((o) => o.kind === 'Ingress')).toEqual([]);
+      expect(render().filter((o) => o.kind === 'Ingress')).toEqual([]);
     });
   });
 
@@ -284,7 +336,17 @@ describe('charts/skreaver', () => {
       const services = objects.filter((o) => o.kind === 'Service');
 
       expect(monitor.metadata.labels?.release).toBe('kps');
-      expect(monitor.spec.endpoints).toEqual([{ port: 'http', path: '/metrics', interval: '30s', scrapeTimeout: '10s' }]);
+      // The alerts select on skreaver_service (the Service's component label), whatever the release calls the jobs.
+      expect(monitor.spec.endpoints).toEqual([
+        {
+          port: 'http',
+          path: '/metrics',
+          interval: '30s',
+          scrapeTimeout: '10s',
+          relabelings: [{ sourceLabels: ['__meta_kubernetes_service_label_app_kubernetes_io_component'], targetLabel: 'skreaver_service' }],
+        },
+      ]);
+      for (const service of services) expect(COMPONENTS).toContain(service.metadata.labels?.['app.kubernetes.io/component']);
       for (const service of services) {
         expect(Object.entries(monitor.spec.selector.matchLabels).every(([k, v]) => service.metadata.labels?.[k] === v)).toBe(true);
       }
@@ -313,6 +375,14 @@ describe('charts/skreaver', () => {
       });
       expect(scaled.spec.triggers[1]).toEqual({ type: 'cpu', metricType: 'Utilization', metadata: { value: '70' } });
       expect([scaled.spec.minReplicaCount, scaled.spec.maxReplicaCount]).toEqual([3, 20]);
+    });
+
+    it.each(['skreaver-mesh-coordinator', 'skreaver-ws-gateway'])("should scale %s in as slowly as the chart's HPA: KEDA's HPA gets the same behavior", (name) => {
+      const scaled = find(objects, 'ScaledObject', name);
+      const hpa = find(render(), 'HorizontalPodAutoscaler', name);
+
+      expect(scaled.spec.advanced.horizontalPodAutoscalerConfig.behavior).toEqual(hpa.spec.behavior);
+      expect(hpa.spec.behavior.scaleDown).toEqual({ stabilizationWindowSeconds: 300, policies: [{ type: 'Pods', value: 1, periodSeconds: 60 }] });
     });
 
     it('should follow REDIS_KEY_PREFIX in the queue key', () => {
@@ -365,18 +435,121 @@ describe('charts/skreaver', () => {
       expect(job.metadata.annotations?.['helm.sh/hook']).toBe('pre-install,pre-upgrade');
       expect(job.spec.template.spec.containers[0].image).toBe('ghcr.io/acme/skreaver/agent-api:1.2.3');
       expect(job.spec.template.spec.containers[0].command).toEqual(['node', 'services/agent-api/dist/main.js', '--migrate-only']);
-      // The hook runs before the release's own objects: the Secret it reads must be a hook too.
-      expect(find(objects, 'Secret', 'skreaver').metadata.annotations?.['helm.sh/hook-weight']).toBe('-10');
+    });
+
+    it("should give the hook Job its own hook Secret that removes itself, and keep the release's Secret a normal object", () => {
+      const objects = render(EVERYTHING_ON);
+      const job = find(objects, 'Job', 'skreaver-migrations');
+      const hookSecret = find(objects, 'Secret', 'skreaver-migrations');
+
+      // The hook runs before the release's own objects exist; Helm never deletes hooks on uninstall.
+      expect(hookSecret.metadata.annotations).toEqual({
+        'helm.sh/hook': 'pre-install,pre-upgrade',
+        'helm.sh/hook-weight': '-10',
+        'helm.sh/hook-delete-policy': 'before-hook-creation,hook-succeeded,hook-failed',
+      });
+      expect(hookSecret.stringData).toEqual(find(objects, 'Secret', 'skreaver').stringData);
+      expect(find(objects, 'Secret', 'skreaver').metadata.annotations).toBeUndefined();
+      const refs = job.spec.template.spec.containers[0].env.filter((e: EnvVar) => e.valueFrom?.secretKeyRef).map((e: EnvVar) => e.valueFrom?.secretKeyRef?.name);
+      expect(new Set(refs)).toEqual(new Set(['skreaver-migrations']));
+    });
+
+    it("should give up on a stuck migration before helm's default --timeout (5m) does", () => {
+      const job = find(render(EVERYTHING_ON), 'Job', 'skreaver-migrations');
+
+      expect(job.spec.activeDeadlineSeconds).toBeLessThan(300);
+    });
+  });
+
+  describe('hygiene', () => {
+    it.each(COMPONENTS)('should spread %s over zones and nodes without blocking scheduling', (component) => {
+      const pod = find(render(), 'Deployment', `skreaver-${component}`).spec.template.spec;
+      const selector = { 'app.kubernetes.io/name': 'skreaver', 'app.kubernetes.io/instance': 'skreaver', 'app.kubernetes.io/component': component };
+
+      expect(pod.topologySpreadConstraints).toEqual(
+        ['topology.kubernetes.io/zone', 'kubernetes.io/hostname'].map((topologyKey) => ({ maxSkew: 1, topologyKey, whenUnsatisfiable: 'ScheduleAnyway', labelSelector: { matchLabels: selector } })),
+      );
+    });
+
+    it('should let NetworkPolicies (opt-in) admit the release, the edge to api and gateway only, and Prometheus everywhere', () => {
+      const objects = render(EVERYTHING_ON);
+      const peers = (name: string) => find(objects, 'NetworkPolicy', name).spec.ingress[0].from.map((p: object) => JSON.stringify(p));
+      const release = JSON.stringify({ podSelector: { matchLabels: { 'app.kubernetes.io/name': 'skreaver', 'app.kubernetes.io/instance': 'skreaver' } } });
+      const [edge, prometheus] = [EVERYTHING_ON.networkPolicy.ingressFrom[0], EVERYTHING_ON.networkPolicy.metricsFrom[0]].map((p) => JSON.stringify(p));
+
+      expect(peers('skreaver-agent-api')).toEqual([release, edge, prometheus]);
+      expect(peers('skreaver-ws-gateway')).toEqual([release, edge, prometheus]);
+      expect(peers('skreaver-mesh-coordinator')).toEqual([release, prometheus]);
+      expect(find(objects, 'NetworkPolicy', 'skreaver-agent-api').spec.ingress[0].ports).toEqual([{ port: 'http', protocol: 'TCP' }]);
+      expect(render().filter((o) => o.kind === 'NetworkPolicy')).toEqual([]);
+    });
+
+    it('should ship a helm test Pod that reads /ready of every Service, hardened like the services', () => {
+      const pod = find(render(), 'Pod', 'skreaver-test-ready');
+
+      expect(pod.metadata.annotations?.['helm.sh/hook']).toBe('test');
+      expect(pod.spec.containers[0].args.slice(1)).toEqual(['http://skreaver-agent-api:8080/ready', 'http://skreaver-mesh-coordinator:8082/ready', 'http://skreaver-ws-gateway:8081/ready']);
+      expect(pod.spec.containers[0].securityContext.readOnlyRootFilesystem).toBe(true);
+    });
+
+    it("should make the helm test's script pass on 200s and fail on a 503", async () => {
+      const script = find(render(), 'Pod', 'skreaver-test-ready').spec.containers[0].args[0] as string;
+      const server = createServer((req, res) => {
+        res.statusCode = req.url === '/down' ? 503 : 200;
+        res.end('{}');
+      });
+      const port = await new Promise<number>((resolve) => server.listen(0, '127.0.0.1', () => resolve((server.address() as AddressInfo).port)));
+      const run = (...paths: string[]) =>
+        new Promise<number | null>((resolve) => execFile(process.execPath, ['-e', script, ...paths.map((p) => `http://127.0.0.1:${port}${p}`)], (error) => resolve(error ? (error.code as number) : 0)));
+      try {
+        expect(await run('/a', '/b')).toBe(0);
+        expect(await run('/a', '/down')).toBe(1);
+      } finally {
+        await new Promise((resolve) => server.close(resolve));
+      }
+    });
+
+    it('should document every value in its README table (npm run chart:readme)', () => {
+      const result = spawnSync(process.execPath, [join(ROOT, 'tools', 'chart', 'cli.mjs'), 'readme', '--check'], { encoding: 'utf8' });
+      const rows = valuesRows(readText('charts/skreaver/values.yaml')).map((r: { path: string }) => r.path);
+
+      expect(`${result.status} ${result.stderr}`).toBe('0 ');
+      for (const path of ['fullnameOverride', 'ingress.host', 'ingress.apiPaths', 'networkPolicy.enabled', 'migrations.job.activeDeadlineSeconds', 'services.ws-gateway.keda.enabled']) {
+        expect(rows).toContain(path);
+        expect(readText('charts/skreaver/README.md')).toContain(`| \`${path}\` |`);
+      }
+    });
+
+    it('should ship the lockdown NetworkPolicy the runbook applies: every skreaver pod, nothing in or out', async () => {
+      const [policy] = parseManifests(readText('deploy/kubernetes/network-policy-lockdown.yaml')).map((m: { object: unknown }) => m.object as K8sObject);
+      const pod = find(render(), 'Deployment', 'skreaver-agent-api').spec.template.metadata.labels;
+
+      expect(readText('docs/RUNBOOK.md')).toContain('kubectl -n <namespace> apply -f deploy/kubernetes/network-policy-lockdown.yaml');
+      expect((await validateObjects([policy])).flatMap((r: { errors: string[] }) => r.errors)).toEqual([]);
+      expect(policy.spec).toEqual({ podSelector: { matchLabels: { 'app.kubernetes.io/name': 'skreaver' } }, policyTypes: ['Ingress', 'Egress'], ingress: [], egress: [] });
+      expect(Object.entries(policy.spec.podSelector.matchLabels).every(([k, v]) => pod[k] === v)).toBe(true);
+    });
+
+    it('should keep templates/tests in the packaged chart (.helmignore)', () => {
+      const dir = mkdtempSync(join(tmpdir(), 'skreaver-package-'));
+      try {
+        helm(['package', CHART_DIR, '--destination', dir]);
+        const files = spawnSync('tar', ['tzf', join(dir, 'skreaver-0.1.0.tgz')], { encoding: 'utf8' }).stdout.split('\n');
+
+        expect(files).toEqual(expect.arrayContaining(['skreaver/templates/tests/test-ready.yaml', 'skreaver/README.md', 'skreaver/values.schema.json', 'skreaver/files/alerts.yml']));
+      } finally {
+        rmSync(dir, { recursive: true, force: true });
+      }
     });
   });
 
   describe('values.schema.json', () => {
     it.each([
-      ['an unknown service', { services: { agentapi: { port: 1 } } }, '/services: must NOT have additional properties'],
-      ['a port that is not an integer', { services: { 'agent-api': { port: 'http' } } }, '/services/agent-api/port: must be integer'],
-      ['a non-string service variable', { services: { 'agent-api': { env: { RUN_MAX_ATTEMPTS: 3 } } } }, '/services/agent-api/env/RUN_MAX_ATTEMPTS: must be string'],
-      ['an invalid log level', { config: { logLevel: 'loud' } }, '/config/logLevel: must match pattern'],
-      ['a non-postgres DATABASE_URL', { secret: { values: { DATABASE_URL: 'mysql://x' } } }, '/secret/values/DATABASE_URL: must match pattern'],
+      ['an unknown service', { services: { agentapi: { port: 1 } } }, "at '/services': additional properties 'agentapi' not allowed"],
+      ['a port that is not an integer', { services: { 'agent-api': { port: 'http' } } }, "at '/services/agent-api/port': got string, want integer"],
+      ['a non-string service variable', { services: { 'agent-api': { env: { RUN_MAX_ATTEMPTS: 3 } } } }, "at '/services/agent-api/env/RUN_MAX_ATTEMPTS': got number, want string"],
+      ['an invalid log level', { config: { logLevel: 'loud' } }, "at '/config/logLevel': 'loud' does not match pattern"],
+      ['a non-postgres DATABASE_URL', { secret: { values: { DATABASE_URL: 'mysql://x' } } }, "at '/secret/values/DATABASE_URL': 'mysql://x' does not match pattern"],
     ])('should reject %s', (_what, values, message) => {
       expect(() => render(values)).toThrow(message);
     });

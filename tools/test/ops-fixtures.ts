@@ -2,7 +2,7 @@ import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 
-import { renderChart } from '../chart/render.mjs';
+import { helmTemplate } from '../chart/helm.mjs';
 
 export const ROOT = join(__dirname, '..', '..');
 export const CHART_DIR = join(ROOT, 'charts', 'skreaver');
@@ -22,9 +22,20 @@ export interface K8sObject {
   [field: string]: any;
 }
 
-/** Renders charts/skreaver like `helm template skreaver charts/skreaver` with `values` on top. */
-export function render(values: Record<string, unknown> = {}, options: { release?: string; namespace?: string } = {}): K8sObject[] {
-  return renderChart(CHART_DIR, { values, ...options }).manifests.map((m) => m.object as K8sObject);
+export interface RenderOptions {
+  release?: string;
+  namespace?: string;
+  /** `--set` and `--set-string` pairs, as an operator types them. */
+  set?: string[];
+  setString?: string[];
+  /** The chart directory (default charts/skreaver), e.g. an umbrella chart that depends on it. */
+  chart?: string;
+}
+
+/** `helm template <release> charts/skreaver` (real Helm) with `values` on top, as objects (hooks included). */
+export function render(values: Record<string, unknown> = {}, options: RenderOptions = {}): K8sObject[] {
+  const { chart = CHART_DIR, ...rest } = options;
+  return helmTemplate(chart, { values, ...rest }).manifests.map((m) => m.object as K8sObject);
 }
 
 export function find(objects: K8sObject[], kind: string, name: string): K8sObject {
@@ -37,14 +48,16 @@ export function readText(relativePath: string): string {
   return readFileSync(join(ROOT, relativePath), 'utf8');
 }
 
-/** Whether `binary` runs here; tests that need it skip that check (with the printed reason) when it does not. */
-export function installed(binary: string, versionArgs: string[] = ['--version']): boolean {
+/**
+ * Fails (does not skip) when a tool an ops test needs is missing: `.ci/run` installs them from Debian's packages
+ * (promtool from `prometheus`, `nginx-light`, `shellcheck`, `postgresql-client`, `docker-compose`, `yamllint`), and
+ * the README lists them.
+ */
+export function requireTool(binary: string, versionArgs: string[] = ['--version'], debianPackage = binary): void {
   const result = spawnSync(binary, versionArgs, { stdio: 'ignore' });
   if (result.error || result.status !== 0) {
-    process.stdout.write(`SKIPPED: ${binary} is not installed here, so that check does not run (apt-get install it to run it)\n`);
-    return false;
+    throw new Error(`${binary} is not installed here; it is a test prerequisite: apt-get install -y ${debianPackage} (.ci/run does)`);
   }
-  return true;
 }
 
 /** A values object enabling every optional part of the chart. */
@@ -58,7 +71,12 @@ export const EVERYTHING_ON = {
     'ws-gateway': { keda: { enabled: true, prometheus: { serverAddress: 'http://prometheus:9090' } } },
     'mesh-coordinator': { keda: { enabled: true, redis: { address: 'redis:6379' } } },
   },
-  ingress: { host: 'skreaver.example.com', tls: [{ hosts: ['skreaver.example.com'], secretName: 'skreaver-tls' }] },
+  ingress: { enabled: true, host: 'skreaver.example.com', tls: [{ hosts: ['skreaver.example.com'], secretName: 'skreaver-tls' }] },
   metrics: { serviceMonitor: { enabled: true, labels: { release: 'kps' } }, prometheusRule: { enabled: true } },
   migrations: { job: { enabled: true } },
+  networkPolicy: {
+    enabled: true,
+    ingressFrom: [{ namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': 'ingress-nginx' } } }],
+    metricsFrom: [{ namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': 'monitoring' } } }],
+  },
 };

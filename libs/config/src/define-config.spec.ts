@@ -33,6 +33,7 @@ describe(defineConfig.name, () => {
       DATABASE_URL: undefined,
       DATABASE_POOL_SIZE: 10,
       SKREAVER_DATA_DIR: './.skreaver',
+      SKREAVER_DATA_DIR_SIZE_LIMIT_BYTES: 0,
     });
   });
 

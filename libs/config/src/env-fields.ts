@@ -61,4 +61,7 @@ export const databaseEnv = {
   SKREAVER_DATA_DIR: z.string().min(1).default('./.skreaver').describe(
     'Where the SQLite file lives (and the disk the disk metrics measure).',
   ),
+  SKREAVER_DATA_DIR_SIZE_LIMIT_BYTES: envInt(0, 0, Number.MAX_SAFE_INTEGER).describe(
+    'Size limit of the volume under `SKREAVER_DATA_DIR` (a Kubernetes emptyDir `sizeLimit`; the chart sets it): the disk metrics then report the bytes in that directory against this limit instead of the host file system, which such a volume shares. 0: the file system.',
+  ),
 };

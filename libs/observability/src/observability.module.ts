@@ -15,6 +15,8 @@ export interface ObservabilityOptions {
   logger: JsonLogger;
   /** Directory whose file system `skreaver_disk_*` reports (the service's data directory); default the working directory. */
   dataDir?: string;
+  /** Size limit of the data volume (SKREAVER_DATA_DIR_SIZE_LIMIT_BYTES); 0 or unset: the file system. */
+  dataDirSizeLimitBytes?: number;
 }
 
 /** `/health`, `/ready`, `/metrics`, the JSON logger and HTTP metrics; global because every module logs and reports readiness. */
@@ -23,7 +25,7 @@ export interface ObservabilityOptions {
 export class ObservabilityModule {
   static forRoot(options: ObservabilityOptions): DynamicModule {
     ensureDefaultMetrics();
-    registerResourceMetrics({ dataDir: options.dataDir ?? process.cwd() });
+    registerResourceMetrics({ dataDir: options.dataDir ?? process.cwd(), dataDirSizeLimitBytes: options.dataDirSizeLimitBytes });
     return {
       module: ObservabilityModule,
       imports: [PrometheusModule.register({ path: '/metrics', defaultMetrics: { enabled: false } })],

@@ -35,7 +35,7 @@ export class AppModule {
       module: AppModule,
       imports: [
         ConfigModule.register(AGENT_API_CONFIG, config),
-        ObservabilityModule.forRoot({ serviceName: 'agent-api', logger, dataDir: config.SKREAVER_DATA_DIR }),
+        ObservabilityModule.forRoot({ serviceName: 'agent-api', logger, dataDir: config.SKREAVER_DATA_DIR, dataDirSizeLimitBytes: config.SKREAVER_DATA_DIR_SIZE_LIMIT_BYTES }),
         MessagingModule.forRoot({ url: config.REDIS_URL, keyPrefix: config.REDIS_KEY_PREFIX, connectionName: 'agent-api' }),
         MessagingModule,
         ProfilingModule.forRoot({ enabled: config.SKREAVER_ENABLE_PROFILING, jwtSecret: config.JWT_SECRET_KEY }),

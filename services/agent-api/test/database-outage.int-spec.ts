@@ -5,7 +5,8 @@ import { Client } from 'pg';
 import { bootAgentApi } from './agent-api.harness';
 import type { BootedAgentApi } from './agent-api.harness';
 
-// The runbook: "PostgreSQL down → cannot create new agents", answered as a retryable 503, and /ready says why.
+// The runbook: "PostgreSQL down → cannot create new agents", answered as a retryable 503; /ready says why and keeps
+// the pod in rotation (200 degraded).
 describe('agent-api when PostgreSQL goes away', () => {
   let api: BootedAgentApi;
   let admin: Client;
@@ -42,12 +43,18 @@ describe('agent-api when PostgreSQL goes away', () => {
     expect(down.status).toBe(503);
     expect(((await down.json()) as ApiErrorBody).error).toBe('database_unavailable');
 
+    // The pod stays in rotation (every replica shares the database; the routes that need it answer 503 meanwhile),
+    // and /ready names the database.
     const ready = await fetch(`${api.url}/ready`);
-    expect(ready.status).toBe(503);
-    expect(((await ready.json()) as { checks: Record<string, { status: string }> }).checks['database']?.status).toBe('down');
+    expect(ready.status).toBe(200);
+    const report = (await ready.json()) as { status: string; checks: Record<string, { status: string; required?: boolean }> };
+    expect(report.status).toBe('degraded');
+    expect(report.checks['database']).toMatchObject({ status: 'down', required: false });
+    expect(report.checks['redis']?.status).toBe('up');
 
     await admin.query(`ALTER DATABASE ${databaseName} ALLOW_CONNECTIONS true`);
     await waitFor(async () => (await createAgent()).status === 201, { what: 'agent creation to work again' });
-    expect((await fetch(`${api.url}/ready`)).status).toBe(200);
+    const after = await fetch(`${api.url}/ready`);
+    expect([after.status, ((await after.json()) as { status: string }).status]).toEqual([200, 'ready']);
   });
 });

@@ -21,7 +21,7 @@ export class AppModule {
       module: AppModule,
       imports: [
         ConfigModule.register(WS_GATEWAY_CONFIG, config),
-        ObservabilityModule.forRoot({ serviceName: 'ws-gateway', logger }),
+        ObservabilityModule.forRoot({ serviceName: 'ws-gateway', logger, dataDir: config.SKREAVER_DATA_DIR, dataDirSizeLimitBytes: config.SKREAVER_DATA_DIR_SIZE_LIMIT_BYTES }),
         MessagingModule.forRoot({ url: config.REDIS_URL, keyPrefix: config.REDIS_KEY_PREFIX, connectionName: 'ws-gateway' }),
         MessagingModule,
         ProfilingModule.forRoot({ enabled: config.SKREAVER_ENABLE_PROFILING, jwtSecret: config.JWT_SECRET_KEY }),

@@ -8,7 +8,10 @@ interface StatusReply {
   status(code: number): unknown;
 }
 
-/** `/health` (liveness: no I/O) and `/ready` (readiness: every dependency, 503 when one is down). */
+/**
+ * `/health` (liveness: no I/O) and `/ready` (readiness: every dependency reported; 503 only when the pod cannot serve,
+ * 200 `degraded` while only dependencies some routes need are down).
+ */
 @Controller()
 export class HealthController {
   private readonly startedAt = Date.now();
@@ -23,7 +26,7 @@ export class HealthController {
   @Get('ready')
   async ready(@Res({ passthrough: true }) reply: StatusReply): Promise<ReadinessReport> {
     const report = await this.readiness.report();
-    reply.status(report.status === 'ready' ? HttpStatus.OK : HttpStatus.SERVICE_UNAVAILABLE);
+    reply.status(report.status === 'not_ready' ? HttpStatus.SERVICE_UNAVAILABLE : HttpStatus.OK);
     return report;
   }
 }

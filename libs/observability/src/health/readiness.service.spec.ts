@@ -52,6 +52,39 @@ describe(ReadinessService.name, () => {
     expect(report.checks['redis']?.status).toBe('up');
   });
 
+  it('should stay in rotation as degraded when only a check the pod can serve without is down, and say which', async () => {
+    sut.register('redis', async () => undefined);
+    sut.register('database', async () => {
+      throw new Error('connect ECONNREFUSED 127.0.0.1:5432');
+    }, { required: false });
+
+    const report = await sut.report();
+
+    expect(report.status).toBe('degraded');
+    expect(report.checks['database']).toEqual({ status: 'down', latency_ms: expect.any(Number), error: 'connect ECONNREFUSED 127.0.0.1:5432', required: false });
+    expect(report.checks['redis']).toEqual({ status: 'up', latency_ms: expect.any(Number) });
+  });
+
+  it('should be not ready when a required check is down, whatever the optional ones say', async () => {
+    sut.register('redis', () => Promise.reject(new Error('ECONNREFUSED')));
+    sut.register('database', () => Promise.reject(new Error('ECONNREFUSED')), { required: false });
+
+    expect((await sut.report()).status).toBe('not_ready');
+  });
+
+  it('should be ready, and mark the optional check, when everything is up', async () => {
+    sut.register('database', async () => ({ driver: 'postgres' }), { required: false });
+
+    expect(await sut.report()).toEqual({ status: 'ready', service: 'skreaver', checks: { database: { driver: 'postgres', status: 'up', latency_ms: expect.any(Number), required: false } } });
+  });
+
+  it('should be not ready while shutting down even if only optional checks exist', async () => {
+    sut.register('database', async () => undefined, { required: false });
+    sut.markShuttingDown();
+
+    expect((await sut.report()).status).toBe('not_ready');
+  });
+
   it('should report a rejection that is not an Error by its string form', async () => {
     sut.register('queue', () => Promise.reject('no route to host'));
 

@@ -1,4 +1,6 @@
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 
 import { register } from 'prom-client';
 
@@ -124,6 +126,32 @@ describe(ResourceSampler.name, () => {
       const sut = new ResourceSampler({ dataDir: '/definitely/not/here' });
 
       expect(sut.disk()).toBeUndefined();
+    });
+
+    it('should report the files under the directory against the size limit of its volume, not the file system', () => {
+      const { probes } = fakeProbes({}, { directoryBytes: () => 300 * 1024 ** 2 });
+
+      expect(new ResourceSampler({ dataDir: '/data', dataDirSizeLimitBytes: GiB, probes }).disk()).toEqual({ usageBytes: 300 * 1024 ** 2, totalBytes: GiB });
+    });
+
+    it('should count the bytes a real directory tree holds, against the limit', () => {
+      const dir = mkdtempSync(join(tmpdir(), 'skreaver-disk-'));
+      try {
+        mkdirSync(join(dir, 'sub'));
+        writeFileSync(join(dir, 'db.sqlite'), Buffer.alloc(1024 * 1024, 1));
+        writeFileSync(join(dir, 'sub', 'wal'), Buffer.alloc(256 * 1024, 1));
+        const disk = new ResourceSampler({ dataDir: dir, dataDirSizeLimitBytes: 4 * 1024 * 1024 }).disk();
+
+        expect(disk?.totalBytes).toBe(4 * 1024 * 1024);
+        expect(disk?.usageBytes).toBeGreaterThanOrEqual(1024 * 1024 + 256 * 1024);
+        expect(disk?.usageBytes).toBeLessThan(2 * 1024 * 1024);
+      } finally {
+        rmSync(dir, { recursive: true, force: true });
+      }
+    });
+
+    it('should be undefined, not throw, when a limited directory cannot be read', () => {
+      expect(new ResourceSampler({ dataDir: '/definitely/not/here', dataDirSizeLimitBytes: GiB }).disk()).toBeUndefined();
     });
 
     it('should read the real file system of an existing directory', () => {

@@ -1,4 +1,4 @@
-import { readFileSync, statfsSync } from 'node:fs';
+import { lstatSync, readdirSync, readFileSync, statfsSync } from 'node:fs';
 import { availableParallelism, totalmem } from 'node:os';
 import { join } from 'node:path';
 
@@ -18,11 +18,18 @@ export interface ResourceProbes {
   readFile(path: string): string | undefined;
   /** `fs.statfs` of a path: block size, total blocks, blocks available to unprivileged users. */
   statfs(path: string): { bsize: number; blocks: number; bavail: number };
+  /** Bytes allocated to the files under a directory (like `du`, as the kubelet measures an emptyDir). */
+  directoryBytes(path: string): number;
 }
 
 export interface ResourceSamplerOptions {
   /** The directory whose file system `skreaver_disk_*` reports (the service's data directory). */
   dataDir: string;
+  /**
+   * Size limit of the volume under `dataDir` (an emptyDir `sizeLimit`): when set (> 0), the disk metrics are the bytes
+   * in that directory against the limit, not the file system, which such a volume shares with the node.
+   */
+  dataDirSizeLimitBytes?: number;
   /** Where the cgroup file system is mounted; default `/sys/fs/cgroup`. */
   cgroupRoot?: string;
   probes?: Partial<ResourceProbes>;
@@ -42,7 +49,26 @@ const defaultProbes: ResourceProbes = {
     }
   },
   statfs: (path) => statfsSync(path),
+  directoryBytes: (path) => directoryBytes(path),
 };
+
+/** Walks at most this many entries per scrape: a data directory holds a database file or two, not a tree. */
+const MAX_ENTRIES = 10_000;
+
+function directoryBytes(root: string): number {
+  let total = 0;
+  let seen = 0;
+  const pending = [root];
+  while (pending.length > 0 && seen < MAX_ENTRIES) {
+    const path = pending.pop() as string;
+    const stat = lstatSync(path);
+    seen++;
+    // st_blocks counts 512-byte units actually allocated (a sparse file counts what it uses, as du does).
+    total += stat.blocks * 512;
+    if (stat.isDirectory()) for (const name of readdirSync(path)) pending.push(join(path, name));
+  }
+  return total;
+}
 
 /**
  * Computes the runbook's resource metrics for this process: CPU as a percentage of the cores it may use (the cgroup
@@ -114,8 +140,19 @@ export class ResourceSampler {
     return host;
   }
 
-  /** The data directory's file system: bytes not available to the service, and its size; undefined when unreadable. */
+  /**
+   * The data volume: with a size limit, the bytes under the data directory and the limit; otherwise the directory's file
+   * system (bytes not available to the service, and its size). Undefined when unreadable.
+   */
   disk(): { usageBytes: number; totalBytes: number } | undefined {
+    const limit = this.options.dataDirSizeLimitBytes ?? 0;
+    if (limit > 0) {
+      try {
+        return { usageBytes: this.probes.directoryBytes(this.options.dataDir), totalBytes: limit };
+      } catch {
+        return undefined;
+      }
+    }
     try {
       const { bsize, blocks, bavail } = this.probes.statfs(this.options.dataDir);
       const totalBytes = blocks * bsize;
@@ -173,7 +210,7 @@ export function registerResourceMetrics(options: ResourceSamplerOptions): Resour
   });
   gauge({
     name: 'skreaver_disk_usage_bytes',
-    help: 'Bytes of the data directory file system not available to the service',
+    help: 'Bytes used on the data volume: the files under the data directory when SKREAVER_DATA_DIR_SIZE_LIMIT_BYTES is set, else its file system',
     collect() {
       const disk = active?.disk();
       if (disk) this.set(disk.usageBytes);
@@ -181,7 +218,7 @@ export function registerResourceMetrics(options: ResourceSamplerOptions): Resour
   });
   gauge({
     name: 'skreaver_disk_total_bytes',
-    help: 'Size of the data directory file system, bytes',
+    help: 'Size of the data volume, bytes: SKREAVER_DATA_DIR_SIZE_LIMIT_BYTES when set, else the file system size',
     collect() {
       const disk = active?.disk();
       if (disk) this.set(disk.totalBytes);

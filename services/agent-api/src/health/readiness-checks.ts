@@ -7,7 +7,11 @@ import { DatabaseHealth } from '@skreaver/persistence';
 import { AGENT_API_CONFIG } from '../config';
 import type { AgentApiConfig } from '../config';
 
-/** agent-api is ready when Redis (queue, event log) and the database answer. */
+/**
+ * agent-api needs Redis for every authenticated request (token denylist) and for runs; without the database it still
+ * serves what does not touch it (tokens, mesh, live run events) and answers 503 `database_unavailable` on the rest, so
+ * a database outage leaves it in rotation (`degraded`) and `/ready` reports it.
+ */
 @Injectable()
 export class ReadinessChecks implements OnModuleInit {
   constructor(
@@ -19,8 +23,8 @@ export class ReadinessChecks implements OnModuleInit {
 
   onModuleInit(): void {
     this.readiness.register('redis', () => this.redis.check());
-    this.readiness.register('database', () => this.database.check());
+    this.readiness.register('database', () => this.database.check(), { required: false });
     // Not a dependency but the mode: `direct` is the runbook's fallback (SKREAVER_MESH_ENABLED=false).
-    this.readiness.register('mesh', async () => ({ mode: this.config.SKREAVER_MESH_ENABLED ? 'mesh' : 'direct' }));
+    this.readiness.register('mesh', async () => ({ mode: this.config.SKREAVER_MESH_ENABLED ? 'mesh' : 'direct' }), { required: false });
   }
 }

@@ -45,8 +45,8 @@ const PROBES: Record<string, JsonObject> = {
   '/ready': {
     summary: 'Readiness: every dependency with its status and latency',
     responses: {
-      200: { description: 'Ready', content: { 'application/json': { schema: { $ref: '#/components/schemas/ReadinessReport' } } } },
-      503: { description: 'A dependency is down, or the replica is draining', content: { 'application/json': { schema: { $ref: '#/components/schemas/ReadinessReport' } } } },
+      200: { description: 'Ready, or degraded: only a dependency some routes need (the database) is down; those answer 503 meanwhile', content: { 'application/json': { schema: { $ref: '#/components/schemas/ReadinessReport' } } } },
+      503: { description: 'A dependency the replica cannot serve without is down (Redis), or the replica is draining', content: { 'application/json': { schema: { $ref: '#/components/schemas/ReadinessReport' } } } },
     },
   },
   '/metrics': {
@@ -58,13 +58,13 @@ const PROBES: Record<string, JsonObject> = {
 const READINESS_REPORT = {
   type: 'object',
   properties: {
-    status: { enum: ['ready', 'not_ready'] },
+    status: { enum: ['ready', 'degraded', 'not_ready'] },
     service: { type: 'string' },
     checks: {
       type: 'object',
       additionalProperties: {
         type: 'object',
-        properties: { status: { enum: ['up', 'down'] }, latency_ms: { type: 'number' }, error: { type: 'string' } },
+        properties: { status: { enum: ['up', 'down'] }, latency_ms: { type: 'number' }, error: { type: 'string' }, required: { type: 'boolean', enum: [false], description: 'Present on checks the replica serves without (the database)' } },
         required: ['status', 'latency_ms'],
       },
     },

@@ -6,7 +6,11 @@ import { DatabaseHealth } from '@skreaver/persistence';
 
 import { RunJobsConsumer } from '../consumers/run-jobs.consumer';
 
-/** The coordinator is ready when Redis and the (migrated) database answer and its run worker is taking jobs. */
+/**
+ * The coordinator is ready when Redis answers and its run worker is taking jobs. The (migrated) database is reported
+ * but not required: runs in flight finish and their bookkeeping waits for it, and its own routes (metrics, profiling)
+ * do not touch it.
+ */
 @Injectable()
 export class ReadinessChecks implements OnModuleInit {
   constructor(
@@ -18,11 +22,16 @@ export class ReadinessChecks implements OnModuleInit {
 
   onModuleInit(): void {
     this.readiness.register('redis', () => this.redis.check());
-    this.readiness.register('database', async () => {
-      const result = await this.database.check();
-      if (await this.database.hasPendingMigrations()) throw new Error('schema not migrated yet (agent-api migrates it)');
-      return result;
-    });
+    // Reported, not required: the database is shared by every replica, and this pod serves without it (see above).
+    this.readiness.register(
+      'database',
+      async () => {
+        const result = await this.database.check();
+        if (await this.database.hasPendingMigrations()) throw new Error('schema not migrated yet (agent-api migrates it)');
+        return result;
+      },
+      { required: false },
+    );
     this.readiness.register('run_worker', async () => {
       if (!this.runJobs.running) throw new Error('run worker not started');
     });

@@ -9,8 +9,9 @@ import { AgentsGateway } from '../gateway/agents.gateway';
 import { PlainWebSocketGateway } from '../gateway/plain-ws.gateway';
 
 /**
- * The gateway is ready when Redis answers, the database (API keys, archived events) answers with the schema
- * agent-api migrates, both transports are served and the event stream is tailed.
+ * The gateway is ready when Redis answers, both transports are served and the event stream is tailed. The database
+ * (API keys of sockets, archived events) is reported but not required: sockets with tokens and live events need only
+ * Redis, and the rest answers `database_unavailable` meanwhile.
  */
 @Injectable()
 export class ReadinessChecks implements OnModuleInit {
@@ -25,11 +26,16 @@ export class ReadinessChecks implements OnModuleInit {
 
   onModuleInit(): void {
     this.readiness.register('redis', () => this.redis.check());
-    this.readiness.register('database', async () => {
-      const result = await this.database.check();
-      if (await this.database.hasPendingMigrations()) throw new Error('schema not migrated yet (agent-api migrates it)');
-      return result;
-    });
+    // Reported, not required: the database is shared by every replica, and this pod serves without it (see above).
+    this.readiness.register(
+      'database',
+      async () => {
+        const result = await this.database.check();
+        if (await this.database.hasPendingMigrations()) throw new Error('schema not migrated yet (agent-api migrates it)');
+        return result;
+      },
+      { required: false },
+    );
     this.readiness.register('socket_io', async () => {
       if (!this.socketIo.attached) throw new Error('socket.io server not initialised');
     });
