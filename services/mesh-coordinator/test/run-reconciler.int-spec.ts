@@ -80,6 +80,7 @@ describe.each(DATABASE_KINDS)('run reconciler on %s', (kind) => {
       created_at: LONG_AGO,
       started_at: null,
       finished_at: null,
+      pending_inputs: [],
       ...changes,
     });
     await eventLog.append({ id: runEventId(run.id, 1), run_id: run.id, agent_id: agent.id, tenant_id: 'default', seq: 1, ts: LONG_AGO, type: 'run.queued', data: { input: run.input } });

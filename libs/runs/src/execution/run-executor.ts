@@ -1,7 +1,7 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { AgentRunner, failureOf } from '@skreaver/agent-runtime';
 import { TERMINAL_RUN_STATUSES, runEventId } from '@skreaver/contracts';
-import type { Agent, JsonValue, Run, RunActivity, RunEventOf, RunEventType, RunEventV1, RunJobV1 } from '@skreaver/contracts';
+import type { Agent, JsonValue, Run, RunActivity, RunEventOf, RunEventType, RunEventV1, RunJobV1, RunStatus } from '@skreaver/contracts';
 import { RunEventLog } from '@skreaver/messaging';
 import { JsonLogger } from '@skreaver/observability';
 import { AgentRepository, RunEventArchive, RunRepository } from '@skreaver/persistence';
@@ -78,6 +78,8 @@ export class RunExecutor {
     }
     const log = await this.openLog(run);
     if (TERMINAL_RUN_STATUSES.includes(run.status)) return this.settle(run, agent, log);
+    // A stale job of a run that waits for input: its resume enqueues the run again.
+    if (run.status === 'waiting_input') return;
     await this.logLostStart(run, log);
 
     // A worker killed mid-run never failed its attempt, so the queue counts it again; the run row knows it started.
@@ -184,15 +186,17 @@ export class RunExecutor {
    * dying; direct mode shutting down): fails it as `worker_lost` with `message`, logs `run.failed` and frees its slot.
    * Does nothing to a run that already finished.
    */
-  async abandon(job: RunJobV1, message: string): Promise<void> {
+  async abandon(job: RunJobV1, message: string, options: { code?: string; from?: readonly RunStatus[] } = {}): Promise<void> {
     const run = await this.db(() => this.runs.findById(job.tenant_id, job.run_id), 'read run');
     const agent = await this.db(() => this.agents.findById(job.tenant_id, job.agent_id), 'read agent');
-    if (!run || !agent || TERMINAL_RUN_STATUSES.includes(run.status)) return;
-    const failure = { code: 'worker_lost', message };
+    // Ends open runs other than waiting ones (no job holds those), unless `from` names the statuses to end.
+    const from = options.from ?? (['queued', 'running'] as const);
+    if (!run || !agent || !from.includes(run.status)) return;
+    const failure = { code: options.code ?? 'worker_lost', message };
     const log = await this.openLog(run);
     await this.logLostStart(run, log);
     const finishedAt = nowIso();
-    if (!(await this.db(() => this.runs.markFailed(run.id, failure, finishedAt), 'store run failure'))) return;
+    if (!(await this.db(() => this.runs.markFailed(run.id, failure, finishedAt, from), 'store run failure'))) return;
     await log.append('run.failed', { ...failure, attempt: Math.max(run.attempts, 1), final: true });
     await this.finish({ ...run, status: 'failed', error: failure, finished_at: finishedAt }, agent, log);
   }
