@@ -10,6 +10,7 @@ import type { MemoryStore } from './memory-store';
 import { GuardedHttpClient } from './network/guarded-http.client';
 import type { GuardedHttpClientOptions } from './network/guarded-http.client';
 import { NetworkPolicy } from './network/network-policy';
+import { HumanInput } from './input/human-input';
 import { RunBudget } from './run-budget';
 import { builtInTools } from './tools/built-in-tools';
 import { RunToolbox } from './tools/run-toolbox';
@@ -30,6 +31,8 @@ export interface RunRequest {
   signal: AbortSignal;
   /** Receives the attempt's steps, tool calls and partial outputs in order (the coordinator appends them to the log). */
   onActivity?: ActivitySink;
+  /** Answers people gave to the run's inputs so far, by input id (`input_1`…): a resumed run replays with them. */
+  inputs?: Record<string, JsonValue>;
 }
 
 /** What an `AgentRunner` runs agents with. */
@@ -48,6 +51,8 @@ export interface AgentRunnerOptions {
   onToolExecuted?: ToolObserver;
   /** The agent mesh for `mesh_send` / `mesh_request`; without it they fail with `mesh_unavailable`. */
   mesh?: MeshClient;
+  /** How long a request for input waits when it sets no timeout; default `DEFAULT_INPUT_TIMEOUT_SECONDS`. */
+  inputTimeoutSeconds?: number;
 }
 
 const DEFAULT_HTTP: GuardedHttpClientOptions = { maxTimeoutMs: 30_000, maxResponseBytes: 1024 * 1024 };
@@ -76,6 +81,7 @@ export class AgentRunner {
    * Runs one attempt and resolves with its output.
    * @throws AgentConfigError when the kind is not installed or the config is invalid (permanent).
    * @throws AgentLimitError when the attempt exceeds a limit (permanent).
+   * @throws InputRequired when the run must wait for a person (whatever the agent did with that signal).
    * @throws the abort reason when `request.signal` aborts; otherwise whatever the agent threw.
    */
   async run(request: RunRequest): Promise<JsonValue> {
@@ -95,10 +101,12 @@ export class AgentRunner {
     };
     const http = new GuardedHttpClient(this.network.narrow(shared.http), this.http);
     const memory = agentMemory(this.memory, request.tenantId, request.agentId);
+    const input = new HumanInput(request.inputs ?? {}, this.options.inputTimeoutSeconds);
     const tools = new RunToolbox({
       registry: this.tools,
       allowed: shared.tools,
-      context: { tenantId: request.tenantId, agentId: request.agentId, runId: request.runId, signal, memory, http, mesh: this.options.mesh },
+      context: { tenantId: request.tenantId, agentId: request.agentId, runId: request.runId, signal, memory, http, mesh: this.options.mesh, input },
+      ...(shared.approval ? { approval: { config: shared.approval, input } } : {}),
       budget,
       attempt: request.attempt,
       emit,
@@ -117,6 +125,7 @@ export class AgentRunner {
       tools,
       memory,
       http,
+      waitForInput: (inputRequest) => input.wait(inputRequest),
       async emit(event) {
         if (!open) return;
         if (event.type === 'step') {
@@ -132,12 +141,15 @@ export class AgentRunner {
     try {
       const output = toJson(await untilAborted(definition.run(request.input, context), signal));
       if (budget.breach) throw budget.breach;
+      // The agent swallowed its suspension and went on: the run still waits for the person.
+      if (input.suspended) throw input.suspended;
       budget.finalOutput(output);
       return output;
     } catch (error) {
       if (deadline.signal.aborted && !request.signal.aborted) throw deadline.signal.reason;
       // A limit the agent hit wins over however it reacted (it may have caught the error and failed otherwise).
       if (budget.breach && !request.signal.aborted) throw budget.breach;
+      if (input.suspended && !request.signal.aborted) throw input.suspended;
       throw error;
     } finally {
       open = false;

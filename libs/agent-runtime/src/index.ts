@@ -31,3 +31,6 @@ export * from './tools/text.tool';
 export * from './tools/time.tool';
 export * from './tools/mesh-client';
 export * from './tools/mesh.tool';
+export * from './tools/request-input.tool';
+export * from './input/human-input';
+export * from './input/tool-approval';

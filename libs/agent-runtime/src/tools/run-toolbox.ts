@@ -1,6 +1,10 @@
 import type { JsonValue, RunActivity, ToolDescriptor } from '@skreaver/contracts';
 
 import { AgentLimitError } from '../agent-errors';
+import type { HumanInput } from '../input/human-input';
+import { isInputRequired } from '../input/human-input';
+import { OPT_IN_TOOLS } from '../input/tool-approval';
+import type { ToolApprovalConfig } from '../input/tool-approval';
 import { HttpError } from '../network/guarded-http.client';
 import { redactSecrets } from '../redaction';
 import type { RunBudget } from '../run-budget';
@@ -16,7 +20,8 @@ export interface AgentTools {
   describe(): ToolDescriptor[];
   /**
    * Calls a tool. Never throws for a tool's own failure (the result says `ok: false`); throws only when the run must
-   * stop: `AgentLimitError` past `max_tool_calls`.
+   * stop: `AgentLimitError` past `max_tool_calls`, `InputRequired` while a person has to answer (`request_input`) or
+   * approve the call (the agent config's `approval`).
    */
   call(name: string, input: unknown): Promise<ToolResult>;
 }
@@ -39,6 +44,8 @@ export interface RunToolboxOptions {
   observe?: ToolObserver;
   /** False once the run has ended: late calls from an agent that ignored the abort do nothing. */
   isOpen: () => boolean;
+  /** Tools a person must approve before each call (the agent config's `approval`), decided through `input`. */
+  approval?: { config: ToolApprovalConfig; input: HumanInput };
 }
 
 // Bounded so a tool result's error stays readable in an event and a model's context.
@@ -57,7 +64,7 @@ export class RunToolbox implements AgentTools {
   names(): string[] {
     const installed = this.options.registry.names();
     const allowed = this.options.allowed;
-    return allowed === undefined ? installed : installed.filter((name) => allowed.includes(name));
+    return allowed === undefined ? installed.filter((name) => !OPT_IN_TOOLS.includes(name)) : installed.filter((name) => allowed.includes(name));
   }
 
   describe(): ToolDescriptor[] {
@@ -67,17 +74,19 @@ export class RunToolbox implements AgentTools {
   async call(name: string, input: unknown): Promise<ToolResult> {
     const { budget, emit, attempt } = this.options;
     if (!this.options.isOpen()) return failed('run_closed', 'the run has ended; the tool was not called');
-    budget.toolCall();
-    this.calls += 1;
-    const callId = `call_${attempt}_${this.calls}`;
-    const shownName = name.slice(0, 64) || '?';
     const tool = this.options.registry.get(name);
     const parsed = tool?.inputSchema.safeParse(input);
     // The config policy applies to every input, parsed or not: a model or a tool agent's step may put credentials anywhere.
     const logged = redactSecrets(tool?.redact && parsed?.success ? tool.redact(parsed.data) : jsonOrNull(input));
+    // Asked before the call is counted or logged: a run that waits for the decision has no dangling tool.call.
+    const denied = parsed?.success ? this.approvalDenied(name, logged) : undefined;
+    budget.toolCall();
+    this.calls += 1;
+    const callId = `call_${attempt}_${this.calls}`;
+    const shownName = name.slice(0, 64) || '?';
     await emit({ type: 'tool.call', data: { attempt, call_id: callId, tool: shownName, input: logged } });
     const started = performance.now();
-    const result = await this.execute(name, tool, parsed);
+    const result = denied ?? (await this.execute(name, tool, parsed));
     const seconds = (performance.now() - started) / 1000;
     // Only installed tools get a metric series: a name a model made up must not become a label.
     if (tool) this.options.observe?.(name, result.ok, seconds);
@@ -91,6 +100,18 @@ export class RunToolbox implements AgentTools {
         : { ...base, ok: false, error: { code: result.error.code, message: result.error.message } },
     });
     return result;
+  }
+
+  /**
+   * For a tool the agent's config says needs approval: undefined once a person approved this call, a failed result
+   * (`approval_denied`) once they refused it; until they decide, throws `InputRequired` (the run waits).
+   */
+  private approvalDenied(name: string, loggedInput: JsonValue): ToolResult | undefined {
+    const approval = this.options.approval;
+    if (!approval?.config.tools.includes(name) || !this.names().includes(name)) return undefined;
+    const decision = approval.input.approval(name, loggedInput, approval.config.timeout_seconds);
+    if (decision.approved) return undefined;
+    return failed('approval_denied', `a person refused this ${name} call${decision.reason ? `: ${decision.reason}` : ''}`);
   }
 
   private async execute(
@@ -110,6 +131,8 @@ export class RunToolbox implements AgentTools {
       return { ok: true, result: await tool.run(parsed.data, this.options.context) };
     } catch (error) {
       if (error instanceof AgentLimitError) throw error;
+      // `request_input` suspends the run: not a tool failure.
+      if (isInputRequired(error)) throw error;
       if (error instanceof ToolError) return failed(error.code, error.message, error.retryable);
       if (error instanceof HttpError) return failed(error.code, error.message, error.retryable);
       if (signal.aborted) return failed('aborted', 'the run was aborted');
