@@ -3,6 +3,7 @@ import type { z } from 'zod';
 
 import type { RunLimits } from './agent-limits';
 import type { InputRequest } from './input/human-input';
+import type { StepOptions } from './journal/journaled-step';
 import type { AgentMemory } from './memory-store';
 import type { HttpClient } from './network/guarded-http.client';
 import type { AgentTools } from './tools/run-toolbox';
@@ -43,6 +44,14 @@ export interface AgentContext<C> {
    * replay does not repeat them. Requests are numbered in order (`input_1`, `input_2`…): make them in the same order.
    */
   waitForInput(request: InputRequest): Promise<JsonValue>;
+  /**
+   * A durable step: runs `fn` and journals its result before returning it; when the run is retried or re-driven
+   * after a crash, the agent runs again from the start and this step (the same name at the same place among the
+   * run's journaled steps) returns the recorded result without calling `fn`. Use it for every side effect or
+   * nondeterministic value that is not a tool call (tool calls are journaled already). A throw is not journaled.
+   * @throws AgentFailure `nondeterministic_replay` (permanent) when the run's journal holds another step here.
+   */
+  step<T extends JsonValue>(name: string, fn: () => Promise<T>, options?: StepOptions): Promise<T>;
 }
 
 /** An agent kind: its config schema and how it turns an input into a result. */

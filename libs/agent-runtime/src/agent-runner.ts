@@ -5,6 +5,9 @@ import { AgentFailure, AgentLimitError } from './agent-errors';
 import { DEFAULT_RUN_LIMITS, effectiveLimits } from './agent-limits';
 import type { RunLimits } from './agent-limits';
 import type { AgentRegistry } from './agent-registry';
+import { journaledStep } from './journal/journaled-step';
+import type { RunJournal } from './journal/run-journal';
+import { RunReplay } from './journal/run-replay';
 import { agentMemory, unavailableMemoryStore } from './memory-store';
 import type { MemoryStore } from './memory-store';
 import { GuardedHttpClient } from './network/guarded-http.client';
@@ -33,6 +36,8 @@ export interface RunRequest {
   onActivity?: ActivitySink;
   /** Answers people gave to the run's inputs so far, by input id (`input_1`…): a resumed run replays with them. */
   inputs?: Record<string, JsonValue>;
+  /** The run's journal: steps earlier attempts recorded are replayed, new ones recorded; default: none (no replay). */
+  journal?: RunJournal;
 }
 
 /** What an `AgentRunner` runs agents with. */
@@ -86,6 +91,7 @@ export class AgentRunner {
    */
   async run(request: RunRequest): Promise<JsonValue> {
     const { definition, config, shared } = this.options.registry.resolve(request.kind, request.config);
+    const replay = await RunReplay.open(request.journal);
     const limits = effectiveLimits(this.limits, shared.limits);
     const budget = new RunBudget(limits);
     const deadline = new AbortController();
@@ -112,6 +118,7 @@ export class AgentRunner {
       emit,
       observe: this.options.onToolExecuted,
       isOpen: () => open,
+      replay,
     });
     let outputs = 0;
     const context: AgentContext<unknown> = {
@@ -131,16 +138,19 @@ export class AgentRunner {
         if (event.type === 'step') {
           const step = budget.step();
           const name = event.name.slice(0, 200) || 'step';
-          await emit({ type: 'run.step', data: { attempt: request.attempt, step, name, ...(event.detail === undefined ? {} : { detail: event.detail }) } });
+          const replayed = replay.replaying ? { replayed: true as const } : {};
+          await emit({ type: 'run.step', data: { attempt: request.attempt, step, name, ...(event.detail === undefined ? {} : { detail: event.detail }), ...replayed } });
         } else {
           budget.partialOutput(event.output);
           await emit({ type: 'run.output', data: { attempt: request.attempt, index: outputs++, output: event.output } });
         }
       },
+      step: (name, fn, options) => journaledStep(replay, () => open, name, fn, options),
     };
     try {
       const output = toJson(await untilAborted(definition.run(request.input, context), signal));
       if (budget.breach) throw budget.breach;
+      if (replay.breach) throw replay.breach;
       // The agent swallowed its suspension and went on: the run still waits for the person.
       if (input.suspended) throw input.suspended;
       budget.finalOutput(output);
@@ -149,6 +159,8 @@ export class AgentRunner {
       if (deadline.signal.aborted && !request.signal.aborted) throw deadline.signal.reason;
       // A limit the agent hit wins over however it reacted (it may have caught the error and failed otherwise).
       if (budget.breach && !request.signal.aborted) throw budget.breach;
+      // So does straying from the run's journal.
+      if (replay.breach && !request.signal.aborted) throw replay.breach;
       if (input.suspended && !request.signal.aborted) throw input.suspended;
       throw error;
     } finally {

@@ -34,3 +34,7 @@ export * from './tools/mesh.tool';
 export * from './tools/request-input.tool';
 export * from './input/human-input';
 export * from './input/tool-approval';
+export * from './journal/run-journal';
+export * from './journal/run-replay';
+export * from './journal/journaled-step';
+export * from './journal/journaled-tool-call';

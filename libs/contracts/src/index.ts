@@ -10,6 +10,7 @@ export * from './http/auth';
 export * from './http/mesh';
 export * from './streams/mesh-envelope.v1';
 export * from './events/run-event.v1';
+export * from './journal/run-step';
 export * from './streams/stream-def';
 export * from './streams/dead-letter.v1';
 export * from './streams/stream-registry';

@@ -3,6 +3,7 @@ export * from './migrations/migration-list';
 export * from './agent.repository';
 export * from './run.repository';
 export * from './run-event.archive';
+export * from './run-step.repository';
 export * from './api-key.repository';
 export * from './audit.repository';
 export * from './agent-memory.repository';

@@ -1,6 +1,7 @@
 import { JsonValue, PendingInput, Run, RunError, RunStatus, TERMINAL_RUN_STATUSES, Timestamp } from '@skreaver/contracts';
 
 import { DataSource, In, LessThanOrEqual, Repository } from 'typeorm';
+import type { z } from 'zod';
 
 import { RunEntity } from './entities/run.entity';
 import { fromJsonText, fromNullableJsonText, toJsonText } from './json-text';
@@ -20,7 +21,7 @@ export class RunRepository {
   }
 
   /** Stores a new run. @throws when the id exists, the agent does not, or the run does not match the contract. */
-  async insert(run: Run, options: { requestHash?: string } = {}): Promise<Run> {
+  async insert(run: z.input<typeof Run>, options: { requestHash?: string } = {}): Promise<Run> {
     const valid = Run.parse(run);
     await this.rows
       .createQueryBuilder()

@@ -1,4 +1,4 @@
-import { RunEventV1 } from '@skreaver/contracts';
+import { RunEventV1, RunStep } from '@skreaver/contracts';
 import type { Agent, AgentConcurrency, AgentStatus, JsonValue, PendingInput, Run, RunError, RunStatus } from '@skreaver/contracts';
 
 // In-memory stand-ins for the run bookkeeping collaborators (persistence's RunRepository, AgentRepository and
@@ -174,6 +174,41 @@ export class InMemoryAgentRepository {
     this.statuses.push(status);
     const agent = this.rows.get(id);
     if (agent && agent.tenant_id === tenantId) this.rows.set(id, { ...agent, status, last_activity: at });
+  }
+}
+
+/** Runs' journals (`run_steps`): contract-checked, the first step stored at an ordinal wins. */
+export class InMemoryRunStepRepository {
+  readonly rows = new Map<string, RunStep>();
+  /** Calls to list and record that fail as if the database were down, before they work again. */
+  outages = 0;
+
+  constructor(private readonly journal: string[]) {}
+
+  /** The run's steps, by ordinal. */
+  stepsOf(runId: string): RunStep[] {
+    return [...this.rows.values()].filter((step) => step.run_id === runId).sort((a, b) => a.ordinal - b.ordinal);
+  }
+
+  async list(runId: string): Promise<RunStep[]> {
+    this.journal.push('steps.list');
+    this.failWhileDown();
+    return this.stepsOf(runId);
+  }
+
+  async record(step: RunStep): Promise<RunStep> {
+    this.journal.push(`steps.record ${step.ordinal}`);
+    this.failWhileDown();
+    const key = `${step.run_id}:${step.ordinal}`;
+    const stored = this.rows.get(key) ?? RunStep.parse(step);
+    this.rows.set(key, stored);
+    return stored;
+  }
+
+  private failWhileDown(): void {
+    if (this.outages <= 0) return;
+    this.outages -= 1;
+    throw databaseDown();
   }
 }
 

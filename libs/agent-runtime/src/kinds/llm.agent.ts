@@ -91,7 +91,9 @@ export function llmAgent(options: LlmAgentOptions = {}) {
         if (tools.length > 0) body['tools'] = tools;
         if (context.config.temperature !== undefined) body['temperature'] = context.config.temperature;
         if (context.config.max_tokens !== undefined) body['max_tokens'] = context.config.max_tokens;
-        const message = await complete(http, endpoint, body, context.config.request_timeout_ms, context.signal);
+        // Journaled (as JSON): a replayed run gets the reply the model gave before instead of asking it again.
+        const ask = () => complete(http, endpoint, body, context.config.request_timeout_ms, context.signal) as Promise<JsonValue>;
+        const message = (await context.step('llm', ask, { kind: 'model' })) as Awaited<ReturnType<typeof complete>>;
         const calls = message.tool_calls ?? [];
         if (calls.length === 0) return message.content ?? '';
         messages.push({ role: 'assistant', content: message.content ?? null, tool_calls: calls.map((call) => ({ ...call, type: 'function' as const })) });

@@ -2,6 +2,7 @@ import type { JsonValue } from '@skreaver/contracts';
 
 import { unavailableMemoryStore, agentMemory } from '../memory-store';
 import { GuardedHttpClient } from '../network/guarded-http.client';
+import type { HttpClient, HttpRequest } from '../network/guarded-http.client';
 import { NetworkPolicy } from '../network/network-policy';
 import { builtInTools } from './built-in-tools';
 import { ToolError } from './tool-definition';
@@ -142,6 +143,34 @@ describe('built-in tools', () => {
 
     it.each([-1, 60_001, 1.5])('should refuse %d ms', (ms) => {
       expect(registry.get('sleep')?.inputSchema.safeParse({ ms }).success).toBe(false);
+    });
+  });
+
+  describe('http_request', () => {
+    async function sentHeaders(input: Record<string, JsonValue>, idempotencyKey?: string): Promise<Readonly<Record<string, string>> | undefined> {
+      const sent: HttpRequest[] = [];
+      const http: HttpClient = {
+        async request(request) {
+          sent.push(request);
+          return { status: 204, headers: {}, body: Buffer.alloc(0), url: request.url, redirects: 0 };
+        },
+      };
+      const tool = registry.get('http_request');
+      if (!tool) throw new Error('no http_request');
+      await tool.run(tool.inputSchema.parse(input), { ...context, http, idempotencyKey });
+      return sent[0]?.headers;
+    }
+
+    it("should send the call's journal key as Idempotency-Key", async () => {
+      expect(await sentHeaders({ url: 'https://example.test/', method: 'POST', body: { json: 1 } }, 'run-1:3')).toEqual({
+        'idempotency-key': 'run-1:3',
+        'content-type': 'application/json',
+      });
+    });
+
+    it('should keep an Idempotency-Key the input sets, and send none without a key', async () => {
+      expect(await sentHeaders({ url: 'https://example.test/', headers: { 'Idempotency-Key': 'mine' } }, 'run-1:3')).toEqual({ 'Idempotency-Key': 'mine' });
+      expect(await sentHeaders({ url: 'https://example.test/' })).toEqual({});
     });
   });
 

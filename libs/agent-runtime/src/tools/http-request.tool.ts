@@ -24,6 +24,8 @@ const HttpRequestInput = z.strictObject({
  * `http_request`: calls a URL under the agent's network policy (domain lists; private, loopback, link-local and
  * metadata addresses refused after DNS and on every redirect unless the operator allowed them). Its `tool.call` events
  * show header values and URL credentials masked by the shared policy (`redactSecrets`, applied by the run's toolbox).
+ * Sends `Idempotency-Key: <run_id>:<ordinal>` (unless the input sets one): a request repeated after a crash carries
+ * the same key.
  */
 export const httpRequestTool = defineTool({
   name: 'http_request',
@@ -32,11 +34,14 @@ export const httpRequestTool = defineTool({
   inputSchema: HttpRequestInput,
   async run(input, context) {
     const headers: Record<string, string> = { ...input.headers };
+    // The same key on every attempt that sends this request, so the receiver can tell a repeat (see ToolContext).
+    const named = (wanted: string) => Object.keys(headers).some((name) => name.toLowerCase() === wanted);
+    if (context.idempotencyKey && !named('idempotency-key')) headers['idempotency-key'] = context.idempotencyKey;
     let body: string | undefined;
     if (typeof input.body === 'string') body = input.body;
     else if (input.body !== undefined) {
       body = JSON.stringify(input.body.json);
-      if (!Object.keys(headers).some((name) => name.toLowerCase() === 'content-type')) headers['content-type'] = 'application/json';
+      if (!named('content-type')) headers['content-type'] = 'application/json';
     }
     const response = await context.http.request(
       {

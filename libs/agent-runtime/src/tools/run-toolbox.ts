@@ -5,6 +5,8 @@ import type { HumanInput } from '../input/human-input';
 import { isInputRequired } from '../input/human-input';
 import { OPT_IN_TOOLS } from '../input/tool-approval';
 import type { ToolApprovalConfig } from '../input/tool-approval';
+import type { RunReplay } from '../journal/run-replay';
+import { journalToolCall, replayedToolResult } from '../journal/journaled-tool-call';
 import { HttpError } from '../network/guarded-http.client';
 import { redactSecrets } from '../redaction';
 import type { RunBudget } from '../run-budget';
@@ -46,6 +48,8 @@ export interface RunToolboxOptions {
   isOpen: () => boolean;
   /** Tools a person must approve before each call (the agent config's `approval`), decided through `input`. */
   approval?: { config: ToolApprovalConfig; input: HumanInput };
+  /** The run's journal: calls an earlier attempt recorded are replayed, not executed; default: nothing journaled. */
+  replay?: RunReplay;
 }
 
 // Bounded so a tool result's error stays readable in an event and a model's context.
@@ -78,19 +82,33 @@ export class RunToolbox implements AgentTools {
     const parsed = tool?.inputSchema.safeParse(input);
     // The config policy applies to every input, parsed or not: a model or a tool agent's step may put credentials anywhere.
     const logged = redactSecrets(tool?.redact && parsed?.success ? tool.redact(parsed.data) : jsonOrNull(input));
-    // Asked before the call is counted or logged: a run that waits for the decision has no dangling tool.call.
+    // Asked before the call is counted, claimed or logged: a run that waits for the decision has no dangling tool.call.
     const denied = parsed?.success ? this.approvalDenied(name, logged) : undefined;
     budget.toolCall();
     this.calls += 1;
     const callId = `call_${attempt}_${this.calls}`;
     const shownName = name.slice(0, 64) || '?';
-    await emit({ type: 'tool.call', data: { attempt, call_id: callId, tool: shownName, input: logged } });
+    // Before any await, so calls the agent starts together take their journal places in the order it made them. A
+    // refused call is not journaled: the recorded decision refuses it again on every replay.
+    const claim = denied ? undefined : this.options.replay?.claim('tool', name);
+    const replayed = claim?.recorded ? { replayed: true as const } : {};
+    await emit({ type: 'tool.call', data: { attempt, call_id: callId, tool: shownName, input: logged, ...replayed } });
     const started = performance.now();
-    const result = denied ?? (await this.execute(name, tool, parsed));
+    let result: ToolResult;
+    if (denied) {
+      result = denied;
+    } else if (claim?.recorded) {
+      result = replayedToolResult(claim.recorded);
+    } else {
+      const idempotencyKey = claim ? `${this.options.context.runId}:${claim.ordinal}` : undefined;
+      result = await this.execute(name, tool, parsed, { ...this.options.context, idempotencyKey });
+      // Only installed tools get a metric series: a name a model made up must not become a label.
+      if (tool) this.options.observe?.(name, result.ok, (performance.now() - started) / 1000);
+      // Journaled before the agent (or the log) sees it: a later attempt replays this answer.
+      if (claim && this.options.replay) result = await journalToolCall(this.options.replay, claim, result, this.options.context.signal);
+    }
     const seconds = (performance.now() - started) / 1000;
-    // Only installed tools get a metric series: a name a model made up must not become a label.
-    if (tool) this.options.observe?.(name, result.ok, seconds);
-    const base = { attempt, call_id: callId, tool: shownName, duration_ms: Math.round(seconds * 100_000) / 100 };
+    const base = { attempt, call_id: callId, tool: shownName, duration_ms: Math.round(seconds * 100_000) / 100, ...replayed };
     // The agent gets the result as it is (a later step may need a cookie it set); the log, which viewers read, gets
     // it under the same policy as the input: response headers such as Set-Cookie are write-only there too.
     await emit({
@@ -118,6 +136,7 @@ export class RunToolbox implements AgentTools {
     name: string,
     tool: ToolDefinition<unknown> | undefined,
     parsed: ReturnType<ToolDefinition<unknown>['inputSchema']['safeParse']> | undefined,
+    context: ToolContext,
   ): Promise<ToolResult> {
     if (!tool || !parsed) return failed('unknown_tool', `no tool named "${name.slice(0, 64)}" is installed`);
     if (!this.names().includes(name)) return failed('tool_not_allowed', `this agent may not call ${name} (agent config "tools")`);
@@ -125,10 +144,10 @@ export class RunToolbox implements AgentTools {
       const issues = parsed.error.issues.map((issue) => `${issue.path.join('.') || '(root)'}: ${issue.message}`).join('; ');
       return failed('invalid_input', `invalid ${name} input: ${issues}`);
     }
-    const { signal } = this.options.context;
+    const { signal } = context;
     if (signal.aborted) return failed('aborted', 'the run was aborted');
     try {
-      return { ok: true, result: await tool.run(parsed.data, this.options.context) };
+      return { ok: true, result: await tool.run(parsed.data, context) };
     } catch (error) {
       if (error instanceof AgentLimitError) throw error;
       // `request_input` suspends the run: not a tool failure.

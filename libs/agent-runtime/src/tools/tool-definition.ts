@@ -20,6 +20,11 @@ export interface ToolContext {
   readonly mesh?: MeshClient;
   /** The run's requests for human input (`request_input`); absent where a run cannot wait (the tool then fails). */
   readonly input?: HumanInput;
+  /**
+   * `<run_id>:<ordinal>`: this call's place in the run's journal, the same on every attempt that executes it (a
+   * call interrupted before its result was journaled runs again): a key for the receiver to de-duplicate on.
+   */
+  readonly idempotencyKey?: string;
 }
 
 /** A tool: its name, what it does, the schema its input must satisfy, and the work. */

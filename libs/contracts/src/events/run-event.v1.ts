@@ -69,6 +69,9 @@ export type ToolErrorV1 = z.infer<typeof ToolErrorV1>;
 /** Attempt of the run that produced an activity event: a retried run logs each attempt's steps. */
 const attempt = z.number().int().positive();
 
+/** Present on activity an attempt replayed from the run's journal: results an earlier attempt recorded, not executed again. */
+const replayed = z.literal(true).optional();
+
 /** A step of the agent (one model call, one tool step, one webhook delivery, or whatever a plugin calls a step). */
 export const RunStepEventV1 = z.object({
   ...base,
@@ -79,6 +82,7 @@ export const RunStepEventV1 = z.object({
     step: z.number().int().positive(),
     name: z.string().min(1).max(200),
     detail: JsonValue.optional(),
+    replayed,
   }),
 });
 
@@ -86,7 +90,7 @@ export const RunStepEventV1 = z.object({
 export const ToolCallEventV1 = z.object({
   ...base,
   type: z.literal('tool.call'),
-  data: z.object({ attempt, call_id: z.string().min(1).max(64), tool: z.string().min(1).max(64), input: JsonValue }),
+  data: z.object({ attempt, call_id: z.string().min(1).max(64), tool: z.string().min(1).max(64), input: JsonValue, replayed }),
 });
 
 /** A tool call's outcome: `result` when `ok`, `error` otherwise. */
@@ -101,6 +105,7 @@ export const ToolResultEventV1 = z.object({
     duration_ms: z.number().nonnegative(),
     result: JsonValue.optional(),
     error: ToolErrorV1.optional(),
+    replayed,
   }),
 });
 

@@ -9,13 +9,14 @@ import {
   InMemoryRunEventArchive,
   InMemoryRunEventLog,
   InMemoryRunRepository,
+  InMemoryRunStepRepository,
   agentFixture,
   runFixture,
 } from '@skreaver/testing';
 import type { Agent, JsonValue, Run, RunEventType, RunJobV1 } from '@skreaver/contracts';
 import type { RunEventLog } from '@skreaver/messaging';
 import { JsonLogger } from '@skreaver/observability';
-import type { AgentRepository, RunEventArchive, RunRepository } from '@skreaver/persistence';
+import type { AgentRepository, RunEventArchive, RunRepository, RunStepRepository } from '@skreaver/persistence';
 import { defineConfig } from '@skreaver/config';
 import { register } from 'prom-client';
 import { z } from 'zod';
@@ -103,6 +104,7 @@ function newTestService(options: { installed?: boolean } = {}) {
     dispatcher: new FakeRunDispatcher(journal),
     cancellation: new FakeRunCancellation(journal),
     agent: new ScriptedAgent(journal),
+    steps: new InMemoryRunStepRepository(journal),
   };
   const registry = new AgentRegistry(options.installed === false ? [] : [mocks.agent.definition]);
   const config = defineConfig(runExecutionEnv).load({ WORKER_ID: 'worker-1', RUN_EVENTS_TTL_SECONDS: String(TTL_SECONDS) });
@@ -113,6 +115,7 @@ function newTestService(options: { installed?: boolean } = {}) {
   const eventLog: Pick<RunEventLog, 'append' | 'read' | 'last' | 'expire'> = mocks.eventLog;
   const dispatcher: Pick<RunDispatcher, 'release'> = mocks.dispatcher;
   const cancellation: Pick<RunCancellation, 'requested'> = mocks.cancellation;
+  const steps: Pick<RunStepRepository, 'list' | 'record'> = mocks.steps;
   const sut = new RunExecutor(
     runs as RunRepository,
     agents as AgentRepository,
@@ -124,6 +127,7 @@ function newTestService(options: { installed?: boolean } = {}) {
     new RunMetrics(),
     new JsonLogger('skreaver_mesh_coordinator', 'trace', (line) => lines.push(line)),
     config,
+    steps as RunStepRepository,
   );
   return { sut, mocks };
 }
@@ -206,6 +210,7 @@ describe(RunExecutor.name, () => {
         'runs.markRunning',
         'eventLog.append run.started',
         'cancellation.requested',
+        'steps.list',
         'agent.run',
         'runs.markCompleted',
         'eventLog.append run.completed',
@@ -727,6 +732,47 @@ describe(RunExecutor.name, () => {
         expect.objectContaining({ level: 'WARN', fields: expect.objectContaining({ message: 'Database unavailable; run bookkeeping waits for it' }) }),
         expect.objectContaining({ level: 'INFO', fields: expect.objectContaining({ message: 'Database answers again; run bookkeeping resumed' }) }),
       ]);
+    });
+  });
+
+  describe('durable steps', () => {
+    let charges = 0;
+
+    beforeEach(() => {
+      charges = 0;
+      seedQueuedRun(mocks);
+      mocks.agent.behaviour = async (_input, context) => {
+        const charge = await context.step('charge', async () => ++charges);
+        const sum = await context.tools.call('math', { expression: '1 + 1' });
+        if (context.attempt === 1) throw new Error('worker trouble');
+        return { charge, sum: sum.ok ? sum.result : null };
+      };
+    });
+
+    it("should journal the agent's steps and replay them on the run's next attempt instead of running them again", async () => {
+      await expect(sut.execute(RunFactory.job(), FIRST_OF_THREE, signal)).rejects.toThrow('worker trouble');
+      await sut.execute(RunFactory.job(), { number: 2, of: 3 }, signal);
+
+      expect(charges).toBe(1);
+      expect(mocks.runs.stored(RUN_ID)).toMatchObject({ status: 'completed', output: { charge: 1, sum: { value: 2 } } });
+      expect(mocks.steps.stepsOf(RUN_ID).map(({ ordinal, kind, name, ok, result }) => ({ ordinal, kind, name, ok, result }))).toEqual([
+        { ordinal: 1, kind: 'step', name: 'charge', ok: true, result: 1 },
+        { ordinal: 2, kind: 'tool', name: 'math', ok: true, result: { value: 2 } },
+      ]);
+      const replayed = mocks.eventLog.eventsOf(RUN_ID).filter((event) => event.type === 'tool.result' && event.data.attempt === 2);
+      expect(replayed.map((event) => event.data)).toEqual([expect.objectContaining({ ok: true, result: { value: 2 }, replayed: true })]);
+    });
+
+    it('should wait out a database outage while reading and writing the journal, losing no step', async () => {
+      mocks.steps.outages = 3;
+
+      await expect(sut.execute(RunFactory.job(), FIRST_OF_THREE, signal)).rejects.toThrow('worker trouble');
+      mocks.steps.outages = 2;
+      await sut.execute(RunFactory.job(), { number: 2, of: 3 }, signal);
+
+      expect(charges).toBe(1);
+      expect(mocks.steps.stepsOf(RUN_ID)).toHaveLength(2);
+      expect(mocks.runs.stored(RUN_ID)?.status).toBe('completed');
     });
   });
 

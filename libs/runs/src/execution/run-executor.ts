@@ -4,7 +4,7 @@ import { TERMINAL_RUN_STATUSES, runEventId } from '@skreaver/contracts';
 import type { Agent, JsonValue, Run, RunActivity, RunEventOf, RunEventType, RunEventV1, RunJobV1, RunStatus } from '@skreaver/contracts';
 import { RunEventLog } from '@skreaver/messaging';
 import { JsonLogger } from '@skreaver/observability';
-import { AgentRepository, RunEventArchive, RunRepository } from '@skreaver/persistence';
+import { AgentRepository, RunEventArchive, RunRepository, RunStepRepository } from '@skreaver/persistence';
 import { nowIso } from '@skreaver/util';
 
 import { DatabaseWait } from '../database-wait';
@@ -14,6 +14,7 @@ import { RunDispatcher } from '../run-dispatcher';
 import { RUN_EXECUTION_CONFIG } from './run-execution.tokens';
 import type { RunExecutionConfig } from './run-execution.config';
 import { RunMetrics } from './run-metrics';
+import { StoredRunJournal } from './stored-run-journal';
 
 /** Thrown for a failure that another attempt cannot fix (bad config, a limit, a refusal): the queue must not retry it. */
 export class PermanentRunError extends Error {
@@ -42,6 +43,7 @@ type Outcome = { kind: 'completed'; output: JsonValue } | { kind: 'cancelled'; r
  * agent's slot to its next waiting run. Every transition is a compare-and-set in the database, so a run cancelled
  * by agent-api is never started, and a finished run is never executed again when its job is delivered twice.
  * Database calls wait out an outage (`DatabaseWait`): an attempt is never spent or lost because the database was down.
+ * The agent's steps are journaled (`run_steps`) as it takes them, and every attempt replays the ones already there.
  */
 @Injectable()
 export class RunExecutor {
@@ -59,6 +61,7 @@ export class RunExecutor {
     private readonly metrics: RunMetrics,
     private readonly logger: JsonLogger,
     @Inject(RUN_EXECUTION_CONFIG) private readonly config: Pick<RunExecutionConfig, 'WORKER_ID' | 'RUN_EVENTS_TTL_SECONDS'>,
+    private readonly steps: RunStepRepository,
   ) {
     this.database = new DatabaseWait(logger);
   }
@@ -138,6 +141,8 @@ export class RunExecutor {
         input: run.input,
         signal,
         onActivity: (activity) => log.appendActivity(activity),
+        // Every attempt (a retry, a job delivered again after its worker died) replays the steps earlier ones recorded.
+        journal: new StoredRunJournal(this.steps, run.id, this.database, signal),
       });
       if (signal.aborted) return { kind: 'cancelled', reason: reasonOf(signal) };
       return { kind: 'completed', output };
