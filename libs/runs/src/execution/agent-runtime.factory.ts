@@ -45,5 +45,6 @@ export function createAgentRunner(
     http: httpLimits(config),
     onToolExecuted: (tool, ok, seconds) => metrics.observe(tool, ok, seconds),
     mesh,
+    inputTimeoutSeconds: config.RUN_INPUT_TIMEOUT_SECONDS,
   });
 }

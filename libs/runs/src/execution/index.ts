@@ -6,5 +6,7 @@ export * from './run-execution.config';
 export * from './run-execution.module';
 export * from './run-execution.tokens';
 export * from './run-executor';
+export * from './run-suspension';
+export * from './input-expiry.service';
 export * from './run-metrics';
 export * from './tool-metrics';

@@ -9,6 +9,7 @@ import { RunLifecycleModule } from '../run-lifecycle.module';
 import { AgentMemoryStore } from './agent-memory.store';
 import { createAgentRegistry, createAgentRunner } from './agent-runtime.factory';
 import { InProcessRunWorker } from './in-process-run.worker';
+import { InputExpiryService } from './input-expiry.service';
 import { PublishingMeshClient } from './publishing-mesh.client';
 import type { RunExecutionConfig } from './run-execution.config';
 import { RUN_EXECUTION_CONFIG, RUN_EXECUTION_SHUTDOWN_GRACE_MS } from './run-execution.tokens';
@@ -37,6 +38,7 @@ export class RunExecutionModule {
     const providers: Provider[] = [
       { provide: RUN_EXECUTION_CONFIG, useValue: config },
       RunExecutor,
+      InputExpiryService,
       RunMetrics,
       ToolMetrics,
       AgentMemoryStore,

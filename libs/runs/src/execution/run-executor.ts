@@ -1,5 +1,6 @@
 import { Inject, Injectable } from '@nestjs/common';
-import { AgentRunner, failureOf } from '@skreaver/agent-runtime';
+import { AgentRunner, failureOf, isInputRequired } from '@skreaver/agent-runtime';
+import type { RequestedInput } from '@skreaver/agent-runtime';
 import { TERMINAL_RUN_STATUSES, runEventId } from '@skreaver/contracts';
 import type { Agent, JsonValue, Run, RunActivity, RunEventOf, RunEventType, RunEventV1, RunJobV1, RunStatus } from '@skreaver/contracts';
 import { RunEventLog } from '@skreaver/messaging';
@@ -14,6 +15,7 @@ import { RunDispatcher } from '../run-dispatcher';
 import { RUN_EXECUTION_CONFIG } from './run-execution.tokens';
 import type { RunExecutionConfig } from './run-execution.config';
 import { RunMetrics } from './run-metrics';
+import { suspendForInput } from './run-suspension';
 import { StoredRunJournal } from './stored-run-journal';
 
 /** Thrown for a failure that another attempt cannot fix (bad config, a limit, a refusal): the queue must not retry it. */
@@ -36,7 +38,11 @@ const MAX_ARCHIVED_EVENTS = 10_000;
 /** `run.started`'s worker for an attempt whose worker died before it could log its start. */
 export const UNKNOWN_WORKER = 'unknown';
 
-type Outcome = { kind: 'completed'; output: JsonValue } | { kind: 'cancelled'; reason: string } | { kind: 'error'; error: unknown };
+type Outcome =
+  | { kind: 'completed'; output: JsonValue }
+  | { kind: 'cancelled'; reason: string }
+  | { kind: 'error'; error: unknown }
+  | { kind: 'waiting'; inputs: RequestedInput[] };
 
 /**
  * Executes one attempt of a run: state transitions, the event log, the stored result, the archive, and handing the
@@ -99,8 +105,19 @@ export class RunExecutor {
     await this.notify('started', running);
 
     const started = performance.now();
-    const outcome = await this.runAgent(run, agent, recorded, signal, log);
+    let outcome = await this.runAgent(run, agent, recorded, signal, log);
     const durationMs = performance.now() - started;
+    if (outcome.kind === 'waiting') {
+      // Waits for a person (run-suspension.ts): no attempt spent, the agent's slot handed on, the job done.
+      const cancelled = await suspendForInput(
+        { runs: this.runs, agents: this.agents, dispatcher: this.dispatcher, cancellation: this.cancellation, db: (operation, what) => this.db(operation, what), logWaiting: (data) => log.append('run.waiting_input', data) },
+        running,
+        agent,
+        outcome.inputs,
+      );
+      if (cancelled === null) return;
+      outcome = { kind: 'cancelled', reason: cancelled };
+    }
     // Bookkeeping below may throw: the job is then retried, and the retry finds the run finished and settles its log.
     if (outcome.kind === 'completed') {
       const finishedAt = nowIso();
@@ -141,6 +158,8 @@ export class RunExecutor {
         input: run.input,
         signal,
         onActivity: (activity) => log.appendActivity(activity),
+        // Answers people gave while it waited: a resumed run replays with them.
+        inputs: await this.db(() => this.runs.inputAnswers(run.id), 'read run inputs'),
         // Every attempt (a retry, a job delivered again after its worker died) replays the steps earlier ones recorded.
         journal: new StoredRunJournal(this.steps, run.id, this.database, signal),
       });
@@ -148,6 +167,7 @@ export class RunExecutor {
       return { kind: 'completed', output };
     } catch (error) {
       if (signal.aborted) return { kind: 'cancelled', reason: reasonOf(signal) };
+      if (isInputRequired(error)) return { kind: 'waiting', inputs: error.inputs };
       return { kind: 'error', error };
     } finally {
       this.metrics.active.dec();

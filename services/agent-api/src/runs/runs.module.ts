@@ -5,13 +5,14 @@ import { RunLifecycleModule } from '@skreaver/runs';
 
 import { ObserveService } from './observe.service';
 import { RunEventsHub } from './run-events.hub';
+import { RunResumeService } from './run-resume.service';
 import { RunsController } from './runs.controller';
 import { RunsService } from './runs.service';
 
 @Module({
   imports: [MessagingModule, PersistenceModule, RunLifecycleModule],
   controllers: [RunsController],
-  providers: [RunsService, ObserveService, RunEventsHub],
+  providers: [RunsService, ObserveService, RunEventsHub, RunResumeService],
   exports: [RunsService],
 })
 export class RunsModule {}
