@@ -207,6 +207,22 @@ describe.each(DATABASE_KINDS)('run reconciler on %s', (kind) => {
     await slotsFree(agent);
   });
 
+  it('should leave a run waiting for input without a job, and free the slot a crash left it holding', async () => {
+    const agent = await newAgent();
+    const pending = [{ id: 'input_1', kind: 'input' as const, prompt: 'Which city?', expires_at: '2099-01-01T00:00:00.000Z' }];
+    const waiting = await storedRun(agent, { status: 'waiting_input', attempts: 0, started_at: LONG_AGO, pending_inputs: pending });
+    const next = await storedRun(agent);
+    await slots.admit(agent.id, waiting.id, 1, 'queue');
+    expect(await slots.admit(agent.id, next.id, 1, 'queue')).toMatchObject({ outcome: 'queued' });
+
+    const report = await pass();
+
+    expect(report).toMatchObject({ requeued: 0, abandoned: 0, released: 1 });
+    expect(await finished(next.id)).toMatchObject({ status: 'completed' });
+    expect(await runs.findById('default', waiting.id)).toMatchObject({ status: 'waiting_input', pending_inputs: pending });
+    expect(await queue.standing(waiting.id)).toBe('missing');
+  });
+
   it('should leave runs whose job is pending or active alone', async () => {
     const agent = await newAgent('slow');
     const run = await storedRun(agent);
