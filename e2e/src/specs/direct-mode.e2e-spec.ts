@@ -1,5 +1,6 @@
 import type { Agent, ApiErrorBody, ObserveResponse, Run, RunEventV1 } from '@skreaver/contracts';
-import { waitFor } from '@skreaver/testing';
+import { countingServer, waitFor } from '@skreaver/testing';
+import type { CountingServer } from '@skreaver/testing';
 
 import { call } from '../support/api-client';
 import { startStack } from '../support/stack';
@@ -12,15 +13,29 @@ const WORKER_ID = 'agent-api-direct-1';
 describe('direct mode (SKREAVER_MESH_ENABLED=false, no coordinator)', () => {
   let stack: Stack;
   let apiProcess: ServiceProcess;
+  let server: CountingServer;
   const api = <T = Record<string, unknown>>(method: string, path: string, body?: unknown) => call<T>(apiProcess.url, method, path, body);
 
   beforeAll(async () => {
-    stack = await startStack({ coordinators: 0, env: { SKREAVER_MESH_ENABLED: 'false', WORKER_ID, RUN_WORKER_CONCURRENCY: '4' } });
+    server = await countingServer();
+    stack = await startStack({
+      coordinators: 0,
+      env: {
+        SKREAVER_MESH_ENABLED: 'false',
+        WORKER_ID,
+        RUN_WORKER_CONCURRENCY: '4',
+        // A run whose process died is resumed within about twice this.
+        RUN_DIRECT_LEASE_MS: '2000',
+        // The counting server is on loopback.
+        SKREAVER_TOOLS_ALLOW_PRIVATE_NETWORKS: 'true',
+      },
+    });
     apiProcess = stack.api;
   }, 60_000);
 
   afterAll(async () => {
     await stack?.stop();
+    await server?.close();
   }, 30_000);
 
   async function agent(body: Record<string, unknown>): Promise<Agent> {
@@ -139,25 +154,57 @@ describe('direct mode (SKREAVER_MESH_ENABLED=false, no coordinator)', () => {
     expect(cancelled.body).toMatchObject({ status: 'cancelled', error: { code: 'cancelled', message: 'enough' } });
   });
 
-  it('should finish a run in flight on SIGTERM, fail the one waiting behind it as worker_lost, and let it be redriven', async () => {
+  it('should finish a run in flight on SIGTERM and leave the one waiting behind it to the restarted agent-api', async () => {
     const slow = await agent({ config: { delay_ms: 1_500 }, concurrency: { policy: 'enqueue', max_concurrency: 1 } });
     const inFlight = await submit(slow.id, 'first');
     const waiting = await submit(slow.id, 'second');
     await waitFor(async () => (await run(inFlight.id)).status === 'running', { what: 'the first run to start' });
 
-    const stopping = stack.api;
+    const stopping = apiProcess;
     stopping.child.kill('SIGTERM');
     const exit = await stopping.exited;
     apiProcess = await stack.launch('agent-api');
 
     expect(exit).toEqual({ code: 0, signal: null });
     expect(await run(inFlight.id)).toMatchObject({ status: 'completed', output: 'first' });
-    const lost = await run(waiting.id);
-    expect(lost).toMatchObject({ status: 'failed', error: { code: 'worker_lost' } });
-    expect((await endedLog(waiting.id)).map((event) => event.type)).toEqual(['run.queued', 'run.failed']);
+    expect(await finished(waiting.id, 30_000)).toMatchObject({ status: 'completed', output: 'second', attempts: 1 });
+    expect((await endedLog(waiting.id)).map((event) => event.type)).toEqual(['run.queued', 'run.started', 'run.completed']);
+  }, 45_000);
 
-    const redriven = await api<Run>('POST', `/runs/${waiting.id}/redrive`);
-    expect(redriven.status).toBe(202);
-    expect(await finished(redriven.body.id)).toMatchObject({ status: 'completed', output: 'second' });
-  }, 30_000);
+  it('should resume the open runs of a SIGKILLed agent-api after a restart, calling no journaled tool again, with two processes sharing the database', async () => {
+    const tag = Date.now().toString(36);
+    const path = (name: string) => `/${name}-${tag}`;
+    const post = (name: string) => ({ tool: 'http_request', input: { url: `${server.url}${path(name)}`, method: 'POST' } });
+    const tool = await agent({
+      kind: 'tool',
+      config: { steps: [post('one'), { tool: 'sleep', input: { ms: 3_000 } }, post('two')], output: '{{steps.2.result.body.nth}}' },
+      concurrency: { policy: 'enqueue', max_concurrency: 1 },
+    });
+    const running = await submit(tool.id, null);
+    const queued = await submit(tool.id, null);
+    // Killed after /one was journaled (its tool.result is logged after that), while the run sleeps.
+    await waitFor(async () => (await events(running.id)).some((event) => event.type === 'tool.result'), { what: 'step one journaled' });
+
+    const killed = apiProcess;
+    killed.child.kill('SIGKILL');
+    expect(await killed.exited).toEqual({ code: null, signal: 'SIGKILL' });
+    // Two direct-mode processes come up on the same database and Redis: each run is resumed by exactly one.
+    const [first, second] = await Promise.all([stack.launch('agent-api'), stack.launch('agent-api')]);
+    apiProcess = first;
+
+    expect(await finished(running.id, 45_000)).toMatchObject({ status: 'completed', attempts: 2 });
+    expect(await finished(queued.id, 45_000)).toMatchObject({ status: 'completed', attempts: 1 });
+    // The first run's /one once (replayed after the kill), each run's /two once.
+    expect(server.to(path('one')).map((request) => request.idempotencyKey)).toEqual([`${running.id}:1`, `${queued.id}:1`]);
+    expect(server.to(path('two')).map((request) => request.idempotencyKey).sort()).toEqual([`${running.id}:3`, `${queued.id}:3`].sort());
+    const log = await endedLog(running.id);
+    expect(log.filter((event) => event.type === 'run.started').map((event) => event.data.attempt)).toEqual([1, 2]);
+    expect(log.flatMap((event) => (event.type === 'tool.result' ? [[event.data.attempt, event.data.replayed ?? false]] : []))).toEqual([
+      [1, false],
+      [2, true],
+      [2, false],
+      [2, false],
+    ]);
+    expect(second.child.exitCode).toBeNull();
+  }, 90_000);
 });

@@ -116,7 +116,8 @@ export class InProcessRunQueue implements RunJobQueue {
     return this.unfinished.splice(0);
   }
 
-  private holds(jobId: string): boolean {
+  /** Whether the job is waiting, delayed for a retry or being handled here. */
+  holds(jobId: string): boolean {
     return this.active.has(jobId) || this.delayed.has(jobId) || this.waiting.some((entry) => entry.job.run_id === jobId);
   }
 

@@ -12,7 +12,10 @@ export interface ReceivedRequest {
 }
 
 /** How the server answers a request: `nth` is 1 for the first request to that path. */
-export type CountingServerBehaviour = (request: ReceivedRequest, nth: number) => { status?: number; delayMs?: number } | undefined;
+export type CountingServerBehaviour = (
+  request: ReceivedRequest,
+  nth: number,
+) => { status?: number; delayMs?: number; body?: unknown } | undefined;
 
 /** A loopback HTTP server that records every request (the side effects a test counts) and answers JSON. */
 export interface CountingServer {
@@ -26,10 +29,19 @@ export interface CountingServer {
 
 /**
  * Starts a `CountingServer`. A request is recorded when it arrives (before any `delayMs`), so one that its client
- * gave up on still counts; the answer is `{"path", "nth"}` with `status` (default 200).
+ * gave up on still counts; the answer is `body` (default `{"path", "nth"}`) as JSON with `status` (default 200).
  */
 export async function countingServer(behaviour: CountingServerBehaviour = () => undefined): Promise<CountingServer> {
   const requests: ReceivedRequest[] = [];
+  const held = new Set<NodeJS.Timeout>();
+  const hold = (ms: number) =>
+    new Promise<void>((resolve) => {
+      const timer = setTimeout(() => {
+        held.delete(timer);
+        resolve();
+      }, ms);
+      held.add(timer);
+    });
   const server: Server = createServer((request, response) => {
     void readBody(request).then(async (body) => {
       const received: ReceivedRequest = {
@@ -41,10 +53,10 @@ export async function countingServer(behaviour: CountingServerBehaviour = () => 
       requests.push(received);
       const nth = requests.filter((other) => other.path === received.path).length;
       const answer = behaviour(received, nth) ?? {};
-      if (answer.delayMs) await new Promise((resolve) => setTimeout(resolve, answer.delayMs));
+      if (answer.delayMs) await hold(answer.delayMs);
       if (response.destroyed) return;
       response.writeHead(answer.status ?? 200, { 'content-type': 'application/json' });
-      response.end(JSON.stringify({ path: received.path, nth }));
+      response.end(JSON.stringify(answer.body ?? { path: received.path, nth }));
     });
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
@@ -55,6 +67,8 @@ export async function countingServer(behaviour: CountingServerBehaviour = () => 
     to: (path) => requests.filter((request) => request.path === path),
     close: () =>
       new Promise<void>((resolve) => {
+        // Answers still held are never sent: their clients are gone or about to be.
+        for (const timer of held) clearTimeout(timer);
         server.closeAllConnections();
         server.close(() => resolve());
       }),

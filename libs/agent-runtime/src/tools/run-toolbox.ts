@@ -22,8 +22,10 @@ export interface AgentTools {
   describe(): ToolDescriptor[];
   /**
    * Calls a tool. Never throws for a tool's own failure (the result says `ok: false`); throws only when the run must
-   * stop: `AgentLimitError` past `max_tool_calls`, `InputRequired` while a person has to answer (`request_input`) or
-   * approve the call (the agent config's `approval`).
+   * stop: `AgentLimitError` past `max_tool_calls`, `nondeterministic_replay` when the run's journal holds another step
+   * here, or the journal's error when the result could not be stored; `InputRequired` while a person has to answer
+   * (`request_input`) or approve the call (the agent config's `approval`). A call journaled by an earlier attempt of
+   * the run returns its recorded result without executing.
    */
   call(name: string, input: unknown): Promise<ToolResult>;
 }

@@ -65,6 +65,7 @@ describe('RunEventV1', () => {
     ['tool.result with a negative duration', 'tool.result', { attempt: 1, call_id: 'c1', tool: 'math', ok: true, duration_ms: -1 }],
     ['tool.result with an error lacking a code', 'tool.result', { attempt: 1, call_id: 'c1', tool: 'm', ok: false, duration_ms: 1, error: { message: 'x' } }],
     ['run.output without an index', 'run.output', { attempt: 1, output: 'x' }],
+    ['tool.call marked replayed: false (absent when not replayed)', 'tool.call', { attempt: 1, call_id: 'c1', tool: 'math', input: {}, replayed: false }],
   ])('should reject %s', (_label, type, data) => {
     const result = RunEventV1.safeParse(eventOf(type, { data }));
 
@@ -87,6 +88,12 @@ describe('RunEventV1', () => {
     const data = { attempt: 2, call_id: 'c9', tool: 'http_request', ok: false, duration_ms: 3, error: { code: 'address_refused', message: 'no' } };
 
     expect(RunEventV1.parse(eventOf('tool.result', { data }))).toMatchObject({ data });
+  });
+
+  it.each<RunEventType>(['run.step', 'tool.call', 'tool.result'])('should accept a %s replayed from the run journal', (type) => {
+    const data = { ...DATA[type], replayed: true };
+
+    expect(RunEventV1.parse(eventOf(type, { data }))).toMatchObject({ data });
   });
 
   it('should accept an empty cancellation reason', () => {

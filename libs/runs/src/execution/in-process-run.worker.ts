@@ -7,16 +7,17 @@ import { InProcessRunQueue } from '../in-process-run-queue';
 import { RunCancellation } from '../run-cancellation';
 import { RUN_EXECUTION_CONFIG, RUN_EXECUTION_SHUTDOWN_GRACE_MS } from './run-execution.tokens';
 import type { RunExecutionConfig } from './run-execution.config';
-import { PermanentRunError, RunExecutor } from './run-executor';
+import { PermanentRunError, RunExecutor, WorkerStopping } from './run-executor';
+import { RunLeases } from './run-leases';
 
-const STOPPED_BEFORE_START = 'the process that was to run it shut down before it started (direct mode); redrive it';
 const STOPPED_WHILE_RUNNING = 'the process running it shut down before it finished (direct mode)';
 
 /**
  * Direct mode's run worker: executes the jobs of the in-process run queue here, with the coordinator's executor,
- * concurrency and cancellation. On shutdown it finishes the runs in flight (aborting those still going after the grace
- * period) and fails the runs it holds but never started (`worker_lost`, so they can be redriven): no run is left
- * queued or running with nothing behind it.
+ * concurrency and cancellation, each while holding the run's lease (`RunLeases`: a run another live process holds is
+ * left to it). On shutdown it finishes the runs in flight and interrupts those still going after the grace period
+ * (they stay open, their journal kept); those and the runs it holds but never started are resumed by the next
+ * direct-mode process (`DirectRunRecovery`, in this process after a restart or in another), replaying their journals.
  */
 @Injectable()
 export class InProcessRunWorker implements OnApplicationBootstrap, BeforeApplicationShutdown {
@@ -32,6 +33,7 @@ export class InProcessRunWorker implements OnApplicationBootstrap, BeforeApplica
     private readonly logger: JsonLogger,
     @Inject(RUN_EXECUTION_CONFIG) private readonly config: Pick<RunExecutionConfig, 'RUN_WORKER_CONCURRENCY'>,
     @Inject(RUN_EXECUTION_SHUTDOWN_GRACE_MS) private readonly shutdownGraceMs: number,
+    private readonly leases: RunLeases,
   ) {}
 
   async onApplicationBootstrap(): Promise<void> {
@@ -40,12 +42,20 @@ export class InProcessRunWorker implements OnApplicationBootstrap, BeforeApplica
     );
     this.queue.process(
       async (job, attempt) => {
+        // Another live process executes it (it was recovered there too): it is not ours to run.
+        if (!(await this.leases.claim(job.run_id))) return;
         const run = new AbortController();
         this.inFlight.set(job.run_id, run);
+        let retried = false;
         try {
           await this.executor.execute(job, attempt, run.signal);
+        } catch (error) {
+          retried = !(error instanceof PermanentRunError) && attempt.number < attempt.of;
+          throw error;
         } finally {
           this.inFlight.delete(job.run_id);
+          // Kept (renewed) while a retry waits here, so no other process takes the run in between.
+          if (!retried) await this.leases.release(job.run_id).catch(() => undefined);
         }
       },
       {
@@ -68,21 +78,17 @@ export class InProcessRunWorker implements OnApplicationBootstrap, BeforeApplica
 
   async beforeApplicationShutdown(): Promise<void> {
     const grace = setTimeout(() => {
-      for (const run of this.inFlight.values()) run.abort(new Error(STOPPED_WHILE_RUNNING));
+      for (const run of this.inFlight.values()) run.abort(new WorkerStopping(STOPPED_WHILE_RUNNING));
     }, this.shutdownGraceMs);
     try {
-      let handedBack = await this.queue.close();
-      // Ending a run frees its agent's slot, which may admit a waiting run: handed back in turn, until none is left.
-      while (handedBack.length > 0) {
-        for (const job of handedBack) {
-          await this.executor.abandon(job, STOPPED_BEFORE_START).catch((error: unknown) =>
-            this.logger.write('error', 'Could not end a run handed back at shutdown', { run_id: job.run_id, error: String(error) }, 'runs'),
-          );
-        }
-        handedBack = this.queue.takeUnfinished();
+      // Runs it holds but never started stay open (queued, their slot kept): the next direct-mode process resumes them.
+      const handedBack = await this.queue.close();
+      if (handedBack.length > 0) {
+        this.logger.write('info', 'Runs left for the next direct-mode process', { runs: handedBack.map((job) => job.run_id) }, 'runs');
       }
     } finally {
       clearTimeout(grace);
+      this.leases.stopRenewing();
       await this.stopListening?.();
     }
   }

@@ -8,5 +8,7 @@ export * from './run-execution.tokens';
 export * from './run-executor';
 export * from './run-suspension';
 export * from './input-expiry.service';
+export * from './run-leases';
+export * from './direct-run-recovery';
 export * from './run-metrics';
 export * from './tool-metrics';

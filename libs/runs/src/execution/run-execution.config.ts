@@ -50,6 +50,9 @@ export const runExecutionEnv = {
   RUN_EVENTS_TTL_SECONDS: envInt(86_400, 1, 31_536_000).describe(
     'How long a finished run\'s event log stays in Redis after it is archived to the database.',
   ),
+  RUN_DIRECT_LEASE_MS: envInt(10_000, 1_000, 3_600_000).describe(
+    'Direct mode: how long a run an agent-api executes stays claimed by it without renewal (renewed every third of it). Open runs whose process died (SIGKILL, crash) are resumed by a direct-mode agent-api (the restarted one, or another on the same database and Redis) within about twice this, replaying their journals.',
+  ),
   WORKER_ID: z.string().min(1).max(128).default(`${hostname()}-${process.pid}`).meta({
     description: 'Name of this process in events and presence; the pod name in Kubernetes.',
     shownDefault: '`<hostname>-<pid>`',

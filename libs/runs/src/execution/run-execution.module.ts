@@ -1,19 +1,23 @@
 import { Module } from '@nestjs/common';
 import type { DynamicModule, Provider } from '@nestjs/common';
 import { AgentRegistry, AgentRunner } from '@skreaver/agent-runtime';
-import { MeshStore, MessagingModule } from '@skreaver/messaging';
+import { MESSAGING_OPTIONS, MeshStore, MessagingModule, REDIS } from '@skreaver/messaging';
+import type { MessagingOptions } from '@skreaver/messaging';
+import type Redis from 'ioredis';
 import { PersistenceModule } from '@skreaver/persistence';
 
 import { MeshPublisher } from '../mesh-publisher';
 import { RunLifecycleModule } from '../run-lifecycle.module';
 import { AgentMemoryStore } from './agent-memory.store';
 import { createAgentRegistry, createAgentRunner } from './agent-runtime.factory';
+import { DirectRunRecovery } from './direct-run-recovery';
 import { InProcessRunWorker } from './in-process-run.worker';
 import { InputExpiryService } from './input-expiry.service';
 import { PublishingMeshClient } from './publishing-mesh.client';
 import type { RunExecutionConfig } from './run-execution.config';
 import { RUN_EXECUTION_CONFIG, RUN_EXECUTION_SHUTDOWN_GRACE_MS } from './run-execution.tokens';
 import { RunExecutor } from './run-executor';
+import { RunLeases } from './run-leases';
 import { RunMetrics } from './run-metrics';
 import { ToolMetrics } from './tool-metrics';
 
@@ -51,7 +55,16 @@ export class RunExecutionModule {
       },
     ];
     if (options.inProcess) {
-      providers.push({ provide: RUN_EXECUTION_SHUTDOWN_GRACE_MS, useValue: options.inProcess.shutdownGraceMs }, InProcessRunWorker);
+      providers.push(
+        { provide: RUN_EXECUTION_SHUTDOWN_GRACE_MS, useValue: options.inProcess.shutdownGraceMs },
+        InProcessRunWorker,
+        {
+          provide: RunLeases,
+          inject: [REDIS, MESSAGING_OPTIONS],
+          useFactory: (redis: Redis, messaging: MessagingOptions) => new RunLeases(redis, messaging.keyPrefix, config.RUN_DIRECT_LEASE_MS),
+        },
+        DirectRunRecovery,
+      );
     }
     return {
       module: RunExecutionModule,

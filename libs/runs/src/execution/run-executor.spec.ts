@@ -25,7 +25,7 @@ import type { RunJobAttempt } from '../in-process-run-queue';
 import type { RunCancellation } from '../run-cancellation';
 import type { RunDispatcher } from '../run-dispatcher';
 import { runExecutionEnv } from './run-execution.config';
-import { PermanentRunError, RunExecutor } from './run-executor';
+import { PermanentRunError, RunExecutor, WorkerStopping } from './run-executor';
 import { RunMetrics } from './run-metrics';
 
 const TENANT = FIXTURE_IDS.tenant;
@@ -612,6 +612,23 @@ describe(RunExecutor.name, () => {
       expect(await metricLine('skreaver_runs_total', 'kind="echo",status="cancelled"')).toMatch(/ 1$/);
       expect(await metricLine('skreaver_runs_active', '')).toBe('skreaver_runs_active 0');
     });
+  });
+
+  it("should leave a run open, its journal kept, when its process stops before it finished (direct mode's shutdown)", async () => {
+    seedQueuedRun(mocks);
+    const controller = new AbortController();
+    mocks.agent.behaviour = async (_input, context) => {
+      await context.step('charge', async () => 'charged');
+      controller.abort(new WorkerStopping('the process running it shut down'));
+      return 'too late';
+    };
+
+    await sut.execute(RunFactory.job(), FIRST_OF_THREE, controller.signal);
+
+    expect(mocks.runs.stored(RUN_ID)).toMatchObject({ status: 'running', attempts: 1 });
+    expect(types(mocks.eventLog.eventsOf(RUN_ID))).toEqual(['run.queued', 'run.started']);
+    expect(mocks.steps.stepsOf(RUN_ID)).toHaveLength(1);
+    expect(mocks.dispatcher.released).toEqual([]);
   });
 
   describe.each([

@@ -26,6 +26,17 @@ export class PermanentRunError extends Error {
   }
 }
 
+/**
+ * The reason a run's signal aborts with when its process stops before the run finished (direct mode's shutdown): the
+ * run is left open, its journal kept, for the process that resumes it; it is not cancelled.
+ */
+export class WorkerStopping extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'WorkerStopping';
+  }
+}
+
 /** Told when runs start and finish here (the mesh: presence and replies); a hook's failure never fails the run. */
 export interface RunLifecycleHooks {
   started(run: Run): Promise<void>;
@@ -41,6 +52,7 @@ export const UNKNOWN_WORKER = 'unknown';
 type Outcome =
   | { kind: 'completed'; output: JsonValue }
   | { kind: 'cancelled'; reason: string }
+  | { kind: 'interrupted' }
   | { kind: 'error'; error: unknown }
   | { kind: 'waiting'; inputs: RequestedInput[] };
 
@@ -127,6 +139,8 @@ export class RunExecutor {
       this.record(agent, 'completed', durationMs);
       return this.finish({ ...running, status: 'completed', output: outcome.output, finished_at: finishedAt }, agent, log);
     }
+    // Its process is stopping: left running for whoever resumes it (it replays the journal), as after a crash.
+    if (outcome.kind === 'interrupted') return;
     if (outcome.kind === 'cancelled') {
       const finishedAt = nowIso();
       const error = { code: 'cancelled', message: outcome.reason };
@@ -163,10 +177,10 @@ export class RunExecutor {
         // Every attempt (a retry, a job delivered again after its worker died) replays the steps earlier ones recorded.
         journal: new StoredRunJournal(this.steps, run.id, this.database, signal),
       });
-      if (signal.aborted) return { kind: 'cancelled', reason: reasonOf(signal) };
+      if (signal.aborted) return abortedOutcome(signal);
       return { kind: 'completed', output };
     } catch (error) {
-      if (signal.aborted) return { kind: 'cancelled', reason: reasonOf(signal) };
+      if (signal.aborted) return abortedOutcome(signal);
       if (isInputRequired(error)) return { kind: 'waiting', inputs: error.inputs };
       return { kind: 'error', error };
     } finally {
@@ -280,6 +294,10 @@ export class RunExecutor {
     this.metrics.total.inc({ kind: agent.kind, status });
     this.metrics.duration.observe({ kind: agent.kind, status }, durationMs / 1000);
   }
+}
+
+function abortedOutcome(signal: AbortSignal): Outcome {
+  return signal.reason instanceof WorkerStopping ? { kind: 'interrupted' } : { kind: 'cancelled', reason: reasonOf(signal) };
 }
 
 function reasonOf(signal: AbortSignal): string {
