@@ -1,4 +1,7 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:http';
+import type { Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
@@ -21,8 +24,32 @@ describe.each(DATABASE_KINDS)('human input on %s', (kind) => {
   let api: BootedAgentApi;
   let pluginDir: string;
   let redis: Redis;
+  // A scripted OpenAI-compatible endpoint: the first model call asks for request_input, the next ones answer with the
+  // tool result they were given. Every request is recorded, so a test sees whether a model call was repeated.
+  let model: Server;
+  let modelUrl: string;
+  const modelRequests: { messages: { role: string; content: string | null }[] }[] = [];
 
   beforeAll(async () => {
+    model = createServer((request, response) => {
+      let body = '';
+      request.on('data', (chunk: Buffer) => (body += chunk.toString('utf8')));
+      request.on('end', () => {
+        const parsed = JSON.parse(body) as { messages: { role: string; content: string | null }[] };
+        modelRequests.push(parsed);
+        const toolResult = parsed.messages.find((message) => message.role === 'tool');
+        const message = toolResult
+          ? { role: 'assistant', content: `Sunny in ${String(JSON.parse(toolResult.content ?? 'null'))}` }
+          : {
+              role: 'assistant',
+              content: null,
+              tool_calls: [{ id: 'call_1', type: 'function', function: { name: 'request_input', arguments: JSON.stringify({ prompt: 'Which city?', schema: { type: 'string' } }) } }],
+            };
+        response.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ choices: [{ index: 0, message, finish_reason: 'stop' }] }));
+      });
+    });
+    await new Promise<void>((resolve) => model.listen(0, '127.0.0.1', resolve));
+    modelUrl = `http://127.0.0.1:${(model.address() as AddressInfo).port}/v1`;
     pluginDir = mkdtempSync(join(tmpdir(), 'skreaver-human-input-'));
     writeFileSync(
       join(pluginDir, 'asker.js'),
@@ -54,6 +81,7 @@ module.exports = [{
       SKREAVER_MESH_ENABLED: 'false',
       SKREAVER_AGENT_PLUGINS: join(pluginDir, 'asker.js'),
       RUN_INPUT_SWEEP_INTERVAL_MS: '100',
+      SKREAVER_TOOLS_ALLOWED_NETWORKS: '127.0.0.1/32',
     });
     redis = new Redis(api.redis.url);
   });
@@ -62,13 +90,14 @@ module.exports = [{
     redis?.disconnect();
     await api?.close();
     rmSync(pluginDir, { recursive: true, force: true });
+    await new Promise((resolve) => model?.close(resolve));
   });
 
   const call = <T>(method: string, path: string, options: RequestOptions = {}): Promise<ApiResponse<T>> =>
     api.request<T>(method, path, { token: api.adminToken, ...options });
 
-  async function newAgent(config: Record<string, unknown>): Promise<Agent> {
-    const created = await call<Agent>('POST', '/agents', { body: { name: `asker-${Math.random().toString(36).slice(2, 8)}`, kind: 'asker', config } });
+  async function newAgent(config: Record<string, unknown>, agentKind = 'asker'): Promise<Agent> {
+    const created = await call<Agent>('POST', '/agents', { body: { name: `asker-${Math.random().toString(36).slice(2, 8)}`, kind: agentKind, config } });
     expect(created.status).toBe(201);
     return created.body;
   }
@@ -260,6 +289,26 @@ module.exports = [{
 
     expect(done.output).toEqual({ before: 1, first: { city: 'Default City' } });
     expect((await events(id)).find((event) => event.type === 'run.resumed')?.data).toEqual({ input_ids: ['input_1'], by: 'input_timeout_default' });
+  });
+
+  it('should let an llm agent ask through request_input and answer after the resume, its first model call not repeated', async () => {
+    const agent = await newAgent({ base_url: modelUrl, model: 'scripted', tools: ['request_input'] }, 'llm');
+    const waiting = await until((await start(agent, 'What is the weather?')).id, 'waiting_input');
+    expect(waiting.pending_inputs).toEqual([{ id: 'input_1', kind: 'input', prompt: 'Which city?', schema: { type: 'string' }, expires_at: expect.any(String) }]);
+    expect(modelRequests).toHaveLength(1);
+
+    expect((await resume(waiting.id, { inputs: { input_1: 'Paris' } })).status).toBe(200);
+    const done = await until(waiting.id, 'completed');
+
+    expect(done.output).toBe('Sunny in Paris');
+    // One request before the wait, one after: the replay took the first model call from the journal.
+    expect(modelRequests).toHaveLength(2);
+    expect(modelRequests[1]?.messages.map((message) => message.role)).toEqual(['user', 'assistant', 'tool']);
+    const logged = await events(waiting.id);
+    expect(logged.filter((event) => event.type === 'tool.result').map((event) => event.data)).toEqual([
+      expect.objectContaining({ tool: 'request_input', ok: true, result: 'Paris' }),
+    ]);
+    modelRequests.length = 0;
   });
 
   describe('a tool that needs approval', () => {
