@@ -223,6 +223,19 @@ module.exports = [{
     });
   });
 
+  it('should answer ?wait= as soon as the run waits for input (202), and observe with 409 run_waiting_input', async () => {
+    const agent = await newAgent({});
+
+    const waited = await call<Run>('POST', `/agents/${agent.id}/runs?wait=60`, { body: { input: 1 } });
+    const observed = await call<ApiErrorBody>('POST', `/agents/${agent.id}/observe`, { body: { input: 2, timeout_seconds: 60 } });
+
+    expect(waited.status).toBe(202);
+    expect(waited.body).toMatchObject({ status: 'waiting_input', pending_inputs: [{ id: 'input_1' }] });
+    expect(observed.status).toBe(409);
+    expect(observed.body).toMatchObject({ error: 'run_waiting_input', details: { pending_inputs: [{ id: 'input_1' }] } });
+    for (const id of [waited.body.id, (observed.body.details as { run_id: string }).run_id]) await call('POST', `/runs/${id}/cancel`);
+  });
+
   it('should answer 409 input_already_answered for an input answered before, while the run waits for the next', async () => {
     const agent = await newAgent({ mode: 'twice' });
     const { id } = await until((await start(agent)).id, 'waiting_input');
