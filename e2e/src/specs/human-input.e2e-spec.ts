@@ -32,12 +32,12 @@ const { z } = createRequire(import.meta.url)(${JSON.stringify(require.resolve('z
 export const booker = {
   kind: 'booker',
   description: 'reserves, asks a person to confirm, then books',
-  configSchema: z.strictObject({ url: z.string() }),
+  configSchema: z.strictObject({ url: z.string(), timeout_seconds: z.number().optional() }),
   async run(input, context) {
-    const { url } = context.config;
+    const { url, timeout_seconds } = context.config;
     if (input?.mode === 'slow') return context.tools.call('sleep', { ms: 1500 });
     const reserved = await context.tools.call('http_request', { url: url + '/reserve', method: 'POST', body: { json: { run: context.runId } } });
-    const answer = await context.waitForInput({ prompt: 'Confirm the booking?', schema: { type: 'object', properties: { confirm: { type: 'boolean' } }, required: ['confirm'] } });
+    const answer = await context.waitForInput({ prompt: 'Confirm the booking?', schema: { type: 'object', properties: { confirm: { type: 'boolean' } }, required: ['confirm'] }, ...(timeout_seconds ? { timeout_seconds } : {}) });
     const booked = await context.tools.call('http_request', { url: url + '/book', method: 'POST', body: { json: { run: context.runId } } });
     return { reserved: reserved.ok, answer, booked: booked.ok };
   },
@@ -50,6 +50,7 @@ export const booker = {
         SKREAVER_TOOLS_ALLOWED_NETWORKS: '127.0.0.1/32',
         SKREAVER_RATE_LIMIT_PER_SUBJECT: '0',
         SKREAVER_RATE_LIMIT_PER_IP: '0',
+        RUN_INPUT_SWEEP_INTERVAL_MS: '300',
       },
     });
     coordinator = stack.coordinator;
@@ -61,8 +62,8 @@ export const booker = {
     rmSync(pluginDir, { recursive: true, force: true });
   }, 30_000);
 
-  async function newAgent(): Promise<Agent> {
-    const created = await api<Agent>('POST', '/agents', { name: 'booker', kind: 'booker', config: { url: server.url } });
+  async function newAgent(config: Record<string, unknown> = {}): Promise<Agent> {
+    const created = await api<Agent>('POST', '/agents', { name: 'booker', kind: 'booker', config: { url: server.url, ...config } });
     expect(created.status).toBe(201);
     return created.body;
   }
@@ -167,4 +168,34 @@ export const booker = {
     const restarted = (await events(waiting.id)).filter((event) => event.type === 'run.started').at(-1)?.ts ?? '';
     expect(restarted >= busyEnded).toBe(true);
   });
+
+  it('should fail a run whose wait expired on the coordinator with input_timeout', async () => {
+    const agent = await newAgent({ timeout_seconds: 1 });
+    const { id } = await until((await submit(agent.id)).id, 'waiting_input');
+
+    const failed = await until(id, 'failed');
+
+    expect(failed.error).toMatchObject({ code: 'input_timeout' });
+    expect((await events(id)).at(-1)).toMatchObject({ type: 'run.failed', data: { code: 'input_timeout', final: true } });
+  });
+
+  it('should send a mesh requester one reply, once the run it asked for was resumed and completed', async () => {
+    const agent = await newAgent();
+    const requested = api<{ status: string; reply?: { status: string; output: unknown } }>('POST', '/mesh/messages', {
+      to: agent.id,
+      kind: 'book',
+      payload: { trip: 'Bergen' },
+      wait_seconds: 60,
+    });
+    const waiting = await waitFor(async () => (await api<{ items: Run[] }>('GET', `/runs?status=waiting_input&agent_id=${agent.id}`)).body.items[0], {
+      what: 'the mesh run to wait',
+      timeoutMs: 30_000,
+    });
+
+    expect((await api<Run>('POST', `/runs/${waiting.id}/resume`, { inputs: { input_1: { confirm: true } } })).status).toBe(200);
+    const replied = await requested;
+
+    expect(replied.status).toBe(200);
+    expect(replied.body).toMatchObject({ status: 'replied', reply: { status: 'completed', output: { answer: { confirm: true }, booked: true } } });
+  }, 60_000);
 });
