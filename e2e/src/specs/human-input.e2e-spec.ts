@@ -94,9 +94,12 @@ export const booker = {
       expect((await coordinator.exited).code).toBe(0);
       coordinator = await stack.launch('mesh-coordinator');
 
+      const asked = performance.now();
       const resumed = await api<Run>('POST', `/runs/${waiting.id}/resume`, { inputs: { input_1: { confirm: true } } });
+      const answeredMs = performance.now() - asked;
       expect(resumed.status).toBe(200);
       done = await until(waiting.id, 'completed');
+      process.stdout.write(`resume answered in ${answeredMs.toFixed(0)} ms; run completed ${(performance.now() - asked).toFixed(0)} ms after the resume\n`);
     }, 90_000);
 
     afterAll(() => {
