@@ -7,6 +7,8 @@ import { join } from 'node:path';
 
 import type { Agent, ApiErrorBody, Run, RunEventsPage, RunEventV1 } from '@skreaver/contracts';
 import { DATABASE_KINDS, waitFor } from '@skreaver/testing';
+import Ajv2020 from 'ajv/dist/2020';
+import addFormats from 'ajv-formats';
 import Redis from 'ioredis';
 
 import { bootAgentApi } from './agent-api.harness';
@@ -129,6 +131,19 @@ module.exports = [{
       expect(waiting.attempts).toBe(0);
       expect(sideEffects[waiting.id]).toBe(1);
       expect((await events(waiting.id)).map((event) => event.type)).toEqual(['run.queued', 'run.started', 'run.waiting_input']);
+    });
+
+    it('should match the OpenAPI document (status, pending_inputs), which documents the resume route', async () => {
+      const document = (await api.request<{ paths: Record<string, Record<string, { responses: Record<string, unknown> }>>; components: unknown }>('GET', '/openapi.json')).body;
+      const ajv = new Ajv2020({ strict: false, allErrors: true });
+      addFormats(ajv);
+      ajv.addSchema({ $id: 'https://skreaver.local/openapi.json', components: document.components });
+      const validatePending = ajv.getSchema('https://skreaver.local/openapi.json#/components/schemas/Run/properties/pending_inputs');
+      const validateStatus = ajv.getSchema('https://skreaver.local/openapi.json#/components/schemas/Run/properties/status');
+
+      expect(validatePending?.(waiting.pending_inputs) ? [] : validatePending?.errors).toEqual([]);
+      expect(validateStatus?.(waiting.status)).toBe(true);
+      expect(Object.keys(document.paths['/runs/{id}/resume']?.['post']?.responses ?? {})).toEqual(expect.arrayContaining(['200', '404', '409', '422']));
     });
 
     it('should list it under ?status=waiting_input', async () => {
