@@ -1,5 +1,5 @@
 import type { RequestedInput } from '@skreaver/agent-runtime';
-import type { Agent, PendingInput, Run, RunEventOf } from '@skreaver/contracts';
+import type { Agent, JsonValue, PendingInput, Run, RunEventOf } from '@skreaver/contracts';
 import type { AgentRepository, RunRepository } from '@skreaver/persistence';
 
 import type { RunCancellation } from '../run-cancellation';
@@ -24,12 +24,17 @@ export function pendingInputsOf(requested: readonly RequestedInput[], now: numbe
     id: input.id,
     kind: input.kind,
     prompt: input.prompt,
-    ...(input.schema === undefined ? {} : { schema: input.schema }),
+    ...(input.schema === undefined ? {} : { schema: asJson(input.schema) as Record<string, JsonValue> }),
     ...(input.tool === undefined ? {} : { tool: input.tool }),
-    ...(input.tool_input === undefined ? {} : { tool_input: input.tool_input }),
+    ...(input.tool_input === undefined ? {} : { tool_input: asJson(input.tool_input) }),
     expires_at: new Date(now + input.timeout_seconds * 1000).toISOString(),
-    ...(input.default === undefined ? {} : { default: input.default }),
+    ...(input.default === undefined ? {} : { default: asJson(input.default) }),
   }));
+}
+
+/** A plugin's value as the JSON it stores as (`undefined` members dropped, dates as strings…). */
+function asJson(value: unknown): JsonValue {
+  return JSON.parse(JSON.stringify(value) ?? 'null') as JsonValue;
 }
 
 /**
