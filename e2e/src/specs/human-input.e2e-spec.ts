@@ -201,4 +201,52 @@ export const booker = {
     expect(replied.status).toBe(200);
     expect(replied.body).toMatchObject({ status: 'replied', reply: { status: 'completed', output: { answer: { confirm: true }, booked: true } } });
   }, 60_000);
+
+  describe('in direct mode (no coordinator), across an agent-api SIGKILL', () => {
+    let direct: Stack;
+    let apiProcess: ServiceProcess;
+    const directApi = <T = Record<string, unknown>>(method: string, path: string, body?: unknown) => call<T>(apiProcess.url, method, path, body);
+    const directRun = async (id: string) => (await directApi<Run>('GET', `/runs/${id}`)).body;
+    const directUntil = (id: string, status: Run['status']) =>
+      waitFor(async () => ((await directRun(id)).status === status ? directRun(id) : undefined), { what: `run ${id} to be ${status}`, timeoutMs: 30_000 });
+
+    beforeAll(async () => {
+      direct = await startStack({
+        coordinators: 0,
+        gateways: 0,
+        env: {
+          SKREAVER_MESH_ENABLED: 'false',
+          SKREAVER_AGENT_PLUGINS: join(pluginDir, 'booker.mjs'),
+          SKREAVER_TOOLS_ALLOWED_NETWORKS: '127.0.0.1/32',
+          RUN_DIRECT_LEASE_MS: '1000',
+        },
+      });
+      apiProcess = direct.api;
+    }, 60_000);
+
+    afterAll(async () => {
+      await direct?.stop();
+    }, 30_000);
+
+    it('should keep the run waiting through the restart and its recovery passes, then complete it once resumed', async () => {
+      const created = await directApi<Agent>('POST', '/agents', { name: 'booker', kind: 'booker', config: { url: server.url } });
+      const submitted = await directApi<Run>('POST', `/agents/${created.body.id}/runs`, { input: { trip: 'Tromsø' } });
+      const waiting = await directUntil(submitted.body.id, 'waiting_input');
+
+      apiProcess.child.kill('SIGKILL');
+      await apiProcess.exited;
+      apiProcess = await direct.launch('agent-api');
+      // Several recovery passes (every RUN_DIRECT_LEASE_MS) go by: none may take the waiting run up again.
+      const logged = async () => (await directApi<{ items: RunEventV1[] }>('GET', `/runs/${waiting.id}/events`)).body.items.map((event) => event.type);
+      await waitFor(async () => (await directApi<{ status: string }>('GET', '/ready')).status === 200, { what: 'the restarted agent-api to be ready' });
+      await new Promise((resolve) => setTimeout(resolve, 3_000));
+      expect(await directRun(waiting.id)).toMatchObject({ status: 'waiting_input', pending_inputs: [{ id: 'input_1' }] });
+      expect(await logged()).toEqual(['run.queued', 'run.started', 'tool.call', 'tool.result', 'run.waiting_input']);
+
+      expect((await directApi<Run>('POST', `/runs/${waiting.id}/resume`, { inputs: { input_1: { confirm: true } } })).status).toBe(200);
+
+      expect((await directUntil(waiting.id, 'completed')).output).toEqual({ reserved: true, answer: { confirm: true }, booked: true });
+      expect([sawRun('/reserve', waiting.id), sawRun('/book', waiting.id)]).toEqual([1, 1]);
+    }, 60_000);
+  });
 });
