@@ -307,6 +307,10 @@ module.exports = [{
     expect(failed.pending_inputs).toEqual([]);
     expect((await events(id)).at(-1)).toMatchObject({ type: 'run.failed', data: { code: 'input_timeout', final: true } });
     expect((await resume(id, { inputs: { input_1: { city: 'Riga' } } })).body.error).toBe('run_not_waiting');
+    // Counted once the sweep that ended the wait is done.
+    await waitFor(async () => /^skreaver_run_input_waits_expired_total\{outcome="timed_out"\} [1-9]/m.test((await api.request<string>('GET', '/metrics')).body), {
+      what: 'the expired wait to be counted',
+    });
   });
 
   it('should go on with the default answer when the wait expires and the request set one', async () => {
@@ -317,6 +321,10 @@ module.exports = [{
 
     expect(done.output).toEqual({ before: 1, first: { city: 'Default City' } });
     expect((await events(id)).find((event) => event.type === 'run.resumed')?.data).toEqual({ input_ids: ['input_1'], by: 'input_timeout_default' });
+    // Counted once the sweep that ended the wait is done.
+    await waitFor(async () => /^skreaver_run_input_waits_expired_total\{outcome="defaulted"\} [1-9]/m.test((await api.request<string>('GET', '/metrics')).body), {
+      what: 'the expired wait to be counted',
+    });
   });
 
   it('should let an llm agent ask through request_input and answer after the resume, its first model call not repeated', async () => {
