@@ -76,7 +76,7 @@ export const shout = {
     const tools = await api<ToolList>('GET', '/tools');
 
     expect(tools.status).toBe(200);
-    expect(tools.body.items.map((tool) => tool.name)).toEqual(['http_request', 'json', 'math', 'memory_get', 'memory_put', 'mesh_request', 'mesh_send', 'sleep', 'text', 'time']);
+    expect(tools.body.items.map((tool) => tool.name)).toEqual(['http_request', 'json', 'math', 'memory_get', 'memory_put', 'mesh_request', 'mesh_send', 'request_input', 'sleep', 'text', 'time']);
   });
 
   it('should run a plugin kind loaded from an ES module, logging its step and partial output', async () => {

@@ -2,6 +2,7 @@ import type { AgentKind, JsonValue } from '@skreaver/contracts';
 import type { z } from 'zod';
 
 import type { RunLimits } from './agent-limits';
+import type { InputRequest } from './input/human-input';
 import type { StepOptions } from './journal/journaled-step';
 import type { AgentMemory } from './memory-store';
 import type { HttpClient } from './network/guarded-http.client';
@@ -52,6 +53,14 @@ export interface AgentContext<C> {
    * @throws AgentLimitError when the step or output exceeds the agent's limits.
    */
   emit(event: AgentEmission): Promise<void>;
+  /**
+   * Asks a person for input and resolves with their answer (valid against `request.schema`). The run does not block
+   * meanwhile: the call throws `InputRequired`, which suspends the run (`waiting_input`, its worker slot given back);
+   * once `POST /runs/{id}/resume` answers, the run runs again from the start and this call resolves with the answer.
+   * Let that signal through (do not catch it), and put side effects before the call in tools or `context.step` so the
+   * replay does not repeat them. Requests are numbered in order (`input_1`, `input_2`…): make them in the same order.
+   */
+  waitForInput(request: InputRequest): Promise<JsonValue>;
   /**
    * A durable step: runs `fn` and journals its result before returning it; when the run is retried or re-driven
    * after a crash, the agent runs again from the start and this step (the same name at the same place among the

@@ -5,6 +5,7 @@ import type { AgentDefinition } from './agent-definition';
 import { AgentConfigError } from './agent-errors';
 import { AgentLimits } from './agent-limits';
 import { builtInAgents } from './built-in-agents';
+import { ToolApprovalConfig } from './input/tool-approval';
 
 const DomainName = z
   .string()
@@ -16,7 +17,7 @@ const DomainName = z
  * Sections any agent config may hold, whatever its kind; the runtime applies them and the kind never sees them:
  * `limits` (see `AgentLimits`), `tools` (the tools the agent may call; all when absent) and `http` (domain lists that
  * narrow the operator's network policy for this agent) and `subscriptions` (mesh topics whose messages become runs of
- * this agent).
+ * this agent) and `approval` (tools a person must approve before each call: the run waits for the decision).
  */
 export const SharedAgentConfig = z.object({
   limits: AgentLimits.optional(),
@@ -25,6 +26,7 @@ export const SharedAgentConfig = z.object({
     .strictObject({ allow_domains: z.array(DomainName).max(100).optional(), deny_domains: z.array(DomainName).max(100).optional() })
     .optional(),
   subscriptions: z.array(TopicName).max(100).optional(),
+  approval: ToolApprovalConfig.optional(),
 });
 export type SharedAgentConfig = z.infer<typeof SharedAgentConfig>;
 

@@ -14,6 +14,7 @@ import type { MemoryStore } from './memory-store';
 import { GuardedHttpClient } from './network/guarded-http.client';
 import type { GuardedHttpClientOptions } from './network/guarded-http.client';
 import { NetworkPolicy } from './network/network-policy';
+import { HumanInput } from './input/human-input';
 import { RunBudget } from './run-budget';
 import { builtInTools } from './tools/built-in-tools';
 import { RunToolbox } from './tools/run-toolbox';
@@ -40,6 +41,8 @@ export interface RunRequest {
   firstDeltaIndex?: number;
   /** Told the tokens of each model call the agent reports (`model_call`), to sum on the run. */
   onUsage?: (usage: RunUsage) => void;
+  /** Answers people gave to the run's inputs so far, by input id (`input_1`…): a resumed run replays with them. */
+  inputs?: Record<string, JsonValue>;
   /** The run's journal: steps earlier attempts recorded are replayed, new ones recorded; default: none (no replay). */
   journal?: RunJournal;
 }
@@ -62,6 +65,8 @@ export interface AgentRunnerOptions {
   onModelCall?: ModelCallObserver;
   /** The agent mesh for `mesh_send` / `mesh_request`; without it they fail with `mesh_unavailable`. */
   mesh?: MeshClient;
+  /** How long a request for input waits when it sets no timeout; default `DEFAULT_INPUT_TIMEOUT_SECONDS`. */
+  inputTimeoutSeconds?: number;
 }
 
 const DEFAULT_HTTP: GuardedHttpClientOptions = { maxTimeoutMs: 30_000, maxResponseBytes: 1024 * 1024 };
@@ -90,6 +95,7 @@ export class AgentRunner {
    * Runs one attempt and resolves with its output.
    * @throws AgentConfigError when the kind is not installed or the config is invalid (permanent).
    * @throws AgentLimitError when the attempt exceeds a limit (permanent).
+   * @throws InputRequired when the run must wait for a person (whatever the agent did with that signal).
    * @throws the abort reason when `request.signal` aborts; otherwise whatever the agent threw.
    */
   async run(request: RunRequest): Promise<JsonValue> {
@@ -117,10 +123,12 @@ export class AgentRunner {
     let lastStep: number | undefined;
     const http = new GuardedHttpClient(this.network.narrow(shared.http), this.http);
     const memory = agentMemory(this.memory, request.tenantId, request.agentId);
+    const input = new HumanInput(request.inputs ?? {}, this.options.inputTimeoutSeconds);
     const tools = new RunToolbox({
       registry: this.tools,
       allowed: shared.tools,
-      context: { tenantId: request.tenantId, agentId: request.agentId, runId: request.runId, signal, memory, http, mesh: this.options.mesh },
+      context: { tenantId: request.tenantId, agentId: request.agentId, runId: request.runId, signal, memory, http, mesh: this.options.mesh, input },
+      ...(shared.approval ? { approval: { config: shared.approval, input } } : {}),
       budget,
       attempt: request.attempt,
       emit,
@@ -140,6 +148,7 @@ export class AgentRunner {
       tools,
       memory,
       http,
+      waitForInput: (inputRequest) => input.wait(inputRequest),
       async emit(event) {
         if (!open) return;
         if (event.type === 'step') {
@@ -164,6 +173,8 @@ export class AgentRunner {
       await stream.flush();
       if (budget.breach) throw budget.breach;
       if (replay.breach) throw replay.breach;
+      // The agent swallowed its suspension and went on: the run still waits for the person.
+      if (input.suspended) throw input.suspended;
       budget.finalOutput(output);
       return output;
     } catch (error) {
@@ -174,6 +185,7 @@ export class AgentRunner {
       if (budget.breach && !request.signal.aborted) throw budget.breach;
       // So does straying from the run's journal.
       if (replay.breach && !request.signal.aborted) throw replay.breach;
+      if (input.suspended && !request.signal.aborted) throw input.suspended;
       throw error;
     } finally {
       stream.stop();

@@ -2,6 +2,7 @@ export * from './common';
 export * from './http/api-error';
 export * from './http/agents';
 export * from './http/runs';
+export * from './http/run-inputs';
 export * from './http/run-list';
 export * from './http/tools';
 export * from './http/memory';

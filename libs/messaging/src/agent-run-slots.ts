@@ -19,6 +19,8 @@ local active = redis.call('SCARD', KEYS[1])
 local limit = tonumber(ARGV[2])
 local mode = ARGV[3]
 if redis.call('SISMEMBER', KEYS[1], ARGV[1]) == 1 then return {'start'} end
+local waiting = redis.call('LPOS', KEYS[2], ARGV[1])
+if waiting then return {'queued', tostring(waiting + 1)} end
 if mode == 'interrupt' then
   local running = redis.call('SMEMBERS', KEYS[1])
   local waiting = redis.call('LRANGE', KEYS[2], 0, -1)
@@ -64,7 +66,10 @@ export class AgentRunSlots {
     private readonly keyPrefix: string,
   ) {}
 
-  /** Asks for a slot for `runId`; `limit` is the agent's max concurrency. */
+  /**
+   * Asks for a slot for `runId`; `limit` is the agent's max concurrency. Idempotent: a run already admitted starts, one
+   * already in line keeps its place (two processes re-admitting one run, e.g. a resume and the reconciler, queue it once).
+   */
   async admit(agentId: string, runId: string, limit: number, mode: AdmissionMode): Promise<Admission> {
     const reply = (await this.redis.eval(ADMIT, 2, ...this.keys(agentId), runId, limit, mode)) as string[];
     const [outcome, ...rest] = reply;

@@ -113,6 +113,16 @@ export class TypedQueue<D extends QueueDef> {
     return true;
   }
 
+  /**
+   * Removes the job `jobId` if the queue is done with it (completed or failed), so the id can be added again; a
+   * pending or active job is left alone. Resolves with where the job stood.
+   */
+  async removeFinished(jobId: string): Promise<JobStanding> {
+    const standing = await this.standing(jobId);
+    if (standing === 'completed' || standing === 'failed') await this.queue.remove(jobId);
+    return standing;
+  }
+
   /** Number of jobs per state; `waiting` includes jobs of a paused queue and prioritized jobs. */
   async counts(): Promise<QueueCounts> {
     const raw = await this.queue.getJobCounts('waiting', 'paused', 'prioritized', 'active', 'delayed', 'failed', 'completed');

@@ -87,6 +87,24 @@ describe(TypedQueue.name, () => {
     expect(await sut.counts()).toMatchObject({ waiting: 1 });
   });
 
+  it('should remove a completed job so its id can be enqueued again, and leave a pending one alone', async () => {
+    const sut = queue();
+    const payload = runJob();
+    await sut.add(payload, { jobId: payload.run_id });
+    expect(await sut.removeFinished(payload.run_id)).toBe('pending');
+    let handled = 0;
+    worker(async () => `handled ${++handled}`);
+    await waitFor(async () => (await sut.standing(payload.run_id)) === 'completed', { what: 'the job to complete' });
+    await sut.add(payload, { jobId: payload.run_id });
+    expect(await sut.standing(payload.run_id)).toBe('completed');
+
+    expect(await sut.removeFinished(payload.run_id)).toBe('completed');
+    expect(await sut.standing(payload.run_id)).toBe('missing');
+    await sut.add(payload, { jobId: payload.run_id });
+
+    await waitFor(() => handled === 2, { what: 'the job added again to be handled' });
+  });
+
   it('should reject an invalid payload at add and enqueue nothing', async () => {
     const sut = queue();
     const invalid = { ...runJob(), run_id: 'not-a-uuid' };

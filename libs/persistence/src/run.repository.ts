@@ -1,9 +1,13 @@
-import { JsonValue, Run, RunError, RunStatus, RunUsage, TERMINAL_RUN_STATUSES, Timestamp } from '@skreaver/contracts';
+import { JsonValue, PendingInput, Run, RunError, RunStatus, RunUsage, TERMINAL_RUN_STATUSES, Timestamp } from '@skreaver/contracts';
 
-import { DataSource, In, Repository } from 'typeorm';
+import { DataSource, In, LessThanOrEqual, Repository } from 'typeorm';
+import type { z } from 'zod';
 
 import { RunEntity } from './entities/run.entity';
 import { fromJsonText, fromNullableJsonText, toJsonText } from './json-text';
+
+// A run that ends waits for nothing more.
+const CLEARED_INPUTS = { pending_inputs: null, input_expires_at: null } as const;
 
 // Status transitions are compare-and-set on these, so a late or duplicate worker never reopens a finished run.
 const OPEN_RUN_STATUSES = RunStatus.options.filter((status) => !TERMINAL_RUN_STATUSES.includes(status));
@@ -17,7 +21,7 @@ export class RunRepository {
   }
 
   /** Stores a new run. @throws when the id exists, the agent does not, or the run does not match the contract. */
-  async insert(run: Run, options: { requestHash?: string } = {}): Promise<Run> {
+  async insert(run: z.input<typeof Run>, options: { requestHash?: string } = {}): Promise<Run> {
     const valid = Run.parse(run);
     await this.rows
       .createQueryBuilder()
@@ -114,11 +118,55 @@ export class RunRepository {
    * @returns false when the run is missing or already terminal (it is left unchanged).
    */
   markRunning(id: string, attempt: number, startedAt: string): Promise<boolean> {
-    return this.updateOpenRun(id, {
-      status: 'running',
-      attempts: Run.shape.attempts.parse(attempt),
-      started_at: Timestamp.parse(startedAt),
+    // Not from `waiting_input`: a waiting run runs again only once it is resumed (queued) with its answers.
+    return this.updateOpenRun(
+      id,
+      { status: 'running', attempts: Run.shape.attempts.parse(attempt), started_at: Timestamp.parse(startedAt) },
+      ['queued', 'running'],
+    );
+  }
+
+  /**
+   * Suspends a running run until `pending` are answered: `waiting_input`, with `attempts` (the attempt that waited is
+   * not spent). @returns false when the run is no longer running (cancelled meanwhile).
+   */
+  markWaitingInput(id: string, pending: PendingInput[], attempts: number): Promise<boolean> {
+    const valid = PendingInput.array().min(1).parse(pending);
+    const expiresAt = valid.map((input) => input.expires_at).sort()[0] ?? null;
+    return this.updateOpenRun(
+      id,
+      { status: 'waiting_input', pending_inputs: JSON.stringify(valid), input_expires_at: expiresAt, attempts: Run.shape.attempts.parse(attempts) },
+      ['running'],
+    );
+  }
+
+  /**
+   * Resumes a waiting run: `queued` again, its pending inputs cleared and `answers` (every answer so far) stored.
+   * @returns false when the run is not waiting (resumed, cancelled or expired meanwhile): nothing changed.
+   */
+  markResumed(id: string, answers: Record<string, JsonValue>): Promise<boolean> {
+    return this.updateOpenRun(
+      id,
+      { status: 'queued', pending_inputs: null, input_expires_at: null, input_answers: toJsonText(JsonValue.parse(answers)) },
+      ['waiting_input'],
+    );
+  }
+
+  /** The answers given to the run's inputs so far, by input id (empty when none). */
+  async inputAnswers(id: string): Promise<Record<string, JsonValue>> {
+    const row = await this.rows.findOne({ where: { id }, select: { id: true, input_answers: true } });
+    const answers = row?.input_answers ? fromJsonText(row.input_answers) : {};
+    return typeof answers === 'object' && answers !== null && !Array.isArray(answers) ? answers : {};
+  }
+
+  /** Waiting runs of every tenant with an input that expired at `now` or before, soonest first, at most `limit`. */
+  async listInputExpired(now: string, limit: number): Promise<Run[]> {
+    const rows = await this.rows.find({
+      where: { status: 'waiting_input', input_expires_at: LessThanOrEqual(Timestamp.parse(now)) },
+      order: { input_expires_at: 'ASC', id: 'ASC' },
+      take: limit,
     });
+    return rows.map(toRun);
   }
 
   /** Completes a queued or running run with `output`. @returns false when it is missing or already terminal. */
@@ -131,12 +179,12 @@ export class RunRepository {
   }
 
   /** Fails a queued or running run with `error`. @returns false when it is missing or already terminal. */
-  markFailed(id: string, error: RunError, finishedAt: string): Promise<boolean> {
-    return this.updateOpenRun(id, {
-      status: 'failed',
-      error: toJsonText(RunError.parse(error)),
-      finished_at: Timestamp.parse(finishedAt),
-    });
+  markFailed(id: string, error: RunError, finishedAt: string, from: readonly RunStatus[] = OPEN_RUN_STATUSES): Promise<boolean> {
+    return this.updateOpenRun(
+      id,
+      { status: 'failed', error: toJsonText(RunError.parse(error)), finished_at: Timestamp.parse(finishedAt), ...CLEARED_INPUTS },
+      from,
+    );
   }
 
   /**
@@ -146,7 +194,7 @@ export class RunRepository {
   markCancelled(id: string, error: RunError, finishedAt: string, from: readonly RunStatus[] = OPEN_RUN_STATUSES): Promise<boolean> {
     return this.updateOpenRun(
       id,
-      { status: 'cancelled', error: toJsonText(RunError.parse(error)), finished_at: Timestamp.parse(finishedAt) },
+      { status: 'cancelled', error: toJsonText(RunError.parse(error)), finished_at: Timestamp.parse(finishedAt), ...CLEARED_INPUTS },
       from,
     );
   }
@@ -196,6 +244,9 @@ function toRow(run: Run): RunEntity {
     created_at: run.created_at,
     started_at: run.started_at,
     finished_at: run.finished_at,
+    pending_inputs: run.pending_inputs.length === 0 ? null : JSON.stringify(run.pending_inputs),
+    input_expires_at: run.pending_inputs.map((input) => input.expires_at).sort()[0] ?? null,
+    input_answers: null,
   };
 }
 
@@ -215,5 +266,6 @@ function toRun(row: RunEntity): Run {
     created_at: row.created_at,
     started_at: row.started_at,
     finished_at: row.finished_at,
+    pending_inputs: row.pending_inputs === null ? [] : JSON.parse(row.pending_inputs),
   });
 }

@@ -93,6 +93,7 @@ export const RunFactory = {
       output: null,
       error: null,
       attempts: 0,
+      pending_inputs: [],
       idempotency_key: null,
       usage: null,
       created_at: at(1),

@@ -94,6 +94,24 @@ describe(InProcessRunQueue.name, () => {
     expect(sut.counts()).toEqual({ waiting: 1, active: 1 });
   });
 
+  it('should report a job that waits or runs, and nothing for one that finished (its id may be added again)', async () => {
+    start(1);
+    await add(sut, 1);
+    await add(sut, 2);
+    await flush();
+
+    expect([await sut.removeFinished(runId(1)), await sut.removeFinished(runId(2))]).toEqual(['active', 'pending']);
+    await handler.settleNext();
+    await flush();
+    expect(await sut.removeFinished(runId(1))).toBe('missing');
+    await add(sut, 1);
+    await handler.settleNext();
+    await handler.settleNext();
+    await flush();
+
+    expect(handler.calls.map((call) => call.runId)).toEqual([runId(1), runId(2), runId(1)]);
+  });
+
   it('should retry a failed attempt after a backoff, counting attempts, until the last one', async () => {
     start();
     await add(sut, 1, 2);

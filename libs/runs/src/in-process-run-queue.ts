@@ -5,6 +5,11 @@ import { backoffDelay } from '@skreaver/util';
 /** What the dispatcher puts admitted runs on: the BullMQ run queue, or in direct mode the in-process one. */
 export interface RunJobQueue {
   add(job: RunJobV1, options: { jobId: string; attempts: number }): Promise<unknown>;
+  /**
+   * Forgets the finished job `jobId` so that id can be enqueued again (a run resumed after waiting for input);
+   * resolves with where the job stood: `active` or `pending` ones are left alone.
+   */
+  removeFinished(jobId: string): Promise<'pending' | 'active' | 'completed' | 'failed' | 'missing'>;
 }
 
 export interface RunJobAttempt {
@@ -70,6 +75,12 @@ export class InProcessRunQueue implements RunJobQueue {
       this.pump();
     }
     return options.jobId;
+  }
+
+  /** Finished jobs leave no trace here: only a job still waiting or running stands. */
+  async removeFinished(jobId: string): Promise<'pending' | 'active' | 'missing'> {
+    if (this.active.has(jobId)) return 'active';
+    return this.holds(jobId) ? 'pending' : 'missing';
   }
 
   /** Starts handling jobs (those added before too). */

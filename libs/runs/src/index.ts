@@ -8,4 +8,6 @@ export * from './mesh-publisher';
 export * from './in-process-run-queue';
 export * from './database-wait';
 export * from './run-reconciler';
+export * from './run-resumer';
+export * from './input-expiry-sweeper';
 export * from './execution';

@@ -19,10 +19,14 @@ export class QueuedRunCanceller {
     private readonly eventsTtlSeconds: number,
   ) {}
 
-  /** Cancels `run` if it is still queued; false when an executor has it (or it finished): cancel that one by signal. */
+  /**
+   * Cancels `run` if it is still queued or waiting for input (no executor holds either); false when an executor has
+   * it (or it finished): cancel that one by signal. Releasing a waiting run's slot, which it gave back when it began
+   * to wait, frees nothing twice: the agent's slots are a set.
+   */
   async cancel(agent: Pick<Agent, 'id' | 'tenant_id' | 'concurrency'>, run: Pick<Run, 'id'>, reason: string, by: string): Promise<boolean> {
     const finishedAt = nowIso();
-    if (!(await this.runs.markCancelled(run.id, { code: 'cancelled', message: reason }, finishedAt, ['queued']))) return false;
+    if (!(await this.runs.markCancelled(run.id, { code: 'cancelled', message: reason }, finishedAt, ['queued', 'waiting_input']))) return false;
     const last = await this.eventLog.last(run.id);
     const seq = (last?.seq ?? 0) + 1;
     await this.eventLog.append({

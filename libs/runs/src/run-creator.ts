@@ -97,6 +97,7 @@ export class RunCreator {
       created_at: nowIso(),
       started_at: null,
       finished_at: null,
+      pending_inputs: [],
     };
     try {
       await this.runs.insert(run, { requestHash: options.requestHash });

@@ -37,8 +37,23 @@ export class RunDispatcher {
   }
 
   /** Puts an admitted run on the queue; the job id is the run id, so enqueueing twice is harmless. */
-  async enqueue(agent: Pick<Agent, 'id' | 'tenant_id'>, runId: string): Promise<void> {
-    await this.queue.add({ run_id: runId, agent_id: agent.id, tenant_id: agent.tenant_id }, { jobId: runId, attempts: this.maxAttempts });
+  async enqueue(agent: Pick<Agent, 'id' | 'tenant_id'>, runId: string, attempts = this.maxAttempts): Promise<void> {
+    await this.queue.add({ run_id: runId, agent_id: agent.id, tenant_id: agent.tenant_id }, { jobId: runId, attempts });
+  }
+
+  /**
+   * Removes the finished job of a run that is to be enqueued again (resumed after waiting for input): a job id that
+   * still exists makes the next `enqueue` a no-op. Waits up to `waitMs` for a job still active (the attempt that
+   * suspended the run is wrapping up). False when a job stayed active: the reconciler requeues the run later.
+   */
+  async forgetFinishedJob(runId: string, waitMs = 5_000): Promise<boolean> {
+    const deadline = Date.now() + waitMs;
+    for (;;) {
+      const standing = await this.queue.removeFinished(runId);
+      if (standing !== 'active') return true;
+      if (Date.now() >= deadline) return false;
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
   }
 
   /** Ends `runId`'s hold on its agent and enqueues the runs admitted in its place; returns their ids. */

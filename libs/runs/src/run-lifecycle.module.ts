@@ -14,6 +14,7 @@ import { RunCancellation } from './run-cancellation';
 import { RunCreator } from './run-creator';
 import { RunDispatcher } from './run-dispatcher';
 import { RunQueue } from './run-queue';
+import { RunResumer } from './run-resumer';
 
 export interface RunLifecycleOptions {
   /** Attempts each run gets before it fails for good. */
@@ -72,13 +73,19 @@ export const RUN_LIFECYCLE_OPTIONS = Symbol('skreaver.runs.lifecycle-options');
       ) => new RunCreator(runs, log, dispatcher, cancellation, canceller, options.eventsTtlSeconds),
     },
     {
+      provide: RunResumer,
+      inject: [RunRepository, RunEventLog, RunDispatcher, RUN_LIFECYCLE_OPTIONS],
+      useFactory: (runs: RunRepository, log: RunEventLog, dispatcher: RunDispatcher, options: RunLifecycleOptions) =>
+        new RunResumer(runs, log, dispatcher, options.maxAttempts),
+    },
+    {
       provide: MeshPublisher,
       inject: [AgentRepository, RunDispatcher, StreamProducer, RUN_LIFECYCLE_OPTIONS],
       useFactory: (agents: AgentRepository, dispatcher: RunDispatcher, producer: StreamProducer, options: RunLifecycleOptions) =>
         new MeshPublisher(agents, dispatcher, producer, { inboxLimit: options.mesh?.inboxLimit ?? 1_000, streamMaxLen: options.mesh?.streamMaxLen }),
     },
   ],
-  exports: [RunQueue, InProcessRunQueue, RunDispatcher, RunCancellation, QueuedRunCanceller, RunCreator, MeshPublisher],
+  exports: [RunQueue, InProcessRunQueue, RunDispatcher, RunCancellation, QueuedRunCanceller, RunCreator, RunResumer, MeshPublisher],
 })
 export class RunLifecycleModule {
   /** The service's run settings, as `RUN_LIFECYCLE_OPTIONS` to every module through `ConfigModule` (configuration). Import it once, in the app module. */

@@ -79,11 +79,13 @@ export class RunReconciler {
   }
 
   private async checkRun(listed: Run, report: ReconcileReport): Promise<void> {
+    // A run waiting for input has no job on purpose: its resume (or the input expiry sweeper) puts it on its way.
+    if (listed.status === 'waiting_input') return;
     const standing = await this.queue.standing(listed.id);
     if (standing === 'pending' || standing === 'active') return;
     // Read again after the job: a job ends only after its run did, so a run still open now has truly lost its job.
     const run = await this.runs.findById(listed.tenant_id, listed.id);
-    if (!run || TERMINAL_RUN_STATUSES.includes(run.status)) return;
+    if (!run || TERMINAL_RUN_STATUSES.includes(run.status) || run.status === 'waiting_input') return;
     const agent = await this.agents.findById(run.tenant_id, run.agent_id);
     if (!agent) return;
     const job: RunJobV1 = { run_id: run.id, agent_id: agent.id, tenant_id: run.tenant_id };
@@ -115,7 +117,8 @@ export class RunReconciler {
       let agent: Agent | null | undefined;
       for (const runId of [...holder.active, ...holder.pending]) {
         const run = await this.runs.findByIdAnyTenant(runId);
-        if (run && !TERMINAL_RUN_STATUSES.includes(run.status)) continue;
+        // A waiting run gave its slot back when it began to wait; one it still holds was left by a crash in between.
+        if (run && !TERMINAL_RUN_STATUSES.includes(run.status) && run.status !== 'waiting_input') continue;
         agent ??= await this.agents.findByIdAnyTenant(holder.agentId);
         if (!agent) {
           // The agent is gone with its runs: nothing may wait on its slots.

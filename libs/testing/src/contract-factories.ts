@@ -42,6 +42,7 @@ export function runFixture(overrides: Partial<Run> = {}): Run {
     created_at: FIXTURE_IDS.createdAt,
     started_at: null,
     finished_at: null,
+    pending_inputs: [],
     ...overrides,
   };
 }

@@ -1,5 +1,5 @@
 import { RunEventV1, RunStep } from '@skreaver/contracts';
-import type { Agent, AgentConcurrency, AgentStatus, JsonValue, Run, RunError, RunStatus, RunUsage } from '@skreaver/contracts';
+import type { Agent, AgentConcurrency, AgentStatus, JsonValue, PendingInput, Run, RunError, RunStatus, RunUsage } from '@skreaver/contracts';
 
 // In-memory stand-ins for the run bookkeeping collaborators (persistence's RunRepository, AgentRepository and
 // RunEventArchive, messaging's RunEventLog, runs' RunDispatcher and RunCancellation), shared by the unit specs of
@@ -7,7 +7,7 @@ import type { Agent, AgentConcurrency, AgentStatus, JsonValue, Run, RunError, Ru
 // depends on no tier above contracts; the specs cast them to the interfaces they stand for. Each records the calls
 // that matter in a shared `journal`, in order.
 
-const OPEN_STATUSES: readonly RunStatus[] = ['queued', 'running'];
+const OPEN_STATUSES: readonly RunStatus[] = ['queued', 'running', 'waiting_input'];
 
 /** What pg throws while PostgreSQL is down. */
 export function databaseDown(): Error {
@@ -86,7 +86,26 @@ export class InMemoryRunRepository {
   async markRunning(id: string, attempt: number, startedAt: string): Promise<boolean> {
     this.journal.push('runs.markRunning');
     this.beforeMarkRunning?.();
-    return this.update(id, OPEN_STATUSES, { status: 'running', attempts: attempt, started_at: startedAt });
+    return this.update(id, ['queued', 'running'], { status: 'running', attempts: attempt, started_at: startedAt });
+  }
+
+  /** Answers by run id, as the real repository's `input_answers` column holds them. */
+  readonly answers = new Map<string, Record<string, JsonValue>>();
+
+  async markWaitingInput(id: string, pending: PendingInput[], attempts: number): Promise<boolean> {
+    this.journal.push('runs.markWaitingInput');
+    return this.update(id, ['running'], { status: 'waiting_input', pending_inputs: pending, attempts });
+  }
+
+  async markResumed(id: string, answers: Record<string, JsonValue>): Promise<boolean> {
+    this.journal.push('runs.markResumed');
+    const resumed = this.update(id, ['waiting_input'], { status: 'queued', pending_inputs: [] });
+    if (resumed) this.answers.set(id, structuredClone(answers));
+    return resumed;
+  }
+
+  async inputAnswers(id: string): Promise<Record<string, JsonValue>> {
+    return structuredClone(this.answers.get(id) ?? {});
   }
 
   async markCompleted(id: string, output: JsonValue, finishedAt: string): Promise<boolean> {
@@ -96,15 +115,15 @@ export class InMemoryRunRepository {
     return this.update(id, OPEN_STATUSES, { status: 'completed', output, finished_at: finishedAt });
   }
 
-  async markFailed(id: string, error: RunError, finishedAt: string): Promise<boolean> {
+  async markFailed(id: string, error: RunError, finishedAt: string, from: readonly RunStatus[] = OPEN_STATUSES): Promise<boolean> {
     this.journal.push('runs.markFailed');
-    return this.update(id, OPEN_STATUSES, { status: 'failed', error, finished_at: finishedAt });
+    return this.update(id, from, { status: 'failed', error, finished_at: finishedAt, pending_inputs: [] });
   }
 
   async markCancelled(id: string, error: RunError, finishedAt: string, from: readonly RunStatus[] = OPEN_STATUSES): Promise<boolean> {
     this.journal.push('runs.markCancelled');
     this.markCancelledCalls.push({ id, error, from });
-    return this.update(id, from, { status: 'cancelled', error, finished_at: finishedAt });
+    return this.update(id, from, { status: 'cancelled', error, finished_at: finishedAt, pending_inputs: [] });
   }
 
   async setUsage(id: string, usage: RunUsage): Promise<void> {

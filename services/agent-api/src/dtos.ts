@@ -31,6 +31,7 @@ import {
   PostMeshMessageResponse,
   PutMemoryRequest,
   RedrivenRun,
+  ResumeRunRequest,
   RevokeRequest,
   Run,
   RunEventsPage,
@@ -74,6 +75,8 @@ export class ObserveRequestDto extends createZodDto(ObserveRequest) {}
 export class BatchRequestDto extends createZodDto(BatchRequest) {}
 /** Optional: no body cancels without a reason. */
 export class CancelRunRequestDto extends createZodDto(CancelRunRequest) {}
+/** `{"inputs": {"input_1": …}}` or `{"approve": true|false, "reason"?}`. */
+export class ResumeRunRequestDto extends createZodDto(ResumeRunRequest) {}
 export class PutMemoryRequestDto extends createZodDto(PutMemoryRequest) {}
 export class CreateApiKeyRequestDto extends createZodDto(CreateApiKeyRequest) {}
 /** Optional (no body is `{}`): the API key usually travels in a header. */

@@ -65,7 +65,7 @@ module.exports = [{ kind: 'shout', description: 'shouts', configSchema: z.strict
     const listed = await api.request<ToolList>('GET', '/tools', { token: viewer });
 
     expect(listed.status).toBe(200);
-    expect(listed.body.items.map((tool) => tool.name)).toEqual(['http_request', 'json', 'math', 'memory_get', 'memory_put', 'mesh_request', 'mesh_send', 'sleep', 'text', 'time']);
+    expect(listed.body.items.map((tool) => tool.name)).toEqual(['http_request', 'json', 'math', 'memory_get', 'memory_put', 'mesh_request', 'mesh_send', 'request_input', 'sleep', 'text', 'time']);
     expect(listed.body.items.find((tool) => tool.name === 'sleep')).toEqual({
       name: 'sleep',
       description: expect.stringContaining('Waits'),

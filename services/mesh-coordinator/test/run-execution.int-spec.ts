@@ -67,6 +67,7 @@ describe.each(DATABASE_KINDS)('mesh-coordinator run execution on %s', (kind) => 
       created_at: now,
       started_at: null,
       finished_at: null,
+      pending_inputs: [],
     };
     await runs.insert(run);
     await eventLog.append({ id: runEventId(run.id, 1), run_id: run.id, agent_id: agent.id, tenant_id: 'default', seq: 1, ts: now, type: 'run.queued', data: { input: run.input } });

@@ -81,6 +81,7 @@ describe.each(DATABASE_KINDS)('run reconciler on %s', (kind) => {
       created_at: LONG_AGO,
       started_at: null,
       finished_at: null,
+      pending_inputs: [],
       ...changes,
     });
     await eventLog.append({ id: runEventId(run.id, 1), run_id: run.id, agent_id: agent.id, tenant_id: 'default', seq: 1, ts: LONG_AGO, type: 'run.queued', data: { input: run.input } });
@@ -205,6 +206,22 @@ describe.each(DATABASE_KINDS)('run reconciler on %s', (kind) => {
     expect(await finished(run.id)).toMatchObject({ status: 'cancelled', error: { message: 'no longer needed' } });
     expect(types(await log(run.id)).at(-1)).toBe('run.cancelled');
     await slotsFree(agent);
+  });
+
+  it('should leave a run waiting for input without a job, and free the slot a crash left it holding', async () => {
+    const agent = await newAgent();
+    const pending = [{ id: 'input_1', kind: 'input' as const, prompt: 'Which city?', expires_at: '2099-01-01T00:00:00.000Z' }];
+    const waiting = await storedRun(agent, { status: 'waiting_input', attempts: 0, started_at: LONG_AGO, pending_inputs: pending });
+    const next = await storedRun(agent);
+    await slots.admit(agent.id, waiting.id, 1, 'queue');
+    expect(await slots.admit(agent.id, next.id, 1, 'queue')).toMatchObject({ outcome: 'queued' });
+
+    const report = await pass();
+
+    expect(report).toMatchObject({ requeued: 0, abandoned: 0, released: 1 });
+    expect(await finished(next.id)).toMatchObject({ status: 'completed' });
+    expect(await runs.findById('default', waiting.id)).toMatchObject({ status: 'waiting_input', pending_inputs: pending });
+    expect(await queue.standing(waiting.id)).toBe('missing');
   });
 
   it('should leave runs whose job is pending or active alone', async () => {

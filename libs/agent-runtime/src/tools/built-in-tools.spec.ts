@@ -41,7 +41,7 @@ describe('built-in tools', () => {
   it('should list every tool with a description and the JSON schema of its input', () => {
     const described = registry.describe();
 
-    expect(described.map((tool) => tool.name)).toEqual(['http_request', 'json', 'math', 'memory_get', 'memory_put', 'mesh_request', 'mesh_send', 'sleep', 'text', 'time']);
+    expect(described.map((tool) => tool.name)).toEqual(['http_request', 'json', 'math', 'memory_get', 'memory_put', 'mesh_request', 'mesh_send', 'request_input', 'sleep', 'text', 'time']);
     for (const tool of described) {
       expect(tool.description.length).toBeGreaterThan(10);
       expect(tool.input_schema).toMatchObject({ $schema: 'https://json-schema.org/draft/2020-12/schema' });

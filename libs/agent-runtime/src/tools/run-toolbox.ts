@@ -1,6 +1,10 @@
 import type { JsonValue, RunActivity, ToolDescriptor } from '@skreaver/contracts';
 
 import { AgentLimitError } from '../agent-errors';
+import type { HumanInput } from '../input/human-input';
+import { isInputRequired } from '../input/human-input';
+import { OPT_IN_TOOLS } from '../input/tool-approval';
+import type { ToolApprovalConfig } from '../input/tool-approval';
 import type { RunReplay } from '../journal/run-replay';
 import { journalToolCall, replayedToolResult } from '../journal/journaled-tool-call';
 import { HttpError } from '../network/guarded-http.client';
@@ -19,8 +23,9 @@ export interface AgentTools {
   /**
    * Calls a tool. Never throws for a tool's own failure (the result says `ok: false`); throws only when the run must
    * stop: `AgentLimitError` past `max_tool_calls`, `nondeterministic_replay` when the run's journal holds another step
-   * here, or the journal's error when the result could not be stored. A call journaled by an earlier attempt of the
-   * run returns its recorded result without executing.
+   * here, or the journal's error when the result could not be stored; `InputRequired` while a person has to answer
+   * (`request_input`) or approve the call (the agent config's `approval`). A call journaled by an earlier attempt of
+   * the run returns its recorded result without executing.
    */
   call(name: string, input: unknown): Promise<ToolResult>;
 }
@@ -43,6 +48,8 @@ export interface RunToolboxOptions {
   observe?: ToolObserver;
   /** False once the run has ended: late calls from an agent that ignored the abort do nothing. */
   isOpen: () => boolean;
+  /** Tools a person must approve before each call (the agent config's `approval`), decided through `input`. */
+  approval?: { config: ToolApprovalConfig; input: HumanInput };
   /** The run's journal: calls an earlier attempt recorded are replayed, not executed; default: nothing journaled. */
   replay?: RunReplay;
 }
@@ -63,7 +70,7 @@ export class RunToolbox implements AgentTools {
   names(): string[] {
     const installed = this.options.registry.names();
     const allowed = this.options.allowed;
-    return allowed === undefined ? installed : installed.filter((name) => allowed.includes(name));
+    return allowed === undefined ? installed.filter((name) => !OPT_IN_TOOLS.includes(name)) : installed.filter((name) => allowed.includes(name));
   }
 
   describe(): ToolDescriptor[] {
@@ -73,21 +80,26 @@ export class RunToolbox implements AgentTools {
   async call(name: string, input: unknown): Promise<ToolResult> {
     const { budget, emit, attempt } = this.options;
     if (!this.options.isOpen()) return failed('run_closed', 'the run has ended; the tool was not called');
-    budget.toolCall();
-    this.calls += 1;
-    const callId = `call_${attempt}_${this.calls}`;
-    const shownName = name.slice(0, 64) || '?';
-    // Before any await, so calls the agent starts together take their journal places in the order it made them.
-    const claim = this.options.replay?.claim('tool', name);
-    const replayed = claim?.recorded ? { replayed: true as const } : {};
     const tool = this.options.registry.get(name);
     const parsed = tool?.inputSchema.safeParse(input);
     // The config policy applies to every input, parsed or not: a model or a tool agent's step may put credentials anywhere.
     const logged = redactSecrets(tool?.redact && parsed?.success ? tool.redact(parsed.data) : jsonOrNull(input));
+    // Asked before the call is counted, claimed or logged: a run that waits for the decision has no dangling tool.call.
+    const denied = parsed?.success ? this.approvalDenied(name, logged) : undefined;
+    budget.toolCall();
+    this.calls += 1;
+    const callId = `call_${attempt}_${this.calls}`;
+    const shownName = name.slice(0, 64) || '?';
+    // Before any await, so calls the agent starts together take their journal places in the order it made them. A
+    // refused call is not journaled: the recorded decision refuses it again on every replay.
+    const claim = denied ? undefined : this.options.replay?.claim('tool', name);
+    const replayed = claim?.recorded ? { replayed: true as const } : {};
     await emit({ type: 'tool.call', data: { attempt, call_id: callId, tool: shownName, input: logged, ...replayed } });
     const started = performance.now();
     let result: ToolResult;
-    if (claim?.recorded) {
+    if (denied) {
+      result = denied;
+    } else if (claim?.recorded) {
       result = replayedToolResult(claim.recorded);
     } else {
       const idempotencyKey = claim ? `${this.options.context.runId}:${claim.ordinal}` : undefined;
@@ -110,6 +122,18 @@ export class RunToolbox implements AgentTools {
     return result;
   }
 
+  /**
+   * For a tool the agent's config says needs approval: undefined once a person approved this call, a failed result
+   * (`approval_denied`) once they refused it; until they decide, throws `InputRequired` (the run waits).
+   */
+  private approvalDenied(name: string, loggedInput: JsonValue): ToolResult | undefined {
+    const approval = this.options.approval;
+    if (!approval?.config.tools.includes(name) || !this.names().includes(name)) return undefined;
+    const decision = approval.input.approval(name, loggedInput, approval.config.timeout_seconds);
+    if (decision.approved) return undefined;
+    return failed('approval_denied', `a person refused this ${name} call${decision.reason ? `: ${decision.reason}` : ''}`);
+  }
+
   private async execute(
     name: string,
     tool: ToolDefinition<unknown> | undefined,
@@ -128,6 +152,8 @@ export class RunToolbox implements AgentTools {
       return { ok: true, result: await tool.run(parsed.data, context) };
     } catch (error) {
       if (error instanceof AgentLimitError) throw error;
+      // `request_input` suspends the run: not a tool failure.
+      if (isInputRequired(error)) throw error;
       if (error instanceof ToolError) return failed(error.code, error.message, error.retryable);
       if (error instanceof HttpError) return failed(error.code, error.message, error.retryable);
       if (signal.aborted) return failed('aborted', 'the run was aborted');

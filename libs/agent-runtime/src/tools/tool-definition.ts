@@ -3,6 +3,7 @@ import type { z } from 'zod';
 
 import type { AgentMemory } from '../memory-store';
 import type { HttpClient } from '../network/guarded-http.client';
+import type { HumanInput } from '../input/human-input';
 import type { MeshClient } from './mesh-client';
 
 /** What a tool sees while it runs: the run it serves and the resources it may use. */
@@ -17,6 +18,8 @@ export interface ToolContext {
   readonly http: HttpClient;
   /** The agent mesh (`mesh_send`, `mesh_request`); absent where no mesh runs (the tools then fail `mesh_unavailable`). */
   readonly mesh?: MeshClient;
+  /** The run's requests for human input (`request_input`); absent where a run cannot wait (the tool then fails). */
+  readonly input?: HumanInput;
   /**
    * `<run_id>:<ordinal>`: this call's place in the run's journal, the same on every attempt that executes it (a
    * call interrupted before its result was journaled runs again): a key for the receiver to de-duplicate on.

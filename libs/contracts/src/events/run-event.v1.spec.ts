@@ -15,6 +15,11 @@ const DATA: { [T in RunEventType]: RunEventOf<T>['data'] } = {
   'run.completed': { output: ['pong'], duration_ms: 12.5 },
   'run.failed': { code: 'agent_error', message: 'boom', attempt: 2, final: false },
   'run.cancelled': { reason: 'user asked', by: 'api' },
+  'run.waiting_input': {
+    attempt: 1,
+    pending_inputs: [{ id: 'input_1', kind: 'input', prompt: 'Which city?', schema: { type: 'string' }, expires_at: '2025-06-01T13:00:00.000Z' }],
+  },
+  'run.resumed': { input_ids: ['input_1'], by: 'api-key:ops' },
 };
 
 function eventOf<T extends RunEventType>(type: T, overrides: Record<string, unknown> = {}): Record<string, unknown> {

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 
 import { AgentId, JsonValue, RunId, TenantId, Timestamp } from '../common';
+import { InputId, PendingInput } from '../http/run-inputs';
 
 const base = {
   /** `<run_id>:<seq>`: deterministic, so an append retried after a crash is recognised as a duplicate. */
@@ -42,6 +43,23 @@ export const RunCancelledEventV1 = z.object({
   ...base,
   type: z.literal('run.cancelled'),
   data: z.object({ reason: z.string(), by: z.string() }),
+});
+
+/** The run stopped to wait for a person (`POST /runs/{id}/resume` answers); it holds no worker slot meanwhile. */
+export const RunWaitingInputEventV1 = z.object({
+  ...base,
+  type: z.literal('run.waiting_input'),
+  data: z.object({ attempt: z.number().int().positive(), pending_inputs: z.array(PendingInput).min(1) }),
+});
+
+/**
+ * The run's inputs were answered (`by`: the caller's subject, or `input_timeout_default` when an expired wait took
+ * its default) and it is queued again; it replays from the start, completed steps returning their recorded results.
+ */
+export const RunResumedEventV1 = z.object({
+  ...base,
+  type: z.literal('run.resumed'),
+  data: z.object({ input_ids: z.array(InputId).min(1), by: z.string().max(200) }),
 });
 
 /** A tool failure as events and tool results carry it: a stable code and a message for people. */
@@ -127,6 +145,8 @@ export const RunEventV1 = z.discriminatedUnion('type', [
   RunCompletedEventV1,
   RunFailedEventV1,
   RunCancelledEventV1,
+  RunWaitingInputEventV1,
+  RunResumedEventV1,
 ]);
 
 /** Whether `event` ends its run's log (a non-final `run.failed` does not: a retry follows). */

@@ -37,6 +37,18 @@ export const ApiErrorCode = z.enum([
   'mesh_backpressure',
   /** 504: request/reply got no reply before its deadline. */
   'mesh_timeout',
+  /** 409: the run waits for input (`POST /agents/{id}/observe`); answer it with `POST /runs/{id}/resume`. */
+  'run_waiting_input',
+  /** 409 (`POST /runs/{id}/resume`): the run is not waiting for input. */
+  'run_not_waiting',
+  /** 409: no pending input of the run has this id. */
+  'input_unknown',
+  /** 409: the input's wait has expired. */
+  'input_expired',
+  /** 409: the input was answered already. */
+  'input_already_answered',
+  /** 422: an answer does not satisfy its input's JSON Schema (`details` says where). */
+  'input_invalid',
 ]);
 export type ApiErrorCode = z.infer<typeof ApiErrorCode>;
 

@@ -10,6 +10,7 @@ import {
   Run,
   RunEventsQuery,
 } from './runs';
+import { ResumeRunRequest } from './run-inputs';
 
 const RUN_ID = '3f1c2b6e-8d7a-4e1b-9c2d-0a1b2c3d4e5f';
 const AGENT_ID = '9b2e4c1d-5a6f-4b7c-8d9e-1f2a3b4c5d6e';
@@ -31,6 +32,7 @@ function runRow(overrides: Record<string, unknown> = {}): Record<string, unknown
     created_at: CREATED_AT,
     started_at: null,
     finished_at: null,
+    pending_inputs: [],
     ...overrides,
   };
 }
@@ -263,5 +265,45 @@ describe('CancelRunRequest', () => {
     ['a null body', null],
   ])('should reject %s', (_label, value) => {
     expect(CancelRunRequest.safeParse(value).success).toBe(false);
+  });
+});
+
+describe('Run waiting for input', () => {
+  const pending = { id: 'input_1', kind: 'input', prompt: 'Which city?', schema: { type: 'string' }, expires_at: '2025-06-01T13:00:00.000Z' };
+
+  it('should accept a waiting_input run with its pending inputs', () => {
+    const row = runRow({ status: 'waiting_input', pending_inputs: [pending] });
+
+    expect(Run.parse(row)).toEqual(row);
+  });
+
+  it('should default pending_inputs to none', () => {
+    const { pending_inputs: _omitted, ...row } = runRow();
+
+    expect(Run.parse(row).pending_inputs).toEqual([]);
+  });
+
+  it('should refuse an input id that is not input_<n>', () => {
+    expect(Run.safeParse(runRow({ status: 'waiting_input', pending_inputs: [{ ...pending, id: 'anything' }] })).success).toBe(false);
+  });
+});
+
+describe('ResumeRunRequest', () => {
+  it.each([
+    ['answers', { inputs: { input_1: 'Paris' } }],
+    ['an approval', { approve: true }],
+    ['a refusal with a reason', { approve: false, reason: 'too expensive' }],
+  ])('should accept %s', (_label, body) => {
+    expect(ResumeRunRequest.parse(body)).toEqual(body);
+  });
+
+  it.each([
+    ['nothing', {}],
+    ['both answers and a decision', { inputs: { input_1: 1 }, approve: true }],
+    ['a reason without a decision', { inputs: { input_1: 1 }, reason: 'x' }],
+    ['an unknown field', { approve: true, extra: 1 }],
+    ['an input id that is not input_<n>', { inputs: { city: 'Paris' } }],
+  ])('should refuse %s', (_label, body) => {
+    expect(ResumeRunRequest.safeParse(body).success).toBe(false);
   });
 });

@@ -2,8 +2,10 @@ import { z } from 'zod';
 
 import { AgentId, JsonValue, RunId, TenantId, Timestamp } from '../common';
 import { RunEventV1 } from '../events/run-event.v1';
+import { PendingInput } from './run-inputs';
 
-export const RunStatus = z.enum(['queued', 'running', 'completed', 'failed', 'cancelled']);
+/** `waiting_input`: suspended until a person answers its `pending_inputs` (`POST /runs/{id}/resume`); not terminal. */
+export const RunStatus = z.enum(['queued', 'running', 'completed', 'failed', 'cancelled', 'waiting_input']);
 export type RunStatus = z.infer<typeof RunStatus>;
 
 /** Statuses after which a run never changes again. */
@@ -46,6 +48,8 @@ export const Run = z.object({
   created_at: Timestamp,
   started_at: Timestamp.nullable(),
   finished_at: Timestamp.nullable(),
+  /** What the run waits for while `waiting_input`; empty otherwise. */
+  pending_inputs: z.array(PendingInput).default([]),
 });
 export type Run = z.infer<typeof Run>;
 

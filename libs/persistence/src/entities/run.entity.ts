@@ -10,6 +10,7 @@ import { AgentEntity } from './agent.entity';
 @Index('uq_runs_idempotency', ['tenant_id', 'agent_id', 'idempotency_key'], { unique: true })
 @Index('idx_runs_agent_id_status', ['agent_id', 'status'])
 @Index('idx_runs_status_created_at', ['status', 'created_at'])
+@Index('idx_runs_input_expires_at', ['input_expires_at'])
 export class RunEntity {
   @PrimaryColumn({ type: 'varchar', length: 36, primaryKeyConstraintName: 'pk_runs' })
   id!: string;
@@ -62,4 +63,16 @@ export class RunEntity {
 
   @Column({ type: 'varchar', length: 32, nullable: true })
   finished_at!: string | null;
+
+  /** JSON array of what a `waiting_input` run waits for; null otherwise. */
+  @Column({ type: 'text', nullable: true })
+  pending_inputs!: string | null;
+
+  /** Earliest `expires_at` of `pending_inputs`, for the expiry sweeper; null when the run waits for nothing. */
+  @Column({ type: 'varchar', length: 32, nullable: true })
+  input_expires_at!: string | null;
+
+  /** JSON object of the answers given so far, by input id (never in the API's `Run`: the replay reads them). */
+  @Column({ type: 'text', nullable: true })
+  input_answers!: string | null;
 }

@@ -48,5 +48,6 @@ export function createAgentRunner(
     onToolExecuted: (tool, ok, seconds) => metrics.observe(tool, ok, seconds),
     onModelCall: llmMetrics && ((call) => llmMetrics.observe(call)),
     mesh,
+    inputTimeoutSeconds: config.RUN_INPUT_TIMEOUT_SECONDS,
   });
 }

@@ -7,6 +7,8 @@ export * from './run-execution.config';
 export * from './run-execution.module';
 export * from './run-execution.tokens';
 export * from './run-executor';
+export * from './run-suspension';
+export * from './input-expiry.service';
 export * from './run-leases';
 export * from './direct-run-recovery';
 export * from './run-metrics';

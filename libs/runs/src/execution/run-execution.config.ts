@@ -67,6 +67,12 @@ export const runExecutionEnv = {
   RUN_MAX_TOOL_CALLS: envInt(DEFAULT_RUN_LIMITS.maxToolCalls, 0, 10_000).describe(
     'Default tool calls one attempt may make (`limits.max_tool_calls`); beyond it `max_tool_calls_exceeded`.',
   ),
+  RUN_INPUT_TIMEOUT_SECONDS: envInt(86_400, 1, 30 * 86_400).describe(
+    'How long a run waits for human input (`request_input`, `context.waitForInput`, a tool approval) when the request sets no `timeout_seconds`; past it the run fails with `input_timeout`, or goes on with the request\'s `default`.',
+  ),
+  RUN_INPUT_SWEEP_INTERVAL_MS: envInt(5_000, 100, 3_600_000).describe(
+    'How often one of the processes that execute runs (coordinators; agent-api in direct mode) ends the waits for input that expired.',
+  ),
   RUN_MAX_OUTPUT_BYTES: envInt(DEFAULT_RUN_LIMITS.maxOutputBytes, 1, 64 * 1024 * 1024).describe(
     'Default largest run output, bytes of its JSON (`limits.max_output_bytes`); beyond it `output_too_large`.',
   ),

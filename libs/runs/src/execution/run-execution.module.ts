@@ -13,6 +13,7 @@ import { createAgentRegistry, createAgentRunner } from './agent-runtime.factory'
 import { DirectRunRecovery } from './direct-run-recovery';
 import { InProcessRunWorker } from './in-process-run.worker';
 import { LlmMetrics } from './llm-metrics';
+import { InputExpiryService } from './input-expiry.service';
 import { PublishingMeshClient } from './publishing-mesh.client';
 import type { RunExecutionConfig } from './run-execution.config';
 import { RUN_EXECUTION_CONFIG, RUN_EXECUTION_SHUTDOWN_GRACE_MS } from './run-execution.tokens';
@@ -42,6 +43,7 @@ export class RunExecutionModule {
     const providers: Provider[] = [
       { provide: RUN_EXECUTION_CONFIG, useValue: config },
       RunExecutor,
+      InputExpiryService,
       RunMetrics,
       ToolMetrics,
       LlmMetrics,

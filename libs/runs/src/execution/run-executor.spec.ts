@@ -927,4 +927,70 @@ describe(RunExecutor.name, () => {
     expect(mocks.journal).toEqual([]);
     expect(mocks.runs.stored(RUN_ID)?.status).toBe('queued');
   });
+
+  describe('an agent that asks for human input', () => {
+    let run: Run;
+    let finished: Run[];
+
+    beforeEach(async () => {
+      finished = [];
+      sut.addHooks({ started: async () => undefined, finished: async (ended) => void finished.push(ended) });
+      mocks.agent.behaviour = async (_input, context) => ({ city: await context.waitForInput({ prompt: 'Which city?', timeout_seconds: 60 }) });
+      run = seedQueuedRun(mocks);
+      await sut.execute(RunFactory.job(run), FIRST_OF_THREE, signal);
+    });
+
+    it('should end the job without an error and suspend the run, its attempt not spent', () => {
+      expect(mocks.runs.stored(RUN_ID)).toMatchObject({
+        status: 'waiting_input',
+        attempts: 0,
+        pending_inputs: [{ id: 'input_1', kind: 'input', prompt: 'Which city?', expires_at: expect.stringMatching(/Z$/) }],
+      });
+    });
+
+    it('should log run.waiting_input after run.started, and not archive the open log', () => {
+      const events = mocks.eventLog.eventsOf(RUN_ID);
+
+      expect(types(events)).toEqual(['run.queued', 'run.started', 'run.waiting_input']);
+      expect(events[2]?.data).toMatchObject({ attempt: 1, pending_inputs: [{ id: 'input_1' }] });
+      expect(mocks.archive.events).toEqual([]);
+    });
+
+    it('should give the agent slot back and tell no hook the run finished', () => {
+      expect(mocks.dispatcher.released).toEqual([{ agentId: AGENT_ID, runId: RUN_ID }]);
+      expect(finished).toEqual([]);
+    });
+
+    it('should drop a stale job of the waiting run without running the agent', async () => {
+      mocks.journal.length = 0;
+
+      await sut.execute(RunFactory.job(run), FIRST_OF_THREE, signal);
+
+      expect(mocks.journal).not.toContain('agent.run');
+      expect(mocks.runs.stored(RUN_ID)?.status).toBe('waiting_input');
+    });
+
+    it('should replay with the answers once resumed, completing as the same attempt', async () => {
+      await mocks.runs.markResumed(RUN_ID, { input_1: 'Paris' });
+
+      await sut.execute(RunFactory.job(run), FIRST_OF_THREE, signal);
+
+      expect(mocks.runs.stored(RUN_ID)).toMatchObject({ status: 'completed', output: { city: 'Paris' }, attempts: 1 });
+      expect(types(mocks.eventLog.eventsOf(RUN_ID)).slice(-2)).toEqual(['run.started', 'run.completed']);
+      expect(finished.map((ended) => ended.status)).toEqual(['completed']);
+    });
+  });
+
+  it('should cancel a run at once when its cancellation was requested while it went to wait', async () => {
+    mocks.agent.behaviour = async (_input, context) => {
+      mocks.cancellation.reasons.set(RUN_ID, 'user asked');
+      return context.waitForInput({ prompt: 'Which city?' });
+    };
+    seedQueuedRun(mocks);
+
+    await sut.execute(RunFactory.job(), FIRST_OF_THREE, signal);
+
+    expect(mocks.runs.stored(RUN_ID)).toMatchObject({ status: 'cancelled', error: { code: 'cancelled', message: 'user asked' } });
+    expect(types(mocks.eventLog.eventsOf(RUN_ID)).slice(-2)).toEqual(['run.waiting_input', 'run.cancelled']);
+  });
 });

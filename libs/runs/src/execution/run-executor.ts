@@ -1,8 +1,8 @@
 import { Inject, Injectable } from '@nestjs/common';
-import { AgentRunner, addUsage, failureOf } from '@skreaver/agent-runtime';
-import type { RunUsage } from '@skreaver/agent-runtime';
+import { AgentRunner, addUsage, failureOf, isInputRequired } from '@skreaver/agent-runtime';
+import type { RequestedInput, RunUsage } from '@skreaver/agent-runtime';
 import { TERMINAL_RUN_STATUSES, runEventId } from '@skreaver/contracts';
-import type { Agent, JsonValue, Run, RunActivity, RunEventOf, RunEventType, RunEventV1, RunJobV1 } from '@skreaver/contracts';
+import type { Agent, JsonValue, Run, RunActivity, RunEventOf, RunEventType, RunEventV1, RunJobV1, RunStatus } from '@skreaver/contracts';
 import { RunEventLog } from '@skreaver/messaging';
 import { JsonLogger } from '@skreaver/observability';
 import { AgentRepository, RunEventArchive, RunRepository, RunStepRepository } from '@skreaver/persistence';
@@ -15,6 +15,7 @@ import { RunDispatcher } from '../run-dispatcher';
 import { RUN_EXECUTION_CONFIG } from './run-execution.tokens';
 import type { RunExecutionConfig } from './run-execution.config';
 import { RunMetrics } from './run-metrics';
+import { suspendForInput } from './run-suspension';
 import { StoredRunJournal } from './stored-run-journal';
 
 /** Thrown for a failure that another attempt cannot fix (bad config, a limit, a refusal): the queue must not retry it. */
@@ -52,7 +53,8 @@ type Outcome =
   | { kind: 'completed'; output: JsonValue }
   | { kind: 'cancelled'; reason: string }
   | { kind: 'interrupted' }
-  | { kind: 'error'; error: unknown };
+  | { kind: 'error'; error: unknown }
+  | { kind: 'waiting'; inputs: RequestedInput[] };
 
 /**
  * Executes one attempt of a run: state transitions, the event log, the stored result, the archive, and handing the
@@ -97,6 +99,8 @@ export class RunExecutor {
     }
     const log = await this.openLog(run);
     if (TERMINAL_RUN_STATUSES.includes(run.status)) return this.settle(run, agent, log);
+    // A stale job of a run that waits for input: its resume enqueues the run again.
+    if (run.status === 'waiting_input') return;
     await this.logLostStart(run, log);
 
     // A worker killed mid-run never failed its attempt, so the queue counts it again; the run row knows it started.
@@ -114,9 +118,20 @@ export class RunExecutor {
 
     const started = performance.now();
     let tokens: RunUsage | null = null;
-    const outcome = await this.runAgent(run, agent, recorded, signal, log, (used) => (tokens = addUsage(tokens, used)));
+    let outcome = await this.runAgent(run, agent, recorded, signal, log, (used) => (tokens = addUsage(tokens, used)));
     const durationMs = performance.now() - started;
     running.usage = await this.storeUsage(run, tokens);
+    if (outcome.kind === 'waiting') {
+      // Waits for a person (run-suspension.ts): no attempt spent, the agent's slot handed on, the job done.
+      const cancelled = await suspendForInput(
+        { runs: this.runs, agents: this.agents, dispatcher: this.dispatcher, cancellation: this.cancellation, db: (operation, what) => this.db(operation, what), logWaiting: (data) => log.append('run.waiting_input', data) },
+        running,
+        agent,
+        outcome.inputs,
+      );
+      if (cancelled === null) return;
+      outcome = { kind: 'cancelled', reason: cancelled };
+    }
     // Bookkeeping below may throw: the job is then retried, and the retry finds the run finished and settles its log.
     if (outcome.kind === 'completed') {
       const finishedAt = nowIso();
@@ -168,6 +183,8 @@ export class RunExecutor {
         onActivity: (activity) => log.appendActivity(activity),
         firstDeltaIndex: nextDeltaIndex(log.events),
         onUsage,
+        // Answers people gave while it waited: a resumed run replays with them.
+        inputs: await this.db(() => this.runs.inputAnswers(run.id), 'read run inputs'),
         // Every attempt (a retry, a job delivered again after its worker died) replays the steps earlier ones recorded.
         journal: new StoredRunJournal(this.steps, run.id, this.database, signal),
       });
@@ -175,6 +192,7 @@ export class RunExecutor {
       return { kind: 'completed', output };
     } catch (error) {
       if (signal.aborted) return abortedOutcome(signal);
+      if (isInputRequired(error)) return { kind: 'waiting', inputs: error.inputs };
       return { kind: 'error', error };
     } finally {
       this.metrics.active.dec();
@@ -218,15 +236,17 @@ export class RunExecutor {
    * dying; direct mode shutting down): fails it as `worker_lost` with `message`, logs `run.failed` and frees its slot.
    * Does nothing to a run that already finished.
    */
-  async abandon(job: RunJobV1, message: string): Promise<void> {
+  async abandon(job: RunJobV1, message: string, options: { code?: string; from?: readonly RunStatus[] } = {}): Promise<void> {
     const run = await this.db(() => this.runs.findById(job.tenant_id, job.run_id), 'read run');
     const agent = await this.db(() => this.agents.findById(job.tenant_id, job.agent_id), 'read agent');
-    if (!run || !agent || TERMINAL_RUN_STATUSES.includes(run.status)) return;
-    const failure = { code: 'worker_lost', message };
+    // Ends open runs other than waiting ones (no job holds those), unless `from` names the statuses to end.
+    const from = options.from ?? (['queued', 'running'] as const);
+    if (!run || !agent || !from.includes(run.status)) return;
+    const failure = { code: options.code ?? 'worker_lost', message };
     const log = await this.openLog(run);
     await this.logLostStart(run, log);
     const finishedAt = nowIso();
-    if (!(await this.db(() => this.runs.markFailed(run.id, failure, finishedAt), 'store run failure'))) return;
+    if (!(await this.db(() => this.runs.markFailed(run.id, failure, finishedAt, from), 'store run failure'))) return;
     await log.append('run.failed', { ...failure, attempt: Math.max(run.attempts, 1), final: true });
     await this.finish({ ...run, status: 'failed', error: failure, finished_at: finishedAt }, agent, log);
   }

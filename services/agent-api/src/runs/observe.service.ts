@@ -28,6 +28,12 @@ export class ObserveService {
         error: finished.error,
       });
     }
+    if (finished.status === 'waiting_input') {
+      throw new ApiError(409, 'run_waiting_input', `run ${finished.id} waits for input; answer it with POST /runs/${finished.id}/resume`, {
+        run_id: finished.id,
+        pending_inputs: finished.pending_inputs,
+      });
+    }
     throw new ApiError(504, 'run_timeout', `run ${finished.id} did not finish in time; it continues (GET /runs/${finished.id})`, {
       run_id: finished.id,
     });

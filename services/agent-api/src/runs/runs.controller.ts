@@ -27,6 +27,7 @@ import {
   ObserveRequestDto,
   ObserveResponseDto,
   RedrivenRunDto,
+  ResumeRunRequestDto,
   RunDto,
   RunEventsPageDto,
   RunEventsQueryDto,
@@ -36,6 +37,7 @@ import {
 } from '../dtos';
 import { ObserveService } from './observe.service';
 import { RunResponder } from './run-responder';
+import { RunResumeService } from './run-resume.service';
 import { RunsService } from './runs.service';
 import { resumeSeq, streamEvents, wantsEventStream } from './sse';
 
@@ -51,6 +53,7 @@ export class RunsController {
     private readonly runs: RunsService,
     private readonly observer: ObserveService,
     private readonly responder: RunResponder,
+    private readonly resumer: RunResumeService,
   ) {}
 
   /**
@@ -197,6 +200,40 @@ export class RunsController {
     const afterSeq = resumeSeq(request, params.id, query.after);
     await this.runs.get(principal.tenant_id, params.id);
     await streamEvents(request, reply, (send, signal) => this.runs.follow(principal.tenant_id, params.id, afterSeq, send, signal));
+  }
+
+  /** Answers a waiting run's inputs (or decides its approval) and queues the same run again; it replays its journal. */
+  @Post('runs/:id/resume')
+  @HttpCode(HttpStatus.OK)
+  @RequireRole('operator')
+  @ApiOperation({
+    summary: 'Answer a run waiting for input',
+    description:
+      'The run (`waiting_input`) is queued again under the same id and replays from the start: completed steps return their recorded results, the answered input returns its answer.',
+  })
+  @ApiHeader({
+    name: 'Idempotency-Key',
+    required: false,
+    description: 'Same key and body: nothing done twice, the run as it stands (`Idempotency-Replayed: true`); same key, other body: 422',
+    schema: openApiSchemaOf(IdempotencyKey),
+  })
+  @ApiOkResponse({ description: 'The run, queued again', type: RunDto.Output })
+  @ApiErrors({
+    ...RUN_NOT_FOUND,
+    409: '`run_not_waiting`, `input_unknown`, `input_expired` or `input_already_answered`',
+    422: '`input_invalid`: an answer does not satisfy its schema or a pending input is unanswered (`details.issues`); `idempotency_key_reused`',
+  })
+  async resume(
+    @CurrentPrincipal() principal: Principal,
+    @Param() params: RunIdParamsDto,
+    @Headers('idempotency-key') rawKey: string | undefined,
+    @Body() body: ResumeRunRequestDto,
+    @Res({ passthrough: true }) reply: FastifyReply,
+  ): Promise<Run> {
+    const idempotencyKey = new ZodValidationPipe(OptionalIdempotencyKey, 'headers').transform(rawKey);
+    const { run, replayed } = await this.resumer.resume(principal.tenant_id, params.id, body, principal.subject, idempotencyKey);
+    if (replayed) void reply.header('idempotency-replayed', 'true');
+    return run;
   }
 
   /** Cancels a queued run at once or asks the coordinator running it to abort; 409 when it already finished. */

@@ -204,6 +204,7 @@ describe(RunsService.name, () => {
         created_at: expect.stringMatching(/^\d{4}-\d{2}-\d{2}T.*Z$/),
         started_at: null,
         finished_at: null,
+        pending_inputs: [],
       });
       expect(mocks.runs.rows.get(run.id)).toEqual({ run, requestHash: null });
     });
@@ -334,15 +335,15 @@ describe(RunsService.name, () => {
         ({ run } = await sut.submit(TENANT, AGENT_ID, input));
       });
 
-      it('should cancel the queued one in the database, from queued only', () => {
+      it('should cancel the queued one in the database, from queued (or waiting for input) only', () => {
         expect(mocks.runs.stored(OTHER_RUN_ID)).toMatchObject({
           status: 'cancelled',
           error: { code: 'cancelled', message: `interrupted by run ${run.id}` },
           finished_at: expect.stringMatching(/Z$/),
         });
         expect(mocks.runs.markCancelledCalls).toEqual([
-          { id: THIRD_RUN_ID, error: { code: 'cancelled', message: `interrupted by run ${run.id}` }, from: ['queued'] },
-          { id: OTHER_RUN_ID, error: { code: 'cancelled', message: `interrupted by run ${run.id}` }, from: ['queued'] },
+          { id: THIRD_RUN_ID, error: { code: 'cancelled', message: `interrupted by run ${run.id}` }, from: ['queued', 'waiting_input'] },
+          { id: OTHER_RUN_ID, error: { code: 'cancelled', message: `interrupted by run ${run.id}` }, from: ['queued', 'waiting_input'] },
         ]);
       });
 
@@ -622,8 +623,8 @@ describe(RunsService.name, () => {
         answer = await sut.cancel(TENANT, RUN_ID, 'user asked', 'api-key:ops');
       });
 
-      it('should cancel it in the database, from queued only', () => {
-        expect(mocks.runs.markCancelledCalls).toEqual([{ id: RUN_ID, error: { code: 'cancelled', message: 'user asked' }, from: ['queued'] }]);
+      it('should cancel it in the database, from queued (or waiting for input) only', () => {
+        expect(mocks.runs.markCancelledCalls).toEqual([{ id: RUN_ID, error: { code: 'cancelled', message: 'user asked' }, from: ['queued', 'waiting_input'] }]);
       });
 
       it('should answer the cancelled run', () => {
@@ -700,7 +701,7 @@ describe(RunsService.name, () => {
       it('should leave the run, its log and its slot to the coordinator', async () => {
         await sut.cancel(TENANT, RUN_ID, 'user asked', 'api', 5);
 
-        expect(mocks.runs.markCancelledCalls).toEqual([expect.objectContaining({ from: ['queued'] })]);
+        expect(mocks.runs.markCancelledCalls).toEqual([expect.objectContaining({ from: ['queued', 'waiting_input'] })]);
         expect(mocks.eventLog.eventsOf(RUN_ID)).toHaveLength(2);
         expect(mocks.archive.rows).toEqual([]);
         expect(mocks.dispatcher.released).toEqual([]);

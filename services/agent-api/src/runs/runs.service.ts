@@ -76,18 +76,18 @@ export class RunsService {
     }
   }
 
-  /** The run once it has finished, or as it is when `timeoutMs` runs out. */
+  /** The run once it has finished or waits for input, or as it is when `timeoutMs` runs out. */
   async waitForEnd(tenantId: string, runId: string, timeoutMs: number): Promise<Run> {
     let wake: () => void = () => undefined;
     const ended = new Promise<void>((resolve) => (wake = resolve));
     const unsubscribe = this.hub.subscribe(runId, (event) => {
-      if (isTerminalEvent(event)) wake();
+      if (isTerminalEvent(event) || event.type === 'run.waiting_input') wake();
     });
     const timer = setTimeout(wake, timeoutMs);
     try {
       // Subscribed before this read, so a run ending in between is either seen here or heard by the listener.
       const run = await this.get(tenantId, runId);
-      if (isFinished(run)) return run;
+      if (isFinished(run) || run.status === 'waiting_input') return run;
       await ended;
       return await this.get(tenantId, runId);
     } finally {

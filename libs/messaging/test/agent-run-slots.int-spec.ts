@@ -1,0 +1,32 @@
+import { isolatedRedis } from '@skreaver/testing';
+import { newId } from '@skreaver/util';
+
+import { AgentRunSlots, createRedis } from '../src';
+
+const isolated = isolatedRedis('messaging-agent-slots');
+
+describe(AgentRunSlots.name, () => {
+  const redis = createRedis(isolated.url, { connectionName: 'messaging-slots-test' });
+  const sut = new AgentRunSlots(redis, isolated.prefix);
+
+  afterAll(async () => {
+    redis.disconnect();
+    await isolated.cleanup();
+  });
+
+  it('should keep the place of a run admitted twice while it waits, so it is handed a slot once', async () => {
+    const agentId = newId();
+    const [first, second, third] = [newId(), newId(), newId()];
+    expect(await sut.admit(agentId, first, 1, 'queue')).toEqual({ outcome: 'start' });
+    expect(await sut.admit(agentId, second, 1, 'queue')).toEqual({ outcome: 'queued', position: 1 });
+    expect(await sut.admit(agentId, third, 1, 'queue')).toEqual({ outcome: 'queued', position: 2 });
+
+    expect(await sut.admit(agentId, second, 1, 'queue')).toEqual({ outcome: 'queued', position: 1 });
+    expect(await sut.admit(agentId, first, 1, 'queue')).toEqual({ outcome: 'start' });
+
+    expect(await sut.depth(agentId)).toEqual({ active: 1, pending: 2 });
+    expect(await sut.release(agentId, first, 1)).toEqual([second]);
+    expect(await sut.release(agentId, second, 1)).toEqual([third]);
+    expect(await sut.release(agentId, third, 1)).toEqual([]);
+  });
+});
