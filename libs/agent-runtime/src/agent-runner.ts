@@ -12,6 +12,7 @@ import type { GuardedHttpClientOptions } from './network/guarded-http.client';
 import { NetworkPolicy } from './network/network-policy';
 import { RunBudget } from './run-budget';
 import { builtInTools } from './tools/built-in-tools';
+import type { AgentThread } from './thread/agent-thread';
 import { RunToolbox } from './tools/run-toolbox';
 import type { ActivitySink, ToolObserver } from './tools/run-toolbox';
 import { ToolRegistry } from './tools/tool-registry';
@@ -30,6 +31,8 @@ export interface RunRequest {
   signal: AbortSignal;
   /** Receives the attempt's steps, tool calls and partial outputs in order (the coordinator appends them to the log). */
   onActivity?: ActivitySink;
+  /** The run's thread (a thread run), as `context.thread`. */
+  thread?: AgentThread;
 }
 
 /** What an `AgentRunner` runs agents with. */
@@ -117,6 +120,7 @@ export class AgentRunner {
       tools,
       memory,
       http,
+      thread: request.thread,
       async emit(event) {
         if (!open) return;
         if (event.type === 'step') {

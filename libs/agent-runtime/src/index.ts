@@ -9,6 +9,7 @@ export * from './memory-store';
 export * from './plugin-loader';
 export * from './redaction';
 export * from './run-budget';
+export * from './thread/agent-thread';
 export * from './kinds/echo.agent';
 export * from './kinds/llm.agent';
 export * from './kinds/tool.agent';

@@ -3,6 +3,7 @@ export * from './http/api-error';
 export * from './http/agents';
 export * from './http/runs';
 export * from './http/run-list';
+export * from './http/threads';
 export * from './http/tools';
 export * from './http/memory';
 export * from './http/auth';

@@ -9,6 +9,8 @@ import { ApiKeyEntity } from './entities/api-key.entity';
 import { AuditLogEntity } from './entities/audit-log.entity';
 import { RunEventEntity } from './entities/run-event.entity';
 import { RunEntity } from './entities/run.entity';
+import { ThreadCheckpointEntity } from './entities/thread-checkpoint.entity';
+import { ThreadEntity } from './entities/thread.entity';
 import { MIGRATIONS } from './migrations/migration-list';
 
 /** How a service reaches its database; `databaseUrl` unset means the SQLite file under `dataDir`. */
@@ -82,7 +84,7 @@ function redactPostgresUrl(raw: string): string {
 export function createDataSource(options: PersistenceOptions): DataSource {
   const target = resolveDatabaseTarget(options);
   const common = {
-    entities: [AgentEntity, RunEntity, RunEventEntity, ApiKeyEntity, AuditLogEntity, AgentMemoryEntity],
+    entities: [AgentEntity, RunEntity, RunEventEntity, ApiKeyEntity, AuditLogEntity, AgentMemoryEntity, ThreadEntity, ThreadCheckpointEntity],
     migrations: MIGRATIONS,
     migrationsTransactionMode: 'all' as const,
     synchronize: false,

@@ -94,6 +94,7 @@ export const RunFactory = {
       error: null,
       attempts: 0,
       idempotency_key: null,
+      thread_id: null,
       created_at: at(1),
       started_at: null,
       finished_at: null,

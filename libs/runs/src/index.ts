@@ -9,3 +9,4 @@ export * from './in-process-run-queue';
 export * from './database-wait';
 export * from './run-reconciler';
 export * from './execution';
+export * from './threads';

@@ -38,6 +38,7 @@ export function runFixture(overrides: Partial<Run> = {}): Run {
     error: null,
     attempts: 0,
     idempotency_key: null,
+    thread_id: null,
     created_at: FIXTURE_IDS.createdAt,
     started_at: null,
     finished_at: null,

@@ -63,6 +63,7 @@ describe.each(DATABASE_KINDS)('mesh-coordinator run execution on %s', (kind) => 
       error: null,
       attempts: 0,
       idempotency_key: null,
+      thread_id: null,
       created_at: now,
       started_at: null,
       finished_at: null,

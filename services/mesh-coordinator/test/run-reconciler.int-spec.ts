@@ -77,6 +77,7 @@ describe.each(DATABASE_KINDS)('run reconciler on %s', (kind) => {
       error: null,
       attempts: 0,
       idempotency_key: null,
+      thread_id: null,
       created_at: LONG_AGO,
       started_at: null,
       finished_at: null,

@@ -27,6 +27,7 @@ function runRow(overrides: Record<string, unknown> = {}): Record<string, unknown
     error: null,
     attempts: 0,
     idempotency_key: null,
+    thread_id: null,
     created_at: CREATED_AT,
     started_at: null,
     finished_at: null,

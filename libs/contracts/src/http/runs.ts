@@ -2,6 +2,7 @@ import { z } from 'zod';
 
 import { AgentId, JsonValue, RunId, TenantId, Timestamp } from '../common';
 import { RunEventV1 } from '../events/run-event.v1';
+import { ThreadId } from './threads';
 
 export const RunStatus = z.enum(['queued', 'running', 'completed', 'failed', 'cancelled']);
 export type RunStatus = z.infer<typeof RunStatus>;
@@ -33,6 +34,8 @@ export const Run = z.object({
   attempts: z.number().int().nonnegative(),
   /** The client's `Idempotency-Key`, when it sent one. */
   idempotency_key: z.string().nullable(),
+  /** The thread the run is a turn of (`POST /threads/{id}/runs`), or null. */
+  thread_id: ThreadId.nullable(),
   created_at: Timestamp,
   started_at: Timestamp.nullable(),
   finished_at: Timestamp.nullable(),

@@ -10,6 +10,7 @@ import { AgentEntity } from './agent.entity';
 @Index('uq_runs_idempotency', ['tenant_id', 'agent_id', 'idempotency_key'], { unique: true })
 @Index('idx_runs_agent_id_status', ['agent_id', 'status'])
 @Index('idx_runs_status_created_at', ['status', 'created_at'])
+@Index('idx_runs_thread_id_status', ['thread_id', 'status'])
 export class RunEntity {
   @PrimaryColumn({ type: 'varchar', length: 36, primaryKeyConstraintName: 'pk_runs' })
   id!: string;
@@ -49,6 +50,10 @@ export class RunEntity {
   /** SHA-256 of the request that carried the idempotency key, to tell a retry from a reused key. */
   @Column({ type: 'varchar', length: 64, nullable: true })
   request_hash!: string | null;
+
+  /** The thread the run is a turn of; no foreign key: a deleted thread's runs stay readable. */
+  @Column({ type: 'varchar', length: 36, nullable: true })
+  thread_id!: string | null;
 
   @Column({ type: 'varchar', length: 32 })
   created_at!: string;

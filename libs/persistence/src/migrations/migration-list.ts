@@ -3,7 +3,8 @@ import { RunControls1795900000000 } from './run-controls.migration';
 import { AuthSchema1796000000000 } from './auth-schema.migration';
 import { AgentMemory1796100000000 } from './agent-memory.migration';
 import { OpenRunsIndex1796200000000 } from './open-runs-index.migration';
+import { Threads1796500000000 } from './threads.migration';
 
 /** Every migration, oldest first. */
 // Listed rather than globbed: the same code runs as src/*.ts under jest and as dist/*.js in production.
-export const MIGRATIONS = [InitialSchema1795854060241, RunControls1795900000000, AuthSchema1796000000000, AgentMemory1796100000000, OpenRunsIndex1796200000000];
+export const MIGRATIONS = [InitialSchema1795854060241, RunControls1795900000000, AuthSchema1796000000000, AgentMemory1796100000000, OpenRunsIndex1796200000000, Threads1796500000000];

@@ -15,6 +15,7 @@ import { RUN_EXECUTION_CONFIG, RUN_EXECUTION_SHUTDOWN_GRACE_MS } from './run-exe
 import { RunExecutor } from './run-executor';
 import { RunMetrics } from './run-metrics';
 import { ToolMetrics } from './tool-metrics';
+import { ThreadTurns } from '../threads/thread-turns';
 
 export interface RunExecutionOptions {
   /** False: the agents' `mesh_send` / `mesh_request` fail with `mesh_disabled`. */
@@ -37,6 +38,7 @@ export class RunExecutionModule {
     const providers: Provider[] = [
       { provide: RUN_EXECUTION_CONFIG, useValue: config },
       RunExecutor,
+      ThreadTurns,
       RunMetrics,
       ToolMetrics,
       AgentMemoryStore,

@@ -200,6 +200,7 @@ describe(RunsService.name, () => {
         error: null,
         attempts: 0,
         idempotency_key: null,
+        thread_id: null,
         created_at: expect.stringMatching(/^\d{4}-\d{2}-\d{2}T.*Z$/),
         started_at: null,
         finished_at: null,

@@ -1,0 +1,72 @@
+import { Inject, Injectable } from '@nestjs/common';
+import { ConversationThread } from '@skreaver/agent-runtime';
+import type { JsonValue, Run, RunStatus, ThreadMessage, ThreadStatus } from '@skreaver/contracts';
+import { ThreadRepository } from '@skreaver/persistence';
+import { nowIso } from '@skreaver/util';
+
+import type { RunExecutionConfig } from '../execution/run-execution.config';
+import { RUN_EXECUTION_CONFIG } from '../execution/run-execution.tokens';
+import { trimConversation } from './thread-size-policy';
+import type { ThreadSizePolicy } from './thread-size-policy';
+
+/**
+ * The thread side of executing a thread run (`RunExecutor` calls it): loads the conversation and state for the
+ * agent (`context.thread`), records the completed turn (conversation trimmed by the size policy, state, and one
+ * checkpoint with `step` = the turn's number), and keeps the thread's status: `busy` while a run of it is open,
+ * then `idle`, or `error` after a failed run.
+ */
+@Injectable()
+export class ThreadTurns {
+  private readonly policy: ThreadSizePolicy;
+
+  constructor(
+    private readonly threads: ThreadRepository,
+    @Inject(RUN_EXECUTION_CONFIG) config: Pick<RunExecutionConfig, 'THREAD_MAX_MESSAGES' | 'THREAD_MAX_BYTES'>,
+  ) {
+    this.policy = { maxMessages: config.THREAD_MAX_MESSAGES, maxBytes: config.THREAD_MAX_BYTES };
+  }
+
+  /** The run's thread as the agent sees it, or undefined for a run of no thread (or of a deleted one). */
+  async open(run: Run): Promise<ConversationThread | undefined> {
+    if (!run.thread_id) return undefined;
+    const stored = await this.threads.findById(run.tenant_id, run.thread_id);
+    if (!stored) return undefined;
+    return new ConversationThread(stored.thread.id, stored.thread.turns + 1, trimConversation(stored.messages, this.policy), stored.thread.state);
+  }
+
+  /** The run started: its thread is busy. */
+  async started(run: Run): Promise<void> {
+    if (run.thread_id) await this.threads.setStatus(run.thread_id, 'busy', nowIso());
+  }
+
+  /**
+   * Stores the completed turn: the history, then what the agent appended (or, if it appended nothing, the input as
+   * a `user` message and the output as an `assistant` one), trimmed; the state; a checkpoint. Idempotent per run.
+   */
+  async completed(run: Run, thread: ConversationThread, input: JsonValue, output: JsonValue): Promise<void> {
+    if (!run.thread_id) return;
+    const appended: ThreadMessage[] =
+      thread.appended.length > 0 ? [...thread.appended] : [{ role: 'user', content: asText(input) }, { role: 'assistant', content: asText(output) }];
+    const messages = trimConversation([...thread.history, ...appended], this.policy);
+    await this.threads.recordTurn(run.thread_id, { runId: run.id, messages, state: thread.state, at: nowIso() });
+  }
+
+  /** The run ended (`ended.status`): its thread is idle (or `error` after a failure) unless another run of it is open. */
+  async ended(ended: Run): Promise<void> {
+    if (!ended.thread_id) return;
+    const open = await this.threads.countOpenRuns(ended.thread_id, ended.id);
+    await this.threads.setStatus(ended.thread_id, open > 0 ? 'busy' : statusAfter(ended.status), nowIso());
+  }
+}
+
+/**
+ * A thread's status once its run has ended. A run that waits for a person (`waiting_input`, helper H's run status)
+ * does not end; when that status exists, the executor sets the thread `waiting_input` where it parks the run.
+ */
+function statusAfter(status: RunStatus): ThreadStatus {
+  return status === 'failed' ? 'error' : 'idle';
+}
+
+function asText(value: JsonValue): string {
+  return typeof value === 'string' ? value : JSON.stringify(value);
+}
