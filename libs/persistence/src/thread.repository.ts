@@ -175,6 +175,16 @@ export class ThreadRepository {
     return row ? toCheckpoint(row) : null;
   }
 
+  /** The ids of the thread's open (queued or running) runs, oldest first. */
+  async listOpenRunIds(threadId: string): Promise<string[]> {
+    const rows = await this.runs.find({
+      select: { id: true },
+      where: { thread_id: threadId, status: In(OPEN_RUN_STATUSES) },
+      order: { created_at: 'ASC', id: 'ASC' },
+    });
+    return rows.map((row) => row.id);
+  }
+
   /** How many runs of the thread are open (queued or running), `exceptRunId` not counted. */
   countOpenRuns(threadId: string, exceptRunId?: string): Promise<number> {
     return this.runs.countBy({

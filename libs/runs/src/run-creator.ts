@@ -8,8 +8,11 @@ import type { QueuedRunCanceller } from './queued-run-canceller';
 import type { RunCancellation } from './run-cancellation';
 import type { RunDispatcher } from './run-dispatcher';
 
+/** A policy refused the run (the agent's, or a `RunGate`'s): it was not created and nothing stays behind. */
+export class RunRefusedError extends Error {}
+
 /** The agent's policy is `reject` and it is busy: the run was not created. */
-export class RunRejectedError extends Error {
+export class RunRejectedError extends RunRefusedError {
   constructor(readonly agentId: string) {
     super(`agent ${agentId} is busy and its policy rejects runs while it works`);
     this.name = 'RunRejectedError';
@@ -65,6 +68,7 @@ export interface CreateRunOptions {
 export interface RunGate {
   /** True when `admit` may refuse the run (it is then asked before anything is logged). */
   readonly mayRefuse: boolean;
+  /** @throws RunRefusedError (a subclass) to refuse the run. */
   admit(run: Run): Promise<'proceed' | 'hold'>;
   undo(run: Run): Promise<void>;
   /** Whether the run waits behind the gate (an idempotent repeat must not admit it to its agent). */
@@ -130,7 +134,7 @@ export class RunCreator {
       // A run that cannot be admitted must not stay queued with nothing behind it, nor keep its agent's slot.
       await this.runs.delete(run.id).catch(() => undefined);
       await options.gate?.undo(run).catch(() => undefined);
-      if (error instanceof RunRejectedError) throw error;
+      if (error instanceof RunRefusedError) throw error;
       await this.dispatcher.release(agent, run.id).catch(() => undefined);
       await this.eventLog.expire(run.id, this.eventsTtlSeconds).catch(() => undefined);
       throw new RunAdmissionError(run.id, error);

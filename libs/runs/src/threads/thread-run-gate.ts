@@ -4,11 +4,12 @@ import { RunRepository } from '@skreaver/persistence';
 
 import type { QueuedRunCanceller } from '../queued-run-canceller';
 import type { RunCancellation } from '../run-cancellation';
+import { RunRefusedError } from '../run-creator';
 import type { RunGate } from '../run-creator';
 import type { RunDispatcher } from '../run-dispatcher';
 
 /** The thread's policy is `reject` and a run of it is open: the run was not created. */
-export class ThreadBusyError extends Error {
+export class ThreadBusyError extends RunRefusedError {
   constructor(readonly threadId: string) {
     super(`thread ${threadId} is busy and its double-texting policy rejects inputs while it works`);
     this.name = 'ThreadBusyError';
