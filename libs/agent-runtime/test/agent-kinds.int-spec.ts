@@ -1,6 +1,8 @@
 import { createHmac } from 'node:crypto';
 
 import type { JsonValue, RunActivity } from '@skreaver/contracts';
+import { startModelStandIn } from '@skreaver/testing';
+import type { ModelStandIn } from '@skreaver/testing';
 import { AgentRegistry, AgentRunner, GuardedHttpClient, NetworkPolicy, builtInAgents } from '../src';
 import type { LlmDefaults, NetworkPolicyOptions } from '../src';
 
@@ -122,54 +124,40 @@ describe('webhook agent', () => {
 });
 
 describe('llm agent against an OpenAI-compatible server', () => {
-  let server: LocalHttpServer;
+  let model: ModelStandIn;
   let mode: 'tools' | 'loop' | 'unauthorized' | 'overloaded' = 'tools';
-  const bodies: Array<Record<string, unknown>> = [];
 
   beforeAll(async () => {
-    server = await startLocalHttpServer();
-    server.route('/v1/chat/completions', (req, res) => {
-      const body = JSON.parse(req.body) as { messages: Array<{ role: string; content: string | null }> };
-      bodies.push(body);
-      if (mode === 'unauthorized') return json(res, 401, { error: { message: 'bad key' } });
-      if (mode === 'overloaded') return json(res, 503, { error: { message: 'overloaded' } });
-      const toolMessage = body.messages.find((message) => message.role === 'tool');
-      if (mode === 'tools' && toolMessage) {
-        return json(res, 200, { choices: [{ message: { role: 'assistant', content: `The answer is ${toolMessage.content}` }, finish_reason: 'stop' }] });
-      }
-      json(res, 200, {
-        choices: [
-          {
-            message: {
-              role: 'assistant',
-              content: 'Let me compute.',
-              tool_calls: [{ id: `call-${bodies.length}`, type: 'function', function: { name: 'math', arguments: '{"expression":"6*7"}' } }],
-            },
-            finish_reason: 'tool_calls',
-          },
-        ],
-      });
+    model = await startModelStandIn({
+      script: (request) => {
+        if (mode === 'unauthorized') return { status: 401, body: { error: { message: 'bad key' } } };
+        if (mode === 'overloaded') return { status: 503, body: { error: { message: 'overloaded' } } };
+        const toolMessage = request.messages.find((message) => message.role === 'tool');
+        if (mode === 'tools' && toolMessage) return { content: `The answer is ${String(toolMessage.content)}` };
+        return { content: 'Let me compute.', tool_calls: [{ id: `call-${request.n}`, name: 'math', arguments: '{"expression":"6*7"}' }] };
+      },
     });
   });
 
   afterAll(async () => {
-    await server?.close();
+    await model?.close();
   });
 
   beforeEach(() => {
     mode = 'tools';
-    bodies.length = 0;
-    server.requests.length = 0;
+    model.requests.length = 0;
   });
 
+  const bodies = () => model.requests.map((request) => request.body);
+
   it('should call tools the model asks for and answer with its final message (settings from the environment)', async () => {
-    const { run, activities } = newRunner({}, { baseUrl: `${server.url}/v1`, apiKey: 'sk-env', model: 'tiny' });
+    const { run, activities } = newRunner({}, { baseUrl: model.baseUrl, apiKey: 'sk-env', model: 'tiny' });
 
     const output = await run('llm', { system: 'You are terse.', tools: ['math'] }, 'what is six times seven?');
 
     expect(output).toBe('The answer is {"value":42}');
-    expect(server.requests[0]?.headers['authorization']).toBe('Bearer sk-env');
-    expect(bodies[0]).toMatchObject({
+    expect(model.requests[0]?.headers['authorization']).toBe('Bearer sk-env');
+    expect(bodies()[0]).toMatchObject({
       model: 'tiny',
       messages: [
         { role: 'system', content: 'You are terse.' },
@@ -177,7 +165,7 @@ describe('llm agent against an OpenAI-compatible server', () => {
       ],
       tools: [{ type: 'function', function: { name: 'math', parameters: { type: 'object', required: ['expression'] } } }],
     });
-    expect(bodies[1]).toMatchObject({
+    expect(bodies()[1]).toMatchObject({
       messages: expect.arrayContaining([
         expect.objectContaining({ role: 'assistant', tool_calls: [expect.objectContaining({ id: 'call-1' })] }),
         { role: 'tool', tool_call_id: 'call-1', content: '{"value":42}' },
@@ -188,10 +176,10 @@ describe('llm agent against an OpenAI-compatible server', () => {
 
   it('should fail with max_steps_exceeded when the model never answers', async () => {
     mode = 'loop';
-    const { run } = newRunner({}, { baseUrl: `${server.url}/v1`, model: 'tiny' });
+    const { run } = newRunner({}, { baseUrl: model.baseUrl, model: 'tiny' });
 
     await expect(run('llm', { limits: { max_steps: 3 } }, 'loop forever')).rejects.toMatchObject({ code: 'max_steps_exceeded', permanent: true });
-    expect(bodies).toHaveLength(3);
+    expect(model.requests).toHaveLength(3);
   });
 
   it.each([
@@ -199,23 +187,23 @@ describe('llm agent against an OpenAI-compatible server', () => {
     ['overloaded', 'llm_unavailable', false],
   ] as const)('should fail an %s answer with %s', async (answer, code, permanent) => {
     mode = answer;
-    const { run } = newRunner({}, { baseUrl: `${server.url}/v1`, model: 'tiny' });
+    const { run } = newRunner({}, { baseUrl: model.baseUrl, model: 'tiny' });
 
     await expect(run('llm', {}, 'hi')).rejects.toMatchObject({ code, permanent });
   });
 
   it("should put an agent's own base_url under the network policy, and never send it the environment's key", async () => {
-    const config = { base_url: `${server.url}/v1`, model: 'own' };
+    const config = { base_url: model.baseUrl, model: 'own' };
 
     await expect(newRunner({}, { apiKey: 'sk-env' }).run('llm', config, 'hi')).rejects.toMatchObject({ code: 'llm_error', message: expect.stringContaining('loopback') });
-    expect(server.requests).toHaveLength(0);
+    expect(model.requests).toHaveLength(0);
 
     mode = 'tools';
     await newRunner(LOOPBACK, { apiKey: 'sk-env' }).run('llm', { ...config, tools: [] }, 'hi').catch(() => undefined);
-    expect(server.requests[0]?.headers['authorization']).toBeUndefined();
+    expect(model.requests[0]?.headers['authorization']).toBeUndefined();
   });
 
   it('should fail for good when no model is configured anywhere', async () => {
-    await expect(newRunner({}, { baseUrl: `${server.url}/v1` }).run('llm', {}, 'hi')).rejects.toMatchObject({ code: 'invalid_agent_config', permanent: true });
+    await expect(newRunner({}, { baseUrl: model.baseUrl }).run('llm', {}, 'hi')).rejects.toMatchObject({ code: 'invalid_agent_config', permanent: true });
   });
 });

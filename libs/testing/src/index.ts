@@ -8,3 +8,4 @@ export * from './private-postgres';
 export * from './contract-factories';
 export * from './raw-http';
 export * from './run-fakes';
+export * from './model-stand-in';
