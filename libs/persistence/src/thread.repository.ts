@@ -37,6 +37,8 @@ export interface ThreadTurn {
   messages: ThreadMessage[];
   state: JsonValue;
   at: string;
+  /** The thread's status once the turn is recorded; unchanged when absent. */
+  status?: ThreadStatus;
 }
 
 /** Reads and writes threads and their checkpoints; rows are translated to and from the contracts. No rules here. */
@@ -139,7 +141,14 @@ export class ThreadRepository {
       const updated = await rows
         .createQueryBuilder()
         .update()
-        .set({ messages: toJsonText(messages), message_count: messages.length, state: toJsonText(state), turns: step, updated_at: at })
+        .set({
+          messages: toJsonText(messages),
+          message_count: messages.length,
+          state: toJsonText(state),
+          turns: step,
+          updated_at: at,
+          ...(turn.status === undefined ? {} : { status: ThreadStatus.parse(turn.status) }),
+        })
         .where({ id: threadId, turns: row.turns })
         .updateEntity(false)
         .execute();

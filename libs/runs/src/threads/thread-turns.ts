@@ -48,7 +48,9 @@ export class ThreadTurns {
     const appended: ThreadMessage[] =
       thread.appended.length > 0 ? [...thread.appended] : [{ role: 'user', content: asText(input) }, { role: 'assistant', content: asText(output) }];
     const messages = trimConversation([...thread.history, ...appended], this.policy);
-    await this.threads.recordTurn(run.thread_id, { runId: run.id, messages, state: thread.state, at: nowIso() });
+    // Idle already (unless another run of it is open), so a client that sees the run completed sees the thread idle.
+    const open = await this.threads.countOpenRuns(run.thread_id, run.id);
+    await this.threads.recordTurn(run.thread_id, { runId: run.id, messages, state: thread.state, at: nowIso(), status: open > 0 ? 'busy' : 'idle' });
   }
 
   /** The run ended (`ended.status`): its thread is idle (or `error` after a failure) unless another run of it is open. */
