@@ -53,6 +53,14 @@ export class ThreadTurns {
     await this.threads.recordTurn(run.thread_id, { runId: run.id, messages, state: thread.state, at: nowIso(), status: open > 0 ? 'busy' : 'idle' });
   }
 
+  /**
+   * The run waits for a person (run status `waiting_input`, helper H's): its thread says so. The run keeps its thread's
+   * turn while it waits (only its agent slot is given back), so a new input meets the thread's double-texting policy.
+   */
+  async waiting(run: Run): Promise<void> {
+    if (run.thread_id) await this.threads.setStatus(run.thread_id, 'waiting_input', nowIso());
+  }
+
   /** The run ended (`ended.status`): its thread is idle (or `error` after a failure) unless another run of it is open. */
   async ended(ended: Run): Promise<void> {
     if (!ended.thread_id) return;
@@ -62,8 +70,8 @@ export class ThreadTurns {
 }
 
 /**
- * A thread's status once its run has ended. A run that waits for a person (`waiting_input`, helper H's run status)
- * does not end; when that status exists, the executor sets the thread `waiting_input` where it parks the run.
+ * A thread's status once its run has ended. A run that waits for a person (`waiting_input`) has not ended: the
+ * executor calls `waiting` where it parks such a run, and `started` when it runs again.
  */
 function statusAfter(status: RunStatus): ThreadStatus {
   return status === 'failed' ? 'error' : 'idle';

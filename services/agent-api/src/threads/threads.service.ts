@@ -127,7 +127,8 @@ export class ThreadsService {
       target = await this.fork(source, request.checkpoint_id);
     }
     const previous = target.status;
-    if (previous !== 'busy') await databaseCall(() => this.threads.setStatus(target.id, 'busy', nowIso()));
+    // A thread waiting for a person stays so: its waiting run holds the turn, the new input meets the policy.
+    if (previous === 'idle' || previous === 'error') await databaseCall(() => this.threads.setStatus(target.id, 'busy', nowIso()));
     try {
       return await this.runs.submit(tenantId, agent.id, request.input, {
         idempotencyKey: options.idempotencyKey,
