@@ -1,4 +1,4 @@
-import type { Agent, ApiErrorBody, Run, Thread, ThreadHistoryPage, ThreadList } from '@skreaver/contracts';
+import type { Agent, ApiErrorBody, AuditList, Run, Thread, ThreadHistoryPage, ThreadList } from '@skreaver/contracts';
 import { DATABASE_KINDS, waitFor } from '@skreaver/testing';
 
 import { bootAgentApi } from './agent-api.harness';
@@ -93,6 +93,8 @@ describe.each(DATABASE_KINDS)('threads on %s (direct mode: agent-api runs them)'
     expect((await api.request('GET', `/threads/${created.id}/history`, { token: api.adminToken })).status).toBe(404);
     expect(await run(turn.body.id)).toMatchObject({ id: turn.body.id, status: 'completed', thread_id: created.id });
     expect((await api.request('DELETE', `/threads/${created.id}`, { token: api.adminToken })).status).toBe(404);
+    const audit = (await api.request<AuditList>('GET', '/audit?limit=500', { token: api.adminToken })).body.items;
+    expect(audit.filter((entry) => entry.action === 'thread.deleted' && entry.target === created.id)).toHaveLength(1);
   });
 
   it('should answer 404 for an unknown agent or thread, and for another tenant\'s thread on every route', async () => {
