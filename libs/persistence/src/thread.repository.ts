@@ -194,6 +194,18 @@ export class ThreadRepository {
     return rows.map((row) => row.id);
   }
 
+  /** The checkpoint `runId` recorded on the thread, or null. */
+  async checkpointOfRun(threadId: string, runId: string): Promise<ThreadCheckpoint | null> {
+    const row = await this.checkpoints.findOneBy({ thread_id: threadId, run_id: runId });
+    return row ? toCheckpoint(row) : null;
+  }
+
+  /** The thread's checkpoint at `step`, or null. */
+  async checkpointAt(threadId: string, step: number): Promise<ThreadCheckpoint | null> {
+    const row = await this.checkpoints.findOneBy({ thread_id: threadId, step });
+    return row ? toCheckpoint(row) : null;
+  }
+
   /** How many runs of the thread are open (queued or running), `exceptRunId` not counted. */
   countOpenRuns(threadId: string, exceptRunId?: string): Promise<number> {
     return this.runs.countBy({

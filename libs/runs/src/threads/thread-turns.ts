@@ -1,6 +1,6 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { ConversationThread } from '@skreaver/agent-runtime';
-import type { JsonValue, Run, RunStatus, ThreadMessage, ThreadStatus } from '@skreaver/contracts';
+import type { JsonValue, Run, RunStatus, Thread, ThreadCheckpoint, ThreadMessage, ThreadStatus } from '@skreaver/contracts';
 import { ThreadRepository } from '@skreaver/persistence';
 import { nowIso } from '@skreaver/util';
 
@@ -26,12 +26,29 @@ export class ThreadTurns {
     this.policy = { maxMessages: config.THREAD_MAX_MESSAGES, maxBytes: config.THREAD_MAX_BYTES };
   }
 
-  /** The run's thread as the agent sees it, or undefined for a run of no thread (or of a deleted one). */
+  /**
+   * The run's thread as the agent sees it, or undefined for a run of no thread (or of a deleted one). A run attempted
+   * before whose turn is already recorded (its process died between recording the turn and storing the run's result)
+   * sees the thread as its first attempt did: as the checkpoint before its own left it.
+   */
   async open(run: Run): Promise<ConversationThread | undefined> {
     if (!run.thread_id) return undefined;
     const stored = await this.threads.findById(run.tenant_id, run.thread_id);
     if (!stored) return undefined;
+    const recorded = run.attempts > 0 ? await this.threads.checkpointOfRun(stored.thread.id, run.id) : null;
+    const before = recorded && recorded.step > 1 ? await this.priorCheckpoint(stored.thread, recorded.step - 1) : null;
+    if (recorded && (recorded.step === 1 || before)) {
+      return new ConversationThread(stored.thread.id, recorded.step, trimConversation(before?.messages ?? [], this.policy), before?.state ?? null);
+    }
     return new ConversationThread(stored.thread.id, stored.thread.turns + 1, trimConversation(stored.messages, this.policy), stored.thread.state);
+  }
+
+  /** The thread's checkpoint at `step`: its own, or for a fork's first turn the one it was forked from. */
+  private async priorCheckpoint(thread: Thread, step: number): Promise<ThreadCheckpoint | null> {
+    const own = await this.threads.checkpointAt(thread.id, step);
+    if (own || !thread.forked_from) return own;
+    const origin = await this.threads.findCheckpoint(thread.tenant_id, thread.forked_from.thread_id, thread.forked_from.checkpoint_id);
+    return origin?.step === step ? origin : null;
   }
 
   /** The run started: its thread is busy. */
