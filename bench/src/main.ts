@@ -14,8 +14,9 @@ import { httpScenario } from './scenarios/http.scenario';
 import { meshScenario } from './scenarios/mesh.scenario';
 import { runsScenario } from './scenarios/runs.scenario';
 import { startupScenario } from './scenarios/startup.scenario';
+import { threadsScenario } from './scenarios/threads.scenario';
 
-const SCENARIOS: Scenario[] = [httpScenario, runsScenario, meshScenario, gatewayScenario, startupScenario];
+const SCENARIOS: Scenario[] = [httpScenario, runsScenario, meshScenario, gatewayScenario, startupScenario, threadsScenario];
 const README_START = '<!-- bench:start -->';
 const README_END = '<!-- bench:end -->';
 

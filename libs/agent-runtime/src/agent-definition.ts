@@ -6,6 +6,7 @@ import type { InputRequest } from './input/human-input';
 import type { StepOptions } from './journal/journaled-step';
 import type { AgentMemory } from './memory-store';
 import type { HttpClient } from './network/guarded-http.client';
+import type { AgentThread } from './thread/agent-thread';
 import type { AgentTools } from './tools/run-toolbox';
 
 /**
@@ -46,6 +47,8 @@ export interface AgentContext<C> {
   readonly memory: AgentMemory;
   /** Outbound HTTP under the agent's network policy (SSRF protections included). */
   readonly http: HttpClient;
+  /** The conversation of a thread run (`POST /threads/{id}/runs`): history and JSON state; absent otherwise. */
+  readonly thread?: AgentThread;
   /**
    * Logs a step (`run.step`, counted against `max_steps`) or a partial output (`run.output`, counted against
    * `max_output_bytes`). Await it: it resolves once the event is in the run's log. A `delta` resolves once the text

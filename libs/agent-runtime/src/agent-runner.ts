@@ -17,6 +17,7 @@ import { NetworkPolicy } from './network/network-policy';
 import { HumanInput } from './input/human-input';
 import { RunBudget } from './run-budget';
 import { builtInTools } from './tools/built-in-tools';
+import type { AgentThread } from './thread/agent-thread';
 import { RunToolbox } from './tools/run-toolbox';
 import type { ActivitySink, ToolObserver } from './tools/run-toolbox';
 import { ToolRegistry } from './tools/tool-registry';
@@ -45,6 +46,8 @@ export interface RunRequest {
   inputs?: Record<string, JsonValue>;
   /** The run's journal: steps earlier attempts recorded are replayed, new ones recorded; default: none (no replay). */
   journal?: RunJournal;
+  /** The run's thread (a thread run), as `context.thread`. */
+  thread?: AgentThread;
 }
 
 /** What an `AgentRunner` runs agents with. */
@@ -149,6 +152,7 @@ export class AgentRunner {
       memory,
       http,
       waitForInput: (inputRequest) => input.wait(inputRequest),
+      thread: request.thread,
       async emit(event) {
         if (!open) return;
         if (event.type === 'step') {

@@ -12,6 +12,7 @@ export * from './redaction';
 export * from './run-budget';
 export * from './usage';
 export * from './kinds/chat-stream';
+export * from './thread/agent-thread';
 export * from './kinds/echo.agent';
 export * from './kinds/llm.agent';
 export * from './kinds/tool.agent';

@@ -4,6 +4,7 @@ export * from './http/agents';
 export * from './http/runs';
 export * from './http/run-inputs';
 export * from './http/run-list';
+export * from './http/threads';
 export * from './http/tools';
 export * from './http/memory';
 export * from './http/auth';

@@ -97,6 +97,11 @@ export class AgentRunSlots {
     return { active: activeCount, pending: pendingCount };
   }
 
+  /** The runs holding a slot of `agentId`. */
+  active(agentId: string): Promise<string[]> {
+    return this.redis.smembers(this.keys(agentId)[0]);
+  }
+
   /** Where `runId` stands with its agent: admitted (`active`), waiting (`pending`), or neither. */
   async standing(agentId: string, runId: string): Promise<'active' | 'pending' | null> {
     const [active, pending] = this.keys(agentId);

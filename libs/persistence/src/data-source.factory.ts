@@ -10,6 +10,8 @@ import { AuditLogEntity } from './entities/audit-log.entity';
 import { RunEventEntity } from './entities/run-event.entity';
 import { RunEntity } from './entities/run.entity';
 import { RunStepEntity } from './entities/run-step.entity';
+import { ThreadCheckpointEntity } from './entities/thread-checkpoint.entity';
+import { ThreadEntity } from './entities/thread.entity';
 import { MIGRATIONS } from './migrations/migration-list';
 
 /** How a service reaches its database; `databaseUrl` unset means the SQLite file under `dataDir`. */
@@ -83,7 +85,7 @@ function redactPostgresUrl(raw: string): string {
 export function createDataSource(options: PersistenceOptions): DataSource {
   const target = resolveDatabaseTarget(options);
   const common = {
-    entities: [AgentEntity, RunEntity, RunEventEntity, ApiKeyEntity, AuditLogEntity, AgentMemoryEntity, RunStepEntity],
+    entities: [AgentEntity, RunEntity, RunEventEntity, ApiKeyEntity, AuditLogEntity, AgentMemoryEntity, RunStepEntity, ThreadEntity, ThreadCheckpointEntity],
     migrations: MIGRATIONS,
     migrationsTransactionMode: 'all' as const,
     synchronize: false,

@@ -7,6 +7,7 @@ export * from './run-step.repository';
 export * from './api-key.repository';
 export * from './audit.repository';
 export * from './agent-memory.repository';
+export * from './thread.repository';
 export * from './database.health';
 export * from './persistence.module';
 export * from './database-errors';

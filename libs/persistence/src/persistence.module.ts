@@ -13,6 +13,7 @@ import { DatabaseHealth } from './database.health';
 import { RunEventArchive } from './run-event.archive';
 import { RunRepository } from './run.repository';
 import { RunStepRepository } from './run-step.repository';
+import { ThreadRepository } from './thread.repository';
 
 const logger = new Logger('Persistence');
 
@@ -22,8 +23,9 @@ export const PERSISTENCE_OPTIONS = Symbol('skreaver.persistence.options');
 /**
  * Wires the data source and the repositories into Nest; the repositories themselves stay framework-free. Provides
  * an initialized `DataSource` (migrated at start when `runMigrations` is set), `AgentRepository`, `RunRepository`,
- * `RunEventArchive`, `DatabaseHealth`, `ApiKeyRepository`, `AuditRepository`, `AgentMemoryRepository` and
- * `RunStepRepository`. Not global: every module that injects one of them imports `PersistenceModule`, and being a static module it is one
+ * `RunEventArchive`, `DatabaseHealth`, `ApiKeyRepository`, `AuditRepository`, `AgentMemoryRepository`, `RunStepRepository`
+ * and `ThreadRepository`. Not global: every module that injects one of them imports `PersistenceModule`, and being a
+ * static module it is one
  * instance (one data source) however many modules import it. `PersistenceModule.forRoot(options)`, imported once by
  * the app module, supplies its options.
  */
@@ -38,8 +40,20 @@ export const PERSISTENCE_OPTIONS = Symbol('skreaver.persistence.options');
     { provide: AuditRepository, useFactory: (ds: DataSource) => new AuditRepository(ds), inject: [DataSource] },
     { provide: AgentMemoryRepository, useFactory: (ds: DataSource) => new AgentMemoryRepository(ds), inject: [DataSource] },
     { provide: RunStepRepository, useFactory: (ds: DataSource) => new RunStepRepository(ds), inject: [DataSource] },
+    { provide: ThreadRepository, useFactory: (ds: DataSource) => new ThreadRepository(ds), inject: [DataSource] },
   ],
-  exports: [DataSource, AgentRepository, RunRepository, RunEventArchive, DatabaseHealth, ApiKeyRepository, AuditRepository, AgentMemoryRepository, RunStepRepository],
+  exports: [
+    DataSource,
+    AgentRepository,
+    RunRepository,
+    RunEventArchive,
+    DatabaseHealth,
+    ApiKeyRepository,
+    AuditRepository,
+    AgentMemoryRepository,
+    RunStepRepository,
+    ThreadRepository,
+  ],
 })
 export class PersistenceModule implements OnApplicationShutdown {
   constructor(@Inject(DataSource) private readonly dataSource: DataSource) {}

@@ -5,7 +5,7 @@ import { DataSource } from 'typeorm';
 import { createDataSource, DatabaseHealth, MIGRATIONS } from '../src';
 import { optionsFor } from './persistence-fixtures';
 
-const TABLES = ['agents', 'runs', 'run_events', 'run_steps'];
+const TABLES = ['agents', 'runs', 'run_events', 'run_steps', 'threads', 'thread_checkpoints'];
 
 describe.each(DATABASE_KINDS)('migrations on %s', (kind) => {
   let db: IsolatedDatabase;

@@ -96,6 +96,7 @@ export const RunFactory = {
       pending_inputs: [],
       idempotency_key: null,
       usage: null,
+      thread_id: null,
       created_at: at(1),
       started_at: null,
       finished_at: null,

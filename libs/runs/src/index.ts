@@ -11,3 +11,4 @@ export * from './run-reconciler';
 export * from './run-resumer';
 export * from './input-expiry-sweeper';
 export * from './execution';
+export * from './threads';

@@ -24,9 +24,16 @@ export class QueuedRunCanceller {
    * it (or it finished): cancel that one by signal. Releasing a waiting run's slot, which it gave back when it began
    * to wait, frees nothing twice: the agent's slots are a set.
    */
-  async cancel(agent: Pick<Agent, 'id' | 'tenant_id' | 'concurrency'>, run: Pick<Run, 'id'>, reason: string, by: string): Promise<boolean> {
+  async cancel(
+    agent: Pick<Agent, 'id' | 'tenant_id' | 'concurrency'>,
+    run: Pick<Run, 'id'> & Partial<Pick<Run, 'thread_id'>>,
+    reason: string,
+    by: string,
+  ): Promise<boolean> {
     const finishedAt = nowIso();
     if (!(await this.runs.markCancelled(run.id, { code: 'cancelled', message: reason }, finishedAt, ['queued', 'waiting_input']))) return false;
+    // A thread run also hands its thread's turn on; a caller that only knows the run id leaves it to this read.
+    const threadId = run.thread_id !== undefined ? run.thread_id : (await this.runs.findByIdAnyTenant(run.id))?.thread_id;
     const last = await this.eventLog.last(run.id);
     const seq = (last?.seq ?? 0) + 1;
     await this.eventLog.append({
@@ -41,7 +48,7 @@ export class QueuedRunCanceller {
     });
     await this.archive.append(await this.eventLog.read(run.id, { limit: 10_000 }));
     await this.eventLog.expire(run.id, this.eventsTtlSeconds);
-    await this.dispatcher.release(agent, run.id);
+    await this.dispatcher.release(agent, run.id, threadId);
     return true;
   }
 }

@@ -8,8 +8,11 @@ import type { QueuedRunCanceller } from './queued-run-canceller';
 import type { RunCancellation } from './run-cancellation';
 import type { RunDispatcher } from './run-dispatcher';
 
+/** A policy refused the run (the agent's, or a `RunGate`'s): it was not created and nothing stays behind. */
+export class RunRefusedError extends Error {}
+
 /** The agent's policy is `reject` and it is busy: the run was not created. */
-export class RunRejectedError extends Error {
+export class RunRejectedError extends RunRefusedError {
   constructor(readonly agentId: string) {
     super(`agent ${agentId} is busy and its policy rejects runs while it works`);
     this.name = 'RunRejectedError';
@@ -51,6 +54,25 @@ export interface CreateRunOptions {
   redrivenFrom?: string;
   /** Runs only when the run is new (not for an idempotent repeat); throwing refuses it, e.g. a full inbox. */
   precheck?: () => Promise<void>;
+  /** The thread the run is a turn of (`POST /threads/{id}/runs`). */
+  threadId?: string;
+  /** Admits the run before its agent does (a thread's turn); see `RunGate`. */
+  gate?: RunGate;
+}
+
+/**
+ * A second admission in front of the agent's (a thread's one-turn-at-a-time, `threads/thread-run-gate.ts`): `admit`
+ * answers `proceed` (ask the agent now) or `hold` (it waits; whoever ends the turn before it hands it on), or throws
+ * to refuse the run (nothing stays behind); `undo` gives back what `admit` took when the run is not created after all.
+ */
+export interface RunGate {
+  /** True when `admit` may refuse the run (it is then asked before anything is logged). */
+  readonly mayRefuse: boolean;
+  /** @throws RunRefusedError (a subclass) to refuse the run. */
+  admit(run: Run): Promise<'proceed' | 'hold'>;
+  undo(run: Run): Promise<void>;
+  /** Whether the run waits behind the gate (an idempotent repeat must not admit it to its agent). */
+  holds(run: Run): Promise<boolean>;
 }
 
 /**
@@ -78,7 +100,7 @@ export class RunCreator {
   async create(agent: Agent, input: JsonValue, options: CreateRunOptions): Promise<{ run: Run; created: boolean }> {
     const earlier = await this.earlier(agent, options);
     if (earlier) {
-      await this.resume(agent, earlier);
+      if (!(await options.gate?.holds(earlier))) await this.resume(agent, earlier);
       return { run: earlier, created: false };
     }
     await options.precheck?.();
@@ -94,6 +116,7 @@ export class RunCreator {
       attempts: 0,
       idempotency_key: options.idempotencyKey ?? null,
       usage: null,
+      thread_id: options.threadId ?? null,
       created_at: nowIso(),
       started_at: null,
       finished_at: null,
@@ -108,11 +131,12 @@ export class RunCreator {
       throw error;
     }
     try {
-      await this.admit(agent, run, options.redrivenFrom);
+      await this.admit(agent, run, options.redrivenFrom, options.gate);
     } catch (error) {
       // A run that cannot be admitted must not stay queued with nothing behind it, nor keep its agent's slot.
       await this.runs.delete(run.id).catch(() => undefined);
-      if (error instanceof RunRejectedError) throw error;
+      await options.gate?.undo(run).catch(() => undefined);
+      if (error instanceof RunRefusedError) throw error;
       await this.dispatcher.release(agent, run.id).catch(() => undefined);
       await this.eventLog.expire(run.id, this.eventsTtlSeconds).catch(() => undefined);
       throw new RunAdmissionError(run.id, error);
@@ -141,16 +165,26 @@ export class RunCreator {
     else if (standing === null) await this.admit(agent, run);
   }
 
-  private async admit(agent: Agent, run: Run, redrivenFrom?: string): Promise<void> {
+  private async admit(agent: Agent, run: Run, redrivenFrom?: string, gate?: RunGate): Promise<void> {
+    // A gate that may hold the run logs it first (the run before it may hand the turn on and start it at once); one
+    // that may refuse it admits first, so a refused run leaves no event.
+    let logged = false;
+    if (gate) {
+      if (!gate.mayRefuse) logged = await this.appendQueued(run, redrivenFrom).then(() => true);
+      if ((await gate.admit(run)) === 'hold') {
+        if (!logged) await this.appendQueued(run, redrivenFrom);
+        return;
+      }
+    }
     if (agent.concurrency.policy === 'reject') {
       const admission = await this.dispatcher.admit(agent, run.id);
       if (admission.outcome === 'rejected') throw new RunRejectedError(agent.id);
-      await this.appendQueued(run, redrivenFrom);
+      if (!logged) await this.appendQueued(run, redrivenFrom);
       await this.dispatcher.enqueue(agent, run.id);
       return;
     }
     // Logged before admission: once admitted, a coordinator may start the run and append the events after it.
-    await this.appendQueued(run, redrivenFrom);
+    if (!logged) await this.appendQueued(run, redrivenFrom);
     const admission = await this.dispatcher.admit(agent, run.id);
     if (admission.outcome === 'interrupt') {
       for (const victim of admission.interrupted) await this.interrupt(agent, victim, `interrupted by run ${run.id}`);

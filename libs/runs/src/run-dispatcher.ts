@@ -3,6 +3,7 @@ import { AgentRunSlots } from '@skreaver/messaging';
 import type { Admission, AdmissionMode } from '@skreaver/messaging';
 
 import type { RunJobQueue } from './in-process-run-queue';
+import type { ThreadRunSlots } from './threads/thread-run-slots';
 
 const MODES: Record<AgentConcurrency['policy'], AdmissionMode> = {
   enqueue: 'queue',
@@ -21,6 +22,8 @@ export class RunDispatcher {
     private readonly slots: AgentRunSlots,
     private readonly queue: RunJobQueue,
     private readonly maxAttempts: number,
+    /** One turn at a time per thread (`POST /threads/{id}/runs`); without it, thread runs only wait for their agent. */
+    readonly threads?: ThreadRunSlots,
   ) {}
 
   /** Asks the agent's policy about `runId`; the caller enqueues on `start` / `interrupt` with `enqueue`. */
@@ -56,10 +59,21 @@ export class RunDispatcher {
     }
   }
 
-  /** Ends `runId`'s hold on its agent and enqueues the runs admitted in its place; returns their ids. */
-  async release(agent: Pick<Agent, 'id' | 'tenant_id' | 'concurrency'>, runId: string): Promise<string[]> {
+  /**
+   * Ends `runId`'s hold on its agent and enqueues the runs admitted in its place; returns their ids. A thread run
+   * (`threadId`) also ends its thread's turn: the thread's next waiting run then asks its agent for a slot.
+   */
+  async release(agent: Pick<Agent, 'id' | 'tenant_id' | 'concurrency'>, runId: string, threadId?: string | null): Promise<string[]> {
     const admitted = await this.slots.release(agent.id, runId, agent.concurrency.max_concurrency);
     for (const next of admitted) await this.enqueue(agent, next);
+    if (threadId && this.threads) {
+      for (const next of await this.threads.release(threadId, runId)) {
+        if ((await this.readmit(agent, next)).outcome === 'start') {
+          await this.enqueue(agent, next);
+          admitted.push(next);
+        }
+      }
+    }
     return admitted;
   }
 
@@ -67,9 +81,14 @@ export class RunDispatcher {
     return this.slots.depth(agentId);
   }
 
-  /** Whether `runId` holds a slot of its agent (`active`), waits for one (`pending`), or neither. */
-  standing(agentId: string, runId: string): Promise<'active' | 'pending' | null> {
-    return this.slots.standing(agentId, runId);
+  /**
+   * Whether `runId` holds a slot of its agent (`active`), waits for one (`pending`), or neither. A thread run waiting
+   * for its thread's turn (`threadId`) counts as `pending`: the run before it hands it on.
+   */
+  async standing(agentId: string, runId: string, threadId?: string | null): Promise<'active' | 'pending' | null> {
+    const standing = await this.slots.standing(agentId, runId);
+    if (standing === null && threadId && this.threads && (await this.threads.standing(threadId, runId)) === 'pending') return 'pending';
+    return standing;
   }
 
   /** Forgets a deleted agent's slots. */

@@ -15,6 +15,8 @@ import { RunCreator } from './run-creator';
 import { RunDispatcher } from './run-dispatcher';
 import { RunQueue } from './run-queue';
 import { RunResumer } from './run-resumer';
+import { ThreadRunGates } from './threads/thread-run-gate';
+import { threadRunSlots } from './threads/thread-run-slots';
 
 export interface RunLifecycleOptions {
   /** Attempts each run gets before it fails for good. */
@@ -45,9 +47,9 @@ export const RUN_LIFECYCLE_OPTIONS = Symbol('skreaver.runs.lifecycle-options');
     { provide: InProcessRunQueue, useFactory: () => new InProcessRunQueue() },
     {
       provide: RunDispatcher,
-      inject: [AgentRunSlots, RunQueue, InProcessRunQueue, RUN_LIFECYCLE_OPTIONS],
-      useFactory: (slots: AgentRunSlots, queue: RunQueue, inProcess: InProcessRunQueue, options: RunLifecycleOptions) =>
-        new RunDispatcher(slots, options.dispatch === 'in-process' ? inProcess : queue, options.maxAttempts),
+      inject: [AgentRunSlots, RunQueue, InProcessRunQueue, RUN_LIFECYCLE_OPTIONS, REDIS, MESSAGING_OPTIONS],
+      useFactory: (slots: AgentRunSlots, queue: RunQueue, inProcess: InProcessRunQueue, options: RunLifecycleOptions, redis: Redis, messaging: MessagingOptions) =>
+        new RunDispatcher(slots, options.dispatch === 'in-process' ? inProcess : queue, options.maxAttempts, threadRunSlots(redis, messaging.keyPrefix)),
     },
     {
       provide: RunCancellation,
@@ -79,13 +81,19 @@ export const RUN_LIFECYCLE_OPTIONS = Symbol('skreaver.runs.lifecycle-options');
         new RunResumer(runs, log, dispatcher, options.maxAttempts),
     },
     {
+      provide: ThreadRunGates,
+      inject: [RunDispatcher, RunRepository, QueuedRunCanceller, RunCancellation],
+      useFactory: (dispatcher: RunDispatcher, runs: RunRepository, canceller: QueuedRunCanceller, cancellation: RunCancellation) =>
+        new ThreadRunGates(dispatcher, runs, canceller, cancellation),
+    },
+    {
       provide: MeshPublisher,
       inject: [AgentRepository, RunDispatcher, StreamProducer, RUN_LIFECYCLE_OPTIONS],
       useFactory: (agents: AgentRepository, dispatcher: RunDispatcher, producer: StreamProducer, options: RunLifecycleOptions) =>
         new MeshPublisher(agents, dispatcher, producer, { inboxLimit: options.mesh?.inboxLimit ?? 1_000, streamMaxLen: options.mesh?.streamMaxLen }),
     },
   ],
-  exports: [RunQueue, InProcessRunQueue, RunDispatcher, RunCancellation, QueuedRunCanceller, RunCreator, RunResumer, MeshPublisher],
+  exports: [RunQueue, InProcessRunQueue, RunDispatcher, RunCancellation, QueuedRunCanceller, RunCreator, RunResumer, MeshPublisher, ThreadRunGates],
 })
 export class RunLifecycleModule {
   /** The service's run settings, as `RUN_LIFECYCLE_OPTIONS` to every module through `ConfigModule` (configuration). Import it once, in the app module. */

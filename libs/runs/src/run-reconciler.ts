@@ -91,7 +91,7 @@ export class RunReconciler {
     const job: RunJobV1 = { run_id: run.id, agent_id: agent.id, tenant_id: run.tenant_id };
 
     if (run.status === 'queued') {
-      let place = await this.dispatcher.standing(agent.id, run.id);
+      let place = await this.dispatcher.standing(agent.id, run.id, run.thread_id);
       if (place === null) {
         const admission = await this.dispatcher.readmit(agent, run.id);
         report.readmitted += 1;
@@ -126,7 +126,7 @@ export class RunReconciler {
           report.released += holder.active.length + holder.pending.length;
           break;
         }
-        await this.dispatcher.release(agent, runId);
+        await this.dispatcher.release(agent, runId, run?.thread_id);
         report.released += 1;
       }
     }

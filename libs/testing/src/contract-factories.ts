@@ -39,6 +39,7 @@ export function runFixture(overrides: Partial<Run> = {}): Run {
     attempts: 0,
     idempotency_key: null,
     usage: null,
+    thread_id: null,
     created_at: FIXTURE_IDS.createdAt,
     started_at: null,
     finished_at: null,

@@ -72,6 +72,12 @@ export class InMemoryRunRepository {
     return run && run.tenant_id === tenantId ? structuredClone(run) : null;
   }
 
+  async findByIdAnyTenant(id: string): Promise<Run | null> {
+    this.failIfDown();
+    const run = this.rows.get(id)?.run;
+    return run ? structuredClone(run) : null;
+  }
+
   async findByIdempotencyKey(tenantId: string, agentId: string, key: string): Promise<StoredRun | null> {
     const row = [...this.rows.values()].find(({ run }) => run.tenant_id === tenantId && run.agent_id === agentId && run.idempotency_key === key);
     return row ? structuredClone(row) : null;

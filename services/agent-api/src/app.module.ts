@@ -21,6 +21,7 @@ import { MeshModule } from './mesh/mesh.module';
 import { OpenApiModule } from './openapi/openapi.module';
 import { RateLimitModule } from './rate-limit/rate-limit.module';
 import { RunsModule } from './runs/runs.module';
+import { ThreadsModule } from './threads/threads.module';
 import { ToolsModule } from './tools/tools.module';
 
 /** agent-api: composes the feature and platform modules; declares no logic of its own. */
@@ -60,6 +61,7 @@ export class AppModule {
         AuditModule,
         AgentsModule,
         RunsModule,
+        ThreadsModule,
         MeshModule,
         ToolsModule,
         MemoryModule.forRoot(),

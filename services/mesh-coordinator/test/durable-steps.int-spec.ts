@@ -68,6 +68,7 @@ describe.each(DATABASE_KINDS)('durable steps on %s', (kind) => {
       started_at: null,
       finished_at: null,
       usage: null,
+      thread_id: null,
       ...changes,
     });
     await eventLog.append({ id: runEventId(run.id, 1), run_id: run.id, agent_id: agent.id, tenant_id: 'default', seq: 1, ts: now, type: 'run.queued', data: { input: null } });

@@ -64,6 +64,7 @@ describe.each(DATABASE_KINDS)('mesh-coordinator run execution on %s', (kind) => 
       attempts: 0,
       idempotency_key: null,
       usage: null,
+      thread_id: null,
       created_at: now,
       started_at: null,
       finished_at: null,

@@ -3,7 +3,7 @@ import type { Agent, Queues, Run, RunEventV1 } from '@skreaver/contracts';
 import { AgentRunSlots } from '@skreaver/messaging';
 import type { RunEventLog, TypedQueue } from '@skreaver/messaging';
 import type { AgentRepository, RunRepository } from '@skreaver/persistence';
-import { RunCancellation, RunExecutor } from '@skreaver/runs';
+import { RunCancellation, RunExecutor, threadRunSlots } from '@skreaver/runs';
 import { DATABASE_KINDS, waitFor } from '@skreaver/testing';
 import type { IsolatedRedis } from '@skreaver/testing';
 import { newId } from '@skreaver/util';
@@ -78,6 +78,7 @@ describe.each(DATABASE_KINDS)('run reconciler on %s', (kind) => {
       attempts: 0,
       idempotency_key: null,
       usage: null,
+      thread_id: null,
       created_at: LONG_AGO,
       started_at: null,
       finished_at: null,
@@ -179,6 +180,27 @@ describe.each(DATABASE_KINDS)('run reconciler on %s', (kind) => {
     expect(await finished(orphan.id)).toMatchObject({ status: 'completed' });
     expect(await finished(waiting.id)).toMatchObject({ status: 'completed' });
     await slotsFree(agent);
+  });
+
+  it('should leave a thread run waiting for its thread\'s turn alone, and run it once the run before it has ended', async () => {
+    const agent = await newAgent('slow');
+    const threadId = newId();
+    const threadSlots = threadRunSlots(redis, redisIsolation.prefix);
+    const first = await storedRun(agent, { thread_id: threadId });
+    const second = await storedRun(agent, { thread_id: threadId });
+    expect(await threadSlots.admit(threadId, first.id, 'enqueue')).toEqual({ outcome: 'start' });
+    expect(await threadSlots.admit(threadId, second.id, 'enqueue')).toMatchObject({ outcome: 'queued' });
+
+    // The first lost its agent slot and its job; the second never had either: it waits behind the first.
+    const report = await pass();
+    expect(report).toMatchObject({ readmitted: 1, requeued: 1 });
+
+    const [one, two] = [await finished(first.id), await finished(second.id)];
+    expect(one).toMatchObject({ status: 'completed' });
+    expect(two).toMatchObject({ status: 'completed' });
+    expect((two.started_at ?? '') >= (one.finished_at ?? 'z')).toBe(true);
+    await slotsFree(agent);
+    expect(await threadSlots.active(threadId)).toEqual([]);
   });
 
   it('should release a slot held by a run that ended and start the run waiting for it', async () => {

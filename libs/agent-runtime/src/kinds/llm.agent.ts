@@ -7,6 +7,7 @@ import { AgentFailure } from '../agent-errors';
 import { HttpError } from '../network/guarded-http.client';
 import type { HttpClient } from '../network/guarded-http.client';
 import { ChatStreamAssembler, ChatStreamError, ChatUsage, SseDataParser } from './chat-stream';
+import { priorMessages } from '../thread/thread-messages';
 
 /** Model settings from the coordinator's environment (`SKREAVER_LLM_*`), used when the agent config has none. */
 export interface LlmDefaults {
@@ -90,8 +91,10 @@ export function llmAgent(options: LlmAgentOptions = {}) {
       }));
       const messages: ChatMessage[] = [
         ...(context.config.system ? [{ role: 'system' as const, content: context.config.system }] : []),
+        ...priorMessages(context.thread),
         { role: 'user', content: typeof input === 'string' ? input : JSON.stringify(input) },
       ];
+      const turnStart = messages.length - 1;
       for (;;) {
         // Throws max_steps_exceeded once the model has had all its turns without answering.
         await context.emit({ type: 'step', name: 'llm', detail: { model: endpoint.model, messages: messages.length } });
@@ -103,7 +106,10 @@ export function llmAgent(options: LlmAgentOptions = {}) {
         const ask = () => complete(http, endpoint, body, context.config.request_timeout_ms, context.signal) as Promise<JsonValue>;
         const message = (await context.step('llm', ask, { kind: 'model' })) as Awaited<ReturnType<typeof complete>>;
         const calls = message.tool_calls ?? [];
-        if (calls.length === 0) return message.content ?? '';
+        if (calls.length === 0) {
+          context.thread?.append(...messages.slice(turnStart), { role: 'assistant', content: message.content ?? '' });
+          return message.content ?? '';
+        }
         messages.push({ role: 'assistant', content: message.content ?? null, tool_calls: calls.map((call) => ({ ...call, type: 'function' as const })) });
         if (message.content) await context.emit({ type: 'output', output: message.content });
         for (const call of calls) {

@@ -16,6 +16,7 @@ export const ApiErrorCode = z.enum([
   'method_not_allowed',
   'conflict',
   'agent_busy',
+  'thread_busy',
   'idempotency_key_reused',
   'run_failed',
   'run_timeout',

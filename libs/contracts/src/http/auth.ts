@@ -116,7 +116,7 @@ export const RevokeRequest = z.strictObject({ token: z.string().min(1).max(8192)
 export type RevokeRequest = z.infer<typeof RevokeRequest>;
 
 /** What an audit entry records. */
-export const AuditAction = z.enum(['api_key.created', 'api_key.revoked', 'token.revoked', 'token.revoked_all', 'agent.deleted']);
+export const AuditAction = z.enum(['api_key.created', 'api_key.revoked', 'token.revoked', 'token.revoked_all', 'agent.deleted', 'thread.deleted']);
 export type AuditAction = z.infer<typeof AuditAction>;
 
 /** One audit log entry; ids grow with time, so they double as the `before` cursor. */

@@ -29,6 +29,7 @@ function runRow(overrides: Record<string, unknown> = {}): Record<string, unknown
     attempts: 0,
     idempotency_key: null,
     usage: null,
+    thread_id: null,
     created_at: CREATED_AT,
     started_at: null,
     finished_at: null,

@@ -3,6 +3,7 @@ import { z } from 'zod';
 import { AgentId, JsonValue, RunId, TenantId, Timestamp } from '../common';
 import { RunEventV1 } from '../events/run-event.v1';
 import { PendingInput } from './run-inputs';
+import { ThreadId } from './threads';
 
 /** `waiting_input`: suspended until a person answers its `pending_inputs` (`POST /runs/{id}/resume`); not terminal. */
 export const RunStatus = z.enum(['queued', 'running', 'completed', 'failed', 'cancelled', 'waiting_input']);
@@ -45,6 +46,8 @@ export const Run = z.object({
   idempotency_key: z.string().nullable(),
   /** Tokens its model calls used (an `llm` agent's), null when it made none. */
   usage: RunUsage.nullable(),
+  /** The thread the run is a turn of (`POST /threads/{id}/runs`), or null. */
+  thread_id: ThreadId.nullable(),
   created_at: Timestamp,
   started_at: Timestamp.nullable(),
   finished_at: Timestamp.nullable(),

@@ -11,6 +11,7 @@ import { AgentEntity } from './agent.entity';
 @Index('idx_runs_agent_id_status', ['agent_id', 'status'])
 @Index('idx_runs_status_created_at', ['status', 'created_at'])
 @Index('idx_runs_input_expires_at', ['input_expires_at'])
+@Index('idx_runs_thread_id_status', ['thread_id', 'status'])
 export class RunEntity {
   @PrimaryColumn({ type: 'varchar', length: 36, primaryKeyConstraintName: 'pk_runs' })
   id!: string;
@@ -54,6 +55,9 @@ export class RunEntity {
   /** Tokens of the run's model calls (JSON text), NULL when it made none. */
   @Column({ type: 'text', nullable: true })
   usage!: string | null;
+  /** The thread the run is a turn of; no foreign key: a deleted thread's runs stay readable. */
+  @Column({ type: 'varchar', length: 36, nullable: true })
+  thread_id!: string | null;
 
   @Column({ type: 'varchar', length: 32 })
   created_at!: string;

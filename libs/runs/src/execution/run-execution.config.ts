@@ -77,6 +77,13 @@ export const runExecutionEnv = {
     'Default largest run output, bytes of its JSON (`limits.max_output_bytes`); beyond it `output_too_large`.',
   ),
 
+  THREAD_MAX_MESSAGES: envInt(200, 2, 100_000).describe(
+    'Most messages a thread keeps: when a completed turn would exceed it, the oldest are dropped (a tool-calling assistant message together with its tool results); the `llm` kind sends what is kept.',
+  ),
+  THREAD_MAX_BYTES: envInt(256 * 1024, 1_024, 64 * 1024 * 1024).describe(
+    'Most bytes (compact JSON, UTF-8) of the messages a thread keeps, trimmed like THREAD_MAX_MESSAGES; the newest turn is always kept.',
+  ),
+
   SKREAVER_AGENT_PLUGINS: envList().describe(
     'Comma-separated plugin modules (paths relative to the working directory, or package names) exporting `defineAgent()` kinds, loaded at boot; set it on agent-api and every coordinator.',
   ),

@@ -21,6 +21,7 @@ import { RunExecutor } from './run-executor';
 import { RunLeases } from './run-leases';
 import { RunMetrics } from './run-metrics';
 import { ToolMetrics } from './tool-metrics';
+import { ThreadTurns } from '../threads/thread-turns';
 
 export interface RunExecutionOptions {
   /** False: the agents' `mesh_send` / `mesh_request` fail with `mesh_disabled`. */
@@ -44,6 +45,7 @@ export class RunExecutionModule {
       { provide: RUN_EXECUTION_CONFIG, useValue: config },
       RunExecutor,
       InputExpiryService,
+      ThreadTurns,
       RunMetrics,
       ToolMetrics,
       LlmMetrics,

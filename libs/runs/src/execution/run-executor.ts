@@ -1,4 +1,4 @@
-import { Inject, Injectable } from '@nestjs/common';
+import { Inject, Injectable, Optional } from '@nestjs/common';
 import { AgentRunner, addUsage, failureOf, isInputRequired } from '@skreaver/agent-runtime';
 import type { RequestedInput, RunUsage } from '@skreaver/agent-runtime';
 import { TERMINAL_RUN_STATUSES, runEventId } from '@skreaver/contracts';
@@ -12,6 +12,7 @@ import { DatabaseWait } from '../database-wait';
 import type { RunJobAttempt } from '../in-process-run-queue';
 import { RunCancellation } from '../run-cancellation';
 import { RunDispatcher } from '../run-dispatcher';
+import { ThreadTurns } from '../threads/thread-turns';
 import { RUN_EXECUTION_CONFIG } from './run-execution.tokens';
 import type { RunExecutionConfig } from './run-execution.config';
 import { RunMetrics } from './run-metrics';
@@ -80,6 +81,8 @@ export class RunExecutor {
     private readonly logger: JsonLogger,
     @Inject(RUN_EXECUTION_CONFIG) private readonly config: Pick<RunExecutionConfig, 'WORKER_ID' | 'RUN_EVENTS_TTL_SECONDS'>,
     private readonly steps: RunStepRepository,
+    /** Thread runs: conversation, state, checkpoints and the thread's status (threads/thread-turns.ts). */
+    @Optional() private readonly threads?: ThreadTurns,
   ) {
     this.database = new DatabaseWait(logger);
   }
@@ -114,6 +117,8 @@ export class RunExecutor {
     if (agent.status !== 'running') await this.db(() => this.agents.updateActivity(run.tenant_id, agent.id, 'running', startedAt), 'update agent');
     await log.append('run.started', { attempt: recorded, worker: this.config.WORKER_ID });
     const running: Run = { ...run, status: 'running', attempts: recorded, started_at: startedAt };
+    const threads = run.thread_id ? this.threads : undefined;
+    if (threads) await this.db(() => threads.started(running), 'mark thread busy');
     await this.notify('started', running);
 
     const started = performance.now();
@@ -129,7 +134,10 @@ export class RunExecutor {
         agent,
         outcome.inputs,
       );
-      if (cancelled === null) return;
+      if (cancelled === null) {
+        if (threads) await this.db(() => threads.waiting(running), 'mark thread waiting');
+        return;
+      }
       outcome = { kind: 'cancelled', reason: cancelled };
     }
     // Bookkeeping below may throw: the job is then retried, and the retry finds the run finished and settles its log.
@@ -171,6 +179,8 @@ export class RunExecutor {
     if (requested !== null) return { kind: 'cancelled', reason: requested };
     this.metrics.active.inc();
     try {
+      const threads = run.thread_id ? this.threads : undefined;
+      const thread = threads ? await this.db(() => threads.open(run), 'read thread') : undefined;
       const output = await this.runner.run({
         agentId: agent.id,
         runId: run.id,
@@ -187,8 +197,10 @@ export class RunExecutor {
         inputs: await this.db(() => this.runs.inputAnswers(run.id), 'read run inputs'),
         // Every attempt (a retry, a job delivered again after its worker died) replays the steps earlier ones recorded.
         journal: new StoredRunJournal(this.steps, run.id, this.database, signal),
+        thread,
       });
       if (signal.aborted) return abortedOutcome(signal);
+      if (threads && thread) await this.db(() => threads.completed(run, thread, run.input, output), 'record thread turn');
       return { kind: 'completed', output };
     } catch (error) {
       if (signal.aborted) return abortedOutcome(signal);
@@ -268,7 +280,9 @@ export class RunExecutor {
    */
   private async finish(ended: Run, agent: Agent, log: RunLogWriter): Promise<void> {
     // The slot first: the agent is free the moment its run has ended, not after the bookkeeping below.
-    await this.dispatcher.release(agent, ended.id);
+    await this.dispatcher.release(agent, ended.id, ended.thread_id);
+    const threads = ended.thread_id ? this.threads : undefined;
+    if (threads) await this.db(() => threads.ended(ended), 'update thread status');
     await this.db(() => this.archive.append(log.events), 'archive run events');
     // Redis holds live logs only; without a TTL every run ever made would keep a stream there.
     await this.eventLog.expire(ended.id, this.config.RUN_EVENTS_TTL_SECONDS);

@@ -7,6 +7,9 @@ import { RunsService } from './runs.service';
 import type { Submitted } from './runs.service';
 import { streamEvents } from './sse';
 
+/** OpenAPI content of a server-sent event stream (the `?stream=true` answer and the event routes). */
+export const EVENT_STREAM = { 'text/event-stream': { schema: { type: 'string' } } };
+
 /**
  * How a route that creates a run answers once the run exists (`POST /agents/{id}/runs`, and any other route that
  * creates runs the same way): with `?stream=true` the run's events as server-sent events from its first until it

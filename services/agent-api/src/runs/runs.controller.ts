@@ -36,7 +36,7 @@ import {
   RunSearchQueryDto,
 } from '../dtos';
 import { ObserveService } from './observe.service';
-import { RunResponder } from './run-responder';
+import { EVENT_STREAM, RunResponder } from './run-responder';
 import { RunResumeService } from './run-resume.service';
 import { RunsService } from './runs.service';
 import { resumeSeq, streamEvents, wantsEventStream } from './sse';
@@ -44,7 +44,6 @@ import { resumeSeq, streamEvents, wantsEventStream } from './sse';
 const OptionalIdempotencyKey = IdempotencyKey.optional();
 const AGENT_NOT_FOUND = { 404: 'No such agent in the caller\'s tenant' };
 const RUN_NOT_FOUND = { 404: 'No such run in the caller\'s tenant' };
-const EVENT_STREAM = { 'text/event-stream': { schema: { type: 'string' } } };
 
 @ApiTags('runs')
 @Controller()

@@ -201,6 +201,7 @@ describe(RunsService.name, () => {
         attempts: 0,
         idempotency_key: null,
         usage: null,
+        thread_id: null,
         created_at: expect.stringMatching(/^\d{4}-\d{2}-\d{2}T.*Z$/),
         started_at: null,
         finished_at: null,

@@ -7,7 +7,8 @@ import { ApiError } from '@skreaver/http';
 import { RunEventLog, isRedisUnavailable } from '@skreaver/messaging';
 import { JsonLogger } from '@skreaver/observability';
 import { AgentRepository, RunEventArchive, RunRepository, isDatabaseUnavailable } from '@skreaver/persistence';
-import { IdempotencyKeyReusedError, QueuedRunCanceller, RunAdmissionError, RunCancellation, RunCreator, RunRejectedError } from '@skreaver/runs';
+import { IdempotencyKeyReusedError, QueuedRunCanceller, RunAdmissionError, RunCancellation, RunCreator, RunRejectedError, ThreadBusyError } from '@skreaver/runs';
+import type { RunGate } from '@skreaver/runs';
 
 import { databaseCall } from '../database-call';
 import { RunEventsHub } from './run-events.hub';
@@ -16,6 +17,8 @@ export interface SubmitOptions {
   idempotencyKey?: string;
   /** The failed run this one re-submits (`POST /runs/{id}/redrive`); logged in `run.queued`. */
   redrivenFrom?: string;
+  /** A thread run: the thread, and the gate giving it the thread's turn (threads/threads.service.ts). */
+  thread?: { id: string; gate: RunGate; requestIdentity: JsonValue };
 }
 
 export interface Submitted {
@@ -57,13 +60,16 @@ export class RunsService {
         this.creator.create(agent, input, {
           source: 'api',
           idempotencyKey: options.idempotencyKey,
-          requestHash: options.idempotencyKey ? hashRequest(agent.id, input) : undefined,
+          requestHash: options.idempotencyKey ? hashRequest(agent.id, options.thread ? options.thread.requestIdentity : input) : undefined,
           redrivenFrom: options.redrivenFrom,
+          threadId: options.thread?.id,
+          gate: options.thread?.gate,
         }),
       );
       return { run, replayed: !created };
     } catch (error) {
       if (error instanceof RunRejectedError) throw new ApiError(409, 'agent_busy', error.message);
+      if (error instanceof ThreadBusyError) throw new ApiError(409, 'thread_busy', error.message);
       if (error instanceof IdempotencyKeyReusedError) throw new ApiError(422, 'idempotency_key_reused', error.message);
       if (!(error instanceof RunAdmissionError)) throw error;
       // An outage gets the one warning the exception filter writes per refused request, naming this error (run id and
@@ -74,6 +80,19 @@ export class RunsService {
       }
       throw ApiError.unavailable('queue_unavailable', 'The run queue is unavailable; retry later', error);
     }
+  }
+
+  /**
+   * The run an earlier request with this Idempotency-Key made of `agent`, when its request was `requestIdentity`
+   * (null when there is none); 422 `idempotency_key_reused` when it was another request.
+   */
+  async submitted(agent: Agent, idempotencyKey: string, requestIdentity: JsonValue): Promise<Run | null> {
+    const earlier = await databaseCall(() => this.runs.findByIdempotencyKey(agent.tenant_id, agent.id, idempotencyKey));
+    if (!earlier) return null;
+    if (earlier.requestHash !== hashRequest(agent.id, requestIdentity)) {
+      throw new ApiError(422, 'idempotency_key_reused', new IdempotencyKeyReusedError(idempotencyKey).message);
+    }
+    return earlier.run;
   }
 
   /** The run once it has finished or waits for input, or as it is when `timeoutMs` runs out. */
