@@ -1,6 +1,6 @@
 import { z } from 'zod';
 
-import { parseLogLevel } from './log-level';
+import { LOG_FORMATS, parseLogLevel } from './log-level';
 
 /** `true/false/1/0/yes/no/on/off`. */
 export const envBoolean = (fallback: boolean) => z.stringbool().default(fallback);
@@ -35,6 +35,9 @@ export const baseEnv = {
   HOST: z.string().min(1).default('0.0.0.0').describe('Listen address.'),
   LOG_LEVEL: logLevel.describe(
     '`trace`, `debug`, `info`, `warn` or `error`; the `RUST_LOG` style `info,skreaver=debug` is accepted too, and `RUST_LOG` is read when `LOG_LEVEL` is unset.',
+  ),
+  LOG_FORMAT: z.enum(LOG_FORMATS).optional().describe(
+    '`json` (one object per line, the runbook format) or `pretty` (coloured, human-readable lines; `NO_COLOR` turns the colours off). Unset: `pretty` when stdout is a terminal, `json` otherwise.',
   ),
   REDIS_URL: redisUrl.describe('`redis://`, `rediss://` or `redis-sentinel://h1:26379,h2:26379/<master>`.'),
   REDIS_KEY_PREFIX: z

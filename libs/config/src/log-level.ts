@@ -1,6 +1,10 @@
 export const LOG_LEVELS = ['trace', 'debug', 'info', 'warn', 'error'] as const;
 export type LogLevel = (typeof LOG_LEVELS)[number];
 
+/** `json`: one object per line, for machines; `pretty`: coloured lines for a person at a terminal. */
+export const LOG_FORMATS = ['json', 'pretty'] as const;
+export type LogFormat = (typeof LOG_FORMATS)[number];
+
 function asLevel(value: string): LogLevel | undefined {
   const lower = value.trim().toLowerCase();
   if (lower === 'warning') return 'warn';

@@ -1,8 +1,8 @@
 import type { DynamicModule } from '@nestjs/common';
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import { ConfigError } from '@skreaver/config';
-import type { LogLevel } from '@skreaver/config';
-import { JsonLogger } from '@skreaver/observability';
+import type { LogFormat, LogLevel } from '@skreaver/config';
+import { JsonLogger, chooseLogOutput } from '@skreaver/observability';
 import type { DependencyOutage } from '@skreaver/util';
 
 import { createServiceApp, listenWithGracefulShutdown } from './service-app';
@@ -10,6 +10,7 @@ import { createServiceApp, listenWithGracefulShutdown } from './service-app';
 /** The variables `bootService` itself needs from a service's config. */
 export interface ServiceBootConfig {
   LOG_LEVEL: LogLevel;
+  LOG_FORMAT?: LogFormat | undefined;
   PORT: number;
   HOST: string;
   SHUTDOWN_TIMEOUT_MS: number;
@@ -31,7 +32,8 @@ export interface ServiceDefinition<C extends ServiceBootConfig> {
 export function bootService<C extends ServiceBootConfig>(definition: ServiceDefinition<C>): void {
   const start = async () => {
     const config = definition.loadConfig();
-    const logger = new JsonLogger(`skreaver_${definition.name.replace(/-/g, '_')}`, config.LOG_LEVEL);
+    const target = `skreaver_${definition.name.replace(/-/g, '_')}`;
+    const logger = new JsonLogger(target, config.LOG_LEVEL, undefined, chooseLogOutput(config.LOG_FORMAT));
     const app = await createServiceApp(definition.module(config, logger), {
       logger,
       bodyLimit: definition.bodyLimit?.(config),

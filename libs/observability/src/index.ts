@@ -6,3 +6,4 @@ export * from './metrics/resource-metrics';
 export * from './health/readiness.service';
 export * from './health/health.controller';
 export * from './observability.module';
+export * from './logging/log-format';

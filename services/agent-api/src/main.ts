@@ -3,7 +3,7 @@ import 'reflect-metadata';
 import { ConfigError } from '@skreaver/config';
 import { bootService } from '@skreaver/http';
 import { redisOutage } from '@skreaver/messaging';
-import { JsonLogger } from '@skreaver/observability';
+import { JsonLogger, chooseLogOutput } from '@skreaver/observability';
 import { databaseOutage, migrateDatabase } from '@skreaver/persistence';
 
 import { AppModule } from './app.module';
@@ -13,7 +13,7 @@ import { setUpOpenApi } from './openapi/openapi.setup';
 /** `--migrate-only`: apply pending migrations and exit (the Helm pre-install/pre-upgrade Job). */
 async function migrateOnly(): Promise<void> {
   const config = AgentApiConfig.load();
-  const logger = new JsonLogger('skreaver_agent_api', config.LOG_LEVEL);
+  const logger = new JsonLogger('skreaver_agent_api', config.LOG_LEVEL, undefined, chooseLogOutput(config.LOG_FORMAT));
   const applied = await migrateDatabase({
     databaseUrl: config.DATABASE_URL,
     dataDir: config.SKREAVER_DATA_DIR,

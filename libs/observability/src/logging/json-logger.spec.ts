@@ -133,13 +133,36 @@ describe(JsonLogger.name, () => {
     it('should treat the last string argument of log as the context', () => {
       const { sut, entries } = newTestLogger();
 
-      sut.log('Mapped {/agents, POST} route', 'RouterExplorer');
+      sut.log('Run worker started', 'runs');
 
       expect(entries()[0]).toMatchObject({
         level: 'INFO',
-        target: 'skreaver_test::RouterExplorer',
-        fields: { message: 'Mapped {/agents, POST} route' },
+        target: 'skreaver_test::runs',
+        fields: { message: 'Run worker started' },
       });
+    });
+
+    it.each(['InstanceLoader', 'RoutesResolver', 'RouterExplorer', 'WebSocketsController', 'NestFactory', 'NestApplication'])(
+      'should log the framework start-up chatter of %s at debug',
+      (context) => {
+        const atInfo = newTestLogger('info');
+        const atDebug = newTestLogger('debug');
+
+        atInfo.sut.log('Mapped {/agents, POST} route', context);
+        atDebug.sut.log('Mapped {/agents, POST} route', context);
+
+        expect(atInfo.lines).toEqual([]);
+        expect(atDebug.entries()[0]).toMatchObject({ level: 'DEBUG', target: `skreaver_test::${context}` });
+      },
+    );
+
+    it('should keep warnings and errors of framework contexts at their level', () => {
+      const { sut, entries } = newTestLogger('info');
+
+      sut.warn('odd route', 'RouterExplorer');
+      sut.error('no module', 'InstanceLoader');
+
+      expect(entries().map((entry) => entry.level)).toEqual(['WARN', 'ERROR']);
     });
 
     it('should take the stack and the context from error(message, stack, context)', () => {

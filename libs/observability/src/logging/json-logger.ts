@@ -1,6 +1,8 @@
 import type { LoggerService } from '@nestjs/common';
 import type { LogLevel } from '@skreaver/config';
 
+import { formatJson, formatPretty } from './log-format';
+import type { LogEntry, LogOutput } from './log-format';
 import { currentRequestContext } from './request-context';
 
 const RANK: Record<LogLevel, number> = { trace: 0, debug: 1, info: 2, warn: 3, error: 4 };
@@ -19,6 +21,12 @@ const SECRET_KEY = /authorization|password|secret|token|api[-_]?key|cookie/i;
 
 const MAX_DEPTH = 6;
 
+/**
+ * Nest's start-up narration (every module initialised, every route and socket message mapped): ~40 lines per
+ * service at `info` that say nothing an operator acts on. They are logged at `debug`; `LOG_LEVEL=debug` shows them.
+ */
+const FRAMEWORK_CHATTER = new Set(['InstanceLoader', 'RoutesResolver', 'RouterExplorer', 'WebSocketsController', 'NestFactory', 'NestApplication']);
+
 /** Copies `value` with secret-named keys masked at any depth; cycles and BigInts become strings, never a throw. */
 function redact(value: unknown, depth = 0, seen = new WeakSet<object>()): unknown {
   if (typeof value === 'bigint') return value.toString();
@@ -33,18 +41,22 @@ function redact(value: unknown, depth = 0, seen = new WeakSet<object>()): unknow
 }
 
 /**
- * Nest logger writing one JSON object per line in the runbook's format:
- * `{"timestamp","level","target","fields":{"message","request_id",…}}`.
+ * The services' Nest logger. By default it writes one JSON object per line in the runbook's format:
+ * `{"timestamp","level","target","fields":{"message","request_id",…}}`; with `output.format` `pretty`, the same entry
+ * (same redaction, same request id) as a human-readable line (see `formatPretty`).
  */
 export class JsonLogger implements LoggerService {
   private threshold: number;
+  private readonly render: (entry: LogEntry) => string;
 
   constructor(
     private readonly target: string,
     level: LogLevel = 'info',
     private readonly sink: LogSink = stdoutSink,
+    output: LogOutput = { format: 'json', colour: false },
   ) {
     this.threshold = RANK[level];
+    this.render = output.format === 'pretty' ? (entry) => formatPretty(entry, { colour: output.colour }) : formatJson;
   }
 
   setLevel(level: LogLevel): void {
@@ -59,7 +71,7 @@ export class JsonLogger implements LoggerService {
   write(level: LogLevel, message: string, fields: LogFields = {}, context?: string): void {
     if (RANK[level] < this.threshold) return;
     const request = currentRequestContext();
-    const entry = {
+    const entry: LogEntry = {
       timestamp: new Date().toISOString(),
       level: level.toUpperCase(),
       target: context ? `${this.target}::${context}` : this.target,
@@ -76,7 +88,7 @@ export class JsonLogger implements LoggerService {
           : {}),
       },
     };
-    this.sink(`${JSON.stringify(entry)}\n`);
+    this.sink(this.render(entry));
   }
 
   log(message: unknown, ...rest: unknown[]): void {
@@ -104,12 +116,14 @@ export class JsonLogger implements LoggerService {
   }
 
   // Nest calls log(message, context) and error(message, stack, context); the context is the last string.
-  private fromNest(level: LogLevel, message: unknown, rest: unknown[]): void {
-    if (RANK[level] < this.threshold) return;
+  private fromNest(requested: LogLevel, message: unknown, rest: unknown[]): void {
+    if (RANK[requested] < this.threshold) return;
     const fields: LogFields = {};
     // error(message, stack) without a context: the lone string is a stack trace, not a context name.
-    if (level === 'error' && typeof rest[0] === 'string' && rest[0].includes('\n')) fields['stack'] = rest.shift();
+    if (requested === 'error' && typeof rest[0] === 'string' && rest[0].includes('\n')) fields['stack'] = rest.shift();
     const context = typeof rest[rest.length - 1] === 'string' ? (rest.pop() as string) : undefined;
+    const level = requested === 'info' && context !== undefined && FRAMEWORK_CHATTER.has(context) ? 'debug' : requested;
+    if (RANK[level] < this.threshold) return;
     // log('message', {details}) keeps the details.
     for (const extra of rest) if (extra !== null && typeof extra === 'object' && !Array.isArray(extra)) Object.assign(fields, extra);
     if (message instanceof Error) {
