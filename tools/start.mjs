@@ -3,7 +3,8 @@
 // and one is installed), then runs agent-api (which migrates the database) followed by ws-gateway and
 // mesh-coordinator, and waits for each /ready. Ctrl-C stops everything gracefully.
 // Without JWT_SECRET_KEY it uses (creating it once) ./.skreaver/jwt-secret; without SKREAVER_ADMIN_API_KEY the
-// first start prints a generated admin key once.
+// first start shows a generated admin key once. The services log human-readable lines on a terminal (LOG_FORMAT);
+// once all three are ready, one banner sums up where everything is.
 import { spawn, spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
@@ -22,8 +23,11 @@ const services = [
   {
     name: 'agent-api',
     port: Number(env.AGENT_API_PORT || 8080),
-    // Without a key of the operator's choosing, agent-api mints one (when no admin key exists yet) and prints it once.
-    env: env.SKREAVER_ADMIN_API_KEY ? {} : { SKREAVER_GENERATE_ADMIN_KEY: env.SKREAVER_GENERATE_ADMIN_KEY || 'true' },
+    // Without a key of the operator's choosing, agent-api mints one (when no admin key exists yet) and hands it over
+    // on descriptor 3, a pipe, for the banner below (never through the logs).
+    env: env.SKREAVER_ADMIN_API_KEY
+      ? {}
+      : { SKREAVER_GENERATE_ADMIN_KEY: env.SKREAVER_GENERATE_ADMIN_KEY || 'true', SKREAVER_ADMIN_KEY_FD: '3' },
   },
   { name: 'ws-gateway', port: Number(env.WS_GATEWAY_PORT || 8081) },
   { name: 'mesh-coordinator', port: Number(env.MESH_COORDINATOR_PORT || 8082) },
@@ -98,11 +102,24 @@ async function ensureRedis() {
   }
 }
 
+/** Resolves with what agent-api wrote on descriptor 3 (the generated admin key, or nothing) once it closes it. */
+let handedKey = Promise.resolve('');
+
 function startService({ name, port, env: own = {} }) {
+  const handsKey = own.SKREAVER_ADMIN_KEY_FD !== undefined;
   const child = spawn(process.execPath, [join(root, 'services', name, 'dist', 'main.js')], {
     env: { ...env, ...own, PORT: String(port) },
-    stdio: ['ignore', 'inherit', 'inherit'],
+    stdio: ['ignore', 'inherit', 'inherit', ...(handsKey ? ['pipe'] : [])],
   });
+  if (handsKey) {
+    handedKey = new Promise((resolve) => {
+      let text = '';
+      child.stdio[3].setEncoding('utf8');
+      child.stdio[3].on('data', (chunk) => (text += chunk));
+      child.stdio[3].on('end', () => resolve(text.trim()));
+      child.stdio[3].on('error', () => resolve(text.trim()));
+    });
+  }
   child.on('exit', (code, signal) => {
     if (!stopping) {
       say(`${name} exited unexpectedly (${signal ?? `code ${code}`}); stopping the platform`);
@@ -156,9 +173,51 @@ services.slice(1).forEach(startService);
 const others = await Promise.all(services.slice(1).map(waitReady));
 if (!stopping) {
   const times = [apiMs, ...others];
-  say('Skreaver is up:');
-  services.forEach((s, i) => say(`  ${s.name.padEnd(17)} http://localhost:${s.port}   (ready in ${times[i]} ms)`));
-  say('  live events        socket.io namespace /agents on the ws-gateway port');
-  say(`  token              curl -s -X POST localhost:${services[0].port}/auth/token -H "Authorization: Bearer <admin key>"`);
-  say('Press Ctrl-C to stop.');
+  // agent-api closes the pipe during its bootstrap, before it is ready: this does not wait.
+  const adminKey = await handedKey;
+  process.stderr.write(banner(times, adminKey, consoleUrl()));
+}
+
+/**
+ * The web console's address for the banner. agent-api serves no console yet, and the banner prints no dead link:
+ * when it does (issue 16, `/console`), return `http://localhost:<agent-api port>/console` here.
+ */
+function consoleUrl() {
+  return undefined;
+}
+
+function banner(times, adminKey, consoleLink) {
+  const tty = process.stderr.isTTY && !env.NO_COLOR;
+  const bold = (text) => (tty ? `\u001b[1m${text}\u001b[0m` : text);
+  const dim = (text) => (tty ? `\u001b[2m${text}\u001b[0m` : text);
+  const api = `http://localhost:${services[0].port}`;
+  const key = adminKey || (env.SKREAVER_ADMIN_API_KEY ? '$SKREAVER_ADMIN_API_KEY' : '<admin key>');
+  const rule = dim('─'.repeat(72));
+  const lines = [
+    '',
+    rule,
+    bold(' Skreaver is up'),
+    '',
+    ...services.map((s, i) => `   ${s.name.padEnd(18)} http://localhost:${s.port}   ${dim(`ready in ${times[i]} ms`)}`),
+    `   ${'API docs'.padEnd(18)} ${api}/docs`,
+    ...(consoleLink ? [`   ${'console'.padEnd(18)} ${consoleLink}`] : []),
+    `   ${'live events'.padEnd(18)} socket.io namespace /agents on ws-gateway`,
+    '',
+  ];
+  if (adminKey) {
+    lines.push(bold(' Admin API key (tenant "default"), shown ONLY THIS ONCE; store it now:'), '', `   ${adminKey}`, '');
+  } else if (env.SKREAVER_ADMIN_API_KEY) {
+    lines.push(' Admin API key: the one in SKREAVER_ADMIN_API_KEY', '');
+  } else {
+    lines.push(' Admin API key: the one shown at the first start (to choose one, set SKREAVER_ADMIN_API_KEY)', '');
+  }
+  lines.push(
+    ' Try it:',
+    `   curl -s ${api}/agents -H "Authorization: Bearer ${key}"`,
+    dim('   (then the walkthrough in README.md)'),
+    rule,
+    ' Press Ctrl-C to stop.',
+    '',
+  );
+  return `${lines.join('\n')}\n`;
 }

@@ -32,6 +32,9 @@ export const AgentApiConfig = defineConfig({
   SKREAVER_GENERATE_ADMIN_KEY: envBoolean(false).describe(
     'Without `SKREAVER_ADMIN_API_KEY`: mint an admin key when tenant `default` has none usable, and print it once on stderr (`npm start` sets it to `true`).',
   ),
+  SKREAVER_ADMIN_KEY_FD: z.coerce.number().int().min(3).max(1_023).optional().describe(
+    'With `SKREAVER_GENERATE_ADMIN_KEY`: write a generated key (one line) to this open file descriptor instead of printing a banner on stderr. `npm start` passes a pipe and shows the key in its own banner.',
+  ),
   SKREAVER_RATE_LIMIT_PER_SUBJECT: envInt(600, 0, 10_000_000).describe(
     'Requests per window for one subject (an API key and the tokens minted from it); 0 turns the limit off.',
   ),
