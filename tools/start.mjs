@@ -12,6 +12,8 @@ import { connect } from 'node:net';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
+import { startBanner } from './start-banner.mjs';
+
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const env = { ...process.env };
 env.REDIS_URL ||= 'redis://127.0.0.1:6379';
@@ -175,7 +177,15 @@ if (!stopping) {
   const times = [apiMs, ...others];
   // agent-api closes the pipe during its bootstrap, before it is ready: this does not wait.
   const adminKey = await handedKey;
-  process.stderr.write(banner(times, adminKey, consoleUrl()));
+  process.stderr.write(
+    startBanner({
+      services: services.map((s, i) => ({ ...s, readyMs: times[i] })),
+      adminKey,
+      ownKey: Boolean(env.SKREAVER_ADMIN_API_KEY),
+      consoleUrl: consoleUrl(),
+      colour: Boolean(process.stderr.isTTY) && !env.NO_COLOR,
+    }),
+  );
 }
 
 /**
@@ -186,38 +196,3 @@ function consoleUrl() {
   return undefined;
 }
 
-function banner(times, adminKey, consoleLink) {
-  const tty = process.stderr.isTTY && !env.NO_COLOR;
-  const bold = (text) => (tty ? `\u001b[1m${text}\u001b[0m` : text);
-  const dim = (text) => (tty ? `\u001b[2m${text}\u001b[0m` : text);
-  const api = `http://localhost:${services[0].port}`;
-  const key = adminKey || (env.SKREAVER_ADMIN_API_KEY ? '$SKREAVER_ADMIN_API_KEY' : '<admin key>');
-  const rule = dim('─'.repeat(72));
-  const lines = [
-    '',
-    rule,
-    bold(' Skreaver is up'),
-    '',
-    ...services.map((s, i) => `   ${s.name.padEnd(18)} http://localhost:${s.port}   ${dim(`ready in ${times[i]} ms`)}`),
-    `   ${'API docs'.padEnd(18)} ${api}/docs`,
-    ...(consoleLink ? [`   ${'console'.padEnd(18)} ${consoleLink}`] : []),
-    `   ${'live events'.padEnd(18)} socket.io namespace /agents on ws-gateway`,
-    '',
-  ];
-  if (adminKey) {
-    lines.push(bold(' Admin API key (tenant "default"), shown ONLY THIS ONCE; store it now:'), '', `   ${adminKey}`, '');
-  } else if (env.SKREAVER_ADMIN_API_KEY) {
-    lines.push(' Admin API key: the one in SKREAVER_ADMIN_API_KEY', '');
-  } else {
-    lines.push(' Admin API key: the one shown at the first start (to choose one, set SKREAVER_ADMIN_API_KEY)', '');
-  }
-  lines.push(
-    ' Try it:',
-    `   curl -s ${api}/agents -H "Authorization: Bearer ${key}"`,
-    dim('   (then the walkthrough in README.md)'),
-    rule,
-    ' Press Ctrl-C to stop.',
-    '',
-  );
-  return `${lines.join('\n')}\n`;
-}
