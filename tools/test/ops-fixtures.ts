@@ -35,7 +35,7 @@ export interface RenderOptions {
 /** `helm template <release> charts/skreaver` (real Helm) with `values` on top, as objects (hooks included). */
 export function render(values: Record<string, unknown> = {}, options: RenderOptions = {}): K8sObject[] {
   const { chart = CHART_DIR, ...rest } = options;
-  return helmTemplate(chart, { values, ...rest }).manifests.map((m) => m.object as K8sObject);
+  return helmTemplate(chart, { values, ...rest }).manifests.map((m: { object: unknown }) => m.object as K8sObject);
 }
 
 export function find(objects: K8sObject[], kind: string, name: string): K8sObject {
