@@ -13,9 +13,9 @@
 # The three Skreaver images are built by compose from the Dockerfile on SKREAVER_LOCAL_NODE_BASE (the base that
 # deploy/scripts/image-smoke.sh makes: Debian bookworm with this machine's Node.js); run image-smoke.sh first.
 #
-# Needs root, a Docker engine with bridge networking (compose's project network: start dockerd with its default
-# bridge and iptables, not --bridge=none), debootstrap when the base is missing, and a Debian mirror (DEBIAN_MIRROR).
-# Builds use the legacy builder on the host network, so only the Debian mirror has to be reachable.
+# Needs root, a Docker engine (a default dockerd, or `dockerd --bridge=none --iptables=false`: compose's project
+# network and the published edge port work with either), debootstrap when the base is missing, and a Debian mirror
+# (DEBIAN_MIRROR). Builds use the legacy builder on the host network, so only the Debian mirror has to be reachable.
 #
 # Environment: SKREAVER_LOCAL_BASE (skreaver-local/debian:bookworm, made with debootstrap when missing),
 # SKREAVER_LOCAL_WORKDIR (scratch directory), DEBIAN_MIRROR (http://deb.debian.org/debian).
@@ -33,7 +33,7 @@ fail() {
   exit 1
 }
 
-docker info >/dev/null 2>&1 || fail "no Docker engine answers (start dockerd with its default bridge: docs/deploying.md)"
+docker info >/dev/null 2>&1 || fail "no Docker engine answers (e.g. dockerd --bridge=none --iptables=false &, docs/deploying.md)"
 
 # 1. A plain Debian bookworm base.
 if docker image inspect "$BASE" >/dev/null 2>&1; then

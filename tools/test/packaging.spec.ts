@@ -109,6 +109,7 @@ describe('docker-compose.yml', () => {
     const nginx = compose.services.nginx;
 
     expect(nginx.ports).toEqual(['8080:8080']);
+    expect(loadCompose('docker-compose.yml', { ...ENV, SKREAVER_HTTP_PORT: '18080' }).services.nginx.ports).toEqual(['18080:8080']);
     expect(nginx.volumes).toContain('./deploy/nginx/nginx.conf:/etc/nginx/nginx.conf:ro');
     expect(Object.keys(nginx.depends_on).sort()).toEqual(['agent-api', 'ws-gateway']);
   });
