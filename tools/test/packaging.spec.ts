@@ -109,6 +109,7 @@ describe('docker-compose.yml', () => {
     const nginx = compose.services.nginx;
 
     expect(nginx.ports).toEqual(['8080:8080']);
+    expect(loadCompose('docker-compose.yml', { ...ENV, SKREAVER_HTTP_PORT: '18080' }).services.nginx.ports).toEqual(['18080:8080']);
     expect(nginx.volumes).toContain('./deploy/nginx/nginx.conf:/etc/nginx/nginx.conf:ro');
     expect(Object.keys(nginx.depends_on).sort()).toEqual(['agent-api', 'ws-gateway']);
   });
@@ -133,18 +134,47 @@ describe('docker-compose.dev.yml', () => {
   });
 });
 
+describe('deploy/compose/local-base.yml (air-gapped hosts)', () => {
+  const files = ['-f', 'docker-compose.yml', '-f', 'deploy/compose/local-base.yml'];
+
+  it('should pass docker-compose config over docker-compose.yml and put the stand-ins and nginx-1.22.conf in', () => {
+    requireTool('docker-compose', ['version'], 'docker-compose');
+    const result = spawnSync('docker-compose', [...files, 'config'], { cwd: ROOT, env: { ...process.env, ...ENV }, encoding: 'utf8' });
+    expect(`${result.status} ${result.stderr}`).toBe('0 ');
+    const merged = parseYaml(result.stdout, 'docker-compose config') as Compose;
+
+    expect(merged.services.redis.image).toBe('skreaver-local/redis:bookworm');
+    expect(merged.services.postgres.image).toBe('skreaver-local/postgres:bookworm');
+    expect(merged.services.nginx.image).toBe('skreaver-local/nginx:bookworm');
+    expect(merged.services.nginx.volumes.filter((v: string) => v.endsWith(':/etc/nginx/nginx.conf:ro'))).toEqual([join(ROOT, 'deploy/nginx/nginx-1.22.conf') + ':/etc/nginx/nginx.conf:ro']);
+    for (const component of COMPONENTS) {
+      expect(merged.services[component].build).toMatchObject({ target: component, network: 'host', args: { NODE_IMAGE: 'skreaver-local/node-base:bookworm' } });
+      expect(merged.services[component].read_only).toBe(true);
+    }
+  });
+
+  it('local-base-images.sh should tag the images the override file names', () => {
+    const script = readText('deploy/scripts/local-base-images.sh');
+
+    for (const name of ['redis', 'postgres', 'nginx']) expect(readText('deploy/compose/local-base.yml')).toContain(`skreaver-local/${name}:bookworm`);
+    expect(script).toContain('for name in redis postgres nginx; do');
+    expect(script).toContain('-t "skreaver-local/$name:bookworm"');
+  });
+});
+
 describe('deploy/nginx/nginx.conf', () => {
   const conf = readText('deploy/nginx/nginx.conf');
   const websocket = readText('deploy/nginx/skreaver-websocket.conf');
 
-  /** nginx.conf made runnable here: upstreams on local ports, files under `dir`, listening on `port`. */
-  function localConf(dir: string, upstreams: { api: number; gateway: number }, port: number): string {
+  /** nginx.conf (or `text`, e.g. nginx-1.22.conf) made runnable here: upstreams on local ports, files under `dir`, listening on `port`. */
+  function localConf(dir: string, upstreams: { api: number; gateway: number }, port: number, text = conf): string {
     const [major, minor, patch] = (/nginx\/(\d+)\.(\d+)\.(\d+)/.exec(spawnSync('nginx', ['-v'], { encoding: 'utf8' }).stderr) ?? []).slice(1).map(Number);
     // `resolve` on an upstream server is in open-source nginx from 1.27.3 (the compose image is newer); an older
     // local nginx checks everything else.
     const resolveSupported = major > 1 || (major === 1 && (minor > 27 || (minor === 27 && patch >= 3)));
-    return conf
+    return text
       .replace(/server agent-api:8080/g, `server 127.0.0.1:${upstreams.api}`)
+      .replace(/default agent-api:8080;/g, `default 127.0.0.1:${upstreams.api};`)
       .replace(/server ws-gateway:8081/g, `server 127.0.0.1:${upstreams.gateway}`)
       .replace(/ resolve;/g, resolveSupported ? ' resolve;' : ';')
       .replace(/listen 8080;/, `listen 127.0.0.1:${port};`)
@@ -202,7 +232,35 @@ describe('deploy/nginx/nginx.conf', () => {
     }
   });
 
-  describe('as a running edge', () => {
+  describe('deploy/nginx/nginx-1.22.conf (air-gapped stand-in, nginx before 1.27.3)', () => {
+    const old = readText('deploy/nginx/nginx-1.22.conf');
+    const settings = (text: string) => text.split('\n').filter((line) => !/^\s*#/.test(line)).join('\n');
+
+    it('should be nginx.conf with only the documented differences: agent-api through a variable, no `resolve`', () => {
+      const expected = settings(conf)
+        .replace(/ {4}upstream agent_api \{[^}]*\}\n/, '    map $host $skreaver_agent_api {\n        default agent-api:8080;\n    }\n')
+        .replace(/ resolve;/g, ';')
+        .replace('proxy_pass http://agent_api;', 'proxy_pass http://$skreaver_agent_api;');
+
+      expect(settings(old)).toBe(expected);
+      expect(old).not.toMatch(/\bresolve;/);
+      expect(old).toMatch(/resolver 127\.0\.0\.11 valid=\d+s/);
+    });
+
+    it('should pass nginx -t', () => {
+      requireTool('nginx', ['-v'], 'nginx-light');
+      const dir = mkdtempSync(join(tmpdir(), 'skreaver-nginx-'));
+      try {
+        prepare(dir, localConf(dir, { api: 8080, gateway: 8081 }, 8080, old));
+        const result = spawnSync('nginx', ['-t', '-p', dir, '-c', join(dir, 'nginx.conf'), '-e', join(dir, 'error.log')], { encoding: 'utf8' });
+        expect(`${result.status} ${result.stderr}`).toContain('test is successful');
+      } finally {
+        rmSync(dir, { recursive: true, force: true });
+      }
+    });
+  });
+
+  describe.each(['deploy/nginx/nginx.conf', 'deploy/nginx/nginx-1.22.conf'])('%s as a running edge', (file) => {
     const seen: Array<{ upstream: string; path: string }> = [];
     const upstreams: Server[] = [];
     let edge: ChildProcess | undefined;
@@ -225,7 +283,7 @@ describe('deploy/nginx/nginx.conf', () => {
       const probe = createServer();
       port = await new Promise<number>((resolve) => probe.listen(0, '127.0.0.1', () => resolve((probe.address() as AddressInfo).port)));
       await new Promise((resolve) => probe.close(resolve));
-      prepare(dir, localConf(dir, { api: ports[0], gateway: ports[1] }, port).replace(/^pid .*$/m, `pid ${dir}/nginx.pid;`));
+      prepare(dir, localConf(dir, { api: ports[0], gateway: ports[1] }, port, readText(file)).replace(/^pid .*$/m, `pid ${dir}/nginx.pid;`));
       edge = spawn('nginx', ['-p', dir, '-c', join(dir, 'nginx.conf'), '-e', join(dir, 'error.log'), '-g', 'daemon off;'], { stdio: 'ignore' });
       await waitFor(async () => (await fetch(`http://127.0.0.1:${port}/nginx-health`).catch(() => undefined))?.status === 200, { timeoutMs: 10_000 });
     });
@@ -264,7 +322,7 @@ describe('deploy/nginx/nginx.conf', () => {
 });
 
 describe('YAML files', () => {
-  const files = ['docker-compose.yml', 'docker-compose.dev.yml', 'deploy/prometheus/alerts.yml', 'deploy/prometheus/alerts.test.yml', 'deploy/prometheus/prometheus.yml', 'deploy/kubernetes/network-policy-lockdown.yaml', 'charts/skreaver/values.yaml', 'charts/skreaver/Chart.yaml'];
+  const files = ['docker-compose.yml', 'docker-compose.dev.yml', 'deploy/compose/local-base.yml', 'deploy/prometheus/alerts.yml', 'deploy/prometheus/alerts.test.yml', 'deploy/prometheus/prometheus.yml', 'deploy/kubernetes/network-policy-lockdown.yaml', 'charts/skreaver/values.yaml', 'charts/skreaver/Chart.yaml'];
 
   it('should pass yamllint (relaxed rules, long lines allowed)', () => {
     requireTool('yamllint', ['--version'], 'yamllint');
@@ -343,7 +401,7 @@ describe('deploy/scripts', () => {
 
   it('should be shellcheck-clean', () => {
     requireTool('shellcheck');
-    const result = spawnSync('shellcheck', scripts.map((s) => join(ROOT, s)), { encoding: 'utf8' });
+    const result = spawnSync('shellcheck', [...scripts, 'deploy/scripts/local-base-images.sh'].map((s) => join(ROOT, s)), { encoding: 'utf8' });
 
     expect(result.stdout).toBe('');
   });
