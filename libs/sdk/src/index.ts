@@ -1,0 +1,12 @@
+// The browser-safe entry of @skreaver/sdk: no Node-only imports (checked by tools/test/sdk-package.spec.ts), and
+// only types from @skreaver/contracts (zod stays out of the bundle).
+export { SkreaverClient } from './client';
+export type { CreateRunOptions, IdempotentOptions, ListOptions } from './client';
+export { SkreaverError, retryAfterSeconds } from './errors';
+export type { ClientErrorCode } from './errors';
+export { SseParser } from './sse';
+export type { SseMessage } from './sse';
+export { AgentEventWatch, RunEventStream, isTerminalEvent } from './stream';
+export type { StreamOptions } from './stream';
+export { Transport, backoffMs } from './transport';
+export type { Call, CallOptions, FetchLike, RetryOptions, SkreaverClientOptions, WebSocketConstructor, WebSocketLike } from './transport';
