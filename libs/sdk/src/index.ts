@@ -1,7 +1,18 @@
 // The browser-safe entry of @skreaver/sdk: no Node-only imports (checked by tools/test/sdk-package.spec.ts), and
 // only types from @skreaver/contracts (zod stays out of the bundle).
 export { SkreaverClient } from './client';
-export type { CreateRunOptions, IdempotentOptions, ListOptions } from './client';
+export type {
+  CreateAgentRequest,
+  CreateApiKeyRequest,
+  CreateRunOptions,
+  CreateThreadRequest,
+  IdempotentOptions,
+  ListOptions,
+  PostMeshMessageRequest,
+  ResumeRunRequest,
+  UpdateAgentRequest,
+  UpdateThreadRequest,
+} from './client';
 export { SkreaverError, retryAfterSeconds } from './errors';
 export type { ClientErrorCode } from './errors';
 export { SseParser } from './sse';
