@@ -56,7 +56,7 @@ export interface IdempotentOptions extends CallOptions {
   idempotencyKey?: string;
 }
 
-export interface CreateRunOptions extends IdempotentOptions {
+export interface CreateRunOptions extends IdempotentOptions, Pick<StreamOptions, 'onState' | 'maxReconnects'> {
   /** Seconds (0–300) to wait for the run to finish: the finished run, or the run as it is at the deadline. */
   wait?: number;
 }
@@ -161,7 +161,7 @@ export class SkreaverClient {
         ...idempotency(options),
       };
       if (options.stream) {
-        return new RunEventStream(this.transport, undefined, { signal: options.signal }, { ...call, query: { stream: 'true' }, headers: { ...call.headers, accept: 'text/event-stream' } });
+        return new RunEventStream(this.transport, undefined, { signal: options.signal, onState: options.onState, maxReconnects: options.maxReconnects }, { ...call, query: { stream: 'true' }, headers: { ...call.headers, accept: 'text/event-stream' } });
       }
       return this.call<Run>({ ...call, query: { wait: options.wait } });
     }) as {
@@ -213,7 +213,7 @@ export class SkreaverClient {
         ...idempotency(options),
       };
       if (options.stream) {
-        return new RunEventStream(this.transport, undefined, { signal: options.signal }, { ...call, query: { stream: 'true' }, headers: { ...call.headers, accept: 'text/event-stream' } });
+        return new RunEventStream(this.transport, undefined, { signal: options.signal, onState: options.onState, maxReconnects: options.maxReconnects }, { ...call, query: { stream: 'true' }, headers: { ...call.headers, accept: 'text/event-stream' } });
       }
       return this.call<Run>({ ...call, query: { wait: options.wait } });
     }) as {

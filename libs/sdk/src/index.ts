@@ -18,6 +18,6 @@ export type { ClientErrorCode } from './errors';
 export { SseParser } from './sse';
 export type { SseMessage } from './sse';
 export { AgentEventWatch, RunEventStream, isTerminalEvent } from './stream';
-export type { StreamOptions } from './stream';
+export type { StreamOptions, StreamState } from './stream';
 export { Transport, backoffMs } from './transport';
 export type { Call, CallOptions, FetchLike, RetryOptions, SkreaverClientOptions, WebSocketConstructor, WebSocketLike } from './transport';

@@ -11,7 +11,14 @@ export interface StreamOptions extends CallOptions {
   after?: string;
   /** Reconnections in a row without receiving an event before the stream gives up (`stream_ended`); 5 by default. */
   maxReconnects?: number;
+  /**
+   * Told when the connection changes: `connecting` (opening), `live` (answer received / subscription acknowledged:
+   * new events will arrive), `reconnecting` (dropped; resuming after the last event). For a UI's status line.
+   */
+  onState?: (state: StreamState) => void;
 }
+
+export type StreamState = 'connecting' | 'live' | 'reconnecting';
 
 /** Whether `event` ends its run's log (a non-final `run.failed` does not: a retry follows). Mirrors contracts' `isTerminalEvent`. */
 export function isTerminalEvent(event: RunEventV1): boolean {
@@ -79,8 +86,10 @@ export class RunEventStream implements AsyncIterable<RunEventV1> {
         signal,
         idempotent: true,
       };
+      this.options.onState?.(failures === 0 && this.reconnects === 0 ? 'connecting' : 'reconnecting');
       try {
         response = await this.transport.send({ ...call, signal, idempotent: call.idempotent ?? false });
+        this.options.onState?.('live');
         // A POST is opened once; after it, the run has an id and the log is resumed by GET.
         opening = undefined;
       } catch (error) {
@@ -163,6 +172,7 @@ export class AgentEventWatch implements AsyncIterable<RunEventV1> {
     const seen: string[] = [];
     let failures = 0;
     for (;;) {
+      this.options.onState?.(this.reconnects === 0 ? 'connecting' : 'reconnecting');
       const token = (await this.transport.credential(signal)) ?? '';
       const url = `${this.gatewayUrl.replace(/^http/, 'ws').replace(/\/+$/, '')}/ws?token=${encodeURIComponent(token)}`;
       const socket: WebSocketLike = new this.WebSocketImpl(url);
@@ -183,7 +193,10 @@ export class AgentEventWatch implements AsyncIterable<RunEventV1> {
         else if (frame.type === 'ack' && frame.ok === false) {
           const error = typeof frame.error === 'object' ? frame.error : { code: String(frame.error), message: String(frame.error) };
           fatal = new SkreaverError({ status: 0, code: error.code ?? 'subscribe_failed', message: error.message ?? 'subscribe refused' });
-        } else if (frame.type === 'ack') failures = 0;
+        } else if (frame.type === 'ack') {
+          failures = 0;
+          this.options.onState?.('live');
+        }
         notify();
       };
       socket.onclose = () => {

@@ -1,11 +1,9 @@
 import { randomUUID } from 'node:crypto';
-import { createServer, connect } from 'node:net';
-import type { AddressInfo, Socket } from 'node:net';
 
 import type { Agent, RunEventV1 } from '@skreaver/contracts';
 import { SkreaverClient, SkreaverError } from '@skreaver/sdk';
 import type { FetchLike } from '@skreaver/sdk';
-import { startModelStandIn } from '@skreaver/testing';
+import { startModelStandIn, startTcpProxy } from '@skreaver/testing';
 import type { ModelStandIn } from '@skreaver/testing';
 
 import { bootAgentApi } from './agent-api.harness';
@@ -28,41 +26,6 @@ const NOT_IN_SDK: Record<string, string> = {
 const NOT_REST = ['agents.watch'];
 
 const ANSWER = 'Every event reaches the SDK exactly once, even when the connection under it is cut in the middle. '.repeat(4);
-
-/** A TCP proxy in front of agent-api whose connections the test can cut (a dropped network path, mid-response). */
-async function startCuttableProxy(port: number) {
-  const open = new Set<Socket>();
-  let connections = 0;
-  const server = createServer((client) => {
-    connections += 1;
-    const upstream = connect(port, '127.0.0.1');
-    open.add(client);
-    open.add(upstream);
-    const drop = () => {
-      client.destroy();
-      upstream.destroy();
-      open.delete(client);
-      open.delete(upstream);
-    };
-    client.on('error', drop).on('close', drop);
-    upstream.on('error', drop).on('close', drop);
-    client.pipe(upstream).pipe(client);
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  return {
-    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
-    get connections() {
-      return connections;
-    },
-    cut() {
-      for (const socket of open) socket.destroy();
-    },
-    close: () => {
-      for (const socket of open) socket.destroy();
-      return new Promise<void>((resolve) => server.close(() => resolve()));
-    },
-  };
-}
 
 /** Every seq once, from 1 to the last, in order. */
 const seqs = (events: RunEventV1[]) => events.map((event) => event.seq);
@@ -198,7 +161,7 @@ describe('@skreaver/sdk against agent-api', () => {
 
   it('should stream a run it starts, resuming after the TCP connection is cut, every event once, ending at run.completed', async () => {
     model.setChunkDelay(25);
-    const proxy = await startCuttableProxy(Number(new URL(api.url).port));
+    const proxy = await startTcpProxy(Number(new URL(api.url).port));
     try {
       const viaProxy = new SkreaverClient({ baseUrl: proxy.url, apiKey: api.adminKey });
       const stream = viaProxy.runs.create(agent.id, 'long', { stream: true, idempotencyKey: randomUUID() });
