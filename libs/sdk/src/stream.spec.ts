@@ -81,3 +81,19 @@ describe('RunEventStream', () => {
     expect(states).toEqual(['connecting', 'live', 'reconnecting', 'live']);
   });
 });
+
+describe('RunEventStream abort', () => {
+  it('should stop right after the event during which the signal aborted, even with more in the same chunk', async () => {
+    const { client } = scripted(sse(event(1), event(2), event(3), event(4, 'run.completed')));
+    const controller = new AbortController();
+    const seen: number[] = [];
+    const reading = (async () => {
+      for await (const one of client.runs.stream(RUN, { signal: controller.signal })) {
+        seen.push(one.seq);
+        if (one.seq === 2) controller.abort(new Error('enough'));
+      }
+    })();
+    await expect(reading).rejects.toThrow('enough');
+    expect(seen).toEqual([1, 2]);
+  });
+});

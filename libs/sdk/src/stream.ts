@@ -117,6 +117,8 @@ export class RunEventStream implements AsyncIterable<RunEventV1> {
               failures = 0;
               yield event;
               if (isTerminalEvent(event)) return;
+              // Aborted while the caller handled the event: stop here, not after the rest of the chunk.
+              if (signal?.aborted) throw signal.reason;
             }
           }
         } catch (error) {
