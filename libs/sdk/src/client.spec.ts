@@ -133,6 +133,29 @@ describe('SkreaverClient credentials', () => {
     expect(sent.filter((request) => !request.url.endsWith('/auth/token')).map((request) => request.headers['authorization'])).toEqual(['Bearer jwt-1', 'Bearer jwt-2']);
   });
 
+  it('should refresh ahead of expiry in the background, still using the valid token meanwhile', async () => {
+    let minted = 0;
+    const { fetch, sent } = fakeFetch((request) => (request.url.endsWith('/auth/token') ? token(`jwt-${++minted}`, 3600) : json(200, RUN)));
+    const api = new SkreaverClient({ baseUrl: 'http://api.test', apiKey: 'sk_key', fetch });
+    const start = Date.now();
+    const now = jest.spyOn(Date, 'now');
+    try {
+      now.mockReturnValue(start);
+      await api.runs.get('a');
+      // 50 s before the hour is over: inside the refresh margin (a minute), not expired.
+      now.mockReturnValue(start + 3_550_000);
+      await api.runs.get('b');
+      // The background exchange call b started (awaited here so the next call deterministically sees its result).
+      await (api.transport as unknown as { exchange?: Promise<string> }).exchange;
+      await api.runs.get('c');
+      const used = sent.filter((request) => !request.url.endsWith('/auth/token')).map((request) => request.headers['authorization']);
+      expect(used).toEqual(['Bearer jwt-1', 'Bearer jwt-1', 'Bearer jwt-2']);
+      expect(minted).toBe(2);
+    } finally {
+      now.mockRestore();
+    }
+  });
+
   it('should exchange the key again and retry once when a token is refused (revoked)', async () => {
     let minted = 0;
     const { fetch, sent } = fakeFetch((request) =>
