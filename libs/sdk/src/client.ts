@@ -35,7 +35,7 @@ import type {
 } from '@skreaver/contracts';
 
 import { SkreaverError } from './errors';
-import { AgentEventWatch, RunEventStream } from './stream';
+import { AgentEventWatch, RunEventStream, socketIoConnector, webSocketConnector } from './stream';
 import type { StreamOptions } from './stream';
 import { Transport, path } from './transport';
 import type { Call, CallOptions, SkreaverClientOptions, WebSocketConstructor } from './transport';
@@ -130,12 +130,14 @@ export class SkreaverClient {
     update: (id: string, patch: UpdateAgentRequest, options: CallOptions = {}) => this.call<Agent>({ method: 'PATCH', path: path`/agents/${id}`, body: patch, signal: options.signal }),
     delete: (id: string, options: CallOptions = {}) => this.call<void>({ method: 'DELETE', path: path`/agents/${id}`, signal: options.signal }),
     status: (id: string, options: CallOptions = {}) => this.call<AgentStatusReport>({ method: 'GET', path: path`/agents/${id}/status`, signal: options.signal }),
-    /** Every event of the agent's runs, live, through ws-gateway (`gatewayUrl`); resumes after drops. */
+    /** Every event of the agent's runs, live, through ws-gateway (`gatewayUrl`; `/ws`, or socket.io with `io`); resumes after drops. */
     watch: (id: string, options: StreamOptions = {}): AgentEventWatch => {
-      if (!this.options.gatewayUrl) throw new TypeError('agents.watch needs gatewayUrl (ws-gateway)');
+      const { gatewayUrl, io } = this.options;
+      if (!gatewayUrl) throw new TypeError('agents.watch needs gatewayUrl (ws-gateway)');
+      if (io) return new AgentEventWatch(this.transport, id, socketIoConnector(gatewayUrl, io), options);
       const WebSocketImpl = this.options.WebSocket ?? (globalThis as { WebSocket?: WebSocketConstructor }).WebSocket;
-      if (!WebSocketImpl) throw new TypeError('agents.watch: no WebSocket in this runtime; pass options.WebSocket (e.g. the ws package)');
-      return new AgentEventWatch(this.transport, id, this.options.gatewayUrl, WebSocketImpl, options);
+      if (!WebSocketImpl) throw new TypeError('agents.watch: no WebSocket in this runtime; pass options.WebSocket (e.g. the ws package) or options.io');
+      return new AgentEventWatch(this.transport, id, webSocketConnector(gatewayUrl, WebSocketImpl), options);
     },
   };
 

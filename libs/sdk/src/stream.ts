@@ -140,19 +140,96 @@ export class RunEventStream implements AsyncIterable<RunEventV1> {
   }
 }
 
-interface WsFrame {
-  type?: string;
-  event?: RunEventV1;
+/** What a live connection reports to {@link AgentEventWatch}. */
+export interface LiveHandlers {
+  event(event: RunEventV1): void;
+  /** The subscription is acknowledged: events follow. */
+  live(): void;
+  /** The connection is gone (the watch reconnects). */
+  closed(): void;
+  /** The subscription was refused (the watch ends with this error). */
+  fatal(error: SkreaverError): void;
+}
+
+/** Opens one connection to ws-gateway subscribed to `agentId` after `after`; `close()` ends it. */
+export type LiveConnector = (target: { agentId: string; after?: string; token: string }, handlers: LiveHandlers) => { close(): void };
+
+interface AckLike {
   ok?: boolean;
   error?: { code?: string; message?: string } | string;
-  code?: string;
-  message?: string;
+}
+
+function refusal(ack: AckLike): SkreaverError {
+  const error = typeof ack.error === 'object' ? ack.error : { code: String(ack.error), message: String(ack.error) };
+  return new SkreaverError({ status: 0, code: error.code ?? 'subscribe_failed', message: error.message ?? 'subscribe refused' });
+}
+
+/** The plain-WebSocket connector: ws-gateway's `/ws` (credential in `?token=`, since browsers cannot set headers). */
+export function webSocketConnector(gatewayUrl: string, WebSocketImpl: WebSocketConstructor): LiveConnector {
+  return ({ agentId, after, token }, handlers) => {
+    const socket: WebSocketLike = new WebSocketImpl(`${gatewayUrl.replace(/^http/, 'ws').replace(/\/+$/, '')}/ws?token=${encodeURIComponent(token)}`);
+    let closed = false;
+    socket.onopen = () => socket.send(JSON.stringify({ type: 'subscribe', id: 1, agent_id: agentId, ...(after ? { after } : {}) }));
+    socket.onmessage = (message) => {
+      let frame: AckLike & { type?: string; event?: RunEventV1 };
+      try {
+        frame = JSON.parse(String(message.data)) as typeof frame;
+      } catch {
+        return;
+      }
+      if (frame.type === 'event' && frame.event) handlers.event(frame.event);
+      else if (frame.type === 'ack' && frame.ok === false) handlers.fatal(refusal(frame));
+      else if (frame.type === 'ack') handlers.live();
+    };
+    socket.onclose = () => {
+      closed = true;
+      handlers.closed();
+    };
+    socket.onerror = () => undefined;
+    return { close: () => (closed ? undefined : socket.close(1000)) };
+  };
+}
+
+/** What the socket.io connector needs of socket.io-client's `io` (pass `io` from `socket.io-client`). */
+export type SocketIoFactory = (url: string, options: { transports: string[]; auth: { token: string }; reconnection: boolean; forceNew: boolean }) => SocketIoLike;
+export interface SocketIoLike {
+  on(event: string, listener: (...args: never[]) => void): unknown;
+  emit(event: string, ...args: unknown[]): unknown;
+  disconnect(): unknown;
 }
 
 /**
- * An agent's events (every run of it), live, over ws-gateway's plain WebSocket (`/ws`), resumed after a dropped
- * connection with `after` = the last event id received (the gateway replays what was missed); none twice.
- * Runs until `break` or the signal.
+ * The socket.io connector: ws-gateway's `/agents` namespace. socket.io's own reconnection is off: the watch
+ * reconnects, with a fresh credential and `after`, the same way for both transports.
+ */
+export function socketIoConnector(gatewayUrl: string, io: SocketIoFactory): LiveConnector {
+  return ({ agentId, after, token }, handlers) => {
+    const socket = io(`${gatewayUrl.replace(/\/+$/, '')}/agents`, { transports: ['websocket'], auth: { token }, reconnection: false, forceNew: true });
+    let closed = false;
+    const close = () => {
+      if (closed) return;
+      closed = true;
+      handlers.closed();
+    };
+    socket.on('connect', () =>
+      socket.emit('subscribe', { agent_id: agentId, ...(after ? { after } : {}) }, (ack: AckLike) => (ack?.ok === false ? handlers.fatal(refusal(ack)) : handlers.live())),
+    );
+    socket.on('event', (event: RunEventV1) => handlers.event(event));
+    socket.on('disconnect', close);
+    socket.on('connect_error', close);
+    return {
+      close: () => {
+        closed = true;
+        socket.disconnect();
+      },
+    };
+  };
+}
+
+/**
+ * An agent's events (every run of it), live, through ws-gateway (plain WebSocket `/ws`, or socket.io), resumed
+ * after a dropped connection with `after` = the last event id received (the gateway replays what was missed); none
+ * twice. Runs until `break` or the signal.
  */
 export class AgentEventWatch implements AsyncIterable<RunEventV1> {
   lastEventId: string | undefined;
@@ -161,8 +238,7 @@ export class AgentEventWatch implements AsyncIterable<RunEventV1> {
   constructor(
     private readonly transport: Transport,
     private readonly agentId: string,
-    private readonly gatewayUrl: string,
-    private readonly WebSocketImpl: WebSocketConstructor,
+    private readonly connector: LiveConnector,
     private readonly options: StreamOptions = {},
   ) {
     this.lastEventId = options.after;
@@ -176,36 +252,32 @@ export class AgentEventWatch implements AsyncIterable<RunEventV1> {
     for (;;) {
       this.options.onState?.(this.reconnects === 0 ? 'connecting' : 'reconnecting');
       const token = (await this.transport.credential(signal)) ?? '';
-      const url = `${this.gatewayUrl.replace(/^http/, 'ws').replace(/\/+$/, '')}/ws?token=${encodeURIComponent(token)}`;
-      const socket: WebSocketLike = new this.WebSocketImpl(url);
       const queue: RunEventV1[] = [];
       let closed = false;
       let fatal: SkreaverError | undefined;
       let wake: () => void = () => undefined;
       const notify = () => wake();
-      socket.onopen = () => socket.send(JSON.stringify({ type: 'subscribe', id: 1, agent_id: this.agentId, ...(this.lastEventId ? { after: this.lastEventId } : {}) }));
-      socket.onmessage = (message) => {
-        let frame: WsFrame;
-        try {
-          frame = JSON.parse(String(message.data)) as WsFrame;
-        } catch {
-          return;
-        }
-        if (frame.type === 'event' && frame.event) queue.push(frame.event);
-        else if (frame.type === 'ack' && frame.ok === false) {
-          const error = typeof frame.error === 'object' ? frame.error : { code: String(frame.error), message: String(frame.error) };
-          fatal = new SkreaverError({ status: 0, code: error.code ?? 'subscribe_failed', message: error.message ?? 'subscribe refused' });
-        } else if (frame.type === 'ack') {
-          failures = 0;
-          this.options.onState?.('live');
-        }
-        notify();
-      };
-      socket.onclose = () => {
-        closed = true;
-        notify();
-      };
-      socket.onerror = () => undefined;
+      const connection = this.connector(
+        { agentId: this.agentId, after: this.lastEventId, token },
+        {
+          event: (event) => {
+            queue.push(event);
+            notify();
+          },
+          live: () => {
+            failures = 0;
+            this.options.onState?.('live');
+          },
+          closed: () => {
+            closed = true;
+            notify();
+          },
+          fatal: (error) => {
+            fatal = error;
+            notify();
+          },
+        },
+      );
       signal?.addEventListener('abort', notify, { once: true });
       try {
         for (;;) {
@@ -226,7 +298,7 @@ export class AgentEventWatch implements AsyncIterable<RunEventV1> {
         }
       } finally {
         signal?.removeEventListener('abort', notify);
-        if (!closed) socket.close(1000);
+        connection.close();
       }
       if (failures >= maxReconnects) throw new SkreaverError({ status: 0, code: 'stream_ended', message: `the gateway connection dropped ${failures} times in a row` });
       failures += 1;

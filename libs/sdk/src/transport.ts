@@ -1,6 +1,7 @@
 import type { TokenResponse } from '@skreaver/contracts';
 
 import { SkreaverError, errorFromResponse, isAbort } from './errors';
+import type { SocketIoFactory } from './stream';
 
 /** The `fetch` the client calls (the global one by default; pass another for tests, proxies or old runtimes). */
 export type FetchLike = (input: string, init: RequestInit) => Promise<Response>;
@@ -30,6 +31,8 @@ export interface SkreaverClientOptions {
   headers?: Record<string, string>;
   /** The WebSocket constructor `agents.watch` uses (the global one by default; Node 20 has none: pass `ws`'s). */
   WebSocket?: WebSocketConstructor;
+  /** socket.io-client's `io`: `agents.watch` then uses socket.io (`/agents`) instead of `/ws`. Not bundled. */
+  io?: SocketIoFactory;
 }
 
 /** What `agents.watch` needs of a WebSocket implementation (the browser's, Node 22's, or the `ws` package's). */

@@ -1,9 +1,10 @@
 import type { RunEventV1 } from '@skreaver/contracts';
 import { SkreaverClient } from '@skreaver/sdk';
-import type { StreamState, WebSocketConstructor } from '@skreaver/sdk';
+import type { SkreaverClientOptions, SocketIoFactory, StreamState, WebSocketConstructor } from '@skreaver/sdk';
 import { startTcpProxy, waitFor } from '@skreaver/testing';
 import type { TcpProxy } from '@skreaver/testing';
 import { newId } from '@skreaver/util';
+import { io } from 'socket.io-client';
 import { WebSocket } from 'ws';
 
 import { appendAll, bootGateway, createWorld, runEvent } from './gateway.harness';
@@ -13,7 +14,14 @@ const ids = (events: readonly RunEventV1[]) => events.map((event) => event.id);
 const portOf = (gateway: BootedGateway) => Number(new URL(gateway.url).port);
 
 // The SDK's agents.watch over /ws, through a proxy standing in for the load balancer in front of two replicas.
-describe('@skreaver/sdk agents.watch against ws-gateway', () => {
+// Both transports: the plain WebSocket (`/ws`; Node 20 has no global WebSocket, the ws package's has the same
+// surface) and socket.io (`/agents`, with socket.io-client's `io`).
+const TRANSPORTS: Array<[string, Partial<SkreaverClientOptions>]> = [
+  ['/ws', { WebSocket: WebSocket as unknown as WebSocketConstructor }],
+  ['socket.io', { io: io as unknown as SocketIoFactory }],
+];
+
+describe.each(TRANSPORTS)('@skreaver/sdk agents.watch against ws-gateway over %s', (_name, transport) => {
   let world: GatewayWorld;
   let replicaA: BootedGateway;
   let replicaB: BootedGateway;
@@ -42,8 +50,7 @@ describe('@skreaver/sdk agents.watch against ws-gateway', () => {
       baseUrl: 'http://127.0.0.1:9',
       token: world.token().token,
       gatewayUrl: proxy.url,
-      // Node 20 has no global WebSocket; the ws package's has the same surface.
-      WebSocket: WebSocket as unknown as WebSocketConstructor,
+      ...transport,
     });
     const watch = sdk.agents.watch(agent, { signal: controller.signal, onState: (state) => states.push(state) });
     const watching = (async () => {
