@@ -24,9 +24,10 @@ requireFreshProjectGraph();
 
 // Module boundaries (STYLE.md §15): apps over domain (runs, agent-runtime, auth, profiling) over data access
 // (persistence, messaging); contracts import nothing but zod; util only util; no service imports another.
+// The SDK (libs/sdk, published as @skreaver/sdk, runs in browsers) imports only contracts' types: no server library.
 // Data access never imports the domain: what the domain needs from it is a port the domain declares and the app binds.
 const depConstraints = [
-  { sourceTag: 'type:app', onlyDependOnLibsWithTags: ['type:domain', 'type:data-access', 'type:contracts', 'type:util'] },
+  { sourceTag: 'type:app', onlyDependOnLibsWithTags: ['type:domain', 'type:data-access', 'type:contracts', 'type:util', 'type:sdk'] },
   { sourceTag: 'type:domain', onlyDependOnLibsWithTags: ['type:domain', 'type:data-access', 'type:contracts', 'type:util'] },
   { sourceTag: 'type:data-access', onlyDependOnLibsWithTags: ['type:data-access', 'type:contracts', 'type:util'] },
   {
@@ -35,8 +36,13 @@ const depConstraints = [
     bannedExternalImports: ['@nestjs/*', 'ioredis', 'redis', 'bullmq', 'socket.io*', 'typeorm', 'pg', 'better-sqlite3', 'fastify'],
   },
   { sourceTag: 'type:util', onlyDependOnLibsWithTags: ['type:util', 'type:contracts'] },
-  { sourceTag: 'type:testing', onlyDependOnLibsWithTags: ['type:contracts', 'type:data-access', 'type:util'] },
-  { sourceTag: 'type:e2e', onlyDependOnLibsWithTags: ['type:contracts', 'type:testing', 'type:util'] },
+  {
+    sourceTag: 'type:sdk',
+    onlyDependOnLibsWithTags: ['type:contracts'],
+    bannedExternalImports: ['@nestjs/*', 'ioredis', 'redis', 'bullmq', 'socket.io', 'typeorm', 'pg', 'better-sqlite3', 'fastify', 'zod', 'ws'],
+  },
+  { sourceTag: 'type:testing', onlyDependOnLibsWithTags: ['type:contracts', 'type:data-access', 'type:util', 'type:sdk'] },
+  { sourceTag: 'type:e2e', onlyDependOnLibsWithTags: ['type:contracts', 'type:testing', 'type:util', 'type:sdk'] },
   { sourceTag: 'scope:shared', onlyDependOnLibsWithTags: ['scope:shared'] },
   { sourceTag: 'scope:agent-api', onlyDependOnLibsWithTags: ['scope:agent-api', 'scope:shared'] },
   { sourceTag: 'scope:ws-gateway', onlyDependOnLibsWithTags: ['scope:ws-gateway', 'scope:shared'] },
@@ -59,6 +65,27 @@ export default [
       '@typescript-eslint/no-explicit-any': 'error',
       '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],
       'no-restricted-imports': ['error', { patterns: [{ group: ['@skreaver/*/src/*', '@skreaver/*/dist/*'], message: 'import a library through its index' }] }],
+    },
+  },
+  {
+    // The SDK's browser entry: no Node built-ins, and contracts' types only (a value import would bundle zod).
+    files: ['libs/sdk/src/**/*.ts'],
+    ignores: ['**/*.spec.ts'],
+    rules: {
+      'no-restricted-imports': 'off',
+      '@typescript-eslint/no-restricted-imports': [
+        'error',
+        {
+          paths: [
+            { name: '@skreaver/contracts', allowTypeImports: true, message: 'the SDK imports only types from contracts (zod stays out of the browser bundle)' },
+            ...['fs', 'path', 'http', 'https', 'net', 'crypto', 'os', 'stream', 'url', 'buffer', 'events', 'child_process'].map((name) => ({ name, message: 'the SDK runs in browsers: no Node built-ins' })),
+          ],
+          patterns: [
+            { group: ['@skreaver/*/src/*', '@skreaver/*/dist/*'], message: 'import a library through its index' },
+            { group: ['node:*'], message: 'the SDK runs in browsers: no Node built-ins' },
+          ],
+        },
+      ],
     },
   },
   {

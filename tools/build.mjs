@@ -6,7 +6,7 @@
 // so built services run with plain `node` and no path-alias loader.
 import { transformFile } from '@swc/core';
 import { existsSync } from 'node:fs';
-import { mkdir, readdir, rm, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, readdir, rm, writeFile } from 'node:fs/promises';
 import { join, relative, dirname } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 
@@ -23,20 +23,35 @@ async function* sources(dir) {
   }
 }
 
-/** Compiles `<projectDir>/src` to `<projectDir>/dist` (test files left out); resolves with the number of files. */
+/** Relative imports of an ES module with their `.js` extension (browsers and Node's ESM loader need it; swc keeps `./x`). */
+export function withJsExtensions(code) {
+  return code.replace(/((?:import|export)\b[^'";]*?\bfrom\s*|import\s*\(?\s*)(['"])(\.{1,2}\/[^'"]+?)(?<!\.js)\2/g, '$1$2$3.js$2');
+}
+
+/**
+ * Compiles `<projectDir>/src` to `<projectDir>/dist` as CommonJS (test files left out); a project whose package.json
+ * names a `module` (the SDK, published for browsers too) also gets ES modules in `dist/esm`. Resolves with the number
+ * of source files.
+ */
 export async function buildProject(projectDir) {
   const src = join(projectDir, 'src');
   const out = join(projectDir, 'dist');
   await rm(out, { recursive: true, force: true });
+  const manifest = JSON.parse(await readFile(join(projectDir, 'package.json'), 'utf8').catch(() => '{}'));
+  const formats = [{ dir: out, module: swcOptions.module }];
+  if (manifest.module) formats.push({ dir: join(out, 'esm'), module: { type: 'es6' }, esm: true });
   let count = 0;
   for await (const file of sources(src)) {
-    const target = join(out, relative(src, file)).replace(/\.ts$/, '.js');
-    const { code, map } = await transformFile(file, { ...swcOptions, filename: file, sourceFileName: relative(dirname(target), file) });
-    await mkdir(dirname(target), { recursive: true });
-    await writeFile(target, `${code}\n//# sourceMappingURL=${target.split('/').pop()}.map\n`);
-    if (map) await writeFile(`${target}.map`, map);
+    for (const format of formats) {
+      const target = join(format.dir, relative(src, file)).replace(/\.ts$/, '.js');
+      const { code, map } = await transformFile(file, { ...swcOptions, module: format.module, filename: file, sourceFileName: relative(dirname(target), file) });
+      await mkdir(dirname(target), { recursive: true });
+      await writeFile(target, `${format.esm ? withJsExtensions(code) : code}\n//# sourceMappingURL=${target.split('/').pop()}.map\n`);
+      if (map) await writeFile(`${target}.map`, map);
+    }
     count += 1;
   }
+  if (manifest.module) await writeFile(join(out, 'esm', 'package.json'), '{ "type": "module" }\n');
   return count;
 }
 

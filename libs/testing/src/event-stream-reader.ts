@@ -1,6 +1,8 @@
 import { request } from 'node:http';
 import type { IncomingHttpHeaders } from 'node:http';
 
+import { SseParser } from '@skreaver/sdk';
+
 /** One server-sent event as received. */
 export interface ReceivedSse {
   id?: string;
@@ -43,45 +45,26 @@ export function readEventStream(url: string, options: ReadEventStreamOptions = {
       },
       (res) => {
         const events: ReceivedSse[] = [];
-        let comments = 0;
-        let buffer = '';
+        // The SDK's parser: the tests read streams exactly as SDK users (and the spec) do.
+        const parser = new SseParser();
         let settled = false;
         const timer = setTimeout(() => req.destroy(new Error('event stream did not end in time')), options.timeoutMs ?? 10_000);
         const finish = (stopped: boolean) => {
           if (settled) return;
           settled = true;
           clearTimeout(timer);
-          resolve({ status: res.statusCode ?? 0, contentType: res.headers['content-type'], headers: res.headers, events, comments, stopped });
+          resolve({ status: res.statusCode ?? 0, contentType: res.headers['content-type'], headers: res.headers, events, comments: parser.comments, stopped });
         };
         res.setEncoding('utf8');
         res.on('data', (chunk: string) => {
           if (settled) return;
-          buffer += chunk;
-          let boundary = buffer.indexOf('\n\n');
-          while (boundary >= 0) {
-            const block = buffer.slice(0, boundary);
-            buffer = buffer.slice(boundary + 2);
-            const event: ReceivedSse = { data: '' };
-            let isComment = true;
-            for (const line of block.split('\n')) {
-              if (line.startsWith(':')) continue;
-              isComment = false;
-              const [field, ...rest] = line.split(':');
-              const value = rest.join(':').replace(/^ /, '');
-              if (field === 'id') event.id = value;
-              else if (field === 'event') event.event = value;
-              else if (field === 'data') event.data += value;
+          for (const { id, event, data } of parser.push(chunk)) {
+            events.push({ ...(id === undefined ? {} : { id }), ...(event === undefined ? {} : { event }), data });
+            if (options.until?.(events)) {
+              finish(true);
+              req.destroy();
+              return;
             }
-            if (isComment) comments += 1;
-            else {
-              events.push(event);
-              if (options.until?.(events)) {
-                finish(true);
-                req.destroy();
-                return;
-              }
-            }
-            boundary = buffer.indexOf('\n\n');
           }
         });
         res.on('end', () => finish(false));

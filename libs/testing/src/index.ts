@@ -11,3 +11,4 @@ export * from './run-fakes';
 export * from './model-stand-in';
 export * from './event-stream-reader';
 export * from './counting-server';
+export * from './tcp-proxy';

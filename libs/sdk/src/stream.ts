@@ -1,0 +1,309 @@
+import type { RunEventV1 } from '@skreaver/contracts';
+
+import { SkreaverError, isAbort } from './errors';
+import { SseParser } from './sse';
+import { backoffMs, path } from './transport';
+import type { Call, CallOptions, Transport, WebSocketConstructor, WebSocketLike } from './transport';
+
+/** Options of a live stream (`runs.stream`, `agents.watch`). */
+export interface StreamOptions extends CallOptions {
+  /** The last event id already seen: the stream starts right after it (none twice, none missing). */
+  after?: string;
+  /** Reconnections in a row without receiving an event before the stream gives up (`stream_ended`); 5 by default. */
+  maxReconnects?: number;
+  /**
+   * Told when the connection changes: `connecting` (opening), `live` (answer received / subscription acknowledged:
+   * new events will arrive), `reconnecting` (dropped; resuming after the last event). For a UI's status line.
+   */
+  onState?: (state: StreamState) => void;
+}
+
+export type StreamState = 'connecting' | 'live' | 'reconnecting';
+
+/** Whether `event` ends its run's log (a non-final `run.failed` does not: a retry follows). Mirrors contracts' `isTerminalEvent`. */
+export function isTerminalEvent(event: RunEventV1): boolean {
+  return event.type === 'run.completed' || event.type === 'run.cancelled' || (event.type === 'run.failed' && event.data.final);
+}
+
+/** The seq of an event id (`<run_id>:<seq>`); 0 when it is not one. */
+function seqOf(eventId: string | undefined): number {
+  const seq = Number(eventId?.slice(eventId.lastIndexOf(':') + 1));
+  return Number.isSafeInteger(seq) ? seq : 0;
+}
+
+const sleep = (ms: number, signal?: AbortSignal) =>
+  new Promise<void>((resolve, reject) => {
+    if (signal?.aborted) return reject(signal.reason);
+    const done = () => {
+      signal?.removeEventListener('abort', onAbort);
+      resolve();
+    };
+    const timer = setTimeout(done, ms);
+    const onAbort = () => {
+      clearTimeout(timer);
+      reject(signal?.reason);
+    };
+    signal?.addEventListener('abort', onAbort, { once: true });
+  });
+
+/**
+ * A run's events, live, as an async iterator over server-sent events (`GET /runs/{id}/events`). A dropped
+ * connection is resumed with `Last-Event-ID`: every event is yielded once, in order; the iteration ends after the
+ * run's terminal event. `break` (or the signal) closes the connection.
+ */
+export class RunEventStream implements AsyncIterable<RunEventV1> {
+  /** The run's id: given, or (for `runs.create(…, { stream: true })`) from `X-Run-Id` once the answer arrived. */
+  runId: string | undefined;
+  /** The id of the last event yielded: pass it as `after` to continue elsewhere. */
+  lastEventId: string | undefined;
+  /** How many times the connection was re-opened. */
+  reconnects = 0;
+
+  constructor(
+    private readonly transport: Transport,
+    runId: string | undefined,
+    private readonly options: StreamOptions = {},
+    /** The first request, when it is not `GET /runs/{id}/events` (a POST that starts the run and streams it). */
+    private readonly opening?: Call,
+  ) {
+    this.runId = runId;
+    this.lastEventId = options.after;
+  }
+
+  async *[Symbol.asyncIterator](): AsyncIterator<RunEventV1> {
+    const { signal } = this.options;
+    const maxReconnects = this.options.maxReconnects ?? 5;
+    let opening = this.opening;
+    let lastSeq = seqOf(this.lastEventId);
+    let failures = 0;
+    let lastError: unknown;
+    for (;;) {
+      let response: Response | undefined;
+      const call: Call = opening ?? {
+        method: 'GET',
+        path: path`/runs/${this.runId as string}/events`,
+        headers: { accept: 'text/event-stream', ...(this.lastEventId ? { 'last-event-id': this.lastEventId } : {}) },
+        signal,
+        idempotent: true,
+      };
+      this.options.onState?.(failures === 0 && this.reconnects === 0 ? 'connecting' : 'reconnecting');
+      try {
+        response = await this.transport.send({ ...call, signal, idempotent: call.idempotent ?? false });
+        this.options.onState?.('live');
+        // A POST is opened once; after it, the run has an id and the log is resumed by GET.
+        opening = undefined;
+      } catch (error) {
+        if (isAbort(error, signal)) throw signal?.reason ?? error;
+        const retryable = error instanceof SkreaverError && (error.status === 0 || error.status === 503) && (!opening || opening.idempotent);
+        if (!retryable) throw error;
+        lastError = error;
+      }
+      if (response) {
+        this.runId ??= response.headers.get('x-run-id') ?? undefined;
+        const reader = response.body?.getReader();
+        if (!reader) throw new SkreaverError({ status: response.status, code: 'invalid_response', message: 'the event stream has no body' });
+        const decoder = new TextDecoder();
+        const parser = new SseParser();
+        try {
+          for (;;) {
+            const { done, value } = await reader.read();
+            if (done) break;
+            for (const message of parser.push(decoder.decode(value, { stream: true }))) {
+              if (!message.data) continue;
+              const event = JSON.parse(message.data) as RunEventV1;
+              if (event.seq <= lastSeq) continue;
+              lastSeq = event.seq;
+              this.lastEventId = message.id ?? event.id;
+              failures = 0;
+              yield event;
+              if (isTerminalEvent(event)) return;
+              // Aborted while the caller handled the event: stop here, not after the rest of the chunk.
+              if (signal?.aborted) throw signal.reason;
+            }
+          }
+        } catch (error) {
+          if (isAbort(error, signal)) throw signal?.reason ?? error;
+          if (error instanceof SyntaxError) throw new SkreaverError({ status: response.status, code: 'invalid_response', message: `an event is not JSON: ${error.message}` });
+          lastError = error;
+        } finally {
+          reader.cancel().catch(() => undefined);
+        }
+      }
+      // The connection ended before the run did: resume after the last event.
+      if (!this.runId || failures >= maxReconnects) {
+        throw new SkreaverError({ status: 0, code: 'stream_ended', message: `the event stream ended before the run did (${failures} reconnects)`, cause: lastError });
+      }
+      failures += 1;
+      this.reconnects += 1;
+      await sleep(backoffMs(failures - 1, 100, 2_000), signal);
+    }
+  }
+}
+
+/** What a live connection reports to {@link AgentEventWatch}. */
+export interface LiveHandlers {
+  event(event: RunEventV1): void;
+  /** The subscription is acknowledged: events follow. */
+  live(): void;
+  /** The connection is gone (the watch reconnects). */
+  closed(): void;
+  /** The subscription was refused (the watch ends with this error). */
+  fatal(error: SkreaverError): void;
+}
+
+/** Opens one connection to ws-gateway subscribed to `agentId` after `after`; `close()` ends it. */
+export type LiveConnector = (target: { agentId: string; after?: string; token: string }, handlers: LiveHandlers) => { close(): void };
+
+interface AckLike {
+  ok?: boolean;
+  error?: { code?: string; message?: string } | string;
+}
+
+function refusal(ack: AckLike): SkreaverError {
+  const error = typeof ack.error === 'object' ? ack.error : { code: String(ack.error), message: String(ack.error) };
+  return new SkreaverError({ status: 0, code: error.code ?? 'subscribe_failed', message: error.message ?? 'subscribe refused' });
+}
+
+/** The plain-WebSocket connector: ws-gateway's `/ws` (credential in `?token=`, since browsers cannot set headers). */
+export function webSocketConnector(gatewayUrl: string, WebSocketImpl: WebSocketConstructor): LiveConnector {
+  return ({ agentId, after, token }, handlers) => {
+    const socket: WebSocketLike = new WebSocketImpl(`${gatewayUrl.replace(/^http/, 'ws').replace(/\/+$/, '')}/ws?token=${encodeURIComponent(token)}`);
+    let closed = false;
+    socket.onopen = () => socket.send(JSON.stringify({ type: 'subscribe', id: 1, agent_id: agentId, ...(after ? { after } : {}) }));
+    socket.onmessage = (message) => {
+      let frame: AckLike & { type?: string; event?: RunEventV1 };
+      try {
+        frame = JSON.parse(String(message.data)) as typeof frame;
+      } catch {
+        return;
+      }
+      if (frame.type === 'event' && frame.event) handlers.event(frame.event);
+      else if (frame.type === 'ack' && frame.ok === false) handlers.fatal(refusal(frame));
+      else if (frame.type === 'ack') handlers.live();
+    };
+    socket.onclose = () => {
+      closed = true;
+      handlers.closed();
+    };
+    socket.onerror = () => undefined;
+    return { close: () => (closed ? undefined : socket.close(1000)) };
+  };
+}
+
+/** What the socket.io connector needs of socket.io-client's `io` (pass `io` from `socket.io-client`). */
+export type SocketIoFactory = (url: string, options: { transports: string[]; auth: { token: string }; reconnection: boolean; forceNew: boolean }) => SocketIoLike;
+export interface SocketIoLike {
+  on(event: string, listener: (...args: never[]) => void): unknown;
+  emit(event: string, ...args: unknown[]): unknown;
+  disconnect(): unknown;
+}
+
+/**
+ * The socket.io connector: ws-gateway's `/agents` namespace. socket.io's own reconnection is off: the watch
+ * reconnects, with a fresh credential and `after`, the same way for both transports.
+ */
+export function socketIoConnector(gatewayUrl: string, io: SocketIoFactory): LiveConnector {
+  return ({ agentId, after, token }, handlers) => {
+    const socket = io(`${gatewayUrl.replace(/\/+$/, '')}/agents`, { transports: ['websocket'], auth: { token }, reconnection: false, forceNew: true });
+    let closed = false;
+    const close = () => {
+      if (closed) return;
+      closed = true;
+      handlers.closed();
+    };
+    socket.on('connect', () =>
+      socket.emit('subscribe', { agent_id: agentId, ...(after ? { after } : {}) }, (ack: AckLike) => (ack?.ok === false ? handlers.fatal(refusal(ack)) : handlers.live())),
+    );
+    socket.on('event', (event: RunEventV1) => handlers.event(event));
+    socket.on('disconnect', close);
+    socket.on('connect_error', close);
+    return {
+      close: () => {
+        closed = true;
+        socket.disconnect();
+      },
+    };
+  };
+}
+
+/**
+ * An agent's events (every run of it), live, through ws-gateway (plain WebSocket `/ws`, or socket.io), resumed
+ * after a dropped connection with `after` = the last event id received (the gateway replays what was missed); none
+ * twice. Runs until `break` or the signal.
+ */
+export class AgentEventWatch implements AsyncIterable<RunEventV1> {
+  lastEventId: string | undefined;
+  reconnects = 0;
+
+  constructor(
+    private readonly transport: Transport,
+    private readonly agentId: string,
+    private readonly connector: LiveConnector,
+    private readonly options: StreamOptions = {},
+  ) {
+    this.lastEventId = options.after;
+  }
+
+  async *[Symbol.asyncIterator](): AsyncIterator<RunEventV1> {
+    const { signal } = this.options;
+    const maxReconnects = this.options.maxReconnects ?? 5;
+    const seen: string[] = [];
+    let failures = 0;
+    for (;;) {
+      this.options.onState?.(this.reconnects === 0 ? 'connecting' : 'reconnecting');
+      const token = (await this.transport.credential(signal)) ?? '';
+      const queue: RunEventV1[] = [];
+      let closed = false;
+      let fatal: SkreaverError | undefined;
+      let wake: () => void = () => undefined;
+      const notify = () => wake();
+      const connection = this.connector(
+        { agentId: this.agentId, after: this.lastEventId, token },
+        {
+          event: (event) => {
+            queue.push(event);
+            notify();
+          },
+          live: () => {
+            failures = 0;
+            this.options.onState?.('live');
+          },
+          closed: () => {
+            closed = true;
+            notify();
+          },
+          fatal: (error) => {
+            fatal = error;
+            notify();
+          },
+        },
+      );
+      signal?.addEventListener('abort', notify, { once: true });
+      try {
+        for (;;) {
+          if (signal?.aborted) throw signal.reason;
+          const event = queue.shift();
+          if (event) {
+            if (seen.includes(event.id)) continue;
+            seen.push(event.id);
+            if (seen.length > 1_000) seen.shift();
+            this.lastEventId = event.id;
+            failures = 0;
+            yield event;
+            continue;
+          }
+          if (fatal) throw fatal;
+          if (closed) break;
+          await new Promise<void>((resolve) => (wake = resolve));
+        }
+      } finally {
+        signal?.removeEventListener('abort', notify);
+        connection.close();
+      }
+      if (failures >= maxReconnects) throw new SkreaverError({ status: 0, code: 'stream_ended', message: `the gateway connection dropped ${failures} times in a row` });
+      failures += 1;
+      this.reconnects += 1;
+      await sleep(backoffMs(failures - 1, 100, 2_000), signal);
+    }
+  }
+}
