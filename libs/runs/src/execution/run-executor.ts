@@ -129,15 +129,20 @@ export class RunExecutor {
     if (outcome.kind === 'waiting') {
       // Waits for a person (run-suspension.ts): no attempt spent, the agent's slot handed on, the job done.
       const cancelled = await suspendForInput(
-        { runs: this.runs, agents: this.agents, dispatcher: this.dispatcher, cancellation: this.cancellation, db: (operation, what) => this.db(operation, what), logWaiting: (data) => log.append('run.waiting_input', data) },
+        {
+          runs: this.runs,
+          agents: this.agents,
+          dispatcher: this.dispatcher,
+          cancellation: this.cancellation,
+          db: (operation, what) => this.db(operation, what),
+          markThreadWaiting: threads ? () => this.db(() => threads.waiting(running), 'mark thread waiting') : undefined,
+          logWaiting: (data) => log.append('run.waiting_input', data),
+        },
         running,
         agent,
         outcome.inputs,
       );
-      if (cancelled === null) {
-        if (threads) await this.db(() => threads.waiting(running), 'mark thread waiting');
-        return;
-      }
+      if (cancelled === null) return;
       outcome = { kind: 'cancelled', reason: cancelled };
     }
     // Bookkeeping below may throw: the job is then retried, and the retry finds the run finished and settles its log.
