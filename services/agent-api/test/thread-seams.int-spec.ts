@@ -174,6 +174,39 @@ describe('thread runs that wait for input, stream and resume', () => {
     expect(await idle(conversation.id)).toMatchObject({ turns: 1 });
   }, 30_000);
 
+  it('should wait for a tool approval in a thread turn, under enqueue: an approved turn is recorded, a refused one fails the thread\'s turn', async () => {
+    const approver = (
+      await api.request<Agent>('POST', '/agents', {
+        token: api.adminToken,
+        body: { name: 'approver', kind: 'tool', config: { steps: [{ tool: 'math', input: { expression: '6*7' } }], approval: { tools: ['math'] } } },
+      })
+    ).body;
+    const created = await api.request<Thread>('POST', '/threads', { token: api.adminToken, body: { agent_id: approver.id, double_texting: 'enqueue' } });
+    const conversation = created.body;
+    const first = await send(conversation.id, 'compute');
+    const waiting = await until(first.body.id, 'waiting_input');
+    expect(waiting.pending_inputs).toEqual([expect.objectContaining({ id: 'input_1', kind: 'approval', tool: 'math' })]);
+    expect(await thread(conversation.id)).toMatchObject({ status: 'waiting_input' });
+    const second = await send(conversation.id, 'again');
+    expect(await run(second.body.id)).toMatchObject({ status: 'queued' });
+
+    const approved = await api.request<Run>('POST', `/runs/${first.body.id}/resume`, { token: api.adminToken, body: { approve: true } });
+    expect(approved.status).toBe(200);
+    const done = await until(first.body.id, 'completed');
+    // The second turn asks for its own approval once the first has ended: the thread waits again, for it.
+    await until(second.body.id, 'waiting_input');
+    expect(await thread(conversation.id)).toMatchObject({ status: 'waiting_input', turns: 1 });
+    expect((await api.request<Run>('POST', `/runs/${second.body.id}/resume`, { token: api.adminToken, body: { approve: false, reason: 'once is enough' } })).status).toBe(200);
+    // A `tool` agent fails on a refused step: the thread shows the error and records no turn for it.
+    const refused = await until(second.body.id, 'failed');
+
+    expect(done.output).toEqual(expect.objectContaining({ value: 42 }));
+    expect(refused.error).toMatchObject({ message: expect.stringContaining('once is enough') });
+    expect((await history(conversation.id)).map((checkpoint) => checkpoint.run_id)).toEqual([first.body.id]);
+    await waitFor(async () => (await thread(conversation.id)).status === 'error', { what: 'the thread to show the error' });
+    expect(await thread(conversation.id)).toMatchObject({ turns: 1, message_count: 2 });
+  }, 30_000);
+
   it('should free the thread when its waiting run is cancelled', async () => {
     const conversation = await createThread('reject');
     const waiting = await send(conversation.id, 'book a table (cancel)');
