@@ -44,7 +44,7 @@ describe('thread runs that wait for input, stream and resume', () => {
         return { content: `heard "${input}" after ${roles(request).length - 1} earlier messages`, usage: USAGE };
       },
     });
-    api = await bootAgentApi('sqlite', { SKREAVER_MESH_ENABLED: 'false', SKREAVER_LLM_BASE_URL: model.baseUrl, SKREAVER_LLM_MODEL: 'tiny' });
+    api = await bootAgentApi('sqlite', { SKREAVER_MESH_ENABLED: 'false', SKREAVER_LLM_BASE_URL: model.baseUrl, SKREAVER_LLM_MODEL: 'tiny', RUN_INPUT_SWEEP_INTERVAL_MS: '100' });
     // Parallel: only each thread keeps its turns apart, the agent does not.
     const created = await api.request<Agent>('POST', '/agents', {
       token: api.adminToken,
@@ -205,6 +205,30 @@ describe('thread runs that wait for input, stream and resume', () => {
     expect((await history(conversation.id)).map((checkpoint) => checkpoint.run_id)).toEqual([first.body.id]);
     await waitFor(async () => (await thread(conversation.id)).status === 'error', { what: 'the thread to show the error' });
     expect(await thread(conversation.id)).toMatchObject({ turns: 1, message_count: 2 });
+  }, 30_000);
+
+  it('should fail a thread turn whose wait expires (input_timeout): the thread shows the error and takes the next input', async () => {
+    const expiring = (
+      await api.request<Agent>('POST', '/agents', {
+        token: api.adminToken,
+        body: { name: 'expiring', kind: 'tool', config: { steps: [{ tool: 'math', input: { expression: '1+1' } }], approval: { tools: ['math'], timeout_seconds: 1 } } },
+      })
+    ).body;
+    const conversation = (await api.request<Thread>('POST', '/threads', { token: api.adminToken, body: { agent_id: expiring.id, double_texting: 'reject' } })).body;
+    const waiting = await send(conversation.id, 'compute');
+    await until(waiting.body.id, 'waiting_input');
+
+    const expired = await until(waiting.body.id, 'failed');
+
+    expect(expired.error).toMatchObject({ code: 'input_timeout' });
+    await waitFor(async () => (await thread(conversation.id)).status === 'error', { what: 'the thread to show the error' });
+    expect(await thread(conversation.id)).toMatchObject({ turns: 0 });
+    // Its turn was given back: under reject, the next input is taken, and waits for its own approval.
+    const next = await send(conversation.id, 'compute again');
+    expect(next.status).toBe(202);
+    await until(next.body.id, 'waiting_input');
+    await api.request('POST', `/runs/${next.body.id}/cancel`, { token: api.adminToken, body: {} });
+    expect(await thread(conversation.id)).toMatchObject({ status: 'idle', turns: 0 });
   }, 30_000);
 
   it('should free the thread when its waiting run is cancelled', async () => {
