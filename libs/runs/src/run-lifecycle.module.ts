@@ -76,9 +76,9 @@ export const RUN_LIFECYCLE_OPTIONS = Symbol('skreaver.runs.lifecycle-options');
     },
     {
       provide: RunResumer,
-      inject: [RunRepository, RunEventLog, RunDispatcher, RUN_LIFECYCLE_OPTIONS],
-      useFactory: (runs: RunRepository, log: RunEventLog, dispatcher: RunDispatcher, options: RunLifecycleOptions) =>
-        new RunResumer(runs, log, dispatcher, options.maxAttempts),
+      inject: [RunRepository, RunEventLog, RunDispatcher, RUN_LIFECYCLE_OPTIONS, ThreadRepository],
+      useFactory: (runs: RunRepository, log: RunEventLog, dispatcher: RunDispatcher, options: RunLifecycleOptions, threads: ThreadRepository) =>
+        new RunResumer(runs, log, dispatcher, options.maxAttempts, threads),
     },
     {
       provide: ThreadRunGates,

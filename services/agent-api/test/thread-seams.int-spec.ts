@@ -102,6 +102,8 @@ describe('thread runs that wait for input, stream and resume', () => {
 
     const resumed = await resume(runId, 'Paris');
     expect(resumed.status).toBe(200);
+    // Nobody is waited for any more: the thread is busy (its run queued or running), or idle once the turn is done.
+    expect(['busy', 'idle']).toContain((await thread(conversation.id)).status);
     const rest = await readEventStream(`${api.url}/runs/${runId}/events`, { headers: { ...api.adminHeaders, 'last-event-id': String(first.events.at(-1)?.id) }, timeoutMs: 20_000 });
 
     const after = parsed(rest.events);
@@ -229,6 +231,29 @@ describe('thread runs that wait for input, stream and resume', () => {
     await until(next.body.id, 'waiting_input');
     await api.request('POST', `/runs/${next.body.id}/cancel`, { token: api.adminToken, body: {} });
     expect(await thread(conversation.id)).toMatchObject({ status: 'idle', turns: 0 });
+  }, 30_000);
+
+  it('should show a resumed thread run that waits for its agent\'s slot as busy, not waiting for a person', async () => {
+    const single = (
+      await api.request<Agent>('POST', '/agents', {
+        token: api.adminToken,
+        body: { name: 'single', kind: 'tool', config: { approval: { tools: ['math'] } }, concurrency: { policy: 'enqueue', max_concurrency: 1 } },
+      })
+    ).body;
+    const conversation = (await api.request<Thread>('POST', '/threads', { token: api.adminToken, body: { agent_id: single.id } })).body;
+    const turn = await api.request<Run>('POST', `/threads/${conversation.id}/runs`, { token: api.adminToken, body: { input: { steps: [{ tool: 'math', input: { expression: '6*7' } }] } } });
+    await until(turn.body.id, 'waiting_input');
+    // The waiting run gave its slot back; another run of the agent takes it and holds it.
+    const blocker = await api.request<Run>('POST', `/agents/${single.id}/runs`, { token: api.adminToken, body: { input: { steps: [{ tool: 'sleep', input: { ms: 60_000 } }] } } });
+    await until(blocker.body.id, 'running');
+
+    expect((await api.request<Run>('POST', `/runs/${turn.body.id}/resume`, { token: api.adminToken, body: { approve: true } })).status).toBe(200);
+
+    expect(await run(turn.body.id)).toMatchObject({ status: 'queued' });
+    expect(await thread(conversation.id)).toMatchObject({ status: 'busy' });
+    await api.request('POST', `/runs/${blocker.body.id}/cancel`, { token: api.adminToken, body: {} });
+    await until(turn.body.id, 'completed');
+    expect(await idle(conversation.id)).toMatchObject({ turns: 1 });
   }, 30_000);
 
   it('should free the thread when its waiting run is cancelled', async () => {
