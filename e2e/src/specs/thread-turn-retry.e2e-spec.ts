@@ -3,6 +3,7 @@ import { lastUserMessage, startModelStandIn, waitFor } from '@skreaver/testing';
 import type { ModelStandIn, StandInRequest } from '@skreaver/testing';
 
 import { call } from '../support/api-client';
+import { readEventStream } from '../support/sse-client';
 import { startStack } from '../support/stack';
 import type { ServiceProcess, Stack } from '../support/stack';
 
@@ -14,7 +15,7 @@ const SLOW_CHUNK_MS = 400;
 /** The messages a request carried, without the system prompt, as role/content pairs. */
 const roles = (request: StandInRequest | undefined) => (request?.messages ?? []).filter((message) => message.role !== 'system').map((message) => message.role);
 
-// A thread turn retried after a SIGKILL of the coordinator executing it: an `llm` agent on a coordinator, against the
+// A thread turn retried after a SIGKILL of the coordinator executing it (and one that waits for input across a SIGKILL): an `llm` agent on a coordinator, against the
 // local model stand-in; the turn's first model call asks for the `math` tool, the second (streamed slowly) is in
 // flight when the coordinator is killed. The next coordinator takes the run over, replays the journaled model call
 // and tool call, asks the model the second time again, and the thread records the turn once.
@@ -30,6 +31,8 @@ describe('a thread turn whose coordinator is killed mid-turn', () => {
       script: (request) => {
         const last = request.messages.at(-1);
         const input = lastUserMessage(request);
+        if (input === 'book a table' && last?.role === 'user') return { content: null, tool_calls: [{ id: 'call_ask', name: 'request_input', arguments: { prompt: 'Which city?', schema: { type: 'string' } } }] };
+        if (input === 'book a table' && last?.role === 'tool') return { content: `Booked in ${String(JSON.parse(String(last.content)))}.` };
         if (input === 'add it up' && last?.role === 'user') return { content: null, tool_calls: [{ id: 'call_sum', name: 'math', arguments: { expression: '40+2' } }] };
         if (input === 'add it up' && last?.role === 'tool') {
           const first = !slowed;
@@ -110,5 +113,39 @@ describe('a thread turn whose coordinator is killed mid-turn', () => {
     expect(callsFor('thanks')).toHaveLength(1);
     expect(roles(callsFor('thanks')[0])).toEqual(['user', 'assistant', 'user', 'assistant', 'tool', 'assistant', 'user']);
     process.stdout.write(`thread turn retry (1 kill): model requests of the turn ${callsFor('add it up').length}, attempts ${done.attempts}\n`);
+  }, 120_000);
+
+  it('should stream a thread turn until it waits for input, survive a coordinator SIGKILL while it waits, and finish it once on resume', async () => {
+    const agent = (await api<Agent>('POST', '/agents', { name: 'asker', kind: 'llm', config: { tools: ['request_input'] } })).body;
+    const conversation = (await api<Thread>('POST', '/threads', { agent_id: agent.id, double_texting: 'reject' })).body;
+
+    const streamed = await readEventStream(`${stack.api.url}/threads/${conversation.id}/runs?stream=true`, { method: 'POST', body: { input: 'book a table' }, timeoutMs: 30_000 });
+
+    // The stream ended at the wait (the coordinator's events reach agent-api over Redis).
+    expect(streamed).toMatchObject({ status: 200, stopped: false });
+    const runId = String(streamed.headers['x-run-id']);
+    const before = streamed.events.map((event) => JSON.parse(event.data) as RunEventV1);
+    expect(before.at(-1)).toMatchObject({ type: 'run.waiting_input', run_id: runId });
+    expect(await thread(conversation.id)).toMatchObject({ status: 'waiting_input', turns: 0 });
+    expect((await api('POST', `/threads/${conversation.id}/runs`, { input: 'hello?' })).status).toBe(409);
+
+    coordinator.child.kill('SIGKILL');
+    expect(await coordinator.exited).toEqual({ code: null, signal: 'SIGKILL' });
+    coordinator = await stack.launch('mesh-coordinator');
+    expect(await run(runId)).toMatchObject({ status: 'waiting_input' });
+
+    expect((await api<Run>('POST', `/runs/${runId}/resume`, { inputs: { input_1: 'Lyon' } })).status).toBe(200);
+    const rest = await readEventStream(`${stack.api.url}/runs/${runId}/events`, { headers: { 'last-event-id': String(streamed.events.at(-1)?.id) }, timeoutMs: 30_000 });
+
+    const after = rest.events.map((event) => JSON.parse(event.data) as RunEventV1);
+    expect(after[0]).toMatchObject({ type: 'run.resumed' });
+    expect(after.at(-1)).toMatchObject({ type: 'run.completed', data: { output: 'Booked in Lyon.' } });
+    const whole = [...before, ...after];
+    expect(whole.map((event) => event.seq)).toEqual(whole.map((_event, index) => index + 1));
+    // The call that asked was journaled before the wait: the new coordinator replayed it, it did not ask again.
+    expect(callsFor('book a table').map((request) => roles(request).at(-1))).toEqual(['user', 'tool']);
+    expect(await idle(conversation.id)).toMatchObject({ turns: 1, message_count: 4 });
+    const checkpoints = (await api<ThreadHistoryPage>('GET', `/threads/${conversation.id}/history`)).body.items;
+    expect(checkpoints.map((checkpoint) => checkpoint.run_id)).toEqual([runId]);
   }, 120_000);
 });
