@@ -11,6 +11,8 @@ const SYSTEM = 'You are a careful booker.';
 const ANSWER = 'Your total is 42 euros; the booking is made and a receipt is on its way to you.';
 // The first answer to the turn's second model call streams this slowly (ms per chunk): it is in flight at the kill.
 const SLOW_CHUNK_MS = 400;
+// What each model call of the killed turn reports (the usage chunk comes last: a call cut off reports none).
+const USAGE = { prompt_tokens: 10, completion_tokens: 5 };
 
 /** The messages a request carried, without the system prompt, as role/content pairs. */
 const roles = (request: StandInRequest | undefined) => (request?.messages ?? []).filter((message) => message.role !== 'system').map((message) => message.role);
@@ -33,11 +35,11 @@ describe('a thread turn whose coordinator is killed mid-turn', () => {
         const input = lastUserMessage(request);
         if (input === 'book a table' && last?.role === 'user') return { content: null, tool_calls: [{ id: 'call_ask', name: 'request_input', arguments: { prompt: 'Which city?', schema: { type: 'string' } } }] };
         if (input === 'book a table' && last?.role === 'tool') return { content: `Booked in ${String(JSON.parse(String(last.content)))}.` };
-        if (input === 'add it up' && last?.role === 'user') return { content: null, tool_calls: [{ id: 'call_sum', name: 'math', arguments: { expression: '40+2' } }] };
+        if (input === 'add it up' && last?.role === 'user') return { content: null, tool_calls: [{ id: 'call_sum', name: 'math', arguments: { expression: '40+2' } }], usage: USAGE };
         if (input === 'add it up' && last?.role === 'tool') {
           const first = !slowed;
           slowed = true;
-          return { content: ANSWER, ...(first ? { chunkDelayMs: SLOW_CHUNK_MS } : {}) };
+          return { content: ANSWER, usage: USAGE, ...(first ? { chunkDelayMs: SLOW_CHUNK_MS } : {}) };
         }
         return { content: `heard "${input}" after ${roles(request).length - 1} earlier messages` };
       },
@@ -88,6 +90,8 @@ describe('a thread turn whose coordinator is killed mid-turn', () => {
     const done = await finished(turn.id);
 
     expect(done).toMatchObject({ status: 'completed', output: ANSWER, attempts: 2 });
+    // The tokens of the two calls that completed: call 1 stored by the killed attempt as it ended, call 2 by the retry.
+    expect(done.usage).toEqual({ prompt_tokens: 20, completion_tokens: 10, total_tokens: 30 });
     // Call 1 (asking for the tool) completed and was journaled: made once. Call 2 was in flight at the kill: twice.
     expect(callsFor('add it up').map((request) => roles(request).at(-1))).toEqual(['user', 'tool', 'tool']);
     const log = (await api<{ items: RunEventV1[] }>('GET', `/runs/${turn.id}/events?limit=1000`)).body.items;

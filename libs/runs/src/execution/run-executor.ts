@@ -123,9 +123,17 @@ export class RunExecutor {
 
     const started = performance.now();
     let tokens: RunUsage | null = null;
-    let outcome = await this.runAgent(run, agent, recorded, signal, log, (used) => (tokens = addUsage(tokens, used)));
+    let usageStored: Promise<unknown> = Promise.resolve();
+    const onUsage = (used: RunUsage) => {
+      tokens = addUsage(tokens, used);
+      // Stored as each model call ends, one write after the other: the calls of an attempt whose process is killed
+      // stay counted (its retry replays them from the journal and counts them no more).
+      usageStored = usageStored.then(() => this.storeUsage(run, tokens)).catch(() => undefined);
+    };
+    let outcome = await this.runAgent(run, agent, recorded, signal, log, onUsage);
     const durationMs = performance.now() - started;
-    running.usage = await this.storeUsage(run, tokens);
+    await usageStored;
+    running.usage = addUsage(run.usage, tokens);
     if (outcome.kind === 'waiting') {
       // Waits for a person (run-suspension.ts): no attempt spent, the agent's slot handed on, the job done.
       const cancelled = await suspendForInput(
@@ -304,7 +312,7 @@ export class RunExecutor {
     if (!logged) await log.append('run.started', { attempt: run.attempts, worker: UNKNOWN_WORKER });
   }
 
-  /** Adds an attempt's tokens to the run's (stored when it used any); returns the run's total. */
+  /** Stores the run's tokens: those of earlier attempts plus this attempt's so far (when it used any). */
   private async storeUsage(run: Run, attempt: RunUsage | null): Promise<RunUsage | null> {
     const total = addUsage(run.usage, attempt);
     if (attempt && total) await this.db(() => this.runs.setUsage(run.id, total), 'store run usage');
