@@ -108,6 +108,23 @@ export class ThreadRepository {
     return (result.affected ?? 0) > 0;
   }
 
+  /**
+   * Sets the thread `waiting_input` while its run `runId` waits for input, in one statement: false (nothing changed)
+   * when the run no longer waits (resumed, or cancelled, in the moment since it began to wait), so a late write never
+   * hides the `busy` its resumed run set.
+   */
+  async markWaiting(id: string, runId: string, at: string): Promise<boolean> {
+    const result = await this.rows
+      .createQueryBuilder()
+      .update()
+      .set({ status: ThreadStatus.parse('waiting_input'), updated_at: Timestamp.parse(at) })
+      .where({ id })
+      .andWhere(`EXISTS (SELECT 1 FROM runs WHERE runs.id = :runId AND runs.status = 'waiting_input')`, { runId })
+      .updateEntity(false)
+      .execute();
+    return (result.affected ?? 0) > 0;
+  }
+
   /** Deletes the thread with its state and checkpoints (its runs stay). @returns false when there was none. */
   async delete(tenantId: string, id: string): Promise<boolean> {
     return this.dataSource.transaction(async (manager) => {

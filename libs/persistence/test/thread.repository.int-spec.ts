@@ -85,6 +85,22 @@ describe.each(DATABASE_KINDS)('ThreadRepository on %s', (kind) => {
     expect(await runs.findById('default', run.id)).toMatchObject({ id: run.id, thread_id: older.id });
   });
 
+  it('should mark a thread waiting_input only while the named run of it waits', async () => {
+    const agent = await agents.insert(AgentFactory.create());
+    const { thread: stored } = await threads.insert({ thread: thread(agent.id, { status: 'busy' }), messages: [] });
+    const run = await runs.insert(RunFactory.create(agent, { thread_id: stored.id, status: 'queued' }));
+
+    // Resumed (queued again) before the write: the thread keeps what the resumed run set.
+    expect(await threads.markWaiting(stored.id, run.id, at(1))).toBe(false);
+    expect((await threads.findById('default', stored.id))?.thread.status).toBe('busy');
+
+    await runs.markRunning(run.id, 1, at(2));
+    expect(await runs.markWaitingInput(run.id, [{ id: 'input_1', kind: 'input', prompt: 'Which city?', expires_at: at(9) }], 0)).toBe(true);
+    expect(await threads.markWaiting(stored.id, run.id, at(3))).toBe(true);
+    expect((await threads.findById('default', stored.id))?.thread).toMatchObject({ status: 'waiting_input', updated_at: at(3) });
+    expect(await threads.markWaiting(stored.id, newId(), at(4))).toBe(false);
+  });
+
   it('should delete an agent\'s threads with the agent', async () => {
     const agent = await agents.insert(AgentFactory.create());
     const { thread: stored } = await threads.insert({ thread: thread(agent.id), messages: turn('hi') });

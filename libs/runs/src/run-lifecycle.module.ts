@@ -3,7 +3,7 @@ import type { DynamicModule } from '@nestjs/common';
 import { ConfigModule } from '@skreaver/config';
 import { AgentRunSlots, MESSAGING_OPTIONS, MessagingModule, REDIS, RunEventLog, StreamProducer } from '@skreaver/messaging';
 import type { MessagingOptions } from '@skreaver/messaging';
-import { AgentRepository, PersistenceModule, RunEventArchive, RunRepository } from '@skreaver/persistence';
+import { AgentRepository, PersistenceModule, RunEventArchive, RunRepository, ThreadRepository } from '@skreaver/persistence';
 import type Redis from 'ioredis';
 
 import { InProcessRunQueue } from './in-process-run-queue';
@@ -58,9 +58,9 @@ export const RUN_LIFECYCLE_OPTIONS = Symbol('skreaver.runs.lifecycle-options');
     },
     {
       provide: QueuedRunCanceller,
-      inject: [RunRepository, RunEventLog, RunEventArchive, RunDispatcher, RUN_LIFECYCLE_OPTIONS],
-      useFactory: (runs: RunRepository, log: RunEventLog, archive: RunEventArchive, dispatcher: RunDispatcher, options: RunLifecycleOptions) =>
-        new QueuedRunCanceller(runs, log, archive, dispatcher, options.eventsTtlSeconds),
+      inject: [RunRepository, RunEventLog, RunEventArchive, RunDispatcher, RUN_LIFECYCLE_OPTIONS, ThreadRepository],
+      useFactory: (runs: RunRepository, log: RunEventLog, archive: RunEventArchive, dispatcher: RunDispatcher, options: RunLifecycleOptions, threads: ThreadRepository) =>
+        new QueuedRunCanceller(runs, log, archive, dispatcher, options.eventsTtlSeconds, threads),
     },
     {
       provide: RunCreator,
@@ -76,9 +76,9 @@ export const RUN_LIFECYCLE_OPTIONS = Symbol('skreaver.runs.lifecycle-options');
     },
     {
       provide: RunResumer,
-      inject: [RunRepository, RunEventLog, RunDispatcher, RUN_LIFECYCLE_OPTIONS],
-      useFactory: (runs: RunRepository, log: RunEventLog, dispatcher: RunDispatcher, options: RunLifecycleOptions) =>
-        new RunResumer(runs, log, dispatcher, options.maxAttempts),
+      inject: [RunRepository, RunEventLog, RunDispatcher, RUN_LIFECYCLE_OPTIONS, ThreadRepository],
+      useFactory: (runs: RunRepository, log: RunEventLog, dispatcher: RunDispatcher, options: RunLifecycleOptions, threads: ThreadRepository) =>
+        new RunResumer(runs, log, dispatcher, options.maxAttempts, threads),
     },
     {
       provide: ThreadRunGates,

@@ -8,6 +8,7 @@ import type { RunDispatcher } from './run-dispatcher';
 import { InvalidAnswerError, ResumeConflictError, RunResumer } from './run-resumer';
 
 const RUN_ID = FIXTURE_IDS.run;
+const THREAD_ID = '5c0de7a1-2b3c-4d5e-8f90-a1b2c3d4e5f6';
 const LATER = new Date(Date.now() + 3_600_000).toISOString();
 const EARLIER = new Date(Date.now() - 1_000).toISOString();
 
@@ -38,7 +39,8 @@ function setUp(pending: PendingInput[], overrides: Partial<Run> = {}) {
   const dispatcher = new ResumeDispatcher();
   const run = runFixture({ status: 'waiting_input', attempts: 1, pending_inputs: pending, ...overrides });
   runs.seed(run);
-  const sut = new RunResumer(runs as unknown as RunRepository, eventLog as unknown as RunEventLog, dispatcher as unknown as RunDispatcher, 3);
+  const threads = { setStatus: async (id: string, status: string) => (dispatcher.calls.push(`thread:${id}:${status}`), true) };
+  const sut = new RunResumer(runs as unknown as RunRepository, eventLog as unknown as RunEventLog, dispatcher as unknown as RunDispatcher, 3, threads);
   return { sut, runs, eventLog, dispatcher, run, agent: agentFixture() };
 }
 
@@ -55,6 +57,14 @@ describe(RunResumer.name, () => {
     expect(await runs.inputAnswers(RUN_ID)).toEqual({ input_1: 'Paris' });
     expect(eventLog.eventsOf(RUN_ID).map((event) => [event.type, event.data])).toEqual([['run.resumed', { input_ids: ['input_1'], by: 'key:ops' }]]);
     expect(dispatcher.calls).toEqual([`forget:${RUN_ID}`, `readmit:${RUN_ID}`, `enqueue:${RUN_ID}:2`]);
+  });
+
+  it('should set a thread run\'s thread busy before the run is on its way again (it may end at once)', async () => {
+    const { sut, dispatcher, run, agent } = setUp([cityInput], { thread_id: THREAD_ID });
+
+    await sut.resume(agent, run, { input_1: 'Paris' }, 'key:ops');
+
+    expect(dispatcher.calls).toEqual([`thread:${THREAD_ID}:busy`, `forget:${RUN_ID}`, `readmit:${RUN_ID}`, `enqueue:${RUN_ID}:2`]);
   });
 
   it('should not enqueue a run that must wait for a slot (the run freeing one does)', async () => {

@@ -1,7 +1,7 @@
 import { runEventId } from '@skreaver/contracts';
 import type { Agent, JsonValue, PendingInput, Run } from '@skreaver/contracts';
 import { RunEventLog } from '@skreaver/messaging';
-import { RunRepository } from '@skreaver/persistence';
+import { RunRepository, ThreadRepository } from '@skreaver/persistence';
 import { nowIso } from '@skreaver/util';
 import { z } from 'zod';
 
@@ -43,6 +43,7 @@ export class RunResumer {
     private readonly eventLog: RunEventLog,
     private readonly dispatcher: RunDispatcher,
     private readonly maxAttempts: number,
+    private readonly threads?: Pick<ThreadRepository, 'setStatus'>,
   ) {}
 
   /**
@@ -65,6 +66,8 @@ export class RunResumer {
     if (!(await this.runs.markResumed(run.id, { ...given, ...answers }))) {
       throw new ResumeConflictError('run_not_waiting', `run ${run.id} is no longer waiting for input`);
     }
+    // Its thread no longer waits for a person: busy (a queued run of it), before the run is on its way and can end.
+    if (run.thread_id && this.threads) await this.threads.setStatus(run.thread_id, 'busy', nowIso());
     const ids = Object.keys(answers);
     await this.appendResumed(run, ids, by);
     await this.requeue(agent, run);

@@ -12,6 +12,7 @@ import {
   InMemoryRunStepRepository,
   agentFixture,
   runFixture,
+  waitFor,
 } from '@skreaver/testing';
 import type { Agent, JsonValue, Run, RunEventType, RunJobV1 } from '@skreaver/contracts';
 import type { RunEventLog } from '@skreaver/messaging';
@@ -313,7 +314,27 @@ describe(RunExecutor.name, () => {
       await sut.execute(RunFactory.job(), { number: 2, of: 3 }, signal);
 
       expect(mocks.runs.stored(RUN_ID)).toMatchObject({ status: 'completed', usage: { prompt_tokens: 21, completion_tokens: 12, total_tokens: 33 } });
-      expect(mocks.journal.filter((entry) => entry === 'runs.setUsage')).toHaveLength(2);
+      // One write per model call, as it ends.
+      expect(mocks.journal.filter((entry) => entry === 'runs.setUsage')).toHaveLength(3);
+    });
+
+    it('should store each model call\'s tokens as it ends, before the attempt does (a killed attempt\'s calls stay counted)', async () => {
+      seedQueuedRun(mocks);
+      let release: () => void = () => undefined;
+      const blocked = new Promise<void>((resolve) => (release = resolve));
+      mocks.agent.behaviour = async (_input, context) => {
+        await context.emit(used(10, 5));
+        await blocked;
+        return 'done';
+      };
+
+      const executing = sut.execute(RunFactory.job(), FIRST_OF_THREE, signal);
+      await waitFor(() => mocks.runs.stored(RUN_ID)?.usage ?? undefined, { what: 'the usage to be stored' });
+      expect(mocks.runs.stored(RUN_ID)).toMatchObject({ status: 'running', usage: { prompt_tokens: 10, completion_tokens: 5, total_tokens: 15 } });
+      release();
+      await executing;
+
+      expect(mocks.runs.stored(RUN_ID)).toMatchObject({ status: 'completed', usage: { prompt_tokens: 10, completion_tokens: 5, total_tokens: 15 } });
     });
 
     it('should leave the usage of a run without model calls null and not write it', async () => {

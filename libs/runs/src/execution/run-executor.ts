@@ -123,21 +123,34 @@ export class RunExecutor {
 
     const started = performance.now();
     let tokens: RunUsage | null = null;
-    let outcome = await this.runAgent(run, agent, recorded, signal, log, (used) => (tokens = addUsage(tokens, used)));
+    let usageStored: Promise<unknown> = Promise.resolve();
+    const onUsage = (used: RunUsage) => {
+      tokens = addUsage(tokens, used);
+      // Stored as each model call ends, one write after the other: the calls of an attempt whose process is killed
+      // stay counted (its retry replays them from the journal and counts them no more).
+      usageStored = usageStored.then(() => this.storeUsage(run, tokens)).catch(() => undefined);
+    };
+    let outcome = await this.runAgent(run, agent, recorded, signal, log, onUsage);
     const durationMs = performance.now() - started;
-    running.usage = await this.storeUsage(run, tokens);
+    await usageStored;
+    running.usage = addUsage(run.usage, tokens);
     if (outcome.kind === 'waiting') {
       // Waits for a person (run-suspension.ts): no attempt spent, the agent's slot handed on, the job done.
       const cancelled = await suspendForInput(
-        { runs: this.runs, agents: this.agents, dispatcher: this.dispatcher, cancellation: this.cancellation, db: (operation, what) => this.db(operation, what), logWaiting: (data) => log.append('run.waiting_input', data) },
+        {
+          runs: this.runs,
+          agents: this.agents,
+          dispatcher: this.dispatcher,
+          cancellation: this.cancellation,
+          db: (operation, what) => this.db(operation, what),
+          markThreadWaiting: threads ? () => this.db(() => threads.waiting(running), 'mark thread waiting') : undefined,
+          logWaiting: (data) => log.append('run.waiting_input', data),
+        },
         running,
         agent,
         outcome.inputs,
       );
-      if (cancelled === null) {
-        if (threads) await this.db(() => threads.waiting(running), 'mark thread waiting');
-        return;
-      }
+      if (cancelled === null) return;
       outcome = { kind: 'cancelled', reason: cancelled };
     }
     // Bookkeeping below may throw: the job is then retried, and the retry finds the run finished and settles its log.
@@ -299,7 +312,7 @@ export class RunExecutor {
     if (!logged) await log.append('run.started', { attempt: run.attempts, worker: UNKNOWN_WORKER });
   }
 
-  /** Adds an attempt's tokens to the run's (stored when it used any); returns the run's total. */
+  /** Stores the run's tokens: those of earlier attempts plus this attempt's so far (when it used any). */
   private async storeUsage(run: Run, attempt: RunUsage | null): Promise<RunUsage | null> {
     const total = addUsage(run.usage, attempt);
     if (attempt && total) await this.db(() => this.runs.setUsage(run.id, total), 'store run usage');

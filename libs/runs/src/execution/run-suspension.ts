@@ -13,6 +13,11 @@ export interface SuspensionDeps {
   cancellation: Pick<RunCancellation, 'requested'>;
   /** Runs a database call through the executor's outage wait. */
   db: <T>(operation: () => Promise<T>, what: string) => Promise<T>;
+  /**
+   * Marks the run's thread `waiting_input` (a thread run): before the event is logged, so a client that sees
+   * `run.waiting_input` finds the thread waiting too.
+   */
+  markThreadWaiting?: () => Promise<void>;
   /** Appends `run.waiting_input` to the run's log (after what the attempt logged). */
   logWaiting: (data: RunEventOf<'run.waiting_input'>['data']) => Promise<void>;
   now?: () => number;
@@ -54,6 +59,7 @@ export async function suspendForInput(deps: SuspensionDeps, running: Run, agent:
     // No longer running (it cannot be: only its executor moves a running run); leave it as it is.
     return null;
   }
+  await deps.markThreadWaiting?.();
   await deps.logWaiting({ attempt: Math.max(1, running.attempts), pending_inputs: pending });
   await deps.db(() => deps.agents.updateActivity(running.tenant_id, agent.id, 'idle', new Date(now).toISOString()), 'update agent');
   await deps.dispatcher.release(agent, running.id);

@@ -75,7 +75,8 @@ export class ThreadTurns {
    * turn while it waits (only its agent slot is given back), so a new input meets the thread's double-texting policy.
    */
   async waiting(run: Run): Promise<void> {
-    if (run.thread_id) await this.threads.setStatus(run.thread_id, 'waiting_input', nowIso());
+    // Only while it still waits: a resume in between already has the run on its way (its start sets `busy`).
+    if (run.thread_id) await this.threads.markWaiting(run.thread_id, run.id, nowIso());
   }
 
   /** The run ended (`ended.status`): its thread is idle (or `error` after a failure) unless another run of it is open. */

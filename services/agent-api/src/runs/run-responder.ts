@@ -11,10 +11,11 @@ import { streamEvents } from './sse';
 export const EVENT_STREAM = { 'text/event-stream': { schema: { type: 'string' } } };
 
 /**
- * How a route that creates a run answers once the run exists (`POST /agents/{id}/runs`, and any other route that
- * creates runs the same way): with `?stream=true` the run's events as server-sent events from its first until it
- * ends (`message.delta` included, each with its id, so a client that drops resumes at `GET /runs/{id}/events` with
- * `Last-Event-ID`); with `?wait=N` the run once finished (200) or as it is after N seconds (202); else 202.
+ * How a route that creates a run answers once the run exists (`POST /agents/{id}/runs`, `POST /threads/{id}/runs`):
+ * with `?stream=true` the run's events as server-sent events from its first until it ends or waits for input (the
+ * stream ends after `run.waiting_input`, as `?wait` answers then; `message.delta` included, each with its id, so a
+ * client that drops, or resumes the run, follows it at `GET /runs/{id}/events` with `Last-Event-ID`); with `?wait=N`
+ * the run once finished (200), or once it waits for input or as it is after N seconds (202); else 202.
  * `Idempotency-Replayed: true` when an earlier request with the same key created the run.
  */
 @Injectable()
@@ -25,7 +26,7 @@ export class RunResponder {
     const { run, replayed } = submitted;
     const headers: Record<string, string> = replayed ? { 'idempotency-replayed': 'true' } : {};
     if (query.stream) {
-      await streamEvents(request, reply, (send, signal) => this.runs.follow(tenantId, run.id, 0, send, signal), { ...headers, 'x-run-id': run.id });
+      await streamEvents(request, reply, (send, signal) => this.runs.follow(tenantId, run.id, 0, send, signal, { untilWaiting: true }), { ...headers, 'x-run-id': run.id });
       return;
     }
     const result = query.wait ? await this.runs.waitForEnd(tenantId, run.id, query.wait * 1000) : run;

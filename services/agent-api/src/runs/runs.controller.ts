@@ -57,14 +57,14 @@ export class RunsController {
 
   /**
    * 202 with the queued run; with `?wait=N`, 200 with the finished run if it ends within N seconds; with
-   * `?stream=true`, 200 with the run's events as server-sent events until it ends.
+   * `?stream=true`, 200 with the run's events as server-sent events until it ends or waits for input.
    */
   @Post('agents/:id/runs')
   @RequireRole('operator')
   @ApiOperation({
     summary: 'Start a run',
     description:
-      'With `?wait=N`, waits up to N seconds: 200 with the finished run, or 202 if it is still going. With `?stream=true`, answers with the run\'s events as server-sent events (`message.delta` included) until it ends; `X-Run-Id` names the run.',
+      'With `?wait=N`, waits up to N seconds: 200 with the finished run, or 202 if it is still going. With `?stream=true`, answers with the run\'s events as server-sent events (`message.delta` included) until it ends, or until `run.waiting_input` (resume it, then follow `GET /runs/{id}/events` with `Last-Event-ID`); `X-Run-Id` names the run.',
   })
   @ApiHeader({
     name: 'Idempotency-Key',

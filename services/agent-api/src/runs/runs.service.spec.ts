@@ -66,7 +66,25 @@ const EventFactory = {
   cancelled(seq: number, runId = RUN_ID): RunEventV1 {
     return { ...EventFactory.base(runId, seq), type: 'run.cancelled', data: { reason: 'user asked', by: 'w' } };
   },
+  waiting(seq: number, runId = RUN_ID): RunEventV1 {
+    const pending = [{ id: 'input_1', kind: 'input' as const, prompt: 'Which city?', expires_at: CREATED_AT }];
+    return { ...EventFactory.base(runId, seq), type: 'run.waiting_input', data: { attempt: 1, pending_inputs: pending } };
+  },
+  resumed(seq: number, runId = RUN_ID): RunEventV1 {
+    return { ...EventFactory.base(runId, seq), type: 'run.resumed', data: { input_ids: ['input_1'], by: 'key' } };
+  },
 };
+
+/**
+ * The canceller's compare-and-sets for a run it may cancel: from waiting_input first (a waiting thread run frees its
+ * thread), then from queued.
+ */
+function cancelledFromQueuedOrWaiting(id: string, error: { code: string; message: string }) {
+  return [
+    { id, error, from: ['waiting_input'] },
+    { id, error, from: ['queued'] },
+  ];
+}
 
 /** Events 1..count of a run: run.queued, then run.started per attempt. */
 function eventsOf(runId: string, count: number): RunEventV1[] {
@@ -342,10 +360,8 @@ describe(RunsService.name, () => {
           error: { code: 'cancelled', message: `interrupted by run ${run.id}` },
           finished_at: expect.stringMatching(/Z$/),
         });
-        expect(mocks.runs.markCancelledCalls).toEqual([
-          { id: THIRD_RUN_ID, error: { code: 'cancelled', message: `interrupted by run ${run.id}` }, from: ['queued', 'waiting_input'] },
-          { id: OTHER_RUN_ID, error: { code: 'cancelled', message: `interrupted by run ${run.id}` }, from: ['queued', 'waiting_input'] },
-        ]);
+        const error = { code: 'cancelled', message: `interrupted by run ${run.id}` };
+        expect(mocks.runs.markCancelledCalls).toEqual([...cancelledFromQueuedOrWaiting(THIRD_RUN_ID, error), ...cancelledFromQueuedOrWaiting(OTHER_RUN_ID, error)]);
       });
 
       it('should end the queued one’s log with run.cancelled by the policy, archive it and free its slot', () => {
@@ -625,7 +641,7 @@ describe(RunsService.name, () => {
       });
 
       it('should cancel it in the database, from queued (or waiting for input) only', () => {
-        expect(mocks.runs.markCancelledCalls).toEqual([{ id: RUN_ID, error: { code: 'cancelled', message: 'user asked' }, from: ['queued', 'waiting_input'] }]);
+        expect(mocks.runs.markCancelledCalls).toEqual(cancelledFromQueuedOrWaiting(RUN_ID, { code: 'cancelled', message: 'user asked' }));
       });
 
       it('should answer the cancelled run', () => {
@@ -658,6 +674,8 @@ describe(RunsService.name, () => {
         expect(mocks.eventLog.ttls.get(RUN_ID)).toBe(TTL_SECONDS);
         expect(mocks.dispatcher.released).toEqual([{ agentId: AGENT_ID, runId: RUN_ID }]);
         expect(mocks.journal).toEqual([
+          // From waiting_input (it is not), then from queued.
+          'runs.markCancelled',
           'runs.markCancelled',
           'eventLog.append run.cancelled',
           'archive.append',
@@ -702,7 +720,7 @@ describe(RunsService.name, () => {
       it('should leave the run, its log and its slot to the coordinator', async () => {
         await sut.cancel(TENANT, RUN_ID, 'user asked', 'api', 5);
 
-        expect(mocks.runs.markCancelledCalls).toEqual([expect.objectContaining({ from: ['queued', 'waiting_input'] })]);
+        expect(mocks.runs.markCancelledCalls).toEqual([expect.objectContaining({ from: ['waiting_input'] }), expect.objectContaining({ from: ['queued'] })]);
         expect(mocks.eventLog.eventsOf(RUN_ID)).toHaveLength(2);
         expect(mocks.archive.rows).toEqual([]);
         expect(mocks.dispatcher.released).toEqual([]);
@@ -968,8 +986,8 @@ describe(RunsService.name, () => {
       controller = new AbortController();
     });
 
-    function follow(afterSeq = 0): Promise<void> {
-      return sut.follow(TENANT, RUN_ID, afterSeq, (event) => sent.push(event), controller.signal);
+    function follow(afterSeq = 0, options: { untilWaiting?: boolean } = {}): Promise<void> {
+      return sut.follow(TENANT, RUN_ID, afterSeq, (event) => sent.push(event), controller.signal, options);
     }
 
     const seqs = () => sent.map((event) => event.seq);
@@ -1065,6 +1083,44 @@ describe(RunsService.name, () => {
       await following;
 
       expect(seqs()).toEqual([1]);
+      expect(mocks.hub.listenerCount(RUN_ID)).toBe(0);
+    });
+
+    it('should follow a run through its wait for input by default', async () => {
+      mocks.runs.seed(RunFactory.running());
+      mocks.eventLog.seed(...eventsOf(RUN_ID, 2));
+      const following = track(follow());
+      await flush();
+
+      mocks.hub.publish(EventFactory.waiting(3));
+      await flush();
+      expect(following.settled()).toBe(false);
+      mocks.hub.publish(EventFactory.resumed(4), EventFactory.started(5), EventFactory.completed(6));
+      await following.promise;
+
+      expect(seqs()).toEqual([1, 2, 3, 4, 5, 6]);
+    });
+
+    it('should stop at a live run.waiting_input with untilWaiting', async () => {
+      mocks.runs.seed(RunFactory.running());
+      mocks.eventLog.seed(...eventsOf(RUN_ID, 2));
+      const following = track(follow(0, { untilWaiting: true }));
+      await flush();
+
+      mocks.hub.publish(EventFactory.waiting(3), EventFactory.resumed(4));
+      await following.promise;
+
+      expect(seqs()).toEqual([1, 2, 3]);
+      expect(mocks.hub.listenerCount(RUN_ID)).toBe(0);
+    });
+
+    it('should stop after the backlog of a run that waits now with untilWaiting, and pass over a wait it was resumed from', async () => {
+      mocks.runs.seed(RunFactory.create({ status: 'waiting_input', output: null, finished_at: null }));
+      mocks.eventLog.seed(...eventsOf(RUN_ID, 2), EventFactory.waiting(3), EventFactory.resumed(4), EventFactory.started(5), EventFactory.waiting(6));
+
+      await follow(0, { untilWaiting: true });
+
+      expect(seqs()).toEqual([1, 2, 3, 4, 5, 6]);
       expect(mocks.hub.listenerCount(RUN_ID)).toBe(0);
     });
 

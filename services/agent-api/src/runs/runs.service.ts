@@ -184,21 +184,34 @@ export class RunsService {
   /**
    * Sends the run's events after `afterSeq` to `send`, then its live events, until the run ends or `signal` aborts:
    * the log is read after subscribing, and live events already sent from the log are skipped, so there is neither a
-   * gap nor a duplicate.
+   * gap nor a duplicate. With `untilWaiting` (the `?stream=true` answer of a route that creates a run) it also stops
+   * once the run waits for input: at a live `run.waiting_input`, or when the log read so far ends with one (the run
+   * waits now); a `run.waiting_input` followed by `run.resumed` in the log is passed over.
    */
-  async follow(tenantId: string, runId: string, afterSeq: number, send: (event: RunEventV1) => void, signal: AbortSignal): Promise<void> {
+  async follow(
+    tenantId: string,
+    runId: string,
+    afterSeq: number,
+    send: (event: RunEventV1) => void,
+    signal: AbortSignal,
+    options: { untilWaiting?: boolean } = {},
+  ): Promise<void> {
     const run = await this.get(tenantId, runId);
+    const pauses = (event: RunEventV1 | undefined) => options.untilWaiting === true && event?.type === 'run.waiting_input';
     let lastSent = afterSeq;
+    let lastEvent: RunEventV1 | undefined;
+    let live = false;
     let ended = false;
     let wake: () => void = () => undefined;
     const done = new Promise<void>((resolve) => (wake = resolve));
     const buffered: RunEventV1[] = [];
     let replaying = true;
     const deliver = (event: RunEventV1) => {
-      if (event.seq <= lastSent) return;
+      if (ended || event.seq <= lastSent) return;
       lastSent = event.seq;
+      lastEvent = event;
       send(event);
-      if (isTerminalEvent(event)) {
+      if (isTerminalEvent(event) || (live && pauses(event))) {
         ended = true;
         wake();
       }
@@ -212,7 +225,9 @@ export class RunsService {
       }
       replaying = false;
       buffered.sort((a, b) => a.seq - b.seq).forEach(deliver);
-      if (ended || signal.aborted) return;
+      // No await since the flag flipped: every later event comes live, through `deliver`.
+      live = true;
+      if (ended || signal.aborted || pauses(lastEvent)) return;
       const now = await this.get(tenantId, run.id);
       if (isFinished(now)) {
         // Finished while we replayed: one more read picks up the tail (a run that never logged an end stops here too).

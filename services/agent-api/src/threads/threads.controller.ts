@@ -90,14 +90,14 @@ export class ThreadsController {
 
   /**
    * 202 with the queued run; with `?wait=N`, 200 with the finished run if it ends within N seconds; with
-   * `?stream=true`, 200 with the run's events as server-sent events until it ends.
+   * `?stream=true`, 200 with the run's events as server-sent events until it ends or waits for input.
    */
   @Post(':id/runs')
   @RequireRole('operator')
   @ApiOperation({
     summary: 'Send the thread its next input (a run of its agent), or fork it',
     description:
-      'Same options as `POST /agents/{id}/runs` (`?wait=N`, `?stream=true` for its events, `message.delta` included, as server-sent events; `Idempotency-Key`). With `checkpoint_id`, a new thread forked from that checkpoint runs the input; the run\'s `thread_id` names it.',
+      'Same options as `POST /agents/{id}/runs` (`?wait=N`, `?stream=true` for its events, `message.delta` included, as server-sent events until the run ends or waits for input; `Idempotency-Key`). With `checkpoint_id`, a new thread forked from that checkpoint runs the input; the run\'s `thread_id` names it.',
   })
   @ApiHeader({
     name: 'Idempotency-Key',
