@@ -44,6 +44,7 @@ import {
   ToolList,
   UpdateAgentRequest,
 } from '@skreaver/contracts';
+import { documented } from '@skreaver/http';
 import { createZodDto } from 'nestjs-zod';
 import { z } from 'zod';
 
@@ -51,60 +52,60 @@ import { z } from 'zod';
 // documented in /openapi.json; a response type is documented with `.Output` (what the API sends, defaults applied).
 // The document names each model after its class without `Dto` (`CreateAgentRequestDto` → `CreateAgentRequest`).
 
-export class AgentIdParamsDto extends createZodDto(AgentIdParams) {}
-export class RunIdParamsDto extends createZodDto(RunIdParams) {}
-export class MemoryEntryParamsDto extends createZodDto(MemoryEntryParams) {}
-export class ApiKeyIdParamsDto extends createZodDto(ApiKeyIdParams) {}
-export class MeshDeadLetterParamsDto extends createZodDto(MeshDeadLetterParams) {}
+export class AgentIdParamsDto extends documented(createZodDto(AgentIdParams)) {}
+export class RunIdParamsDto extends documented(createZodDto(RunIdParams)) {}
+export class MemoryEntryParamsDto extends documented(createZodDto(MemoryEntryParams)) {}
+export class ApiKeyIdParamsDto extends documented(createZodDto(ApiKeyIdParams)) {}
+export class MeshDeadLetterParamsDto extends documented(createZodDto(MeshDeadLetterParams)) {}
 
-export class ListAgentsQueryDto extends createZodDto(ListAgentsQuery) {}
-export class CreateRunQueryDto extends createZodDto(CreateRunQuery) {}
-export class RunSearchQueryDto extends createZodDto(RunSearchQuery) {}
-export class RunEventsQueryDto extends createZodDto(RunEventsQuery) {}
+export class ListAgentsQueryDto extends documented(createZodDto(ListAgentsQuery)) {}
+export class CreateRunQueryDto extends documented(createZodDto(CreateRunQuery)) {}
+export class RunSearchQueryDto extends documented(createZodDto(RunSearchQuery)) {}
+export class RunEventsQueryDto extends documented(createZodDto(RunEventsQuery)) {}
 /** `?limit=` of `GET /agents/{id}/runs`. */
 export class AgentRunsQueryDto extends createZodDto(z.strictObject({ limit: z.coerce.number().int().min(1).max(500).default(100) })) {}
-export class MemoryListQueryDto extends createZodDto(MemoryListQuery) {}
-export class MeshDeadLetterQueryDto extends createZodDto(MeshDeadLetterQuery) {}
-export class ApiKeyListQueryDto extends createZodDto(ApiKeyListQuery) {}
-export class AuditQueryDto extends createZodDto(AuditQuery) {}
+export class MemoryListQueryDto extends documented(createZodDto(MemoryListQuery)) {}
+export class MeshDeadLetterQueryDto extends documented(createZodDto(MeshDeadLetterQuery)) {}
+export class ApiKeyListQueryDto extends documented(createZodDto(ApiKeyListQuery)) {}
+export class AuditQueryDto extends documented(createZodDto(AuditQuery)) {}
 
-export class CreateAgentRequestDto extends createZodDto(CreateAgentRequest) {}
-export class UpdateAgentRequestDto extends createZodDto(UpdateAgentRequest) {}
-export class CreateRunRequestDto extends createZodDto(CreateRunRequest) {}
-export class ObserveRequestDto extends createZodDto(ObserveRequest) {}
-export class BatchRequestDto extends createZodDto(BatchRequest) {}
+export class CreateAgentRequestDto extends documented(createZodDto(CreateAgentRequest)) {}
+export class UpdateAgentRequestDto extends documented(createZodDto(UpdateAgentRequest)) {}
+export class CreateRunRequestDto extends documented(createZodDto(CreateRunRequest)) {}
+export class ObserveRequestDto extends documented(createZodDto(ObserveRequest)) {}
+export class BatchRequestDto extends documented(createZodDto(BatchRequest)) {}
 /** Optional: no body cancels without a reason. */
-export class CancelRunRequestDto extends createZodDto(CancelRunRequest) {}
+export class CancelRunRequestDto extends documented(createZodDto(CancelRunRequest)) {}
 /** `{"inputs": {"input_1": …}}` or `{"approve": true|false, "reason"?}`. */
-export class ResumeRunRequestDto extends createZodDto(ResumeRunRequest) {}
-export class PutMemoryRequestDto extends createZodDto(PutMemoryRequest) {}
-export class CreateApiKeyRequestDto extends createZodDto(CreateApiKeyRequest) {}
+export class ResumeRunRequestDto extends documented(createZodDto(ResumeRunRequest)) {}
+export class PutMemoryRequestDto extends documented(createZodDto(PutMemoryRequest)) {}
+export class CreateApiKeyRequestDto extends documented(createZodDto(CreateApiKeyRequest)) {}
 /** Optional (no body is `{}`): the API key usually travels in a header. */
-export class TokenRequestDto extends createZodDto(TokenRequest.default({})) {}
+export class TokenRequestDto extends documented(createZodDto(TokenRequest.default({}))) {}
 /** Optional (no body is `{}`): revoke defaults to the caller's own token. */
-export class RevokeRequestDto extends createZodDto(RevokeRequest.default({})) {}
+export class RevokeRequestDto extends documented(createZodDto(RevokeRequest.default({}))) {}
 /**
  * A union, which no class can stand for: this DTO only documents the body (`@ApiBody`); the handler parses it with
  * `ZodValidationPipe(PostMeshMessageRequest)`.
  */
-export class PostMeshMessageRequestDto extends (createZodDto(PostMeshMessageRequest) as unknown as new () => object) {}
+export class PostMeshMessageRequestDto extends (documented(createZodDto(PostMeshMessageRequest)) as unknown as new () => object) {}
 
-export class AgentDto extends createZodDto(Agent) {}
-export class AgentListDto extends createZodDto(AgentList) {}
-export class AgentStatusReportDto extends createZodDto(AgentStatusReport) {}
-export class RunDto extends createZodDto(Run) {}
-export class RunListDto extends createZodDto(RunList) {}
-export class RedrivenRunDto extends createZodDto(RedrivenRun) {}
-export class RunEventsPageDto extends createZodDto(RunEventsPage) {}
-export class ObserveResponseDto extends createZodDto(ObserveResponse) {}
-export class BatchResponseDto extends createZodDto(BatchResponse) {}
-export class MemoryEntryDto extends createZodDto(MemoryEntry) {}
-export class MemoryPageDto extends createZodDto(MemoryPage) {}
-export class CreatedApiKeyDto extends createZodDto(CreatedApiKey) {}
-export class ApiKeyListDto extends createZodDto(ApiKeyList) {}
-export class AuditListDto extends createZodDto(AuditList) {}
-export class TokenResponseDto extends createZodDto(TokenResponse) {}
-export class ToolListDto extends createZodDto(ToolList) {}
-export class PostMeshMessageResponseDto extends createZodDto(PostMeshMessageResponse) {}
-export class MeshPresenceListDto extends createZodDto(MeshPresenceList) {}
-export class MeshDeadLetterListDto extends createZodDto(MeshDeadLetterList) {}
+export class AgentDto extends documented(createZodDto(Agent)) {}
+export class AgentListDto extends documented(createZodDto(AgentList)) {}
+export class AgentStatusReportDto extends documented(createZodDto(AgentStatusReport)) {}
+export class RunDto extends documented(createZodDto(Run)) {}
+export class RunListDto extends documented(createZodDto(RunList)) {}
+export class RedrivenRunDto extends documented(createZodDto(RedrivenRun)) {}
+export class RunEventsPageDto extends documented(createZodDto(RunEventsPage)) {}
+export class ObserveResponseDto extends documented(createZodDto(ObserveResponse)) {}
+export class BatchResponseDto extends documented(createZodDto(BatchResponse)) {}
+export class MemoryEntryDto extends documented(createZodDto(MemoryEntry)) {}
+export class MemoryPageDto extends documented(createZodDto(MemoryPage)) {}
+export class CreatedApiKeyDto extends documented(createZodDto(CreatedApiKey)) {}
+export class ApiKeyListDto extends documented(createZodDto(ApiKeyList)) {}
+export class AuditListDto extends documented(createZodDto(AuditList)) {}
+export class TokenResponseDto extends documented(createZodDto(TokenResponse)) {}
+export class ToolListDto extends documented(createZodDto(ToolList)) {}
+export class PostMeshMessageResponseDto extends documented(createZodDto(PostMeshMessageResponse)) {}
+export class MeshPresenceListDto extends documented(createZodDto(MeshPresenceList)) {}
+export class MeshDeadLetterListDto extends documented(createZodDto(MeshDeadLetterList)) {}

@@ -1,4 +1,4 @@
-import type { Agent, ApiErrorBody } from '@skreaver/contracts';
+import type { Agent, ApiErrorBody, Run, Thread } from '@skreaver/contracts';
 import Ajv2020 from 'ajv/dist/2020';
 import addFormats from 'ajv-formats';
 
@@ -111,6 +111,15 @@ describe('the OpenAPI document and Swagger UI', () => {
     const created = await api.request<Agent>('POST', '/agents', { token: api.adminToken, body: { name: 'documented', kind: 'echo' } });
     const validateAgent = validator('Agent');
     expect(validateAgent?.(created.body) ? [] : validateAgent?.errors).toEqual([]);
+    // A run's nullable scalars (no Idempotency-Key, not a thread turn, not started) once came out as arrays.
+    const run = await api.request<Run>('POST', `/agents/${created.body.id}/runs`, { token: api.adminToken, body: { input: 'hi' } });
+    expect(run.body).toMatchObject({ idempotency_key: null, thread_id: null, started_at: null });
+    const validateRun = validator('Run');
+    expect(validateRun?.(run.body) ? [] : validateRun?.errors).toEqual([]);
+    expect(resolve(document, '#/components/schemas/Run/properties/idempotency_key')).toEqual({ anyOf: [{ type: 'string' }, { type: 'null' }] });
+    const thread = await api.request<Thread>('POST', '/threads', { token: api.adminToken, body: { agent_id: created.body.id } });
+    const validateThread = validator('Thread');
+    expect(validateThread?.(thread.body) ? [] : validateThread?.errors).toEqual([]);
     const missing = await api.request<ApiErrorBody>('GET', `/agents/00000000-0000-4000-8000-000000000000`, { token: api.adminToken });
     const validateError = validator('ApiErrorBody');
     expect(validateError?.(missing.body) ? [] : validateError?.errors).toEqual([]);
