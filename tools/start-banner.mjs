@@ -37,6 +37,7 @@ export function startBanner({ services, adminKey, ownKey = false, consoleUrl, co
   lines.push(
     ' Try it:',
     `   curl -s ${api}/agents -H "Authorization: Bearer ${key}"`,
+    `   npx skreaver login --url ${api} --key ${key} && npx skreaver status`,
     dim('   (then the walkthrough in README.md)'),
     rule,
     ' Press Ctrl-C to stop.',

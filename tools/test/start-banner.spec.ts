@@ -10,7 +10,7 @@ const KEY = 'sk_abcdefghij_0123456789abcdefghijklmnopqrstuvwxyzAB';
 const ANSI = /\u001b\[[\d;]*m/g;
 
 describe('npm start banner', () => {
-  it('should show the three URLs, the API docs, the generated key once and a curl line using it', () => {
+  it('should show the three URLs, the API docs, the generated key once and a curl and a CLI line using it', () => {
     const banner = startBanner({ services, adminKey: KEY });
 
     expect(banner).toContain('   agent-api          http://localhost:8080   ready in 2100 ms');
@@ -19,7 +19,8 @@ describe('npm start banner', () => {
     expect(banner).toContain('   API docs           http://localhost:8080/docs');
     expect(banner).toContain('shown ONLY THIS ONCE');
     expect(banner).toContain(`   curl -s http://localhost:8080/agents -H "Authorization: Bearer ${KEY}"`);
-    expect(banner.split(KEY)).toHaveLength(3);
+    expect(banner).toContain(`   npx skreaver login --url http://localhost:8080 --key ${KEY} && npx skreaver status`);
+    expect(banner.split(KEY)).toHaveLength(4);
   });
 
   it('should show no key after the first start, and point at the variable when the operator set one', () => {
@@ -30,6 +31,7 @@ describe('npm start banner', () => {
     expect(later).not.toContain('ONLY THIS ONCE');
     expect(later).toContain('-H "Authorization: Bearer <admin key>"');
     expect(own).toContain('-H "Authorization: Bearer $SKREAVER_ADMIN_API_KEY"');
+    expect(own).toContain('npx skreaver login --url http://localhost:8080 --key $SKREAVER_ADMIN_API_KEY');
   });
 
   it('should list the console only when one is served', () => {
