@@ -1,5 +1,5 @@
 import { readFile, readdir } from 'node:fs/promises';
-import { dirname, join } from 'node:path';
+import { join } from 'node:path';
 
 /** A file of the console, ready to send. */
 export interface ConsoleAsset {
@@ -26,8 +26,9 @@ export class ConsoleAssets {
   private readonly cache = new Map<string, Promise<ConsoleAsset>>();
 
   constructor(
+    // From services/agent-api/{src,dist}/console: the repository's (or the image's /app) folders.
     private readonly consoleDir = join(__dirname, '..', '..', 'console'),
-    private readonly sdkDir = join(dirname(require.resolve('@skreaver/sdk/package.json')), 'dist', 'esm'),
+    private readonly sdkDir = join(__dirname, '..', '..', '..', '..', 'libs', 'sdk', 'dist', 'esm'),
   ) {}
 
   /** The console's page (every route of the single-page app answers it). */
