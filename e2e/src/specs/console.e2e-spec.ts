@@ -1,4 +1,4 @@
-import { mkdirSync } from 'node:fs';
+import { existsSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 
 import type { Agent, CreatedApiKey, Run } from '@skreaver/contracts';
@@ -25,6 +25,8 @@ describe('web console', () => {
   const requestUrls: string[] = [];
 
   beforeAll(async () => {
+    // Fails, never skips, without the browser (a test prerequisite that .ci/run installs).
+    if (!existsSync(CHROMIUM)) throw new Error(`${CHROMIUM} is not installed: apt-get install -y chromium (.ci/run does), or set CHROMIUM_PATH`);
     [stack, browser] = await Promise.all([startStack(), chromium.launch({ executablePath: CHROMIUM, args: ARGS })]);
   }, 60_000);
 
