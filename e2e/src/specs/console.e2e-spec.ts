@@ -177,4 +177,41 @@ describe('web console', () => {
     // The server refuses the old token: logout revoked it, not only forgot it.
     await waitFor(async () => (await fetch(`${stack.api.url}/agents`, { headers: { authorization: `Bearer ${token}` } })).status === 401, { what: 'the token to be revoked' });
   }, 30_000);
+  it('should manage memory, API keys, threads and the mesh pages as an admin', async () => {
+    const agent = await call<Agent>(stack.api.url, 'POST', '/agents', { name: 'memo', kind: 'echo', config: {} });
+    const thread = await call<{ id: string }>(stack.api.url, 'POST', '/threads', { agent_id: agent.body.id });
+    expect(thread.status).toBe(201);
+    await logIn(stack.adminKey);
+
+    await page.getByRole('link', { name: 'Memory' }).click();
+    await page.getByLabel('Agent').selectOption({ label: 'memo' });
+    await page.getByLabel('Key', { exact: true }).fill('greeting');
+    await page.getByLabel('Value (JSON)').fill('{"text":"hi"}');
+    await page.getByRole('button', { name: 'Put' }).click();
+    await page.getByRole('button', { name: 'greeting' }).click();
+    await page.locator('#memory-value', { hasText: '"text": "hi"' }).waitFor();
+    const stored = await call<{ value: unknown }>(stack.api.url, 'GET', `/agents/${agent.body.id}/memory/greeting`);
+    expect(stored.body.value).toEqual({ text: 'hi' });
+
+    await page.getByRole('link', { name: 'API keys' }).click();
+    await page.getByLabel('Name').fill('made-in-console');
+    await page.getByLabel('Role').selectOption('operator');
+    await page.getByRole('button', { name: 'Create key' }).click();
+    const shown = (await page.locator('#new-key', { hasText: 'sk_' }).textContent()) ?? '';
+    const key = /sk_\S+/.exec(shown)?.[0] ?? '';
+    expect((await fetch(`${stack.api.url}/auth/token`, { method: 'POST', headers: { 'x-api-key': key } })).status).toBe(200);
+    await page.getByRole('cell', { name: 'made-in-console' }).waitFor();
+
+    await page.getByRole('link', { name: 'Threads' }).click();
+    await page.getByRole('link', { name: thread.body.id }).click();
+    await page.getByLabel('Next input (JSON)').fill('"hello thread"');
+    await page.getByRole('button', { name: 'Send' }).click();
+    await page.locator('#timeline li[data-type="run.completed"]').waitFor({ timeout: 15_000 });
+    await page.locator('#run-output', { hasText: 'hello thread' }).waitFor();
+
+    await page.getByRole('link', { name: 'Mesh' }).click();
+    await page.getByRole('heading', { name: 'Dead letters' }).waitFor();
+    await page.getByRole('cell', { name: 'coordinator' }).first().waitFor();
+    expect(await page.locator('#status.error').count()).toBe(0);
+  }, 30_000);
 });
