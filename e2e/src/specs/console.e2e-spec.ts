@@ -1,4 +1,4 @@
-import { existsSync, mkdirSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 
 import type { Agent, CreatedApiKey, Run } from '@skreaver/contracts';
@@ -214,4 +214,33 @@ describe('web console', () => {
     await page.getByRole('cell', { name: 'coordinator' }).first().waitFor();
     expect(await page.locator('#status.error').count()).toBe(0);
   }, 30_000);
+  it('should have no serious or critical accessibility violations (axe-core) on its pages', async () => {
+    // axe-core is injected as a script: the page's own CSP forbids that, so this context alone bypasses it.
+    await context.close();
+    context = await browser.newContext({ bypassCSP: true });
+    page = await context.newPage();
+    page.setDefaultTimeout(15_000);
+    const axe = readFileSync(require.resolve('axe-core/axe.min.js'), 'utf8');
+    const agent = await call<Agent>(stack.api.url, 'POST', '/agents', { name: 'a11y', kind: 'echo', config: {} });
+    const run = await call<Run>(stack.api.url, 'POST', `/agents/${agent.body.id}/runs`, { input: 'x' });
+    expect(run.status).toBe(202);
+    const scan = async (what: string) => {
+      await page.addScriptTag({ content: axe });
+      const result = await page.evaluate<{ passes: unknown[]; violations: Array<{ id: string; impact: string | null; nodes: unknown[] }> }>('axe.run(document)');
+      expect(result.passes.length).toBeGreaterThan(5);
+      return result.violations.filter((v) => v.impact === 'serious' || v.impact === 'critical').map((v) => `${what}: ${v.id} (${v.nodes.length})`);
+    };
+    const found: string[] = [];
+    await page.goto(`${stack.api.url}/console`);
+    await page.getByRole('heading', { name: 'Log in' }).waitFor();
+    found.push(...(await scan('login')));
+    await logIn(stack.adminKey);
+    found.push(...(await scan('agents')));
+    for (const [hash, heading] of [[`#/agents/${agent.body.id}`, 'Agent a11y'], [`#/runs/${run.body.id}`, 'Run'], ['#/threads', 'Threads'], ['#/memory', 'Memory'], ['#/mesh', 'Mesh'], ['#/keys', 'API keys']] as const) {
+      await page.goto(`${stack.api.url}/console${hash}`);
+      await page.getByRole('heading', { name: heading, exact: true }).waitFor();
+      found.push(...(await scan(hash)));
+    }
+    expect(found).toEqual([]);
+  }, 60_000);
 });
