@@ -188,11 +188,8 @@ if (!stopping) {
   );
 }
 
-/**
- * The web console's address for the banner. agent-api serves no console yet, and the banner prints no dead link:
- * when it does (issue 16, `/console`), return `http://localhost:<agent-api port>/console` here.
- */
+/** The web console's address for the banner: agent-api serves it at `/console` (docs/console.md). */
 function consoleUrl() {
-  return undefined;
+  return `http://localhost:${services[0].port}/console`;
 }
 

@@ -127,7 +127,7 @@ describe('charts/skreaver', () => {
       );
 
     it("should route /ws and /socket.io to the gateway and the API's public prefixes to agent-api, on its host", () => {
-      const api = ['/agents', '/runs', '/threads', '/mesh', '/auth', '/api-keys', '/audit', '/tools', '/docs', '/openapi.json'];
+      const api = ['/agents', '/runs', '/threads', '/mesh', '/auth', '/api-keys', '/audit', '/tools', '/docs', '/openapi.json', '/console'];
 
       expect(routes(objects)).toEqual([
         ...api.map((path) => ['skreaver.example.com', path, 'Prefix', 'skreaver-agent-api', 8080]),

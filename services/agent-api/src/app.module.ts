@@ -13,6 +13,7 @@ import { AgentsModule } from './agents/agents.module';
 import { ApiKeysModule } from './api-keys/api-keys.module';
 import { AuditModule } from './audit/audit.module';
 import { AuthModule } from './auth/auth.module';
+import { ConsoleModule } from './console/console.module';
 import { AGENT_API_CONFIG, requireJwtSecret } from './config';
 import type { AgentApiConfig } from './config';
 import { ReadinessChecks } from './health/readiness-checks';
@@ -66,6 +67,7 @@ export class AppModule {
         ToolsModule,
         MemoryModule.forRoot(),
         OpenApiModule,
+        ConsoleModule,
         ...(direct ? [RunExecutionModule.forRoot(config, { meshEnabled: false, inProcess: { shutdownGraceMs: directShutdownGraceMs(config) } })] : []),
       ],
       // ReadinessChecks injects RedisHealth and DatabaseHealth.

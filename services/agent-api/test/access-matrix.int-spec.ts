@@ -12,6 +12,8 @@ const PROBES = new Set([
   'GET /health', 'HEAD /health', 'GET /ready', 'HEAD /ready', 'GET /metrics', 'HEAD /metrics',
   // The API docs are public too: everything but the probes, /docs and /openapi.json needs a credential.
   'GET /openapi.json', 'HEAD /openapi.json', 'GET /docs', 'HEAD /docs', 'GET /docs/*', 'HEAD /docs/*',
+  // The web console's files (its API calls carry the token).
+  'GET /console', 'HEAD /console', 'GET /console/*', 'HEAD /console/*',
 ]);
 const TOKEN_EXCHANGE = 'POST /auth/token';
 const isAdminArea = (route: RouteInfo) =>

@@ -19,6 +19,8 @@ const NOT_IN_SDK: Record<string, string> = {
   'GET /openapi.json': 'the document itself',
   'GET /docs': 'Swagger UI, for browsers',
   'GET /docs/{path}': 'Swagger UI assets',
+  'GET /console': 'the web console, for browsers (it calls the API through this SDK)',
+  'GET /console/{path}': 'the web console files',
   'GET /metrics': 'Prometheus scrapes it, not clients',
 };
 
