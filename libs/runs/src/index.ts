@@ -12,3 +12,4 @@ export * from './run-resumer';
 export * from './input-expiry-sweeper';
 export * from './execution';
 export * from './threads';
+export * from './periodic-pass';

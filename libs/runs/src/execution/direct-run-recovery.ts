@@ -4,9 +4,9 @@ import type { JobStanding } from '@skreaver/messaging';
 import { AgentRunSlots } from '@skreaver/messaging';
 import { JsonLogger } from '@skreaver/observability';
 import { AgentRepository, RunRepository } from '@skreaver/persistence';
-import { sleep, withTimeout } from '@skreaver/util';
 
 import { InProcessRunQueue } from '../in-process-run-queue';
+import { PeriodicPass } from '../periodic-pass';
 import { RunDispatcher } from '../run-dispatcher';
 import { RUN_LIFECYCLE_OPTIONS } from '../run-lifecycle.module';
 import type { RunLifecycleOptions } from '../run-lifecycle.module';
@@ -14,9 +14,6 @@ import { RunReconciler } from '../run-reconciler';
 import type { ReconcileReport } from '../run-reconciler';
 import { RunExecutor } from './run-executor';
 import { RunLeases } from './run-leases';
-
-// Shutdown waits this long for a pass in progress; its actions are idempotent, so the next pass redoes any cut short.
-const SHUTDOWN_WAIT_MS = 2_000;
 
 /**
  * Direct mode's recovery: every `RUN_DIRECT_LEASE_MS` (and once at boot) it finds open runs (queued, running) that no
@@ -28,8 +25,7 @@ const SHUTDOWN_WAIT_MS = 2_000;
 @Injectable()
 export class DirectRunRecovery implements OnApplicationBootstrap, BeforeApplicationShutdown {
   private readonly reconciler: RunReconciler;
-  private readonly stopping = new AbortController();
-  private loop: Promise<void> | undefined;
+  private readonly periodic: PeriodicPass;
 
   constructor(
     runs: RunRepository,
@@ -56,10 +52,12 @@ export class DirectRunRecovery implements OnApplicationBootstrap, BeforeApplicat
       maxAttempts: options.maxAttempts,
       graceMs: leases.leaseMs,
     });
+    // Once at boot, then every lease period; Redis or the database down: the next pass tries again.
+    this.periodic = new PeriodicPass({ intervalMs: leases.leaseMs, pass: () => this.pass(), logger, failure: 'Direct-mode run recovery pass failed', immediately: true });
   }
 
   onApplicationBootstrap(): void {
-    this.loop = this.repeat();
+    this.periodic.start();
   }
 
   /** One pass: what it put back on its way. */
@@ -67,17 +65,7 @@ export class DirectRunRecovery implements OnApplicationBootstrap, BeforeApplicat
     return this.reconciler.reconcile();
   }
 
-  private async repeat(): Promise<void> {
-    const { signal } = this.stopping;
-    while (!signal.aborted) {
-      // Redis or the database down: the next pass tries again; nothing is lost by skipping one.
-      await this.pass().catch((error: unknown) => this.logger.write('warn', 'Direct-mode run recovery pass failed', { error: String(error) }, 'runs'));
-      await sleep(this.leases.leaseMs, signal).catch(() => undefined);
-    }
-  }
-
-  async beforeApplicationShutdown(): Promise<void> {
-    this.stopping.abort();
-    if (this.loop) await withTimeout(this.loop, SHUTDOWN_WAIT_MS, 'recovery pass still running').catch(() => undefined);
+  beforeApplicationShutdown(): Promise<void> {
+    return this.periodic.stop();
   }
 }

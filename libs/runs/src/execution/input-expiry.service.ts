@@ -4,11 +4,11 @@ import { MESSAGING_OPTIONS, REDIS } from '@skreaver/messaging';
 import type { MessagingOptions } from '@skreaver/messaging';
 import { JsonLogger, counter } from '@skreaver/observability';
 import { AgentRepository, RunRepository } from '@skreaver/persistence';
-import { sleep, withTimeout } from '@skreaver/util';
 import type Redis from 'ioredis';
 
 import { InputExpirySweeper } from '../input-expiry-sweeper';
 import type { InputSweepReport } from '../input-expiry-sweeper';
+import { PeriodicPass, takeTurn } from '../periodic-pass';
 import { RunResumer } from '../run-resumer';
 import { RUN_EXECUTION_CONFIG } from './run-execution.tokens';
 import type { RunExecutionConfig } from './run-execution.config';
@@ -20,8 +20,6 @@ const ended = counter({
   labelNames: ['outcome'],
 });
 
-const SHUTDOWN_WAIT_MS = 2_000;
-
 /**
  * Runs the `InputExpirySweeper` every RUN_INPUT_SWEEP_INTERVAL_MS in every process that executes runs (coordinators;
  * agent-api in direct mode), one process per interval: each pass is taken by whoever sets the turn key first.
@@ -29,8 +27,7 @@ const SHUTDOWN_WAIT_MS = 2_000;
 @Injectable()
 export class InputExpiryService implements OnApplicationBootstrap, BeforeApplicationShutdown {
   private readonly sweeper: InputExpirySweeper;
-  private readonly stopping = new AbortController();
-  private loop: Promise<void> | undefined;
+  private readonly periodic: PeriodicPass;
   private readonly turnKey: string;
 
   constructor(
@@ -45,34 +42,25 @@ export class InputExpiryService implements OnApplicationBootstrap, BeforeApplica
   ) {
     this.sweeper = new InputExpirySweeper(runs, agents, resumer, executor, logger);
     this.turnKey = `${messaging.keyPrefix}:runs:input-sweeper-turn`;
+    // Redis or the database down: the next pass tries again; an expired wait only ends a little later.
+    this.periodic = new PeriodicPass({ intervalMs: config.RUN_INPUT_SWEEP_INTERVAL_MS, pass: () => this.pass(), logger, failure: 'Input expiry sweep failed' });
   }
 
   onApplicationBootstrap(): void {
-    this.loop = this.repeat();
+    this.periodic.start();
   }
 
   /** One sweep if it is this process's turn; the report, or null when another process has the turn. */
   async pass(now = Date.now()): Promise<InputSweepReport | null> {
     const interval = this.config.RUN_INPUT_SWEEP_INTERVAL_MS;
-    if ((await this.redis.set(this.turnKey, this.config.WORKER_ID, 'PX', interval, 'NX')) === null) return null;
+    if (!(await takeTurn(this.redis, this.turnKey, this.config.WORKER_ID, interval))) return null;
     const report = await this.sweeper.sweep(now);
     if (report.timedOut > 0) ended.inc({ outcome: 'timed_out' }, report.timedOut);
     if (report.defaulted > 0) ended.inc({ outcome: 'defaulted' }, report.defaulted);
     return report;
   }
 
-  private async repeat(): Promise<void> {
-    const { signal } = this.stopping;
-    while (!signal.aborted) {
-      await sleep(this.config.RUN_INPUT_SWEEP_INTERVAL_MS, signal).catch(() => undefined);
-      if (signal.aborted) return;
-      // Redis or the database down: the next pass tries again; an expired wait only ends a little later.
-      await this.pass().catch((error: unknown) => this.logger.write('warn', 'Input expiry sweep failed', { error: String(error) }, 'runs'));
-    }
-  }
-
-  async beforeApplicationShutdown(): Promise<void> {
-    this.stopping.abort();
-    if (this.loop) await withTimeout(this.loop, SHUTDOWN_WAIT_MS, 'input sweep still running').catch(() => undefined);
+  beforeApplicationShutdown(): Promise<void> {
+    return this.periodic.stop();
   }
 }

@@ -4,9 +4,8 @@ import { AgentRunSlots, MESSAGING_OPTIONS, REDIS } from '@skreaver/messaging';
 import type { MessagingOptions } from '@skreaver/messaging';
 import { JsonLogger, counter } from '@skreaver/observability';
 import { AgentRepository, RunRepository } from '@skreaver/persistence';
-import { RunDispatcher, RunExecutor, RunQueue, RunReconciler } from '@skreaver/runs';
+import { PeriodicPass, RunDispatcher, RunExecutor, RunQueue, RunReconciler, takeTurn } from '@skreaver/runs';
 import type { ReconcileReport } from '@skreaver/runs';
-import { sleep, withTimeout } from '@skreaver/util';
 import type Redis from 'ioredis';
 
 import { MESH_COORDINATOR_CONFIG } from '../config';
@@ -18,9 +17,6 @@ const reconciled = counter({
   labelNames: ['action'],
 });
 
-// Shutdown waits this long for a pass in progress; its actions are idempotent, so the next pass redoes any cut short.
-const SHUTDOWN_WAIT_MS = 2_000;
-
 /**
  * Runs the `RunReconciler` every RUN_RECONCILE_INTERVAL_MS on one coordinator at a time: each pass is taken by
  * whichever coordinator sets the turn key first, which expires with the interval, so a dead coordinator's turn
@@ -29,8 +25,7 @@ const SHUTDOWN_WAIT_MS = 2_000;
 @Injectable()
 export class RunReconcilerService implements OnApplicationBootstrap, BeforeApplicationShutdown {
   private readonly reconciler: RunReconciler;
-  private readonly stopping = new AbortController();
-  private loop: Promise<void> | undefined;
+  private readonly periodic: PeriodicPass;
   private readonly turnKey: string;
 
   constructor(
@@ -50,16 +45,18 @@ export class RunReconcilerService implements OnApplicationBootstrap, BeforeAppli
       graceMs: config.RUN_RECONCILE_GRACE_MS,
     });
     this.turnKey = `${messaging.keyPrefix}:runs:reconciler-turn`;
+    // Redis or the database down: the next pass tries again; nothing is lost by skipping one.
+    this.periodic = new PeriodicPass({ intervalMs: config.RUN_RECONCILE_INTERVAL_MS, pass: () => this.pass(), logger, failure: 'Run reconciliation pass failed' });
   }
 
   onApplicationBootstrap(): void {
-    this.loop = this.repeat();
+    this.periodic.start();
   }
 
   /** One pass if it is this coordinator's turn; the report, or null when another coordinator has the turn. */
   async pass(): Promise<ReconcileReport | null> {
     const interval = this.config.RUN_RECONCILE_INTERVAL_MS;
-    if ((await this.redis.set(this.turnKey, this.config.WORKER_ID, 'PX', interval, 'NX')) === null) return null;
+    if (!(await takeTurn(this.redis, this.turnKey, this.config.WORKER_ID, interval))) return null;
     const report = await this.reconciler.reconcile();
     for (const action of ['requeued', 'readmitted', 'abandoned', 'released'] as const) {
       if (report[action] > 0) reconciled.inc({ action }, report[action]);
@@ -67,20 +64,7 @@ export class RunReconcilerService implements OnApplicationBootstrap, BeforeAppli
     return report;
   }
 
-  private async repeat(): Promise<void> {
-    const { signal } = this.stopping;
-    while (!signal.aborted) {
-      await sleep(this.config.RUN_RECONCILE_INTERVAL_MS, signal).catch(() => undefined);
-      if (signal.aborted) return;
-      // Redis or the database down: the next pass tries again; nothing is lost by skipping one.
-      await this.pass().catch((error: unknown) =>
-        this.logger.write('warn', 'Run reconciliation pass failed', { error: String(error) }, 'runs'),
-      );
-    }
-  }
-
-  async beforeApplicationShutdown(): Promise<void> {
-    this.stopping.abort();
-    if (this.loop) await withTimeout(this.loop, SHUTDOWN_WAIT_MS, 'reconciler pass still running').catch(() => undefined);
+  beforeApplicationShutdown(): Promise<void> {
+    return this.periodic.stop();
   }
 }
