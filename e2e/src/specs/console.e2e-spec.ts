@@ -316,6 +316,27 @@ export const asker = {
     await page.locator('#run-status', { hasText: 'completed' }).waitFor();
   }, 90_000);
 
+  it('should follow a run over agent-api\'s server-sent events when ws-gateway cannot be reached', async () => {
+    // Every socket to the gateway is closed at once, as by an edge that does not route /socket.io.
+    await page.routeWebSocket(/\/socket\.io\//, (socket) => socket.close({ code: 1011, reason: 'no gateway here' }));
+    const streams: string[] = [];
+    page.on('request', (request) => {
+      if (request.headers()['accept'] === 'text/event-stream') streams.push(request.url());
+    });
+    const agent = await call<Agent>(stack.api.url, 'POST', '/agents', { name: 'no-gateway', kind: 'echo', config: { delay_ms: 3_000 } });
+    await logIn(stack.adminKey);
+    const run = await call<Run>(stack.api.url, 'POST', `/agents/${agent.body.id}/runs`, { input: 'over sse' });
+    await page.goto(`${stack.api.url}/console#/runs/${run.body.id}`);
+    await page.locator('#timeline li[data-type="run.queued"]').waitFor();
+    await page.locator('#timeline').evaluate((timeline: { setAttribute(name: string, value: string): void }) => timeline.setAttribute('data-mark', 'before-completion'));
+    await page.locator('#timeline[data-mark="before-completion"] li[data-type="run.completed"]').waitFor({ timeout: 20_000 });
+    await page.locator('#stream-state', { hasText: 'ended' }).waitFor();
+    expect(streams).toEqual([expect.stringContaining(`/runs/${run.body.id}/events`)]);
+    const log = (await call<{ items: RunEventV1[] }>(stack.api.url, 'GET', `/runs/${run.body.id}/events?limit=1000`)).body.items;
+    const shown = await page.locator('#timeline li').evaluateAll((items: Array<{ getAttribute(name: string): string | null }>) => items.map((item) => item.getAttribute('data-type')));
+    expect(shown).toEqual(log.map((event) => event.type));
+  }, 60_000);
+
   it('should have no serious or critical accessibility violations (axe-core) on its pages', async () => {
     // axe-core is injected as a script: the page's own CSP forbids that, so this context alone bypasses it.
     await context.close();
