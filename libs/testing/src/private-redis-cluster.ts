@@ -1,6 +1,6 @@
 import { execFile, spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
-import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -88,7 +88,7 @@ export async function privateRedisCluster(options: PrivateRedisClusterOptions = 
           '--port', String(port), '--bind', '127.0.0.1', '--dir', nodeDir,
           '--cluster-enabled', 'yes', '--cluster-config-file', join(nodeDir, 'nodes.conf'),
           '--cluster-port', String(busPort), '--cluster-node-timeout', String(nodeTimeoutMs),
-          '--appendonly', 'yes', '--save', '',
+          '--appendonly', 'yes', '--save', '', '--logfile', join(nodeDir, 'redis.log'),
         ],
         { stdio: 'ignore' },
       );
@@ -129,7 +129,15 @@ export async function privateRedisCluster(options: PrivateRedisClusterOptions = 
           return views.every((view) => view.filter((node) => node.role === 'master' && node.slots.length > 0).every((node) => children.has(node.port)));
         },
         { timeoutMs, intervalMs: 100, what: 'cluster_state:ok on every node' },
-      );
+      ).catch(async (error: Error) => {
+        // What the nodes think, for the failure message: who failed, who serves what.
+        const views = await Promise.all(running().map((port) => command(port, 'CLUSTER', 'NODES').catch((e: Error) => e.message)));
+        const logs = running().map((port) => {
+          const lines = readFileSync(join(dir, String(port), 'redis.log'), 'utf8').split('\n').filter((line) => /#/.test(line));
+          return `node ${port} warnings:\n${lines.slice(-5).join('\n')}`;
+        });
+        throw new Error(`${error.message}\n${views.map((view, i) => `node ${running()[i]}:\n${view}`).join('\n')}\n${logs.join('\n')}`);
+      });
     },
     async cleanup() {
       await killAll();
@@ -137,6 +145,17 @@ export async function privateRedisCluster(options: PrivateRedisClusterOptions = 
     },
   };
   await cluster.waitUntilHealthy();
+  // A replica that has not finished its first sync counts as too stale to be promoted: a master killed before then
+  // would never be replaced. So the cluster is handed out once every replica is in sync.
+  await waitFor(
+    async () => {
+      for (const node of await nodes()) {
+        if (node.role === 'replica' && !/master_link_status:up/.test(await command(node.port, 'INFO', 'replication'))) return false;
+      }
+      return true;
+    },
+    { timeoutMs: 30_000, intervalMs: 100, what: 'every replica in sync with its master' },
+  );
   return cluster;
 }
 
