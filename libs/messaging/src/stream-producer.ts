@@ -1,5 +1,5 @@
 import { type StreamDef, streamKey } from '@skreaver/contracts';
-import type Redis from 'ioredis';
+import type { RedisClient } from './redis-connection';
 import type { z } from 'zod';
 
 import { ContractViolationError } from './contract-violation.error';
@@ -28,7 +28,7 @@ const ID_NOT_ABOVE_TOP = /equal or smaller than the target stream top item/i;
 /** Appends schema-checked entries to Redis streams. */
 export class StreamProducer {
   constructor(
-    private readonly redis: Redis,
+    private readonly redis: RedisClient,
     private readonly keyPrefix: string,
   ) {}
 

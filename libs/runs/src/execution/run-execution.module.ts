@@ -3,7 +3,7 @@ import type { DynamicModule, Provider } from '@nestjs/common';
 import { AgentRegistry, AgentRunner } from '@skreaver/agent-runtime';
 import { MESSAGING_OPTIONS, MeshStore, MessagingModule, REDIS } from '@skreaver/messaging';
 import type { MessagingOptions } from '@skreaver/messaging';
-import type Redis from 'ioredis';
+import type { RedisClient } from '@skreaver/messaging';
 import { PersistenceModule } from '@skreaver/persistence';
 
 import { MeshPublisher } from '../mesh-publisher';
@@ -65,7 +65,7 @@ export class RunExecutionModule {
         {
           provide: RunLeases,
           inject: [REDIS, MESSAGING_OPTIONS],
-          useFactory: (redis: Redis, messaging: MessagingOptions) => new RunLeases(redis, messaging.keyPrefix, config.RUN_DIRECT_LEASE_MS),
+          useFactory: (redis: RedisClient, messaging: MessagingOptions) => new RunLeases(redis, messaging.keyPrefix, config.RUN_DIRECT_LEASE_MS),
         },
         DirectRunRecovery,
       );
