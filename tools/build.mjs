@@ -10,6 +10,7 @@ import { mkdir, readFile, readdir, rm, writeFile } from 'node:fs/promises';
 import { join, relative, dirname } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 
+import { emitDeclarations } from './sdk-declarations.mjs';
 import { swcOptions } from './swc-options.mjs';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
@@ -52,6 +53,8 @@ export async function buildProject(projectDir) {
     count += 1;
   }
   if (manifest.module) await writeFile(join(out, 'esm', 'package.json'), '{ "type": "module" }\n');
+  // A package published outside the workspace (its types in dist/) ships standalone declarations too.
+  if (typeof manifest.types === 'string' && manifest.types.replace(/^\.\//, '').startsWith('dist/')) await emitDeclarations(projectDir, { withJsExtensions });
   return count;
 }
 

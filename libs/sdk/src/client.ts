@@ -6,20 +6,20 @@ import type {
   ApiKeyList,
   AuditList,
   BatchResponse,
-  CreateAgentRequest as CreateAgentRequestSchema,
-  CreateApiKeyRequest as CreateApiKeyRequestSchema,
+  CreateAgentRequest,
+  CreateApiKeyRequest,
+  CreateThreadRequest,
   CreatedApiKey,
-  CreateThreadRequest as CreateThreadRequestSchema,
   JsonValue,
   MemoryEntry,
   MemoryPage,
   MeshDeadLetterList,
   MeshPresenceList,
   ObserveResponse,
-  PostMeshMessageRequest as PostMeshMessageRequestSchema,
+  PostMeshMessageRequest,
   PostMeshMessageResponse,
   RedrivenRun,
-  ResumeRunRequest as ResumeRunRequestSchema,
+  ResumeRunRequest,
   Run,
   RunEventsPage,
   RunList,
@@ -30,26 +30,15 @@ import type {
   ThreadStatus,
   TokenResponse,
   ToolList,
-  UpdateAgentRequest as UpdateAgentRequestSchema,
-  UpdateThreadRequest as UpdateThreadRequestSchema,
-} from '@skreaver/contracts';
+  UpdateAgentRequest,
+  UpdateThreadRequest,
+} from './contracts';
 
 import { SkreaverError } from './errors';
 import { AgentEventWatch, RunEventStream, socketIoConnector, webSocketConnector } from './stream';
 import type { StreamOptions } from './stream';
 import { Transport, path } from './transport';
 import type { Call, CallOptions, SkreaverClientOptions, WebSocketConstructor } from './transport';
-
-/** What a zod schema of contracts accepts (its input: fields with defaults optional), without importing zod. */
-type Input<Schema extends { _zod: { input: unknown } }> = Schema['_zod']['input'];
-
-export type CreateAgentRequest = Input<typeof CreateAgentRequestSchema>;
-export type UpdateAgentRequest = Input<typeof UpdateAgentRequestSchema>;
-export type CreateApiKeyRequest = Input<typeof CreateApiKeyRequestSchema>;
-export type CreateThreadRequest = Input<typeof CreateThreadRequestSchema>;
-export type UpdateThreadRequest = Input<typeof UpdateThreadRequestSchema>;
-export type ResumeRunRequest = Input<typeof ResumeRunRequestSchema>;
-export type PostMeshMessageRequest = Input<typeof PostMeshMessageRequestSchema>;
 
 /** Options of a call that starts something: an `Idempotency-Key` makes it safe to retry (and the SDK retries it). */
 export interface IdempotentOptions extends CallOptions {

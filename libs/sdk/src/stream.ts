@@ -1,4 +1,4 @@
-import type { RunEventV1 } from '@skreaver/contracts';
+import type { RunEventV1 } from './contracts';
 
 import { SkreaverError, isAbort } from './errors';
 import { SseParser } from './sse';

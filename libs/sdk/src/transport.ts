@@ -1,4 +1,4 @@
-import type { TokenResponse } from '@skreaver/contracts';
+import type { TokenResponse } from './contracts';
 
 import { SkreaverError, errorFromResponse, isAbort } from './errors';
 import type { SocketIoFactory } from './stream';
