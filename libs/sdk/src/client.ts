@@ -35,8 +35,8 @@ import type {
 } from './contracts';
 
 import { SkreaverError } from './errors';
-import { AgentEventWatch, RunEventStream, socketIoConnector, webSocketConnector } from './stream';
-import type { StreamOptions } from './stream';
+import { AgentEventWatch, RunEventStream, socketIoConnector, socketIoRunConnector, webSocketConnector } from './stream';
+import type { RunLiveConnector, StreamOptions } from './stream';
 import { Transport, path } from './transport';
 import type { Call, CallOptions, SkreaverClientOptions, WebSocketConstructor } from './transport';
 
@@ -71,6 +71,12 @@ export class SkreaverClient {
 
   constructor(readonly options: SkreaverClientOptions) {
     this.transport = new Transport(options);
+  }
+
+  /** ws-gateway's run subscriptions over socket.io, when the client has `gatewayUrl` and `io`; SSE otherwise. */
+  private runConnector(): RunLiveConnector | undefined {
+    const { gatewayUrl, io } = this.options;
+    return gatewayUrl && io ? socketIoRunConnector(gatewayUrl, io) : undefined;
   }
 
   private call<T>(call: Call): Promise<T> {
@@ -134,8 +140,11 @@ export class SkreaverClient {
     /** A page of a run's event log, oldest first; `next_after` continues it. */
     list: (runId: string, query: ListOptions & { after?: string } = {}) =>
       this.call<RunEventsPage>({ method: 'GET', path: path`/runs/${runId}/events`, query: { after: query.after, limit: query.limit }, signal: query.signal }),
-    /** The run's events live (its log first), until its terminal event; resumes after a dropped connection. */
-    stream: (runId: string, options: StreamOptions = {}) => new RunEventStream(this.transport, runId, options),
+    /**
+     * The run's events live (its log first), until its terminal event; resumes after a dropped connection. Over
+     * socket.io through ws-gateway when the client has `gatewayUrl` and `io`, else server-sent events from agent-api.
+     */
+    stream: (runId: string, options: StreamOptions = {}) => new RunEventStream(this.transport, runId, options, undefined, this.runConnector()),
   };
 
   readonly runs = {
@@ -152,7 +161,13 @@ export class SkreaverClient {
         ...idempotency(options),
       };
       if (options.stream) {
-        return new RunEventStream(this.transport, undefined, { signal: options.signal, onState: options.onState, maxReconnects: options.maxReconnects }, { ...call, query: { stream: 'true' }, headers: { ...call.headers, accept: 'text/event-stream' } });
+        return new RunEventStream(
+          this.transport,
+          undefined,
+          { signal: options.signal, onState: options.onState, maxReconnects: options.maxReconnects },
+          { ...call, query: { stream: 'true' }, headers: { ...call.headers, accept: 'text/event-stream' } },
+          this.runConnector(),
+        );
       }
       return this.call<Run>({ ...call, query: { wait: options.wait } });
     }) as {
@@ -204,7 +219,13 @@ export class SkreaverClient {
         ...idempotency(options),
       };
       if (options.stream) {
-        return new RunEventStream(this.transport, undefined, { signal: options.signal, onState: options.onState, maxReconnects: options.maxReconnects }, { ...call, query: { stream: 'true' }, headers: { ...call.headers, accept: 'text/event-stream' } });
+        return new RunEventStream(
+          this.transport,
+          undefined,
+          { signal: options.signal, onState: options.onState, maxReconnects: options.maxReconnects },
+          { ...call, query: { stream: 'true' }, headers: { ...call.headers, accept: 'text/event-stream' } },
+          this.runConnector(),
+        );
       }
       return this.call<Run>({ ...call, query: { wait: options.wait } });
     }) as {
