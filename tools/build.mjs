@@ -10,7 +10,7 @@ import { mkdir, readFile, readdir, rm, writeFile } from 'node:fs/promises';
 import { join, relative, dirname } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 
-import { emitDeclarations } from './sdk-declarations.mjs';
+import { emitDeclarations, restoreDeclarations, reusableDeclarations } from './sdk-declarations.mjs';
 import { swcOptions } from './swc-options.mjs';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
@@ -37,8 +37,11 @@ export function withJsExtensions(code) {
 export async function buildProject(projectDir) {
   const src = join(projectDir, 'src');
   const out = join(projectDir, 'dist');
-  await rm(out, { recursive: true, force: true });
   const manifest = JSON.parse(await readFile(join(projectDir, 'package.json'), 'utf8').catch(() => '{}'));
+  // A package published outside the workspace (its types in dist/) ships standalone declarations too.
+  const declarations = typeof manifest.types === 'string' && manifest.types.replace(/^\.\//, '').startsWith('dist/');
+  const kept = declarations ? await reusableDeclarations(projectDir) : undefined;
+  await rm(out, { recursive: true, force: true });
   const formats = [{ dir: out, module: swcOptions.module }];
   if (manifest.module) formats.push({ dir: join(out, 'esm'), module: { type: 'es6' }, esm: true });
   let count = 0;
@@ -53,8 +56,8 @@ export async function buildProject(projectDir) {
     count += 1;
   }
   if (manifest.module) await writeFile(join(out, 'esm', 'package.json'), '{ "type": "module" }\n');
-  // A package published outside the workspace (its types in dist/) ships standalone declarations too.
-  if (typeof manifest.types === 'string' && manifest.types.replace(/^\.\//, '').startsWith('dist/')) await emitDeclarations(projectDir, { withJsExtensions });
+  if (kept) await restoreDeclarations(projectDir, kept);
+  else if (declarations) await emitDeclarations(projectDir, { withJsExtensions });
   return count;
 }
 

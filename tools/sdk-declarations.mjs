@@ -2,11 +2,52 @@
 // the module that re-exports types of libs/contracts (`src/contracts.ts`) is replaced by those types written out
 // structurally (objects, unions, literals), so the published package names neither @skreaver/contracts nor zod.
 // No bundler or API extractor in the repo: the TypeScript compiler's own checker does the expansion.
-import { mkdir, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, readdir, stat, writeFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
+import { fileURLToPath } from 'node:url';
 import { dirname, join, relative } from 'node:path';
 
 const require = createRequire(import.meta.url);
+
+/** Every file under `dir` (recursively) whose name passes `keep`; none when `dir` does not exist. */
+async function filesUnder(dir, keep) {
+  const entries = await readdir(dir, { withFileTypes: true, recursive: true }).catch(() => []);
+  return entries.filter((entry) => entry.isFile() && keep(entry.name)).map((entry) => join(entry.parentPath ?? entry.path, entry.name));
+}
+
+/**
+ * The declarations already in `<projectDir>/dist` (path relative to dist → text), when they are newer than
+ * everything they are made of (the project's sources, the contracts, this script, the TypeScript and zod
+ * versions); undefined when they must be written again. Writing them takes a type checker over contracts and zod
+ * (~5 s of CPU): a build that changed neither keeps them.
+ */
+export async function reusableDeclarations(projectDir) {
+  const root = join(projectDir, '..', '..');
+  const dist = join(projectDir, 'dist');
+  const outputs = await filesUnder(dist, (name) => name.endsWith('.d.ts'));
+  if (outputs.length === 0) return undefined;
+  const inputs = [
+    ...(await filesUnder(join(projectDir, 'src'), () => true)),
+    ...(await filesUnder(join(root, 'libs', 'contracts', 'src'), () => true)),
+    join(projectDir, 'package.json'),
+    join(root, 'tsconfig.base.json'),
+    fileURLToPath(import.meta.url),
+    join(root, 'node_modules', 'typescript', 'package.json'),
+    join(root, 'node_modules', 'zod', 'package.json'),
+  ];
+  const mtimes = async (files) => Promise.all(files.map(async (file) => (await stat(file).catch(() => ({ mtimeMs: Infinity }))).mtimeMs));
+  if (Math.max(...(await mtimes(inputs))) >= Math.min(...(await mtimes(outputs)))) return undefined;
+  return new Map(await Promise.all(outputs.map(async (file) => [relative(dist, file), await readFile(file, 'utf8')])));
+}
+
+/** Writes declarations kept by {@link reusableDeclarations} back (the build emptied dist/ meanwhile). */
+export async function restoreDeclarations(projectDir, kept) {
+  for (const [file, text] of kept) {
+    const target = join(projectDir, 'dist', file);
+    await mkdir(dirname(target), { recursive: true });
+    await writeFile(target, text);
+  }
+}
 
 /**
  * Writes `<projectDir>/dist/**.d.ts` (CommonJS) and `<projectDir>/dist/esm/**.d.ts` (ES modules: relative imports
@@ -33,6 +74,10 @@ export async function emitDeclarations(projectDir, { contractsModule = 'contract
     declarationMap: false,
     rootDir: root,
     outDir: join(root, '.dts-out'),
+    // What the published types may use: the language and fetch's types (DOM), not Node's or Jest's (smaller, faster
+    // program, and a browser-safe SDK is checked here against no Node type).
+    types: [],
+    lib: ['lib.es2023.d.ts', 'lib.dom.d.ts', 'lib.dom.iterable.d.ts'],
   };
   // Pass 1: the contracts' types, written out by the checker.
   const first = ts.createProgram([contractsFile], emitOptions);
@@ -48,13 +93,13 @@ export async function emitDeclarations(projectDir, { contractsModule = 'contract
   host.getSourceFile = (file, language, ...rest) =>
     file === contractsDts ? ts.createSourceFile(file, contractsText, language, true) : getSourceFile.call(host, file, language, ...rest);
   const program = ts.createProgram([entry], emitOptions, host);
-  const errors = ts.getPreEmitDiagnostics(program).filter((d) => d.category === ts.DiagnosticCategory.Error && d.file?.fileName.startsWith(`${src}/`));
-  if (errors.length > 0) throw new Error(`sdk declarations: ${ts.formatDiagnostics(errors, host)}`);
+  // Type errors are `npm run typecheck`'s business; only what makes a declaration unwritable stops the build.
   const files = new Map();
   for (const sourceFile of program.getSourceFiles()) {
     const name = sourceFile.fileName;
     if (!name.startsWith(`${src}/`) || name.endsWith('.spec.ts') || name.endsWith('.d.ts')) continue;
-    program.emit(sourceFile, (_out, text) => files.set(relative(src, name).replace(/\.ts$/, '.d.ts'), text), undefined, true);
+    const { diagnostics } = program.emit(sourceFile, (_out, text) => files.set(relative(src, name).replace(/\.ts$/, '.d.ts'), text), undefined, true);
+    if (diagnostics.length > 0) throw new Error(`sdk declarations: ${ts.formatDiagnostics(diagnostics, host)}`);
   }
   files.set(relative(src, contractsDts), contractsText);
 
