@@ -187,4 +187,12 @@ describe('RunEventStream over socket.io', () => {
     expect(await collect(stream)).toEqual([1, 2]);
     expect(stream.via).toBe('sse');
   });
+
+  it('should reject with not_found, and open no connection, for a run that does not exist', async () => {
+    const { io, subscriptions } = fakeIo();
+    const fetch: FetchLike = async () => new Response(JSON.stringify({ error: 'not_found', message: 'no such run', request_id: 'r1' }), { status: 404, headers: { 'content-type': 'application/json' } });
+    const sdk = new SkreaverClient({ baseUrl: 'http://api.test', gatewayUrl: 'http://gw.test', token: 't', fetch, io, retry: { retries: 0 } });
+    await expect(collect(sdk.runs.stream(RUN))).rejects.toMatchObject({ status: 404, code: 'not_found' });
+    expect(subscriptions).toEqual([]);
+  });
 });

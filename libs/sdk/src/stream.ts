@@ -118,12 +118,15 @@ export class RunEventStream implements AsyncIterable<RunEventV1> {
         } catch (error) {
           if (isAbort(error, signal)) throw signal?.reason ?? error;
           if (!(error instanceof SkreaverError) || error.status !== 0) throw error;
-          // Refused by the gateway (e.g. `replay_unavailable`): agent-api's log has every event, go on over SSE.
-          unreachable = 2;
           lastError = error;
-          continue;
+          // Refused by the gateway (e.g. `replay_unavailable`): agent-api's log has every event, go on over SSE.
+          // (A lookup that got no answer is agent-api's drop, not the gateway's: retried below like any other.)
+          if (runChecked) {
+            unreachable = 2;
+            continue;
+          }
         }
-        if (!acknowledged) unreachable += 1;
+        if (!acknowledged && runChecked) unreachable += 1;
       } else {
         let response: Response | undefined;
         const call: Call = opening ?? {
