@@ -64,6 +64,14 @@ describe('@skreaver/sdk live streams over socket.io against gateway processes', 
 
   const deltas = (events: readonly RunEventV1[]) => events.filter((event) => event.type === 'message.delta').length;
 
+  /** Waits until a few deltas arrived (mid-stream); on timeout says what did arrive and where the run is. */
+  async function someDeltas(runId: string, received: readonly RunEventV1[], states: readonly StreamState[]): Promise<void> {
+    await waitFor(() => deltas(received) >= 3, { timeoutMs: 30_000, what: 'some deltas live over socket.io' }).catch(async (error: unknown) => {
+      const run = await sdk.runs.get(runId);
+      throw new Error(`${String(error)}; received ${JSON.stringify(received.map((event) => event.type))}, states ${JSON.stringify(states)}, run ${run.status} (attempts ${run.attempts})`);
+    });
+  }
+
   async function kill(replica: ServiceProcess | undefined): Promise<void> {
     replica?.child.kill('SIGKILL');
     expect(await replica?.exited).toEqual({ code: null, signal: 'SIGKILL' });
@@ -74,7 +82,7 @@ describe('@skreaver/sdk live streams over socket.io against gateway processes', 
     proxy.target = doomed?.port ?? 0;
     const runId = await startRun();
     const reading = read(runId);
-    await waitFor(() => deltas(reading.received) >= 3, { timeoutMs: 20_000, what: 'some deltas live over socket.io' });
+    await someDeltas(runId, reading.received, reading.states);
 
     // The balancer sends new connections to the survivor; the replica holding the stream dies without a word.
     proxy.target = survivor?.port ?? 0;
@@ -104,7 +112,7 @@ describe('@skreaver/sdk live streams over socket.io against gateway processes', 
     await waitFor(() => states.includes('live'), { what: 'the subscription' });
 
     const runId = (await sdk.runs.create(agent.id, 'tell me')).id;
-    await waitFor(() => deltas(received) >= 3, { timeoutMs: 20_000, what: 'some deltas live over socket.io' });
+    await someDeltas(runId, received, states);
     proxy.target = restarted.port;
     await kill(doomed);
 
@@ -120,7 +128,7 @@ describe('@skreaver/sdk live streams over socket.io against gateway processes', 
     proxy.target = restarted?.port ?? 0;
     const runId = await startRun();
     const reading = read(runId);
-    await waitFor(() => deltas(reading.received) >= 3, { timeoutMs: 20_000, what: 'some deltas live over socket.io' });
+    await someDeltas(runId, reading.received, reading.states);
     const before = proxy.connections;
     proxy.cut();
     await reading.done;
