@@ -11,6 +11,7 @@ import { mkdir, readFile, readdir, rm, writeFile } from 'node:fs/promises';
 import { join, relative, dirname } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 
+import { emitDeclarations, restoreDeclarations, reusableDeclarations } from './sdk-declarations.mjs';
 import { swcOptions } from './swc-options.mjs';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
@@ -38,8 +39,11 @@ export async function buildProject(projectDir) {
   if (existsSync(join(projectDir, 'vite.config.ts'))) return bundleWithVite(projectDir);
   const src = join(projectDir, 'src');
   const out = join(projectDir, 'dist');
-  await rm(out, { recursive: true, force: true });
   const manifest = JSON.parse(await readFile(join(projectDir, 'package.json'), 'utf8').catch(() => '{}'));
+  // A package published outside the workspace (its types in dist/) ships standalone declarations too.
+  const declarations = typeof manifest.types === 'string' && manifest.types.replace(/^\.\//, '').startsWith('dist/');
+  const kept = declarations ? await reusableDeclarations(projectDir) : undefined;
+  await rm(out, { recursive: true, force: true });
   const formats = [{ dir: out, module: swcOptions.module }];
   if (manifest.module) formats.push({ dir: join(out, 'esm'), module: { type: 'es6' }, esm: true });
   let count = 0;
@@ -54,6 +58,8 @@ export async function buildProject(projectDir) {
     count += 1;
   }
   if (manifest.module) await writeFile(join(out, 'esm', 'package.json'), '{ "type": "module" }\n');
+  if (kept) await restoreDeclarations(projectDir, kept);
+  else if (declarations) await emitDeclarations(projectDir, { withJsExtensions });
   return count;
 }
 
