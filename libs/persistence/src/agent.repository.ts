@@ -4,7 +4,11 @@ import type { AgentKind, JsonValue } from '@skreaver/contracts';
 import { DataSource, Repository } from 'typeorm';
 
 import { AgentEntity } from './entities/agent.entity';
+import { HotSql } from './hot-sql';
 import { fromJsonText, toJsonText } from './json-text';
+
+// Written at the start and end of runs: hand-written SQL (HotSql), not the query builder.
+const UPDATE_ACTIVITY = 'UPDATE agents SET status = $1, last_activity = $2 WHERE id = $3 AND tenant_id = $4';
 
 export interface AgentListOptions {
   limit: number;
@@ -29,9 +33,11 @@ function escapeLike(value: string): string {
 /** Reads and writes agents; rows are translated to and from the `Agent` contract. */
 export class AgentRepository {
   private readonly rows: Repository<AgentEntity>;
+  private readonly sql: HotSql;
 
   constructor(dataSource: DataSource) {
     this.rows = dataSource.getRepository(AgentEntity);
+    this.sql = new HotSql(dataSource);
   }
 
   /** Stores a new agent. @throws when the id already exists or the agent does not match the contract. */
@@ -97,13 +103,7 @@ export class AgentRepository {
 
   /** Records the agent's status and when it last did something; a missing agent is ignored. */
   async updateActivity(tenantId: string, id: string, status: AgentStatus, at: string): Promise<void> {
-    await this.rows
-      .createQueryBuilder()
-      .update()
-      .set({ status: AgentStatus.parse(status), last_activity: Timestamp.parse(at) })
-      .where({ tenant_id: tenantId, id })
-      .updateEntity(false)
-      .execute();
+    await this.sql.run(UPDATE_ACTIVITY, [AgentStatus.parse(status), Timestamp.parse(at), id, tenantId]);
   }
 }
 
