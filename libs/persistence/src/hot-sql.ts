@@ -14,6 +14,7 @@ interface SqliteStatement {
   run(...params: unknown[]): { changes: number };
 }
 interface SqliteDatabase {
+  readonly inTransaction: boolean;
   prepare(sql: string): SqliteStatement;
   transaction(fn: () => void): () => void;
 }
@@ -65,6 +66,12 @@ class SqliteGroupCommit {
   }
 
   private commit(): void {
+    // A TypeORM transaction is open on the shared connection (it spans awaits): ours would nest in it and be undone
+    // by its rollback after our callers were told their writes were stored. Wait for it to end.
+    if ((this.dataSource.driver as unknown as SqliteDriver).databaseConnection?.inTransaction) {
+      setTimeout(() => this.commit(), 1);
+      return;
+    }
     const writes = this.pending;
     this.pending = [];
     this.scheduled = false;

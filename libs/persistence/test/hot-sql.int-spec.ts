@@ -34,7 +34,13 @@ describe.each(DATABASE_KINDS)('HotSql on %s', (kind) => {
   it('should store all of a transaction or none of it', async () => {
     await expect(sut.transaction([{ sql: INSERT, params: ['tx-1', 1] }, { sql: INSERT, params: ['tx-2', 2] }])).resolves.toEqual([1, 1]);
 
-    await expect(sut.transaction([{ sql: INSERT, params: ['tx-3', 3] }, { sql: INSERT, params: ['tx-1', 1] }])).rejects.toThrow();
+    // Settled by hand: better-sqlite3's errors come from native code, not always an Error of Jest's realm.
+    const second = await sut.transaction([{ sql: INSERT, params: ['tx-3', 3] }, { sql: INSERT, params: ['tx-1', 1] }]).then(
+      () => 'stored',
+      () => 'refused',
+    );
+
+    expect(second).toBe('refused');
 
     await expect(count('tx-')).resolves.toBe(2);
   });
