@@ -9,6 +9,9 @@ import { fromJsonText, toJsonText } from './json-text';
 
 // Written at the start and end of runs: hand-written SQL (HotSql), not the query builder.
 const UPDATE_ACTIVITY = 'UPDATE agents SET status = $1, last_activity = $2 WHERE id = $3 AND tenant_id = $4';
+// Read by every run a coordinator executes (and every request naming an agent): hand-written too.
+const SELECT_AGENT =
+  'SELECT id, tenant_id, name, kind, config, concurrency, status, created_at, updated_at, last_activity FROM agents WHERE id = $1 AND tenant_id = $2';
 
 export interface AgentListOptions {
   limit: number;
@@ -49,7 +52,7 @@ export class AgentRepository {
 
   /** The agent with `id` in `tenantId`, or null (also when it belongs to another tenant). */
   async findById(tenantId: string, id: string): Promise<Agent | null> {
-    const row = await this.rows.findOneBy({ tenant_id: tenantId, id });
+    const [row] = await this.sql.rows<AgentEntity>(SELECT_AGENT, [id, tenantId]);
     return row ? toAgent(row) : null;
   }
 
