@@ -4,7 +4,14 @@ import type { AgentKind, JsonValue } from '@skreaver/contracts';
 import { DataSource, Repository } from 'typeorm';
 
 import { AgentEntity } from './entities/agent.entity';
+import { HotSql } from './hot-sql';
 import { fromJsonText, toJsonText } from './json-text';
+
+// Written at the start and end of runs: hand-written SQL (HotSql), not the query builder.
+const UPDATE_ACTIVITY = 'UPDATE agents SET status = $1, last_activity = $2 WHERE id = $3 AND tenant_id = $4';
+// Read by every run a coordinator executes (and every request naming an agent): hand-written too.
+const SELECT_AGENT =
+  'SELECT id, tenant_id, name, kind, config, concurrency, status, created_at, updated_at, last_activity FROM agents WHERE id = $1 AND tenant_id = $2';
 
 export interface AgentListOptions {
   limit: number;
@@ -29,9 +36,11 @@ function escapeLike(value: string): string {
 /** Reads and writes agents; rows are translated to and from the `Agent` contract. */
 export class AgentRepository {
   private readonly rows: Repository<AgentEntity>;
+  private readonly sql: HotSql;
 
   constructor(dataSource: DataSource) {
     this.rows = dataSource.getRepository(AgentEntity);
+    this.sql = new HotSql(dataSource);
   }
 
   /** Stores a new agent. @throws when the id already exists or the agent does not match the contract. */
@@ -43,7 +52,7 @@ export class AgentRepository {
 
   /** The agent with `id` in `tenantId`, or null (also when it belongs to another tenant). */
   async findById(tenantId: string, id: string): Promise<Agent | null> {
-    const row = await this.rows.findOneBy({ tenant_id: tenantId, id });
+    const [row] = await this.sql.rows<AgentEntity>(SELECT_AGENT, [id, tenantId]);
     return row ? toAgent(row) : null;
   }
 
@@ -97,13 +106,7 @@ export class AgentRepository {
 
   /** Records the agent's status and when it last did something; a missing agent is ignored. */
   async updateActivity(tenantId: string, id: string, status: AgentStatus, at: string): Promise<void> {
-    await this.rows
-      .createQueryBuilder()
-      .update()
-      .set({ status: AgentStatus.parse(status), last_activity: Timestamp.parse(at) })
-      .where({ tenant_id: tenantId, id })
-      .updateEntity(false)
-      .execute();
+    await this.sql.run(UPDATE_ACTIVITY, [AgentStatus.parse(status), Timestamp.parse(at), id, tenantId]);
   }
 }
 

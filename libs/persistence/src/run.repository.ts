@@ -4,6 +4,7 @@ import { DataSource, In, LessThanOrEqual, Repository } from 'typeorm';
 import type { z } from 'zod';
 
 import { RunEntity } from './entities/run.entity';
+import { HotSql } from './hot-sql';
 import { fromJsonText, fromNullableJsonText, toJsonText } from './json-text';
 
 // A run that ends waits for nothing more.
@@ -12,12 +13,24 @@ const CLEARED_INPUTS = { pending_inputs: null, input_expires_at: null } as const
 // Status transitions are compare-and-set on these, so a late or duplicate worker never reopens a finished run.
 const OPEN_RUN_STATUSES = RunStatus.options.filter((status) => !TERMINAL_RUN_STATUSES.includes(status));
 
-/** Reads and writes runs; rows are translated to and from the `Run` contract. */
+// The columns `toRun` reads, for the hand-written statements of the hot path.
+const RUN_COLUMNS =
+  'id, tenant_id, agent_id, status, source, input, output, error, attempts, idempotency_key, request_hash, usage, thread_id, ' +
+  'created_at, started_at, finished_at, pending_inputs, input_expires_at, input_answers';
+const SELECT_RUN = `SELECT ${RUN_COLUMNS} FROM runs WHERE id = $1 AND tenant_id = $2`;
+const SELECT_INPUT_ANSWERS = 'SELECT input_answers FROM runs WHERE id = $1';
+
+/**
+ * Reads and writes runs; rows are translated to and from the `Run` contract. What every run does (read it, its status
+ * transitions) is hand-written SQL (`HotSql`); the rest goes through TypeORM's repository.
+ */
 export class RunRepository {
   private readonly rows: Repository<RunEntity>;
+  private readonly sql: HotSql;
 
   constructor(dataSource: DataSource) {
     this.rows = dataSource.getRepository(RunEntity);
+    this.sql = new HotSql(dataSource);
   }
 
   /** Stores a new run. @throws when the id exists, the agent does not, or the run does not match the contract. */
@@ -79,7 +92,7 @@ export class RunRepository {
 
   /** The run with `id` in `tenantId`, or null (also when it belongs to another tenant). */
   async findById(tenantId: string, id: string): Promise<Run | null> {
-    const row = await this.rows.findOneBy({ tenant_id: tenantId, id });
+    const [row] = await this.sql.rows<RunEntity>(SELECT_RUN, [id, tenantId]);
     return row ? toRun(row) : null;
   }
 
@@ -154,7 +167,7 @@ export class RunRepository {
 
   /** The answers given to the run's inputs so far, by input id (empty when none). */
   async inputAnswers(id: string): Promise<Record<string, JsonValue>> {
-    const row = await this.rows.findOne({ where: { id }, select: { id: true, input_answers: true } });
+    const [row] = await this.sql.rows<Pick<RunEntity, 'input_answers'>>(SELECT_INPUT_ANSWERS, [id]);
     const answers = row?.input_answers ? fromJsonText(row.input_answers) : {};
     return typeof answers === 'object' && answers !== null && !Array.isArray(answers) ? answers : {};
   }
@@ -216,14 +229,14 @@ export class RunRepository {
     from: readonly RunStatus[] = OPEN_RUN_STATUSES,
   ): Promise<boolean> {
     const allowed = from.filter((status) => OPEN_RUN_STATUSES.includes(status));
-    const result = await this.rows
-      .createQueryBuilder()
-      .update()
-      .set(changes)
-      .where({ id, status: In(allowed) })
-      .updateEntity(false)
-      .execute();
-    return (result.affected ?? 0) > 0;
+    if (allowed.length === 0) return false;
+    // Column names come from our own call sites (keys of RunEntity), never from input; values are bound.
+    const columns = Object.keys(changes) as (keyof RunEntity)[];
+    const assignments = columns.map((column, i) => `${column} = $${i + 1}`).join(', ');
+    const statuses = allowed.map((_, i) => `$${columns.length + 2 + i}`).join(', ');
+    const sql = `UPDATE runs SET ${assignments} WHERE id = $${columns.length + 1} AND status IN (${statuses})`;
+    const changed = await this.sql.run(sql, [...columns.map((column) => changes[column] ?? null), id, ...allowed]);
+    return changed > 0;
   }
 }
 
