@@ -13,10 +13,11 @@ import { gatewayScenario } from './scenarios/gateway.scenario';
 import { httpScenario } from './scenarios/http.scenario';
 import { meshScenario } from './scenarios/mesh.scenario';
 import { runsScenario } from './scenarios/runs.scenario';
+import { scaleDataScenario } from './scenarios/scale-data.scenario';
 import { startupScenario } from './scenarios/startup.scenario';
 import { threadsScenario } from './scenarios/threads.scenario';
 
-const SCENARIOS: Scenario[] = [httpScenario, runsScenario, meshScenario, gatewayScenario, startupScenario, threadsScenario];
+const SCENARIOS: Scenario[] = [httpScenario, runsScenario, meshScenario, gatewayScenario, startupScenario, threadsScenario, scaleDataScenario];
 const README_START = '<!-- bench:start -->';
 const README_END = '<!-- bench:end -->';
 
@@ -85,7 +86,7 @@ function updateReadme(table: string, machine: string): void {
 
 async function main(): Promise<void> {
   const options = parseArgs(process.argv.slice(2));
-  const selected = SCENARIOS.filter((scenario) => !options.only || options.only.includes(scenario.id));
+  const selected = SCENARIOS.filter((scenario) => (options.only ? options.only.includes(scenario.id) : !scenario.optIn));
   const date = new Date().toISOString().slice(0, 10);
   const stamp = new Date().toISOString().replace(/[:.]/g, '-');
   const profileDir = options.profile ? join(ROOT, 'bench', 'profiles', stamp) : undefined;

@@ -35,6 +35,8 @@ export interface ScenarioContext {
 export interface Scenario {
   id: string;
   title: string;
+  /** Long scenarios run only when named with `--only` (not in a full `npm run bench`). */
+  optIn?: boolean;
   /** Upper bound of the whole scenario; past it the scenario is recorded as failed. */
   timeoutMs: (quick: boolean) => number;
   run(context: ScenarioContext): Promise<void>;
