@@ -24,6 +24,8 @@ export interface ScenarioResult {
 /** What every scenario gets: mode and where to put CPU profiles. */
 export interface ScenarioContext {
   quick: boolean;
+  /** `--duration <seconds>`, for scenarios that run as long as asked (the soak). */
+  durationS?: number;
   /** When set, services are spawned with `--cpu-prof` into `<profileDir>/<scenario>/<service>/`. */
   profileDir?: string;
   /** Adds a note to the scenario's result (how it was measured, settings that matter). */
