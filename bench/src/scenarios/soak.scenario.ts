@@ -101,11 +101,13 @@ export const soakScenario: Scenario = {
       // soak records the rate it did reach rather than queueing requests without bound in the load generator).
       let inFlight = 0;
       let sent = 0;
+      let fired = 0;
       const load = (async () => {
         while (!stop.signal.aborted) {
           const due = Math.floor(((performance.now() - started) * RUNS_PER_SECOND) / 1000);
           while (sent < due && inFlight < 256) {
             sent += 1;
+            fired += 1;
             inFlight += 1;
             fetch(`${api}/agents/${agentId}/runs`, init)
               .then(async (response) => {
@@ -129,7 +131,6 @@ export const soakScenario: Scenario = {
       })();
 
       const samples: Sample[] = [];
-      let posted = 0;
       const sampleOnce = async (): Promise<Sample> => {
         const info = await redis.info('memory');
         let prefixKeys = 0;
@@ -161,14 +162,14 @@ export const soakScenario: Scenario = {
       }
       stop.abort();
       await load;
-      posted = sent;
+      const loadS = (performance.now() - started) / 1000;
 
       const first = samples[0];
       const last = samples[samples.length - 1];
       if (!first || !last) throw new Error('no samples');
       const elapsedS = last.atS - first.atS;
       context.record(versus('events/s reached (global event stream)', 'events/s', null, (last.eventsAdded - first.eventsAdded) / elapsedS));
-      context.record(versus('runs/s posted', 'runs/s', RUNS_PER_SECOND, posted / ((performance.now() - started) / 1000)));
+      context.record(versus('runs/s posted (at most 256 in flight)', 'runs/s', RUNS_PER_SECOND, fired / loadS));
       const warm = samples.filter((sample) => sample.atS >= durationS / 3);
       const times = warm.map((sample) => sample.atS / 60);
       const perMinute = (values: number[]) => slope(times, values);
@@ -182,8 +183,17 @@ export const soakScenario: Scenario = {
       }
       if (refused || failed) context.note(`${refused} POSTs refused and ${failed} failed (first: ${firstFailure})`);
 
-      // Once the load stops: every key left without a TTL, by shape. A per-run key among them grows without bound.
-      await sleep(3_000);
+      // Once the load stops and the backlog of queued runs has run (up to 2 minutes): every key left without a TTL, by
+      // shape. A finished run's log among them would grow without bound; an open run's log gets its TTL when it ends.
+      const drainStarted = performance.now();
+      const queueKeys = [`{${platform.prefix}}:runs.v1:wait`, `{${platform.prefix}}:runs.v1:active`];
+      while (performance.now() - drainStarted < 120_000) {
+        const waiting = (await redis.llen(queueKeys[0] as string)) + (await redis.llen(queueKeys[1] as string));
+        if (waiting === 0 && inFlight === 0) break;
+        await sleep(1_000);
+      }
+      context.note(`after the load: the queue drained in ${((performance.now() - drainStarted) / 1000).toFixed(0)} s`);
+      await sleep(2_000);
       const noTtl = new Map<string, number>();
       const runLogs: number[] = [];
       await scanPrefix(redis, platform.prefix, async (keys) => {
@@ -191,7 +201,15 @@ export const soakScenario: Scenario = {
         for (const key of keys) pipeline.pttl(key);
         const ttls = (await pipeline.exec()) ?? [];
         for (const [index, key] of keys.entries()) {
-          if (ttls[index]?.[1] === -1) noTtl.set(shapeOf(key, platform.prefix), (noTtl.get(shapeOf(key, platform.prefix)) ?? 0) + 1);
+          if (ttls[index]?.[1] !== -1) continue;
+          let shape = shapeOf(key, platform.prefix);
+          if (key.includes(':stream:runs.events.v1:')) {
+            // Whether the run ended: its log's last event is terminal.
+            const last = await redis.xrevrange(key, '+', '-', 'COUNT', 1);
+            const type = /"type":"([^"]+)"/.exec(last[0]?.[1]?.[1] ?? '')?.[1] ?? 'none';
+            shape += ['run.completed', 'run.failed', 'run.cancelled'].includes(type) ? ' (run finished)' : ` (last event ${type})`;
+          }
+          noTtl.set(shape, (noTtl.get(shape) ?? 0) + 1);
         }
         for (const key of keys.filter((k) => k.includes(':stream:runs.events.v1:')).slice(0, 20 - runLogs.length)) {
           runLogs.push(Number(await redis.memory('USAGE', key)));
