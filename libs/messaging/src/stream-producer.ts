@@ -75,4 +75,20 @@ export class StreamProducer {
   async expire(stream: StreamDef, options: { partition?: string }, seconds: number): Promise<void> {
     await this.redis.expire(streamKey(stream, this.keyPrefix, options.partition), seconds);
   }
+
+  /**
+   * Deletes up to `limit` of the oldest entries of an auto-id stream added before `beforeMs` (epoch ms), e.g. the
+   * dead letters past their retention: the ids of the oldest `limit` entries before it are read with XRANGE, then
+   * `XTRIM MINID =` just above the last one, so one call is bounded however much has expired. @returns how many.
+   * @see https://redis.io/docs/latest/commands/xtrim/
+   */
+  async trimBefore(stream: StreamDef, options: { partition?: string }, beforeMs: number, limit: number): Promise<number> {
+    if (beforeMs <= 0 || limit <= 0) return 0;
+    const key = streamKey(stream, this.keyPrefix, options.partition);
+    const oldest = await this.redis.xrange(key, '-', String(beforeMs - 1), 'COUNT', limit);
+    const last = oldest[oldest.length - 1];
+    if (!last) return 0;
+    const [ms, seq] = last[0].split('-');
+    return this.redis.xtrim(key, 'MINID', '=', `${ms}-${Number(seq) + 1}`);
+  }
 }

@@ -14,6 +14,7 @@ import { DirectRunRecovery } from './direct-run-recovery';
 import { InProcessRunWorker } from './in-process-run.worker';
 import { LlmMetrics } from './llm-metrics';
 import { InputExpiryService } from './input-expiry.service';
+import { RetentionService } from './retention.service';
 import { PublishingMeshClient } from './publishing-mesh.client';
 import type { RunExecutionConfig } from './run-execution.config';
 import { RUN_EXECUTION_CONFIG, RUN_EXECUTION_SHUTDOWN_GRACE_MS } from './run-execution.tokens';
@@ -45,6 +46,7 @@ export class RunExecutionModule {
       { provide: RUN_EXECUTION_CONFIG, useValue: config },
       RunExecutor,
       InputExpiryService,
+      RetentionService,
       ThreadTurns,
       RunMetrics,
       ToolMetrics,
