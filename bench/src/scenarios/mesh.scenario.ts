@@ -29,6 +29,8 @@ function cpuMsOf(pid: number): number {
 interface Delivery {
   /** Messages delivered so far. */
   count: number;
+  /** Runs finished so far (the watcher of the event stream counts them; the raw loop has none). */
+  finished?: number;
   latencies: number[];
 }
 
@@ -110,7 +112,7 @@ async function rawStreams(context: ScenarioContext): Promise<{ pipelined: number
  * coordinator has turned it into a run of its addressee.
  */
 function deliveryWatcher(redis: Redis, key: string): { delivery: Delivery; stop: () => Promise<void> } {
-  const delivery: Delivery = { count: 0, latencies: [] };
+  const delivery: Delivery = { count: 0, finished: 0, latencies: [] };
   let stopping = false;
   const loop = (async () => {
     let cursor = '$';
@@ -123,6 +125,7 @@ function deliveryWatcher(redis: Redis, key: string): { delivery: Delivery; stop:
       for (const [id, fields] of entries) {
         cursor = id;
         const event = JSON.parse(fields[1] ?? '{}') as { type?: string; data?: { input?: { mesh?: unknown; payload?: { t?: number } } } };
+        if (event.type === 'run.completed' || event.type === 'run.failed') delivery.finished = (delivery.finished ?? 0) + 1;
         if (event.type !== 'run.queued' || !event.data?.input?.mesh) continue;
         delivery.count += 1;
         const t = event.data.input.payload?.t;
@@ -162,8 +165,10 @@ async function ours(
     }
     await waitUntil(() => events.delivery.count >= total, 120_000, 'mesh delivery of the burst', 5);
     const burst = (total * 1000) / (performance.now() - started);
-    // Let the burst's runs finish before measuring latency on a quiet coordinator.
-    await sleep(context.quick ? 2_000 : 5_000);
+    // Let the burst's runs finish before measuring latency on a quiet coordinator: once delivery is faster than
+    // execution, a fixed pause would leave the burst's runs executing during the fixed-rate phase.
+    await waitUntil(() => (events.delivery.finished ?? 0) >= total, 120_000, 'the burst runs to finish', 5);
+    await sleep(context.quick ? 500 : 1_000);
     // Includes executing the echo runs the messages became (they finish during the pause) and idle timers.
     const cpuPerMessage = (cpuMsOf(coordinatorPid) - cpuBefore) / total;
     const cpuAt50Before = cpuMsOf(coordinatorPid);
