@@ -36,6 +36,39 @@ export class MeshStore {
     return (await this.redis.get(key)) === entryId;
   }
 
+  /**
+   * `claimMessage` for many messages: one pipeline per tenant (the markers of a tenant share its hash slot, so each
+   * pipeline stays on one Redis Cluster node), SET NX then GET per message. Resolves with the entry ids whose
+   * message is claimed (first publication, or a redelivery of the same entry).
+   */
+  async claimMessages(messages: readonly { tenantId: string; messageId: string; entryId: string }[], ttlSeconds: number): Promise<Set<string>> {
+    const byTenant = new Map<string, { messageId: string; entryId: string }[]>();
+    for (const { tenantId, messageId, entryId } of messages) {
+      const group = byTenant.get(tenantId) ?? [];
+      group.push({ messageId, entryId });
+      byTenant.set(tenantId, group);
+    }
+    const claimed = new Set<string>();
+    await Promise.all(
+      [...byTenant].map(async ([tenantId, group]) => {
+        const pipeline = this.redis.pipeline();
+        for (const { messageId, entryId } of group) {
+          const key = this.seenKey(tenantId, messageId);
+          pipeline.set(key, entryId, 'EX', ttlSeconds, 'NX').get(key);
+        }
+        const results = (await pipeline.exec()) ?? [];
+        group.forEach(({ entryId }, i) => {
+          const [setError] = results[2 * i] ?? [new Error('missing pipeline reply')];
+          const [error, holder] = results[2 * i + 1] ?? [new Error('missing pipeline reply'), null];
+          if (setError) throw setError;
+          if (error) throw error;
+          if (holder === entryId) claimed.add(entryId);
+        });
+      }),
+    );
+    return claimed;
+  }
+
   /** Forgets a message id (a dead letter is redriven as a new entry and must not be taken for a duplicate). */
   async forgetMessage(tenantId: string, messageId: string): Promise<void> {
     await this.redis.del(this.seenKey(tenantId, messageId));

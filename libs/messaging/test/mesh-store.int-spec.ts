@@ -28,6 +28,23 @@ describe(MeshStore.name, () => {
     expect(await sut.claimMessage('t1', 'm-1', '3-0', 60)).toBe(true);
   });
 
+  it('should claim many messages at once like claimMessage, per tenant', async () => {
+    expect(await sut.claimMessage('bt1', 'm-1', '1-0', 60)).toBe(true);
+
+    const claimed = await sut.claimMessages(
+      [
+        { tenantId: 'bt1', messageId: 'm-1', entryId: '2-0' },
+        { tenantId: 'bt1', messageId: 'm-2', entryId: '3-0' },
+        { tenantId: 'bt2', messageId: 'm-1', entryId: '4-0' },
+        { tenantId: 'bt1', messageId: 'm-2', entryId: '3-0' },
+      ],
+      60,
+    );
+
+    expect([...claimed].sort()).toEqual(['3-0', '4-0']);
+    expect(await sut.claimMessage('bt1', 'm-2', '5-0', 60)).toBe(false);
+  });
+
   it('should hand a reply to its waiter, and time out without one', async () => {
     const reply = { message_id: 'm-2', from: AGENT, run_id: RUN, status: 'completed' as const, output: 42, error: null, ts: new Date().toISOString() };
     setTimeout(() => void sut.sendReply('r-1', reply), 50);
