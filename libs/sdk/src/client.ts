@@ -142,9 +142,11 @@ export class SkreaverClient {
       this.call<RunEventsPage>({ method: 'GET', path: path`/runs/${runId}/events`, query: { after: query.after, limit: query.limit }, signal: query.signal }),
     /**
      * The run's events live (its log first), until its terminal event; resumes after a dropped connection. Over
-     * socket.io through ws-gateway when the client has `gatewayUrl` and `io`, else server-sent events from agent-api.
+     * socket.io through ws-gateway when the client has `gatewayUrl` and `io` (unless `via: 'sse'`), else server-sent
+     * events from agent-api.
      */
-    stream: (runId: string, options: StreamOptions = {}) => new RunEventStream(this.transport, runId, options, undefined, this.runConnector()),
+    stream: (runId: string, options: StreamOptions = {}) =>
+      new RunEventStream(this.transport, runId, options, undefined, options.via === 'sse' ? undefined : this.runConnector()),
   };
 
   readonly runs = {

@@ -172,6 +172,16 @@ describe('RunEventStream over socket.io', () => {
     expect(stream.via).toBe('sse');
   });
 
+  it('should read server-sent events only, and open no socket, with via: sse', async () => {
+    const { io, subscriptions } = fakeIo(({ emit }) => emit('event', event(1)));
+    const { sdk, requests } = client(io, sse(event(1), event(2, 'run.completed')));
+    const stream = sdk.runs.stream(RUN, { via: 'sse' });
+    expect(await collect(stream)).toEqual([1, 2]);
+    expect(subscriptions).toEqual([]);
+    expect(requests).toEqual([`GET http://api.test/runs/${RUN}/events`]);
+    expect(stream.via).toBe('sse');
+  });
+
   it('should go on over SSE when the gateway refuses the subscription', async () => {
     const refusing: SocketIoFactory = () => {
       const listeners = new Map<string, (...args: never[]) => void>();

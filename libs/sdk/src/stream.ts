@@ -16,6 +16,11 @@ export interface StreamOptions extends CallOptions {
    * new events will arrive), `reconnecting` (dropped; resuming after the last event). For a UI's status line.
    */
   onState?: (state: StreamState) => void;
+  /**
+   * `runs.stream` only: `sse` reads agent-api's server-sent events even when the client could use ws-gateway (a UI
+   * that already found the gateway unreachable); `auto` (the default) prefers socket.io when the client has it.
+   */
+  via?: 'auto' | 'sse';
 }
 
 export type StreamState = 'connecting' | 'live' | 'reconnecting';

@@ -63,7 +63,7 @@ export function useRunTimeline(client: SkreaverClient, run: { id: string; agent_
       let after = timeline.lastId;
       let everLive = false;
       let gatewayDown = false;
-      while (!timeline.ended) {
+      while (!timeline.ended && !gatewayDown) {
         const attempt = new AbortController();
         const stop = () => attempt.abort();
         watching.signal.addEventListener('abort', stop, { once: true });
@@ -108,7 +108,7 @@ export function useRunTimeline(client: SkreaverClient, run: { id: string; agent_
       if (!gatewayDown || timeline.ended) return;
       // ws-gateway never answered (not routed, not reachable): follow the run over agent-api's server-sent events.
       try {
-        const stream = client.runs.stream(runId, { after: timeline.resumeAfter, signal: watching.signal, maxReconnects: Number.MAX_SAFE_INTEGER, onState: setState });
+        const stream = client.runs.stream(runId, { after: timeline.resumeAfter, signal: watching.signal, maxReconnects: Number.MAX_SAFE_INTEGER, onState: setState, via: 'sse' });
         for await (const event of stream) take([event]);
       } catch (error) {
         if (!timeline.ended) throw error;
