@@ -5,6 +5,7 @@ import { DataSource, Repository } from 'typeorm';
 
 import { AgentEntity } from './entities/agent.entity';
 import { fromJsonText, toJsonText } from './json-text';
+import { rawSql } from './raw-sql';
 
 export interface AgentListOptions {
   limit: number;
@@ -29,9 +30,15 @@ function escapeLike(value: string): string {
 /** Reads and writes agents; rows are translated to and from the `Agent` contract. */
 export class AgentRepository {
   private readonly rows: Repository<AgentEntity>;
+  // Every request for an agent's route reads it first (GET, runs, memory): raw SQL, see rawSql.
+  private readonly selectById: string;
 
-  constructor(dataSource: DataSource) {
+  constructor(private readonly dataSource: DataSource) {
     this.rows = dataSource.getRepository(AgentEntity);
+    this.selectById = rawSql(
+      dataSource,
+      'SELECT id, tenant_id, name, kind, config, concurrency, status, created_at, updated_at, last_activity FROM agents WHERE tenant_id = ? AND id = ?',
+    );
   }
 
   /** Stores a new agent. @throws when the id already exists or the agent does not match the contract. */
@@ -43,8 +50,8 @@ export class AgentRepository {
 
   /** The agent with `id` in `tenantId`, or null (also when it belongs to another tenant). */
   async findById(tenantId: string, id: string): Promise<Agent | null> {
-    const row = await this.rows.findOneBy({ tenant_id: tenantId, id });
-    return row ? toAgent(row) : null;
+    const rows = (await this.dataSource.query(this.selectById, [tenantId, id])) as AgentEntity[];
+    return rows[0] ? toAgent(rows[0]) : null;
   }
 
   /** The agent with `id` whatever its tenant, for workers that only hold an agent id (the run reconciler). */
