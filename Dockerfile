@@ -53,6 +53,8 @@ STOPSIGNAL SIGTERM
 
 FROM runtime AS agent-api
 COPY --from=build /app/services/agent-api ./services/agent-api
+# The web console's static build (React + Vite), served at /console.
+COPY --from=build /app/services/console/dist ./services/console/dist
 ENV PORT=8080
 EXPOSE 8080
 # No curl in slim images: node's fetch probes /health (liveness: no I/O).

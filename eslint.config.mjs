@@ -47,6 +47,7 @@ const depConstraints = [
   { sourceTag: 'scope:agent-api', onlyDependOnLibsWithTags: ['scope:agent-api', 'scope:shared'] },
   { sourceTag: 'scope:ws-gateway', onlyDependOnLibsWithTags: ['scope:ws-gateway', 'scope:shared'] },
   { sourceTag: 'scope:mesh-coordinator', onlyDependOnLibsWithTags: ['scope:mesh-coordinator', 'scope:shared'] },
+  { sourceTag: 'scope:console', onlyDependOnLibsWithTags: ['scope:console', 'scope:shared'] },
 ];
 
 
@@ -56,7 +57,7 @@ export default [
   ...nx.configs['flat/typescript'],
   ...nx.configs['flat/javascript'],
   {
-    files: ['**/*.ts'],
+    files: ['**/*.ts', '**/*.tsx'],
     rules: {
       '@nx/enforce-module-boundaries': [
         'error',
@@ -83,6 +84,25 @@ export default [
           patterns: [
             { group: ['@skreaver/*/src/*', '@skreaver/*/dist/*'], message: 'import a library through its index' },
             { group: ['node:*'], message: 'the SDK runs in browsers: no Node built-ins' },
+          ],
+        },
+      ],
+    },
+  },
+  {
+    // The web console runs in browsers and talks to the API only through the SDK: contracts' types only (a value
+    // import would bundle zod), no server library.
+    files: ['services/console/src/**/*.ts', 'services/console/src/**/*.tsx'],
+    ignores: ['**/*.spec.ts'],
+    rules: {
+      'no-restricted-imports': 'off',
+      '@typescript-eslint/no-restricted-imports': [
+        'error',
+        {
+          paths: [{ name: '@skreaver/contracts', allowTypeImports: true, message: 'the console imports only types from contracts (zod stays out of the bundle)' }],
+          patterns: [
+            { group: ['@skreaver/*/src/*', '@skreaver/*/dist/*'], message: 'import a library through its index' },
+            { group: ['node:*'], message: 'the console runs in browsers: no Node built-ins' },
           ],
         },
       ],

@@ -28,10 +28,10 @@ module.exports = {
       ...shared,
       displayName: 'int',
       testMatch: ['<rootDir>/{libs,services}/*/test/**/*.int-spec.ts'],
-      // Budget of every test and hook that sets none: sized for a slow, shared CI machine (two cores, another test run
-      // beside it), where booting a service or a few hundred events took longer than Jest's default 5 s. Heavy tests
-      // set their own; waits inside tests poll for a condition (waitFor) instead of sleeping.
-      testTimeout: 30_000,
+      // Budget of every test and hook that sets none (30 s, in tools/jest/int-timeout.cjs: Jest ignores a project's
+      // own testTimeout): booting a service or a few hundred events took longer than Jest's default 5 s on a slow,
+      // shared machine. Heavy tests set their own; waits inside tests poll for a condition (waitFor) instead of sleeping.
+      setupFilesAfterEnv: ['<rootDir>/tools/jest/int-timeout.cjs'],
       slowTestThreshold: 15,
     },
     {

@@ -1,5 +1,6 @@
 #!/usr/bin/env node
-// Compiles every workspace project's src/ to its own dist/ with swc (type checking is `npm run typecheck`).
+// Compiles every workspace project's src/ to its own dist/ with swc (type checking is `npm run typecheck`); a project
+// with a vite.config.ts (the web console, services/console) is bundled by Vite into static files instead.
 // `node tools/build.mjs` builds every project under libs/ and services/; `node tools/build.mjs libs/config` builds
 // that one project only (what each project's Nx `build` target runs, after building its dependencies).
 // Workspace packages resolve each other at run time through node_modules links to their dist/,
@@ -10,6 +11,7 @@ import { mkdir, readFile, readdir, rm, writeFile } from 'node:fs/promises';
 import { join, relative, dirname } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 
+import { emitDeclarations, restoreDeclarations, reusableDeclarations } from './sdk-declarations.mjs';
 import { swcOptions } from './swc-options.mjs';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
@@ -34,10 +36,14 @@ export function withJsExtensions(code) {
  * of source files.
  */
 export async function buildProject(projectDir) {
+  if (existsSync(join(projectDir, 'vite.config.ts'))) return bundleWithVite(projectDir);
   const src = join(projectDir, 'src');
   const out = join(projectDir, 'dist');
-  await rm(out, { recursive: true, force: true });
   const manifest = JSON.parse(await readFile(join(projectDir, 'package.json'), 'utf8').catch(() => '{}'));
+  // A package published outside the workspace (its types in dist/) ships standalone declarations too.
+  const declarations = typeof manifest.types === 'string' && manifest.types.replace(/^\.\//, '').startsWith('dist/');
+  const kept = declarations ? await reusableDeclarations(projectDir) : undefined;
+  await rm(out, { recursive: true, force: true });
   const formats = [{ dir: out, module: swcOptions.module }];
   if (manifest.module) formats.push({ dir: join(out, 'esm'), module: { type: 'es6' }, esm: true });
   let count = 0;
@@ -52,7 +58,16 @@ export async function buildProject(projectDir) {
     count += 1;
   }
   if (manifest.module) await writeFile(join(out, 'esm', 'package.json'), '{ "type": "module" }\n');
+  if (kept) await restoreDeclarations(projectDir, kept);
+  else if (declarations) await emitDeclarations(projectDir, { withJsExtensions });
   return count;
+}
+
+/** Bundles a browser app (its vite.config.ts) into `<projectDir>/dist`; resolves with the number of files written. */
+async function bundleWithVite(projectDir) {
+  const { build } = await import('vite');
+  const output = await build({ configFile: join(projectDir, 'vite.config.ts'), logLevel: 'warn' });
+  return [output].flat().reduce((count, result) => count + ('output' in result ? result.output.length : 0), 0);
 }
 
 /** Builds every project under libs/ and services/; resolves with the number of projects and files. */

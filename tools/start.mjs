@@ -27,9 +27,11 @@ const services = [
     port: Number(env.AGENT_API_PORT || 8080),
     // Without a key of the operator's choosing, agent-api mints one (when no admin key exists yet) and hands it over
     // on descriptor 3, a pipe, for the banner below (never through the logs).
-    env: env.SKREAVER_ADMIN_API_KEY
-      ? {}
-      : { SKREAVER_GENERATE_ADMIN_KEY: env.SKREAVER_GENERATE_ADMIN_KEY || 'true', SKREAVER_ADMIN_KEY_FD: '3' },
+    env: {
+      // The console's live timeline connects to the gateway on its own port here (no edge routes /socket.io).
+      SKREAVER_CONSOLE_GATEWAY_URL: env.SKREAVER_CONSOLE_GATEWAY_URL || `http://localhost:${Number(env.WS_GATEWAY_PORT || 8081)}`,
+      ...(env.SKREAVER_ADMIN_API_KEY ? {} : { SKREAVER_GENERATE_ADMIN_KEY: env.SKREAVER_GENERATE_ADMIN_KEY || 'true', SKREAVER_ADMIN_KEY_FD: '3' }),
+    },
   },
   { name: 'ws-gateway', port: Number(env.WS_GATEWAY_PORT || 8081) },
   { name: 'mesh-coordinator', port: Number(env.MESH_COORDINATOR_PORT || 8082) },

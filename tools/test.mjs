@@ -51,6 +51,7 @@ if (!only || only === 'static') {
   ok = step('nx project graph', bin('nx'), ['show', 'projects']) && ok;
   ok = step('lint', bin('eslint'), ['--max-warnings=0', '.']) && ok;
   ok = step('typecheck', bin('tsc'), ['-p', 'tsconfig.json', '--noEmit']) && ok;
+  ok = step('typecheck console', bin('tsc'), ['-p', join('services', 'console', 'tsconfig.json'), '--noEmit']) && ok;
 }
 if (!only || only === 'unit-int') ok = jest('unit+int', ['unit', 'int', 'ops']) && ok;
 if (!only || only === 'e2e') {

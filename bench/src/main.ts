@@ -13,10 +13,12 @@ import { gatewayScenario } from './scenarios/gateway.scenario';
 import { httpScenario } from './scenarios/http.scenario';
 import { meshScenario } from './scenarios/mesh.scenario';
 import { runsScenario } from './scenarios/runs.scenario';
+import { scaleDataScenario } from './scenarios/scale-data.scenario';
+import { soakScenario } from './scenarios/soak.scenario';
 import { startupScenario } from './scenarios/startup.scenario';
 import { threadsScenario } from './scenarios/threads.scenario';
 
-const SCENARIOS: Scenario[] = [httpScenario, runsScenario, meshScenario, gatewayScenario, startupScenario, threadsScenario];
+const SCENARIOS: Scenario[] = [httpScenario, runsScenario, meshScenario, gatewayScenario, startupScenario, threadsScenario, scaleDataScenario, soakScenario];
 const README_START = '<!-- bench:start -->';
 const README_END = '<!-- bench:end -->';
 
@@ -24,6 +26,7 @@ interface Options {
   only: string[] | null;
   quick: boolean;
   profile: boolean;
+  durationS?: number;
 }
 
 function parseArgs(argv: readonly string[]): Options {
@@ -32,11 +35,16 @@ function parseArgs(argv: readonly string[]): Options {
     const arg = argv[i] ?? '';
     if (arg === '--quick') options.quick = true;
     else if (arg === '--profile') options.profile = true;
+    else if (arg === '--duration' || arg.startsWith('--duration=')) {
+      const value = Number(arg === '--duration' ? argv[++i] : arg.slice('--duration='.length));
+      if (!Number.isFinite(value) || value <= 0) throw new Error('--duration takes a number of seconds');
+      options.durationS = value;
+    }
     else if (arg === '--only' || arg.startsWith('--only=')) {
       const list = arg === '--only' ? argv[++i] : arg.slice('--only='.length);
       options.only = (list ?? '').split(',').map((id) => id.trim()).filter(Boolean);
     } else {
-      throw new Error(`unknown argument ${arg}; use --only <${SCENARIOS.map((s) => s.id).join(',')}>, --quick, --profile`);
+      throw new Error(`unknown argument ${arg}; use --only <${SCENARIOS.map((s) => s.id).join(',')}>, --quick, --profile, --duration <seconds>`);
     }
   }
   const unknown = options.only?.filter((id) => !SCENARIOS.some((scenario) => scenario.id === id)) ?? [];
@@ -52,6 +60,7 @@ async function runScenario(scenario: Scenario, options: Options, profileDir: str
     await withTimeout(
       scenario.run({
         quick: options.quick,
+        ...(options.durationS === undefined ? {} : { durationS: options.durationS }),
         ...(profileDir ? { profileDir } : {}),
         note: (text) => result.notes.push(text),
         record: (metric: Metric) => {
@@ -85,7 +94,7 @@ function updateReadme(table: string, machine: string): void {
 
 async function main(): Promise<void> {
   const options = parseArgs(process.argv.slice(2));
-  const selected = SCENARIOS.filter((scenario) => !options.only || options.only.includes(scenario.id));
+  const selected = SCENARIOS.filter((scenario) => (options.only ? options.only.includes(scenario.id) : !scenario.optIn));
   const date = new Date().toISOString().slice(0, 10);
   const stamp = new Date().toISOString().replace(/[:.]/g, '-');
   const profileDir = options.profile ? join(ROOT, 'bench', 'profiles', stamp) : undefined;

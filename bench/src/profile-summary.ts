@@ -84,7 +84,8 @@ if (require.main === module) {
   const args = process.argv.slice(2);
   const topIndex = args.indexOf('--top');
   const count = topIndex >= 0 ? Number(args[topIndex + 1]) : 25;
-  const paths = args.filter((_, i) => i !== topIndex && i !== topIndex + 1);
+  // Without --top (index -1) no argument is its value: `topIndex + 1` would drop the first path.
+  const paths = topIndex >= 0 ? args.filter((_, i) => i !== topIndex && i !== topIndex + 1) : args;
   if (paths.length === 0) {
     process.stderr.write('usage: node bench/dist/profile-summary.js <file.cpuprofile | dir> [--top 25]\n');
     process.exit(2);

@@ -411,6 +411,19 @@ describe('charts/skreaver', () => {
       expect(find(objects, 'Deployment', 'skreaver-mesh-coordinator').spec.replicas).toBeUndefined();
     });
 
+    it('should scale on the queue of a Redis Cluster with the redis-cluster scaler', () => {
+      const scaled = find(
+        render({ ...EVERYTHING_ON, services: { 'mesh-coordinator': { keda: { enabled: true, redis: { address: '', addresses: 'rc-0:6379,rc-1:6379' } } } } }),
+        'ScaledObject',
+        'skreaver-mesh-coordinator',
+      );
+
+      expect(scaled.spec.triggers[0]).toEqual({
+        type: 'redis-cluster',
+        metadata: { addresses: 'rc-0:6379,rc-1:6379', listName: '{skreaver}:runs.v1:wait', listLength: '32', enableTLS: 'false' },
+      });
+    });
+
     it('should refuse to render the coordinator ScaledObject without a Redis address', () => {
       expect(() => render({ services: { 'mesh-coordinator': { keda: { enabled: true } } } })).toThrow(
         'services.mesh-coordinator.keda.redis.address is required when KEDA is enabled',

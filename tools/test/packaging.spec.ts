@@ -346,6 +346,11 @@ describe('Dockerfile', () => {
     }
   });
 
+  it('should ship the web console\'s static build with agent-api', () => {
+    const stage = dockerfile.slice(dockerfile.indexOf('AS agent-api\n')).split(/^FROM /m)[0];
+    expect(stage).toContain('COPY --from=build /app/services/console/dist ./services/console/dist');
+  });
+
   it('should install with npm ci, build with tools/build.mjs, prune dev dependencies and run as an unprivileged user', () => {
     expect(dockerfile).toContain('RUN npm ci');
     expect(dockerfile).toContain('node tools/build.mjs');

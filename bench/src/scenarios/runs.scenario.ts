@@ -6,10 +6,22 @@ import Redis from 'ioredis';
 import { Completions } from '../support/completions';
 import { connectLive, subscribe } from '../support/live-client';
 import { Platform, REDIS_URL, deleteRedisPrefix } from '../support/platform';
+import { cpuMsOf } from '../support/process-memory';
 import { ceiling, versus } from '../support/results';
 import type { Scenario, ScenarioContext } from '../support/results';
 import { summarize } from '../support/stats';
 import { atFixedRate, closedLoop, sleep } from '../support/time';
+
+const SERVICES = ['agent-api', 'mesh-coordinator', 'ws-gateway'] as const;
+
+/** CPU ms (user + system) of this process so far. */
+function processCpuMs(): number {
+  const usage = process.cpuUsage();
+  return (usage.user + usage.system) / 1000;
+}
+
+/** How long each process's idle CPU is sampled before the closed loop. */
+const IDLE_SAMPLE_MS = 2_000;
 
 /** Runs (or jobs) in flight in the closed loop that finds the maximum rate. */
 const IN_FLIGHT = 64;
@@ -22,20 +34,47 @@ interface Measured {
   perSecond: number;
   p50: number;
   p99: number;
+  /** CPU ms per completed run in the closed loop, by process (services, or the bench process for the raw loop). */
+  cpuPerRun: Record<string, number>;
 }
+
+/** CPU ms each process has used so far, by name. */
+type CpuReading = () => Record<string, number>;
 
 /**
  * Drives `start` (which begins one run and returns its id and start time) in a closed loop for the maximum rate, then
  * at RATE per second for the latency, with `completions` fed by whoever observes the end of a run.
  */
-async function measure(context: ScenarioContext, completions: Completions, start: () => Promise<{ id: string; at: number }>): Promise<Measured> {
+async function measure(
+  context: ScenarioContext,
+  completions: Completions,
+  start: () => Promise<{ id: string; at: number }>,
+  cpu: CpuReading,
+): Promise<Measured> {
   const once = async () => {
     const { id, at } = await start();
     await completions.wait(id, at);
   };
   await closedLoop(IN_FLIGHT, context.quick ? 1_000 : 2_000, once);
   completions.reset();
+  // What each process burns doing nothing (timers, heartbeats, blocking reads), subtracted below: on a loaded machine
+  // the loop completes few runs, and that floor divided by them would read as CPU per run.
+  await sleep(500);
+  const idleFrom = cpu();
+  const idleStarted = performance.now();
+  await sleep(IDLE_SAMPLE_MS);
+  const idleMs = performance.now() - idleStarted;
+  const cpuBefore = cpu();
+  const loopStarted = performance.now();
   const loop = await closedLoop(IN_FLIGHT, context.quick ? 3_000 : 10_000, once);
+  const loopMs = performance.now() - loopStarted;
+  const cpuAfter = cpu();
+  const cpuPerRun = Object.fromEntries(
+    Object.entries(cpuAfter).map(([name, ms]) => {
+      const idle = (((cpuBefore[name] ?? 0) - (idleFrom[name] ?? 0)) / idleMs) * loopMs;
+      return [name, loop.done > 0 ? Math.max(0, ms - (cpuBefore[name] ?? 0) - idle) / loop.done : Number.NaN];
+    }),
+  );
   if (loop.errors) context.note(`closed loop: ${loop.errors} errors (${loop.firstError})`);
   await sleep(500);
   completions.reset();
@@ -50,7 +89,7 @@ async function measure(context: ScenarioContext, completions: Completions, start
   await Promise.all(pending);
   const latency = summarize(completions.latencies);
   if (completions.timeouts) context.note(`${completions.timeouts} runs did not complete within 15 s at ${RATE}/s (counted as 15 000 ms in the percentiles)`);
-  return { perSecond: loop.perSecond, p50: latency.p50, p99: latency.p99 };
+  return { perSecond: loop.perSecond, p50: latency.p50, p99: latency.p99, cpuPerRun };
 }
 
 async function rawBullmq(context: ScenarioContext): Promise<Measured> {
@@ -67,7 +106,7 @@ async function rawBullmq(context: ScenarioContext): Promise<Measured> {
       const at = performance.now();
       const job = await queue.add('echo', { input: { message: 'hello' } }, { removeOnComplete: true, removeOnFail: true });
       return { id: job.id ?? '', at };
-    });
+    }, () => ({ 'bench process (queue + worker)': processCpuMs() }));
   } finally {
     await worker.close();
     await queue.close();
@@ -80,7 +119,7 @@ async function rawBullmq(context: ScenarioContext): Promise<Measured> {
 async function ours(context: ScenarioContext): Promise<Measured> {
   const platform = new Platform(context.profileDir ? { profileDir: `${context.profileDir}/runs` } : {});
   try {
-    await platform.start(['agent-api', 'ws-gateway', 'mesh-coordinator']);
+    await platform.start([...SERVICES]);
     const agentId = await platform.echoAgent();
     const completions = new Completions();
     const socket = await connectLive(platform.service('ws-gateway').url, platform.token, (event) => {
@@ -97,7 +136,7 @@ async function ours(context: ScenarioContext): Promise<Measured> {
         const run = (await response.json()) as { id?: string };
         if (response.status !== 202 || !run.id) throw new Error(`POST runs answered ${response.status}`);
         return { id: run.id, at };
-      });
+      }, () => Object.fromEntries(SERVICES.map((name) => [name, cpuMsOf(platform.service(name).pid)])));
     } finally {
       socket.close();
     }
@@ -117,6 +156,13 @@ export const runsScenario: Scenario = {
     context.record(versus(`runs/s, closed loop of ${IN_FLIGHT}`, 'runs/s', raw.perSecond, mine.perSecond, { atLeast: 0.3 }));
     context.record(versus(`p50 at ${RATE} runs/s`, 'ms', raw.p50, mine.p50));
     context.record(ceiling(`p99 at ${RATE} runs/s (POST → run.completed)`, 'ms', mine.p99, 20, raw.p99));
+    // Where a run's CPU goes (closed loop, idle CPU subtracted; the raw figure is its whole bench process, queue and
+    // worker, without Redis).
+    const rawCpu = Object.values(raw.cpuPerRun).reduce((sum, ms) => sum + ms, 0);
+    for (const [name, ms] of Object.entries(mine.cpuPerRun)) context.record(versus(`CPU per run: ${name}`, 'ms', null, ms));
+    const total = Object.values(mine.cpuPerRun).reduce((sum, ms) => sum + ms, 0);
+    context.record(versus('CPU per run: all three services', 'ms', rawCpu, total));
     context.note(`raw: Queue.add → Worker (concurrency ${WORKER_CONCURRENCY}) → 'completed' in the bench process; ours: echo agent (delay_ms 0, parallel, max_concurrency 1000), one coordinator (RUN_WORKER_CONCURRENCY ${WORKER_CONCURRENCY}), latency measured POST sent → run.completed received on a socket.io client subscribed to the agent`);
+    context.note(`CPU per run: user + system time of each process (/proc) over the closed loop, minus its idle rate sampled for ${IDLE_SAMPLE_MS / 1000} s just before, divided by the runs completed`);
   },
 };

@@ -7,3 +7,16 @@ export function rssOf(pid: number): number {
   if (!match?.[1]) throw new Error(`no VmRSS for pid ${pid}`);
   return Number(match[1]) * 1024;
 }
+
+// /proc/<pid>/stat counts CPU time in clock ticks; 100 per second on every Linux this runs on (getconf CLK_TCK).
+const CLOCK_TICKS_PER_SECOND = 100;
+
+/** CPU time (user + system) process `pid` has used so far, in ms (Linux /proc; 10 ms resolution). */
+export function cpuMsOf(pid: number): number {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  // Fields after the command name (which may hold spaces, hence the last ')'): state is field 3, utime 14, stime 15.
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  const ticks = Number(fields[11]) + Number(fields[12]);
+  if (!Number.isFinite(ticks)) throw new Error(`no CPU times for pid ${pid}`);
+  return (ticks * 1000) / CLOCK_TICKS_PER_SECOND;
+}

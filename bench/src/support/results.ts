@@ -24,6 +24,8 @@ export interface ScenarioResult {
 /** What every scenario gets: mode and where to put CPU profiles. */
 export interface ScenarioContext {
   quick: boolean;
+  /** `--duration <seconds>`, for scenarios that run as long as asked (the soak). */
+  durationS?: number;
   /** When set, services are spawned with `--cpu-prof` into `<profileDir>/<scenario>/<service>/`. */
   profileDir?: string;
   /** Adds a note to the scenario's result (how it was measured, settings that matter). */
@@ -35,6 +37,8 @@ export interface ScenarioContext {
 export interface Scenario {
   id: string;
   title: string;
+  /** Long scenarios run only when named with `--only` (not in a full `npm run bench`). */
+  optIn?: boolean;
   /** Upper bound of the whole scenario; past it the scenario is recorded as failed. */
   timeoutMs: (quick: boolean) => number;
   run(context: ScenarioContext): Promise<void>;

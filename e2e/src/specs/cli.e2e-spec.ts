@@ -59,6 +59,26 @@ describe('skreaver (the CLI) against a live stack', () => {
     return { stdout: () => stdout, stderr: () => stderr, signal: (name) => child.kill(name), done };
   };
   const skreaver = (args: string[], env: Record<string, string> = {}) => start(args, env).done;
+  /**
+   * Starts `skreaver args…` on a real pseudo-terminal: util-linux `script` runs it with a pty as its stdin, stdout and
+   * stderr (-q quiet, -f flush as it goes, -e its exit code, -c the command; the typescript file is /dev/null), and
+   * relays what the terminal shows. The pty turns each `\n` into `\r\n`.
+   */
+  const startInTty = (args: string[]): Running => {
+    const quote = (arg: string) => `'${arg.replace(/'/g, `'\\''`)}'`;
+    const inherited = Object.fromEntries(Object.entries(process.env).filter(([name]) => !name.startsWith('SKREAVER_')));
+    const command = [process.execPath, BIN, ...args].map(quote).join(' ');
+    const child = spawn('script', ['-qfec', command, '/dev/null'], {
+      env: { ...inherited, HOME: home, SKREAVER_CONFIG: configFile, TERM: 'xterm-256color' },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
+    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+    const done = new Promise<Result>((resolve) => child.once('close', (code) => resolve({ code, stdout, stderr })));
+    return { stdout: () => stdout, stderr: () => stderr, signal: (name) => child.kill(name), done };
+  };
   /** Runs a command that must succeed, and parses its JSON output. */
   const json = async <T>(args: string[]): Promise<T> => {
     const result = await skreaver([...args, '-o', 'json']);
@@ -166,6 +186,59 @@ describe('skreaver (the CLI) against a live stack', () => {
       const table = await skreaver(['events', runId, '--follow', '--after', events[1]?.id ?? '']);
       expect(table.code).toBe(0);
       expect(table.stdout.trimEnd().split('\n').map((line) => line.split(/\s+/)[1])).toEqual(events.slice(2).map((event) => event.type));
+    }, 60_000);
+
+    /** Spinner frames (braille dots) drawn on the terminal, in order of appearance. */
+    // eslint-disable-next-line no-control-regex -- the terminal's escape sequences are what the test reads
+    const framesIn = (screen: string) => [...screen.matchAll(/\r\x1b\[2K([⠋⠙⠹⠸⠼⠴⠦⠧⠇⠏]) /g)].map((match) => match[1]);
+
+    it('should show a spinner with the progress on a terminal during --wait and --follow, redrawn in place', async () => {
+      for (const mode of ['--wait', '--follow'] as const) {
+        const text = `held-tty${mode}`;
+        const held = gate();
+        gates.set(text, held);
+        const tty = startInTty(['runs', 'create', agent.id, '--input', JSON.stringify(text), mode]);
+        // Held by the model: the run is running, the spinner turns (a frame every 100 ms) and says so.
+        await waitFor(() => /run\.started \(\d+\.\ds\)/.test(tty.stdout()) && new Set(framesIn(tty.stdout())).size >= 4, { what: `the spinner of ${mode}`, timeoutMs: 20_000 });
+        held.open();
+        const result = await tty.done;
+        expect({ mode, code: result.code }).toEqual({ mode, code: 0 });
+        const screen = result.stdout;
+        // Drawn in place: carriage return and erase-line before each frame, the cursor hidden meanwhile and shown again.
+        expect(screen.startsWith('\x1b[?25l') || screen.indexOf('\x1b[?25l') < screen.indexOf('\r\x1b[2K')).toBe(true);
+        expect(screen).toContain('\x1b[?25h');
+        expect(screen.lastIndexOf('\x1b[?25h')).toBeGreaterThan(screen.lastIndexOf('\x1b[?25l'));
+        expect(framesIn(screen).length).toBeGreaterThanOrEqual(4);
+        // What stays once the spinner is gone: the run (--wait) or its events, one per line (--follow).
+        // eslint-disable-next-line no-control-regex -- the terminal's escape sequences are what the test reads
+        const lines = screen.replace(/\x1b\[\?25[lh]/g, '').split('\r\n').map((line) => line.slice(line.lastIndexOf('\r\x1b[2K') + 1).replace(/^\x1b\[2K/, ''));
+        if (mode === '--wait') {
+          expect(lines).toEqual(expect.arrayContaining([expect.stringMatching(/^status\s+completed$/), expect.stringMatching(new RegExp(`^output\\s+answer to ${text}$`))]));
+        } else {
+          const types = lines.map((line) => /^\S+:\d+ {2}(\S+)/.exec(line)?.[1]).filter(Boolean);
+          expect(types[0]).toBe('run.queued');
+          expect(types.at(-1)).toBe('run.completed');
+          expect(lines.join('\n')).toMatch(/run \S+ completed/);
+        }
+      }
+    }, 90_000);
+
+    it('should print plain lines, no control sequences, when stdout is a pipe', async () => {
+      const text = 'held-pipe';
+      const held = gate();
+      gates.set(text, held);
+      const piped = start(['runs', 'create', agent.id, '--input', JSON.stringify(text), '--follow']);
+      await waitFor(() => /run\.started/.test(piped.stdout()), { what: 'run.started on the pipe', timeoutMs: 20_000 });
+      // Long enough for a spinner to have turned, were there one.
+      await new Promise((resolve) => setTimeout(resolve, 500));
+      held.open();
+      const result = await piped.done;
+      expect(result.code).toBe(0);
+      // eslint-disable-next-line no-control-regex -- the terminal's escape sequences are what the test reads
+      expect(result.stdout + result.stderr).not.toMatch(/[\r\x1b]/);
+      const types = result.stdout.trimEnd().split('\n').map((line) => line.split(/\s+/)[1]);
+      expect(types[0]).toBe('run.queued');
+      expect(types.at(-1)).toBe('run.completed');
     }, 60_000);
 
     it('should detach on Ctrl-C during --follow (the run goes on), and cancel with --cancel-on-exit', async () => {

@@ -55,8 +55,11 @@ export interface Stack {
   readonly adminToken: string;
   /** Exchanges an API key (the admin key by default) for a new token. */
   token(apiKey?: string): Promise<string>;
-  /** Starts one more process of `name` with the stack's environment (e.g. an agent-api after the first stopped); resolves once it is ready. */
-  launch(name: ServiceName): Promise<ServiceProcess>;
+  /**
+   * Starts one more process of `name` with the stack's environment (e.g. an agent-api after the first stopped), on
+   * `port` when given (a restart in place: clients reconnect to the same address); resolves once it is ready.
+   */
+  launch(name: ServiceName, port?: number): Promise<ServiceProcess>;
   /** Every process the stack started, stopped ones included. */
   all(): ServiceProcess[];
   /** SIGTERMs every service and returns their exits. */
@@ -85,6 +88,8 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
   const redis = isolatedRedis('e2e', options.redisUrl);
   const database = await isolatedDatabase(options.database ?? 'sqlite', 'e2e', options.postgresUrl);
   const adminKey = newApiKey();
+  // Known before agent-api starts: it tells the web console where the (first) gateway is.
+  const gatewayPorts = await Promise.all(Array.from({ length: options.gateways ?? 1 }, () => freePort()));
   const baseEnv: Record<string, string> = {
     PATH: process.env['PATH'] ?? '',
     NODE_ENV: 'test',
@@ -101,11 +106,12 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     // far above that; rate-limit behaviour has its own integration tests.
     SKREAVER_RATE_LIMIT_PER_SUBJECT: '100000',
     SKREAVER_RATE_LIMIT_PER_IP: '100000',
+    SKREAVER_CONSOLE_GATEWAY_URL: `http://127.0.0.1:${gatewayPorts[0]}`,
     ...(database.url ? { DATABASE_URL: database.url } : {}),
     ...options.env,
   };
-  const launch = async (name: ServiceName): Promise<ServiceProcess> => {
-    const port = await freePort();
+  const launch = async (name: ServiceName, fixedPort?: number): Promise<ServiceProcess> => {
+    const port = fixedPort ?? (await freePort());
     const child = spawn(process.execPath, [join(ROOT, 'services', name, 'dist', 'main.js')], {
       env: { ...baseEnv, PORT: String(port) },
       stdio: ['ignore', 'pipe', 'pipe'],
@@ -122,8 +128,8 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     );
 
   const launched: ServiceProcess[] = [];
-  const start = async (name: ServiceName) => {
-    const service = await launch(name);
+  const start = async (name: ServiceName, port?: number) => {
+    const service = await launch(name, port);
     launched.push(service);
     return service;
   };
@@ -136,7 +142,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     api = await start('agent-api');
     await ready(api);
     adminToken = await exchange(api.url, adminKey);
-    gateways = await Promise.all(Array.from({ length: options.gateways ?? 1 }, () => start('ws-gateway')));
+    gateways = await Promise.all(gatewayPorts.map((port) => start('ws-gateway', port)));
     coordinators = await Promise.all(Array.from({ length: options.coordinators ?? 1 }, () => start('mesh-coordinator')));
     await Promise.all([...gateways, ...coordinators].map(ready));
   } catch (error) {
@@ -161,8 +167,8 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     adminKey,
     adminToken,
     token: (apiKey = adminKey) => exchange(api.url, apiKey),
-    async launch(name) {
-      const service = await launch(name);
+    async launch(name, port) {
+      const service = await launch(name, port);
       extra.push(service);
       try {
         await ready(service);

@@ -3,7 +3,7 @@ import type { DynamicModule, InjectionToken, ModuleMetadata } from '@nestjs/comm
 import { MESSAGING_OPTIONS, MessagingModule, REDIS } from '@skreaver/messaging';
 import type { MessagingOptions } from '@skreaver/messaging';
 import { JsonLogger } from '@skreaver/observability';
-import type Redis from 'ioredis';
+import type { RedisClient } from '@skreaver/messaging';
 
 import type { ApiKeyStore } from './api-key-store';
 import { Authenticator } from './authenticator';
@@ -47,7 +47,7 @@ export class AuthCoreModule {
         { provide: API_KEY_STORE, inject: options.keyStore.inject, useFactory: options.keyStore.useFactory },
         {
           provide: TokenDenylist,
-          useFactory: (redis: Redis, messaging: MessagingOptions) => new TokenDenylist(redis, messaging.keyPrefix),
+          useFactory: (redis: RedisClient, messaging: MessagingOptions) => new TokenDenylist(redis, messaging.keyPrefix),
           inject: [REDIS, MESSAGING_OPTIONS],
         },
         {

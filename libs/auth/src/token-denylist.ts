@@ -1,6 +1,6 @@
 import { AUTH_REVOCATION_CHANNEL, AuthRevocationV1 } from '@skreaver/contracts';
 import { subscribeToChannel } from '@skreaver/messaging';
-import type Redis from 'ioredis';
+import type { RedisClient } from '@skreaver/messaging';
 
 /** What the denylist knows about one token, read in a single round trip. */
 export interface RevocationStatus {
@@ -45,7 +45,7 @@ return tostring(current)
  */
 export class TokenDenylist implements RevocationList {
   constructor(
-    private readonly redis: Redis,
+    private readonly redis: RedisClient,
     private readonly keyPrefix: string,
   ) {}
 
@@ -88,7 +88,7 @@ export class TokenDenylist implements RevocationList {
    * connections can close those authenticated with a revoked credential. `subscriber` must be a dedicated
    * connection (it enters subscribe mode). Returns a function that unsubscribes.
    */
-  async listen(subscriber: Redis, onRevocation: (revocation: AuthRevocationV1) => void): Promise<() => Promise<void>> {
+  async listen(subscriber: RedisClient, onRevocation: (revocation: AuthRevocationV1) => void): Promise<() => Promise<void>> {
     return subscribeToChannel(subscriber, this.channel(), AuthRevocationV1, onRevocation);
   }
 

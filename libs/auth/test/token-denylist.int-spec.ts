@@ -2,19 +2,19 @@ import { randomUUID } from 'node:crypto';
 
 import { isolatedRedis } from '@skreaver/testing';
 import type { IsolatedRedis } from '@skreaver/testing';
-import Redis from 'ioredis';
+import { createRedis, type RedisClient } from '@skreaver/messaging';
 
 import { TokenDenylist } from '../src';
 
 describe(TokenDenylist.name, () => {
   let isolated: IsolatedRedis;
-  let redis: Redis;
+  let redis: RedisClient;
   let sut: TokenDenylist;
   const nowSec = () => Date.now() / 1000;
 
   beforeAll(() => {
     isolated = isolatedRedis('auth-denylist');
-    redis = new Redis(isolated.url);
+    redis = createRedis(isolated.url);
     sut = new TokenDenylist(redis, isolated.prefix);
   });
 

@@ -70,7 +70,7 @@ describe(defineConfig.name, () => {
     const error = loadError(baseEnv, { REDIS_URL: 'http://cache:6379' });
 
     expect(error.problems).toEqual([
-      'REDIS_URL="http://cache:6379" (must start with redis://, rediss:// or redis-sentinel://)',
+      'REDIS_URL="http://cache:6379" (must start with redis://, rediss://, redis-sentinel:// or redis-cluster://)',
     ]);
   });
 
@@ -144,15 +144,30 @@ describe(defineConfig.name, () => {
 describe('baseEnv', () => {
   const sut = defineConfig(baseEnv);
 
-  it.each(['redis://cache:6379', 'rediss://cache:6380/2', 'redis-sentinel://s1:26379,s2:26379/mymaster'])(
+  it.each([
+    'redis://cache:6379',
+    'rediss://cache:6380/2',
+    'redis-sentinel://s1:26379,s2:26379/mymaster',
+    'redis-cluster://10.0.0.1:6379,10.0.0.2:6379,[fd00::3]:6379',
+    'redis-cluster://app:secret@redis-0.redis:6379?tls=true',
+  ])(
     'should accept the REDIS_URL %s',
     (url) => {
       expect(sut.load({ REDIS_URL: url }).REDIS_URL).toBe(url);
     },
   );
 
-  it.each(['http://cache:6379', 'cache:6379', 'REDIS://cache', 'valkey://cache'])('should reject the REDIS_URL %s', (url) => {
-    expect(loadError(baseEnv, { REDIS_URL: url }).problems[0]).toMatch(/^REDIS_URL=/);
+  it.each(['http://cache:6379', 'cache:6379', 'REDIS://cache', 'valkey://cache', 'redis-cluster://', 'redis-cluster://a:6379,,b:6379'])(
+    'should reject the REDIS_URL %s',
+    (url) => {
+      expect(loadError(baseEnv, { REDIS_URL: url }).problems[0]).toMatch(/^REDIS_URL=/);
+    },
+  );
+
+  it('should say that a Redis Cluster has no other database', () => {
+    expect(loadError(baseEnv, { REDIS_URL: 'redis-cluster://a:6379?db=2' }).problems).toEqual([
+      'REDIS_URL="redis-cluster://a:6379?db=2" (a Redis Cluster has only database 0: remove db=)',
+    ]);
   });
 
   it.each(['TRUE', 'true', '1', 'yes', 'on'])('should read SKREAVER_ENABLE_PROFILING=%s as true', (value) => {

@@ -10,9 +10,19 @@ export const envPort = (fallback: number) => z.coerce.number().int().min(0).max(
 export const envInt = (fallback: number, min: number, max: number) =>
   z.coerce.number().int().min(min).max(max).default(fallback);
 
+// host, [v6], host:port, [v6]:port: the node list of a cluster URL (parsed in full by @skreaver/messaging).
+const HOST_PORT = String.raw`(?:\[[0-9a-fA-F:.]+\]|[^\s:/?#@,\[\]]+)(?::\d{1,5})?`;
+const CLUSTER_URL = new RegExp(String.raw`^redis-cluster://(?:[^@/\s]*@)?${HOST_PORT}(?:,${HOST_PORT})*/?(?:\?[^#\s]*)?$`);
+
 const redisUrl = z
   .string()
-  .regex(/^(rediss?|redis-sentinel):\/\//, 'must start with redis://, rediss:// or redis-sentinel://')
+  .regex(/^(rediss?|redis-sentinel|redis-cluster):\/\//, 'must start with redis://, rediss://, redis-sentinel:// or redis-cluster://')
+  .refine((url) => !url.startsWith('redis-cluster://') || CLUSTER_URL.test(url), {
+    message: 'a cluster URL lists its nodes: redis-cluster://[user:password@]host:port,host:port[?tls=true]',
+  })
+  .refine((url) => !url.startsWith('redis-cluster://') || !/[?&]db=/.test(url), {
+    message: 'a Redis Cluster has only database 0: remove db=',
+  })
   .default('redis://127.0.0.1:6379');
 
 const logLevel = z
@@ -39,7 +49,9 @@ export const baseEnv = {
   LOG_FORMAT: z.enum(LOG_FORMATS).optional().describe(
     '`json` (one object per line, the runbook format) or `pretty` (coloured, human-readable lines; `NO_COLOR` turns the colours off). Unset: `pretty` when stdout is a terminal, `json` otherwise.',
   ),
-  REDIS_URL: redisUrl.describe('`redis://`, `rediss://` or `redis-sentinel://h1:26379,h2:26379/<master>`.'),
+  REDIS_URL: redisUrl.describe(
+    '`redis://`, `rediss://`, `redis-sentinel://h1:26379,h2:26379/<master>` (Sentinel) or `redis-cluster://h1:6379,h2:6379` (Redis Cluster: some nodes of it, `?tls=true` for TLS).',
+  ),
   REDIS_KEY_PREFIX: z
     .string()
     .regex(/^[a-zA-Z0-9_.-]{1,64}$/, 'letters, digits, _ . - (at most 64)')

@@ -1,4 +1,4 @@
-import type Redis from 'ioredis';
+import { type RedisClient, scanKeys } from './redis-connection';
 
 /** How `admit` treats a run that finds the agent at its limit. */
 export type AdmissionMode = 'queue' | 'reject' | 'interrupt';
@@ -62,7 +62,7 @@ return started
  */
 export class AgentRunSlots {
   constructor(
-    private readonly redis: Redis,
+    private readonly redis: RedisClient,
     private readonly keyPrefix: string,
   ) {}
 
@@ -111,15 +111,12 @@ export class AgentRunSlots {
 
   /**
    * Every agent that holds slots or has runs waiting, with those runs, a page of agents at a time (SCAN: never
-   * blocks Redis). For the reconciler, which frees the slots of runs that ended without giving theirs back.
+   * blocks Redis; every master of a cluster). For the reconciler, which frees the slots of runs that ended without giving theirs back.
    */
   async *holders(): AsyncGenerator<{ agentId: string; active: string[]; pending: string[] }> {
     const base = `${this.keyPrefix}:agent-slots:`;
-    let cursor = '0';
     const seen = new Set<string>();
-    do {
-      const [next, keys] = await this.redis.scan(cursor, 'MATCH', `${escapeGlob(base)}*`, 'COUNT', 500);
-      cursor = next;
+    for await (const keys of scanKeys(this.redis, `${escapeGlob(base)}*`)) {
       for (const key of keys) {
         const match = /^\{(.+)\}:(active|pending)$/.exec(key.slice(base.length));
         const agentId = match?.[1];
@@ -132,7 +129,7 @@ export class AgentRunSlots {
         ];
         yield { agentId, active: members, pending: waiting };
       }
-    } while (cursor !== '0');
+    }
   }
 
   /** Forgets an agent's slots (the agent was deleted). */

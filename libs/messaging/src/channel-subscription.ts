@@ -1,4 +1,4 @@
-import type Redis from 'ioredis';
+import type { RedisClient } from './redis-connection';
 import type { z } from 'zod';
 
 /**
@@ -7,7 +7,7 @@ import type { z } from 'zod';
  * mode; ioredis subscribes again after a reconnect). Returns a function that unsubscribes.
  */
 export async function subscribeToChannel<S extends z.ZodType>(
-  subscriber: Redis,
+  subscriber: RedisClient,
   channel: string,
   schema: S,
   onMessage: (message: z.infer<S>) => void,

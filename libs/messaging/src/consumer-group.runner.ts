@@ -1,6 +1,6 @@
 import { type DeadLetterV1, type StreamDef, type StreamPayload, Streams, streamKey } from '@skreaver/contracts';
 import { Backoff, nowIso, sleep } from '@skreaver/util';
-import type Redis from 'ioredis';
+import type { RedisClient } from './redis-connection';
 
 import { isRedisUnavailable } from './redis-errors';
 import { reopen, whenEnded } from './redis-lifecycle';
@@ -25,7 +25,7 @@ export interface DeliveryMeta {
 /** Options of a `ConsumerGroupRunner`. */
 export interface ConsumerGroupRunnerOptions<D extends StreamDef> {
   /** A dedicated connection made with `forBlocking: true`; nothing else may use it. */
-  redis: Redis;
+  redis: RedisClient;
   keyPrefix: string;
   stream: D;
   partition?: string;

@@ -1,6 +1,6 @@
 import { MeshReplyV1 } from '@skreaver/contracts';
 import { sleep } from '@skreaver/util';
-import type Redis from 'ioredis';
+import type { RedisClient } from './redis-connection';
 
 /** A live participant as Redis records it (agent-api adds agents' loads when listing). */
 export interface PresenceRecord {
@@ -20,7 +20,7 @@ const REPLY_POLL_MS = 50;
  */
 export class MeshStore {
   constructor(
-    private readonly redis: Redis,
+    private readonly redis: RedisClient,
     private readonly keyPrefix: string,
   ) {}
 

@@ -1,6 +1,6 @@
 import { type DynamicModule, Inject, Logger, Module, type OnApplicationShutdown } from '@nestjs/common';
 import { ConfigModule } from '@skreaver/config';
-import type Redis from 'ioredis';
+import type { RedisClient } from './redis-connection';
 
 import { RedisConnections } from './redis-connections';
 import { AgentRunSlots } from './agent-run-slots';
@@ -67,27 +67,27 @@ const logger = new Logger('MessagingModule');
     { provide: REDIS, useFactory: (connections: RedisConnections) => connections.shared, inject: [RedisConnections] },
     {
       provide: StreamProducer,
-      useFactory: (redis: Redis, config: MessagingOptions) => new StreamProducer(redis, config.keyPrefix),
+      useFactory: (redis: RedisClient, config: MessagingOptions) => new StreamProducer(redis, config.keyPrefix),
       inject: [REDIS, MESSAGING_OPTIONS],
     },
     {
       provide: StreamReader,
-      useFactory: (redis: Redis, config: MessagingOptions) =>
+      useFactory: (redis: RedisClient, config: MessagingOptions) =>
         new StreamReader(redis, config.keyPrefix, {
           onInvalid: (entryId, error) =>
             logger.warn(`skipped unparseable stream entry ${entryId}: ${error instanceof Error ? error.message : String(error)}`),
         }),
       inject: [REDIS, MESSAGING_OPTIONS],
     },
-    { provide: RedisHealth, useFactory: (redis: Redis) => new RedisHealth(redis), inject: [REDIS] },
+    { provide: RedisHealth, useFactory: (redis: RedisClient) => new RedisHealth(redis), inject: [REDIS] },
     {
       provide: AgentRunSlots,
-      useFactory: (redis: Redis, config: MessagingOptions) => new AgentRunSlots(redis, config.keyPrefix),
+      useFactory: (redis: RedisClient, config: MessagingOptions) => new AgentRunSlots(redis, config.keyPrefix),
       inject: [REDIS, MESSAGING_OPTIONS],
     },
     {
       provide: MeshStore,
-      useFactory: (redis: Redis, config: MessagingOptions) => new MeshStore(redis, config.keyPrefix),
+      useFactory: (redis: RedisClient, config: MessagingOptions) => new MeshStore(redis, config.keyPrefix),
       inject: [REDIS, MESSAGING_OPTIONS],
     },
     {

@@ -1,4 +1,4 @@
-import { parseRedisUrl, redisOptions } from './redis-connection';
+import { clusterOptions, isClusterUrl, parseRedisClusterUrl, parseRedisUrl, redisOptions } from './redis-connection';
 
 describe(parseRedisUrl.name, () => {
   it('should parse a plain redis URL with defaults', () => {
@@ -62,6 +62,10 @@ describe(parseRedisUrl.name, () => {
     expect(() => parseRedisUrl('http://user:hunter2@redis:6379')).not.toThrow(/hunter2/);
   });
 
+  it('should send a cluster URL to createRedis', () => {
+    expect(() => parseRedisUrl('redis-cluster://a:6379')).toThrow(/createRedis/);
+  });
+
   it('should reject a non-numeric database', () => {
     expect(() => parseRedisUrl('redis://localhost/cache')).toThrow(/invalid Redis database/);
   });
@@ -80,5 +84,57 @@ describe(redisOptions.name, () => {
   it('should reconnect forever with capped backoff', () => {
     const { retryStrategy } = redisOptions('redis://localhost');
     expect([1, 2, 3, 5, 6, 1000].map((times) => retryStrategy?.(times))).toEqual([100, 200, 400, 1600, 2000, 2000]);
+  });
+});
+
+describe(parseRedisClusterUrl.name, () => {
+  it('should parse seed nodes with default ports', () => {
+    expect(parseRedisClusterUrl('redis-cluster://10.0.0.1:7000,redis-1,[fd00::3]:7002')).toEqual({
+      nodes: [
+        { host: '10.0.0.1', port: 7000 },
+        { host: 'redis-1', port: 6379 },
+        { host: 'fd00::3', port: 7002 },
+      ],
+    });
+  });
+
+  it('should apply credentials and TLS to every node', () => {
+    expect(parseRedisClusterUrl('redis-cluster://app:p%40ss@a:6379,b:6379/?tls=true')).toEqual({
+      nodes: [
+        { host: 'a', port: 6379 },
+        { host: 'b', port: 6379 },
+      ],
+      username: 'app',
+      password: 'p@ss',
+      tls: {},
+    });
+  });
+
+  it('should refuse a database, which a cluster does not have', () => {
+    expect(() => parseRedisClusterUrl('redis-cluster://a:6379?db=1')).toThrow(/database/);
+  });
+
+  it('should reject an empty node list without echoing credentials', () => {
+    expect(() => parseRedisClusterUrl('redis-cluster://user:hunter2@')).toThrow(/invalid Redis Cluster URL/);
+    expect(() => parseRedisClusterUrl('redis-cluster://user:hunter2@')).not.toThrow(/hunter2/);
+  });
+
+  it('should tell cluster URLs apart', () => {
+    expect([isClusterUrl('redis-cluster://a'), isClusterUrl('REDIS-CLUSTER://a'), isClusterUrl('redis://a')]).toEqual([true, true, false]);
+  });
+});
+
+describe(clusterOptions.name, () => {
+  it('should let blocking connections wait and retry commands across a failover', () => {
+    const options = clusterOptions('redis-cluster://a:6379', { forBlocking: true, connectionName: 'worker' });
+    expect(options).toMatchObject({ enableOfflineQueue: true, scaleReads: 'master', redisOptions: { maxRetriesPerRequest: null, connectionName: 'worker' } });
+    expect((options.maxRedirections ?? 0) * (options.retryDelayOnFailover ?? 0)).toBeGreaterThanOrEqual(5_000);
+  });
+
+  it('should fail per-request checks at once', () => {
+    expect(clusterOptions('redis-cluster://a:6379', { commandTimeoutMs: 250 })).toMatchObject({
+      enableOfflineQueue: false,
+      redisOptions: { commandTimeout: 250, maxRetriesPerRequest: 0 },
+    });
   });
 });

@@ -1,6 +1,4 @@
-import type Redis from 'ioredis';
-
-import { createRedis } from './redis-connection';
+import { type RedisClient, createRedis } from './redis-connection';
 import { closeConnection } from './redis-lifecycle';
 
 /** Options of `RedisConnections`. */
@@ -18,8 +16,8 @@ const QUIT_TIMEOUT_MS = 1_000;
 /** Owns a service's Redis connections: one shared non-blocking client plus dedicated blocking ones, all closed together. */
 export class RedisConnections {
   /** The shared non-blocking connection (producers, readers, queues, health). */
-  readonly shared: Redis;
-  private readonly dedicated: Redis[] = [];
+  readonly shared: RedisClient;
+  private readonly dedicated: RedisClient[] = [];
 
   constructor(private readonly options: RedisConnectionsOptions) {
     this.shared = this.open(options.connectionName, false);
@@ -29,7 +27,7 @@ export class RedisConnections {
    * A new dedicated connection for blocking reads (a tailer, a consumer-group runner, a BullMQ worker).
    * Every call opens a new connection, because two blocking readers cannot share one.
    */
-  blocking(name: string): Redis {
+  blocking(name: string): RedisClient {
     const redis = this.open(`${this.options.connectionName}:${name}`, true);
     this.dedicated.push(redis);
     return redis;
@@ -41,7 +39,7 @@ export class RedisConnections {
     await closeConnection(this.shared, QUIT_TIMEOUT_MS);
   }
 
-  private open(connectionName: string, forBlocking: boolean): Redis {
+  private open(connectionName: string, forBlocking: boolean): RedisClient {
     const { onError } = this.options;
     return createRedis(this.options.url, {
       connectionName,

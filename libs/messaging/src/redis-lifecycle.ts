@@ -1,17 +1,17 @@
-import type Redis from 'ioredis';
+import { type RedisClient, isCluster } from './redis-connection';
 
 /** Reopens a connection that a previous `stop()` closed, so a stopped reader can be started again. */
-export function reopen(redis: Redis): void {
+export function reopen(redis: RedisClient): void {
   // Failed attempts are retried by the retryStrategy and commands wait in the offline queue meanwhile.
-  if (redis.status === 'end') redis.connect().catch(() => undefined);
+  if (isEnded(redis)) redis.connect().catch(() => undefined);
 }
 
 /**
  * Resolves once `redis` has fully closed (`quit()` and `disconnect()` only start closing), or after `timeoutMs`:
  * a connection that was between reconnect attempts has no socket left to close and may never emit 'end'.
  */
-export function whenEnded(redis: Redis, timeoutMs = 1_000): Promise<void> {
-  if (redis.status === 'end') return Promise.resolve();
+export function whenEnded(redis: RedisClient, timeoutMs = 1_000): Promise<void> {
+  if (isEnded(redis)) return Promise.resolve();
   return new Promise((resolve) => {
     const done = () => {
       clearTimeout(timer);
@@ -24,7 +24,7 @@ export function whenEnded(redis: Redis, timeoutMs = 1_000): Promise<void> {
 }
 
 /** Closes `redis` politely (QUIT) and, when that does not finish within `timeoutMs`, by dropping the socket. */
-export async function closeConnection(redis: Redis, timeoutMs = 1_000): Promise<void> {
+export async function closeConnection(redis: RedisClient, timeoutMs = 1_000): Promise<void> {
   if (isEnded(redis)) return;
   const ended = whenEnded(redis, timeoutMs);
   // QUIT queues behind a blocked read, and on a connection that is reconnecting its promise may never settle: the
@@ -48,6 +48,9 @@ export async function closeConnection(redis: Redis, timeoutMs = 1_000): Promise<
 }
 
 // A function rather than an inline comparison: the status changes across awaits, which TypeScript's narrowing ignores.
-function isEnded(redis: Redis): boolean {
-  return redis.status === 'end';
+// A cluster client that was disconnected may settle on 'close' after its 'end' (late 'close' events of its node
+// connections set it again); while it reconnects 'close' is only set and left within one tick, so a 'close' seen
+// from outside means closed.
+function isEnded(redis: RedisClient): boolean {
+  return redis.status === 'end' || (isCluster(redis) && redis.status === 'close');
 }

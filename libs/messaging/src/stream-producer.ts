@@ -1,5 +1,5 @@
 import { type StreamDef, streamKey } from '@skreaver/contracts';
-import type Redis from 'ioredis';
+import type { RedisClient } from './redis-connection';
 import type { z } from 'zod';
 
 import { ContractViolationError } from './contract-violation.error';
@@ -28,7 +28,7 @@ const ID_NOT_ABOVE_TOP = /equal or smaller than the target stream top item/i;
 /** Appends schema-checked entries to Redis streams. */
 export class StreamProducer {
   constructor(
-    private readonly redis: Redis,
+    private readonly redis: RedisClient,
     private readonly keyPrefix: string,
   ) {}
 
@@ -74,5 +74,21 @@ export class StreamProducer {
   /** Makes a (partition of a) stream expire `seconds` from now, e.g. a finished run's log once it is archived. */
   async expire(stream: StreamDef, options: { partition?: string }, seconds: number): Promise<void> {
     await this.redis.expire(streamKey(stream, this.keyPrefix, options.partition), seconds);
+  }
+
+  /**
+   * Deletes up to `limit` of the oldest entries of an auto-id stream added before `beforeMs` (epoch ms), e.g. the
+   * dead letters past their retention: the ids of the oldest `limit` entries before it are read with XRANGE, then
+   * `XTRIM MINID =` just above the last one, so one call is bounded however much has expired. @returns how many.
+   * @see https://redis.io/docs/latest/commands/xtrim/
+   */
+  async trimBefore(stream: StreamDef, options: { partition?: string }, beforeMs: number, limit: number): Promise<number> {
+    if (beforeMs <= 0 || limit <= 0) return 0;
+    const key = streamKey(stream, this.keyPrefix, options.partition);
+    const oldest = await this.redis.xrange(key, '-', String(beforeMs - 1), 'COUNT', limit);
+    const last = oldest[oldest.length - 1];
+    if (!last) return 0;
+    const [ms, seq] = last[0].split('-');
+    return this.redis.xtrim(key, 'MINID', '=', `${ms}-${Number(seq) + 1}`);
   }
 }

@@ -1,5 +1,5 @@
 import { type StreamDef, streamKey } from '@skreaver/contracts';
-import type Redis from 'ioredis';
+import type { RedisClient } from './redis-connection';
 
 import { decodeEntry, type StreamEntry } from './stream-entry';
 
@@ -26,7 +26,7 @@ const LAST_PAGE = 10;
 /** Reads parsed entries from Redis streams without consuming them (XRANGE / XREVRANGE). */
 export class StreamReader {
   constructor(
-    private readonly redis: Redis,
+    private readonly redis: RedisClient,
     private readonly keyPrefix: string,
     private readonly options: StreamReaderOptions = {},
   ) {}

@@ -1,6 +1,6 @@
 import { type StreamDef, streamKey } from '@skreaver/contracts';
 import { Backoff, sleep } from '@skreaver/util';
-import type Redis from 'ioredis';
+import type { RedisClient } from './redis-connection';
 
 import { reopen, whenEnded } from './redis-lifecycle';
 import { decodeEntry, entriesOfReadReply, type StreamEntry } from './stream-entry';
@@ -8,7 +8,7 @@ import { decodeEntry, entriesOfReadReply, type StreamEntry } from './stream-entr
 /** Options of a `StreamTailer`. */
 export interface StreamTailerOptions<D extends StreamDef> {
   /** A dedicated connection made with `forBlocking: true`: the tailer blocks on it and closes it in `stop()`. */
-  redis: Redis;
+  redis: RedisClient;
   keyPrefix: string;
   stream: D;
   partition?: string;

@@ -1,6 +1,6 @@
 import { type QueueDef, type QueuePayload, queueName } from '@skreaver/contracts';
 import { type JobsOptions, Queue, UnrecoverableError, Worker } from 'bullmq';
-import type Redis from 'ioredis';
+import type { RedisClient } from './redis-connection';
 import type { z } from 'zod';
 
 import { ContractViolationError } from './contract-violation.error';
@@ -23,7 +23,7 @@ export interface TypedQueueJobDefaults {
 /** Options of a `TypedQueue`. */
 export interface TypedQueueOptions {
   /** A shared non-blocking connection; the queue never closes it. */
-  connection: Redis;
+  connection: RedisClient;
   keyPrefix: string;
   defaultJobOptions?: TypedQueueJobDefaults;
   /** Connection errors BullMQ reports; without it they are dropped (readiness probes report outages). */
@@ -145,7 +145,7 @@ export class TypedQueue<D extends QueueDef> {
 /** Options of `createTypedWorker`. */
 export interface TypedWorkerOptions {
   /** A connection made with `forBlocking: true`; BullMQ duplicates it for its blocking reads and closes only the copy. */
-  connection: Redis;
+  connection: RedisClient;
   keyPrefix: string;
   /** Jobs processed in parallel by this worker; default 1. */
   concurrency?: number;

@@ -1,6 +1,6 @@
 import { type DeadLetterV1, type RunEventV1, Streams, streamKey } from '@skreaver/contracts';
 import { isolatedRedis, waitFor } from '@skreaver/testing';
-import type Redis from 'ioredis';
+import type { RedisClient } from '../src';
 
 import {
   ConsumerGroupRunner,
@@ -17,7 +17,7 @@ type Events = typeof Streams.events;
 
 describe(ConsumerGroupRunner.name, () => {
   const redis = createRedis(isolated.url, { connectionName: 'messaging-group-test' });
-  const connections: Redis[] = [redis];
+  const connections: RedisClient[] = [redis];
   const runners: ConsumerGroupRunner<Events>[] = [];
   let test = 0;
   let prefix: string;

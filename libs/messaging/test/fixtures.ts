@@ -1,6 +1,6 @@
 import { type RunEventOf, runEventId } from '@skreaver/contracts';
 import { newId, nowIso } from '@skreaver/util';
-import type Redis from 'ioredis';
+import type { RedisClient } from '../src';
 
 /** A valid `run.queued` event of run `runId` at position `seq`. */
 export function runQueuedEvent(seq = 1, runId = newId(), agentId = newId()): RunEventOf<'run.queued'> {
@@ -17,7 +17,7 @@ export function runQueuedEvent(seq = 1, runId = newId(), agentId = newId()): Run
 }
 
 /** Closes test connections whatever their state, so Jest exits without open handles. */
-export async function closeAll(...connections: Redis[]): Promise<void> {
+export async function closeAll(...connections: RedisClient[]): Promise<void> {
   await Promise.all(
     connections.map(async (redis) => {
       if (redis.status === 'end') return;

@@ -2,7 +2,7 @@ import { Inject, Injectable, Module } from '@nestjs/common';
 import { Test } from '@nestjs/testing';
 import { Streams } from '@skreaver/contracts';
 import { isolatedRedis } from '@skreaver/testing';
-import type Redis from 'ioredis';
+import type { RedisClient } from '../src';
 
 import {
   MESSAGING_OPTIONS,
@@ -25,7 +25,7 @@ class FeatureService {
     readonly producer: StreamProducer,
     readonly reader: StreamReader,
     readonly connections: RedisConnections,
-    @Inject(REDIS) readonly redis: Redis,
+    @Inject(REDIS) readonly redis: RedisClient,
     @Inject(MESSAGING_OPTIONS) readonly options: MessagingOptions,
   ) {}
 }

@@ -1,6 +1,6 @@
 import { type RunEventV1, Streams, streamKey } from '@skreaver/contracts';
 import { isolatedRedis, waitFor } from '@skreaver/testing';
-import type Redis from 'ioredis';
+import type { RedisClient } from '../src';
 
 import { createRedis, StreamProducer, StreamTailer, type StreamTailerOptions } from '../src';
 import { closeAll, runQueuedEvent } from './fixtures';
@@ -9,7 +9,7 @@ const isolated = isolatedRedis('messaging-tailer');
 
 describe(StreamTailer.name, () => {
   const redis = createRedis(isolated.url, { connectionName: 'messaging-tailer-test' });
-  const connections: Redis[] = [redis];
+  const connections: RedisClient[] = [redis];
   const tailers: StreamTailer<typeof Streams.events>[] = [];
   let test = 0;
   let prefix: string;

@@ -2,9 +2,9 @@ import { defineQueue, queueName, RunJobV1 } from '@skreaver/contracts';
 import { isolatedRedis, waitFor } from '@skreaver/testing';
 import { newId } from '@skreaver/util';
 import { Queue, type Worker } from 'bullmq';
-import type Redis from 'ioredis';
+import type { RedisClient } from '../src';
 
-import { bullPrefix, ContractViolationError, createRedis, createTypedWorker, type TypedJobMeta, TypedQueue } from '../src';
+import { bullPrefix, ContractViolationError, createRedis, createTypedWorker, scanKeys, type TypedJobMeta, TypedQueue } from '../src';
 import { closeAll } from './fixtures';
 
 const isolated = isolatedRedis('messaging-typed-queue');
@@ -21,7 +21,7 @@ type RunsQueue = ReturnType<typeof runsQueueDef>;
 
 describe(TypedQueue.name, () => {
   const connection = createRedis(isolated.url, { connectionName: 'messaging-queue-test' });
-  const blocking: Redis[] = [];
+  const blocking: RedisClient[] = [];
   const workers: Worker[] = [];
   const queues: Array<{ close(): Promise<void> }> = [];
   const prefix = isolated.prefix;
@@ -61,7 +61,8 @@ describe(TypedQueue.name, () => {
     expect(sut.name).toBe(`runs-${test}.v1`);
     expect(bullPrefix('skreaver')).toBe('{skreaver}');
     await sut.add(runJob());
-    const [, keys] = await connection.scan('0', 'MATCH', `{${prefix}}:${sut.name}:*`, 'COUNT', 1000);
+    const keys: string[] = [];
+    for await (const page of scanKeys(connection, `{${prefix}}:${sut.name}:*`)) keys.push(...page);
     expect(keys.length).toBeGreaterThan(0);
   });
 

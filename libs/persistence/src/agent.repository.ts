@@ -4,8 +4,14 @@ import type { AgentKind, JsonValue } from '@skreaver/contracts';
 import { DataSource, Repository } from 'typeorm';
 
 import { AgentEntity } from './entities/agent.entity';
+import { HotSql } from './hot-sql';
 import { fromJsonText, toJsonText } from './json-text';
-import { rawSql } from './raw-sql';
+
+// Written at the start and end of runs: hand-written SQL (HotSql), not the query builder.
+const UPDATE_ACTIVITY = 'UPDATE agents SET status = $1, last_activity = $2 WHERE id = $3 AND tenant_id = $4';
+// Read by every run a coordinator executes (and every request naming an agent): hand-written too.
+const SELECT_AGENT =
+  'SELECT id, tenant_id, name, kind, config, concurrency, status, created_at, updated_at, last_activity FROM agents WHERE id = $1 AND tenant_id = $2';
 
 export interface AgentListOptions {
   limit: number;
@@ -30,15 +36,11 @@ function escapeLike(value: string): string {
 /** Reads and writes agents; rows are translated to and from the `Agent` contract. */
 export class AgentRepository {
   private readonly rows: Repository<AgentEntity>;
-  // Every request for an agent's route reads it first (GET, runs, memory): raw SQL, see rawSql.
-  private readonly selectById: string;
+  private readonly sql: HotSql;
 
-  constructor(private readonly dataSource: DataSource) {
+  constructor(dataSource: DataSource) {
     this.rows = dataSource.getRepository(AgentEntity);
-    this.selectById = rawSql(
-      dataSource,
-      'SELECT id, tenant_id, name, kind, config, concurrency, status, created_at, updated_at, last_activity FROM agents WHERE tenant_id = ? AND id = ?',
-    );
+    this.sql = new HotSql(dataSource);
   }
 
   /** Stores a new agent. @throws when the id already exists or the agent does not match the contract. */
@@ -50,8 +52,8 @@ export class AgentRepository {
 
   /** The agent with `id` in `tenantId`, or null (also when it belongs to another tenant). */
   async findById(tenantId: string, id: string): Promise<Agent | null> {
-    const rows = (await this.dataSource.query(this.selectById, [tenantId, id])) as AgentEntity[];
-    return rows[0] ? toAgent(rows[0]) : null;
+    const [row] = await this.sql.rows<AgentEntity>(SELECT_AGENT, [id, tenantId]);
+    return row ? toAgent(row) : null;
   }
 
   /** The agent with `id` whatever its tenant, for workers that only hold an agent id (the run reconciler). */
@@ -77,7 +79,9 @@ export class AgentRepository {
       query.andWhere("agent.name LIKE :name ESCAPE '\\'", { name: `%${escapeLike(options.nameContains)}%` });
     }
     if (options.before) {
-      query.andWhere('(agent.created_at < :createdAt OR (agent.created_at = :createdAt AND agent.id < :id))', {
+      // A row value, so the database seeks to the cursor in its (tenant_id[, kind | status], created_at, id) index
+      // instead of reading every newer agent: a deep page costs what the first does.
+      query.andWhere('(agent.created_at, agent.id) < (:createdAt, :id)', {
         createdAt: options.before.created_at,
         id: options.before.id,
       });
@@ -104,13 +108,7 @@ export class AgentRepository {
 
   /** Records the agent's status and when it last did something; a missing agent is ignored. */
   async updateActivity(tenantId: string, id: string, status: AgentStatus, at: string): Promise<void> {
-    await this.rows
-      .createQueryBuilder()
-      .update()
-      .set({ status: AgentStatus.parse(status), last_activity: Timestamp.parse(at) })
-      .where({ tenant_id: tenantId, id })
-      .updateEntity(false)
-      .execute();
+    await this.sql.run(UPDATE_ACTIVITY, [AgentStatus.parse(status), Timestamp.parse(at), id, tenantId]);
   }
 }
 

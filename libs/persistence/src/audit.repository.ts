@@ -1,4 +1,4 @@
-import { AuditEntry } from '@skreaver/contracts';
+import { AuditEntry, Timestamp } from '@skreaver/contracts';
 
 import { DataSource, LessThan, Repository } from 'typeorm';
 
@@ -10,7 +10,7 @@ export type NewAuditEntry = Omit<AuditEntry, 'id'>;
 
 const NewAuditEntrySchema = AuditEntry.omit({ id: true });
 
-/** Appends to and pages through the audit log; entries are never updated or deleted. */
+/** Appends to and pages through the audit log; entries are never updated, only deleted by the retention sweep. */
 export class AuditRepository {
   private readonly rows: Repository<AuditLogEntity>;
 
@@ -42,6 +42,23 @@ export class AuditRepository {
       take: options.limit,
     });
     return rows.map(toEntry);
+  }
+
+  /** Deletes up to `limit` of the oldest entries written before `before` (the retention sweep); returns how many. */
+  async deleteBefore(before: string, limit: number): Promise<number> {
+    const expired = this.rows
+      .createQueryBuilder('expired')
+      .select('expired.id')
+      .where('expired.ts < :before')
+      .orderBy('expired.ts', 'ASC')
+      .limit(limit);
+    const result = await this.rows
+      .createQueryBuilder()
+      .delete()
+      .where(`id IN (${expired.getQuery()})`)
+      .setParameters({ before: Timestamp.parse(before) })
+      .execute();
+    return result.affected ?? 0;
   }
 }
 

@@ -13,3 +13,4 @@ export * from './persistence.module';
 export * from './database-errors';
 export * from './migrate';
 export * from './database-metrics';
+export * from './hot-sql';

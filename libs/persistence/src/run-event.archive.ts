@@ -3,31 +3,36 @@ import { RunEventV1 } from '@skreaver/contracts';
 import { DataSource, MoreThan, Repository } from 'typeorm';
 
 import { RunEventEntity } from './entities/run-event.entity';
+import { HotSql } from './hot-sql';
+import type { HotStatement } from './hot-sql';
 import { fromJsonText, toJsonText } from './json-text';
 
-// 8 bind parameters per row keeps a chunk far below PostgreSQL's 65,535-parameter limit.
-const APPEND_CHUNK_SIZE = 500;
+// Rows of one INSERT statement; 8 bind parameters per row keeps it far below PostgreSQL's 65,535-parameter limit.
+const ROWS_PER_STATEMENT = 100;
 
-/** The durable archive of run event logs, keyed by event id so appends can be retried safely. */
+// ON CONFLICT DO NOTHING (SQLite ≥ 3.24, PostgreSQL) on any unique key: the event id, or the run and seq.
+function insertStatement(rows: number): string {
+  const values = Array.from({ length: rows }, (_, row) => `(${Array.from({ length: 8 }, (_, column) => `$${row * 8 + column + 1}`).join(', ')})`);
+  return `INSERT INTO run_events (id, tenant_id, run_id, agent_id, seq, type, ts, data) VALUES ${values.join(', ')} ON CONFLICT DO NOTHING`;
+}
+
+/**
+ * The durable archive of run event logs, keyed by event id so appends can be retried safely. An append is one
+ * transaction of hand-written INSERTs (`HotSql`; on SQLite it shares its commit with the other writes of the moment).
+ */
 export class RunEventArchive {
   private readonly rows: Repository<RunEventEntity>;
+  private readonly sql: HotSql;
 
   constructor(dataSource: DataSource) {
     this.rows = dataSource.getRepository(RunEventEntity);
+    this.sql = new HotSql(dataSource);
   }
 
   /** Stores `events`; any whose id (or run and seq) is already stored is skipped, so a retried append is a no-op. */
   async append(events: readonly RunEventV1[]): Promise<void> {
-    const rows = events.map((event) => toRow(RunEventV1.parse(event)));
-    for (let start = 0; start < rows.length; start += APPEND_CHUNK_SIZE) {
-      await this.rows
-        .createQueryBuilder()
-        .insert()
-        .values(rows.slice(start, start + APPEND_CHUNK_SIZE))
-        .orIgnore()
-        .updateEntity(false)
-        .execute();
-    }
+    // Not parsed again: every event here went through RunEventV1 on its way into (or out of) the Redis log.
+    if (events.length > 0) await this.sql.transaction(statementsFor(events.map(toRow)));
   }
 
   /**
@@ -46,6 +51,19 @@ export class RunEventArchive {
     });
     return rows.map(toEvent);
   }
+}
+
+/** Multi-row INSERTs of at most ROWS_PER_STATEMENT rows; a full chunk's statement is the same text every time (prepared once). */
+function statementsFor(rows: readonly RunEventEntity[]): HotStatement[] {
+  const statements: HotStatement[] = [];
+  for (let start = 0; start < rows.length; start += ROWS_PER_STATEMENT) {
+    const chunk = rows.slice(start, start + ROWS_PER_STATEMENT);
+    statements.push({
+      sql: insertStatement(chunk.length),
+      params: chunk.flatMap((row) => [row.id, row.tenant_id, row.run_id, row.agent_id, row.seq, row.type, row.ts, row.data]),
+    });
+  }
+  return statements;
 }
 
 function toRow(event: RunEventV1): RunEventEntity {

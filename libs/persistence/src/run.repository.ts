@@ -4,14 +4,24 @@ import { DataSource, In, LessThanOrEqual, Repository } from 'typeorm';
 import type { z } from 'zod';
 
 import { RunEntity } from './entities/run.entity';
+import { HotSql } from './hot-sql';
 import { fromJsonText, fromNullableJsonText, toJsonText } from './json-text';
-import { rawSql } from './raw-sql';
 
 // A run that ends waits for nothing more.
 const CLEARED_INPUTS = { pending_inputs: null, input_expires_at: null } as const;
 
 // Status transitions are compare-and-set on these, so a late or duplicate worker never reopens a finished run.
 const OPEN_RUN_STATUSES = RunStatus.options.filter((status) => !TERMINAL_RUN_STATUSES.includes(status));
+
+/** The (created_at, id) of the last run of a list page, where the next page starts. */
+export type RunCursor = Pick<Run, 'created_at' | 'id'>;
+
+export interface RunListOptions {
+  limit: number;
+  status?: RunStatus;
+  agentId?: string;
+  before?: RunCursor;
+}
 
 // The columns `insert` writes, in the order of its values (toRow's fields).
 const INSERT_COLUMNS = [
@@ -36,22 +46,33 @@ const INSERT_COLUMNS = [
   'input_answers',
 ] as const satisfies ReadonlyArray<keyof RunEntity>;
 
-/** Reads and writes runs; rows are translated to and from the `Run` contract. */
+// The columns `toRun` reads, for the hand-written statements of the hot path.
+const RUN_COLUMNS =
+  'id, tenant_id, agent_id, status, source, input, output, error, attempts, idempotency_key, request_hash, usage, thread_id, ' +
+  'created_at, started_at, finished_at, pending_inputs, input_expires_at, input_answers';
+const SELECT_RUN = `SELECT ${RUN_COLUMNS} FROM runs WHERE id = $1 AND tenant_id = $2`;
+const SELECT_INPUT_ANSWERS = 'SELECT input_answers FROM runs WHERE id = $1';
+
+/**
+ * Reads and writes runs; rows are translated to and from the `Run` contract. What every run does (read it, its status
+ * transitions) is hand-written SQL (`HotSql`); the rest goes through TypeORM's repository.
+ */
 export class RunRepository {
   private readonly rows: Repository<RunEntity>;
-  // Every accepted run is inserted on its POST's critical path: raw SQL, see rawSql.
-  private readonly insertRun: string;
+  private readonly sql: HotSql;
+  // Every accepted run is inserted on its POST's critical path: hand-written SQL too.
+  private readonly insertRun = `INSERT INTO runs (${INSERT_COLUMNS.join(', ')}) VALUES (${INSERT_COLUMNS.map((_, index) => `$${index + 1}`).join(', ')})`;
 
-  constructor(private readonly dataSource: DataSource) {
+  constructor(dataSource: DataSource) {
     this.rows = dataSource.getRepository(RunEntity);
-    this.insertRun = rawSql(dataSource, `INSERT INTO runs (${INSERT_COLUMNS.join(', ')}) VALUES (${INSERT_COLUMNS.map(() => '?').join(', ')})`);
+    this.sql = new HotSql(dataSource);
   }
 
   /** Stores a new run. @throws when the id exists, the agent does not, or the run does not match the contract. */
   async insert(run: z.input<typeof Run>, options: { requestHash?: string } = {}): Promise<Run> {
     const valid = Run.parse(run);
     const row = { ...toRow(valid), request_hash: options.requestHash ?? null };
-    await this.dataSource.query(
+    await this.sql.run(
       this.insertRun,
       INSERT_COLUMNS.map((column) => row[column]),
     );
@@ -105,7 +126,7 @@ export class RunRepository {
 
   /** The run with `id` in `tenantId`, or null (also when it belongs to another tenant). */
   async findById(tenantId: string, id: string): Promise<Run | null> {
-    const row = await this.rows.findOneBy({ tenant_id: tenantId, id });
+    const [row] = await this.sql.rows<RunEntity>(SELECT_RUN, [id, tenantId]);
     return row ? toRun(row) : null;
   }
 
@@ -115,28 +136,62 @@ export class RunRepository {
     return row ? toRun(row) : null;
   }
 
-  /** An agent's runs, newest first. */
-  async listByAgent(tenantId: string, agentId: string, options: { limit: number }): Promise<Run[]> {
-    const rows = await this.rows.find({
-      where: { tenant_id: tenantId, agent_id: agentId },
-      order: { created_at: 'DESC', id: 'DESC' },
-      take: options.limit,
-    });
-    return rows.map(toRun);
+  /** An agent's runs, newest first, after the cursor `before` (the (created_at, id) of the previous page's last run). */
+  listByAgent(tenantId: string, agentId: string, options: { limit: number; before?: RunCursor }): Promise<Run[]> {
+    return this.list(tenantId, { agentId, limit: options.limit, before: options.before });
   }
 
-  /** The tenant's runs, newest first, optionally only those in `status` and of `agentId` (the dead-letter list is `status: failed`). */
-  async list(tenantId: string, options: { status?: RunStatus; agentId?: string; limit: number }): Promise<Run[]> {
-    const rows = await this.rows.find({
-      where: {
-        tenant_id: tenantId,
-        ...(options.status === undefined ? {} : { status: options.status }),
-        ...(options.agentId === undefined ? {} : { agent_id: options.agentId }),
-      },
-      order: { created_at: 'DESC', id: 'DESC' },
-      take: options.limit,
-    });
-    return rows.map(toRun);
+  /**
+   * The tenant's runs, newest first, optionally only those in `status` and of `agentId` (the dead-letter list is
+   * `status: failed`), after the cursor `before`. Keyset pagination on (created_at, id), compared as a row value so
+   * the database seeks into its (tenant_id[, status | agent_id], created_at, id) index instead of reading every
+   * newer row: page 1,000 costs what page 1 does.
+   */
+  async list(tenantId: string, options: RunListOptions): Promise<Run[]> {
+    const query = this.rows
+      .createQueryBuilder('run')
+      .where('run.tenant_id = :tenantId', { tenantId })
+      .orderBy('run.created_at', 'DESC')
+      .addOrderBy('run.id', 'DESC')
+      .limit(options.limit);
+    if (options.status !== undefined) query.andWhere('run.status = :status', { status: options.status });
+    if (options.agentId !== undefined) query.andWhere('run.agent_id = :agentId', { agentId: options.agentId });
+    if (options.before) {
+      query.andWhere('(run.created_at, run.id) < (:beforeAt, :beforeId)', { beforeAt: options.before.created_at, beforeId: options.before.id });
+    }
+    return (await query.getMany()).map(toRun);
+  }
+
+  /**
+   * Deletes up to `limit` finished runs (completed, failed, cancelled) that finished before `finishedBefore`, with
+   * their archived events and steps (foreign keys cascade); the retention sweep. @returns how many it deleted.
+   */
+  async deleteFinishedBefore(finishedBefore: string, limit: number): Promise<number> {
+    const cutoff = Timestamp.parse(finishedBefore);
+    let deleted = 0;
+    // One status at a time, oldest first: `status = ? ORDER BY created_at` walks the (status, created_at) index from
+    // its start and stops after `limit`, however many young or already deleted rows there are (an IN list, or no
+    // order, lets PostgreSQL gamble on a sequential scan). created_at ≤ finished_at, so `created_at < cutoff` only
+    // narrows the walk.
+    for (const status of TERMINAL_RUN_STATUSES) {
+      if (deleted >= limit) break;
+      const expired = this.rows
+        .createQueryBuilder('expired')
+        .select('expired.id')
+        .where('expired.status = :status')
+        .andWhere('expired.created_at < :cutoff')
+        .andWhere('expired.finished_at < :cutoff')
+        .orderBy('expired.created_at', 'ASC')
+        .limit(limit - deleted);
+      const result = await this.rows
+        .createQueryBuilder()
+        .delete()
+        .where(`id IN (${expired.getQuery()})`)
+        .setParameters({ status, cutoff })
+        .execute();
+      deleted += result.affected ?? 0;
+    }
+    return deleted;
   }
 
   /**
@@ -180,7 +235,7 @@ export class RunRepository {
 
   /** The answers given to the run's inputs so far, by input id (empty when none). */
   async inputAnswers(id: string): Promise<Record<string, JsonValue>> {
-    const row = await this.rows.findOne({ where: { id }, select: { id: true, input_answers: true } });
+    const [row] = await this.sql.rows<Pick<RunEntity, 'input_answers'>>(SELECT_INPUT_ANSWERS, [id]);
     const answers = row?.input_answers ? fromJsonText(row.input_answers) : {};
     return typeof answers === 'object' && answers !== null && !Array.isArray(answers) ? answers : {};
   }
@@ -242,14 +297,14 @@ export class RunRepository {
     from: readonly RunStatus[] = OPEN_RUN_STATUSES,
   ): Promise<boolean> {
     const allowed = from.filter((status) => OPEN_RUN_STATUSES.includes(status));
-    const result = await this.rows
-      .createQueryBuilder()
-      .update()
-      .set(changes)
-      .where({ id, status: In(allowed) })
-      .updateEntity(false)
-      .execute();
-    return (result.affected ?? 0) > 0;
+    if (allowed.length === 0) return false;
+    // Column names come from our own call sites (keys of RunEntity), never from input; values are bound.
+    const columns = Object.keys(changes) as (keyof RunEntity)[];
+    const assignments = columns.map((column, i) => `${column} = $${i + 1}`).join(', ');
+    const statuses = allowed.map((_, i) => `$${columns.length + 2 + i}`).join(', ');
+    const sql = `UPDATE runs SET ${assignments} WHERE id = $${columns.length + 1} AND status IN (${statuses})`;
+    const changed = await this.sql.run(sql, [...columns.map((column) => changes[column] ?? null), id, ...allowed]);
+    return changed > 0;
   }
 }
 

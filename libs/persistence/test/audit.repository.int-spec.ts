@@ -73,4 +73,19 @@ describe.each(DATABASE_KINDS)('AuditRepository on %s', (kind) => {
     }
     await expect(sut.append(AuditEntryFactory.create())).resolves.toMatchObject({ id: 1 });
   });
+
+  it('should delete the entries written before the cutoff, oldest first and at most the limit, and keep the young ones', async () => {
+    const tenant = 'audit-retention';
+    const old = [];
+    // Before every other test's entries (the sweep is global), so only these are old.
+    for (const seconds of [-9_000_030, -9_000_010, -9_000_020]) old.push(await sut.append(AuditEntryFactory.create({ tenant_id: tenant, ts: at(seconds) })));
+    const young = await sut.append(AuditEntryFactory.create({ tenant_id: tenant, ts: at(-1_000) }));
+
+    await expect(sut.deleteBefore(at(-5_000_000), 2)).resolves.toBe(2);
+    // The oldest two went first.
+    expect((await sut.list(tenant, { limit: 10 })).map((entry) => entry.ts)).toEqual([at(-1_000), at(-9_000_010)]);
+    await expect(sut.deleteBefore(at(-5_000_000), 100)).resolves.toBe(1);
+    await expect(sut.list(tenant, { limit: 10 })).resolves.toEqual([young]);
+    expect(old).toHaveLength(3);
+  });
 });

@@ -33,6 +33,7 @@ export function migratedDatabase(
   kind: 'sqlite' | 'postgres',
   label: string,
   setUp: (dataSource: DataSource) => unknown = () => undefined,
+  setUpTimeoutMs?: number,
 ): MigratedDatabase {
   let db: IsolatedDatabase | undefined;
   let dataSource: DataSource | undefined;
@@ -40,7 +41,7 @@ export function migratedDatabase(
     db = await isolatedDatabase(kind, label);
     dataSource = await openMigratedDataSource(db);
     await setUp(dataSource);
-  });
+  }, setUpTimeoutMs);
   afterAll(async () => {
     // A test may have destroyed it on purpose (health checks of a closed data source).
     if (dataSource?.isInitialized) await dataSource.destroy();

@@ -1,9 +1,9 @@
-import { Agent, JsonValue } from '@skreaver/contracts';
+import { Agent, JsonValue, Run } from '@skreaver/contracts';
 import { DATABASE_KINDS } from '@skreaver/testing';
 import { newId } from '@skreaver/util';
 
-import { AgentRepository, RunRepository } from '../src';
-import { AgentFactory, at, NESTED_JSON, migratedDatabase, RunFactory } from './persistence-fixtures';
+import { AgentRepository, RunEventArchive, RunRepository } from '../src';
+import { AgentFactory, at, NESTED_JSON, migratedDatabase, RunEventFactory, RunFactory } from './persistence-fixtures';
 
 describe.each(DATABASE_KINDS)('RunRepository on %s', (kind) => {
   let sut: RunRepository;
@@ -129,5 +129,51 @@ describe.each(DATABASE_KINDS)('RunRepository on %s', (kind) => {
     await expect(sut.listByAgent(other.tenant_id, other.id, { limit: 10 })).resolves.toEqual([third, second, first]);
     await expect(sut.listByAgent(other.tenant_id, other.id, { limit: 1 })).resolves.toEqual([third]);
     await expect(sut.listByAgent('someone-else', other.id, { limit: 10 })).resolves.toEqual([]);
+  });
+
+  it('should page through a tenant\'s runs by cursor, ties on created_at broken by id, with and without a status', async () => {
+    const tenant = await new AgentRepository(database.dataSource).insert(AgentFactory.create({ tenant_id: 'paged-tenant' }));
+    const runs = await Promise.all(
+      [at(500), at(500), at(500), at(400), at(300)].map((created_at, index) =>
+        sut.insert(RunFactory.create(tenant, { created_at, status: index % 2 === 0 ? 'failed' : 'completed' })),
+      ),
+    );
+    const newestFirst = [...runs].sort((a, b) => b.created_at.localeCompare(a.created_at) || b.id.localeCompare(a.id));
+
+    const seen = [];
+    let page = await sut.list(tenant.tenant_id, { limit: 2 });
+    while (page.length > 0) {
+      seen.push(...page);
+      const last = page[page.length - 1];
+      page = last ? await sut.list(tenant.tenant_id, { limit: 2, before: last }) : [];
+    }
+    expect(seen.map((run) => run.id)).toEqual(newestFirst.map((run) => run.id));
+
+    const failed = newestFirst.filter((run) => run.status === 'failed');
+    const firstFailed = await sut.list(tenant.tenant_id, { limit: 1, status: 'failed' });
+    expect(firstFailed.map((run) => run.id)).toEqual([failed[0]?.id]);
+    const restFailed = await sut.list(tenant.tenant_id, { limit: 10, status: 'failed', before: firstFailed[0] });
+    expect(restFailed.map((run) => run.id)).toEqual(failed.slice(1).map((run) => run.id));
+  });
+
+  it('should delete only finished runs that finished before the cutoff, at most the limit, with their events', async () => {
+    const tenant = await new AgentRepository(database.dataSource).insert(AgentFactory.create({ tenant_id: 'retention-tenant' }));
+    const old = (status: 'completed' | 'failed' | 'cancelled', seconds: number) =>
+      sut.insert(RunFactory.create(tenant, { status, created_at: at(seconds), started_at: at(seconds), finished_at: at(seconds + 1) }));
+    // Before every other test's runs (the sweep is global), so only these are old.
+    const expired = [await old('completed', -9_000_010), await old('failed', -9_000_011), await old('cancelled', -9_000_012)];
+    const young = await old('completed', -1_000);
+    const openButOld = await sut.insert(RunFactory.create(tenant, { status: 'running', created_at: at(-9_000_100) }));
+    const archive = new RunEventArchive(database.dataSource);
+    await archive.append(RunEventFactory.createLog(expired[0] as Run, 3));
+
+    await expect(sut.deleteFinishedBefore(at(-5_000_000), 2)).resolves.toBe(2);
+    await expect(sut.deleteFinishedBefore(at(-5_000_000), 100)).resolves.toBe(1);
+    await expect(sut.deleteFinishedBefore(at(-5_000_000), 100)).resolves.toBe(0);
+
+    for (const run of expired) await expect(sut.findById(tenant.tenant_id, run.id)).resolves.toBeNull();
+    await expect(archive.list(tenant.tenant_id, (expired[0] as Run).id, { limit: 10 })).resolves.toEqual([]);
+    await expect(sut.findById(tenant.tenant_id, young.id)).resolves.toEqual(young);
+    await expect(sut.findById(tenant.tenant_id, openButOld.id)).resolves.toEqual(openButOld);
   });
 });

@@ -4,7 +4,7 @@ import { TokenDenylist, TokenService } from '@skreaver/auth';
 import { ConfigError } from '@skreaver/config';
 import { MESSAGING_OPTIONS, MessagingModule, REDIS } from '@skreaver/messaging';
 import type { MessagingOptions } from '@skreaver/messaging';
-import type Redis from 'ioredis';
+import type { RedisClient } from '@skreaver/messaging';
 
 import { AdminTokenCheck } from './admin-token.check';
 import { ProfilingController } from './profiling.controller';
@@ -36,7 +36,7 @@ export class ProfilingModule {
         {
           provide: AdminTokenCheck,
           inject: [REDIS, MESSAGING_OPTIONS],
-          useFactory: (redis: Redis, messaging: MessagingOptions) =>
+          useFactory: (redis: RedisClient, messaging: MessagingOptions) =>
             new AdminTokenCheck(
               new TokenService({ secret, ttlSeconds: UNUSED_TTL_SECONDS, revocations: new TokenDenylist(redis, messaging.keyPrefix) }),
             ),

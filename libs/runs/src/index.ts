@@ -13,3 +13,4 @@ export * from './input-expiry-sweeper';
 export * from './execution';
 export * from './threads';
 export * from './periodic-pass';
+export * from './retention-sweeper';

@@ -1,6 +1,6 @@
 import type { JsonLogger } from '@skreaver/observability';
 import { sleep, withTimeout } from '@skreaver/util';
-import type Redis from 'ioredis';
+import type { RedisClient } from '@skreaver/messaging';
 
 // Stopping waits this long for a pass in progress; passes are idempotent, so the next one redoes any cut short.
 const STOP_WAIT_MS = 2_000;
@@ -52,6 +52,6 @@ export class PeriodicPass {
  * Takes this interval's turn at a pass that one process of many should run (`key` expires with the interval, so a
  * dead process's turn passes on); false when another process has it.
  */
-export async function takeTurn(redis: Redis, key: string, owner: string, intervalMs: number): Promise<boolean> {
+export async function takeTurn(redis: RedisClient, key: string, owner: string, intervalMs: number): Promise<boolean> {
   return (await redis.set(key, owner, 'PX', intervalMs, 'NX')) !== null;
 }

@@ -1,6 +1,6 @@
 import { RUN_CANCEL_CHANNEL, RunCancelRequestV1 } from '@skreaver/contracts';
 import { subscribeToChannel } from '@skreaver/messaging';
-import type Redis from 'ioredis';
+import type { RedisClient } from '@skreaver/messaging';
 
 // A request outlives a missed message: a coordinator that picks the run up later still sees it.
 const REQUEST_TTL_SECONDS = 3_600;
@@ -12,7 +12,7 @@ const REQUEST_TTL_SECONDS = 3_600;
  */
 export class RunCancellation {
   constructor(
-    private readonly redis: Redis,
+    private readonly redis: RedisClient,
     private readonly keyPrefix: string,
   ) {}
 
@@ -35,7 +35,7 @@ export class RunCancellation {
    * Calls `onRequest` for every valid request from now on; `subscriber` must be a dedicated connection (it enters
    * subscribe mode). Returns a function that unsubscribes.
    */
-  async listen(subscriber: Redis, onRequest: (request: RunCancelRequestV1) => void): Promise<() => Promise<void>> {
+  async listen(subscriber: RedisClient, onRequest: (request: RunCancelRequestV1) => void): Promise<() => Promise<void>> {
     return subscribeToChannel(subscriber, this.channel(), RunCancelRequestV1, onRequest);
   }
 

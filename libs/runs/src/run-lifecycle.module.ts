@@ -4,7 +4,7 @@ import { ConfigModule } from '@skreaver/config';
 import { AgentRunSlots, MESSAGING_OPTIONS, MessagingModule, REDIS, RunEventLog, StreamProducer } from '@skreaver/messaging';
 import type { MessagingOptions } from '@skreaver/messaging';
 import { AgentRepository, PersistenceModule, RunEventArchive, RunRepository, ThreadRepository } from '@skreaver/persistence';
-import type Redis from 'ioredis';
+import type { RedisClient } from '@skreaver/messaging';
 
 import { InProcessRunQueue } from './in-process-run-queue';
 import { MeshPublisher } from './mesh-publisher';
@@ -48,13 +48,13 @@ export const RUN_LIFECYCLE_OPTIONS = Symbol('skreaver.runs.lifecycle-options');
     {
       provide: RunDispatcher,
       inject: [AgentRunSlots, RunQueue, InProcessRunQueue, RUN_LIFECYCLE_OPTIONS, REDIS, MESSAGING_OPTIONS],
-      useFactory: (slots: AgentRunSlots, queue: RunQueue, inProcess: InProcessRunQueue, options: RunLifecycleOptions, redis: Redis, messaging: MessagingOptions) =>
+      useFactory: (slots: AgentRunSlots, queue: RunQueue, inProcess: InProcessRunQueue, options: RunLifecycleOptions, redis: RedisClient, messaging: MessagingOptions) =>
         new RunDispatcher(slots, options.dispatch === 'in-process' ? inProcess : queue, options.maxAttempts, threadRunSlots(redis, messaging.keyPrefix)),
     },
     {
       provide: RunCancellation,
       inject: [REDIS, MESSAGING_OPTIONS],
-      useFactory: (redis: Redis, messaging: MessagingOptions) => new RunCancellation(redis, messaging.keyPrefix),
+      useFactory: (redis: RedisClient, messaging: MessagingOptions) => new RunCancellation(redis, messaging.keyPrefix),
     },
     {
       provide: QueuedRunCanceller,

@@ -1,6 +1,6 @@
 import { isolatedRedis } from '@skreaver/testing';
 import type { IsolatedRedis } from '@skreaver/testing';
-import Redis from 'ioredis';
+import { createRedis, type RedisClient } from '@skreaver/messaging';
 
 import { RunLeases } from '../src/execution/run-leases';
 
@@ -10,13 +10,13 @@ const LEASE_MS = 1_000;
 // once their holder stops renewing (a process that died).
 describe('RunLeases', () => {
   let isolation: IsolatedRedis;
-  let redis: Redis;
+  let redis: RedisClient;
   let mine: RunLeases;
   let theirs: RunLeases;
 
   beforeAll(() => {
     isolation = isolatedRedis('run-leases');
-    redis = new Redis(isolation.url);
+    redis = createRedis(isolation.url);
   });
 
   beforeEach(() => {

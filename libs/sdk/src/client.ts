@@ -6,20 +6,20 @@ import type {
   ApiKeyList,
   AuditList,
   BatchResponse,
-  CreateAgentRequest as CreateAgentRequestSchema,
-  CreateApiKeyRequest as CreateApiKeyRequestSchema,
+  CreateAgentRequest,
+  CreateApiKeyRequest,
+  CreateThreadRequest,
   CreatedApiKey,
-  CreateThreadRequest as CreateThreadRequestSchema,
   JsonValue,
   MemoryEntry,
   MemoryPage,
   MeshDeadLetterList,
   MeshPresenceList,
   ObserveResponse,
-  PostMeshMessageRequest as PostMeshMessageRequestSchema,
+  PostMeshMessageRequest,
   PostMeshMessageResponse,
   RedrivenRun,
-  ResumeRunRequest as ResumeRunRequestSchema,
+  ResumeRunRequest,
   Run,
   RunEventsPage,
   RunList,
@@ -30,26 +30,15 @@ import type {
   ThreadStatus,
   TokenResponse,
   ToolList,
-  UpdateAgentRequest as UpdateAgentRequestSchema,
-  UpdateThreadRequest as UpdateThreadRequestSchema,
-} from '@skreaver/contracts';
+  UpdateAgentRequest,
+  UpdateThreadRequest,
+} from './contracts';
 
 import { SkreaverError } from './errors';
-import { AgentEventWatch, RunEventStream, socketIoConnector, webSocketConnector } from './stream';
-import type { StreamOptions } from './stream';
+import { AgentEventWatch, RunEventStream, socketIoConnector, socketIoRunConnector, webSocketConnector } from './stream';
+import type { RunLiveConnector, StreamOptions } from './stream';
 import { Transport, path } from './transport';
 import type { Call, CallOptions, SkreaverClientOptions, WebSocketConstructor } from './transport';
-
-/** What a zod schema of contracts accepts (its input: fields with defaults optional), without importing zod. */
-type Input<Schema extends { _zod: { input: unknown } }> = Schema['_zod']['input'];
-
-export type CreateAgentRequest = Input<typeof CreateAgentRequestSchema>;
-export type UpdateAgentRequest = Input<typeof UpdateAgentRequestSchema>;
-export type CreateApiKeyRequest = Input<typeof CreateApiKeyRequestSchema>;
-export type CreateThreadRequest = Input<typeof CreateThreadRequestSchema>;
-export type UpdateThreadRequest = Input<typeof UpdateThreadRequestSchema>;
-export type ResumeRunRequest = Input<typeof ResumeRunRequestSchema>;
-export type PostMeshMessageRequest = Input<typeof PostMeshMessageRequestSchema>;
 
 /** Options of a call that starts something: an `Idempotency-Key` makes it safe to retry (and the SDK retries it). */
 export interface IdempotentOptions extends CallOptions {
@@ -82,6 +71,12 @@ export class SkreaverClient {
 
   constructor(readonly options: SkreaverClientOptions) {
     this.transport = new Transport(options);
+  }
+
+  /** ws-gateway's run subscriptions over socket.io, when the client has `gatewayUrl` and `io`; SSE otherwise. */
+  private runConnector(): RunLiveConnector | undefined {
+    const { gatewayUrl, io } = this.options;
+    return gatewayUrl && io ? socketIoRunConnector(gatewayUrl, io) : undefined;
   }
 
   private call<T>(call: Call): Promise<T> {
@@ -145,8 +140,11 @@ export class SkreaverClient {
     /** A page of a run's event log, oldest first; `next_after` continues it. */
     list: (runId: string, query: ListOptions & { after?: string } = {}) =>
       this.call<RunEventsPage>({ method: 'GET', path: path`/runs/${runId}/events`, query: { after: query.after, limit: query.limit }, signal: query.signal }),
-    /** The run's events live (its log first), until its terminal event; resumes after a dropped connection. */
-    stream: (runId: string, options: StreamOptions = {}) => new RunEventStream(this.transport, runId, options),
+    /**
+     * The run's events live (its log first), until its terminal event; resumes after a dropped connection. Over
+     * socket.io through ws-gateway when the client has `gatewayUrl` and `io`, else server-sent events from agent-api.
+     */
+    stream: (runId: string, options: StreamOptions = {}) => new RunEventStream(this.transport, runId, options, undefined, this.runConnector()),
   };
 
   readonly runs = {
@@ -163,7 +161,13 @@ export class SkreaverClient {
         ...idempotency(options),
       };
       if (options.stream) {
-        return new RunEventStream(this.transport, undefined, { signal: options.signal, onState: options.onState, maxReconnects: options.maxReconnects }, { ...call, query: { stream: 'true' }, headers: { ...call.headers, accept: 'text/event-stream' } });
+        return new RunEventStream(
+          this.transport,
+          undefined,
+          { signal: options.signal, onState: options.onState, maxReconnects: options.maxReconnects },
+          { ...call, query: { stream: 'true' }, headers: { ...call.headers, accept: 'text/event-stream' } },
+          this.runConnector(),
+        );
       }
       return this.call<Run>({ ...call, query: { wait: options.wait } });
     }) as {
@@ -215,7 +219,13 @@ export class SkreaverClient {
         ...idempotency(options),
       };
       if (options.stream) {
-        return new RunEventStream(this.transport, undefined, { signal: options.signal, onState: options.onState, maxReconnects: options.maxReconnects }, { ...call, query: { stream: 'true' }, headers: { ...call.headers, accept: 'text/event-stream' } });
+        return new RunEventStream(
+          this.transport,
+          undefined,
+          { signal: options.signal, onState: options.onState, maxReconnects: options.maxReconnects },
+          { ...call, query: { stream: 'true' }, headers: { ...call.headers, accept: 'text/event-stream' } },
+          this.runConnector(),
+        );
       }
       return this.call<Run>({ ...call, query: { wait: options.wait } });
     }) as {

@@ -1,4 +1,4 @@
-import type { ApiErrorCode } from '@skreaver/contracts';
+import type { ApiErrorCode } from './contracts';
 
 /**
  * `code` of an error the SDK raises itself, besides the API's own codes (docs/api.md#errors):

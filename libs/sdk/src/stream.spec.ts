@@ -1,6 +1,7 @@
-import type { RunEventV1 } from '@skreaver/contracts';
+import type { RunEventV1 } from './contracts';
 
 import { SkreaverClient } from './client';
+import type { SocketIoFactory } from './stream';
 import type { FetchLike } from './transport';
 
 const RUN = '00000000-0000-4000-8000-000000000001';
@@ -95,5 +96,103 @@ describe('RunEventStream abort', () => {
     })();
     await expect(reading).rejects.toThrow('enough');
     expect(seen).toEqual([1, 2]);
+  });
+});
+
+/** A scripted socket.io: each connection plays the next script (what the gateway does once subscribed). */
+type Script = (socket: { emit: (name: string, ...args: unknown[]) => void; payload: Record<string, string> }) => void;
+function fakeIo(...scripts: Script[]) {
+  const subscriptions: Array<Record<string, string>> = [];
+  const io: SocketIoFactory = () => {
+    const listeners = new Map<string, (...args: never[]) => void>();
+    const emit = (name: string, ...args: unknown[]) => (listeners.get(name) as ((...a: unknown[]) => void) | undefined)?.(...args);
+    const script = scripts.shift();
+    setTimeout(() => (script ? emit('connect') : emit('connect_error', new Error('refused'))), 1);
+    return {
+      on: (name, listener) => listeners.set(name, listener),
+      emit: (name, payload, ack) => {
+        if (name !== 'subscribe') return;
+        subscriptions.push(payload as Record<string, string>);
+        script?.({ emit, payload: payload as Record<string, string> });
+        (ack as (answer: unknown) => void)({ ok: true, room: 'r' });
+      },
+      disconnect: () => undefined,
+    };
+  };
+  return { io, subscriptions };
+}
+
+describe('RunEventStream over socket.io', () => {
+  const runAnswer = () => new Response(JSON.stringify({ id: RUN, status: 'running' }), { headers: { 'content-type': 'application/json' } });
+
+  function client(io: SocketIoFactory, ...sseBodies: string[]) {
+    const requests: string[] = [];
+    const fetch: FetchLike = async (url, init) => {
+      requests.push(`${init.method} ${url} ${(init.headers as Record<string, string>)['last-event-id'] ?? ''}`.trim());
+      if (url.endsWith(`/runs/${RUN}`)) return runAnswer();
+      const body = sseBodies.shift();
+      if (body === undefined) throw new TypeError('fetch failed');
+      return new Response(body, { headers: { 'content-type': 'text/event-stream' } });
+    };
+    return { requests, sdk: new SkreaverClient({ baseUrl: 'http://api.test', gatewayUrl: 'http://gw.test', token: 't', fetch, io, retry: { retries: 0 } }) };
+  }
+
+  it('should subscribe to the run from its start, resume after the last event on a new connection, skip duplicates, end at the terminal event', async () => {
+    const { io, subscriptions } = fakeIo(
+      ({ emit }) => {
+        emit('event', event(1));
+        emit('event', event(2));
+        emit('disconnect');
+      },
+      ({ emit }) => {
+        // A replay overlapping what was already yielded: skipped.
+        emit('event', event(2));
+        emit('event', event(3, 'run.completed'));
+      },
+    );
+    const { sdk, requests } = client(io);
+    const states: string[] = [];
+    const stream = sdk.runs.stream(RUN, { onState: (state) => states.push(state) });
+    expect(await collect(stream)).toEqual([1, 2, 3]);
+    expect(subscriptions).toEqual([{ run_id: RUN, after: `${RUN}:0` }, { run_id: RUN, after: `${RUN}:2` }]);
+    expect(requests).toEqual([`GET http://api.test/runs/${RUN}`]);
+    expect(states).toEqual(['connecting', 'live', 'reconnecting', 'live']);
+    expect(stream).toMatchObject({ via: 'socket.io', reconnects: 1, lastEventId: `${RUN}:3` });
+  });
+
+  it('should go on over SSE, after the last event, when the gateway cannot be reached twice in a row', async () => {
+    const { io } = fakeIo(({ emit }) => {
+      emit('event', event(1));
+      emit('disconnect');
+    });
+    const { sdk, requests } = client(io, sse(event(2), event(3, 'run.completed')));
+    const stream = sdk.runs.stream(RUN);
+    expect(await collect(stream)).toEqual([1, 2, 3]);
+    expect(requests).toEqual([`GET http://api.test/runs/${RUN}`, `GET http://api.test/runs/${RUN}/events ${RUN}:1`]);
+    expect(stream.via).toBe('sse');
+  });
+
+  it('should go on over SSE when the gateway refuses the subscription', async () => {
+    const refusing: SocketIoFactory = () => {
+      const listeners = new Map<string, (...args: never[]) => void>();
+      setTimeout(() => (listeners.get('connect') as () => void)(), 1);
+      return {
+        on: (name, listener) => listeners.set(name, listener),
+        emit: (_name, _payload, ack) => (ack as (answer: unknown) => void)({ ok: false, error: { code: 'replay_unavailable', message: 'gone' } }),
+        disconnect: () => undefined,
+      };
+    };
+    const { sdk } = client(refusing, sse(event(1), event(2, 'run.completed')));
+    const stream = sdk.runs.stream(RUN);
+    expect(await collect(stream)).toEqual([1, 2]);
+    expect(stream.via).toBe('sse');
+  });
+
+  it('should reject with not_found, and open no connection, for a run that does not exist', async () => {
+    const { io, subscriptions } = fakeIo();
+    const fetch: FetchLike = async () => new Response(JSON.stringify({ error: 'not_found', message: 'no such run', request_id: 'r1' }), { status: 404, headers: { 'content-type': 'application/json' } });
+    const sdk = new SkreaverClient({ baseUrl: 'http://api.test', gatewayUrl: 'http://gw.test', token: 't', fetch, io, retry: { retries: 0 } });
+    await expect(collect(sdk.runs.stream(RUN))).rejects.toMatchObject({ status: 404, code: 'not_found' });
+    expect(subscriptions).toEqual([]);
   });
 });

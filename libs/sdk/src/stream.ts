@@ -1,4 +1,4 @@
-import type { RunEventV1 } from '@skreaver/contracts';
+import type { RunEventV1 } from './contracts';
 
 import { SkreaverError, isAbort } from './errors';
 import { SseParser } from './sse';
@@ -47,9 +47,12 @@ const sleep = (ms: number, signal?: AbortSignal) =>
   });
 
 /**
- * A run's events, live, as an async iterator over server-sent events (`GET /runs/{id}/events`). A dropped
- * connection is resumed with `Last-Event-ID`: every event is yielded once, in order; the iteration ends after the
- * run's terminal event. `break` (or the signal) closes the connection.
+ * A run's events, live, as an async iterator: over socket.io (ws-gateway's `/agents` namespace, a `run_id`
+ * subscription) when the client has `gatewayUrl` and `io`, else over server-sent events (`GET /runs/{id}/events`).
+ * A dropped connection is resumed after the last event yielded (`after` / `Last-Event-ID`): every event is yielded
+ * once, in order; the iteration ends after the run's terminal event. When the gateway cannot be reached twice in a
+ * row, or refuses the subscription, the stream goes on over SSE from the same point. `break` (or the signal) closes
+ * the connection.
  */
 export class RunEventStream implements AsyncIterable<RunEventV1> {
   /** The run's id: given, or (for `runs.create(…, { stream: true })`) from `X-Run-Id` once the answer arrived. */
@@ -58,6 +61,8 @@ export class RunEventStream implements AsyncIterable<RunEventV1> {
   lastEventId: string | undefined;
   /** How many times the connection was re-opened. */
   reconnects = 0;
+  /** What the current (or last) connection is: `socket.io` (ws-gateway) or `sse` (agent-api). */
+  via: 'socket.io' | 'sse';
 
   constructor(
     private readonly transport: Transport,
@@ -65,9 +70,12 @@ export class RunEventStream implements AsyncIterable<RunEventV1> {
     private readonly options: StreamOptions = {},
     /** The first request, when it is not `GET /runs/{id}/events` (a POST that starts the run and streams it). */
     private readonly opening?: Call,
+    /** ws-gateway's run subscriptions (socket.io), when the client has them; SSE otherwise. */
+    private readonly live?: RunLiveConnector,
   ) {
     this.runId = runId;
     this.lastEventId = options.after;
+    this.via = live && !opening ? 'socket.io' : 'sse';
   }
 
   async *[Symbol.asyncIterator](): AsyncIterator<RunEventV1> {
@@ -77,56 +85,98 @@ export class RunEventStream implements AsyncIterable<RunEventV1> {
     let lastSeq = seqOf(this.lastEventId);
     let failures = 0;
     let lastError: unknown;
+    // socket.io attempts in a row that never reached the gateway's acknowledgement; at 2 the stream uses SSE.
+    let unreachable = 0;
+    let runChecked = false;
     for (;;) {
-      let response: Response | undefined;
-      const call: Call = opening ?? {
-        method: 'GET',
-        path: path`/runs/${this.runId as string}/events`,
-        headers: { accept: 'text/event-stream', ...(this.lastEventId ? { 'last-event-id': this.lastEventId } : {}) },
-        signal,
-        idempotent: true,
-      };
       this.options.onState?.(failures === 0 && this.reconnects === 0 ? 'connecting' : 'reconnecting');
-      try {
-        response = await this.transport.send({ ...call, signal, idempotent: call.idempotent ?? false });
-        this.options.onState?.('live');
-        // A POST is opened once; after it, the run has an id and the log is resumed by GET.
-        opening = undefined;
-      } catch (error) {
-        if (isAbort(error, signal)) throw signal?.reason ?? error;
-        const retryable = error instanceof SkreaverError && (error.status === 0 || error.status === 503) && (!opening || opening.idempotent);
-        if (!retryable) throw error;
-        lastError = error;
-      }
-      if (response) {
-        this.runId ??= response.headers.get('x-run-id') ?? undefined;
-        const reader = response.body?.getReader();
-        if (!reader) throw new SkreaverError({ status: response.status, code: 'invalid_response', message: 'the event stream has no body' });
-        const decoder = new TextDecoder();
-        const parser = new SseParser();
+      this.via = this.live && !opening && this.runId && unreachable < 2 ? 'socket.io' : 'sse';
+      if (this.via === 'socket.io') {
+        const runId = this.runId as string;
+        let acknowledged = false;
         try {
-          for (;;) {
-            const { done, value } = await reader.read();
-            if (done) break;
-            for (const message of parser.push(decoder.decode(value, { stream: true }))) {
-              if (!message.data) continue;
-              const event = JSON.parse(message.data) as RunEventV1;
-              if (event.seq <= lastSeq) continue;
-              lastSeq = event.seq;
-              this.lastEventId = message.id ?? event.id;
-              failures = 0;
-              yield event;
-              if (isTerminalEvent(event)) return;
-              // Aborted while the caller handled the event: stop here, not after the rest of the chunk.
-              if (signal?.aborted) throw signal.reason;
-            }
+          // A subscription to a run that does not exist would wait forever: the run is looked up once (404 thrown as SSE would).
+          if (!runChecked) await this.transport.json({ method: 'GET', path: path`/runs/${runId}`, signal, idempotent: true });
+          runChecked = true;
+          const token = (await this.transport.credential(signal)) ?? '';
+          // Without `after`, the whole log: the gateway replays a run subscription after seq 0.
+          const after = this.lastEventId ?? `${runId}:0`;
+          const connection = liveEvents((handlers) => (this.live as RunLiveConnector)({ runId, after, token }, handlers), signal, () => {
+            acknowledged = true;
+            unreachable = 0;
+            this.options.onState?.('live');
+          });
+          for await (const event of connection) {
+            if (event.seq <= lastSeq) continue;
+            lastSeq = event.seq;
+            this.lastEventId = event.id;
+            failures = 0;
+            yield event;
+            if (isTerminalEvent(event)) return;
+            if (signal?.aborted) throw signal.reason;
           }
         } catch (error) {
           if (isAbort(error, signal)) throw signal?.reason ?? error;
-          if (error instanceof SyntaxError) throw new SkreaverError({ status: response.status, code: 'invalid_response', message: `an event is not JSON: ${error.message}` });
+          if (!(error instanceof SkreaverError) || error.status !== 0) throw error;
           lastError = error;
-        } finally {
-          reader.cancel().catch(() => undefined);
+          // Refused by the gateway (e.g. `replay_unavailable`): agent-api's log has every event, go on over SSE.
+          // (A lookup that got no answer is agent-api's drop, not the gateway's: retried below like any other.)
+          if (runChecked) {
+            unreachable = 2;
+            continue;
+          }
+        }
+        if (!acknowledged && runChecked) unreachable += 1;
+      } else {
+        let response: Response | undefined;
+        const call: Call = opening ?? {
+          method: 'GET',
+          path: path`/runs/${this.runId as string}/events`,
+          headers: { accept: 'text/event-stream', ...(this.lastEventId ? { 'last-event-id': this.lastEventId } : {}) },
+          signal,
+          idempotent: true,
+        };
+        try {
+          response = await this.transport.send({ ...call, signal, idempotent: call.idempotent ?? false });
+          this.options.onState?.('live');
+          // A POST is opened once; after it, the run has an id and the log is resumed by GET.
+          opening = undefined;
+        } catch (error) {
+          if (isAbort(error, signal)) throw signal?.reason ?? error;
+          const retryable = error instanceof SkreaverError && (error.status === 0 || error.status === 503) && (!opening || opening.idempotent);
+          if (!retryable) throw error;
+          lastError = error;
+        }
+        if (response) {
+          this.runId ??= response.headers.get('x-run-id') ?? undefined;
+          const reader = response.body?.getReader();
+          if (!reader) throw new SkreaverError({ status: response.status, code: 'invalid_response', message: 'the event stream has no body' });
+          const decoder = new TextDecoder();
+          const parser = new SseParser();
+          try {
+            for (;;) {
+              const { done, value } = await reader.read();
+              if (done) break;
+              for (const message of parser.push(decoder.decode(value, { stream: true }))) {
+                if (!message.data) continue;
+                const event = JSON.parse(message.data) as RunEventV1;
+                if (event.seq <= lastSeq) continue;
+                lastSeq = event.seq;
+                this.lastEventId = message.id ?? event.id;
+                failures = 0;
+                yield event;
+                if (isTerminalEvent(event)) return;
+                // Aborted while the caller handled the event: stop here, not after the rest of the chunk.
+                if (signal?.aborted) throw signal.reason;
+              }
+            }
+          } catch (error) {
+            if (isAbort(error, signal)) throw signal?.reason ?? error;
+            if (error instanceof SyntaxError) throw new SkreaverError({ status: response.status, code: 'invalid_response', message: `an event is not JSON: ${error.message}` });
+            lastError = error;
+          } finally {
+            reader.cancel().catch(() => undefined);
+          }
         }
       }
       // The connection ended before the run did: resume after the last event.
@@ -190,7 +240,7 @@ export function webSocketConnector(gatewayUrl: string, WebSocketImpl: WebSocketC
   };
 }
 
-/** What the socket.io connector needs of socket.io-client's `io` (pass `io` from `socket.io-client`). */
+/** What the socket.io connectors need of socket.io-client's `io` (pass `io` from `socket.io-client`). */
 export type SocketIoFactory = (url: string, options: { transports: string[]; auth: { token: string }; reconnection: boolean; forceNew: boolean }) => SocketIoLike;
 export interface SocketIoLike {
   on(event: string, listener: (...args: never[]) => void): unknown;
@@ -198,32 +248,86 @@ export interface SocketIoLike {
   disconnect(): unknown;
 }
 
+/** Opens ws-gateway's run subscriptions (`runs.stream` over socket.io): one connection subscribed to `runId` after `after`. */
+export type RunLiveConnector = (target: { runId: string; after?: string; token: string }, handlers: LiveHandlers) => { close(): void };
+
 /**
- * The socket.io connector: ws-gateway's `/agents` namespace. socket.io's own reconnection is off: the watch
- * reconnects, with a fresh credential and `after`, the same way for both transports.
+ * One socket.io connection to ws-gateway's `/agents` namespace with one subscription (`subscribe` with `payload`).
+ * socket.io's own reconnection is off: the streams reconnect themselves, with a fresh credential and `after`, the
+ * same way for every transport.
  */
-export function socketIoConnector(gatewayUrl: string, io: SocketIoFactory): LiveConnector {
-  return ({ agentId, after, token }, handlers) => {
-    const socket = io(`${gatewayUrl.replace(/\/+$/, '')}/agents`, { transports: ['websocket'], auth: { token }, reconnection: false, forceNew: true });
-    let closed = false;
-    const close = () => {
-      if (closed) return;
-      closed = true;
-      handlers.closed();
-    };
-    socket.on('connect', () =>
-      socket.emit('subscribe', { agent_id: agentId, ...(after ? { after } : {}) }, (ack: AckLike) => (ack?.ok === false ? handlers.fatal(refusal(ack)) : handlers.live())),
-    );
-    socket.on('event', (event: RunEventV1) => handlers.event(event));
-    socket.on('disconnect', close);
-    socket.on('connect_error', close);
-    return {
-      close: () => {
-        closed = true;
-        socket.disconnect();
-      },
-    };
+function socketIoSubscription(gatewayUrl: string, io: SocketIoFactory, payload: Record<string, string>, token: string, handlers: LiveHandlers): { close(): void } {
+  const socket = io(`${gatewayUrl.replace(/\/+$/, '')}/agents`, { transports: ['websocket'], auth: { token }, reconnection: false, forceNew: true });
+  let closed = false;
+  const close = () => {
+    if (closed) return;
+    closed = true;
+    handlers.closed();
   };
+  socket.on('connect', () => socket.emit('subscribe', payload, (ack: AckLike) => (ack?.ok === false ? handlers.fatal(refusal(ack)) : handlers.live())));
+  socket.on('event', (event: RunEventV1) => handlers.event(event));
+  socket.on('disconnect', close);
+  socket.on('connect_error', close);
+  return {
+    close: () => {
+      closed = true;
+      socket.disconnect();
+    },
+  };
+}
+
+/** The socket.io connector of `agents.watch`: ws-gateway's `/agents` namespace, an `agent_id` subscription. */
+export function socketIoConnector(gatewayUrl: string, io: SocketIoFactory): LiveConnector {
+  return ({ agentId, after, token }, handlers) => socketIoSubscription(gatewayUrl, io, { agent_id: agentId, ...(after ? { after } : {}) }, token, handlers);
+}
+
+/** The socket.io connector of `runs.stream`: a `run_id` subscription, replayed after `after`. */
+export function socketIoRunConnector(gatewayUrl: string, io: SocketIoFactory): RunLiveConnector {
+  return ({ runId, after, token }, handlers) => socketIoSubscription(gatewayUrl, io, { run_id: runId, ...(after ? { after } : {}) }, token, handlers);
+}
+
+/**
+ * One live connection as an async generator: the events it receives, until it closes (the generator returns) or
+ * its subscription is refused (it throws that {@link SkreaverError}). Leaving the loop closes the connection.
+ */
+async function* liveEvents(open: (handlers: LiveHandlers) => { close(): void }, signal: AbortSignal | undefined, onLive: () => void): AsyncGenerator<RunEventV1, void> {
+  const queue: RunEventV1[] = [];
+  let closed = false;
+  let fatal: SkreaverError | undefined;
+  let wake: () => void = () => undefined;
+  const notify = () => wake();
+  const connection = open({
+    event: (event) => {
+      queue.push(event);
+      notify();
+    },
+    live: onLive,
+    closed: () => {
+      closed = true;
+      notify();
+    },
+    fatal: (error) => {
+      fatal = error;
+      notify();
+    },
+  });
+  signal?.addEventListener('abort', notify, { once: true });
+  try {
+    for (;;) {
+      if (signal?.aborted) throw signal.reason;
+      const event = queue.shift();
+      if (event) {
+        yield event;
+        continue;
+      }
+      if (fatal) throw fatal;
+      if (closed) return;
+      await new Promise<void>((resolve) => (wake = resolve));
+    }
+  } finally {
+    signal?.removeEventListener('abort', notify);
+    connection.close();
+  }
 }
 
 /**
@@ -252,53 +356,18 @@ export class AgentEventWatch implements AsyncIterable<RunEventV1> {
     for (;;) {
       this.options.onState?.(this.reconnects === 0 ? 'connecting' : 'reconnecting');
       const token = (await this.transport.credential(signal)) ?? '';
-      const queue: RunEventV1[] = [];
-      let closed = false;
-      let fatal: SkreaverError | undefined;
-      let wake: () => void = () => undefined;
-      const notify = () => wake();
-      const connection = this.connector(
-        { agentId: this.agentId, after: this.lastEventId, token },
-        {
-          event: (event) => {
-            queue.push(event);
-            notify();
-          },
-          live: () => {
-            failures = 0;
-            this.options.onState?.('live');
-          },
-          closed: () => {
-            closed = true;
-            notify();
-          },
-          fatal: (error) => {
-            fatal = error;
-            notify();
-          },
-        },
-      );
-      signal?.addEventListener('abort', notify, { once: true });
-      try {
-        for (;;) {
-          if (signal?.aborted) throw signal.reason;
-          const event = queue.shift();
-          if (event) {
-            if (seen.includes(event.id)) continue;
-            seen.push(event.id);
-            if (seen.length > 1_000) seen.shift();
-            this.lastEventId = event.id;
-            failures = 0;
-            yield event;
-            continue;
-          }
-          if (fatal) throw fatal;
-          if (closed) break;
-          await new Promise<void>((resolve) => (wake = resolve));
-        }
-      } finally {
-        signal?.removeEventListener('abort', notify);
-        connection.close();
+      const connection = liveEvents((handlers) => this.connector({ agentId: this.agentId, after: this.lastEventId, token }, handlers), signal, () => {
+        failures = 0;
+        this.options.onState?.('live');
+      });
+      for await (const event of connection) {
+        if (seen.includes(event.id)) continue;
+        seen.push(event.id);
+        if (seen.length > 1_000) seen.shift();
+        this.lastEventId = event.id;
+        failures = 0;
+        yield event;
+        if (signal?.aborted) throw signal.reason;
       }
       if (failures >= maxReconnects) throw new SkreaverError({ status: 0, code: 'stream_ended', message: `the gateway connection dropped ${failures} times in a row` });
       failures += 1;

@@ -1,4 +1,4 @@
-import type { TokenResponse } from '@skreaver/contracts';
+import type { TokenResponse } from './contracts';
 
 import { SkreaverError, errorFromResponse, isAbort } from './errors';
 import type { SocketIoFactory } from './stream';
@@ -23,7 +23,7 @@ export interface SkreaverClientOptions {
   apiKey?: string;
   /** An access token, used as is (no refresh). */
   token?: string;
-  /** ws-gateway's base URL, e.g. `http://localhost:8081`: needed by `agents.watch`. */
+  /** ws-gateway's base URL, e.g. `http://localhost:8081`: needed by `agents.watch`, and (with `io`) by `runs.stream` over socket.io. */
   gatewayUrl?: string;
   fetch?: FetchLike;
   retry?: RetryOptions;
@@ -31,7 +31,7 @@ export interface SkreaverClientOptions {
   headers?: Record<string, string>;
   /** The WebSocket constructor `agents.watch` uses (the global one by default; Node 20 has none: pass `ws`'s). */
   WebSocket?: WebSocketConstructor;
-  /** socket.io-client's `io`: `agents.watch` then uses socket.io (`/agents`) instead of `/ws`. Not bundled. */
+  /** socket.io-client's `io`: with `gatewayUrl`, `runs.stream` and `agents.watch` use socket.io (`/agents`) instead of SSE and `/ws`. Not bundled: injected. */
   io?: SocketIoFactory;
 }
 

@@ -4,6 +4,8 @@ export * from './database-isolation';
 export * from './wait-for';
 export * from './arrivals';
 export * from './private-redis';
+export * from './private-redis-cluster';
+export * from './test-redis-client';
 export * from './private-postgres';
 export * from './contract-factories';
 export * from './raw-http';

@@ -1,8 +1,7 @@
 import { randomBytes } from 'node:crypto';
 
-import Redis from 'ioredis';
-
 import { TEST_REDIS_URL } from './test-env';
+import { deleteKeys, testRedisClient } from './test-redis-client';
 
 /** A Redis key prefix no other test file uses; `cleanup()` deletes every key under it. */
 export interface IsolatedRedis {
@@ -18,18 +17,10 @@ export function isolatedRedis(label: string, url = TEST_REDIS_URL): IsolatedRedi
     url,
     prefix,
     async cleanup() {
-      const redis = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 1 });
+      const redis = testRedisClient(url);
       try {
-        await redis.connect();
         // BullMQ keys start with "{prefix}" (the hash tag), stream keys with "prefix:".
-        for (const pattern of [`${prefix}:*`, `{${prefix}}*`]) {
-          let cursor = '0';
-          do {
-            const [next, keys] = await redis.scan(cursor, 'MATCH', pattern, 'COUNT', 500);
-            cursor = next;
-            if (keys.length) await redis.del(...keys);
-          } while (cursor !== '0');
-        }
+        for (const pattern of [`${prefix}:*`, `{${prefix}}*`]) await deleteKeys(redis, pattern);
       } finally {
         redis.disconnect();
       }

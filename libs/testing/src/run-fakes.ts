@@ -144,9 +144,11 @@ export class InMemoryRunRepository {
       .sort((a, b) => a.created_at.localeCompare(b.created_at));
   }
 
-  async listByAgent(tenantId: string, agentId: string, options: { limit: number }): Promise<Run[]> {
+  async listByAgent(tenantId: string, agentId: string, options: { limit: number; before?: Pick<Run, 'created_at' | 'id'> }): Promise<Run[]> {
+    const { before } = options;
     return this.ofAgent(tenantId, agentId)
-      .sort((a, b) => b.created_at.localeCompare(a.created_at))
+      .sort((a, b) => b.created_at.localeCompare(a.created_at) || b.id.localeCompare(a.id))
+      .filter((run) => !before || run.created_at < before.created_at || (run.created_at === before.created_at && run.id < before.id))
       .slice(0, options.limit);
   }
 

@@ -50,6 +50,13 @@ export const AgentApiConfig = defineConfig({
   SKREAVER_MAX_IN_FLIGHT: envInt(1000, 0, 1_000_000).describe(
     'Requests one replica works on at once; beyond it 503 `overloaded` with `Retry-After: 1`; 0 turns the cap off.',
   ),
+  SKREAVER_CONSOLE_GATEWAY_URL: z
+    .string()
+    .regex(/^https?:\/\/[^/\s?#@]+\/?$/, 'must be an origin such as http://localhost:8081 (scheme, host and port; no path)')
+    .optional()
+    .describe(
+      'ws-gateway as browsers reach it (an origin, e.g. `http://localhost:8081`): the web console\'s live timeline connects there, and the console\'s Content-Security-Policy allows it. Unset: the console\'s own origin (an Ingress or the nginx edge routes `/socket.io` to the gateway). `npm start` sets it.',
+    ),
   /** How runs execute in direct mode, as on a coordinator (RUN_EVENTS_TTL_SECONDS also applies to runs agent-api cancels). */
   ...runExecutionEnv,
 });

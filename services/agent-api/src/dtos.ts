@@ -38,6 +38,7 @@ import {
   RunEventsQuery,
   RunIdParams,
   RunList,
+  AgentRunsQuery,
   RunSearchQuery,
   TokenRequest,
   TokenResponse,
@@ -46,7 +47,6 @@ import {
 } from '@skreaver/contracts';
 import { documented } from '@skreaver/http';
 import { createZodDto } from 'nestjs-zod';
-import { z } from 'zod';
 
 // The contracts (libs/contracts) as classes: a handler parameter typed with one is validated by the global pipe and
 // documented in /openapi.json; a response type is documented with `.Output` (what the API sends, defaults applied).
@@ -62,8 +62,7 @@ export class ListAgentsQueryDto extends documented(createZodDto(ListAgentsQuery)
 export class CreateRunQueryDto extends documented(createZodDto(CreateRunQuery)) {}
 export class RunSearchQueryDto extends documented(createZodDto(RunSearchQuery)) {}
 export class RunEventsQueryDto extends documented(createZodDto(RunEventsQuery)) {}
-/** `?limit=` of `GET /agents/{id}/runs`. */
-export class AgentRunsQueryDto extends createZodDto(z.strictObject({ limit: z.coerce.number().int().min(1).max(500).default(100) })) {}
+export class AgentRunsQueryDto extends documented(createZodDto(AgentRunsQuery)) {}
 export class MemoryListQueryDto extends documented(createZodDto(MemoryListQuery)) {}
 export class MeshDeadLetterQueryDto extends documented(createZodDto(MeshDeadLetterQuery)) {}
 export class ApiKeyListQueryDto extends documented(createZodDto(ApiKeyListQuery)) {}

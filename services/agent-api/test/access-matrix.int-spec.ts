@@ -13,7 +13,7 @@ const PROBES = new Set([
   // The API docs are public too: everything but the probes, /docs and /openapi.json needs a credential.
   'GET /openapi.json', 'HEAD /openapi.json', 'GET /docs', 'HEAD /docs', 'GET /docs/*', 'HEAD /docs/*',
   // The web console's files (its API calls carry the token).
-  'GET /console', 'HEAD /console', 'GET /console/*', 'HEAD /console/*',
+  'GET /console', 'HEAD /console', 'GET /console/config.json', 'HEAD /console/config.json', 'GET /console/*', 'HEAD /console/*',
 ]);
 const TOKEN_EXCHANGE = 'POST /auth/token';
 const isAdminArea = (route: RouteInfo) =>

@@ -1,8 +1,8 @@
 import { Queues, Streams, queueName, streamKey } from '@skreaver/contracts';
 import type { Agent, ApiErrorBody, Run, RunEventsPage } from '@skreaver/contracts';
 import { DATABASE_KINDS } from '@skreaver/testing';
+import { createRedis, type RedisClient } from '@skreaver/messaging';
 import { Queue } from 'bullmq';
-import Redis from 'ioredis';
 
 import { bootAgentApi } from './agent-api.harness';
 import type { BootedAgentApi } from './agent-api.harness';
@@ -21,12 +21,12 @@ async function json<T>(url: string, init: RequestInit = {}): Promise<{ status: n
 
 describe.each(DATABASE_KINDS)('agent-api on %s', (kind) => {
   let api: BootedAgentApi;
-  let redis: Redis;
+  let redis: RedisClient;
 
   beforeAll(async () => {
     api = await bootAgentApi(kind);
     credentials = api.adminHeaders;
-    redis = new Redis(api.redis.url);
+    redis = createRedis(api.redis.url);
   });
 
   afterAll(async () => {

@@ -9,7 +9,7 @@ import type { BootedAgentApi, RouteInfo } from './agent-api.harness';
 const CASES_PER_ROUTE = 30;
 const BODY_LIMIT = 256 * 1024;
 const BODY_METHODS = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
-const PUBLIC_ROUTES = new Set(['GET /health', 'GET /ready', 'GET /metrics', 'GET /openapi.json', 'GET /docs', 'GET /docs/*', 'GET /console', 'GET /console/*']);
+const PUBLIC_ROUTES = new Set(['GET /health', 'GET /ready', 'GET /metrics', 'GET /openapi.json', 'GET /docs', 'GET /docs/*', 'GET /console', 'GET /console/config.json', 'GET /console/*']);
 const ERROR_KEYS = new Set(['error', 'message', 'details', 'request_id']);
 const JSON_TYPES = ['application/json', 'application/json; charset=utf-8', 'Application/JSON'];
 const OTHER_TYPES = ['text/plain', 'application/xml', 'application/x-www-form-urlencoded', 'multipart/form-data; boundary=x', 'application/octet-stream'];

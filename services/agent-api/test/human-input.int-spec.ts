@@ -7,9 +7,9 @@ import { join } from 'node:path';
 
 import type { Agent, ApiErrorBody, Run, RunEventsPage, RunEventV1 } from '@skreaver/contracts';
 import { DATABASE_KINDS, waitFor } from '@skreaver/testing';
+import { createRedis, type RedisClient } from '@skreaver/messaging';
 import Ajv2020 from 'ajv/dist/2020';
 import addFormats from 'ajv-formats';
-import Redis from 'ioredis';
 
 import { bootAgentApi } from './agent-api.harness';
 import type { ApiResponse, BootedAgentApi, RequestOptions } from './agent-api.harness';
@@ -25,7 +25,7 @@ const CITY_SCHEMA = { type: 'object', properties: { city: { type: 'string', minL
 describe.each(DATABASE_KINDS)('human input on %s', (kind) => {
   let api: BootedAgentApi;
   let pluginDir: string;
-  let redis: Redis;
+  let redis: RedisClient;
   // A scripted OpenAI-compatible endpoint: the first model call asks for request_input, the next ones answer with the
   // tool result they were given. Every request is recorded, so a test sees whether a model call was repeated.
   let model: Server;
@@ -85,7 +85,7 @@ module.exports = [{
       RUN_INPUT_SWEEP_INTERVAL_MS: '100',
       SKREAVER_TOOLS_ALLOWED_NETWORKS: '127.0.0.1/32',
     });
-    redis = new Redis(api.redis.url);
+    redis = createRedis(api.redis.url);
   });
 
   afterAll(async () => {

@@ -20,6 +20,7 @@ const NOT_IN_SDK: Record<string, string> = {
   'GET /docs': 'Swagger UI, for browsers',
   'GET /docs/{path}': 'Swagger UI assets',
   'GET /console': 'the web console, for browsers (it calls the API through this SDK)',
+  'GET /console/config.json': 'the web console\'s settings (where ws-gateway is)',
   'GET /console/{path}': 'the web console files',
   'GET /metrics': 'Prometheus scrapes it, not clients',
 };

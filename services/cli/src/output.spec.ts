@@ -59,17 +59,27 @@ describe('CLI output', () => {
     expect(ndjson.text()).toBe('{"seq":1}\n{"seq":2}\n');
   });
 
-  it('should draw a spinner on a TTY only', () => {
+  it('should draw a spinner on a TTY only, hiding the cursor meanwhile', () => {
+    const exitListeners = process.listenerCount('exit');
     const tty = fakeStream(true);
-    const spinner = new Spinner(tty);
+    const spinner = new Spinner(tty, { TERM: 'xterm' });
     spinner.start('run r1: connecting');
     spinner.update('run r1: run.started');
     spinner.stop();
-    expect(tty.text()).toContain('\r\x1b[2K');
-    expect(tty.text()).toContain('run r1: run.started');
+    spinner.stop();
+    // eslint-disable-next-line no-control-regex -- the escape sequences are what the test looks for
+    expect(tty.text()).toMatch(/^\x1b\[\?25l\r\x1b\[2K⠋ run r1: connecting \(0\.\ds\)\r\x1b\[2K⠋ run r1: run\.started \(0\.\ds\)\r\x1b\[2K\x1b\[\?25h$/);
+    // The exit hook that restores the cursor is gone once the spinner stopped.
+    expect(process.listenerCount('exit')).toBe(exitListeners);
+
+    const dumb = fakeStream(true);
+    const plain = new Spinner(dumb, { TERM: 'dumb' });
+    plain.start('run r1: connecting');
+    plain.stop();
+    expect(dumb.text()).toBe('');
 
     const pipe = fakeStream(false);
-    const quiet = new Spinner(pipe);
+    const quiet = new Spinner(pipe, { TERM: 'xterm' });
     quiet.start('run r1: connecting');
     quiet.update('run r1: run.started');
     quiet.stop();

@@ -98,46 +98,68 @@ export class Printer {
 }
 
 const FRAMES = ['⠋', '⠙', '⠹', '⠸', '⠼', '⠴', '⠦', '⠧', '⠇', '⠏'];
+const CLEAR_LINE = '\r\x1b[2K';
+const HIDE_CURSOR = '\x1b[?25l';
+const SHOW_CURSOR = '\x1b[?25h';
 
-/** A one-line progress indicator on a TTY (redrawn in place); nothing at all when the stream is not a TTY. */
+/**
+ * A one-line progress indicator on a terminal: a frame, the text and the seconds elapsed, redrawn in place every
+ * 100 ms (carriage return, erase line) with the cursor hidden meanwhile. Nothing at all when the stream is not a TTY
+ * (a pipe, a file) or the terminal is `dumb`: output there stays plain lines.
+ */
 export class Spinner {
   private frame = 0;
   private text = '';
+  private startedAt = 0;
   private timer: NodeJS.Timeout | undefined;
+  // A second Ctrl-C exits at once (process.exit): the cursor must come back even then.
+  private readonly restoreCursor = () => this.out.write(CLEAR_LINE + SHOW_CURSOR);
 
-  constructor(private readonly out: NodeJS.WriteStream) {}
+  constructor(
+    private readonly out: NodeJS.WriteStream,
+    private readonly env: Record<string, string | undefined> = process.env,
+  ) {}
 
   get active(): boolean {
-    return this.out.isTTY === true;
+    return this.out.isTTY === true && this.env['TERM'] !== 'dumb';
   }
 
   start(text: string): void {
-    if (!this.active) return;
     this.text = text;
+    if (!this.active || this.timer) return;
+    this.startedAt = Date.now();
+    this.out.write(HIDE_CURSOR);
+    process.once('exit', this.restoreCursor);
     this.draw();
-    this.timer = setInterval(() => this.draw(), 100);
+    this.timer = setInterval(() => {
+      this.frame = (this.frame + 1) % FRAMES.length;
+      this.draw();
+    }, 100);
     this.timer.unref();
   }
 
+  /** New text, drawn at once (the frame moves on with the clock only). */
   update(text: string): void {
     this.text = text;
-    if (this.active) this.draw();
+    if (this.timer) this.draw();
   }
 
-  /** Clears the line (before other output, and at the end). */
+  /** Clears the line (before other output: the next update or tick draws it again below). */
   clear(): void {
-    if (this.active) this.out.write('\r\x1b[2K');
+    if (this.timer) this.out.write(CLEAR_LINE);
   }
 
   stop(): void {
-    if (this.timer) clearInterval(this.timer);
+    if (!this.timer) return;
+    clearInterval(this.timer);
     this.timer = undefined;
-    this.clear();
+    this.out.write(CLEAR_LINE + SHOW_CURSOR);
+    process.off('exit', this.restoreCursor);
   }
 
   private draw(): void {
-    this.frame = (this.frame + 1) % FRAMES.length;
     const width = this.out.columns || 80;
-    this.out.write(`\r\x1b[2K${truncate(`${FRAMES[this.frame]} ${this.text}`, width - 1)}`);
+    const seconds = ((Date.now() - this.startedAt) / 1000).toFixed(1);
+    this.out.write(`${CLEAR_LINE}${truncate(`${FRAMES[this.frame]} ${this.text} (${seconds}s)`, width - 1)}`);
   }
 }

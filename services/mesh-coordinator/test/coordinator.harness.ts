@@ -3,12 +3,11 @@ import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import { Test } from '@nestjs/testing';
 import { AgentRegistry, builtInAgents, defineAgent, echoAgent } from '@skreaver/agent-runtime';
 import { Queues } from '@skreaver/contracts';
-import { RunEventLog, StreamProducer, StreamReader, TypedQueue } from '@skreaver/messaging';
+import { RunEventLog, StreamProducer, StreamReader, TypedQueue, createRedis, type RedisClient } from '@skreaver/messaging';
 import { JsonLogger } from '@skreaver/observability';
 import { AgentRepository, RunEventArchive, RunRepository, createDataSource } from '@skreaver/persistence';
 import { isolatedDatabase, isolatedRedis } from '@skreaver/testing';
 import type { IsolatedDatabase, IsolatedRedis } from '@skreaver/testing';
-import Redis from 'ioredis';
 import { z } from 'zod';
 import type { DataSource } from 'typeorm';
 
@@ -43,7 +42,7 @@ export interface CoordinatorHarness {
   runs: RunRepository;
   archive: RunEventArchive;
   /** A client of the test's own on the coordinator's Redis. */
-  redis: Redis;
+  redis: RedisClient;
   redisIsolation: IsolatedRedis;
   database: IsolatedDatabase;
   queue: TypedQueue<typeof Queues.runs>;
@@ -83,7 +82,7 @@ export async function startCoordinator(
   const app = moduleRef.createNestApplication<NestFastifyApplication>(new FastifyAdapter());
   await app.init();
 
-  const redis = new Redis(redisIsolation.url);
+  const redis = createRedis(redisIsolation.url);
   const queue = new TypedQueue(Queues.runs, { connection: redis, keyPrefix: redisIsolation.prefix });
   let closed = false;
   const harness: CoordinatorHarness = {

@@ -7,7 +7,7 @@ import { DATABASE_KINDS, waitFor } from '@skreaver/testing';
 import type { IsolatedRedis } from '@skreaver/testing';
 import { newId, nowIso } from '@skreaver/util';
 import { Queue } from 'bullmq';
-import type Redis from 'ioredis';
+import type { RedisClient } from '@skreaver/messaging';
 import { register } from 'prom-client';
 import type { DataSource } from 'typeorm';
 
@@ -19,7 +19,7 @@ import type { CoordinatorHarness } from './coordinator.harness';
 describe.each(DATABASE_KINDS)('mesh-coordinator run execution on %s', (kind) => {
   let harness: CoordinatorHarness;
   let dataSource: DataSource;
-  let redis: Redis;
+  let redis: RedisClient;
   let redisIsolation: IsolatedRedis;
   let queue: TypedQueue<typeof Queues.runs>;
   let eventLog: RunEventLog;

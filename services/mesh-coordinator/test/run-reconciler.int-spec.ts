@@ -7,7 +7,7 @@ import { RunCancellation, RunExecutor, threadRunSlots } from '@skreaver/runs';
 import { DATABASE_KINDS, waitFor } from '@skreaver/testing';
 import type { IsolatedRedis } from '@skreaver/testing';
 import { newId } from '@skreaver/util';
-import type Redis from 'ioredis';
+import type { RedisClient } from '@skreaver/messaging';
 import type { DataSource } from 'typeorm';
 
 import { RunReconcilerService } from '../src/runs/run-reconciler.service';
@@ -24,7 +24,7 @@ const LONG_AGO = new Date(Date.now() - 3_600_000).toISOString();
 describe.each(DATABASE_KINDS)('run reconciler on %s', (kind) => {
   let harness: CoordinatorHarness;
   let dataSource: DataSource;
-  let redis: Redis;
+  let redis: RedisClient;
   let redisIsolation: IsolatedRedis;
   let queue: TypedQueue<typeof Queues.runs>;
   let eventLog: RunEventLog;

@@ -6,13 +6,12 @@ import type { IssuedToken } from '@skreaver/auth';
 import { AGENTS_NAMESPACE, AckV1, RunEventV1, WS_PATH, WsServerFrameV1, runEventId } from '@skreaver/contracts';
 import type { Role, WsErrorV1 } from '@skreaver/contracts';
 import { createServiceApp } from '@skreaver/http';
-import { RunEventLog, StreamProducer, StreamReader, redisOutage } from '@skreaver/messaging';
+import { RunEventLog, StreamProducer, StreamReader, redisOutage, createRedis, type RedisClient } from '@skreaver/messaging';
 import { JsonLogger } from '@skreaver/observability';
 import { ApiKeyRepository, RunEventArchive, createDataSource, databaseOutage } from '@skreaver/persistence';
 import { arrivals, isolatedRedis, isolatedSqlite, waitFor } from '@skreaver/testing';
 import type { IsolatedDatabase, IsolatedRedis } from '@skreaver/testing';
 import { nowIso } from '@skreaver/util';
-import Redis from 'ioredis';
 import { io } from 'socket.io-client';
 import type { Socket } from 'socket.io-client';
 import type { DataSource } from 'typeorm';
@@ -28,7 +27,7 @@ export interface GatewayWorld {
   database: IsolatedDatabase;
   jwtSecret: string;
   /** A client of the test Redis, e.g. to write raw stream entries. */
-  client: Redis;
+  client: RedisClient;
   producer: StreamProducer;
   eventLog: RunEventLog;
   /** Stores events in the database archive, as coordinators do for finished runs (without their run rows). */
@@ -48,7 +47,7 @@ export async function createWorld(label: string): Promise<GatewayWorld> {
   const dataSource: DataSource = createDataSource({ dataDir: database.dataDir, poolSize: 1, runMigrations: true });
   await dataSource.initialize();
   await dataSource.runMigrations({ transaction: 'all' });
-  const client = new Redis(redis.url);
+  const client = createRedis(redis.url);
   const producer = new StreamProducer(client, redis.prefix);
   const eventLog = new RunEventLog(producer, new StreamReader(client, redis.prefix));
   const keys = new ApiKeyRepository(dataSource);

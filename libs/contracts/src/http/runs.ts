@@ -59,7 +59,8 @@ export type Run = z.infer<typeof Run>;
 export const RunIdParams = z.object({ id: RunId });
 export type RunIdParams = z.infer<typeof RunIdParams>;
 
-export const RunList = z.object({ items: z.array(Run) });
+/** A page of runs, newest first; `next_cursor` (null on the last page) is the `cursor` of the next one. */
+export const RunList = z.object({ items: z.array(Run), next_cursor: z.string().nullable() });
 export type RunList = z.infer<typeof RunList>;
 
 /** Longest `?wait=` a caller may ask for, seconds. */

@@ -5,6 +5,8 @@ import { Column, Entity, Index, PrimaryColumn } from 'typeorm';
 /** Row of `agents`; JSON and timestamps are text so one schema serves SQLite and PostgreSQL. */
 @Entity({ name: 'agents' })
 @Index('idx_agents_tenant_id_created_at', ['tenant_id', 'created_at'])
+@Index('idx_agents_tenant_id_status_created_at_id', ['tenant_id', 'status', 'created_at', 'id'])
+@Index('idx_agents_tenant_id_kind_created_at_id', ['tenant_id', 'kind', 'created_at', 'id'])
 export class AgentEntity {
   @PrimaryColumn({ type: 'varchar', length: 36, primaryKeyConstraintName: 'pk_agents' })
   id!: string;

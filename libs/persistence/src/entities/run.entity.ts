@@ -12,6 +12,8 @@ import { AgentEntity } from './agent.entity';
 @Index('idx_runs_status_created_at', ['status', 'created_at'])
 @Index('idx_runs_input_expires_at', ['input_expires_at'])
 @Index('idx_runs_thread_id_status', ['thread_id', 'status'])
+@Index('idx_runs_tenant_id_status_created_at_id', ['tenant_id', 'status', 'created_at', 'id'])
+@Index('idx_runs_tenant_id_created_at_id', ['tenant_id', 'created_at', 'id'])
 export class RunEntity {
   @PrimaryColumn({ type: 'varchar', length: 36, primaryKeyConstraintName: 'pk_runs' })
   id!: string;

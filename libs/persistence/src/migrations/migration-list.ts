@@ -6,6 +6,7 @@ import { OpenRunsIndex1796200000000 } from './open-runs-index.migration';
 import { RunSteps1796300000000 } from './run-steps.migration';
 import { RunInputs1796400000000 } from './run-inputs.migration';
 import { RunUsage1796600000000 } from './run-usage.migration';
+import { LargeTenantIndexes1796700000000 } from './large-tenant-indexes.migration';
 
 import { Threads1796500000000 } from './threads.migration';
 
@@ -21,4 +22,5 @@ export const MIGRATIONS = [
   RunInputs1796400000000,
   Threads1796500000000,
   RunUsage1796600000000,
+  LargeTenantIndexes1796700000000,
 ];

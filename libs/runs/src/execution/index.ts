@@ -13,3 +13,4 @@ export * from './run-leases';
 export * from './direct-run-recovery';
 export * from './run-metrics';
 export * from './tool-metrics';
+export * from './retention.service';

@@ -4,7 +4,7 @@ import { MESSAGING_OPTIONS, REDIS } from '@skreaver/messaging';
 import type { MessagingOptions } from '@skreaver/messaging';
 import { JsonLogger, counter } from '@skreaver/observability';
 import { AgentRepository, RunRepository } from '@skreaver/persistence';
-import type Redis from 'ioredis';
+import type { RedisClient } from '@skreaver/messaging';
 
 import { InputExpirySweeper } from '../input-expiry-sweeper';
 import type { InputSweepReport } from '../input-expiry-sweeper';
@@ -36,7 +36,7 @@ export class InputExpiryService implements OnApplicationBootstrap, BeforeApplica
     resumer: RunResumer,
     executor: RunExecutor,
     private readonly logger: JsonLogger,
-    @Inject(REDIS) private readonly redis: Redis,
+    @Inject(REDIS) private readonly redis: RedisClient,
     @Inject(MESSAGING_OPTIONS) messaging: MessagingOptions,
     @Inject(RUN_EXECUTION_CONFIG) private readonly config: Pick<RunExecutionConfig, 'WORKER_ID' | 'RUN_INPUT_SWEEP_INTERVAL_MS'>,
   ) {

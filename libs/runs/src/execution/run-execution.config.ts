@@ -73,6 +73,22 @@ export const runExecutionEnv = {
   RUN_INPUT_SWEEP_INTERVAL_MS: envInt(5_000, 100, 3_600_000).describe(
     'How often one of the processes that execute runs (coordinators; agent-api in direct mode) ends the waits for input that expired.',
   ),
+  // Database rows cost disk, not memory: the default keeps them, so an upgrade never deletes history nobody asked to.
+  SKREAVER_RETENTION_RUNS_DAYS: envInt(0, 0, 36_500).describe(
+    'Days a finished run (completed, failed, cancelled) is kept after it finished, with its archived events and steps; then the retention sweep deletes it. `0` (the default) keeps runs forever; 30 suits most deployments. Open and waiting runs are never deleted.',
+  ),
+  SKREAVER_RETENTION_AUDIT_DAYS: envInt(0, 0, 36_500).describe(
+    'Days an audit log entry is kept; `0` (the default) keeps the audit log forever.',
+  ),
+  SKREAVER_RETENTION_DEAD_LETTERS_DAYS: envInt(14, 0, 36_500).describe(
+    'Days a mesh dead letter is kept in the dead-letter stream (also bounded to about 100,000 entries on every append); `0` keeps them until that bound.',
+  ),
+  SKREAVER_RETENTION_SWEEP_INTERVAL_MS: envInt(60_000, 1_000, 86_400_000).describe(
+    'How often one of the processes that execute runs (coordinators; agent-api in direct mode) deletes what outlived its retention; a sweep spends at most half of it, in batches.',
+  ),
+  SKREAVER_RETENTION_BATCH_SIZE: envInt(1_000, 1, 100_000).describe(
+    'Rows (or dead letters) one retention delete statement removes at most: small batches keep each statement short on a large table.',
+  ),
   RUN_MAX_OUTPUT_BYTES: envInt(DEFAULT_RUN_LIMITS.maxOutputBytes, 1, 64 * 1024 * 1024).describe(
     'Default largest run output, bytes of its JSON (`limits.max_output_bytes`); beyond it `output_too_large`.',
   ),

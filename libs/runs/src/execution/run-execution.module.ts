@@ -3,7 +3,7 @@ import type { DynamicModule, Provider } from '@nestjs/common';
 import { AgentRegistry, AgentRunner } from '@skreaver/agent-runtime';
 import { MESSAGING_OPTIONS, MeshStore, MessagingModule, REDIS } from '@skreaver/messaging';
 import type { MessagingOptions } from '@skreaver/messaging';
-import type Redis from 'ioredis';
+import type { RedisClient } from '@skreaver/messaging';
 import { PersistenceModule } from '@skreaver/persistence';
 
 import { MeshPublisher } from '../mesh-publisher';
@@ -14,6 +14,7 @@ import { DirectRunRecovery } from './direct-run-recovery';
 import { InProcessRunWorker } from './in-process-run.worker';
 import { LlmMetrics } from './llm-metrics';
 import { InputExpiryService } from './input-expiry.service';
+import { RetentionService } from './retention.service';
 import { PublishingMeshClient } from './publishing-mesh.client';
 import type { RunExecutionConfig } from './run-execution.config';
 import { RUN_EXECUTION_CONFIG, RUN_EXECUTION_SHUTDOWN_GRACE_MS } from './run-execution.tokens';
@@ -45,6 +46,7 @@ export class RunExecutionModule {
       { provide: RUN_EXECUTION_CONFIG, useValue: config },
       RunExecutor,
       InputExpiryService,
+      RetentionService,
       ThreadTurns,
       RunMetrics,
       ToolMetrics,
@@ -65,7 +67,7 @@ export class RunExecutionModule {
         {
           provide: RunLeases,
           inject: [REDIS, MESSAGING_OPTIONS],
-          useFactory: (redis: Redis, messaging: MessagingOptions) => new RunLeases(redis, messaging.keyPrefix, config.RUN_DIRECT_LEASE_MS),
+          useFactory: (redis: RedisClient, messaging: MessagingOptions) => new RunLeases(redis, messaging.keyPrefix, config.RUN_DIRECT_LEASE_MS),
         },
         DirectRunRecovery,
       );

@@ -206,12 +206,12 @@ describe(RunExecutor.name, () => {
       expect(events.every((event) => event.tenant_id === TENANT && event.agent_id === AGENT_ID)).toBe(true);
     });
 
+    // No `steps.list` (nor input answers): a run no attempt had started has journaled nothing and waited for no one.
     it('should mark the run running before the agent runs and store the result before logging it', () => {
       expect(mocks.journal).toEqual([
         'runs.markRunning',
         'eventLog.append run.started',
         'cancellation.requested',
-        'steps.list',
         'agent.run',
         'runs.markCompleted',
         'eventLog.append run.completed',
@@ -413,6 +413,14 @@ describe(RunExecutor.name, () => {
     expect(mocks.eventLog.eventsOf(RUN_ID)[2]?.data).toEqual({ attempt: 2, worker: 'worker-1' });
     expect(mocks.runs.stored(RUN_ID)).toMatchObject({ status: 'completed', attempts: 2 });
     expect(mocks.agent.contexts[0]?.attempt).toBe(2);
+  });
+
+  it('should read the journal of a run an earlier attempt started (only a never-started run skips it)', async () => {
+    seedQueuedRun(mocks, RunFactory.create({ status: 'running', attempts: 1, started_at: '2026-01-01T00:00:00.000Z' }));
+
+    await sut.execute(RunFactory.job(), FIRST_OF_THREE, signal);
+
+    expect(mocks.journal).toContain('steps.list');
   });
 
   describe('when the agent throws on a non-final attempt', () => {

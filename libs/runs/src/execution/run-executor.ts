@@ -194,6 +194,7 @@ export class RunExecutor {
     try {
       const threads = run.thread_id ? this.threads : undefined;
       const thread = threads ? await this.db(() => threads.open(run), 'read thread') : undefined;
+      const fresh = run.started_at === null;
       const output = await this.runner.run({
         agentId: agent.id,
         runId: run.id,
@@ -206,10 +207,12 @@ export class RunExecutor {
         onActivity: (activity) => log.appendActivity(activity),
         firstDeltaIndex: nextDeltaIndex(log.events),
         onUsage,
-        // Answers people gave while it waited: a resumed run replays with them.
-        inputs: await this.db(() => this.runs.inputAnswers(run.id), 'read run inputs'),
+        // Answers people gave while it waited: a resumed run replays with them. A run no attempt had started when
+        // it was read (no `started_at`: only `markRunning` sets it, nothing clears it) cannot have waited, nor
+        // journaled a step: both reads are skipped for it, the common case of a run's one and only attempt.
+        inputs: fresh ? {} : await this.db(() => this.runs.inputAnswers(run.id), 'read run inputs'),
         // Every attempt (a retry, a job delivered again after its worker died) replays the steps earlier ones recorded.
-        journal: new StoredRunJournal(this.steps, run.id, this.database, signal),
+        journal: new StoredRunJournal(this.steps, run.id, this.database, signal, { fresh }),
         thread,
       });
       if (signal.aborted) return abortedOutcome(signal);

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 
-import type Redis from 'ioredis';
+import type { RedisClient } from '@skreaver/messaging';
 
 // Takes the key when free, or keeps it when it already names this holder (a run retried here keeps its lease).
 const CLAIM =
@@ -23,7 +23,7 @@ export class RunLeases {
   private timer: NodeJS.Timeout | undefined;
 
   constructor(
-    private readonly redis: Redis,
+    private readonly redis: RedisClient,
     private readonly keyPrefix: string,
     readonly leaseMs: number,
   ) {}

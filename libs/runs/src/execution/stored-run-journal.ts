@@ -15,9 +15,12 @@ export class StoredRunJournal implements RunJournal {
     private readonly runId: string,
     private readonly database: DatabaseWait,
     private readonly signal?: AbortSignal,
+    /** `fresh`: no attempt of the run had started before this one (steps are recorded only after `markRunning`): no steps to read. */
+    private readonly options: { fresh?: boolean } = {},
   ) {}
 
   async load(): Promise<JournalEntry[]> {
+    if (this.options.fresh) return [];
     const steps = await this.database.run(() => this.steps.list(this.runId), 'read run journal', this.signal);
     return steps.map(toEntry);
   }

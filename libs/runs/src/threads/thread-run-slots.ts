@@ -1,7 +1,7 @@
 import type { DoubleTextingPolicy } from '@skreaver/contracts';
 import { AgentRunSlots } from '@skreaver/messaging';
 import type { Admission, AdmissionMode } from '@skreaver/messaging';
-import type Redis from 'ioredis';
+import type { RedisClient } from '@skreaver/messaging';
 
 const MODES: Record<DoubleTextingPolicy, AdmissionMode> = { reject: 'reject', enqueue: 'queue', interrupt: 'interrupt' };
 
@@ -41,6 +41,6 @@ export class ThreadRunSlots {
 }
 
 /** The thread slots of a service: `AgentRunSlots` under `<keyPrefix>:threads`, apart from the agents' own. */
-export function threadRunSlots(redis: Redis, keyPrefix: string): ThreadRunSlots {
+export function threadRunSlots(redis: RedisClient, keyPrefix: string): ThreadRunSlots {
   return new ThreadRunSlots(new AgentRunSlots(redis, `${keyPrefix}:threads`));
 }

@@ -4,38 +4,45 @@ import { join } from 'node:path';
 
 import { ConsoleAssets } from './console.assets';
 
-describe('ConsoleAssets', () => {
+describe(ConsoleAssets.name, () => {
   const root = mkdtempSync(join(tmpdir(), 'console-assets-'));
-  const consoleDir = join(root, 'console');
-  const sdkDir = join(root, 'sdk');
-  mkdirSync(consoleDir);
-  mkdirSync(sdkDir);
-  writeFileSync(join(consoleDir, 'index.html'), '<!DOCTYPE html>');
-  writeFileSync(join(consoleDir, 'app.js'), 'export {};');
-  writeFileSync(join(consoleDir, 'console.css'), 'body {}');
-  writeFileSync(join(consoleDir, '.secret.js'), 'no');
-  writeFileSync(join(sdkDir, 'index.js'), 'export const SkreaverClient = 1;');
-  writeFileSync(join(sdkDir, 'index.js.map'), '{}');
+  const dist = join(root, 'dist');
+  mkdirSync(join(dist, 'assets'), { recursive: true });
+  mkdirSync(join(dist, 'nested', 'deeper'), { recursive: true });
+  writeFileSync(join(dist, 'index.html'), '<!DOCTYPE html>');
+  writeFileSync(join(dist, 'assets', 'index-DVkwb3Gq.js'), 'export {};');
+  writeFileSync(join(dist, 'assets', 'index-BcEoLBu7.css'), 'body {}');
+  writeFileSync(join(dist, 'assets', 'index-DVkwb3Gq.js.map'), '{}');
+  writeFileSync(join(dist, 'assets', '.secret.js'), 'no');
+  writeFileSync(join(dist, 'nested', 'deeper', 'x.js'), 'no');
   writeFileSync(join(root, 'outside.js'), 'no');
 
-  const assets = new ConsoleAssets(consoleDir, sdkDir);
+  const sut = new ConsoleAssets(dist);
 
-  it('should serve the page, the console files and the SDK modules with their content types', async () => {
-    expect(await assets.page()).toEqual({ body: Buffer.from('<!DOCTYPE html>'), contentType: 'text/html; charset=utf-8' });
-    expect((await assets.asset('app.js'))?.contentType).toBe('text/javascript; charset=utf-8');
-    expect((await assets.asset('console.css'))?.contentType).toBe('text/css; charset=utf-8');
-    expect((await assets.asset('sdk/index.js'))?.body.toString()).toBe('export const SkreaverClient = 1;');
+  it('should serve the page and the hashed bundle files with their content types', async () => {
+    expect(await sut.page()).toEqual({ body: Buffer.from('<!DOCTYPE html>'), contentType: 'text/html; charset=utf-8', immutable: false });
+    expect(await sut.asset('assets/index-DVkwb3Gq.js')).toEqual({ body: Buffer.from('export {};'), contentType: 'text/javascript; charset=utf-8', immutable: true });
+    expect((await sut.asset('assets/index-BcEoLBu7.css'))?.contentType).toBe('text/css; charset=utf-8');
   });
 
-  it.each(['../outside.js', 'sdk/../../outside.js', '.secret.js', 'sdk/index.js.map', 'index.js', 'sdk/app.js', '__proto__', 'constructor', '', 'app.js/'])(
-    'should find nothing for %j',
-    async (name) => {
-      expect(await assets.asset(name)).toBeUndefined();
-    },
-  );
+  it.each([
+    '../outside.js',
+    'assets/../../outside.js',
+    'assets/.secret.js',
+    'assets/index-DVkwb3Gq.js.map',
+    'index-DVkwb3Gq.js',
+    'nested/deeper/x.js',
+    '__proto__',
+    'constructor',
+    '',
+    'assets/',
+    'assets',
+  ])('should find nothing for %j', async (name) => {
+    expect(await sut.asset(name)).toBeUndefined();
+  });
 
-  it('should find nothing while the console folder is missing', async () => {
-    const missing = new ConsoleAssets(join(root, 'nope'), join(root, 'nope-either'));
+  it('should find nothing while the console is not built', async () => {
+    const missing = new ConsoleAssets(join(root, 'nope'));
     expect(await missing.page()).toBeUndefined();
   });
 });

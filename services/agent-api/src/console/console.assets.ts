@@ -5,30 +5,36 @@ import { join } from 'node:path';
 export interface ConsoleAsset {
   body: Buffer;
   contentType: string;
+  /** Vite names bundle files after their content hash (`assets/index-B1x9.js`): a new build means new names. */
+  immutable: boolean;
 }
 
 const TYPES: ReadonlyMap<string, string> = new Map([
   ['.html', 'text/html; charset=utf-8'],
   ['.js', 'text/javascript; charset=utf-8'],
   ['.css', 'text/css; charset=utf-8'],
+  ['.svg', 'image/svg+xml'],
+  ['.png', 'image/png'],
+  ['.ico', 'image/x-icon'],
+  ['.woff2', 'font/woff2'],
 ]);
 
-/** Names a request may ask for: plain file names, no path, no dot files. */
-const FILE_NAME = /^[a-z0-9][a-z0-9-]*\.(?:html|js|css)$/;
+/** Names a request may ask for: plain file names (no dot files, no source maps), at the top or under `assets/`. */
+const FILE_NAME = /^[A-Za-z0-9][A-Za-z0-9_-]*(?:\.[A-Za-z0-9_-]+)*\.(?:html|js|css|svg|png|ico|woff2)$/;
+const SUBFOLDERS = ['assets'];
 
 /**
- * The web console's files: its own (services/agent-api/console: a page, a style sheet, ES modules) and the SDK's
- * ES module build (libs/sdk/dist/esm, what `npm run build` writes), served under `/console/sdk/`. The allow-list
- * is the files found in those two folders at the first request, so a request path never reaches the file system.
+ * The web console's files: the static build of services/console (React + Vite, written by `npm run build` to
+ * services/console/dist: `index.html` and the hashed bundle under `assets/`). The allow-list is the files found in
+ * that folder at the first request, so a request path never reaches the file system.
  */
 export class ConsoleAssets {
   private listing?: Promise<Map<string, string>>;
   private readonly cache = new Map<string, Promise<ConsoleAsset>>();
 
   constructor(
-    // From services/agent-api/{src,dist}/console: the repository's (or the image's /app) folders.
-    private readonly consoleDir = join(__dirname, '..', '..', 'console'),
-    private readonly sdkDir = join(__dirname, '..', '..', '..', '..', 'libs', 'sdk', 'dist', 'esm'),
+    // From services/agent-api/{src,dist}/console: the repository's (or the image's /app) services/console/dist.
+    private readonly dir = join(__dirname, '..', '..', '..', 'console', 'dist'),
   ) {}
 
   /** The console's page (every route of the single-page app answers it). */
@@ -36,7 +42,7 @@ export class ConsoleAssets {
     return this.asset('index.html');
   }
 
-  /** `name` of the console (`app.js`) or `sdk/<name>` of the SDK's ESM build; undefined for any other name. */
+  /** `name` of the console's build (`index.html`, `assets/index-B1x9.js`); undefined for any other name. */
   async asset(name: string): Promise<ConsoleAsset | undefined> {
     const files = await this.files();
     const path = files.get(name);
@@ -44,7 +50,7 @@ export class ConsoleAssets {
     if (!path || !contentType) return undefined;
     let cached = this.cache.get(name);
     if (!cached) {
-      cached = readFile(path).then((body) => ({ body, contentType }));
+      cached = readFile(path).then((body) => ({ body, contentType, immutable: name.startsWith('assets/') }));
       cached.catch(() => this.cache.delete(name));
       this.cache.set(name, cached);
     }
@@ -55,15 +61,16 @@ export class ConsoleAssets {
     if (!this.listing) {
       this.listing = (async () => {
         const files = new Map<string, string>();
-        for (const [prefix, dir] of [['', this.consoleDir], ['sdk/', this.sdkDir]] as const) {
+        for (const prefix of ['', ...SUBFOLDERS.map((folder) => `${folder}/`)]) {
+          const dir = join(this.dir, prefix);
           const names = await readdir(dir).catch(() => [] as string[]);
           for (const name of names) if (FILE_NAME.test(name)) files.set(`${prefix}${name}`, join(dir, name));
         }
         return files;
       })();
-      // An empty listing (the SDK not built yet) is not kept: the next request looks again.
+      // An empty listing (the console not built yet) is not kept: the next request looks again.
       void this.listing.then((files) => {
-        if (![...files.keys()].some((name) => name.startsWith('sdk/'))) this.listing = undefined;
+        if (!files.has('index.html')) this.listing = undefined;
       });
     }
     return this.listing;

@@ -5,7 +5,7 @@ import { ApiError } from '@skreaver/http';
 import { MeshStore, PAYLOAD_FIELD, REDIS, StreamProducer } from '@skreaver/messaging';
 import { MeshBackpressureError, MeshNoRecipientError, MeshPublisher, RunDispatcher } from '@skreaver/runs';
 import { newId, nowIso } from '@skreaver/util';
-import type Redis from 'ioredis';
+import type { RedisClient } from '@skreaver/messaging';
 
 import { AGENT_API_CONFIG } from '../config';
 import type { AgentApiConfig } from '../config';
@@ -20,7 +20,7 @@ export class MeshService {
     private readonly dispatcher: RunDispatcher,
     private readonly producer: StreamProducer,
     private readonly metrics: MeshApiMetrics,
-    @Inject(REDIS) private readonly redis: Redis,
+    @Inject(REDIS) private readonly redis: RedisClient,
     @Inject(AGENT_API_CONFIG) private readonly config: AgentApiConfig,
   ) {}
 

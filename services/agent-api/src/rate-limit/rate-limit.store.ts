@@ -1,7 +1,6 @@
 import { createHash } from 'node:crypto';
 
-import { redisOptions } from '@skreaver/messaging';
-import Redis from 'ioredis';
+import { type RedisClient, createRedis } from '@skreaver/messaging';
 
 /** One bucket after counting a request against it. */
 export interface RateLimitState {
@@ -118,21 +117,15 @@ const READY_WAIT_MS = 1_000;
  */
 export class RateLimitStore {
   constructor(
-    private readonly redis: Redis,
+    private readonly redis: RedisClient,
     private readonly keyPrefix: string,
   ) {}
 
   /** The connection to give a store: no offline queue, no retry of a failed command, a 250 ms command timeout. */
-  static connect(url: string, connectionName: string): Redis {
-    const redis = new Redis({
-      ...redisOptions(url, { connectionName }),
-      enableOfflineQueue: false,
-      maxRetriesPerRequest: 0,
-      commandTimeout: COMMAND_TIMEOUT_MS,
-    });
-    // Failures surface as rejected commands, which the limiter counts and logs; the events would only repeat them.
-    redis.on('error', () => undefined);
-    return redis;
+  static connect(url: string, connectionName: string): RedisClient {
+    // Failures surface as rejected commands, which the limiter counts and logs; the error events would only repeat
+    // them (createRedis listens, so none goes unhandled).
+    return createRedis(url, { connectionName, commandTimeoutMs: COMMAND_TIMEOUT_MS });
   }
 
   /**

@@ -7,7 +7,7 @@ import { MESSAGING_OPTIONS, REDIS } from '@skreaver/messaging';
 import type { MessagingOptions } from '@skreaver/messaging';
 import { AgentRepository, RunRepository } from '@skreaver/persistence';
 import { InvalidAnswerError, ResumeConflictError, RunResumer } from '@skreaver/runs';
-import type Redis from 'ioredis';
+import type { RedisClient } from '@skreaver/messaging';
 
 import { databaseCall } from '../database-call';
 
@@ -33,7 +33,7 @@ export class RunResumeService {
     private readonly agents: AgentRepository,
     private readonly runs: RunRepository,
     private readonly resumer: RunResumer,
-    @Inject(REDIS) private readonly redis: Redis,
+    @Inject(REDIS) private readonly redis: RedisClient,
     @Inject(MESSAGING_OPTIONS) private readonly messaging: MessagingOptions,
   ) {}
 

@@ -137,8 +137,8 @@ export class RunsController {
   @ApiOperation({ summary: 'List an agent\'s runs, newest first' })
   @ApiOkResponse({ description: 'Runs', type: RunListDto.Output })
   @ApiErrors(AGENT_NOT_FOUND)
-  async listByAgent(@CurrentPrincipal() principal: Principal, @Param() params: AgentIdParamsDto, @Query() query: AgentRunsQueryDto): Promise<RunList> {
-    return { items: await this.runs.listByAgent(principal.tenant_id, params.id, query.limit) };
+  listByAgent(@CurrentPrincipal() principal: Principal, @Param() params: AgentIdParamsDto, @Query() query: AgentRunsQueryDto): Promise<RunList> {
+    return this.runs.listByAgent(principal.tenant_id, params.id, query);
   }
 
   /** The tenant's runs, newest first; `?status=failed` (or `dead`) is the dead-letter list. */
@@ -146,8 +146,8 @@ export class RunsController {
   @RequireRole('viewer')
   @ApiOperation({ summary: 'List the tenant\'s runs; `?status=failed` is the dead-letter list' })
   @ApiOkResponse({ description: 'Runs, newest first', type: RunListDto.Output })
-  async list(@CurrentPrincipal() principal: Principal, @Query() query: RunSearchQueryDto): Promise<RunList> {
-    return { items: await this.runs.list(principal.tenant_id, query) };
+  list(@CurrentPrincipal() principal: Principal, @Query() query: RunSearchQueryDto): Promise<RunList> {
+    return this.runs.list(principal.tenant_id, query);
   }
 
   /** 202 with a new run re-submitting a failed run's input, linked by `redriven_from`; 409 unless the run failed. */

@@ -801,13 +801,29 @@ describe(RunsService.name, () => {
       mocks.runs.seed(RunFactory.create({ id: OTHER_RUN_ID, created_at: '2025-06-01T12:00:02.000Z' }));
       mocks.runs.seed(RunFactory.create({ id: THIRD_RUN_ID, created_at: '2025-06-01T12:00:01.000Z' }));
 
-      const runs = await sut.listByAgent(TENANT, AGENT_ID, 2);
+      const page = await sut.listByAgent(TENANT, AGENT_ID, { limit: 2 });
 
-      expect(runs.map((run) => run.id)).toEqual([OTHER_RUN_ID, THIRD_RUN_ID]);
+      expect(page.items.map((run) => run.id)).toEqual([OTHER_RUN_ID, THIRD_RUN_ID]);
+    });
+
+    it('should continue after next_cursor and end with a null cursor', async () => {
+      mocks.runs.seed(RunFactory.create({ id: RUN_ID, created_at: '2025-06-01T12:00:00.000Z' }));
+      mocks.runs.seed(RunFactory.create({ id: OTHER_RUN_ID, created_at: '2025-06-01T12:00:02.000Z' }));
+      mocks.runs.seed(RunFactory.create({ id: THIRD_RUN_ID, created_at: '2025-06-01T12:00:01.000Z' }));
+
+      const first = await sut.listByAgent(TENANT, AGENT_ID, { limit: 2 });
+      const second = await sut.listByAgent(TENANT, AGENT_ID, { limit: 2, cursor: first.next_cursor ?? undefined });
+
+      expect(first.next_cursor).not.toBeNull();
+      expect(second).toEqual({ items: [expect.objectContaining({ id: RUN_ID })], next_cursor: null });
+    });
+
+    it('should answer 400 for a cursor it did not hand out', async () => {
+      await expect(sut.listByAgent(TENANT, AGENT_ID, { limit: 2, cursor: 'bm9wZQ' })).rejects.toMatchObject({ status: 400, code: 'validation_failed' });
     });
 
     it('should answer 404 for an unknown agent', async () => {
-      await expect(sut.listByAgent(TENANT, OTHER_AGENT_ID, 10)).rejects.toMatchObject({ status: 404, code: 'not_found' });
+      await expect(sut.listByAgent(TENANT, OTHER_AGENT_ID, { limit: 10 })).rejects.toMatchObject({ status: 404, code: 'not_found' });
     });
   });
 

@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 
 import { Injectable } from '@nestjs/common';
 import { TERMINAL_RUN_STATUSES, isTerminalEvent } from '@skreaver/contracts';
-import type { Agent, JsonValue, RedrivenRun, Run, RunEventV1, RunEventsPage, RunSearchQuery } from '@skreaver/contracts';
+import type { Agent, AgentRunsQuery, JsonValue, RedrivenRun, Run, RunEventV1, RunEventsPage, RunList, RunSearchQuery } from '@skreaver/contracts';
 import { ApiError } from '@skreaver/http';
 import { RunEventLog, isRedisUnavailable } from '@skreaver/messaging';
 import { JsonLogger } from '@skreaver/observability';
@@ -11,6 +11,7 @@ import { IdempotencyKeyReusedError, QueuedRunCanceller, RunAdmissionError, RunCa
 import type { RunGate } from '@skreaver/runs';
 
 import { databaseCall } from '../database-call';
+import { decodeListCursor, nextListCursor } from '../list-cursor';
 import { RunEventsHub } from './run-events.hub';
 
 export interface SubmitOptions {
@@ -142,14 +143,19 @@ export class RunsService {
     return run;
   }
 
-  async listByAgent(tenantId: string, agentId: string, limit: number): Promise<Run[]> {
+  /** A page of the agent's runs, newest first, after `query.cursor`. */
+  async listByAgent(tenantId: string, agentId: string, query: AgentRunsQuery): Promise<RunList> {
     await this.agentOf(tenantId, agentId);
-    return databaseCall(() => this.runs.listByAgent(tenantId, agentId, { limit }));
+    const before = query.cursor === undefined ? undefined : decodeListCursor(query.cursor);
+    const items = await databaseCall(() => this.runs.listByAgent(tenantId, agentId, { limit: query.limit, before }));
+    return { items, next_cursor: nextListCursor(items, query.limit) };
   }
 
-  /** The tenant's runs, newest first; `status: failed` lists the dead letters (runs that failed their last attempt). */
-  async list(tenantId: string, query: RunSearchQuery): Promise<Run[]> {
-    return databaseCall(() => this.runs.list(tenantId, { status: query.status, agentId: query.agent_id, limit: query.limit }));
+  /** A page of the tenant's runs, newest first; `status: failed` lists the dead letters (runs that failed their last attempt). */
+  async list(tenantId: string, query: RunSearchQuery): Promise<RunList> {
+    const before = query.cursor === undefined ? undefined : decodeListCursor(query.cursor);
+    const items = await databaseCall(() => this.runs.list(tenantId, { status: query.status, agentId: query.agent_id, limit: query.limit, before }));
+    return { items, next_cursor: nextListCursor(items, query.limit) };
   }
 
   /**

@@ -4,7 +4,7 @@ import { Streams, streamKey } from '@skreaver/contracts';
 import { REDIS } from '@skreaver/messaging';
 import { gauge } from '@skreaver/observability';
 import { withTimeout } from '@skreaver/util';
-import type Redis from 'ioredis';
+import type { RedisClient } from '@skreaver/messaging';
 import type { Gauge } from 'prom-client';
 
 import { MESH_COORDINATOR_CONFIG } from '../config';
@@ -80,7 +80,7 @@ export class StreamMetrics implements OnModuleInit, OnModuleDestroy {
   };
 
   constructor(
-    @Inject(REDIS) private readonly redis: Redis,
+    @Inject(REDIS) private readonly redis: RedisClient,
     @Inject(MESH_COORDINATOR_CONFIG) private readonly config: MeshCoordinatorConfig,
   ) {}
 

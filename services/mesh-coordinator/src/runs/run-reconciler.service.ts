@@ -6,7 +6,7 @@ import { JsonLogger, counter } from '@skreaver/observability';
 import { AgentRepository, RunRepository } from '@skreaver/persistence';
 import { PeriodicPass, RunDispatcher, RunExecutor, RunQueue, RunReconciler, takeTurn } from '@skreaver/runs';
 import type { ReconcileReport } from '@skreaver/runs';
-import type Redis from 'ioredis';
+import type { RedisClient } from '@skreaver/messaging';
 
 import { MESH_COORDINATOR_CONFIG } from '../config';
 import type { MeshCoordinatorConfig } from '../config';
@@ -36,7 +36,7 @@ export class RunReconcilerService implements OnApplicationBootstrap, BeforeAppli
     dispatcher: RunDispatcher,
     executor: RunExecutor,
     private readonly logger: JsonLogger,
-    @Inject(REDIS) private readonly redis: Redis,
+    @Inject(REDIS) private readonly redis: RedisClient,
     @Inject(MESSAGING_OPTIONS) messaging: MessagingOptions,
     @Inject(MESH_COORDINATOR_CONFIG) private readonly config: MeshCoordinatorConfig,
   ) {
