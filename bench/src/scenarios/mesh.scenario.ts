@@ -1,4 +1,5 @@
 import { randomBytes, randomUUID } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 
 import Redis from 'ioredis';
 
@@ -17,9 +18,19 @@ function envelope(to: string, seq: number): Record<string, unknown> {
   return { id: `bench-${seq}-${randomUUID()}`, tenant_id: 'default', from: 'key:bench', kind: 'bench', payload: { seq, t: wallMs() }, ts: new Date().toISOString(), to };
 }
 
+/** User + system CPU time of process `pid` so far, in ms (Linux /proc; clock ticks of 10 ms). */
+function cpuMsOf(pid: number): number {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  // Fields after the command name (which may hold spaces) start after the last ')'; utime and stime are 14 and 15.
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return (Number(fields[11]) + Number(fields[12])) * 10;
+}
+
 interface Delivery {
   /** Messages delivered so far. */
   count: number;
+  /** Runs finished so far (the watcher of the event stream counts them; the raw loop has none). */
+  finished?: number;
   latencies: number[];
 }
 
@@ -101,7 +112,7 @@ async function rawStreams(context: ScenarioContext): Promise<{ pipelined: number
  * coordinator has turned it into a run of its addressee.
  */
 function deliveryWatcher(redis: Redis, key: string): { delivery: Delivery; stop: () => Promise<void> } {
-  const delivery: Delivery = { count: 0, latencies: [] };
+  const delivery: Delivery = { count: 0, finished: 0, latencies: [] };
   let stopping = false;
   const loop = (async () => {
     let cursor = '$';
@@ -114,13 +125,17 @@ function deliveryWatcher(redis: Redis, key: string): { delivery: Delivery; stop:
       for (const [id, fields] of entries) {
         cursor = id;
         const event = JSON.parse(fields[1] ?? '{}') as { type?: string; data?: { input?: { mesh?: unknown; payload?: { t?: number } } } };
+        if (event.type === 'run.completed' || event.type === 'run.failed') delivery.finished = (delivery.finished ?? 0) + 1;
         if (event.type !== 'run.queued' || !event.data?.input?.mesh) continue;
         delivery.count += 1;
         const t = event.data.input.payload?.t;
         if (t !== undefined) delivery.latencies.push(now - t);
       }
     }
-  })();
+  })().catch(() => {
+    // A failure elsewhere closes the connection under the blocked read (the scenario's finally): that failure is
+    // the one to report, not this read's "Connection is closed", which would crash the whole bench run.
+  });
   return {
     delivery,
     stop: async () => {
@@ -131,7 +146,9 @@ function deliveryWatcher(redis: Redis, key: string): { delivery: Delivery; stop:
 }
 
 /** The mesh path: envelopes XADDed to the mesh stream as agent-api publishes them, delivered by one coordinator. */
-async function ours(context: ScenarioContext): Promise<{ burst: number; p50: number; p99: number; httpP50: number; httpP99: number }> {
+async function ours(
+  context: ScenarioContext,
+): Promise<{ burst: number; p50: number; p99: number; httpP50: number; httpP99: number; cpuPerMessage: number; cpuPerMessageAt50: number }> {
   const platform = new Platform(context.profileDir ? { profileDir: `${context.profileDir}/mesh` } : {});
   const producer = new Redis(REDIS_URL);
   const watcher = new Redis(REDIS_URL);
@@ -141,6 +158,8 @@ async function ours(context: ScenarioContext): Promise<{ burst: number; p50: num
     const meshKey = `${platform.prefix}:stream:mesh.messages.v1`;
     const events = deliveryWatcher(watcher, `${platform.prefix}:stream:events.v1`);
     const total = context.quick ? 300 : 1_000;
+    const coordinatorPid = platform.service('mesh-coordinator').pid;
+    const cpuBefore = cpuMsOf(coordinatorPid);
     const started = performance.now();
     for (let sent = 0; sent < total; sent += 100) {
       const pipeline = producer.pipeline();
@@ -149,8 +168,13 @@ async function ours(context: ScenarioContext): Promise<{ burst: number; p50: num
     }
     await waitUntil(() => events.delivery.count >= total, 120_000, 'mesh delivery of the burst', 5);
     const burst = (total * 1000) / (performance.now() - started);
-    // Let the burst's runs finish before measuring latency on a quiet coordinator.
-    await sleep(context.quick ? 2_000 : 5_000);
+    // Let the burst's runs finish before measuring latency on a quiet coordinator: once delivery is faster than
+    // execution, a fixed pause would leave the burst's runs executing during the fixed-rate phase.
+    await waitUntil(() => (events.delivery.finished ?? 0) >= total, 120_000, 'the burst runs to finish', 5);
+    await sleep(context.quick ? 500 : 1_000);
+    // Includes executing the echo runs the messages became (they finish during the pause) and idle timers.
+    const cpuPerMessage = (cpuMsOf(coordinatorPid) - cpuBefore) / total;
+    const cpuAt50Before = cpuMsOf(coordinatorPid);
 
     events.delivery.latencies.length = 0;
     events.delivery.count = 0;
@@ -158,6 +182,7 @@ async function ours(context: ScenarioContext): Promise<{ burst: number; p50: num
     await waitUntil(() => events.delivery.count >= sent, 60_000, 'mesh delivery at a fixed rate');
     const stream = summarize(events.delivery.latencies);
     await sleep(1_000);
+    const cpuPerMessageAt50 = (cpuMsOf(coordinatorPid) - cpuAt50Before) / sent;
 
     // The same through agent-api: POST /mesh/messages (auth, recipient and inbox checks, XADD) → delivered.
     events.delivery.latencies.length = 0;
@@ -170,7 +195,7 @@ async function ours(context: ScenarioContext): Promise<{ burst: number; p50: num
     await waitUntil(() => events.delivery.count >= posted, 60_000, 'mesh delivery over HTTP at a fixed rate');
     const http = summarize(events.delivery.latencies);
     await events.stop();
-    return { burst, p50: stream.p50, p99: stream.p99, httpP50: http.p50, httpP99: http.p99 };
+    return { burst, p50: stream.p50, p99: stream.p99, httpP50: http.p50, httpP99: http.p99, cpuPerMessage, cpuPerMessageAt50 };
   } finally {
     producer.disconnect();
     watcher.disconnect();
@@ -191,6 +216,8 @@ export const meshScenario: Scenario = {
     context.record(versus(`delivery p50 at ${RATE} msgs/s`, 'ms', raw.p50, mine.p50));
     context.record(versus(`delivery p99 at ${RATE} msgs/s`, 'ms', raw.p99, mine.p99));
     context.record(versus(`POST /mesh/messages → delivered p99 at ${RATE}/s`, 'ms', raw.p99, mine.httpP99));
+    context.record(versus('coordinator CPU per message, burst (delivery + its echo run)', 'ms', null, mine.cpuPerMessage));
+    context.record(versus(`coordinator CPU per message at ${RATE} msgs/s (incl. idle timers)`, 'ms', null, mine.cpuPerMessageAt50));
     context.note(
       'ours: unicast envelopes XADDed (pipelined, 100 per round trip) to the mesh stream exactly as agent-api publishes them; one coordinator delivers them (duplicate check, recipient lookup, run created and enqueued, XACK) and runs the echo runs they become meanwhile; delivered = the run.queued event read from the global event stream',
     );

@@ -22,6 +22,18 @@ export interface DeliveryMeta {
   readonly deliveries: number;
 }
 
+/** One decoded entry handed to a `batchHandler`. */
+export interface BatchItem<D extends StreamDef> {
+  readonly payload: StreamPayload<D>;
+  readonly meta: DeliveryMeta;
+}
+
+/**
+ * What a `batchHandler` says about its entries: the ids that failed, with their errors (they are left pending, or
+ * dead-lettered past `maxDeliveries`, exactly as when `handler` throws); every other entry of the batch is acked.
+ */
+export type BatchFailures = ReadonlyMap<string, unknown>;
+
 /** Options of a `ConsumerGroupRunner`. */
 export interface ConsumerGroupRunnerOptions<D extends StreamDef> {
   /** A dedicated connection made with `forBlocking: true`; nothing else may use it. */
@@ -38,6 +50,12 @@ export interface ConsumerGroupRunnerOptions<D extends StreamDef> {
    * backoff, until it succeeds or the runner stops. It must be idempotent either way.
    */
   handler: (payload: StreamPayload<D>, meta: DeliveryMeta) => Promise<void>;
+  /**
+   * Optional: handles the valid entries of one read (or reclaim page) together instead of `handler` one by one, and
+   * they are acked together in one XACK. Throwing fails the whole batch (an outage is retried in place, like
+   * `handler`'s); per-entry failures are returned. It must be idempotent per entry, like `handler`.
+   */
+  batchHandler?: (items: readonly BatchItem<D>[]) => Promise<BatchFailures>;
   /** XREADGROUP BLOCK time in ms; default 1000. Also bounds how long `stop()` waits for a blocked read. */
   blockMs?: number;
   /** Entries per XREADGROUP / XAUTOCLAIM page; default 50. */
@@ -155,9 +173,13 @@ export class ConsumerGroupRunner<D extends StreamDef> {
           '>',
         );
         backoff.reset();
-        for (const [id, fields] of entriesOfReadReply(reply)) {
-          if (this.stopping) break;
-          await this.process(id, fields, 1);
+        const entries = entriesOfReadReply(reply);
+        if (this.options.batchHandler) await this.processBatch(entries, () => 1);
+        else {
+          for (const [id, fields] of entries) {
+            if (this.stopping) break;
+            await this.process(id, fields, 1);
+          }
         }
       } catch (error) {
         // NOGROUP: the stream or group vanished (e.g. Redis restarted without persistence); recreate it.
@@ -191,6 +213,11 @@ export class ConsumerGroupRunner<D extends StreamDef> {
       if (deleted.length > 0) await redis.xack(this.key, group, ...deleted);
       const live = claimed.filter(([, fields]) => fields !== null);
       const deliveries = await this.deliveryCounts(live.map(([id]) => id));
+      if (this.options.batchHandler) {
+        if (this.stopping) return;
+        await this.processBatch(live, (id) => deliveries.get(id) ?? 1);
+        continue;
+      }
       for (const [id, fields] of live) {
         if (this.stopping) return;
         await this.process(id, fields, deliveries.get(id) ?? 1);
@@ -242,17 +269,80 @@ export class ConsumerGroupRunner<D extends StreamDef> {
   }
 
   /**
+   * Batch mode: entries that cannot be parsed or were delivered too often are dead-lettered one by one (as in
+   * `process`), the rest go to `batchHandler` together; those it does not report failed are acked in one XACK, only
+   * after it resolved (so after whatever it made durable), which keeps delivery at least once.
+   */
+  private async processBatch(entries: readonly RawStreamEntry[], deliveriesOf: (id: string) => number): Promise<void> {
+    const items: BatchItem<D>[] = [];
+    const fieldsById = new Map<string, readonly string[] | null>();
+    for (const [id, fields] of entries) {
+      const deliveries = deliveriesOf(id);
+      const decoded = decodeEntry(this.options.stream, fields);
+      if (!decoded.ok) await this.deadLetter(id, fields, 'invalid_payload', decoded.error.message, deliveries);
+      else if (deliveries > this.maxDeliveries) {
+        await this.deadLetter(id, fields, 'max_deliveries', `delivered ${deliveries} times without an ack`, deliveries);
+      } else {
+        items.push({ payload: decoded.payload, meta: { id, deliveries } });
+        fieldsById.set(id, fields);
+      }
+    }
+    if (items.length === 0) return;
+    const batchHandler = this.options.batchHandler;
+    if (!batchHandler) return;
+    let failures: BatchFailures;
+    // An entry failing for an outage fails for no fault of its own: the whole batch is retried in place (the handler
+    // is idempotent per entry), as `handle` does for one entry, instead of waiting claimIdleMs.
+    const handled = this.retryOutages(async () => {
+      const reported = await batchHandler(items);
+      for (const error of reported.values()) if (this.isOutage(error)) throw error;
+      return reported;
+    });
+    this.inFlight = handled.then(
+      () => undefined,
+      () => undefined,
+    );
+    try {
+      failures = await handled;
+    } catch (error) {
+      failures = new Map(items.map((item) => [item.meta.id, error]));
+    } finally {
+      this.inFlight = undefined;
+    }
+    const acked: string[] = [];
+    for (const { meta } of items) {
+      if (!failures.has(meta.id)) {
+        acked.push(meta.id);
+        continue;
+      }
+      const error = failures.get(meta.id);
+      if (meta.deliveries >= this.maxDeliveries && !this.isOutage(error)) {
+        await this.deadLetter(meta.id, fieldsById.get(meta.id) ?? null, 'max_deliveries', errorMessage(error), meta.deliveries);
+      } else {
+        // Left pending on purpose: XAUTOCLAIM redelivers it after claimIdleMs, here or on another instance.
+        this.options.onError?.(error);
+      }
+    }
+    if (acked.length > 0) await this.options.redis.xack(this.key, this.options.group, ...acked);
+  }
+
+  /**
    * Calls the handler; while it fails because Redis is unreachable, calls it again after a backoff. Such a failure
    * says nothing about the entry, and leaving it pending would delay it by `claimIdleMs` (30 s by default) after
    * Redis is back, count against `maxDeliveries`, and let the loop fail the rest of its batch (and the next ones)
    * the same way: after a Redis restart the blocking connection can be back before the shared one the handler uses.
    */
-  private async handle(payload: StreamPayload<D>, meta: DeliveryMeta): Promise<void> {
+  private handle(payload: StreamPayload<D>, meta: DeliveryMeta): Promise<void> {
+    return this.retryOutages(() => this.options.handler(payload, meta));
+  }
+
+  /** Calls `work` again after a backoff while it fails because a dependency is unreachable (see `handle`). */
+  private async retryOutages<T>(work: () => Promise<T>): Promise<T> {
     const backoff = new Backoff();
     for (;;) {
       try {
         // Through a promise chain so that a handler throwing synchronously is treated like one that rejects.
-        return await Promise.resolve().then(() => this.options.handler(payload, meta));
+        return await Promise.resolve().then(work);
       } catch (error) {
         if (this.stopping || !this.isOutage(error)) throw error;
         this.options.onError?.(error);

@@ -87,8 +87,9 @@ const logger = new Logger('MessagingModule');
     },
     {
       provide: MeshStore,
-      useFactory: (redis: RedisClient, config: MessagingOptions) => new MeshStore(redis, config.keyPrefix),
-      inject: [REDIS, MESSAGING_OPTIONS],
+      useFactory: (redis: RedisClient, config: MessagingOptions, connections: RedisConnections) =>
+        new MeshStore(redis, config.keyPrefix, () => connections.blocking('mesh-reply')),
+      inject: [REDIS, MESSAGING_OPTIONS, RedisConnections],
     },
     {
       provide: RunEventLog,

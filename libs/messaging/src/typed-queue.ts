@@ -91,6 +91,29 @@ export class TypedQueue<D extends QueueDef> {
     return job.id;
   }
 
+  /**
+   * Validates and enqueues many payloads in one round trip (BullMQ `addBulk`, a MULTI on the queue's keys, which
+   * share one hash slot); resolves with their job ids in order. Like `add`, a job id that exists is not added again.
+   * @throws ContractViolationError when a payload does not match (nothing is enqueued).
+   */
+  async addBulk(jobs: readonly { payload: z.input<D['schema']>; options?: AddJobOptions }[]): Promise<string[]> {
+    if (jobs.length === 0) return [];
+    const bulk = jobs.map(({ payload, options = {} }) => {
+      const parsed = this.def.schema.safeParse(payload);
+      if (!parsed.success) throw new ContractViolationError(`queue ${this.name}`, parsed.error.issues);
+      const opts: JobsOptions = {};
+      if (options.jobId !== undefined) opts.jobId = options.jobId;
+      if (options.attempts !== undefined) opts.attempts = options.attempts;
+      if (options.delayMs !== undefined) opts.delay = options.delayMs;
+      return { name: this.def.name, data: parsed.data, opts };
+    });
+    const added = await this.queue.addBulk(bulk);
+    return added.map((job) => {
+      if (!job.id) throw new Error(`BullMQ returned no id for a job added to ${this.name}`);
+      return job.id;
+    });
+  }
+
   /** Where the job `jobId` stands. */
   async standing(jobId: string): Promise<JobStanding> {
     const state = await this.queue.getJobState(jobId);

@@ -284,4 +284,46 @@ describe(ConsumerGroupRunner.name, () => {
     await waitFor(() => handled.length >= 2, { what: 'an entry after the group was recreated' });
     expect(handled[1]).toBe(later);
   });
+
+  describe('batch mode', () => {
+    it('should hand a read to batchHandler together, ack the entries it did not fail in one go, and redeliver the failed one', async () => {
+      const ids = await publish(5);
+      const batches: string[][] = [];
+      const seen = new Map<string, number>();
+      const { sut } = runner('c1', {
+        count: 10,
+        batchHandler: async (items) => {
+          batches.push(items.map((item) => item.payload.id));
+          const failures = new Map<string, unknown>();
+          for (const { payload, meta } of items) {
+            seen.set(payload.id, meta.deliveries);
+            // The third event fails on its first delivery only.
+            if (payload.id === ids[2] && meta.deliveries === 1) failures.set(meta.id, new Error('not yet'));
+          }
+          return failures;
+        },
+      });
+
+      await sut.start();
+
+      await waitFor(async () => (seen.get(ids[2] as string) === 2 && (await pendingCount()) === 0) || undefined, { timeoutMs: 5_000, what: 'the failed entry redelivered and acked' });
+      expect(batches[0]).toEqual(ids);
+      expect([...seen.keys()].sort()).toEqual([...ids].sort());
+      expect(await deadLetters()).toEqual([]);
+    });
+
+    it('should dead-letter an unparseable entry and one that keeps failing, and ack the rest of the batch', async () => {
+      const ids = await publish(2);
+      await redis.xadd(key, '*', 'data', '{not json');
+      const { sut } = runner('c1', {
+        count: 10,
+        batchHandler: async (items) => new Map(items.filter((item) => item.payload.id === ids[0]).map((item) => [item.meta.id, new Error('always')])),
+      });
+
+      await sut.start();
+
+      await waitFor(async () => ((await deadLetters()).length === 2 && (await pendingCount()) === 0) || undefined, { timeoutMs: 10_000, what: 'two dead letters, nothing pending' });
+      expect((await deadLetters()).map((letter) => letter.reason).sort()).toEqual(['invalid_payload', 'max_deliveries']);
+    });
+  });
 });

@@ -28,6 +28,23 @@ describe(MeshStore.name, () => {
     expect(await sut.claimMessage('t1', 'm-1', '3-0', 60)).toBe(true);
   });
 
+  it('should claim many messages at once like claimMessage, per tenant', async () => {
+    expect(await sut.claimMessage('bt1', 'm-1', '1-0', 60)).toBe(true);
+
+    const claimed = await sut.claimMessages(
+      [
+        { tenantId: 'bt1', messageId: 'm-1', entryId: '2-0' },
+        { tenantId: 'bt1', messageId: 'm-2', entryId: '3-0' },
+        { tenantId: 'bt2', messageId: 'm-1', entryId: '4-0' },
+        { tenantId: 'bt1', messageId: 'm-2', entryId: '3-0' },
+      ],
+      60,
+    );
+
+    expect([...claimed].sort()).toEqual(['3-0', '4-0']);
+    expect(await sut.claimMessage('bt1', 'm-2', '5-0', 60)).toBe(false);
+  });
+
   it('should hand a reply to its waiter, and time out without one', async () => {
     const reply = { message_id: 'm-2', from: AGENT, run_id: RUN, status: 'completed' as const, output: 42, error: null, ts: new Date().toISOString() };
     setTimeout(() => void sut.sendReply('r-1', reply), 50);
@@ -36,6 +53,44 @@ describe(MeshStore.name, () => {
     const started = Date.now();
     expect(await sut.waitForReply('r-2', 200)).toBeNull();
     expect(Date.now() - started).toBeGreaterThanOrEqual(190);
+  });
+
+  describe('with blocking connections', () => {
+    const opened: ReturnType<typeof createRedis>[] = [];
+    const blocking = new MeshStore(redis, isolated.prefix, () => {
+      const connection = createRedis(isolated.url, { connectionName: 'messaging-mesh-store-blocking', forBlocking: true });
+      opened.push(connection);
+      return connection;
+    });
+    const ts = new Date().toISOString();
+    const reply = (n: number) => ({ message_id: `m-${n}`, from: AGENT, run_id: RUN, status: 'completed' as const, output: n, error: null, ts });
+
+    afterAll(async () => {
+      await closeAll(...opened);
+    });
+
+    it('should hand a reply over as soon as it is pushed, reusing the connection, and time out without one', async () => {
+      setTimeout(() => void blocking.sendReply('rb-1', reply(1)), 100);
+      expect(await blocking.waitForReply('rb-1', 5_000)).toEqual(reply(1));
+
+      const started = Date.now();
+      expect(await blocking.waitForReply('rb-2', 200)).toBeNull();
+      expect(Date.now() - started).toBeGreaterThanOrEqual(190);
+      expect(opened).toHaveLength(1);
+    });
+
+    it('should serve concurrent waiters and stop waiting when aborted', async () => {
+      const waits = [1, 2, 3].map((n) => blocking.waitForReply(`rc-${n}`, 5_000));
+      await Promise.all([3, 1, 2].map((n) => blocking.sendReply(`rc-${n}`, reply(n))));
+      expect(await Promise.all(waits)).toEqual([reply(1), reply(2), reply(3)]);
+
+      const abort = new AbortController();
+      const aborted = blocking.waitForReply('rc-never', 5_000, abort.signal);
+      setTimeout(() => abort.abort(), 50);
+      const started = Date.now();
+      expect(await aborted).toBeNull();
+      expect(Date.now() - started).toBeLessThan(1_000);
+    });
   });
 
   it('should list coordinators and agents seen within the ttl and prune the stale ones', async () => {

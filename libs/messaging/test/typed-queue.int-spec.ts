@@ -88,6 +88,19 @@ describe(TypedQueue.name, () => {
     expect(await sut.counts()).toMatchObject({ waiting: 1 });
   });
 
+  it('should add many jobs in one go, in order, not adding an existing job id again', async () => {
+    const sut = queue();
+    const first = runJob();
+    await sut.add(first, { jobId: first.run_id });
+    const [second, third] = [runJob(), runJob()];
+
+    const ids = await sut.addBulk([first, second, third].map((payload) => ({ payload, options: { jobId: payload.run_id } })));
+
+    expect(ids).toEqual([first.run_id, second.run_id, third.run_id]);
+    expect(await sut.counts()).toMatchObject({ waiting: 3 });
+    await expect(sut.addBulk([{ payload: { ...runJob(), run_id: 42 } as unknown as typeof first }])).rejects.toThrow();
+  });
+
   it('should remove a completed job so its id can be enqueued again, and leave a pending one alone', async () => {
     const sut = queue();
     const payload = runJob();

@@ -2,6 +2,7 @@ export * from './data-source.factory';
 export * from './migrations/migration-list';
 export * from './agent.repository';
 export * from './run.repository';
+export * from './run-batch.writer';
 export * from './run-event.archive';
 export * from './run-step.repository';
 export * from './api-key.repository';

@@ -11,6 +11,7 @@ import { trackDatabaseMetrics, untrackDatabaseMetrics } from './database-metrics
 import { runMigrations } from './migrate';
 import { DatabaseHealth } from './database.health';
 import { RunEventArchive } from './run-event.archive';
+import { RunBatchWriter } from './run-batch.writer';
 import { RunRepository } from './run.repository';
 import { RunStepRepository } from './run-step.repository';
 import { ThreadRepository } from './thread.repository';
@@ -34,6 +35,7 @@ export const PERSISTENCE_OPTIONS = Symbol('skreaver.persistence.options');
     { provide: DataSource, useFactory: (options: PersistenceOptions) => openDataSource(options), inject: [PERSISTENCE_OPTIONS] },
     { provide: AgentRepository, useFactory: (ds: DataSource) => new AgentRepository(ds), inject: [DataSource] },
     { provide: RunRepository, useFactory: (ds: DataSource) => new RunRepository(ds), inject: [DataSource] },
+    { provide: RunBatchWriter, useFactory: (ds: DataSource) => new RunBatchWriter(ds), inject: [DataSource] },
     { provide: RunEventArchive, useFactory: (ds: DataSource) => new RunEventArchive(ds), inject: [DataSource] },
     { provide: DatabaseHealth, useFactory: (ds: DataSource) => new DatabaseHealth(ds), inject: [DataSource] },
     { provide: ApiKeyRepository, useFactory: (ds: DataSource) => new ApiKeyRepository(ds), inject: [DataSource] },
@@ -46,6 +48,7 @@ export const PERSISTENCE_OPTIONS = Symbol('skreaver.persistence.options');
     DataSource,
     AgentRepository,
     RunRepository,
+    RunBatchWriter,
     RunEventArchive,
     DatabaseHealth,
     ApiKeyRepository,

@@ -5,6 +5,8 @@ import { backoffDelay } from '@skreaver/util';
 /** What the dispatcher puts admitted runs on: the BullMQ run queue, or in direct mode the in-process one. */
 export interface RunJobQueue {
   add(job: RunJobV1, options: { jobId: string; attempts: number }): Promise<unknown>;
+  /** Optional: many jobs in one round trip (the BullMQ queue); without it `add` is called for each, in order. */
+  addBulk?(jobs: readonly { payload: RunJobV1; options: { jobId: string; attempts: number } }[]): Promise<unknown>;
   /**
    * Forgets the finished job `jobId` so that id can be enqueued again (a run resumed after waiting for input);
    * resolves with where the job stood: `active` or `pending` ones are left alone.

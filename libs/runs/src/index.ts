@@ -3,6 +3,7 @@ export * from './run-cancellation';
 export * from './run-queue';
 export * from './run-lifecycle.module';
 export * from './run-creator';
+export * from './run-batch-creator';
 export * from './queued-run-canceller';
 export * from './mesh-publisher';
 export * from './in-process-run-queue';

@@ -67,6 +67,21 @@ export class MeshPublisher {
   }
 
   /**
+   * How many more runs each agent's inbox takes now (the limit less its active and waiting runs; 0 when full), for
+   * checking a batch of messages with one read per agent instead of one per message.
+   */
+  async inboxRoom(agentIds: readonly string[]): Promise<Map<string, number>> {
+    const distinct = [...new Set(agentIds)];
+    const depths = await Promise.all(distinct.map((id) => this.dispatcher.depth(id)));
+    return new Map(distinct.map((id, i) => [id, Math.max(0, this.options.inboxLimit - ((depths[i]?.active ?? 0) + (depths[i]?.pending ?? 0)))]));
+  }
+
+  /** The inbox limit, for the error a batch reports for a full inbox. */
+  get inboxLimit(): number {
+    return this.options.inboxLimit;
+  }
+
+  /**
    * Checks the recipients' inboxes (before publishing: a refused message is never published), then appends the
    * envelope to the mesh stream. Returns the envelope as published.
    * @throws MeshNoRecipientError for a unicast message to an agent the tenant does not have.

@@ -44,6 +44,20 @@ export class RunDispatcher {
     await this.queue.add({ run_id: runId, agent_id: agent.id, tenant_id: agent.tenant_id }, { jobId: runId, attempts });
   }
 
+  /** `enqueue` for many admitted runs, in one round trip when the queue can (BullMQ `addBulk`); in order. */
+  async enqueueMany(runs: readonly { agent: Pick<Agent, 'id' | 'tenant_id'>; runId: string }[]): Promise<void> {
+    const jobs = runs.map(({ agent, runId }) => ({
+      payload: { run_id: runId, agent_id: agent.id, tenant_id: agent.tenant_id },
+      options: { jobId: runId, attempts: this.maxAttempts },
+    }));
+    if (jobs.length === 0) return;
+    if (this.queue.addBulk) {
+      await this.queue.addBulk(jobs);
+      return;
+    }
+    for (const job of jobs) await this.queue.add(job.payload, job.options);
+  }
+
   /**
    * Removes the finished job of a run that is to be enqueued again (resumed after waiting for input): a job id that
    * still exists makes the next `enqueue` a no-op. Waits up to `waitMs` for a job still active (the attempt that

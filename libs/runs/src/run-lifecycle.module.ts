@@ -3,13 +3,14 @@ import type { DynamicModule } from '@nestjs/common';
 import { ConfigModule } from '@skreaver/config';
 import { AgentRunSlots, MESSAGING_OPTIONS, MessagingModule, REDIS, RunEventLog, StreamProducer } from '@skreaver/messaging';
 import type { MessagingOptions } from '@skreaver/messaging';
-import { AgentRepository, PersistenceModule, RunEventArchive, RunRepository, ThreadRepository } from '@skreaver/persistence';
+import { AgentRepository, PersistenceModule, RunBatchWriter, RunEventArchive, RunRepository, ThreadRepository } from '@skreaver/persistence';
 import type { RedisClient } from '@skreaver/messaging';
 
 import { InProcessRunQueue } from './in-process-run-queue';
 import { MeshPublisher } from './mesh-publisher';
 import { QueuedRunCanceller } from './queued-run-canceller';
 import type { MeshPublisherOptions } from './mesh-publisher';
+import { RunBatchCreator } from './run-batch-creator';
 import { RunCancellation } from './run-cancellation';
 import { RunCreator } from './run-creator';
 import { RunDispatcher } from './run-dispatcher';
@@ -75,6 +76,11 @@ export const RUN_LIFECYCLE_OPTIONS = Symbol('skreaver.runs.lifecycle-options');
       ) => new RunCreator(runs, log, dispatcher, cancellation, canceller, options.eventsTtlSeconds),
     },
     {
+      provide: RunBatchCreator,
+      inject: [RunBatchWriter, RunEventLog, RunDispatcher],
+      useFactory: (writer: RunBatchWriter, log: RunEventLog, dispatcher: RunDispatcher) => new RunBatchCreator(writer, log, dispatcher),
+    },
+    {
       provide: RunResumer,
       inject: [RunRepository, RunEventLog, RunDispatcher, RUN_LIFECYCLE_OPTIONS, ThreadRepository],
       useFactory: (runs: RunRepository, log: RunEventLog, dispatcher: RunDispatcher, options: RunLifecycleOptions, threads: ThreadRepository) =>
@@ -93,7 +99,7 @@ export const RUN_LIFECYCLE_OPTIONS = Symbol('skreaver.runs.lifecycle-options');
         new MeshPublisher(agents, dispatcher, producer, { inboxLimit: options.mesh?.inboxLimit ?? 1_000, streamMaxLen: options.mesh?.streamMaxLen }),
     },
   ],
-  exports: [RunQueue, InProcessRunQueue, RunDispatcher, RunCancellation, QueuedRunCanceller, RunCreator, RunResumer, MeshPublisher, ThreadRunGates],
+  exports: [RunQueue, InProcessRunQueue, RunDispatcher, RunCancellation, QueuedRunCanceller, RunCreator, RunBatchCreator, RunResumer, MeshPublisher, ThreadRunGates],
 })
 export class RunLifecycleModule {
   /** The service's run settings, as `RUN_LIFECYCLE_OPTIONS` to every module through `ConfigModule` (configuration). Import it once, in the app module. */

@@ -2,10 +2,9 @@ import { Inject, Injectable } from '@nestjs/common';
 import type { BeforeApplicationShutdown, OnApplicationBootstrap } from '@nestjs/common';
 import { Streams } from '@skreaver/contracts';
 import { MESSAGING_OPTIONS, REDIS, StreamProducer } from '@skreaver/messaging';
-import type { MessagingOptions } from '@skreaver/messaging';
+import type { MessagingOptions, RedisClient } from '@skreaver/messaging';
 import { JsonLogger, counter, histogram } from '@skreaver/observability';
 import { AuditRepository, RunRepository } from '@skreaver/persistence';
-import type Redis from 'ioredis';
 
 import { PeriodicPass, takeTurn } from '../periodic-pass';
 import { RETENTION_KINDS, RetentionSweeper } from '../retention-sweeper';
@@ -51,7 +50,7 @@ export class RetentionService implements OnApplicationBootstrap, BeforeApplicati
     audit: AuditRepository,
     producer: StreamProducer,
     logger: JsonLogger,
-    @Inject(REDIS) private readonly redis: Redis,
+    @Inject(REDIS) private readonly redis: RedisClient,
     @Inject(MESSAGING_OPTIONS) messaging: MessagingOptions,
     @Inject(RUN_EXECUTION_CONFIG) private readonly config: RetentionConfig,
   ) {

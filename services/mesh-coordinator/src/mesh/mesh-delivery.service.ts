@@ -2,11 +2,11 @@ import { Inject, Injectable } from '@nestjs/common';
 import type { BeforeApplicationShutdown, OnApplicationBootstrap } from '@nestjs/common';
 import { MESH_MAX_TTL_MS, Streams, meshRouteOf, streamKey } from '@skreaver/contracts';
 import type { Agent, MeshEnvelopeV1, MeshRunInput } from '@skreaver/contracts';
-import { ConsumerGroupRunner, MeshStore, PAYLOAD_FIELD, RedisConnections, StreamProducer } from '@skreaver/messaging';
-import type { DeliveryMeta } from '@skreaver/messaging';
+import { ConsumerGroupRunner, MeshStore, PAYLOAD_FIELD, RedisConnections, StreamProducer, isRedisUnavailable } from '@skreaver/messaging';
+import type { BatchFailures, BatchItem, DeliveryMeta } from '@skreaver/messaging';
 import { JsonLogger } from '@skreaver/observability';
 import { DatabaseHealth, isDatabaseUnavailable } from '@skreaver/persistence';
-import { MeshPublisher, RunCreator } from '@skreaver/runs';
+import { MeshBackpressureError, MeshPublisher, RunBatchCreator, RunCreator } from '@skreaver/runs';
 import { nowIso, sleep } from '@skreaver/util';
 
 import { MESH_COORDINATOR_CONFIG } from '../config';
@@ -19,6 +19,12 @@ export const MESH_GROUP = 'mesh-delivery';
 
 // Duplicate markers live as long as a message may: past the longest TTL a resent id is a new message anyway.
 const SEEN_TTL_SECONDS = Math.ceil(MESH_MAX_TTL_MS / 1000);
+
+// Entries per read: a whole read is delivered together (one transaction, one bulk enqueue, one XACK), so a larger
+// read costs less per message; 100 keep a batch to a few tens of milliseconds, far below the claim idle time.
+const READ_BATCH = 100;
+
+type MeshItem = BatchItem<typeof Streams.meshMessages>;
 
 /**
  * Delivers mesh messages: every coordinator consumes the mesh stream in one consumer group (named after its
@@ -39,6 +45,7 @@ export class MeshDeliveryService implements OnApplicationBootstrap, BeforeApplic
   constructor(
     private readonly publisher: MeshPublisher,
     private readonly creator: RunCreator,
+    private readonly batchCreator: RunBatchCreator,
     private readonly store: MeshStore,
     private readonly presence: AgentPresenceService,
     private readonly producer: StreamProducer,
@@ -68,15 +75,14 @@ export class MeshDeliveryService implements OnApplicationBootstrap, BeforeApplic
       stream: Streams.meshMessages,
       group: MESH_GROUP,
       consumer: this.config.WORKER_ID,
-      // Small batches: entries of a batch wait in this consumer's name while the ones before them are delivered,
-      // and a tail idle past claimIdleMs would be reclaimed (and delivered again, harmlessly) by another coordinator.
-      count: 10,
+      count: READ_BATCH,
       claimIdleMs: this.config.SKREAVER_MESH_CLAIM_IDLE_MS,
       maxDeliveries: this.config.SKREAVER_MESH_MAX_DELIVERIES,
       deadLetterProducer: this.producer,
       // A delivery creates a run in the database: while it is down the message waits, it is not dead-lettered.
       isTransient: isDatabaseUnavailable,
       handler: (envelope, meta) => this.deliver(envelope, meta),
+      batchHandler: (items) => this.deliverBatch(items),
       onError: (error) => this.logger.write('warn', 'Mesh delivery failed; the entry will be retried', { error: String(error) }, 'mesh'),
     });
     await this.runner.start();
@@ -86,6 +92,131 @@ export class MeshDeliveryService implements OnApplicationBootstrap, BeforeApplic
   async beforeApplicationShutdown(): Promise<void> {
     this.stopping.abort();
     await this.runner?.stop();
+  }
+
+  /**
+   * Delivers the entries of one read together: duplicate markers in one pipeline, each addressee looked up and its
+   * inbox read once, the unicast runs created by `RunBatchCreator` (one transaction, pipelined log and admission, one
+   * bulk enqueue). What the batch cannot take goes through `deliver`, one entry at a time, in stream order: topic and
+   * broadcast messages, addressees whose policy is `reject` or `interrupt`, redeliveries (their run may exist) and
+   * messages whose run key is already taken. The runner acks every entry not returned as failed, in one XACK.
+   */
+  async deliverBatch(items: readonly MeshItem[]): Promise<BatchFailures> {
+    const failures = new Map<string, unknown>();
+    const claimed = await this.store.claimMessages(
+      items.map(({ payload, meta }) => ({ tenantId: payload.tenant_id, messageId: payload.id, entryId: meta.id })),
+      SEEN_TTL_SECONDS,
+    );
+    const now = Date.now();
+    const unicast = new Set<MeshItem>();
+    const rest: MeshItem[] = [];
+    for (const item of items) {
+      const { payload: envelope, meta } = item;
+      if (!claimed.has(meta.id)) {
+        this.metrics.messages.inc({ route: meshRouteOf(envelope), status: 'duplicate' });
+        this.logger.write('info', 'Duplicate mesh message dropped', this.fieldsOf(envelope, meta), 'mesh');
+        continue;
+      }
+      if (envelope.ttl_ms !== undefined && Date.parse(envelope.ts) + envelope.ttl_ms < now) {
+        this.metrics.messages.inc({ route: meshRouteOf(envelope), status: 'expired' });
+        this.logger.write('info', 'Expired mesh message not delivered', { ...this.fieldsOf(envelope, meta), ttl_ms: envelope.ttl_ms }, 'mesh');
+        continue;
+      }
+      // A redelivery may already have its run (a crash after the commit): `deliver` finds and resumes it.
+      if ('to' in envelope && meta.deliveries === 1) unicast.add(item);
+      rest.push(item);
+    }
+
+    // Each addressee looked up once (all at once: an agent deleted meanwhile fails its runs' insert, see flushBatch).
+    const lookups = new Map<string, MeshEnvelopeV1>();
+    for (const { payload } of unicast) lookups.set(addresseeKey(payload), payload);
+    const found = await Promise.all([...lookups.values()].map((envelope) => this.publisher.recipients(envelope)));
+    const addressees = new Map([...lookups.keys()].map((key, i) => [key, found[i]?.[0] ?? null]));
+    // In stream order (reads and claims return entries in that order): each entry joins the current batch or goes
+    // alone after it, so the runs of one addressee are queued in stream order whichever way they go.
+    const plan: { item: MeshItem; agent: Agent | null }[] = [];
+    for (const item of rest) {
+      if (!unicast.has(item)) {
+        plan.push({ item, agent: null });
+        continue;
+      }
+      const agent = addressees.get(addresseeKey(item.payload)) ?? null;
+      if (agent === null) {
+        this.metrics.messages.inc({ route: 'unicast', status: 'no_recipient' });
+        await this.deadLetter(item.payload, item.meta, 'addressee not found in the tenant');
+      } else plan.push({ item, agent: RunBatchCreator.accepts(agent) ? agent : null });
+    }
+
+    // Each addressee's inbox read once; the batch's own messages count against the room it had.
+    const room = await this.publisher.inboxRoom(plan.flatMap(({ agent }) => (agent ? [agent.id] : [])));
+    let pending: { item: MeshItem; agent: Agent }[] = [];
+    for (const step of plan) {
+      if (step.agent === null) {
+        await this.flushBatch(pending, failures);
+        pending = [];
+        await this.deliverOne(step.item, failures);
+        continue;
+      }
+      const left = room.get(step.agent.id) ?? 0;
+      if (left > 0) {
+        room.set(step.agent.id, left - 1);
+        pending.push({ item: step.item, agent: step.agent });
+        continue;
+      }
+      const { meta } = step.item;
+      this.metrics.messages.inc({ route: 'unicast', status: meta.deliveries >= this.config.SKREAVER_MESH_MAX_DELIVERIES ? 'failed' : 'refused' });
+      failures.set(meta.id, new MeshBackpressureError(step.agent.id, this.publisher.inboxLimit));
+    }
+    await this.flushBatch(pending, failures);
+    return failures;
+  }
+
+  /** Creates the runs of `batch` together; the messages whose run key is taken go through `deliver`, in order. */
+  private async flushBatch(batch: readonly { item: MeshItem; agent: Agent }[], failures: Map<string, unknown>): Promise<void> {
+    if (batch.length === 0) return;
+    let runIds: (string | null)[];
+    try {
+      runIds = await this.batchCreator.createQueued(
+        batch.map(({ item, agent }) => ({ agent, input: meshRunInput(item.payload), idempotencyKey: `mesh:${item.payload.id}` })),
+        'mesh',
+      );
+    } catch (error) {
+      // Redis or the database unreachable: the runner retries the whole read, which is idempotent per entry.
+      if (isRedisUnavailable(error) || isDatabaseUnavailable(error) || isRedisUnavailable(causeOf(error))) throw error;
+      // Anything else (e.g. an addressee deleted meanwhile fails the transaction): one by one, so only the message
+      // at fault fails; runs already stored are found again by their keys.
+      this.logger.write('warn', 'Mesh batch failed; delivering its messages one by one', { error: String(error), messages: batch.length }, 'mesh');
+      for (const { item } of batch) await this.deliverOne(item, failures);
+      return;
+    }
+    const delivered = batch.filter((_, i) => runIds[i] !== null);
+    await this.touchAll(delivered.map(({ item, agent }) => ({ tenantId: item.payload.tenant_id, agentId: agent.id })));
+    const deliveredAt = Date.now();
+    for (const { item } of delivered) {
+      this.metrics.messages.inc({ route: 'unicast', status: 'delivered' });
+      this.metrics.latency.observe(Math.max(0, deliveredAt - Date.parse(item.payload.ts)) / 1000);
+      this.logger.write('debug', 'Mesh message delivered', { ...this.fieldsOf(item.payload, item.meta), recipients: 1, batch: batch.length }, 'mesh');
+    }
+    // Taken keys: an earlier delivery made the run (e.g. a redriven message); `deliver` finds and resumes it.
+    for (const [i, { item }] of batch.entries()) if (runIds[i] === null) await this.deliverOne(item, failures);
+  }
+
+  private async deliverOne({ payload, meta }: MeshItem, failures: Map<string, unknown>): Promise<void> {
+    try {
+      await this.deliver(payload, meta);
+    } catch (error) {
+      failures.set(meta.id, error);
+    }
+  }
+
+  private async touchAll(targets: readonly { tenantId: string; agentId: string }[]): Promise<void> {
+    const byTenant = new Map<string, Set<string>>();
+    for (const { tenantId, agentId } of targets) byTenant.set(tenantId, (byTenant.get(tenantId) ?? new Set()).add(agentId));
+    await Promise.all([...byTenant].map(([tenantId, ids]) => this.presence.touch(tenantId, [...ids])));
+  }
+
+  private fieldsOf(envelope: MeshEnvelopeV1, meta: DeliveryMeta): Record<string, unknown> {
+    return { message_id: envelope.id, tenant_id: envelope.tenant_id, route: meshRouteOf(envelope), entry_id: meta.id, deliveries: meta.deliveries };
   }
 
   /**
@@ -125,18 +256,7 @@ export class MeshDeliveryService implements OnApplicationBootstrap, BeforeApplic
 
   private async deliverTo(agent: Agent, envelope: MeshEnvelopeV1): Promise<void> {
     const idempotencyKey = `mesh:${envelope.id}`;
-    const input: MeshRunInput = {
-      mesh: {
-        message_id: envelope.id,
-        from: envelope.from,
-        kind: envelope.kind,
-        ...('topic' in envelope ? { topic: envelope.topic } : {}),
-        ...(envelope.correlation_id !== undefined ? { correlation_id: envelope.correlation_id } : {}),
-        ...(envelope.reply_to !== undefined ? { reply_to: envelope.reply_to } : {}),
-        ...(envelope.traceparent !== undefined ? { traceparent: envelope.traceparent } : {}),
-      },
-      payload: envelope.payload,
-    };
+    const input = meshRunInput(envelope);
     // The inbox is checked only for a new run: a redelivery must not be refused because of the run it made itself.
     await this.creator.create(agent, input, { source: 'mesh', idempotencyKey, precheck: () => this.publisher.checkInbox(agent.id) });
   }
@@ -155,3 +275,28 @@ export class MeshDeliveryService implements OnApplicationBootstrap, BeforeApplic
     });
   }
 }
+
+/** The input of the run a message becomes: `{ mesh: {…}, payload }`. */
+function meshRunInput(envelope: MeshEnvelopeV1): MeshRunInput {
+  return {
+    mesh: {
+      message_id: envelope.id,
+      from: envelope.from,
+      kind: envelope.kind,
+      ...('topic' in envelope ? { topic: envelope.topic } : {}),
+      ...(envelope.correlation_id !== undefined ? { correlation_id: envelope.correlation_id } : {}),
+      ...(envelope.reply_to !== undefined ? { reply_to: envelope.reply_to } : {}),
+      ...(envelope.traceparent !== undefined ? { traceparent: envelope.traceparent } : {}),
+    },
+    payload: envelope.payload,
+  };
+}
+
+function addresseeKey(envelope: MeshEnvelopeV1): string {
+  return `${envelope.tenant_id}/${'to' in envelope ? envelope.to : ''}`;
+}
+
+function causeOf(error: unknown): unknown {
+  return error instanceof Error ? error.cause : undefined;
+}
+
