@@ -1,6 +1,7 @@
 import autocannon from 'autocannon';
 
 import { Platform } from '../support/platform';
+import { cpuMsOf } from '../support/process-cpu-time';
 import { RawChild } from '../support/raw-child';
 import { versus } from '../support/results';
 import type { Scenario, ScenarioContext } from '../support/results';
@@ -11,24 +12,34 @@ interface Load {
   p99: number;
   non2xx: number;
   errors: number;
+  /** CPU time (user + system) of the server process per request answered in the measured run, in ms. */
+  cpuMsPerRequest: number;
 }
 
-/** autocannon with 50 connections: a short warm-up (JIT, pools), then the measured run. */
-async function load(context: ScenarioContext, options: autocannon.Options): Promise<Load> {
+/**
+ * autocannon with 50 connections: a short warm-up (JIT, pools), then the measured run, during which the CPU time of
+ * the server process `pid` is read: on a machine the load generator shares, req/s depends on what else runs, CPU
+ * per request much less.
+ */
+async function load(context: ScenarioContext, pid: number, options: autocannon.Options): Promise<Load> {
   await autocannon({ ...options, connections: 50, duration: context.quick ? 1 : 2 });
+  const cpuBefore = cpuMsOf(pid);
   const result = await autocannon({ ...options, connections: 50, duration: context.quick ? 3 : 10 });
+  const cpuMs = cpuMsOf(pid) - cpuBefore;
   return {
     rps: result.requests.average,
     p50: result.latency.p50,
     p99: result.latency.p99,
     non2xx: result.non2xx,
     errors: result.errors + result.timeouts,
+    cpuMsPerRequest: result.requests.total > 0 ? cpuMs / result.requests.total : Number.NaN,
   };
 }
 
 function latencyMetrics(label: string, baseline: Load, ours: Load, context: ScenarioContext): void {
   context.record(versus(`${label} p50 latency`, 'ms', baseline.p50, ours.p50));
   context.record(versus(`${label} p99 latency`, 'ms', baseline.p99, ours.p99));
+  context.record(versus(`${label} CPU per request (server process)`, 'ms', baseline.cpuMsPerRequest, ours.cpuMsPerRequest));
   if (ours.non2xx || ours.errors) context.note(`${label}: ${ours.non2xx} non-2xx answers and ${ours.errors} errors/timeouts during the run`);
 }
 
@@ -41,7 +52,7 @@ export const httpScenario: Scenario = {
     const raw = await RawChild.start('nest-hello');
     let hello: Load;
     try {
-      hello = await load(context, { url: `http://127.0.0.1:${raw.port}/hello` });
+      hello = await load(context, raw.pid, { url: `http://127.0.0.1:${raw.port}/hello` });
     } finally {
       await raw.stop();
     }
@@ -52,11 +63,12 @@ export const httpScenario: Scenario = {
       await platform.start(['agent-api']);
       const agentId = await platform.echoAgent();
       const api = platform.service('agent-api').url;
+      const pid = platform.service('agent-api').pid;
       const authorization = `Bearer ${platform.token}`;
-      const get = await load(context, { url: `${api}/agents/${agentId}`, headers: { authorization } });
+      const get = await load(context, pid, { url: `${api}/agents/${agentId}`, headers: { authorization } });
       context.record(versus('GET /agents/{id} req/s (JWT)', 'req/s', hello.rps, get.rps, { atLeast: 0.5 }));
       latencyMetrics('GET /agents/{id}', hello, get, context);
-      const post = await load(context, {
+      const post = await load(context, pid, {
         url: `${api}/agents/${agentId}/runs`,
         method: 'POST',
         headers: { authorization, 'content-type': 'application/json' },

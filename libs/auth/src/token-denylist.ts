@@ -92,14 +92,23 @@ export class TokenDenylist implements RevocationList {
     return subscribeToChannel(subscriber, this.channel(), AuthRevocationV1, onRevocation);
   }
 
+  /**
+   * The keys `check` reads, in its order (the token's own entry, the tenant's and the subject's cut-off), for a
+   * caller that reads them in a script of its own (agent-api's one-round-trip admission). They share one hash slot.
+   */
+  keysOf(tenantId: string, jti: string, subject: string): [denied: string, tenantNotBefore: string, subjectNotBefore: string] {
+    return [this.deniedKey(tenantId, jti), this.notBeforeKey(tenantId), this.subjectKey(tenantId, subject)];
+  }
+
+  /** What the values of `keysOf`'s keys (null when absent) say about the token. */
+  static statusOf(denied: string | null, tenantNotBefore: string | null, subjectNotBefore: string | null): RevocationStatus {
+    return { revoked: denied !== null, tenantNotBefore: toNumber(tenantNotBefore), subjectNotBefore: toNumber(subjectNotBefore) };
+  }
+
   /** Everything that could revoke the token, in one MGET. */
   async check(tenantId: string, jti: string, subject: string): Promise<RevocationStatus> {
-    const [denied, tenantCut, subjectCut] = await this.redis.mget(
-      this.deniedKey(tenantId, jti),
-      this.notBeforeKey(tenantId),
-      this.subjectKey(tenantId, subject),
-    );
-    return { revoked: denied !== null, tenantNotBefore: toNumber(tenantCut), subjectNotBefore: toNumber(subjectCut) };
+    const [denied, tenantCut, subjectCut] = await this.redis.mget(...this.keysOf(tenantId, jti, subject));
+    return TokenDenylist.statusOf(denied ?? null, tenantCut ?? null, subjectCut ?? null);
   }
 
   private channel(): string {

@@ -207,6 +207,36 @@ describe(TokenService.name, () => {
     expect(sut.verifySignature(issued.token).jti).toBe(issued.jti);
   });
 
+  it('should verify a token once and then check only its expiry and the denylist on every use', async () => {
+    const { sut, clock, revocations } = newTestService({ ttlSeconds: 60 });
+    const { token } = sut.sign(SUBJECT);
+    const verify = jest.spyOn(jwt, 'verify');
+    try {
+      const first = await sut.verify(token);
+      clock.now = T0 + 59_999;
+      expect(await sut.verify(token)).toBe(first);
+      expect(verify).toHaveBeenCalledTimes(1);
+      expect(revocations.calls).toHaveLength(2);
+
+      revocations.status = { revoked: true, tenantNotBefore: null, subjectNotBefore: null };
+      expect((await authErrorOf(sut.verify(token))).reason).toBe('revoked');
+      revocations.status = { revoked: false, tenantNotBefore: null, subjectNotBefore: null };
+      clock.now = T0 + 60_000;
+      expect((await authErrorOf(sut.verify(token))).reason).toBe('expired');
+      expect((await authErrorOf(sut.verify(token))).reason).toBe('expired');
+    } finally {
+      verify.mockRestore();
+    }
+  });
+
+  it('should not remember a token that failed verification', async () => {
+    const { sut } = newTestService();
+    const other = newTestService({ secret: 'another-secret-0123456789-abcdefghijklmnop' }).sut.sign(SUBJECT).token;
+
+    expect((await authErrorOf(sut.verify(other))).reason).toBe('invalid_signature');
+    expect((await authErrorOf(sut.verify(other))).reason).toBe('invalid_signature');
+  });
+
   it('should refuse a secret shorter than 32 characters', () => {
     expect(() => newTestService({ secret: 'x'.repeat(31) })).toThrow('at least 32 characters');
   });

@@ -39,6 +39,9 @@ const MIN_SECRET_LENGTH = 32;
 // Far above any token we sign (~400 bytes); anything longer is not worth parsing.
 const MAX_TOKEN_LENGTH = 4096;
 const SIGNATURE_FAILURES = new Set(['invalid signature', 'invalid algorithm', 'jwt signature is required']);
+// Bounds the verified-token cache; only tokens whose signature checked out get in, so nobody can fill it with junk.
+// Clearing it when full only costs one HMAC per live token.
+const MAX_VERIFIED_TOKENS = 10_000;
 
 /** Signs and verifies HS256 access tokens carrying `sub`, `role`, `tenant`, `jti`, `iat` and `exp`. */
 export class TokenService {
@@ -46,6 +49,10 @@ export class TokenService {
   // jsonwebtoken turns a string secret into a KeyObject on every call, first trying (and failing) to parse it as a
   // PEM public key: that throw was a fifth of agent-api's CPU per authenticated request. Made once here instead.
   private readonly key: KeyObject;
+  // Claims of tokens whose signature and claims were checked, by token: a token is a pure function of its claims and
+  // our key, so the check cannot come out differently later, except for expiry, which is checked on every use.
+  // Revocation is never cached (`checkRevocation` asks the denylist every time).
+  private readonly verified = new Map<string, JwtClaims>();
 
   constructor(private readonly options: TokenServiceOptions) {
     if (options.secret.length < MIN_SECRET_LENGTH) throw new Error(`the JWT secret must be at least ${MIN_SECRET_LENGTH} characters`);
@@ -92,6 +99,12 @@ export class TokenService {
    * @throws AuthError `malformed`, `expired` or `invalid_signature`.
    */
   verifySignature(token: string): JwtClaims {
+    const known = this.verified.get(token);
+    if (known) {
+      if (known.exp * 1000 > this.now()) return known;
+      this.verified.delete(token);
+      throw new AuthError('expired', 'the token has expired');
+    }
     if (!looksLikeJwt(token)) throw new AuthError('malformed', 'the token is not a JWT');
     let decoded: string | jwt.JwtPayload;
     try {
@@ -99,7 +112,11 @@ export class TokenService {
     } catch (error) {
       throw authErrorOf(error);
     }
-    return this.claimsOf(decoded);
+    // Frozen: every later request with this token gets the same object.
+    const claims = Object.freeze(this.claimsOf(decoded));
+    if (this.verified.size >= MAX_VERIFIED_TOKENS) this.verified.clear();
+    this.verified.set(token, claims);
+    return claims;
   }
 
   /**
@@ -138,10 +155,15 @@ export class TokenService {
     } catch (error) {
       throw new AuthUnavailableError('revocation_list', error);
     }
-    const cutoff = Math.max(status.tenantNotBefore ?? -Infinity, status.subjectNotBefore ?? -Infinity);
-    if (status.revoked || claims.iat <= cutoff) throw new AuthError('revoked', 'the token has been revoked');
+    if (isRevoked(claims, status)) throw new AuthError('revoked', 'the token has been revoked');
     return claims;
   }
+}
+
+/** Whether the denylist's `status` revokes the token of `claims`: its own `jti`, or issued at or before a cut-off. */
+export function isRevoked(claims: Pick<JwtClaims, 'iat'>, status: RevocationStatus): boolean {
+  const cutoff = Math.max(status.tenantNotBefore ?? -Infinity, status.subjectNotBefore ?? -Infinity);
+  return status.revoked || claims.iat <= cutoff;
 }
 
 /** Whether `token` is worth verifying: three dot-separated parts, of a sane length. */

@@ -4,7 +4,7 @@ import { DataSource, In, LessThanOrEqual, Repository } from 'typeorm';
 import type { z } from 'zod';
 
 import { RunEntity } from './entities/run.entity';
-import { HotSql } from './hot-sql';
+import { HotSql, toSqlitePlaceholders } from './hot-sql';
 import { fromJsonText, fromNullableJsonText, toJsonText } from './json-text';
 
 // A run that ends waits for nothing more.
@@ -23,6 +23,29 @@ export interface RunListOptions {
   before?: RunCursor;
 }
 
+// The columns `insert` writes, in the order of its values (toRow's fields).
+const INSERT_COLUMNS = [
+  'id',
+  'tenant_id',
+  'agent_id',
+  'status',
+  'source',
+  'input',
+  'output',
+  'error',
+  'attempts',
+  'idempotency_key',
+  'request_hash',
+  'usage',
+  'thread_id',
+  'created_at',
+  'started_at',
+  'finished_at',
+  'pending_inputs',
+  'input_expires_at',
+  'input_answers',
+] as const satisfies ReadonlyArray<keyof RunEntity>;
+
 // The columns `toRun` reads, for the hand-written statements of the hot path.
 const RUN_COLUMNS =
   'id, tenant_id, agent_id, status, source, input, output, error, attempts, idempotency_key, request_hash, usage, thread_id, ' +
@@ -37,21 +60,26 @@ const SELECT_INPUT_ANSWERS = 'SELECT input_answers FROM runs WHERE id = $1';
 export class RunRepository {
   private readonly rows: Repository<RunEntity>;
   private readonly sql: HotSql;
+  // Every accepted run is inserted on its POST's critical path: hand-written SQL through TypeORM's query runner. Not
+  // HotSql: through it, run.repository.int-spec's "run whose agent does not exist" insert did not fail when that file
+  // ran with others (it did alone); not investigated yet.
+  private readonly insertRun: string;
 
-  constructor(dataSource: DataSource) {
+  constructor(private readonly dataSource: DataSource) {
     this.rows = dataSource.getRepository(RunEntity);
+    const insert = `INSERT INTO runs (${INSERT_COLUMNS.join(', ')}) VALUES (${INSERT_COLUMNS.map((_, index) => `$${index + 1}`).join(', ')})`;
+    this.insertRun = dataSource.options.type === 'postgres' ? insert : toSqlitePlaceholders(insert);
     this.sql = new HotSql(dataSource);
   }
 
   /** Stores a new run. @throws when the id exists, the agent does not, or the run does not match the contract. */
   async insert(run: z.input<typeof Run>, options: { requestHash?: string } = {}): Promise<Run> {
     const valid = Run.parse(run);
-    await this.rows
-      .createQueryBuilder()
-      .insert()
-      .values({ ...toRow(valid), request_hash: options.requestHash ?? null })
-      .updateEntity(false)
-      .execute();
+    const row = { ...toRow(valid), request_hash: options.requestHash ?? null };
+    await this.dataSource.query(
+      this.insertRun,
+      INSERT_COLUMNS.map((column) => row[column]),
+    );
     return valid;
   }
 

@@ -10,7 +10,9 @@ import type { FastifyRequest } from 'fastify';
 
 import { isProbe, roleAllows } from './access-policy';
 import { credentialsOf, toHttpError } from './auth-http-errors';
+import { admissionOf } from './request-admission';
 import { setPrincipal } from './request-principal';
+import { RouteAccess } from './route-access';
 
 /** Passport's guard for one strategy, answering refusals in our format (401 with `details.reason`, 503 for outages). */
 function strategyGuard(strategy: 'jwt' | 'api-key') {
@@ -29,7 +31,9 @@ const ApiKeyAuthGuard = strategyGuard('api-key');
 /**
  * The global guard: lets `@Public()` handlers and the probes through; otherwise authenticates the request with the
  * passport strategy of the one credential it carries (JwtStrategy, ApiKeyStrategy), refuses a handler that declares
- * no access (`@RequireRole()`), and checks the caller's role against the handler's.
+ * no access (`@RequireRole()`), and checks the caller's role against the handler's. A request the admission hook
+ * already admitted in one Redis round trip (an access token on a route whose access is known) takes its principal
+ * and revocation verdict from there instead.
  */
 @Injectable()
 export class AuthGuard implements CanActivate {
@@ -39,6 +43,7 @@ export class AuthGuard implements CanActivate {
   constructor(
     private readonly reflector: Reflector,
     private readonly authenticator: Authenticator,
+    private readonly routeAccess: RouteAccess,
     private readonly logger: JsonLogger,
   ) {}
 
@@ -46,11 +51,10 @@ export class AuthGuard implements CanActivate {
     const request = context.switchToHttp().getRequest<FastifyRequest & { user?: Principal }>();
     const access = accessOf(this.reflector, context);
     const url = request.routeOptions.url ?? request.url;
+    if (request.routeOptions.url) this.routeAccess.learn(request.method, request.routeOptions.url, access);
     if (access === 'public' || isProbe(request.method, url)) return true;
 
-    await (this.credentialKind(request) === 'jwt' ? this.jwt : this.apiKey).canActivate(context);
-    const principal = request.user;
-    if (!principal) throw new Error('a passport strategy succeeded without a principal');
+    const principal = await this.authenticate(context, request);
     setPrincipal(request, principal);
     // Every log line of this request names who made it (the subject, never the credential).
     const logContext = currentRequestContext();
@@ -61,6 +65,17 @@ export class AuthGuard implements CanActivate {
     }
     if (roleAllows(principal.role, access)) return true;
     throw new ApiError(403, 'forbidden', `role ${principal.role} may not ${request.method} ${url} (needs ${access})`);
+  }
+
+  private async authenticate(context: ExecutionContext, request: FastifyRequest & { user?: Principal }): Promise<Principal> {
+    const admitted = admissionOf(request);
+    if (admitted) {
+      if (admitted.revoked) throw toHttpError(new AuthError('revoked', 'the token has been revoked'));
+      return admitted.principal;
+    }
+    await (this.credentialKind(request) === 'jwt' ? this.jwt : this.apiKey).canActivate(context);
+    if (!request.user) throw new Error('a passport strategy succeeded without a principal');
+    return request.user;
   }
 
   /** Which strategy the request's credential is for. @throws ApiError 401 for none, two, or another scheme. */

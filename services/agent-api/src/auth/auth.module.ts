@@ -12,6 +12,7 @@ import { AuthController } from './auth.controller';
 import { AuthGuard } from './auth.guard';
 import { AuthService } from './auth.service';
 import { JwtStrategy } from './jwt.strategy';
+import { RouteAccess } from './route-access';
 
 /** Authentication for every route (the global `AuthGuard` and its passport strategies), `/auth/*`, and the token signer and denylist. */
 @Module({
@@ -30,8 +31,9 @@ import { JwtStrategy } from './jwt.strategy';
     // Registered with passport when made. Passport's registry is per process: one app per process, as in production.
     JwtStrategy,
     ApiKeyStrategy,
+    RouteAccess,
     { provide: APP_GUARD, useClass: AuthGuard },
   ],
-  exports: [AuthCoreModule],
+  exports: [AuthCoreModule, RouteAccess],
 })
 export class AuthModule {}

@@ -3,13 +3,18 @@ import { APP_INTERCEPTOR } from '@nestjs/core';
 import { MESSAGING_OPTIONS } from '@skreaver/messaging';
 import type { MessagingOptions } from '@skreaver/messaging';
 
+import { AuthModule } from '../auth/auth.module';
 import { IpRateLimitHook } from './ip-rate-limit.hook';
 import { RateLimitStore } from './rate-limit.store';
 import { RateLimiter } from './rate-limiter.service';
 import { SubjectRateLimitInterceptor } from './subject-rate-limit.interceptor';
 
-/** Rate limits per client address (before authentication) and per subject (after it), counted in Redis. */
+/**
+ * Rate limits per client address (before authentication) and per subject (after it), counted in Redis; for requests
+ * with an access token, in one round trip with the token's denylist check (ip-rate-limit.hook.ts).
+ */
 @Module({
+  imports: [AuthModule],
   providers: [
     {
       provide: RateLimitStore,

@@ -24,23 +24,83 @@ export type RateLimitScope = 'ip' | 'subject';
 // the limit back to back, and no instant at which every client's quota resets at once; the state is one small key
 // that expires as soon as the bucket is full again. Limit N per window W means: bursts of up to N, then one request
 // every W/N.
-// KEYS[1] bucket; ARGV[1] limit; ARGV[2] window in ms. Returns {allowed 0|1, remaining, reset ms, retry-after ms}.
-const GCRA = `
-local limit = tonumber(ARGV[1])
-local window = tonumber(ARGV[2]) * 1000
-local interval = window / limit
+// `gcra(key, limit, window ms, now µs)` returns {allowed 0|1, remaining, reset ms, retry-after ms}.
+const GCRA_FUNCTION = `
+local function gcra(key, limit, windowMs, now)
+  local window = windowMs * 1000
+  local interval = window / limit
+  local tat = tonumber(redis.call('GET', key) or '0')
+  if tat < now then tat = now end
+  local candidate = tat + interval
+  if candidate - now > window then
+    return {0, 0, math.ceil((tat - now) / 1000), math.ceil((candidate - now - window) / 1000)}
+  end
+  redis.call('SET', key, string.format('%.0f', candidate), 'PX', math.max(1, math.ceil((candidate - now) / 1000)))
+  return {1, math.floor((window - (candidate - now)) / interval + 0.000001), math.ceil((candidate - now) / 1000), 0}
+end
 local time = redis.call('TIME')
 local now = tonumber(time[1]) * 1000000 + tonumber(time[2])
-local tat = tonumber(redis.call('GET', KEYS[1]) or '0')
-if tat < now then tat = now end
-local candidate = tat + interval
-if candidate - now > window then
-  return {0, 0, math.ceil((tat - now) / 1000), math.ceil((candidate - now - window) / 1000)}
-end
-redis.call('SET', KEYS[1], string.format('%.0f', candidate), 'PX', math.max(1, math.ceil((candidate - now) / 1000)))
-return {1, math.floor((window - (candidate - now)) / interval + 0.000001), math.ceil((candidate - now) / 1000), 0}
+`;
+
+// KEYS[1] bucket; ARGV[1] limit; ARGV[2] window in ms. Returns {allowed 0|1, remaining, reset ms, retry-after ms}.
+const GCRA = `${GCRA_FUNCTION}
+return gcra(KEYS[1], tonumber(ARGV[1]), tonumber(ARGV[2]), now)
 `;
 const GCRA_SHA = createHash('sha1').update(GCRA).digest('hex');
+
+// The whole admission of a request with an access token, in one round trip and in the order agent-api checks it
+// one by one (see `admit`): the address bucket; then the token's denylist entries (TokenDenylist's keys); then, only
+// for a token that is not revoked, the subject bucket. A request refused at a step is not counted at the later ones.
+// KEYS: address bucket, denied, tenant cut-off, subject cut-off, subject bucket. ARGV: address limit (0: not
+// limited), window ms, the token's iat, subject limit (0: not limited).
+// Returns {step, address verdict (4), denied 0|1, tenant cut-off, subject cut-off, subject verdict (4)}, where step is
+// 0 when the address limit refused, 1 when the token is revoked, 2 when the subject was counted (or is not limited).
+const ADMIT = `${GCRA_FUNCTION}
+local window = tonumber(ARGV[2])
+local ip = {1, 0, 0, 0}
+if tonumber(ARGV[1]) > 0 then
+  ip = gcra(KEYS[1], tonumber(ARGV[1]), window, now)
+  if ip[1] == 0 then return {0, ip[1], ip[2], ip[3], ip[4]} end
+end
+local cuts = redis.call('MGET', KEYS[2], KEYS[3], KEYS[4])
+local denied = 0
+if cuts[1] then denied = 1 end
+local cutoff = math.max(tonumber(cuts[2] or '') or -math.huge, tonumber(cuts[3] or '') or -math.huge)
+if denied == 1 or tonumber(ARGV[3]) <= cutoff then
+  return {1, ip[1], ip[2], ip[3], ip[4], denied, cuts[2], cuts[3]}
+end
+local subject = {1, 0, 0, 0}
+if tonumber(ARGV[4]) > 0 then subject = gcra(KEYS[5], tonumber(ARGV[4]), window, now) end
+return {2, ip[1], ip[2], ip[3], ip[4], denied, cuts[2], cuts[3], subject[1], subject[2], subject[3], subject[4]}
+`;
+const ADMIT_SHA = createHash('sha1').update(ADMIT).digest('hex');
+
+/** A bucket to count a request against in `admit`: its id and limit (0: not limited, not counted). */
+export interface AdmissionBucket {
+  id: string;
+  limit: number;
+}
+
+/** What `admit` checks: the two buckets, the window they share, and the token (its revocation keys and `iat`). */
+export interface AdmissionCheck {
+  ip: AdmissionBucket;
+  subject: AdmissionBucket;
+  windowMs: number;
+  /** TokenDenylist.keysOf the token. */
+  revocationKeys: readonly [string, string, string];
+  /** The token's `iat` claim (epoch seconds). */
+  issuedAt: number;
+}
+
+/** The outcome of `admit`, step by step; a step that did not run is absent. */
+export interface AdmissionState {
+  /** Absent when the address is not limited. */
+  ip?: RateLimitState;
+  /** Read unless the address limit refused: the token's denylist entries (TokenDenylist.statusOf's arguments). */
+  revocation?: { denied: boolean; tenantNotBefore: string | null; subjectNotBefore: string | null };
+  /** Counted unless a step before refused, or the subject is not limited. */
+  subject?: RateLimitState;
+}
 
 // A limiter must never be what makes a request slow: past this a hung Redis counts as down (and the limiter fails open).
 const COMMAND_TIMEOUT_MS = 250;
@@ -73,19 +133,36 @@ export class RateLimitStore {
    * @throws Error when Redis cannot be reached or answers something unexpected.
    */
   async take(scope: RateLimitScope, id: string, limit: number, windowMs: number): Promise<RateLimitState> {
-    const key = `${this.keyPrefix}:ratelimit:{${scope}:${id}}`;
-    const reply = await this.evaluate(key, String(limit), String(windowMs));
-    if (!Array.isArray(reply) || reply.length !== 4 || !reply.every((value) => typeof value === 'number')) {
-      throw new Error(`unexpected rate-limit script reply: ${JSON.stringify(reply)}`);
-    }
-    const [allowed, remaining, resetMs, retryAfterMs] = reply as [number, number, number, number];
-    return {
-      allowed: allowed === 1,
-      limit,
-      remaining,
-      resetSeconds: Math.ceil(resetMs / 1000),
-      retryAfterSeconds: allowed === 1 ? 0 : Math.max(1, Math.ceil(retryAfterMs / 1000)),
-    };
+    const reply = await this.evaluate(GCRA, GCRA_SHA, [this.bucketKey(scope, id)], [String(limit), String(windowMs)]);
+    return stateOf(reply, limit);
+  }
+
+  /**
+   * Whether `admit` can run: its keys live in different hash slots, which one Redis holds but a Redis Cluster
+   * spreads over nodes (one script must not span slots there); on a Cluster callers count bucket by bucket.
+   */
+  get admitsInOneTrip(): boolean {
+    return !this.redis.isCluster;
+  }
+
+  /**
+   * Counts a request with an access token in one round trip: the address bucket, the token's denylist entries, the
+   * subject bucket, each only if the step before let it through (see ADMIT).
+   * @throws Error when Redis cannot be reached or answers something unexpected, or on a Redis Cluster.
+   */
+  async admit(check: AdmissionCheck): Promise<AdmissionState> {
+    if (!this.admitsInOneTrip) throw new Error('one-trip admission needs a single Redis (its keys span hash slots)');
+    const keys = [this.bucketKey('ip', check.ip.id), ...check.revocationKeys, this.bucketKey('subject', check.subject.id)];
+    const args = [String(check.ip.limit), String(check.windowMs), String(check.issuedAt), String(check.subject.limit)];
+    const reply = await this.evaluate(ADMIT, ADMIT_SHA, keys, args);
+    if (!Array.isArray(reply) || typeof reply[0] !== 'number') throw new Error(`unexpected admission script reply: ${JSON.stringify(reply)}`);
+    const state: AdmissionState = {};
+    if (check.ip.limit > 0) state.ip = stateOf(reply.slice(1, 5), check.ip.limit);
+    if (reply[0] === 0) return state;
+    const [denied, tenantCut, subjectCut] = reply.slice(5, 8) as [unknown, unknown, unknown];
+    state.revocation = { denied: denied === 1, tenantNotBefore: stringOrNull(tenantCut), subjectNotBefore: stringOrNull(subjectCut) };
+    if (reply[0] === 2 && check.subject.limit > 0) state.subject = stateOf(reply.slice(8, 12), check.subject.limit);
+    return state;
   }
 
   /** Waits (at most 1 s) for the connection, so the first requests after boot are counted. */
@@ -106,13 +183,37 @@ export class RateLimitStore {
     this.redis.disconnect();
   }
 
-  private async evaluate(key: string, ...args: string[]): Promise<unknown> {
+  /** The key of a bucket: the braces are the Redis Cluster hash tag, so each bucket lives in one slot. */
+  private bucketKey(scope: RateLimitScope, id: string): string {
+    return `${this.keyPrefix}:ratelimit:{${scope}:${id}}`;
+  }
+
+  private async evaluate(script: string, sha: string, keys: string[], args: string[]): Promise<unknown> {
     try {
-      return await this.redis.evalsha(GCRA_SHA, 1, key, ...args);
+      return await this.redis.evalsha(sha, keys.length, ...keys, ...args);
     } catch (error) {
       // After a Redis restart (or on a new replica of it) the script cache is empty: send the script itself once.
-      if (error instanceof Error && error.message.startsWith('NOSCRIPT')) return this.redis.eval(GCRA, 1, key, ...args);
+      if (error instanceof Error && error.message.startsWith('NOSCRIPT')) return this.redis.eval(script, keys.length, ...keys, ...args);
       throw error;
     }
   }
+}
+
+/** A bucket's state from the four numbers a GCRA step answers. @throws Error for anything else. */
+function stateOf(reply: unknown, limit: number): RateLimitState {
+  if (!Array.isArray(reply) || reply.length !== 4 || !reply.every((value) => typeof value === 'number')) {
+    throw new Error(`unexpected rate-limit script reply: ${JSON.stringify(reply)}`);
+  }
+  const [allowed, remaining, resetMs, retryAfterMs] = reply as [number, number, number, number];
+  return {
+    allowed: allowed === 1,
+    limit,
+    remaining,
+    resetSeconds: Math.ceil(resetMs / 1000),
+    retryAfterSeconds: allowed === 1 ? 0 : Math.max(1, Math.ceil(retryAfterMs / 1000)),
+  };
+}
+
+function stringOrNull(value: unknown): string | null {
+  return typeof value === 'string' ? value : null;
 }

@@ -5,7 +5,7 @@ import { AGENT_API_CONFIG } from '../config';
 import type { AgentApiConfig } from '../config';
 import { clientAddress } from './client-address';
 import { RateLimitStore } from './rate-limit.store';
-import type { RateLimitScope, RateLimitState } from './rate-limit.store';
+import type { AdmissionState, RateLimitScope, RateLimitState } from './rate-limit.store';
 
 // One warning per outage is enough to page someone; one per request would drown the log.
 const WARNING_INTERVAL_MS = 30_000;
@@ -25,6 +25,21 @@ const limited = counter({
 export interface RateLimitVerdict extends RateLimitState {
   scope: RateLimitScope;
   windowSeconds: number;
+}
+
+/** The token a request carries, as the one-trip admission checks it. */
+export interface AdmittedToken {
+  subject: string;
+  /** TokenDenylist.keysOf the token. */
+  revocationKeys: readonly [string, string, string];
+  issuedAt: number;
+}
+
+/** The outcome of `RateLimiter.admit`: verdicts of the limits counted, and the token's denylist entries if read. */
+export interface Admission {
+  ip: RateLimitVerdict | null;
+  revocation: AdmissionState['revocation'];
+  subject: RateLimitVerdict | null;
 }
 
 /** Decides whether a client address or a subject may make one more request, from the shared buckets in Redis. */
@@ -53,13 +68,48 @@ export class RateLimiter {
     return this.take('subject', subject, this.config.SKREAVER_RATE_LIMIT_PER_SUBJECT);
   }
 
+  /** Whether `admit` can be asked (not on a Redis Cluster, see RateLimitStore.admitsInOneTrip). */
+  get admitsInOneTrip(): boolean {
+    return this.store.admitsInOneTrip;
+  }
+
+  /**
+   * Everything `forClient`, the token denylist and `forSubject` would check for a request with an access token, in
+   * one Redis round trip (RateLimitStore.admit). Null when Redis could not be asked: the failure is counted and
+   * warned about as an address-limit failure, and the caller falls back to the checks one by one.
+   */
+  async admit(peer: string | undefined, forwardedFor: string | string[] | undefined, token: AdmittedToken): Promise<Admission | null> {
+    const windowSeconds = this.config.SKREAVER_RATE_LIMIT_WINDOW_SECONDS;
+    try {
+      const state = await this.store.admit({
+        ip: { id: clientAddress(peer, forwardedFor, this.config.SKREAVER_TRUST_PROXY), limit: this.config.SKREAVER_RATE_LIMIT_PER_IP },
+        subject: { id: token.subject, limit: this.config.SKREAVER_RATE_LIMIT_PER_SUBJECT },
+        windowMs: windowSeconds * 1000,
+        revocationKeys: token.revocationKeys,
+        issuedAt: token.issuedAt,
+      });
+      return {
+        ip: state.ip ? this.verdict('ip', state.ip, windowSeconds) : null,
+        revocation: state.revocation,
+        subject: state.subject ? this.verdict('subject', state.subject, windowSeconds) : null,
+      };
+    } catch (error) {
+      limiterErrors.inc({ scope: 'ip' });
+      this.warn(error);
+      return null;
+    }
+  }
+
+  private verdict(scope: RateLimitScope, state: RateLimitState, windowSeconds: number): RateLimitVerdict {
+    if (!state.allowed) limited.inc({ scope });
+    return { ...state, scope, windowSeconds };
+  }
+
   private async take(scope: RateLimitScope, id: string, limit: number): Promise<RateLimitVerdict | null> {
     if (limit === 0) return null;
     const windowSeconds = this.config.SKREAVER_RATE_LIMIT_WINDOW_SECONDS;
     try {
-      const state = await this.store.take(scope, id, limit, windowSeconds * 1000);
-      if (!state.allowed) limited.inc({ scope });
-      return { ...state, scope, windowSeconds };
+      return this.verdict(scope, await this.store.take(scope, id, limit, windowSeconds * 1000), windowSeconds);
     } catch (error) {
       // Fail open: the limits protect capacity, not access (authentication and roles are checked regardless, and
       // the in-flight cap still bounds the load). Failing closed would turn a Redis outage into a total API outage,
