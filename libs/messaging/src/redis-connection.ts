@@ -88,19 +88,21 @@ export function parseRedisClusterUrl(url: string): RedisClusterEndpoint {
     if (!hostMatch?.[1]) throw new Error(`invalid cluster node address "${hostPort}" in ${redact(url)}`);
     return { host: hostMatch[1].replace(/^\[(.*)\]$/, '$1'), port: hostMatch[2] ? Number(hostMatch[2]) : 6379 };
   });
-  const endpoint: RedisClusterEndpoint = { nodes };
-  if (userInfo) {
-    const separator = userInfo.indexOf(':');
-    const username = decodeURIComponent(separator < 0 ? userInfo : userInfo.slice(0, separator));
-    const password = separator < 0 ? '' : decodeURIComponent(userInfo.slice(separator + 1));
-    if (username) endpoint.username = username;
-    if (password) endpoint.password = password;
-  }
+  const endpoint: RedisClusterEndpoint = { nodes, ...credentialsOf(userInfo) };
   const params = new URLSearchParams(query);
   // A cluster has one keyspace (database 0): a db would be silently ignored, so it is refused.
   if (params.has('db')) throw new Error(`Redis Cluster URL ${redact(url)}: a cluster has no databases other than 0`);
   if (params.get('tls') === 'true') endpoint.tls = {};
   return endpoint;
+}
+
+/** `user:password` of a host-list URL (which the WHATWG parser cannot read), without empty fields. */
+function credentialsOf(userInfo: string | undefined): { username?: string; password?: string } {
+  if (!userInfo) return {};
+  const separator = userInfo.indexOf(':');
+  const username = decodeURIComponent(separator < 0 ? userInfo : userInfo.slice(0, separator));
+  const password = separator < 0 ? '' : decodeURIComponent(userInfo.slice(separator + 1));
+  return { ...(username ? { username } : {}), ...(password ? { password } : {}) };
 }
 
 function schemeOf(url: string): string | undefined {
@@ -138,14 +140,7 @@ function parseSentinelUrl(url: string): RedisEndpoint {
     if (!hostMatch?.[1]) throw new Error(`invalid sentinel address "${hostPort}" in ${redact(url)}`);
     return { host: hostMatch[1].replace(/^\[(.*)\]$/, '$1'), port: hostMatch[2] ? Number(hostMatch[2]) : 26379 };
   });
-  const endpoint: RedisEndpoint = { sentinels, name: decodeURIComponent(masterName) };
-  if (userInfo) {
-    const separator = userInfo.indexOf(':');
-    const username = decodeURIComponent(separator < 0 ? userInfo : userInfo.slice(0, separator));
-    const password = separator < 0 ? '' : decodeURIComponent(userInfo.slice(separator + 1));
-    if (username) endpoint.username = username;
-    if (password) endpoint.password = password;
-  }
+  const endpoint: RedisEndpoint = { sentinels, name: decodeURIComponent(masterName), ...credentialsOf(userInfo) };
   const params = new URLSearchParams(query);
   const db = params.get('db');
   if (db) endpoint.db = parseDb(db, url);
