@@ -177,12 +177,12 @@ export class SkreaverClient {
       (agentId: string, input: JsonValue, options?: CreateRunOptions & { stream?: false }): Promise<Run>;
     },
     get: (id: string, options: CallOptions = {}) => this.call<Run>({ method: 'GET', path: path`/runs/${id}`, signal: options.signal }),
-    /** The tenant's runs, newest first; `{ status: 'failed' }` is the dead-letter list. */
-    list: (query: ListOptions & { status?: RunStatus | 'dead'; agentId?: string } = {}) =>
-      this.call<RunList>({ method: 'GET', path: '/runs', query: { status: query.status, agent_id: query.agentId, limit: query.limit }, signal: query.signal }),
-    /** One agent's runs, newest first. */
-    listByAgent: (agentId: string, query: ListOptions = {}) =>
-      this.call<RunList>({ method: 'GET', path: path`/agents/${agentId}/runs`, query: { limit: query.limit }, signal: query.signal }),
+    /** The tenant's runs, newest first; `{ status: 'failed' }` is the dead-letter list; `cursor` = a page's `next_cursor`. */
+    list: (query: ListOptions & { status?: RunStatus | 'dead'; agentId?: string; cursor?: string } = {}) =>
+      this.call<RunList>({ method: 'GET', path: '/runs', query: { status: query.status, agent_id: query.agentId, limit: query.limit, cursor: query.cursor }, signal: query.signal }),
+    /** One agent's runs, newest first; `cursor` = a page's `next_cursor`. */
+    listByAgent: (agentId: string, query: ListOptions & { cursor?: string } = {}) =>
+      this.call<RunList>({ method: 'GET', path: path`/agents/${agentId}/runs`, query: { limit: query.limit, cursor: query.cursor }, signal: query.signal }),
     cancel: (id: string, options: CallOptions & { reason?: string } = {}) =>
       this.call<Run>({ method: 'POST', path: path`/runs/${id}/cancel`, body: options.reason ? { reason: options.reason } : {}, signal: options.signal }),
     /** A new run with a failed run's input. */

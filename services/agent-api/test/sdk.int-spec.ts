@@ -137,6 +137,24 @@ describe('@skreaver/sdk against agent-api', () => {
     expect(page.next_after).toBe(page.items[1]?.id);
   });
 
+  it('should page through runs with the cursor of the page before', async () => {
+    const second = await sdk.runs.create(agent.id, 'again', { wait: 10 });
+    const seen: string[] = [];
+    let cursor: string | undefined;
+    for (let pages = 0; pages < 50; pages += 1) {
+      const page = await sdk.runs.listByAgent(agent.id, { limit: 1, cursor });
+      seen.push(...page.items.map((item) => item.id));
+      if (!page.next_cursor) break;
+      cursor = page.next_cursor;
+    }
+    expect(seen.length).toBeGreaterThanOrEqual(2);
+    expect(seen[0]).toBe(second.id);
+    expect(new Set(seen).size).toBe(seen.length);
+    const firstPage = await sdk.runs.list({ agentId: agent.id, limit: 1 });
+    const next = await sdk.runs.list({ agentId: agent.id, limit: 1, cursor: firstPage.next_cursor ?? undefined });
+    expect(next.items[0]?.id).toBe(seen[1]);
+  });
+
   it('should give the first run back for the same Idempotency-Key, and 422 for another body under it', async () => {
     const key = randomUUID();
     const first = await sdk.runs.create(agent.id, 'once', { idempotencyKey: key, wait: 10 });
