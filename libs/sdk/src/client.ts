@@ -79,6 +79,17 @@ export class SkreaverClient {
     return gatewayUrl && io ? socketIoRunConnector(gatewayUrl, io) : undefined;
   }
 
+  /** A POST that starts a run answered with its events (`?stream=true`); a drop resumes it by the run id it named. */
+  private startStream(call: Call, options: CreateRunOptions): RunEventStream {
+    return new RunEventStream(
+      this.transport,
+      undefined,
+      { signal: options.signal, onState: options.onState, maxReconnects: options.maxReconnects },
+      { ...call, query: { stream: 'true' }, headers: { ...call.headers, accept: 'text/event-stream' } },
+      this.runConnector(),
+    );
+  }
+
   private call<T>(call: Call): Promise<T> {
     return this.transport.json<T>({ idempotent: call.method === 'GET' || call.method === 'PUT', ...call });
   }
@@ -162,15 +173,7 @@ export class SkreaverClient {
         body: { input },
         ...idempotency(options),
       };
-      if (options.stream) {
-        return new RunEventStream(
-          this.transport,
-          undefined,
-          { signal: options.signal, onState: options.onState, maxReconnects: options.maxReconnects },
-          { ...call, query: { stream: 'true' }, headers: { ...call.headers, accept: 'text/event-stream' } },
-          this.runConnector(),
-        );
-      }
+      if (options.stream) return this.startStream(call, options);
       return this.call<Run>({ ...call, query: { wait: options.wait } });
     }) as {
       (agentId: string, input: JsonValue, options: CreateRunOptions & { stream: true }): RunEventStream;
@@ -220,15 +223,7 @@ export class SkreaverClient {
         body: { input, ...(options.checkpointId ? { checkpoint_id: options.checkpointId } : {}) },
         ...idempotency(options),
       };
-      if (options.stream) {
-        return new RunEventStream(
-          this.transport,
-          undefined,
-          { signal: options.signal, onState: options.onState, maxReconnects: options.maxReconnects },
-          { ...call, query: { stream: 'true' }, headers: { ...call.headers, accept: 'text/event-stream' } },
-          this.runConnector(),
-        );
-      }
+      if (options.stream) return this.startStream(call, options);
       return this.call<Run>({ ...call, query: { wait: options.wait } });
     }) as {
       (threadId: string, input: JsonValue, options: CreateRunOptions & { stream: true; checkpointId?: string }): RunEventStream;

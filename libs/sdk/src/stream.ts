@@ -2,7 +2,7 @@ import type { RunEventV1 } from './contracts';
 
 import { SkreaverError, isAbort } from './errors';
 import { SseParser } from './sse';
-import { backoffMs, path } from './transport';
+import { backoffMs, path, sleep } from './transport';
 import type { Call, CallOptions, Transport, WebSocketConstructor, WebSocketLike } from './transport';
 
 /** Options of a live stream (`runs.stream`, `agents.watch`). */
@@ -35,21 +35,6 @@ function seqOf(eventId: string | undefined): number {
   const seq = Number(eventId?.slice(eventId.lastIndexOf(':') + 1));
   return Number.isSafeInteger(seq) ? seq : 0;
 }
-
-const sleep = (ms: number, signal?: AbortSignal) =>
-  new Promise<void>((resolve, reject) => {
-    if (signal?.aborted) return reject(signal.reason);
-    const done = () => {
-      signal?.removeEventListener('abort', onAbort);
-      resolve();
-    };
-    const timer = setTimeout(done, ms);
-    const onAbort = () => {
-      clearTimeout(timer);
-      reject(signal?.reason);
-    };
-    signal?.addEventListener('abort', onAbort, { once: true });
-  });
 
 /**
  * A run's events, live, as an async iterator: over socket.io (ws-gateway's `/agents` namespace, a `run_id`

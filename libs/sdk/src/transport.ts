@@ -77,7 +77,9 @@ export function path(strings: TemplateStringsArray, ...params: string[]): string
   return strings.reduce((out, part, index) => out + part + (index < params.length ? encodeURIComponent(params[index] as string) : ''), '');
 }
 
-const sleep = (ms: number, signal?: AbortSignal) =>
+// The published SDK has no dependencies, so it keeps its own copy of @skreaver/util's sleep.
+/** Resolves after `ms`, or rejects early with the signal's reason when aborted. */
+export const sleep = (ms: number, signal?: AbortSignal) =>
   new Promise<void>((resolve, reject) => {
     if (signal?.aborted) return reject(signal.reason);
     const timer = setTimeout(() => {
