@@ -100,7 +100,7 @@ describe('messaging on a Redis Cluster', () => {
     await expect(health.check()).resolves.toMatchObject({ latency_ms: expect.any(Number) });
     const victim = (await cluster.nodes()).find((node) => node.role === 'master');
     await cluster.kill(victim?.port ?? 0);
-    await cluster.waitUntilHealthy(20_000);
+    await cluster.waitUntilHealthy(40_000);
     await waitFor(() => health.check().then(() => true, () => false), { timeoutMs: 10_000, what: 'readiness after the failover' });
 
     // The promoted replica has no replica of its own: killing it leaves its slots unserved, which no PING shows.
@@ -111,5 +111,5 @@ describe('messaging on a Redis Cluster', () => {
       timeoutMs: 15_000,
       what: 'cluster_state:fail in the readiness check',
     });
-  }, 60_000);
+  }, 90_000);
 });
