@@ -1,15 +1,17 @@
 import { randomBytes } from 'node:crypto';
 
+import { Queues, queueName } from '@skreaver/contracts';
 import { Queue, Worker } from 'bullmq';
 import Redis from 'ioredis';
 
 import { Completions } from '../support/completions';
 import { connectLive, subscribe } from '../support/live-client';
 import { Platform, REDIS_URL, deleteRedisPrefix } from '../support/platform';
+import { RunPathTrace } from '../support/run-path';
 import { cpuMsOf } from '../support/process-memory';
 import { ceiling, versus } from '../support/results';
 import type { Scenario, ScenarioContext } from '../support/results';
-import { summarize } from '../support/stats';
+import { summarize, wallMs } from '../support/stats';
 import { atFixedRate, closedLoop, sleep } from '../support/time';
 
 const SERVICES = ['agent-api', 'mesh-coordinator', 'ws-gateway'] as const;
@@ -50,6 +52,8 @@ async function measure(
   completions: Completions,
   start: () => Promise<{ id: string; at: number }>,
   cpu: CpuReading,
+  /** Called just before the fixed-rate phase (the path trace starts there). */
+  beforeFixedRate?: () => void,
 ): Promise<Measured> {
   const once = async () => {
     const { id, at } = await start();
@@ -78,6 +82,7 @@ async function measure(
   if (loop.errors) context.note(`closed loop: ${loop.errors} errors (${loop.firstError})`);
   await sleep(500);
   completions.reset();
+  beforeFixedRate?.();
   const pending: Promise<void>[] = [];
   await atFixedRate(RATE, context.quick ? 3_000 : 10_000, () => {
     pending.push(
@@ -122,23 +127,38 @@ async function ours(context: ScenarioContext): Promise<Measured> {
     await platform.start([...SERVICES]);
     const agentId = await platform.echoAgent();
     const completions = new Completions();
+    const trace = new RunPathTrace();
     const socket = await connectLive(platform.service('ws-gateway').url, platform.token, (event) => {
+      trace.event(event);
       if (event.type === 'run.completed') completions.complete(event.run_id);
     });
     await subscribe(socket, { agent_id: agentId });
     const url = `${platform.service('agent-api').url}/agents/${agentId}/runs`;
     const headers = { authorization: `Bearer ${platform.token}`, 'content-type': 'application/json' };
     const body = JSON.stringify({ input: { message: 'hello' } });
+    const redis = new Redis(REDIS_URL);
     try {
-      return await measure(context, completions, async () => {
-        const at = performance.now();
-        const response = await fetch(url, { method: 'POST', headers, body });
-        const run = (await response.json()) as { id?: string };
-        if (response.status !== 202 || !run.id) throw new Error(`POST runs answered ${response.status}`);
-        return { id: run.id, at };
-      }, () => Object.fromEntries(SERVICES.map((name) => [name, cpuMsOf(platform.service(name).pid)])));
+      const measured = await measure(
+        context,
+        completions,
+        async () => {
+          const at = performance.now();
+          const sent = wallMs();
+          const response = await fetch(url, { method: 'POST', headers, body });
+          const run = (await response.json()) as { id?: string };
+          if (response.status !== 202 || !run.id) throw new Error(`POST runs answered ${response.status}`);
+          trace.answered(run.id, sent);
+          return { id: run.id, at };
+        },
+        () => Object.fromEntries(SERVICES.map((name) => [name, cpuMsOf(platform.service(name).pid)])),
+        () => trace.reset(),
+      );
+      await trace.readPicked(redis, (runId) => `{${platform.prefix}}:${queueName(Queues.runs)}:${runId}`);
+      for (const line of trace.summary()) context.note(line);
+      return measured;
     } finally {
       socket.close();
+      redis.disconnect();
     }
   } finally {
     await platform.stop();
