@@ -1,4 +1,5 @@
 import { type RedisClient, scanKeys } from './redis-connection';
+import { RedisScript } from './redis-script';
 
 /** How `admit` treats a run that finds the agent at its limit. */
 export type AdmissionMode = 'queue' | 'reject' | 'interrupt';
@@ -14,7 +15,7 @@ export type Admission =
   | { outcome: 'interrupt'; interrupted: string[] };
 
 // KEYS[1] active set, KEYS[2] pending list; ARGV: run id, limit, mode.
-const ADMIT = `
+const ADMIT = new RedisScript(`
 local active = redis.call('SCARD', KEYS[1])
 local limit = tonumber(ARGV[2])
 local mode = ARGV[3]
@@ -37,11 +38,11 @@ if active < limit and redis.call('LLEN', KEYS[2]) == 0 then
 end
 if mode == 'reject' then return {'rejected'} end
 return {'queued', tostring(redis.call('RPUSH', KEYS[2], ARGV[1]))}
-`;
+`);
 
 // KEYS[1] active set, KEYS[2] pending list; ARGV: run id, limit. Frees the run's slot (or its place in line) and
 // admits waiting runs in arrival order while there is room; returns the ids admitted.
-const RELEASE = `
+const RELEASE = new RedisScript(`
 redis.call('SREM', KEYS[1], ARGV[1])
 redis.call('LREM', KEYS[2], 0, ARGV[1])
 local limit = tonumber(ARGV[2])
@@ -53,7 +54,7 @@ while redis.call('SCARD', KEYS[1]) < limit do
   table.insert(started, next)
 end
 return started
-`;
+`);
 
 /**
  * Per-agent admission of runs, enforcing the agent's concurrency policy across every agent-api and coordinator:
@@ -71,7 +72,7 @@ export class AgentRunSlots {
    * already in line keeps its place (two processes re-admitting one run, e.g. a resume and the reconciler, queue it once).
    */
   async admit(agentId: string, runId: string, limit: number, mode: AdmissionMode): Promise<Admission> {
-    const reply = (await this.redis.eval(ADMIT, 2, ...this.keys(agentId), runId, limit, mode)) as string[];
+    const reply = (await ADMIT.run(this.redis, this.keys(agentId), [runId, limit, mode])) as string[];
     const [outcome, ...rest] = reply;
     if (outcome === 'start') return { outcome };
     if (outcome === 'rejected') return { outcome };
@@ -84,7 +85,7 @@ export class AgentRunSlots {
    * Idempotent: releasing twice admits nobody twice.
    */
   async release(agentId: string, runId: string, limit: number): Promise<string[]> {
-    return (await this.redis.eval(RELEASE, 2, ...this.keys(agentId), runId, limit)) as string[];
+    return (await RELEASE.run(this.redis, this.keys(agentId), [runId, limit])) as string[];
   }
 
   /** Runs admitted and runs waiting, for status reports. */
