@@ -190,6 +190,10 @@ function connectionBehaviour(options: RedisConnectionOptions): RedisOptions {
     // blocking readers and BullMQ workers (which require null) wait for Redis to come back.
     enableOfflineQueue: true,
     maxRetriesPerRequest: options.forBlocking ? null : 1,
+    // Commands issued in the same tick leave in one socket write (a run's commands and those of the runs beside it):
+    // on the coordinator the system calls per run dropped from ~29 to ~15 in the bench. Not on blocking connections,
+    // where a command waits for the one before it anyway, nor on a Cluster (clusterOptions leaves it out).
+    enableAutoPipelining: !options.forBlocking,
   };
 }
 
