@@ -225,6 +225,9 @@ export function clusterOptions(url: string, options: RedisConnectionOptions = {}
     slotsRefreshTimeout: CONNECT_TIMEOUT_MS,
     // Replicas serve no reads: the platform reads its own writes (streams, leases, slots).
     scaleReads: 'master',
+    // SSUBSCRIBE goes to the master of the channel's slot, on a connection of its own opened only once a channel is
+    // subscribed there (none for clients that never subscribe), and moves to the promoted replica after a failover.
+    shardedSubscribers: true,
   };
 }
 

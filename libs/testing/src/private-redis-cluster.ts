@@ -29,6 +29,8 @@ export interface PrivateRedisCluster {
   readonly ports: readonly number[];
   /** Every node still running, as the surviving nodes see it (CLUSTER NODES of one of them). */
   nodes(): Promise<ClusterNodeState[]>;
+  /** Port of the master now serving the hash slot of `key` (or of a sharded channel), as the surviving nodes see it. */
+  masterOf(key: string): Promise<number | undefined>;
   /** Kills a node with SIGKILL (a crash: no shutdown, no final save) and waits until the process is gone. */
   kill(port: number): Promise<void>;
   /** Resolves once every running node reports `cluster_state:ok` and every slot is served by a running master. */
@@ -121,6 +123,20 @@ export async function privateRedisCluster(options: PrivateRedisClusterOptions = 
     url: `redis-cluster://${ports.map((port) => `127.0.0.1:${port}`).join(',')}`,
     ports,
     nodes,
+    async masterOf(key) {
+      const [first] = running();
+      if (first === undefined) return undefined;
+      const slot = Number(await command(first, 'CLUSTER', 'KEYSLOT', key));
+      const serving = (await nodes()).find(
+        (node) =>
+          node.role === 'master' &&
+          node.slots.some((range) => {
+            const [from = NaN, to = from] = range.split('-').map(Number);
+            return slot >= from && slot <= to;
+          }),
+      );
+      return serving?.port;
+    },
     kill,
     async waitUntilHealthy(timeoutMs = 30_000) {
       await waitFor(
