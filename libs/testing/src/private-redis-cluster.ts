@@ -5,9 +5,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 
-import Redis from 'ioredis';
-
 import { freePort } from './free-port';
+import { redisNodeAnswers, redisNodeCommand as command, stopProcess } from './redis-node';
 import { waitFor } from './wait-for';
 
 const run = promisify(execFile);
@@ -71,10 +70,7 @@ export async function privateRedisCluster(options: PrivateRedisClusterOptions = 
   const kill = async (port: number) => {
     const child = children.get(port);
     children.delete(port);
-    if (!child || child.exitCode !== null || child.signalCode !== null) return;
-    const exited = new Promise((resolve) => child.once('exit', resolve));
-    child.kill('SIGKILL');
-    await exited;
+    await stopProcess(child, 'SIGKILL');
   };
 
   try {
@@ -101,7 +97,7 @@ export async function privateRedisCluster(options: PrivateRedisClusterOptions = 
       children.set(port, child);
       ports.push(port);
     }
-    for (const port of ports) await waitFor(() => ping(port), { timeoutMs: 10_000, what: `redis-server on ${port}` });
+    for (const port of ports) await waitFor(() => redisNodeAnswers(port), { timeoutMs: 10_000, what: `redis-server on ${port}` });
     await run('redis-cli', [
       '--cluster', 'create', ...ports.map((port) => `127.0.0.1:${port}`),
       '--cluster-replicas', String(replicas), '--cluster-yes',
@@ -177,27 +173,6 @@ export async function privateRedisCluster(options: PrivateRedisClusterOptions = 
     { timeoutMs: 30_000, intervalMs: 100, what: 'every replica in sync with its master' },
   );
   return cluster;
-}
-
-async function ping(port: number): Promise<boolean> {
-  try {
-    return (await command(port, 'PING')) === 'PONG';
-  } catch {
-    return false;
-  }
-}
-
-/** One command on one node (not through a cluster client: CLUSTER INFO / NODES describe the node asked). */
-async function command(port: number, ...args: string[]): Promise<string> {
-  const redis = new Redis({ host: '127.0.0.1', port, lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null });
-  redis.on('error', () => undefined);
-  try {
-    await redis.connect();
-    const [name = '', ...rest] = args;
-    return String(await redis.call(name, ...rest));
-  } finally {
-    redis.disconnect();
-  }
 }
 
 /** Lines of CLUSTER NODES: `<id> <ip:port@bus> <flags> <master-id> <ping> <pong> <epoch> <link> <slot>…`. */
