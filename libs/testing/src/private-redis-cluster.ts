@@ -1,12 +1,12 @@
-import { execFile, spawn } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 
-import { freePort } from './free-port';
-import { redisNodeAnswers, redisNodeCommand as command, stopProcess } from './redis-node';
+import { freePorts } from './free-port';
+import { PortTakenError, redisNodeCommand as command, startRedisServer, stopProcess } from './redis-node';
 import { waitFor } from './wait-for';
 
 const run = promisify(execFile);
@@ -73,31 +73,43 @@ export async function privateRedisCluster(options: PrivateRedisClusterOptions = 
     await stopProcess(child, 'SIGKILL');
   };
 
-  try {
-    for (let i = 0; i < masters * (1 + replicas); i += 1) {
-      // The cluster bus port is chosen too: the default (port + 10000) may be taken or above 65535.
-      const port = await freePort();
-      const busPort = await freePort();
+  const startNodes = async () => {
+    // The cluster bus ports are chosen too: the default (port + 10000) may be taken or above 65535.
+    const chosen = await freePorts(2 * masters * (1 + replicas));
+    for (let i = 0; i < chosen.length; i += 2) {
+      const port = chosen[i] ?? 0;
+      const busPort = chosen[i + 1] ?? 0;
       const nodeDir = join(dir, String(port));
+      rmSync(nodeDir, { recursive: true, force: true });
       mkdirSync(nodeDir);
-      const child = spawn(
-        'redis-server',
-        [
-          '--port', String(port), '--bind', '127.0.0.1', '--dir', nodeDir,
-          '--cluster-enabled', 'yes', '--cluster-config-file', join(nodeDir, 'nodes.conf'),
-          '--cluster-port', String(busPort), '--cluster-node-timeout', String(nodeTimeoutMs),
-          // A replica whose last word from its master is older than node-timeout × 10 + the 10 s replication ping
-          // refuses to stand for election; with a short node timeout on a loaded machine that left a killed master
-          // unreplaced (seen in CI). Production keeps Redis's default; a test cluster always fails over.
-          '--cluster-replica-validity-factor', '0',
-          '--appendonly', 'yes', '--save', '', '--logfile', join(nodeDir, 'redis.log'),
-        ],
-        { stdio: 'ignore' },
-      );
-      children.set(port, child);
+      const args = [
+        '--port', String(port), '--bind', '127.0.0.1', '--dir', nodeDir,
+        '--cluster-enabled', 'yes', '--cluster-config-file', join(nodeDir, 'nodes.conf'),
+        '--cluster-port', String(busPort), '--cluster-node-timeout', String(nodeTimeoutMs),
+        // A replica whose last word from its master is older than node-timeout × 10 + the 10 s replication ping
+        // refuses to stand for election; with a short node timeout on a loaded machine that left a killed master
+        // unreplaced (seen in CI). Production keeps Redis's default; a test cluster always fails over.
+        '--cluster-replica-validity-factor', '0',
+        '--appendonly', 'yes', '--save', '', '--logfile', join(nodeDir, 'redis.log'),
+      ];
+      children.set(port, await startRedisServer(port, args));
       ports.push(port);
     }
-    for (const port of ports) await waitFor(() => redisNodeAnswers(port), { timeoutMs: 10_000, what: `redis-server on ${port}` });
+  };
+
+  try {
+    // Another process on this machine (tests run in parallel) may bind a port between its choice and redis-server's
+    // bind: the server exits at once, and the nodes start again on new ports.
+    for (let attempt = 1; ; attempt += 1) {
+      try {
+        await startNodes();
+        break;
+      } catch (error) {
+        await killAll();
+        ports.length = 0;
+        if (attempt >= 3 || !(error instanceof PortTakenError)) throw error;
+      }
+    }
     await run('redis-cli', [
       '--cluster', 'create', ...ports.map((port) => `127.0.0.1:${port}`),
       '--cluster-replicas', String(replicas), '--cluster-yes',

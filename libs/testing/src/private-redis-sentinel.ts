@@ -3,7 +3,7 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'nod
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
-import { freePort } from './free-port';
+import { freePorts } from './free-port';
 import { redisNodeCall, redisNodeCommand as command, startRedisServer, stopProcess } from './redis-node';
 import { waitFor } from './wait-for';
 
@@ -95,8 +95,9 @@ export async function privateRedisSentinel(options: PrivateRedisSentinelOptions 
     );
 
   try {
+    const chosen = await freePorts(1 + replicaCount + SENTINELS);
     for (const role of ['primary', ...Array.from({ length: replicaCount }, () => 'replica')]) {
-      const port = await freePort();
+      const port = chosen.shift() ?? 0;
       const nodeDir = join(dir, String(port));
       mkdirSync(nodeDir);
       const args = ['--port', String(port), '--bind', '127.0.0.1', '--dir', nodeDir, '--appendonly', 'yes', '--save', ''];
@@ -114,7 +115,7 @@ export async function privateRedisSentinel(options: PrivateRedisSentinelOptions 
       });
     }
     for (let i = 0; i < SENTINELS; i += 1) {
-      const port = await freePort();
+      const port = chosen.shift() ?? 0;
       const sentinelDir = join(dir, `sentinel-${port}`);
       mkdirSync(sentinelDir);
       // A sentinel rewrites its config file (what it learned, the current primary): each has its own.

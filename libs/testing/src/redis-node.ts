@@ -40,10 +40,18 @@ export async function stopProcess(child: ChildProcess | undefined, signal: NodeJ
   await exited;
 }
 
+/** redis-server exited as soon as it started: one of its ports was taken (by another test on this machine). */
+export class PortTakenError extends Error {
+  constructor(port: number) {
+    super(`redis-server could not start on port ${port} (taken by another process?)`);
+    this.name = 'PortTakenError';
+  }
+}
+
 /**
  * Spawns `redis-server args` (listening on 127.0.0.1:`port`) and resolves once it answers.
- * @throws Error when it exits first: it could not bind, the port was taken meanwhile (by another test on this machine),
- * and whatever answers there is not ours.
+ * @throws PortTakenError when it exits first: it could not bind, a port was taken meanwhile (by another test on this
+ * machine), and whatever answers there is not ours.
  */
 export async function startRedisServer(port: number, args: string[]): Promise<ChildProcess> {
   const child = spawn('redis-server', args, { stdio: 'ignore' });
@@ -56,6 +64,6 @@ export async function startRedisServer(port: number, args: string[]): Promise<Ch
     await stopProcess(child, 'SIGKILL');
     throw error;
   });
-  if (outcome === 'exited') throw new Error(`redis-server could not start on port ${port} (taken by another process?)`);
+  if (outcome === 'exited') throw new PortTakenError(port);
   return child;
 }
