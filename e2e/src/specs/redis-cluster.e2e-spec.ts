@@ -57,7 +57,7 @@ describe('Redis Cluster', () => {
     return (await api<RunEventsPage>('GET', `/runs/${runId}/events?limit=100`)).body.items;
   }
 
-  it('should run the walkthrough, resume on the other gateway with after, and answer a mesh request', async () => {
+  it('should run the walkthrough, resume on the other gateway with after, answer a mesh request and cancel a running run', async () => {
     const [first, second] = stack.gateways;
     const echo = await agent();
     const live = await socketIoClient(first?.url ?? '', stack.adminToken);
@@ -95,6 +95,15 @@ describe('Redis Cluster', () => {
     const replied = await api<PostMeshMessageResponse>('POST', '/mesh/messages', { to: target.id, kind: 'ask', payload: { q: 1 }, wait_seconds: 10 });
     expect(replied.status).toBe(200);
     expect(replied.body).toMatchObject({ status: 'replied', reply: { from: target.id, status: 'completed', output: { payload: { q: 1 } } } });
+
+    // Cancelling a running run: agent-api SPUBLISHes the request on its shard channel, and the coordinator running it
+    // (subscribed with SSUBSCRIBE on that channel's master) aborts it; without the message it would run for a minute.
+    const slow = await agent({ delay_ms: 60_000 });
+    const running = (await api<Run>('POST', `/agents/${slow.id}/runs`, { input: { text: 'cancel me' } })).body;
+    await waitFor(async () => (await api<Run>('GET', `/runs/${running.id}`)).body.status === 'running', { timeoutMs: 15_000, what: 'the run to start' });
+    // 200 once cancelled within the API's 2 s wait, 202 when still running then (a loaded machine): either way it ends.
+    expect([200, 202]).toContain((await api<Run>('POST', `/runs/${running.id}/cancel`, { reason: 'cluster' })).status);
+    await waitFor(async () => (await api<Run>('GET', `/runs/${running.id}`)).body.status === 'cancelled', { timeoutMs: 15_000, what: 'the run cancelled' });
   }, 60_000);
 
   it('should lose no accepted run when a master is SIGKILLed mid-load and its replica takes over', async () => {
