@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 
 import { freePorts } from './free-port';
-import { PortTakenError, redisNodeCommand as command, startRedisServer, stopProcess } from './redis-node';
+import { redisNodeCommand as command, startOnFreshPorts, startRedisServer, stopProcess } from './redis-node';
 import { waitFor } from './wait-for';
 
 const run = promisify(execFile);
@@ -98,18 +98,10 @@ export async function privateRedisCluster(options: PrivateRedisClusterOptions = 
   };
 
   try {
-    // Another process on this machine (tests run in parallel) may bind a port between its choice and redis-server's
-    // bind: the server exits at once, and the nodes start again on new ports.
-    for (let attempt = 1; ; attempt += 1) {
-      try {
-        await startNodes();
-        break;
-      } catch (error) {
-        await killAll();
-        ports.length = 0;
-        if (attempt >= 3 || !(error instanceof PortTakenError)) throw error;
-      }
-    }
+    await startOnFreshPorts(startNodes, async () => {
+      await killAll();
+      ports.length = 0;
+    });
     await run('redis-cli', [
       '--cluster', 'create', ...ports.map((port) => `127.0.0.1:${port}`),
       '--cluster-replicas', String(replicas), '--cluster-yes',

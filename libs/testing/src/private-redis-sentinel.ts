@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
 import { freePorts } from './free-port';
-import { redisNodeCall, redisNodeCommand as command, startRedisServer, stopProcess } from './redis-node';
+import { redisNodeCall, redisNodeCommand as command, startOnFreshPorts, startRedisServer, stopProcess } from './redis-node';
 import { waitFor } from './wait-for';
 
 /** A Sentinel-managed Redis of the test's own: a primary, its replica and three sentinels on loopback ports. */
@@ -94,11 +94,12 @@ export async function privateRedisSentinel(options: PrivateRedisSentinelOptions 
       { timeoutMs: 30_000, intervalMs: 100, what: 'every sentinel to know a healthy replica and the other sentinels' },
     );
 
-  try {
+  const startAll = async () => {
     const chosen = await freePorts(1 + replicaCount + SENTINELS);
     for (const role of ['primary', ...Array.from({ length: replicaCount }, () => 'replica')]) {
       const port = chosen.shift() ?? 0;
       const nodeDir = join(dir, String(port));
+      rmSync(nodeDir, { recursive: true, force: true });
       mkdirSync(nodeDir);
       const args = ['--port', String(port), '--bind', '127.0.0.1', '--dir', nodeDir, '--appendonly', 'yes', '--save', ''];
       // A replica told to follow another primary may need a full sync, which Redis delays 5 s by default to batch
@@ -117,6 +118,7 @@ export async function privateRedisSentinel(options: PrivateRedisSentinelOptions 
     for (let i = 0; i < SENTINELS; i += 1) {
       const port = chosen.shift() ?? 0;
       const sentinelDir = join(dir, `sentinel-${port}`);
+      rmSync(sentinelDir, { recursive: true, force: true });
       mkdirSync(sentinelDir);
       // A sentinel rewrites its config file (what it learned, the current primary): each has its own.
       const config = join(sentinelDir, 'sentinel.conf');
@@ -138,6 +140,14 @@ export async function privateRedisSentinel(options: PrivateRedisSentinelOptions 
     }
     // Sentinels learn the replica from the primary's INFO and each other from hello messages (every 2 s).
     await readyToFailOver();
+  };
+
+  try {
+    await startOnFreshPorts(startAll, async () => {
+      await killAll();
+      dataPorts.length = 0;
+      sentinelPorts.length = 0;
+    });
   } catch (error) {
     await killAll();
     rmSync(dir, { recursive: true, force: true });

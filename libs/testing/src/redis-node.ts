@@ -67,3 +67,20 @@ export async function startRedisServer(port: number, args: string[]): Promise<Ch
   if (outcome === 'exited') throw new PortTakenError(port);
   return child;
 }
+
+/**
+ * Runs `start`, and again on new ports (after `reset` has stopped what it started) when a server could not bind a
+ * port chosen for it: another process on this machine (tests run in parallel) may take a port between its choice
+ * and the bind. Up to 3 attempts; other failures are thrown at once (after `reset`).
+ */
+export async function startOnFreshPorts(start: () => Promise<void>, reset: () => Promise<void>): Promise<void> {
+  for (let attempt = 1; ; attempt += 1) {
+    try {
+      await start();
+      return;
+    } catch (error) {
+      await reset();
+      if (attempt >= 3 || !(error instanceof PortTakenError)) throw error;
+    }
+  }
+}
