@@ -48,7 +48,7 @@ async function connectAll(clients: readonly ClientProcess[], total: number, comm
 }
 
 async function statsOf(clients: readonly ClientProcess[]): Promise<SocketsStats[]> {
-  return (await Promise.all(clients.map((client) => client.command({ cmd: 'stats' }, 30_000)))).map((reply) => {
+  return (await Promise.all(clients.map((client) => client.command({ cmd: 'stats' }, 60_000)))).map((reply) => {
     if (!reply.stats) throw new Error(`stats failed: ${reply.firstError}`);
     return reply.stats;
   });
@@ -165,15 +165,23 @@ async function behindEdge(context: ScenarioContext, platform: Platform, agentIds
     const survivorCpu = cpuMsOf(survivor.pid);
     const killedAt = Date.now();
     doomed.child.kill('SIGKILL');
-    await waitUntil(
-      async () => {
-        const stats = await statsOf(stormClients);
-        return sum(stats, 'resumed') >= dropped && sum(stats, 'down') === 0;
-      },
-      120_000,
-      'every dropped socket resumed',
-      200,
-    );
+    try {
+      await waitUntil(
+        async () => {
+          const stats = await statsOf(stormClients);
+          process.stdout.write(`    +${Date.now() - killedAt} ms: ${sum(stats, 'resumed')} of ${dropped} resumed, ${sum(stats, 'down')} down, ${sum(stats, 'retries')} failed attempts\n`);
+          return sum(stats, 'resumed') >= dropped && sum(stats, 'down') === 0;
+        },
+        60_000,
+        'every dropped socket resumed',
+        1_000,
+      );
+    } catch (error) {
+      const stats = await statsOf(stormClients);
+      throw new Error(
+        `${error instanceof Error ? error.message : String(error)}: ${dropped} dropped, ${sum(stats, 'resumed')} resumed, ${sum(stats, 'down')} down, ${sum(stats, 'retries')} failed attempts (first: ${stats.find((one) => one.firstRetryReason)?.firstRetryReason}); survivor: ${survivor.output.slice(-5).join(' | ')}`,
+      );
+    }
     const stormCpu = cpuMsOf(survivor.pid) - survivorCpu;
     await sleep(3_000);
     posting = false;
