@@ -2,7 +2,6 @@ import { Injectable } from '@nestjs/common';
 import { Streams, splitEventId } from '@skreaver/contracts';
 import type { RunEventV1 } from '@skreaver/contracts';
 import { RunEventLog, StreamReader } from '@skreaver/messaging';
-import type { StreamEntry } from '@skreaver/messaging';
 import { RunEventArchive } from '@skreaver/persistence';
 
 import { DependencyUnavailableError } from './dependency-unavailable.error';
