@@ -20,7 +20,8 @@ describe('gateway failover', () => {
   const clients: LiveClient[] = [];
 
   beforeAll(async () => {
-    stack = await startStack({ gateways: 2 });
+    // The storm's clients all come from 127.0.0.1: room for them under the per-address limit (100 by default).
+    stack = await startStack({ gateways: 2, env: { WS_MAX_CONNECTIONS_PER_IP: String(4 * STORM_CLIENTS) } });
   }, 60_000);
 
   afterAll(async () => {
@@ -145,17 +146,22 @@ describe('gateway failover', () => {
     const posting = startRuns(agentId, 10, 30);
     await waitFor(() => clientsOfDoomed.some((client) => client.events.length >= 6), { what: 'a later run live on the doomed replica' });
     doomed.child.kill('SIGKILL');
+    await Promise.all(clientsOfDoomed.map((client) => client.gone));
+    // Runs that complete while every client is away (replayed to each), then runs during the storm (held back and
+    // sent after the replay, or live).
+    const missedRuns = await startRuns(agentId, 3, 0);
+    await loggedEvents(missedRuns);
+    const lateRuns = startRuns(agentId, 5, 30);
 
     // All at once, as SDK clients do (their first retry waits at most 100 ms).
     const resumed = await Promise.all(
       clientsOfDoomed.map(async (client) => {
-        await client.gone;
         const back = track(await socketIoClient(survivor?.url ?? '', stack.adminToken));
         expect(await back.subscribe({ agent_id: agentId, after: client.events.at(-1)?.id })).toMatchObject({ ok: true });
         return back;
       }),
     );
-    const logged = await loggedEvents([...firstRun, ...(await posting)]);
+    const logged = await loggedEvents([...firstRun, ...(await posting), ...missedRuns, ...(await lateRuns)]);
     const receivedBy = (i: number): RunEventV1[] => [...(clientsOfDoomed[i]?.events ?? []), ...(resumed[i]?.events ?? [])];
     await waitFor(() => clientsOfDoomed.every((_, i) => receivedBy(i).length >= logged.length), { what: 'every event on every resumed client' });
     await new Promise((resolve) => setTimeout(resolve, 200));
