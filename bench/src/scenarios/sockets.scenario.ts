@@ -253,7 +253,7 @@ export const socketsScenario: Scenario = {
   optIn: true,
   timeoutMs: (quick) => (quick ? 600_000 : 1_200_000),
   async run(context) {
-    const platform = new Platform();
+    const platform = new Platform(context.profileDir ? { profileDir: `${context.profileDir}/sockets` } : {});
     try {
       await platform.start(['agent-api', 'mesh-coordinator']);
       const agentIds = await createAgents(platform);
