@@ -125,6 +125,8 @@ async function behindEdge(context: ScenarioContext, platform: Platform, agentIds
   const stormClients = await startClients(Math.ceil(stormTotal / SOCKETS_PER_PROCESS));
   const extraClients = await startClients(Math.ceil((edgeTotal - stormTotal) / SOCKETS_PER_PROCESS));
   const posted: Array<{ agentId: string; runId: string }> = [];
+  // Set back in `finally` too: a failed wait must not leave the loop posting (and the bench process alive).
+  let posting = false;
   try {
     const started = performance.now();
     const [cpu1, cpu2] = [cpuMsOf(first.pid), cpuMsOf(second.pid)];
@@ -146,7 +148,7 @@ async function behindEdge(context: ScenarioContext, platform: Platform, agentIds
     await Promise.all(extraClients.map((client) => client.command({ cmd: 'close-all' }, 60_000)));
     await stopClients(extraClients);
     await Promise.all(stormClients.map((client) => client.command({ cmd: 'arm', url: edge.url }, 30_000)));
-    let posting = true;
+    posting = true;
     let postErrors = 0;
     const poster = (async () => {
       const begun = performance.now();
@@ -241,6 +243,7 @@ async function behindEdge(context: ScenarioContext, platform: Platform, agentIds
     const alerts = edge.log().split('\n').filter((line) => /\[(alert|crit|emerg)\]/.test(line));
     if (alerts.length) context.note(`nginx: ${alerts.length} alerts, first: ${alerts[0]}`);
   } finally {
+    posting = false;
     await stopClients([...stormClients, ...extraClients]);
     await edge.stop();
   }
