@@ -1,3 +1,5 @@
+import type { ChainableCommander } from 'ioredis';
+
 import { type RedisClient, scanKeys } from './redis-connection';
 
 /** How `admit` treats a run that finds the agent at its limit. */
@@ -55,6 +57,15 @@ end
 return started
 `;
 
+/** The `Admission` an ADMIT reply stands for (`AgentRunSlots.admit`, or its reply on a pipeline from `admitIn`). */
+export function admissionOf(reply: unknown): Admission {
+  const [outcome, ...rest] = reply as string[];
+  if (outcome === 'start') return { outcome };
+  if (outcome === 'rejected') return { outcome };
+  if (outcome === 'interrupt') return { outcome, interrupted: rest };
+  return { outcome: 'queued', position: Number(rest[0]) };
+}
+
 /**
  * Per-agent admission of runs, enforcing the agent's concurrency policy across every agent-api and coordinator:
  * a set of admitted runs and a FIFO of waiting ones, changed only by Lua scripts so concurrent requests cannot
@@ -71,12 +82,12 @@ export class AgentRunSlots {
    * already in line keeps its place (two processes re-admitting one run, e.g. a resume and the reconciler, queue it once).
    */
   async admit(agentId: string, runId: string, limit: number, mode: AdmissionMode): Promise<Admission> {
-    const reply = (await this.redis.eval(ADMIT, 2, ...this.keys(agentId), runId, limit, mode)) as string[];
-    const [outcome, ...rest] = reply;
-    if (outcome === 'start') return { outcome };
-    if (outcome === 'rejected') return { outcome };
-    if (outcome === 'interrupt') return { outcome, interrupted: rest };
-    return { outcome: 'queued', position: Number(rest[0]) };
+    return admissionOf(await this.redis.eval(ADMIT, 2, ...this.keys(agentId), runId, limit, mode));
+  }
+
+  /** Queues `admit` on `pipeline` (one of this connection), for one round trip with other commands; `admissionOf` reads its reply. */
+  admitIn(pipeline: ChainableCommander, agentId: string, runId: string, limit: number, mode: AdmissionMode): void {
+    pipeline.eval(ADMIT, 2, ...this.keys(agentId), runId, limit, mode);
   }
 
   /**

@@ -1,6 +1,7 @@
 import type { Agent, AgentConcurrency } from '@skreaver/contracts';
 import { AgentRunSlots } from '@skreaver/messaging';
 import type { Admission, AdmissionMode } from '@skreaver/messaging';
+import type { ChainableCommander } from 'ioredis';
 
 import type { RunJobQueue } from './in-process-run-queue';
 import type { ThreadRunSlots } from './threads/thread-run-slots';
@@ -29,6 +30,11 @@ export class RunDispatcher {
   /** Asks the agent's policy about `runId`; the caller enqueues on `start` / `interrupt` with `enqueue`. */
   admit(agent: Pick<Agent, 'id' | 'concurrency'>, runId: string): Promise<Admission> {
     return this.slots.admit(agent.id, runId, agent.concurrency.max_concurrency, MODES[agent.concurrency.policy]);
+  }
+
+  /** Queues `admit` on `pipeline` (one of the slots' connection); `admissionOf` reads its reply. */
+  admitIn(pipeline: ChainableCommander, agent: Pick<Agent, 'id' | 'concurrency'>, runId: string): void {
+    this.slots.admitIn(pipeline, agent.id, runId, agent.concurrency.max_concurrency, MODES[agent.concurrency.policy]);
   }
 
   /**
