@@ -219,7 +219,7 @@ export class RunCreator {
     }
     const pipeline = this.redis.pipeline();
     this.eventLog.appendFirstIn(pipeline, queuedEvent(run, redrivenFrom));
-    this.dispatcher.admitIn(pipeline, agent, run.id);
+    this.dispatcher.admitNewIn(pipeline, agent, run.id);
     const replies = (await pipeline.exec()) ?? [];
     for (const [error] of replies) if (error) throw error;
     if (replies.length !== 3) throw new Error(`expected 3 replies to run.queued and admission, got ${replies.length}`);

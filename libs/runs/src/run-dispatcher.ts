@@ -32,9 +32,12 @@ export class RunDispatcher {
     return this.slots.admit(agent.id, runId, agent.concurrency.max_concurrency, MODES[agent.concurrency.policy]);
   }
 
-  /** Queues `admit` on `pipeline` (one of the slots' connection); `admissionOf` reads its reply. */
-  admitIn(pipeline: ChainableCommander, agent: Pick<Agent, 'id' | 'concurrency'>, runId: string): void {
-    this.slots.admitIn(pipeline, agent.id, runId, agent.concurrency.max_concurrency, MODES[agent.concurrency.policy]);
+  /**
+   * Queues `admit` of a run created just now on `pipeline` (one of the slots' connection); `admissionOf` reads its
+   * reply. The run must be new (see `AgentRunSlots.admitNewIn`).
+   */
+  admitNewIn(pipeline: ChainableCommander, agent: Pick<Agent, 'id' | 'concurrency'>, runId: string): void {
+    this.slots.admitNewIn(pipeline, agent.id, runId, agent.concurrency.max_concurrency, MODES[agent.concurrency.policy]);
   }
 
   /**
