@@ -1,4 +1,5 @@
 import { type RunEventV1, Streams } from '@skreaver/contracts';
+import type { ChainableCommander } from 'ioredis';
 
 import { PAYLOAD_FIELD, decodeEntry } from './stream-entry';
 import type { EncodedEntry, StreamProducer } from './stream-producer';
@@ -44,6 +45,18 @@ export class RunEventLog {
     if (result.stored === null || !sameEvent(result.stored, entry)) return false;
     await this.producer.append(Streams.events, entry);
     return false;
+  }
+
+  /**
+   * Queues the first event of a run created just now on `pipeline` (one of the producer's connection): its log, then
+   * the global stream, in `append`'s order but without waiting for the first reply. Only for a new run: its log is
+   * empty, so the explicit entry id cannot collide (an error reply on the pipeline if it does).
+   * @throws ContractViolationError when the event does not match `RunEventV1` (nothing is queued).
+   */
+  appendFirstIn(pipeline: ChainableCommander, event: RunEventV1): void {
+    const entry = this.producer.encode(Streams.runEvents, event);
+    this.producer.appendIn(pipeline, Streams.runEvents, entry, { partition: event.run_id, id: runEventEntryId(event.seq) });
+    this.producer.appendIn(pipeline, Streams.events, entry);
   }
 
   /** Up to `limit` events of the run in seq order, after `afterSeq`. */

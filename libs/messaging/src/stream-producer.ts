@@ -1,4 +1,6 @@
 import { type StreamDef, streamKey } from '@skreaver/contracts';
+import type { ChainableCommander } from 'ioredis';
+
 import { type RedisClient, isCluster } from './redis-connection';
 import { RedisScript } from './redis-script';
 import type { z } from 'zod';
@@ -82,10 +84,8 @@ export class StreamProducer {
    * @throws Error when `stream` carries another schema than the one the entry was checked against.
    */
   async append(stream: StreamDef, entry: EncodedEntry, options: PublishOptions = {}): Promise<string | null> {
-    if (entry.schema !== stream.schema) throw new Error(`entry was not encoded for stream ${stream.name}.v${stream.version}`);
-    const key = streamKey(stream, this.keyPrefix, options.partition);
     try {
-      return await this.redis.xadd(key, 'MAXLEN', '~', options.maxLen ?? stream.maxLen, options.id ?? '*', PAYLOAD_FIELD, entry.json);
+      return await this.redis.xadd(...this.xaddArgs(stream, entry, options));
     } catch (error) {
       if (options.id !== undefined && error instanceof Error && ID_NOT_ABOVE_TOP.test(error.message)) return null;
       throw error;
@@ -119,6 +119,21 @@ export class StreamProducer {
     const fanOutKey = streamKey(fanOut, this.keyPrefix);
     const reply = (await APPEND_FANNED_OUT.run(this.redis, [key, fanOutKey], [stream.maxLen, fanOut.maxLen, options.id, PAYLOAD_FIELD, entry.json])) as [number, string?];
     return reply[0] === 1 ? { appended: true } : { appended: false, stored: reply[1] ?? null };
+  }
+
+  /**
+   * Queues the XADD of `append` on `pipeline` (one of this producer's connection), for callers that send several
+   * commands in one round trip; its reply there is the entry id, or an error (also for an explicit `id` that is not
+   * above the stream's top entry, which `append` answers with null).
+   */
+  appendIn(pipeline: ChainableCommander, stream: StreamDef, entry: EncodedEntry, options: PublishOptions = {}): void {
+    pipeline.xadd(...this.xaddArgs(stream, entry, options));
+  }
+
+  private xaddArgs(stream: StreamDef, entry: EncodedEntry, options: PublishOptions): [string, 'MAXLEN', '~', number, string, string, string] {
+    if (entry.schema !== stream.schema) throw new Error(`entry was not encoded for stream ${stream.name}.v${stream.version}`);
+    const key = streamKey(stream, this.keyPrefix, options.partition);
+    return [key, 'MAXLEN', '~', options.maxLen ?? stream.maxLen, options.id ?? '*', PAYLOAD_FIELD, entry.json];
   }
 
   /** Makes a (partition of a) stream expire `seconds` from now, e.g. a finished run's log once it is archived. */
