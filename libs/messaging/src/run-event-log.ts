@@ -16,15 +16,29 @@ export function runEventEntryId(seq: number): string {
   return `0-${seq}`;
 }
 
+/** Options of a `RunEventLog`. */
+export interface RunEventLogOptions {
+  /**
+   * Approximate length the global event stream is trimmed to on every append (`MAXLEN ~`; an operator setting,
+   * `SKREAVER_EVENTS_STREAM_MAXLEN`); default the stream's own `maxLen`.
+   */
+  globalMaxLen?: number;
+}
+
 /**
  * A run's event log: each event goes to the run's own stream (`Streams.runEvents`, entry id `0-<seq>`) and to the
  * global stream every ws-gateway replica tails (`Streams.events`).
  */
 export class RunEventLog {
+  private readonly global: { maxLen?: number };
+
   constructor(
     private readonly producer: StreamProducer,
     private readonly reader: StreamReader,
-  ) {}
+    options: RunEventLogOptions = {},
+  ) {
+    this.global = options.globalMaxLen === undefined ? {} : { maxLen: options.globalMaxLen };
+  }
 
   /**
    * Appends `event` to its run's log, then to the global event stream. Idempotent per seq: re-appending the same
@@ -40,7 +54,7 @@ export class RunEventLog {
     const entry = this.producer.encode(Streams.runEvents, event);
     const appended = await this.producer.append(Streams.runEvents, entry, { partition: event.run_id, id: entryId });
     if (appended === null && !(await this.holds(entry, entryId, event))) return false;
-    await this.producer.append(Streams.events, entry);
+    await this.producer.append(Streams.events, entry, this.global);
     return appended !== null;
   }
 
