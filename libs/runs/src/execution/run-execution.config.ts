@@ -38,7 +38,7 @@ export const runLifecycleEnv = {
     'Approximate length of the mesh stream (`MAXLEN ~`): older entries are trimmed.',
   ),
   SKREAVER_EVENTS_STREAM_MAXLEN: envInt(100_000, 1_000, 100_000_000).describe(
-    'Approximate length of the global event stream every gateway tails (`MAXLEN ~`): its Redis memory (about 1 KiB per entry for echo runs, see docs/operating.md) and how far back a subscription without a run id can resume with `after`; older entries are trimmed. Set it alike on agent-api and the coordinators.',
+    'Approximate length of the global event stream every gateway tails (`MAXLEN ~`): its Redis memory (~330 B per entry for echo runs, see docs/operating.md#bounded-memory) and how far back a subscription without a run id can resume with `after`; older entries are trimmed. Set it alike on agent-api and the coordinators.',
   ),
   RUN_JOBS_COMPLETED_KEEP: envInt(DEFAULT_JOB_RETENTION.completed.count, 0, 10_000_000).describe(
     'Completed run jobs the run queue keeps in Redis (the newest); older ones are removed as jobs complete. `0` removes each job as it completes. The run\'s row, not its job, is the record.',
