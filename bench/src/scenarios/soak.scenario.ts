@@ -36,6 +36,7 @@ const MB = 1024 ** 2;
 const TOLERANCE = {
   redisMb: { floor: 2, share: 0.05 },
   keys: { floor: 200, share: 0.05 },
+  logsPerRun: { floor: 0.2, share: 0.05 },
   // A service's RSS swings by tens of MB between major GCs; a leak shows as a trend beyond that.
   rssMb: { floor: 16, share: 0.05 },
 } as const;
@@ -45,6 +46,9 @@ interface Sample {
   usedMemory: number;
   /** MEMORY USAGE summed over the keys under the platform's prefix: this platform's own, whoever else uses Redis. */
   prefixBytes: number;
+  /** Run logs alive (each expires RUN_EVENTS_TTL_SECONDS after its run), and their bytes: they follow the rate reached. */
+  runLogKeys: number;
+  runLogBytes: number;
   eventsStream: number;
   prefixKeys: number;
   eventsAdded: number;
@@ -79,6 +83,7 @@ async function memoryUsage(redis: Redis, keys: readonly string[]): Promise<numbe
   return replies.map(([, bytes]) => Number(bytes ?? 0));
 }
 
+const isRunLog = (key: string) => key.includes(':stream:runs.events.v1:');
 const mean = (values: readonly number[]) => (values.length ? values.reduce((a, b) => a + b, 0) / values.length : Number.NaN);
 const mb = (bytes: number) => `${(bytes / MB).toFixed(1)} MB`;
 
@@ -125,9 +130,17 @@ export const soakScenario: Scenario = {
         const info = await redis.info('memory');
         let prefixKeys = 0;
         let prefixBytes = 0;
+        let runLogKeys = 0;
+        let runLogBytes = 0;
         await scanPrefix(redis, platform.prefix, async (keys) => {
-          prefixKeys += keys.length;
-          prefixBytes += (await memoryUsage(redis, keys)).reduce((a, b) => a + b, 0);
+          const bytes = await memoryUsage(redis, keys);
+          for (const [index, key] of keys.entries()) {
+            prefixKeys += 1;
+            prefixBytes += bytes[index] ?? 0;
+            if (!isRunLog(key)) continue;
+            runLogKeys += 1;
+            runLogBytes += bytes[index] ?? 0;
+          }
         });
         const stream = (await redis.call('XINFO', 'STREAM', eventsKey).catch(() => [])) as unknown[];
         const addedAt = stream.indexOf('entries-added');
@@ -136,6 +149,8 @@ export const soakScenario: Scenario = {
           atS: (performance.now() - startedAt) / 1000,
           usedMemory: Number(/used_memory:(\d+)/.exec(info)?.[1] ?? Number.NaN),
           prefixBytes,
+          runLogKeys,
+          runLogBytes,
           eventsStream: await redis.xlen(eventsKey),
           prefixKeys,
           eventsAdded: addedAt >= 0 ? Number(stream[addedAt + 1]) : Number.NaN,
@@ -195,7 +210,7 @@ export const soakScenario: Scenario = {
       })();
 
       const samples: Sample[] = [];
-      process.stdout.write('    t(s)  redis MB  prefix MB  events stream   keys  backlog  events/s  agent-api MB  ws-gateway MB  coordinator MB\n');
+      process.stdout.write('    t(s)  redis MB  prefix MB  run logs MB  events stream   keys  run logs  backlog  events/s  agent-api MB  ws-gateway MB  coordinator MB\n');
       while ((performance.now() - started) / 1000 < durationS) {
         await sleep(everyS * 1000 - (((performance.now() - started) / 1000) % everyS) * 1000);
         const sample = await sampleOnce(started);
@@ -203,7 +218,7 @@ export const soakScenario: Scenario = {
         const rate = previous ? (sample.eventsAdded - previous.eventsAdded) / (sample.atS - previous.atS) : Number.NaN;
         samples.push(sample);
         process.stdout.write(
-          `    ${sample.atS.toFixed(0).padStart(4)}  ${(sample.usedMemory / MB).toFixed(1).padStart(8)}  ${(sample.prefixBytes / MB).toFixed(1).padStart(9)}  ${String(sample.eventsStream).padStart(13)}  ${String(sample.prefixKeys).padStart(5)}  ${String(sample.backlog).padStart(7)}  ${rate.toFixed(0).padStart(8)}  ${(sample.rss['agent-api'] / MB).toFixed(1).padStart(12)}  ${(sample.rss['ws-gateway'] / MB).toFixed(1).padStart(13)}  ${(sample.rss['mesh-coordinator'] / MB).toFixed(1).padStart(14)}\n`,
+          `    ${sample.atS.toFixed(0).padStart(4)}  ${(sample.usedMemory / MB).toFixed(1).padStart(8)}  ${(sample.prefixBytes / MB).toFixed(1).padStart(9)}  ${(sample.runLogBytes / MB).toFixed(1).padStart(11)}  ${String(sample.eventsStream).padStart(13)}  ${String(sample.prefixKeys).padStart(5)}  ${String(sample.runLogKeys).padStart(8)}  ${String(sample.backlog).padStart(7)}  ${rate.toFixed(0).padStart(8)}  ${(sample.rss['agent-api'] / MB).toFixed(1).padStart(12)}  ${(sample.rss['ws-gateway'] / MB).toFixed(1).padStart(13)}  ${(sample.rss['mesh-coordinator'] / MB).toFixed(1).padStart(14)}\n`,
         );
       }
       stop.abort();
@@ -229,15 +244,28 @@ export const soakScenario: Scenario = {
         process.stdout.write(`    verdict: INCONCLUSIVE, never warmed up (${why})\n`);
       } else {
         const times = warm.map((sample) => sample.atS / 60);
+        // Run logs live RUN_EVENTS_TTL_SECONDS after their run, so their number follows the rate of the last TTL, which
+        // a shared machine moves by ±50 %: they are held to that rate (alive per run of the last TTL, ~1 when they
+        // expire as they should), and the rest of Redis on its own.
+        const eventsPerRun = (last.eventsAdded - first.eventsAdded) / Math.max(1, fired);
+        const logsPerRecentRun = warm.map((sample) => {
+          const before = [...samples].reverse().find((earlier) => earlier.atS <= sample.atS - EVENTS_TTL_SECONDS) ?? first;
+          const recentRuns = (sample.eventsAdded - before.eventsAdded) / eventsPerRun;
+          return (sample.runLogKeys / Math.max(1, recentRuns)) * ((sample.atS - before.atS) / EVENTS_TTL_SECONDS);
+        });
         const verdicts = [
-          seriesVerdict("Redis memory of the platform's keys", 'MB', times, warm.map((s) => s.prefixBytes / MB), TOLERANCE.redisMb),
-          seriesVerdict('keys under the prefix', 'keys', times, warm.map((s) => s.prefixKeys), TOLERANCE.keys),
+          seriesVerdict("Redis memory of the platform's keys besides run logs", 'MB', times, warm.map((s) => (s.prefixBytes - s.runLogBytes) / MB), TOLERANCE.redisMb),
+          seriesVerdict('keys besides run logs', 'keys', times, warm.map((s) => s.prefixKeys - s.runLogKeys), TOLERANCE.keys),
+          seriesVerdict(`run logs alive per run of the last ${EVENTS_TTL_SECONDS} s`, 'logs/run', times, logsPerRecentRun, TOLERANCE.logsPerRun),
           ...SERVICES.map((name) => seriesVerdict(`${name} RSS`, 'MB', times, warm.map((s) => s.rss[name] / MB), TOLERANCE.rssMb)),
         ];
+        context.record(versus('run logs alive per run of the last TTL, mean after warm-up', 'logs/run', 1, mean(logsPerRecentRun)));
         for (const verdict of verdicts) {
           context.record(ceiling(`|slope| after warm-up: ${verdict.name}`, `${verdict.unit}/min`, Math.abs(verdict.perMinute), Number(verdict.allowedPerMinute.toPrecision(2))));
         }
-        // Redis as a whole, for reference only: other users of a shared Redis move it.
+        // For reference only: the platform's keys with their run logs follow the rate; Redis as a whole moves with
+        // other users of a shared Redis.
+        context.record(versus("Redis memory of the platform's keys (run logs included) slope after warm-up", 'MB/min', null, slope(times, warm.map((s) => s.prefixBytes / MB))));
         context.record(versus('Redis used_memory slope after warm-up (whole server)', 'MB/min', null, slope(times, warm.map((s) => s.usedMemory / MB))));
         context.record(versus('run queue backlog slope after warm-up', 'jobs/min', null, slope(times, warm.map((s) => s.backlog))));
         const growing = verdicts.filter((verdict) => !verdict.flat);
@@ -245,7 +273,7 @@ export const soakScenario: Scenario = {
         const verdict = growing.length
           ? `GROWING: ${growing.map((v) => `${v.name} ${v.perMinute.toFixed(2)} ${v.unit}/min (allowed ±${v.allowedPerMinute.toFixed(2)})`).join('; ')}`
           : `FLAT: every series within its tolerance over ${windowMin.toFixed(1)} min after a ${warmFrom.atS.toFixed(0)} s warm-up`;
-        context.note(`verdict: ${verdict}; tolerance = growth over the window ≤ max(floor, 5 % of the level): Redis ${TOLERANCE.redisMb.floor} MB, keys ${TOLERANCE.keys.floor}, RSS ${TOLERANCE.rssMb.floor} MB`);
+        context.note(`verdict: ${verdict}; tolerance = growth over the window ≤ max(floor, 5 % of the level): Redis ${TOLERANCE.redisMb.floor} MB, keys ${TOLERANCE.keys.floor}, run logs per run ${TOLERANCE.logsPerRun.floor}, RSS ${TOLERANCE.rssMb.floor} MB`);
         process.stdout.write(`    verdict: ${verdict}\n`);
       }
       if (refused || failed) context.note(`${refused} POSTs refused and ${failed} failed (first: ${firstFailure})`);
@@ -269,11 +297,11 @@ export const soakScenario: Scenario = {
         for (const key of keys) pipeline.pttl(key);
         const ttls = (await pipeline.exec()) ?? [];
         for (const [index, key] of keys.entries()) {
-          if (key.includes(':stream:runs.events.v1:') && runLogs.length < 50) runLogs.push(key);
+          if (isRunLog(key) && runLogs.length < 50) runLogs.push(key);
           if (/:runs\.v1:[0-9a-f-]{36}$/.test(key) && jobs.length < 50) jobs.push(key);
           if (ttls[index]?.[1] !== -1) continue;
           let shape = shapeOf(key, platform.prefix);
-          if (key.includes(':stream:runs.events.v1:')) {
+          if (isRunLog(key)) {
             // Whether the run ended: its log's last event is terminal.
             const lastEntry = await redis.xrevrange(key, '+', '-', 'COUNT', 1);
             const type = /"type":"([^"]+)"/.exec(lastEntry[0]?.[1]?.[1] ?? '')?.[1] ?? 'none';
