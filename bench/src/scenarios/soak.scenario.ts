@@ -261,18 +261,20 @@ export const soakScenario: Scenario = {
         ];
         context.record(versus('run logs alive per run of the last TTL, mean after warm-up', 'logs/run', 1, mean(logsPerRecentRun)));
         for (const verdict of verdicts) {
-          context.record(ceiling(`|slope| after warm-up: ${verdict.name}`, `${verdict.unit}/min`, Math.abs(verdict.perMinute), Number(verdict.allowedPerMinute.toPrecision(2))));
+          context.record(ceiling(`slope after warm-up: ${verdict.name}`, `${verdict.unit}/min`, verdict.perMinute, Number(verdict.allowedPerMinute.toPrecision(2))));
         }
         // For reference only: the platform's keys with their run logs follow the rate; Redis as a whole moves with
         // other users of a shared Redis.
         context.record(versus("Redis memory of the platform's keys (run logs included) slope after warm-up", 'MB/min', null, slope(times, warm.map((s) => s.prefixBytes / MB))));
         context.record(versus('Redis used_memory slope after warm-up (whole server)', 'MB/min', null, slope(times, warm.map((s) => s.usedMemory / MB))));
         context.record(versus('run queue backlog slope after warm-up', 'jobs/min', null, slope(times, warm.map((s) => s.backlog))));
-        const growing = verdicts.filter((verdict) => !verdict.flat);
+        const growing = verdicts.filter((verdict) => verdict.growing);
+        const falling = verdicts.filter((verdict) => verdict.falling);
         const windowMin = (times.at(-1) ?? 0) - (times[0] ?? 0);
+        const list = (series: typeof verdicts) => series.map((v) => `${v.name} ${v.perMinute.toFixed(2)} ${v.unit}/min (allowed ±${v.allowedPerMinute.toFixed(2)})`).join('; ');
         const verdict = growing.length
-          ? `GROWING: ${growing.map((v) => `${v.name} ${v.perMinute.toFixed(2)} ${v.unit}/min (allowed ±${v.allowedPerMinute.toFixed(2)})`).join('; ')}`
-          : `FLAT: every series within its tolerance over ${windowMin.toFixed(1)} min after a ${warmFrom.atS.toFixed(0)} s warm-up`;
+          ? `GROWING: ${list(growing)}`
+          : `FLAT: no series grew beyond its tolerance over ${windowMin.toFixed(1)} min after a ${warmFrom.atS.toFixed(0)} s warm-up${falling.length ? ` (fell: ${list(falling)})` : ''}`;
         context.note(`verdict: ${verdict}; tolerance = growth over the window ≤ max(floor, 5 % of the level): Redis ${TOLERANCE.redisMb.floor} MB, keys ${TOLERANCE.keys.floor}, run logs per run ${TOLERANCE.logsPerRun.floor}, RSS ${TOLERANCE.rssMb.floor} MB`);
         process.stdout.write(`    verdict: ${verdict}\n`);
       }

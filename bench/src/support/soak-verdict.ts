@@ -26,13 +26,17 @@ export interface SeriesVerdict {
   unit: string;
   /** Least-squares slope per minute over the window. */
   perMinute: number;
-  /** The largest |slope| per minute that still counts as flat over this window. */
+  /** The largest slope per minute that still counts as flat over this window. */
   allowedPerMinute: number;
-  flat: boolean;
+  /** Grew beyond the tolerance: what a leak looks like. */
+  growing: boolean;
+  /** Fell beyond it (a heap given back after the warm-up): not a leak, but not flat either. */
+  falling: boolean;
 }
 
 /**
- * Whether a series is flat over a window of `minutes` (after warm-up): |slope| × minutes ≤ max(floor, share × mean).
+ * Whether a series grew (or fell) over a window of `minutes` after warm-up: slope × minutes beyond
+ * ±max(floor, share × mean).
  * A tolerance on the growth over the window, not on the slope alone: a short window cannot tell 2 MB/min from GC
  * noise, a 30-minute one can, and the verdict says so through `allowedPerMinute`.
  */
@@ -42,7 +46,7 @@ export function seriesVerdict(name: string, unit: string, times: readonly number
   const allowedGrowth = Math.max(tolerance.floor, tolerance.share * mean);
   const perMinute = slope(times, values);
   const allowedPerMinute = minutes > 0 ? allowedGrowth / minutes : Number.POSITIVE_INFINITY;
-  return { name, unit, perMinute, allowedPerMinute, flat: Number.isFinite(perMinute) && Math.abs(perMinute) <= allowedPerMinute };
+  return { name, unit, perMinute, allowedPerMinute, growing: !(perMinute <= allowedPerMinute), falling: perMinute < -allowedPerMinute };
 }
 
 /** Bytes a steady state holds in Redis, per part, for the sizing formula of docs/operating.md#bounded-memory. */
