@@ -12,6 +12,8 @@ import { atFixedRate, sleep, waitUntil } from '../support/time';
 /** The fixed rate delivery latency is measured at: below what one coordinator delivers on the 2-core bench machine. */
 const RATE = 50;
 const GROUP = 'bench';
+/** Raw streams expire after this even if the bench dies before deleting them. */
+const RAW_KEY_TTL_S = 3_600;
 
 /** A mesh envelope (unicast) with the send time in its payload; the raw loop sends the same JSON. */
 function envelope(to: string, seq: number): Record<string, unknown> {
@@ -54,6 +56,9 @@ function rawConsumer(redis: Redis, key: string, count: number, delivery: Deliver
       else await redis.xack(key, GROUP, ...entries.map(([id]) => id));
     }
   })();
+  // Handled from the start: a reader nobody stopped (its burst failed) dies with "Connection is closed" when the
+  // scenario disconnects; unhandled, that rejection ended the whole bench before its cleanup deleted the raw keys.
+  loop.catch(() => undefined);
   return {
     stop: async () => {
       stopping = true;
@@ -68,12 +73,20 @@ async function rawStreams(context: ScenarioContext): Promise<{ pipelined: number
   const producer = new Redis(REDIS_URL);
   const consumer = new Redis(REDIS_URL);
   const to = randomUUID();
-  const burst = async (pipelined: boolean, total: number): Promise<number> => {
-    const key = `${prefix}:${pipelined ? 'p' : 'u'}`;
+  const readers: Array<{ stop: () => Promise<void> }> = [];
+  const stream = async (name: string): Promise<string> => {
+    const key = `${prefix}:${name}`;
     await producer.xgroup('CREATE', key, GROUP, '$', 'MKSTREAM');
+    // A safety net for a bench killed before its cleanup (Ctrl-C, a crash): its raw streams leave within the hour.
+    await producer.expire(key, RAW_KEY_TTL_S);
+    return key;
+  };
+  const burst = async (pipelined: boolean, total: number): Promise<number> => {
+    const key = await stream(pipelined ? 'p' : 'u');
     const delivery: Delivery = { count: 0, latencies: [] };
     const started = performance.now();
     const reader = rawConsumer(consumer, key, pipelined ? 100 : 1, delivery);
+    readers.push(reader);
     if (pipelined) {
       for (let sent = 0; sent < total; sent += 100) {
         const pipeline = producer.pipeline();
@@ -91,16 +104,18 @@ async function rawStreams(context: ScenarioContext): Promise<{ pipelined: number
   try {
     const pipelined = await burst(true, context.quick ? 50_000 : 200_000);
     const unpipelined = await burst(false, context.quick ? 5_000 : 20_000);
-    const key = `${prefix}:rate`;
-    await producer.xgroup('CREATE', key, GROUP, '$', 'MKSTREAM');
+    const key = await stream('rate');
     const delivery: Delivery = { count: 0, latencies: [] };
     const reader = rawConsumer(consumer, key, 100, delivery);
+    readers.push(reader);
     const sent = await atFixedRate(RATE, context.quick ? 3_000 : 10_000, (i) => void producer.xadd(key, 'MAXLEN', '~', 100_000, '*', 'data', JSON.stringify(envelope(to, i))));
     await waitUntil(() => delivery.count >= sent, 10_000, 'raw delivery at a fixed rate');
     await reader.stop();
     const latency = summarize(delivery.latencies);
     return { pipelined, unpipelined, p50: latency.p50, p99: latency.p99 };
   } finally {
+    // Readers a failed burst left running stop first (their errors are the burst's, already thrown), then the keys go.
+    await Promise.all(readers.map((reader) => reader.stop().catch(() => undefined)));
     producer.disconnect();
     consumer.disconnect();
     await deleteRedisPrefix(prefix);

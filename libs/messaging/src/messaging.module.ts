@@ -24,6 +24,8 @@ export interface MessagingOptions {
   keyPrefix: string;
   /** CLIENT SETNAME of the shared connection, e.g. the service name; blocking ones get `:<role>` appended. */
   connectionName: string;
+  /** Approximate length of the global event stream (`SKREAVER_EVENTS_STREAM_MAXLEN`); default the stream's own. */
+  eventsStreamMaxLen?: number;
 }
 
 // A Redis outage produces an error per reconnect attempt (several per second); one line per connection and
@@ -93,8 +95,9 @@ const logger = new Logger('MessagingModule');
     },
     {
       provide: RunEventLog,
-      useFactory: (producer: StreamProducer, reader: StreamReader) => new RunEventLog(producer, reader),
-      inject: [StreamProducer, StreamReader],
+      useFactory: (producer: StreamProducer, reader: StreamReader, config: MessagingOptions) =>
+        new RunEventLog(producer, reader, config.eventsStreamMaxLen === undefined ? {} : { globalMaxLen: config.eventsStreamMaxLen }),
+      inject: [StreamProducer, StreamReader, MESSAGING_OPTIONS],
     },
   ],
   exports: [RedisConnections, REDIS, StreamProducer, StreamReader, RedisHealth, RunEventLog, AgentRunSlots, MeshStore],

@@ -18,15 +18,29 @@ export function runEventEntryId(seq: number): string {
   return `0-${seq}`;
 }
 
+/** Options of a `RunEventLog`. */
+export interface RunEventLogOptions {
+  /**
+   * Approximate length the global event stream is trimmed to on every append (`MAXLEN ~`; an operator setting,
+   * `SKREAVER_EVENTS_STREAM_MAXLEN`); default the stream's own `maxLen`.
+   */
+  globalMaxLen?: number;
+}
+
 /**
  * A run's event log: each event goes to the run's own stream (`Streams.runEvents`, entry id `0-<seq>`) and to the
  * global stream every ws-gateway replica tails (`Streams.events`).
  */
 export class RunEventLog {
+  private readonly global: { maxLen?: number };
+
   constructor(
     private readonly producer: StreamProducer,
     private readonly reader: StreamReader,
-  ) {}
+    options: RunEventLogOptions = {},
+  ) {
+    this.global = options.globalMaxLen === undefined ? {} : { maxLen: options.globalMaxLen };
+  }
 
   /**
    * Appends `event` to its run's log, then to the global event stream. Idempotent per seq: re-appending the same
@@ -40,10 +54,14 @@ export class RunEventLog {
     // Checked and serialised once: the run's stream and the global one carry the same schema (append verifies it).
     const entry = this.producer.encode(Streams.runEvents, event);
     // Both XADDs in one round trip where the server allows it (appendFannedOut), the global one only for a new entry.
-    const result = await this.producer.appendFannedOut(Streams.runEvents, Streams.events, entry, { partition: event.run_id, id: runEventEntryId(event.seq) });
+    const result = await this.producer.appendFannedOut(Streams.runEvents, Streams.events, entry, {
+      partition: event.run_id,
+      id: runEventEntryId(event.seq),
+      fanOutMaxLen: this.global.maxLen,
+    });
     if (result.appended) return true;
     if (result.stored === null || !sameEvent(result.stored, entry)) return false;
-    await this.producer.append(Streams.events, entry);
+    await this.producer.append(Streams.events, entry, this.global);
     return false;
   }
 
@@ -56,7 +74,7 @@ export class RunEventLog {
   appendFirstIn(pipeline: ChainableCommander, event: RunEventV1): void {
     const entry = this.producer.encode(Streams.runEvents, event);
     this.producer.appendIn(pipeline, Streams.runEvents, entry, { partition: event.run_id, id: runEventEntryId(event.seq) });
-    this.producer.appendIn(pipeline, Streams.events, entry);
+    this.producer.appendIn(pipeline, Streams.events, entry, this.global);
   }
 
   /** Up to `limit` events of the run in seq order, after `afterSeq`. */

@@ -103,7 +103,7 @@ export class StreamProducer {
     stream: StreamDef,
     fanOut: StreamDef,
     entry: EncodedEntry,
-    options: { partition?: string; id: string },
+    options: { partition?: string; id: string; fanOutMaxLen?: number },
   ): Promise<FannedOutAppend> {
     if (entry.schema !== stream.schema || entry.schema !== fanOut.schema) throw new Error(`entry was not encoded for stream ${stream.name}.v${stream.version}`);
     const key = streamKey(stream, this.keyPrefix, options.partition);
@@ -113,11 +113,11 @@ export class StreamProducer {
         const fields = stored?.[1] ?? [];
         return { appended: false, stored: fields[0] === PAYLOAD_FIELD ? (fields[1] ?? null) : null };
       }
-      await this.append(fanOut, entry);
+      await this.append(fanOut, entry, { maxLen: options.fanOutMaxLen });
       return { appended: true };
     }
     const fanOutKey = streamKey(fanOut, this.keyPrefix);
-    const reply = (await APPEND_FANNED_OUT.run(this.redis, [key, fanOutKey], [stream.maxLen, fanOut.maxLen, options.id, PAYLOAD_FIELD, entry.json])) as [number, string?];
+    const reply = (await APPEND_FANNED_OUT.run(this.redis, [key, fanOutKey], [stream.maxLen, options.fanOutMaxLen ?? fanOut.maxLen, options.id, PAYLOAD_FIELD, entry.json])) as [number, string?];
     return reply[0] === 1 ? { appended: true } : { appended: false, stored: reply[1] ?? null };
   }
 

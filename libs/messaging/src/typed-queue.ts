@@ -10,14 +10,35 @@ export function bullPrefix(keyPrefix: string): string {
   return `{${keyPrefix}}`;
 }
 
+/**
+ * How many finished jobs of one kind (completed, or failed) a queue keeps in Redis, and for how long: BullMQ removes a
+ * job (its hash and its place in the set) when either bound is passed, as each job finishes, so the queue's memory
+ * is bounded by `count` whatever the rate. `count: 0` removes each job as it finishes.
+ */
+export interface JobRetention {
+  count: number;
+  ageSeconds: number;
+}
+
+/**
+ * Completed jobs are only a trace (the run's row is the record): a bounded number for an hour. Failed ones are what
+ * went wrong, kept for inspection for a week, bounded too so a failure storm cannot fill Redis.
+ */
+export const DEFAULT_JOB_RETENTION: Readonly<Record<'completed' | 'failed', JobRetention>> = Object.freeze({
+  completed: Object.freeze({ count: 1_000, ageSeconds: 3_600 }),
+  failed: Object.freeze({ count: 10_000, ageSeconds: 7 * 24 * 3_600 }),
+});
+
 /** Job defaults of a `TypedQueue`; each `add` may override `attempts`. */
 export interface TypedQueueJobDefaults {
   /** Tries per job including the first; default 3. */
   attempts?: number;
   /** First retry delay, doubling per attempt (exponential backoff); default 1000. */
   backoffMs?: number;
-  /** Seconds a completed job is kept before BullMQ removes it; default 3600. */
-  removeOnCompleteAge?: number;
+  /** Completed jobs kept; default `DEFAULT_JOB_RETENTION.completed`. */
+  keepCompleted?: JobRetention;
+  /** Failed jobs kept; default `DEFAULT_JOB_RETENTION.failed`. */
+  keepFailed?: JobRetention;
 }
 
 /** Options of a `TypedQueue`. */
@@ -47,8 +68,10 @@ export type JobStanding = 'pending' | 'active' | 'completed' | 'failed' | 'missi
 /** Jobs of a queue per state. */
 export type QueueCounts = Record<'waiting' | 'active' | 'delayed' | 'failed' | 'completed', number>;
 
-// Failed jobs are the record of what went wrong; keep them a week for inspection and redrive, then bound growth.
-const REMOVE_ON_FAIL_AGE_S = 7 * 24 * 3600;
+/** BullMQ's `KeepJobs` for a retention: `count: 0` is BullMQ's "remove at once" (`true`). */
+function keepJobs(retention: JobRetention): { count: number; age: number } | true {
+  return retention.count === 0 ? true : { count: retention.count, age: retention.ageSeconds };
+}
 
 /** A BullMQ queue that accepts only payloads matching its contract. */
 export class TypedQueue<D extends QueueDef> {
@@ -68,8 +91,8 @@ export class TypedQueue<D extends QueueDef> {
       defaultJobOptions: {
         attempts: defaults.attempts ?? 3,
         backoff: { type: 'exponential', delay: defaults.backoffMs ?? 1_000 },
-        removeOnComplete: { age: defaults.removeOnCompleteAge ?? 3_600 },
-        removeOnFail: { age: REMOVE_ON_FAIL_AGE_S },
+        removeOnComplete: keepJobs(defaults.keepCompleted ?? DEFAULT_JOB_RETENTION.completed),
+        removeOnFail: keepJobs(defaults.keepFailed ?? DEFAULT_JOB_RETENTION.failed),
       },
     });
     this.queue.on('error', (error: Error) => options.onError?.(error));

@@ -1,6 +1,6 @@
 import { Inject, Injectable, Module } from '@nestjs/common';
 import { Test } from '@nestjs/testing';
-import { Streams } from '@skreaver/contracts';
+import { Streams, streamKey } from '@skreaver/contracts';
 import { isolatedRedis } from '@skreaver/testing';
 import type { RedisClient } from '../src';
 
@@ -11,6 +11,7 @@ import {
   REDIS,
   RedisConnections,
   RedisHealth,
+  RunEventLog,
   StreamProducer,
   StreamReader,
 } from '../src';
@@ -112,4 +113,24 @@ describe(MessagingModule.name, () => {
     expect(blocking.status).toBe('end');
     expect(Date.now() - started).toBeLessThan(3_000);
   });
+
+  it('should trim the global event stream to eventsStreamMaxLen and leave each run log whole', async () => {
+    const keyPrefix = `${isolated.prefix}:capped`;
+    const app = await Test.createTestingModule({
+      imports: [MessagingModule.forRoot({ url: isolated.url, keyPrefix, connectionName: 'messaging-module-test', eventsStreamMaxLen: 10 }), MessagingModule],
+    }).compile();
+    await app.init();
+    try {
+      const log = app.get(RunEventLog);
+      const first = runQueuedEvent(1);
+      for (let seq = 1; seq <= 300; seq += 1) await log.append(runQueuedEvent(seq, first.run_id, first.agent_id));
+      const redis = app.get<RedisClient>(REDIS);
+      // MAXLEN ~ trims whole stream nodes: the stream keeps at least 10 entries and a node's worth more at most.
+      expect(await redis.xlen(streamKey(Streams.events, keyPrefix))).toBeLessThan(300);
+      expect(await redis.xlen(streamKey(Streams.runEvents, keyPrefix, first.run_id))).toBe(300);
+    } finally {
+      await app.close();
+    }
+  });
 });
+

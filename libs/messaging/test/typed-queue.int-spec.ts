@@ -4,7 +4,7 @@ import { newId } from '@skreaver/util';
 import { Queue, type Worker } from 'bullmq';
 import type { RedisClient } from '../src';
 
-import { bullPrefix, ContractViolationError, createRedis, createTypedWorker, scanKeys, type TypedJobMeta, TypedQueue } from '../src';
+import { bullPrefix, ContractViolationError, createRedis, createTypedWorker, scanKeys, type TypedJobMeta, TypedQueue, type TypedQueueJobDefaults } from '../src';
 import { closeAll } from './fixtures';
 
 const isolated = isolatedRedis('messaging-typed-queue');
@@ -28,8 +28,8 @@ describe(TypedQueue.name, () => {
   let test = 0;
   let def: RunsQueue;
 
-  function queue(): TypedQueue<RunsQueue> {
-    const sut = new TypedQueue(def, { connection, keyPrefix: prefix, defaultJobOptions: { attempts: 3, backoffMs: 20 } });
+  function queue(retention: Pick<TypedQueueJobDefaults, 'keepCompleted' | 'keepFailed'> = {}): TypedQueue<RunsQueue> {
+    const sut = new TypedQueue(def, { connection, keyPrefix: prefix, defaultJobOptions: { attempts: 3, backoffMs: 20, ...retention } });
     queues.push(sut);
     return sut;
   }
@@ -164,5 +164,54 @@ describe(TypedQueue.name, () => {
     const sut = queue();
     await sut.add(runJob(), { delayMs: 60_000 });
     expect(await sut.counts()).toMatchObject({ delayed: 1, waiting: 0 });
+  });
+
+  it('should keep only the newest keepCompleted.count completed jobs, their older hashes removed', async () => {
+    const sut = queue({ keepCompleted: { count: 2, ageSeconds: 3_600 } });
+    const ids: string[] = [];
+    for (let i = 0; i < 5; i += 1) {
+      const payload = runJob();
+      ids.push(await sut.add(payload, { jobId: payload.run_id }));
+    }
+    const done: string[] = [];
+    worker(async (_data, job) => {
+      done.push(job.id);
+      return 'ok';
+    });
+    await waitFor(async () => done.length === 5 && (await sut.counts()).completed === 2 && (await sut.standing(done[4] as string)) === 'completed', {
+      what: 'five jobs completed, two kept',
+    });
+    const standings = await Promise.all(done.map((id) => sut.standing(id)));
+    expect(standings).toEqual(['missing', 'missing', 'missing', 'completed', 'completed']);
+    const hashes: string[] = [];
+    for await (const page of scanKeys(connection, `{${prefix}}:${sut.name}:*-*`)) hashes.push(...page);
+    expect(hashes.filter((key) => ids.some((id) => key.endsWith(`:${id}`))).sort()).toEqual(done.slice(3).map((id) => `{${prefix}}:${sut.name}:${id}`).sort());
+  });
+
+  it('should remove each job as it completes when keepCompleted.count is 0', async () => {
+    const sut = queue({ keepCompleted: { count: 0, ageSeconds: 3_600 } });
+    const ids = [await sut.add(runJob()), await sut.add(runJob())];
+    const done: string[] = [];
+    worker(async (_data, job) => {
+      done.push(job.id);
+      return 'ok';
+    });
+    await waitFor(async () => done.length === 2 && (await Promise.all(ids.map((id) => sut.standing(id)))).every((standing) => standing === 'missing'), {
+      what: 'both jobs completed and removed',
+    });
+    expect(await sut.counts()).toMatchObject({ completed: 0, waiting: 0, active: 0 });
+  });
+
+  it('should keep only the newest keepFailed.count failed jobs', async () => {
+    const sut = queue({ keepFailed: { count: 1, ageSeconds: 3_600 } });
+    for (let i = 0; i < 3; i += 1) await sut.add(runJob(), { attempts: 1 });
+    let tried = 0;
+    worker(async () => {
+      tried += 1;
+      throw new Error('always');
+    });
+    await waitFor(async () => tried === 3 && (await sut.counts()).failed === 1 && (await sut.counts()).waiting + (await sut.counts()).active === 0, {
+      what: 'three jobs failed, one kept',
+    });
   });
 });

@@ -15,6 +15,7 @@ import { RunCancellation } from './run-cancellation';
 import { RunCreator } from './run-creator';
 import { RunDispatcher } from './run-dispatcher';
 import { RunQueue } from './run-queue';
+import type { RunJobRetention } from './run-queue';
 import { RunResumer } from './run-resumer';
 import { ThreadRunGates } from './threads/thread-run-gate';
 import { threadRunSlots } from './threads/thread-run-slots';
@@ -31,6 +32,8 @@ export interface RunLifecycleOptions {
   dispatch?: 'queue' | 'in-process';
   /** Mesh inbox limit and stream length; defaults: 1000 runs, the stream's own MAXLEN. */
   mesh?: Partial<MeshPublisherOptions>;
+  /** Finished run jobs kept in Redis (`runJobRetention(config)`); default `DEFAULT_JOB_RETENTION`. */
+  jobRetention?: RunJobRetention;
 }
 
 /** Injection token of the `RunLifecycleOptions` of `RunLifecycleModule.forRoot`. */
@@ -44,7 +47,12 @@ export const RUN_LIFECYCLE_OPTIONS = Symbol('skreaver.runs.lifecycle-options');
 @Module({
   imports: [MessagingModule, PersistenceModule],
   providers: [
-    RunQueue,
+    {
+      provide: RunQueue,
+      inject: [REDIS, MESSAGING_OPTIONS, RUN_LIFECYCLE_OPTIONS],
+      useFactory: (redis: RedisClient, messaging: MessagingOptions, options: RunLifecycleOptions) =>
+        new RunQueue(redis, messaging.keyPrefix, options.jobRetention),
+    },
     { provide: InProcessRunQueue, useFactory: () => new InProcessRunQueue() },
     {
       provide: RunDispatcher,

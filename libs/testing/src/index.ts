@@ -1,5 +1,6 @@
 export * from './test-env';
 export * from './redis-isolation';
+export * from './release-all';
 export * from './database-isolation';
 export * from './wait-for';
 export * from './arrivals';

@@ -7,7 +7,7 @@ import { ObservabilityModule } from '@skreaver/observability';
 import type { JsonLogger } from '@skreaver/observability';
 import { PersistenceModule } from '@skreaver/persistence';
 import { ProfilingModule } from '@skreaver/profiling';
-import { RunExecutionModule, RunLifecycleModule } from '@skreaver/runs';
+import { RunExecutionModule, RunLifecycleModule, runJobRetention } from '@skreaver/runs';
 
 import { AgentsModule } from './agents/agents.module';
 import { ApiKeysModule } from './api-keys/api-keys.module';
@@ -38,7 +38,12 @@ export class AppModule {
       imports: [
         ConfigModule.register(AGENT_API_CONFIG, config),
         ObservabilityModule.forRoot({ serviceName: 'agent-api', logger, dataDir: config.SKREAVER_DATA_DIR, dataDirSizeLimitBytes: config.SKREAVER_DATA_DIR_SIZE_LIMIT_BYTES }),
-        MessagingModule.forRoot({ url: config.REDIS_URL, keyPrefix: config.REDIS_KEY_PREFIX, connectionName: 'agent-api' }),
+        MessagingModule.forRoot({
+          url: config.REDIS_URL,
+          keyPrefix: config.REDIS_KEY_PREFIX,
+          connectionName: 'agent-api',
+          eventsStreamMaxLen: config.SKREAVER_EVENTS_STREAM_MAXLEN,
+        }),
         MessagingModule,
         ProfilingModule.forRoot({ enabled: config.SKREAVER_ENABLE_PROFILING, jwtSecret: config.JWT_SECRET_KEY }),
         PersistenceModule,
@@ -52,6 +57,7 @@ export class AppModule {
         RunLifecycleModule.forRoot({
           maxAttempts: config.RUN_MAX_ATTEMPTS,
           eventsTtlSeconds: config.RUN_EVENTS_TTL_SECONDS,
+          jobRetention: runJobRetention(config),
           dispatch: direct ? 'in-process' : 'queue',
           mesh: { inboxLimit: config.SKREAVER_MESH_INBOX_LIMIT, streamMaxLen: config.SKREAVER_MESH_STREAM_MAXLEN },
         }),

@@ -6,7 +6,7 @@ import { ObservabilityModule } from '@skreaver/observability';
 import type { JsonLogger } from '@skreaver/observability';
 import { PersistenceModule } from '@skreaver/persistence';
 import { ProfilingModule } from '@skreaver/profiling';
-import { RunLifecycleModule } from '@skreaver/runs';
+import { RunLifecycleModule, runJobRetention } from '@skreaver/runs';
 
 import { MESH_COORDINATOR_CONFIG } from './config';
 import type { MeshCoordinatorConfig } from './config';
@@ -24,7 +24,12 @@ export class AppModule {
       imports: [
         ConfigModule.register(MESH_COORDINATOR_CONFIG, config),
         ObservabilityModule.forRoot({ serviceName: 'mesh-coordinator', logger, dataDir: config.SKREAVER_DATA_DIR, dataDirSizeLimitBytes: config.SKREAVER_DATA_DIR_SIZE_LIMIT_BYTES }),
-        MessagingModule.forRoot({ url: config.REDIS_URL, keyPrefix: config.REDIS_KEY_PREFIX, connectionName: 'mesh-coordinator' }),
+        MessagingModule.forRoot({
+          url: config.REDIS_URL,
+          keyPrefix: config.REDIS_KEY_PREFIX,
+          connectionName: 'mesh-coordinator',
+          eventsStreamMaxLen: config.SKREAVER_EVENTS_STREAM_MAXLEN,
+        }),
         MessagingModule,
         ProfilingModule.forRoot({ enabled: config.SKREAVER_ENABLE_PROFILING, jwtSecret: config.JWT_SECRET_KEY }),
         PersistenceModule,
@@ -37,6 +42,7 @@ export class AppModule {
         RunLifecycleModule.forRoot({
           maxAttempts: config.RUN_MAX_ATTEMPTS,
           eventsTtlSeconds: config.RUN_EVENTS_TTL_SECONDS,
+          jobRetention: runJobRetention(config),
           mesh: { inboxLimit: config.SKREAVER_MESH_INBOX_LIMIT, streamMaxLen: config.SKREAVER_MESH_STREAM_MAXLEN },
         }),
         runs,

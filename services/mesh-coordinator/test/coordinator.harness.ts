@@ -6,7 +6,7 @@ import { Queues } from '@skreaver/contracts';
 import { RunEventLog, StreamProducer, StreamReader, TypedQueue, createRedis, type RedisClient } from '@skreaver/messaging';
 import { JsonLogger } from '@skreaver/observability';
 import { AgentRepository, RunEventArchive, RunRepository, createDataSource } from '@skreaver/persistence';
-import { isolatedDatabase, isolatedRedis } from '@skreaver/testing';
+import { isolatedDatabase, isolatedRedis, releaseAll } from '@skreaver/testing';
 import type { IsolatedDatabase, IsolatedRedis } from '@skreaver/testing';
 import { z } from 'zod';
 import type { DataSource } from 'typeorm';
@@ -101,14 +101,16 @@ export async function startCoordinator(
       closed = true;
       await app.close();
     },
-    async cleanup() {
-      await harness.closeApp();
-      await queue.close();
-      redis.disconnect();
-      await dataSource.destroy();
-      await redisIsolation.cleanup();
-      await database.cleanup();
-    },
+    // Every step, whatever the ones before did: a test that broke a dependency must still leave no keys or database.
+    cleanup: () =>
+      releaseAll(
+        () => harness.closeApp(),
+        () => queue.close(),
+        () => redis.disconnect(),
+        () => dataSource.destroy(),
+        () => redisIsolation.cleanup(),
+        () => database.cleanup(),
+      ),
   };
   return harness;
 }

@@ -2,6 +2,8 @@ import { hostname } from 'node:os';
 
 import { DEFAULT_RUN_LIMITS, NetworkPolicy, parsePluginList } from '@skreaver/agent-runtime';
 import { envBoolean, envInt } from '@skreaver/config';
+import { DEFAULT_JOB_RETENTION } from '@skreaver/messaging';
+import type { JobRetention } from '@skreaver/messaging';
 import type { Config } from '@skreaver/config';
 import { z } from 'zod';
 
@@ -34,6 +36,21 @@ export const runLifecycleEnv = {
   ),
   SKREAVER_MESH_STREAM_MAXLEN: envInt(100_000, 100, 100_000_000).describe(
     'Approximate length of the mesh stream (`MAXLEN ~`): older entries are trimmed.',
+  ),
+  SKREAVER_EVENTS_STREAM_MAXLEN: envInt(100_000, 1_000, 100_000_000).describe(
+    'Approximate length of the global event stream every gateway tails (`MAXLEN ~`): its Redis memory (~330 B per entry for echo runs, see docs/operating.md#bounded-memory) and how far back a subscription without a run id can resume with `after`; older entries are trimmed. Set it alike on agent-api and the coordinators.',
+  ),
+  RUN_JOBS_COMPLETED_KEEP: envInt(DEFAULT_JOB_RETENTION.completed.count, 0, 10_000_000).describe(
+    'Completed run jobs the run queue keeps in Redis (the newest); older ones are removed as jobs complete. `0` removes each job as it completes. The run\'s row, not its job, is the record.',
+  ),
+  RUN_JOBS_COMPLETED_MAX_AGE_SECONDS: envInt(DEFAULT_JOB_RETENTION.completed.ageSeconds, 1, 31_536_000).describe(
+    'Longest a completed run job is kept in Redis, whatever RUN_JOBS_COMPLETED_KEEP allows.',
+  ),
+  RUN_JOBS_FAILED_KEEP: envInt(DEFAULT_JOB_RETENTION.failed.count, 0, 10_000_000).describe(
+    'Failed run jobs (out of attempts) the run queue keeps in Redis for inspection (the newest); `0` removes each as it fails.',
+  ),
+  RUN_JOBS_FAILED_MAX_AGE_SECONDS: envInt(DEFAULT_JOB_RETENTION.failed.ageSeconds, 1, 31_536_000).describe(
+    'Longest a failed run job is kept in Redis, whatever RUN_JOBS_FAILED_KEEP allows.',
   ),
   RUN_MAX_ATTEMPTS: envInt(3, 1, 100).describe(
     'Attempts a run gets before it fails for good, with exponential backoff between them (agent-api and the coordinators both enqueue runs: set it alike).',
@@ -141,6 +158,14 @@ export const runExecutionEnv = {
   ),
   SKREAVER_LLM_MODEL: z.string().min(1).max(200).optional().describe('Default model of `llm` agents.'),
 };
+
+/** The run queue's retention of finished jobs, from the `RUN_JOBS_*` variables of `runLifecycleEnv`. */
+export function runJobRetention(config: Config<typeof runLifecycleEnv>): { completed: JobRetention; failed: JobRetention } {
+  return {
+    completed: { count: config.RUN_JOBS_COMPLETED_KEEP, ageSeconds: config.RUN_JOBS_COMPLETED_MAX_AGE_SECONDS },
+    failed: { count: config.RUN_JOBS_FAILED_KEEP, ageSeconds: config.RUN_JOBS_FAILED_MAX_AGE_SECONDS },
+  };
+}
 
 /** The parsed run-execution settings (a subset of the service's config). */
 export type RunExecutionConfig = Config<typeof runExecutionEnv>;
