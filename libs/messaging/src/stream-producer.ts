@@ -1,5 +1,5 @@
 import { type StreamDef, streamKey } from '@skreaver/contracts';
-import type { RedisClient } from './redis-connection';
+import { type RedisClient, isCluster } from './redis-connection';
 import type { z } from 'zod';
 
 import { ContractViolationError } from './contract-violation.error';
@@ -69,6 +69,27 @@ export class StreamProducer {
       if (options.id !== undefined && error instanceof Error && ID_NOT_ABOVE_TOP.test(error.message)) return null;
       throw error;
     }
+  }
+
+  /**
+   * `append` for many entries at once, resolving in order with what each `append` would have. On one Redis server
+   * they go in one pipeline (one socket write for all); on a cluster, whose pipelines must stay on one node, as
+   * separate commands sent together. Either way they reach a server in the order given.
+   */
+  async appendMany(appends: readonly { stream: StreamDef; entry: EncodedEntry; options?: PublishOptions }[]): Promise<(string | null)[]> {
+    if (isCluster(this.redis)) return Promise.all(appends.map(({ stream, entry, options }) => this.append(stream, entry, options)));
+    const pipeline = this.redis.pipeline();
+    for (const { stream, entry, options = {} } of appends) {
+      if (entry.schema !== stream.schema) throw new Error(`entry was not encoded for stream ${stream.name}.v${stream.version}`);
+      pipeline.xadd(streamKey(stream, this.keyPrefix, options.partition), 'MAXLEN', '~', options.maxLen ?? stream.maxLen, options.id ?? '*', PAYLOAD_FIELD, entry.json);
+    }
+    const results = (await pipeline.exec()) ?? [];
+    return appends.map(({ options = {} }, i) => {
+      const [error, id] = results[i] ?? [new Error('missing pipeline reply'), null];
+      if (!error) return typeof id === 'string' ? id : null;
+      if (options.id !== undefined && ID_NOT_ABOVE_TOP.test(error.message)) return null;
+      throw error;
+    });
   }
 
   /** Makes a (partition of a) stream expire `seconds` from now, e.g. a finished run's log once it is archived. */
