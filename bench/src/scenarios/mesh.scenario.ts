@@ -159,34 +159,32 @@ async function ours(
     const events = deliveryWatcher(watcher, `${platform.prefix}:stream:events.v1`);
     const total = context.quick ? 300 : 1_000;
     const coordinatorPid = platform.service('mesh-coordinator').pid;
-    const sendBurst = async (): Promise<void> => {
+    /**
+     * Sends a burst of `total` and resolves with its msgs/s once all are delivered, after its runs finished and a
+     * pause (so what follows starts on a quiet coordinator: once delivery is faster than execution, a fixed pause
+     * alone would leave the burst's runs executing during the next phase).
+     */
+    const burstOf = async (what: string): Promise<number> => {
+      events.delivery.latencies.length = 0;
+      events.delivery.count = 0;
+      events.delivery.finished = 0;
+      const started = performance.now();
       for (let sent = 0; sent < total; sent += 100) {
         const pipeline = producer.pipeline();
         for (let i = sent; i < Math.min(total, sent + 100); i += 1) pipeline.xadd(meshKey, 'MAXLEN', '~', 100_000, '*', 'data', JSON.stringify(envelope(to, i)));
         await pipeline.exec();
       }
+      await waitUntil(() => events.delivery.count >= total, 120_000, `mesh delivery of the ${what}`, 5);
+      const rate = (total * 1000) / (performance.now() - started);
+      await waitUntil(() => (events.delivery.finished ?? 0) >= total, 120_000, `the ${what}'s runs to finish`, 5);
+      await sleep(context.quick ? 500 : 1_000);
+      return rate;
     };
-    // Warm-up, as the other scenarios have: the same burst once, not counted (JIT, prepared statements, pools). The
+    // Warm-up, as the other scenarios have: the same burst once, not counted (JIT, prepared statements, pools). That
     // first burst on a fresh coordinator is reported apart: what a cold process does.
-    const coldStarted = performance.now();
-    await sendBurst();
-    await waitUntil(() => events.delivery.count >= total, 120_000, 'mesh delivery of the warm-up burst', 5);
-    const cold = (total * 1000) / (performance.now() - coldStarted);
-    await waitUntil(() => (events.delivery.finished ?? 0) >= total, 120_000, 'the warm-up runs to finish', 5);
-    await sleep(context.quick ? 500 : 1_000);
-    events.delivery.latencies.length = 0;
-    events.delivery.count = 0;
-    events.delivery.finished = 0;
-
+    const cold = await burstOf('warm-up burst');
     const cpuBefore = cpuMsOf(coordinatorPid);
-    const started = performance.now();
-    await sendBurst();
-    await waitUntil(() => events.delivery.count >= total, 120_000, 'mesh delivery of the burst', 5);
-    const burst = (total * 1000) / (performance.now() - started);
-    // Let the burst's runs finish before measuring latency on a quiet coordinator: once delivery is faster than
-    // execution, a fixed pause would leave the burst's runs executing during the fixed-rate phase.
-    await waitUntil(() => (events.delivery.finished ?? 0) >= total, 120_000, 'the burst runs to finish', 5);
-    await sleep(context.quick ? 500 : 1_000);
+    const burst = await burstOf('burst');
     // Includes executing the echo runs the messages became (they finish during the pause) and idle timers.
     const cpuPerMessage = (cpuMsOf(coordinatorPid) - cpuBefore) / total;
     const cpuAt50Before = cpuMsOf(coordinatorPid);
