@@ -15,10 +15,11 @@ import { meshScenario } from './scenarios/mesh.scenario';
 import { runsScenario } from './scenarios/runs.scenario';
 import { scaleDataScenario } from './scenarios/scale-data.scenario';
 import { soakScenario } from './scenarios/soak.scenario';
+import { socketsScenario } from './scenarios/sockets.scenario';
 import { startupScenario } from './scenarios/startup.scenario';
 import { threadsScenario } from './scenarios/threads.scenario';
 
-const SCENARIOS: Scenario[] = [httpScenario, runsScenario, meshScenario, gatewayScenario, startupScenario, threadsScenario, scaleDataScenario, soakScenario];
+const SCENARIOS: Scenario[] = [httpScenario, runsScenario, meshScenario, gatewayScenario, startupScenario, threadsScenario, scaleDataScenario, soakScenario, socketsScenario];
 const README_START = '<!-- bench:start -->';
 const README_END = '<!-- bench:end -->';
 

@@ -12,7 +12,7 @@ import { freePort } from './free-port';
 import { sleep, waitUntil } from './time';
 
 export const ROOT = join(__dirname, '..', '..', '..');
-export const REDIS_URL = process.env['BENCH_REDIS_URL'] ?? 'redis://127.0.0.1:6379';
+export const REDIS_URL = singleServer(process.env['BENCH_REDIS_URL'] ?? 'redis://127.0.0.1:6379');
 /** Log level of the services under test: low enough that logging does not dominate what is measured. */
 export const SERVICE_LOG_LEVEL = 'warn';
 
@@ -222,4 +222,13 @@ export async function deleteRedisPrefix(prefix: string): Promise<void> {
   } finally {
     redis.disconnect();
   }
+}
+
+/**
+ * The bench's raw baselines, key cleanup and machine probe talk to one server with plain ioredis: a Sentinel or Cluster
+ * URL would fail deep inside a scenario, so it is refused up front.
+ */
+function singleServer(url: string): string {
+  if (/^rediss?:\/\//i.test(url)) return url;
+  throw new Error(`BENCH_REDIS_URL must name one server (redis:// or rediss://); the bench does not run on Sentinel or Cluster URLs`);
 }

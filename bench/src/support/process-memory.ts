@@ -20,3 +20,16 @@ export function cpuMsOf(pid: number): number {
   if (!Number.isFinite(ticks)) throw new Error(`no CPU times for pid ${pid}`);
   return (ticks * 1000) / CLOCK_TICKS_PER_SECOND;
 }
+
+/**
+ * Read and write system calls process `pid` (all its threads) has made so far (Linux /proc/<pid>/io `syscr`, `syscw`):
+ * socket reads and writes, mostly, so per run it counts round trips and how well they are batched, without the noise
+ * of a shared machine's CPU times.
+ */
+export function syscallsOf(pid: number): number {
+  const io = readFileSync(`/proc/${pid}/io`, 'utf8');
+  const read = /^syscr:\s+(\d+)/m.exec(io)?.[1];
+  const write = /^syscw:\s+(\d+)/m.exec(io)?.[1];
+  if (read === undefined || write === undefined) throw new Error(`no syscall counts for pid ${pid}`);
+  return Number(read) + Number(write);
+}

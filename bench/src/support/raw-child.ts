@@ -5,9 +5,19 @@ import { join } from 'node:path';
 import type { RawCommand, RawReply } from '../raw/raw-protocol';
 import { sleep, withTimeout } from './time';
 
-/** A raw baseline server (bench/dist/raw/<script>.js) in its own process, driven over IPC. */
-export class RawChild {
-  private readonly replies: RawReply[] = [];
+/** What a child answers: `ready` once started, `done` with the command it finished. */
+interface ChildReply {
+  ready?: boolean;
+  port?: number;
+  done?: string;
+}
+
+/**
+ * A helper process of the bench (a raw baseline server, bench/dist/raw/<script>.js, or a scenario's load generator
+ * in bench/dist/<dir>/<script>.js), driven over IPC: commands `{ cmd }` answered by `{ done: cmd }`.
+ */
+export class RawChild<C extends { cmd: string } = RawCommand, R extends ChildReply = RawReply> {
+  private readonly replies: R[] = [];
   private waiters: Array<() => void> = [];
 
   private constructor(
@@ -15,12 +25,16 @@ export class RawChild {
     readonly port: number,
   ) {}
 
-  static async start(script: string, timeoutMs = 15_000): Promise<RawChild> {
-    const child = fork(join(__dirname, '..', 'raw', `${script}.js`), [], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+  static async start<C extends { cmd: string } = RawCommand, R extends ChildReply = RawReply>(
+    script: string,
+    timeoutMs = 15_000,
+    dir = 'raw',
+  ): Promise<RawChild<C, R>> {
+    const child = fork(join(__dirname, '..', dir, `${script}.js`), [], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
     const port = await withTimeout(
       new Promise<number>((resolve, reject) => {
         child.once('exit', (code) => reject(new Error(`${script} exited with ${code}`)));
-        const onMessage = (reply: RawReply) => {
+        const onMessage = (reply: R) => {
           if (reply.ready) {
             child.off('message', onMessage);
             resolve(reply.port ?? 0);
@@ -31,8 +45,8 @@ export class RawChild {
       timeoutMs,
       `${script} start`,
     );
-    const raw = new RawChild(child, port);
-    child.on('message', (reply: RawReply) => {
+    const raw = new RawChild<C, R>(child, port);
+    child.on('message', (reply: R) => {
       raw.replies.push(reply);
       for (const wake of raw.waiters.splice(0)) wake();
     });
@@ -45,13 +59,13 @@ export class RawChild {
   }
 
   /** Sends a command and waits for its `done`. */
-  async command(command: RawCommand, timeoutMs: number): Promise<RawReply> {
+  async command(command: C, timeoutMs: number): Promise<R> {
     this.child.send(command);
     return withTimeout(
       (async () => {
         for (;;) {
           const index = this.replies.findIndex((reply) => reply.done === command.cmd);
-          if (index >= 0) return this.replies.splice(index, 1)[0] as RawReply;
+          if (index >= 0) return this.replies.splice(index, 1)[0] as R;
           await new Promise<void>((resolve) => this.waiters.push(resolve));
         }
       })(),

@@ -10,12 +10,18 @@ import type { Stack } from '../support/stack';
 
 // Two gateway replicas as processes: clients move between them (a disconnect, a replica killed outright) and
 // resume with their last event id, and every event of every real run arrives exactly once.
+
+// The reconnect storm: every client of a replica killed at once comes back at once (the bench's `sockets` scenario
+// does it with 5,000 behind nginx).
+const STORM_CLIENTS = 200;
+
 describe('gateway failover', () => {
   let stack: Stack;
   const clients: LiveClient[] = [];
 
   beforeAll(async () => {
-    stack = await startStack({ gateways: 2 });
+    // The storm's clients all come from 127.0.0.1: room for them under the per-address limit (100 by default).
+    stack = await startStack({ gateways: 2, env: { WS_MAX_CONNECTIONS_PER_IP: String(4 * STORM_CLIENTS) } });
   }, 60_000);
 
   afterAll(async () => {
@@ -119,6 +125,47 @@ describe('gateway failover', () => {
     await new Promise((resolve) => setTimeout(resolve, 200));
     expectExactlyOnce([...io.events, ...ioBack.events], logged);
     expectExactlyOnce([...ws.events, ...wsBack.events], logged);
+  }, 30_000);
+
+  it('should absorb the reconnect storm of a killed replica: each of its clients resumes on the other, none losing or repeating an event', async () => {
+    const survivor = stack.gateways[1];
+    const doomed = await stack.launch('ws-gateway');
+    const agentId = await createAgent();
+    const clientsOfDoomed: LiveClient[] = [];
+    for (let i = 0; i < STORM_CLIENTS; i += 50) {
+      const batch = Array.from({ length: Math.min(50, STORM_CLIENTS - i) }, async () => {
+        const client = track(await socketIoClient(doomed.url, stack.adminToken));
+        expect(await client.subscribe({ agent_id: agentId })).toMatchObject({ ok: true });
+        return client;
+      });
+      clientsOfDoomed.push(...(await Promise.all(batch)));
+    }
+    // Every client holds an event to resume after before the replica dies.
+    const firstRun = await startRuns(agentId, 1, 0);
+    await waitFor(() => clientsOfDoomed.every((client) => client.events.length === 3), { what: 'the first run on every client' });
+    const posting = startRuns(agentId, 10, 30);
+    await waitFor(() => clientsOfDoomed.some((client) => client.events.length >= 6), { what: 'a later run live on the doomed replica' });
+    doomed.child.kill('SIGKILL');
+    await Promise.all(clientsOfDoomed.map((client) => client.gone));
+    // Runs that complete while every client is away (replayed to each), then runs during the storm (held back and
+    // sent after the replay, or live).
+    const missedRuns = await startRuns(agentId, 3, 0);
+    await loggedEvents(missedRuns);
+    const lateRuns = startRuns(agentId, 5, 30);
+
+    // All at once, as SDK clients do (their first retry waits at most 100 ms).
+    const resumed = await Promise.all(
+      clientsOfDoomed.map(async (client) => {
+        const back = track(await socketIoClient(survivor?.url ?? '', stack.adminToken));
+        expect(await back.subscribe({ agent_id: agentId, after: client.events.at(-1)?.id })).toMatchObject({ ok: true });
+        return back;
+      }),
+    );
+    const logged = await loggedEvents([...firstRun, ...(await posting), ...missedRuns, ...(await lateRuns)]);
+    const receivedBy = (i: number): RunEventV1[] => [...(clientsOfDoomed[i]?.events ?? []), ...(resumed[i]?.events ?? [])];
+    await waitFor(() => clientsOfDoomed.every((_, i) => receivedBy(i).length >= logged.length), { what: 'every event on every resumed client' });
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    clientsOfDoomed.forEach((_, i) => expectExactlyOnce(receivedBy(i), logged));
   }, 30_000);
 
   it('should report its connections in the runbook metrics and the database in /ready', async () => {

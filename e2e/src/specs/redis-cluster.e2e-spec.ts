@@ -1,28 +1,14 @@
 import { Streams, streamKey } from '@skreaver/contracts';
-import type { Agent, ApiErrorBody, PostMeshMessageResponse, Run, RunEventV1, RunEventsPage } from '@skreaver/contracts';
-import { privateRedisCluster, testRedisClient, waitFor } from '@skreaver/testing';
+import type { Agent, PostMeshMessageResponse, Run, RunEventV1, RunEventsPage } from '@skreaver/contracts';
+import { privateRedisCluster, waitFor } from '@skreaver/testing';
 import type { PrivateRedisCluster } from '@skreaver/testing';
 
 import { call } from '../support/api-client';
 import { socketIoClient } from '../support/gateway-clients';
 import type { LiveClient } from '../support/gateway-clients';
+import { lifecycleGaps, settledRuns, startRunLoad, statusCounts, unexpectedOutcomes } from '../support/run-load';
 import { startStack } from '../support/stack';
 import type { Stack } from '../support/stack';
-
-const TERMINAL = ['completed', 'failed', 'cancelled'];
-// Past this a request counts as hung (a failover must not hold a request for longer).
-const REQUEST_TIMEOUT_MS = 10_000;
-// What a request may answer while the cluster fails over: a clean, retryable refusal, never a 500.
-const OUTAGE_CODES = ['redis_unavailable', 'queue_unavailable'];
-
-/** One POST of the load and how it ended. */
-interface Outcome {
-  startedAt: number;
-  tookMs: number;
-  status: number | 'hung' | 'network_error';
-  runId?: string;
-  error?: string;
-}
 
 // The three services as processes on a Redis Cluster of their own (3 masters, 3 replicas, started from redis-server):
 // the walkthrough, gateway resume and mesh request/reply work on it, and a master SIGKILLed mid-load is replaced by its
@@ -71,7 +57,7 @@ describe('Redis Cluster', () => {
     return (await api<RunEventsPage>('GET', `/runs/${runId}/events?limit=100`)).body.items;
   }
 
-  it('should run the walkthrough, resume on the other gateway with after, and answer a mesh request', async () => {
+  it('should run the walkthrough, resume on the other gateway with after, answer a mesh request and cancel a running run', async () => {
     const [first, second] = stack.gateways;
     const echo = await agent();
     const live = await socketIoClient(first?.url ?? '', stack.adminToken);
@@ -109,6 +95,15 @@ describe('Redis Cluster', () => {
     const replied = await api<PostMeshMessageResponse>('POST', '/mesh/messages', { to: target.id, kind: 'ask', payload: { q: 1 }, wait_seconds: 10 });
     expect(replied.status).toBe(200);
     expect(replied.body).toMatchObject({ status: 'replied', reply: { from: target.id, status: 'completed', output: { payload: { q: 1 } } } });
+
+    // Cancelling a running run: agent-api SPUBLISHes the request on its shard channel, and the coordinator running it
+    // (subscribed with SSUBSCRIBE on that channel's master) aborts it; without the message it would run for a minute.
+    const slow = await agent({ delay_ms: 60_000 });
+    const running = (await api<Run>('POST', `/agents/${slow.id}/runs`, { input: { text: 'cancel me' } })).body;
+    await waitFor(async () => (await api<Run>('GET', `/runs/${running.id}`)).body.status === 'running', { timeoutMs: 15_000, what: 'the run to start' });
+    // 200 once cancelled within the API's 2 s wait, 202 when still running then (a loaded machine): either way it ends.
+    expect([200, 202]).toContain((await api<Run>('POST', `/runs/${running.id}/cancel`, { reason: 'cluster' })).status);
+    await waitFor(async () => (await api<Run>('GET', `/runs/${running.id}`)).body.status === 'cancelled', { timeoutMs: 15_000, what: 'the run cancelled' });
   }, 60_000);
 
   it('should lose no accepted run when a master is SIGKILLed mid-load and its replica takes over', async () => {
@@ -119,139 +114,61 @@ describe('Redis Cluster', () => {
 
     // The master to kill: the one serving the BullMQ slot ({prefix}), where every run job lives, so the failover hits
     // enqueueing, workers and job completion at once. Which masters serve the other shared keys is reported.
-    const probe = testRedisClient(cluster.url);
-    const slotOf = async (key: string) => Number(await probe.cluster('KEYSLOT', key));
-    const masterOf = async (key: string) => {
-      const slot = await slotOf(key);
-      const masters = (await cluster.nodes()).filter((node) => node.role === 'master');
-      return masters.find((node) =>
-        node.slots.some((range) => {
-          const [from = NaN, to = from] = range.split('-').map(Number);
-          return slot >= from && slot <= to;
-        }),
-      )?.port;
-    };
     const prefix = stack.redis.prefix;
-    const victim = await masterOf(`{${prefix}}`);
-    const eventsMaster = await masterOf(streamKey(Streams.events, prefix));
-    const meshMaster = await masterOf(streamKey(Streams.meshMessages, prefix));
-    probe.disconnect();
+    const victim = await cluster.masterOf(`{${prefix}}`);
+    const eventsMaster = await cluster.masterOf(streamKey(Streams.events, prefix));
+    const meshMaster = await cluster.masterOf(streamKey(Streams.meshMessages, prefix));
     expect(victim).toBeDefined();
 
-    const outcomes: Outcome[] = [];
-    let sending = true;
-    const sendOne = async (n: number): Promise<void> => {
-      const outcome: Outcome = { startedAt: performance.now(), tookMs: 0, status: 'network_error' };
-      try {
-        const response = await fetch(`${stack.api.url}/agents/${runner.id}/runs`, {
-          method: 'POST',
-          headers: { 'x-api-key': stack.adminKey, 'content-type': 'application/json' },
-          body: JSON.stringify({ input: { n } }),
-          signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS),
-        });
-        const answer = (await response.json()) as Partial<ApiErrorBody> & { id?: string };
-        outcome.status = response.status;
-        outcome.error = answer.error;
-        if (response.status === 202) outcome.runId = answer.id;
-      } catch (error) {
-        outcome.status = error instanceof Error && error.name === 'TimeoutError' ? 'hung' : 'network_error';
-        outcome.error = String(error);
-      }
-      outcome.tookMs = performance.now() - outcome.startedAt;
-      outcomes.push(outcome);
-    };
-    let sequence = 0;
-    const sender = async () => {
-      while (sending) {
-        await sendOne(++sequence);
-        await new Promise((resolve) => setTimeout(resolve, 20));
-      }
-    };
-    const traffic = Promise.all(Array.from({ length: 4 }, sender));
-    const acceptedRuns = () => outcomes.filter((o) => o.status === 202 && o.runId !== undefined);
+    const load = startRunLoad(stack, runner.id);
     const failovers: Array<{ port: number; killedAt: number; failoverMs: number }> = [];
     const failOver = async (port: number) => {
       const killedAt = performance.now();
       await cluster.kill(port);
       await cluster.waitUntilHealthy(30_000);
       failovers.push({ port, killedAt, failoverMs: performance.now() - killedAt });
-      const healedAt = performance.now();
-      await waitFor(() => acceptedRuns().filter((o) => o.startedAt >= healedAt).length >= 40, { timeoutMs: 30_000, what: 'load after the failover' });
+      await load.acceptMore(40, 'load after the failover');
     };
     try {
-      await waitFor(() => acceptedRuns().length >= 40, { timeoutMs: 20_000, what: 'load before the kill' });
+      await load.acceptMore(40, 'load before the kill', 20_000);
       await failOver(victim ?? 0);
       // Then the master now serving the global event stream (live events, gateway resume), when it still has a
       // replica to promote (it has none if it is the replica promoted a moment ago).
-      const probeAgain = testRedisClient(cluster.url);
-      const eventsSlot = Number(await probeAgain.cluster('KEYSLOT', streamKey(Streams.events, prefix)));
-      probeAgain.disconnect();
-      const nodes = await cluster.nodes();
-      const eventsNow = nodes.find((node) => node.role === 'master' && node.slots.some((range) => {
-        const [from = NaN, to = from] = range.split('-').map(Number);
-        return eventsSlot >= from && eventsSlot <= to;
-      }));
-      if (eventsNow && nodes.some((node) => node.role === 'replica' && node.masterPort === eventsNow.port)) await failOver(eventsNow.port);
+      const eventsNow = await cluster.masterOf(streamKey(Streams.events, prefix));
+      if ((await cluster.nodes()).some((node) => node.role === 'replica' && node.masterPort === eventsNow)) await failOver(eventsNow ?? 0);
     } finally {
-      sending = false;
-      await traffic;
+      await load.stop();
     }
 
     // Every run the API accepted reaches a terminal status: the database is the record, and a job the failover lost
     // is enqueued again by the reconciler.
-    const runIds = acceptedRuns().map((o) => o.runId ?? '');
+    const outcomes = load.outcomes;
+    const runIds = load.accepted().map((o) => o.runId ?? '');
     const settledAt = performance.now();
-    const finalRuns = await waitFor(
-      async () => {
-        const runs = await Promise.all(runIds.map(async (runId) => (await api<Run>('GET', `/runs/${runId}`)).body));
-        return runs.every((run) => TERMINAL.includes(run.status)) ? runs : undefined;
-      },
-      { timeoutMs: 60_000, intervalMs: 500, what: 'every accepted run to reach a terminal status' },
-    );
+    const finalRuns = await settledRuns(stack, runIds);
     const settleMs = performance.now() - settledAt;
     const lost = runIds.length - finalRuns.length;
     expect(lost).toBe(0);
     const byStatus = finalRuns.reduce<Record<string, number>>((counts, run) => ({ ...counts, [run.status]: (counts[run.status] ?? 0) + 1 }), {});
-
-    // Events per run, from the run's log: an echo run logs run.started, message, run.completed once each.
-    let runsMissingEvents = 0;
-    let eventsMissing = 0;
-    let runsWithDuplicates = 0;
-    let eventsDuplicated = 0;
-    for (const run of finalRuns.filter((r) => r.status === 'completed')) {
-      const types = (await logged(run.id)).map((event) => event.type);
-      const counts = new Map<string, number>();
-      for (const type of types) counts.set(type, (counts.get(type) ?? 0) + 1);
-      const missing = ['run.started', 'run.completed'].filter((type) => !counts.has(type)).length;
-      const extra = [...counts.values()].reduce((sum, count) => sum + count - 1, 0);
-      if (missing > 0) runsMissingEvents += 1;
-      eventsMissing += missing;
-      if (extra > 0) runsWithDuplicates += 1;
-      eventsDuplicated += extra;
-    }
+    const gaps = await lifecycleGaps(stack, finalRuns);
     const liveCompleted = new Set(watcher.events.filter((event) => event.type === 'run.completed').map((event) => event.run_id));
 
     // Requests in flight or sent during a failover: accepted, or refused cleanly; counted, so the cost is visible.
     const during = outcomes.filter((o) => failovers.some((f) => o.startedAt + o.tookMs >= f.killedAt && o.startedAt <= f.killedAt + f.failoverMs));
     const slowest = Math.max(...outcomes.map((o) => o.tookMs));
-    const statusCounts = (list: Outcome[]) =>
-      list.reduce<Record<string, number>>((counts, o) => {
-        const key = `${o.status}${o.error ? ` ${o.error.slice(0, 40)}` : ''}`;
-        return { ...counts, [key]: (counts[key] ?? 0) + 1 };
-      }, {});
     process.stdout.write(
       `Redis Cluster failover: BullMQ slot on :${victim}, events stream on :${eventsMaster}, mesh stream on :${meshMaster}; SIGKILLed ` +
         `${failovers.map((f) => `:${f.port} (cluster_state ok again after ${f.failoverMs.toFixed(0)} ms)`).join(', then ')}. ` +
         `${outcomes.length} POSTs, ${runIds.length} accepted, slowest answer ${slowest.toFixed(0)} ms; in flight during a ` +
         `failover: ${JSON.stringify(statusCounts(during))}; all: ${JSON.stringify(statusCounts(outcomes))}. Accepted runs lost: ${lost}; ` +
         `final statuses ${JSON.stringify(byStatus)}, settled ${settleMs.toFixed(0)} ms after the load. Completed runs missing a ` +
-        `lifecycle event in their log: ${runsMissingEvents} (${eventsMissing} events); with a duplicated event: ${runsWithDuplicates} ` +
-        `(${eventsDuplicated} events). run.completed seen live on the socket for ${[...runIds].filter((id) => liveCompleted.has(id)).length}/${runIds.length} runs.\n`,
+        `lifecycle event in their log: ${gaps.runsMissingEvents} (${gaps.eventsMissing} events); with a duplicated event: ` +
+        `${gaps.runsWithDuplicates} (${gaps.eventsDuplicated} events). run.completed seen live on the socket for ` +
+        `${runIds.filter((id) => liveCompleted.has(id)).length}/${runIds.length} runs.\n`,
     );
 
     // What is guaranteed: no 500 and no hang (a failover is a clean 503 or a wait), and every accepted run ends.
-    const unexpected = outcomes.filter((o) => o.status !== 202 && !(o.status === 503 && OUTAGE_CODES.includes(o.error ?? '')));
-    expect(unexpected).toEqual([]);
+    expect(unexpectedOutcomes(outcomes)).toEqual([]);
     for (const service of stack.all()) {
       expect([service.name, service.child.exitCode, service.child.signalCode]).toEqual([service.name, null, null]);
     }

@@ -1,5 +1,5 @@
 import { AUTH_REVOCATION_CHANNEL, AuthRevocationV1 } from '@skreaver/contracts';
-import { subscribeToChannel } from '@skreaver/messaging';
+import { publishToChannel, subscribeToChannel } from '@skreaver/messaging';
 import type { RedisClient } from '@skreaver/messaging';
 
 /** What the denylist knows about one token, read in a single round trip. */
@@ -53,12 +53,10 @@ export class TokenDenylist implements RevocationList {
   async revoke(tenantId: string, jti: string, expiresAtSec: number): Promise<void> {
     const expiresAtMs = Math.ceil(expiresAtSec * 1000);
     if (expiresAtMs <= Date.now()) return;
-    await this.redis
-      .multi()
-      .set(this.deniedKey(tenantId, jti), '1', 'PXAT', expiresAtMs)
-      .publish(this.channel(), this.announce({ kind: 'token', tenant_id: tenantId, token_id: jti }))
-      .exec()
-      .then(failedCommandOf);
+    // The entry first, then the announcement (a listener that checks sees it); not one MULTI: on a cluster a sharded
+    // channel is a key of its own slot.
+    await this.redis.set(this.deniedKey(tenantId, jti), '1', 'PXAT', expiresAtMs);
+    await publishToChannel(this.redis, this.channel(), this.announce({ kind: 'token', tenant_id: tenantId, token_id: jti }));
   }
 
   /** Whether the token `jti` of `tenantId` was revoked on its own. */
@@ -69,7 +67,7 @@ export class TokenDenylist implements RevocationList {
   /** Revokes every token of `tenantId` issued at or before `epochSec`. */
   async revokeAllBefore(tenantId: string, epochSec: number): Promise<void> {
     await this.redis.eval(RAISE_CUTOFF, 1, this.notBeforeKey(tenantId), String(epochSec), '0');
-    await this.redis.publish(this.channel(), this.announce({ kind: 'tenant', tenant_id: tenantId }));
+    await publishToChannel(this.redis, this.channel(), this.announce({ kind: 'tenant', tenant_id: tenantId }));
   }
 
   /** The tenant's cut-off in epoch seconds, or null. */
@@ -80,7 +78,7 @@ export class TokenDenylist implements RevocationList {
   /** Revokes every token of `subject` issued at or before `epochSec`; the entry lives `ttlSec` (the token lifetime). */
   async revokeSubjectBefore(tenantId: string, subject: string, epochSec: number, ttlSec: number): Promise<void> {
     await this.redis.eval(RAISE_CUTOFF, 1, this.subjectKey(tenantId, subject), String(epochSec), String(Math.max(1, Math.ceil(ttlSec))));
-    await this.redis.publish(this.channel(), this.announce({ kind: 'subject', tenant_id: tenantId, subject }));
+    await publishToChannel(this.redis, this.channel(), this.announce({ kind: 'subject', tenant_id: tenantId, subject }));
   }
 
   /**
@@ -140,10 +138,4 @@ function toNumber(value: string | null | undefined): number | null {
   if (value === null || value === undefined) return null;
   const parsed = Number(value);
   return Number.isFinite(parsed) ? parsed : null;
-}
-
-/** MULTI answers errors per command instead of rejecting: surface the first one. */
-function failedCommandOf(results: Array<[Error | null, unknown]> | null): void {
-  const failed = results?.find(([error]) => error !== null)?.[0];
-  if (failed) throw failed;
 }

@@ -1,4 +1,7 @@
+import type { ChainableCommander } from 'ioredis';
+
 import { type RedisClient, scanKeys } from './redis-connection';
+import { RedisScript } from './redis-script';
 
 /** How `admit` treats a run that finds the agent at its limit. */
 export type AdmissionMode = 'queue' | 'reject' | 'interrupt';
@@ -13,14 +16,17 @@ export type Admission =
   /** Admitted in place of the runs in `interrupted`, which the caller must cancel. */
   | { outcome: 'interrupt'; interrupted: string[] };
 
-// KEYS[1] active set, KEYS[2] pending list; ARGV: run id, limit, mode.
-const ADMIT = `
+// KEYS[1] active set, KEYS[2] pending list; ARGV: run id, limit, mode, and 'new' for a run created just now: it can
+// hold no slot nor wait in line yet, so the line is not scanned for it (LPOS is O(waiting runs)).
+const ADMIT = new RedisScript(`
 local active = redis.call('SCARD', KEYS[1])
 local limit = tonumber(ARGV[2])
 local mode = ARGV[3]
-if redis.call('SISMEMBER', KEYS[1], ARGV[1]) == 1 then return {'start'} end
-local waiting = redis.call('LPOS', KEYS[2], ARGV[1])
-if waiting then return {'queued', tostring(waiting + 1)} end
+if ARGV[4] ~= 'new' then
+  if redis.call('SISMEMBER', KEYS[1], ARGV[1]) == 1 then return {'start'} end
+  local waiting = redis.call('LPOS', KEYS[2], ARGV[1])
+  if waiting then return {'queued', tostring(waiting + 1)} end
+end
 if mode == 'interrupt' then
   local running = redis.call('SMEMBERS', KEYS[1])
   local waiting = redis.call('LRANGE', KEYS[2], 0, -1)
@@ -37,11 +43,11 @@ if active < limit and redis.call('LLEN', KEYS[2]) == 0 then
 end
 if mode == 'reject' then return {'rejected'} end
 return {'queued', tostring(redis.call('RPUSH', KEYS[2], ARGV[1]))}
-`;
+`);
 
 // KEYS[1] active set, KEYS[2] pending list; ARGV: run id, limit. Frees the run's slot (or its place in line) and
 // admits waiting runs in arrival order while there is room; returns the ids admitted.
-const RELEASE = `
+const RELEASE = new RedisScript(`
 redis.call('SREM', KEYS[1], ARGV[1])
 redis.call('LREM', KEYS[2], 0, ARGV[1])
 local limit = tonumber(ARGV[2])
@@ -53,7 +59,16 @@ while redis.call('SCARD', KEYS[1]) < limit do
   table.insert(started, next)
 end
 return started
-`;
+`);
+
+/** The `Admission` an ADMIT reply stands for (`AgentRunSlots.admit`, or its reply on a pipeline from `admitNewIn`). */
+export function admissionOf(reply: unknown): Admission {
+  const [outcome, ...rest] = reply as string[];
+  if (outcome === 'start') return { outcome };
+  if (outcome === 'rejected') return { outcome };
+  if (outcome === 'interrupt') return { outcome, interrupted: rest };
+  return { outcome: 'queued', position: Number(rest[0]) };
+}
 
 /**
  * Per-agent admission of runs, enforcing the agent's concurrency policy across every agent-api and coordinator:
@@ -71,12 +86,15 @@ export class AgentRunSlots {
    * already in line keeps its place (two processes re-admitting one run, e.g. a resume and the reconciler, queue it once).
    */
   async admit(agentId: string, runId: string, limit: number, mode: AdmissionMode): Promise<Admission> {
-    const reply = (await this.redis.eval(ADMIT, 2, ...this.keys(agentId), runId, limit, mode)) as string[];
-    const [outcome, ...rest] = reply;
-    if (outcome === 'start') return { outcome };
-    if (outcome === 'rejected') return { outcome };
-    if (outcome === 'interrupt') return { outcome, interrupted: rest };
-    return { outcome: 'queued', position: Number(rest[0]) };
+    return admissionOf(await ADMIT.run(this.redis, this.keys(agentId), [runId, limit, mode, 'known']));
+  }
+
+  /**
+   * Queues the admission of a run created just now on `pipeline` (one of this connection), for one round trip with
+   * other commands; `admissionOf` reads its reply. Not idempotent: the run must not have been admitted before.
+   */
+  admitNewIn(pipeline: ChainableCommander, agentId: string, runId: string, limit: number, mode: AdmissionMode): void {
+    ADMIT.evalIn(pipeline, this.keys(agentId), [runId, limit, mode, 'new']);
   }
 
   /**
@@ -84,7 +102,7 @@ export class AgentRunSlots {
    * Idempotent: releasing twice admits nobody twice.
    */
   async release(agentId: string, runId: string, limit: number): Promise<string[]> {
-    return (await this.redis.eval(RELEASE, 2, ...this.keys(agentId), runId, limit)) as string[];
+    return (await RELEASE.run(this.redis, this.keys(agentId), [runId, limit])) as string[];
   }
 
   /** Runs admitted and runs waiting, for status reports. */

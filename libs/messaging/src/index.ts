@@ -3,6 +3,7 @@ export * from './redis-connection';
 export * from './redis-connections';
 export * from './redis-errors';
 export * from './redis-health';
+export * from './redis-script';
 export type { StreamEntry } from './stream-entry';
 export { PAYLOAD_FIELD } from './stream-entry';
 export * from './stream-producer';

@@ -85,6 +85,11 @@ describe(redisOptions.name, () => {
     const { retryStrategy } = redisOptions('redis://localhost');
     expect([1, 2, 3, 5, 6, 1000].map((times) => retryStrategy?.(times))).toEqual([100, 200, 400, 1600, 2000, 2000]);
   });
+
+  it('should follow a Sentinel failover as soon as the sentinels announce it, and only through Sentinel', () => {
+    expect(redisOptions('redis-sentinel://s1:26379,s2:26379/main')).toMatchObject({ name: 'main', failoverDetector: true });
+    expect(redisOptions('redis://127.0.0.1:6379')).not.toHaveProperty('failoverDetector');
+  });
 });
 
 describe(parseRedisClusterUrl.name, () => {

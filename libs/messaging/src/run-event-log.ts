@@ -1,5 +1,7 @@
 import { type RunEventV1, Streams } from '@skreaver/contracts';
+import type { ChainableCommander } from 'ioredis';
 
+import { PAYLOAD_FIELD, decodeEntry } from './stream-entry';
 import type { EncodedEntry, StreamProducer } from './stream-producer';
 import type { StreamReader } from './stream-reader';
 
@@ -35,13 +37,26 @@ export class RunEventLog {
    * @throws ContractViolationError when the event does not match `RunEventV1`.
    */
   async append(event: RunEventV1): Promise<boolean> {
-    const entryId = runEventEntryId(event.seq);
     // Checked and serialised once: the run's stream and the global one carry the same schema (append verifies it).
     const entry = this.producer.encode(Streams.runEvents, event);
-    const appended = await this.producer.append(Streams.runEvents, entry, { partition: event.run_id, id: entryId });
-    if (appended === null && !(await this.holds(entry, entryId, event))) return false;
+    // Both XADDs in one round trip where the server allows it (appendFannedOut), the global one only for a new entry.
+    const result = await this.producer.appendFannedOut(Streams.runEvents, Streams.events, entry, { partition: event.run_id, id: runEventEntryId(event.seq) });
+    if (result.appended) return true;
+    if (result.stored === null || !sameEvent(result.stored, entry)) return false;
     await this.producer.append(Streams.events, entry);
-    return appended !== null;
+    return false;
+  }
+
+  /**
+   * Queues the first event of a run created just now on `pipeline` (one of the producer's connection): its log, then
+   * the global stream, in `append`'s order but without waiting for the first reply. Only for a new run: its log is
+   * empty, so the explicit entry id cannot collide (an error reply on the pipeline if it does).
+   * @throws ContractViolationError when the event does not match `RunEventV1` (nothing is queued).
+   */
+  appendFirstIn(pipeline: ChainableCommander, event: RunEventV1): void {
+    const entry = this.producer.encode(Streams.runEvents, event);
+    this.producer.appendIn(pipeline, Streams.runEvents, entry, { partition: event.run_id, id: runEventEntryId(event.seq) });
+    this.producer.appendIn(pipeline, Streams.events, entry);
   }
 
   /**
@@ -79,13 +94,12 @@ export class RunEventLog {
   async expire(runId: string, seconds: number): Promise<void> {
     await this.producer.expire(Streams.runEvents, { partition: runId }, seconds);
   }
+}
 
-  /** Whether the run's log already holds this very event at `entryId` (not a different one with the same seq). */
-  private async holds(entry: EncodedEntry, entryId: string, event: RunEventV1): Promise<boolean> {
-    const previous = runEventEntryId(event.seq - 1);
-    const [stored] = await this.reader.range(Streams.runEvents, { partition: event.run_id, after: previous, count: 1 });
-    if (stored?.id !== entryId) return false;
-    // Both sides went through the same schema, so equal events serialise identically.
-    return JSON.stringify(stored.payload) === entry.json;
-  }
+/** Whether `stored` (the JSON at an event's entry id in its run's log) is the very event `entry` holds, not another. */
+function sameEvent(stored: string, entry: EncodedEntry): boolean {
+  if (stored === entry.json) return true;
+  // Written by another serialiser (an older version): equal events are equal once both went through the schema.
+  const decoded = decodeEntry(Streams.runEvents, [PAYLOAD_FIELD, stored]);
+  return decoded.ok && JSON.stringify(decoded.payload) === entry.json;
 }

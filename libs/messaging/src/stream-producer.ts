@@ -1,5 +1,8 @@
 import { type StreamDef, streamKey } from '@skreaver/contracts';
+import type { ChainableCommander } from 'ioredis';
+
 import { type RedisClient, isCluster } from './redis-connection';
+import { RedisScript } from './redis-script';
 import type { z } from 'zod';
 
 import { ContractViolationError } from './contract-violation.error';
@@ -24,6 +27,26 @@ export interface EncodedEntry {
 // Redis refuses an explicit id that is not above the stream's top entry; for deterministic ids that means
 // "this entry was already appended".
 const ID_NOT_ABOVE_TOP = /equal or smaller than the target stream top item/i;
+
+/** What `appendFannedOut` did: the entry was new at its id (and fanned out), or the id held `stored` (null: no entry). */
+export type FannedOutAppend = { appended: true } | { appended: false; stored: string | null };
+
+// KEYS[1] the stream appended at an explicit id, KEYS[2] the fan-out stream; ARGV: MAXLEN of each, the id, the
+// field and the JSON. The fan-out XADD runs only when the first one added the entry; when the id was taken, the
+// stored JSON at that id comes back (nothing there: just {0}) for the caller to compare.
+const APPEND_FANNED_OUT = new RedisScript(`
+local added = redis.pcall('XADD', KEYS[1], 'MAXLEN', '~', ARGV[1], ARGV[3], ARGV[4], ARGV[5])
+if type(added) == 'table' and added.err then
+  if not string.find(string.lower(added.err), 'equal or smaller', 1, true) then return added end
+  local stored = redis.call('XRANGE', KEYS[1], ARGV[3], ARGV[3])
+  if #stored == 0 then return {0} end
+  local fields = stored[1][2]
+  if fields[1] == ARGV[4] then return {0, fields[2]} end
+  return {0}
+end
+redis.call('XADD', KEYS[2], 'MAXLEN', '~', ARGV[2], '*', ARGV[4], ARGV[5])
+return {1}
+`);
 
 /** Appends schema-checked entries to Redis streams. */
 export class StreamProducer {
@@ -61,10 +84,8 @@ export class StreamProducer {
    * @throws Error when `stream` carries another schema than the one the entry was checked against.
    */
   async append(stream: StreamDef, entry: EncodedEntry, options: PublishOptions = {}): Promise<string | null> {
-    if (entry.schema !== stream.schema) throw new Error(`entry was not encoded for stream ${stream.name}.v${stream.version}`);
-    const key = streamKey(stream, this.keyPrefix, options.partition);
     try {
-      return await this.redis.xadd(key, 'MAXLEN', '~', options.maxLen ?? stream.maxLen, options.id ?? '*', PAYLOAD_FIELD, entry.json);
+      return await this.redis.xadd(...this.xaddArgs(stream, entry, options));
     } catch (error) {
       if (options.id !== undefined && error instanceof Error && ID_NOT_ABOVE_TOP.test(error.message)) return null;
       throw error;
@@ -79,10 +100,7 @@ export class StreamProducer {
   async appendMany(appends: readonly { stream: StreamDef; entry: EncodedEntry; options?: PublishOptions }[]): Promise<(string | null)[]> {
     if (isCluster(this.redis)) return Promise.all(appends.map(({ stream, entry, options }) => this.append(stream, entry, options)));
     const pipeline = this.redis.pipeline();
-    for (const { stream, entry, options = {} } of appends) {
-      if (entry.schema !== stream.schema) throw new Error(`entry was not encoded for stream ${stream.name}.v${stream.version}`);
-      pipeline.xadd(streamKey(stream, this.keyPrefix, options.partition), 'MAXLEN', '~', options.maxLen ?? stream.maxLen, options.id ?? '*', PAYLOAD_FIELD, entry.json);
-    }
+    for (const { stream, entry, options } of appends) this.appendIn(pipeline, stream, entry, options);
     const results = (await pipeline.exec()) ?? [];
     return appends.map(({ options = {} }, i) => {
       const [error, id] = results[i] ?? [new Error('missing pipeline reply'), null];
@@ -90,6 +108,50 @@ export class StreamProducer {
       if (options.id !== undefined && ID_NOT_ABOVE_TOP.test(error.message)) return null;
       throw error;
     });
+  }
+
+  /**
+   * Appends `entry` to `stream` at the explicit `options.id` and, only when that entry is new there, to `fanOut` (auto
+   * id): one round trip (a script) on a single server, where the two keys may share a script; two commands on a Redis
+   * Cluster, where their slots differ. When the id was taken, resolves with the JSON stored at it (null: none) and
+   * appends nothing to `fanOut`: whether that is the same entry is the caller's call.
+   * @throws Error when either stream carries another schema than the one the entry was checked against.
+   */
+  async appendFannedOut(
+    stream: StreamDef,
+    fanOut: StreamDef,
+    entry: EncodedEntry,
+    options: { partition?: string; id: string },
+  ): Promise<FannedOutAppend> {
+    if (entry.schema !== stream.schema || entry.schema !== fanOut.schema) throw new Error(`entry was not encoded for stream ${stream.name}.v${stream.version}`);
+    const key = streamKey(stream, this.keyPrefix, options.partition);
+    if (isCluster(this.redis)) {
+      if ((await this.append(stream, entry, options)) === null) {
+        const [stored] = await this.redis.xrange(key, options.id, options.id);
+        const fields = stored?.[1] ?? [];
+        return { appended: false, stored: fields[0] === PAYLOAD_FIELD ? (fields[1] ?? null) : null };
+      }
+      await this.append(fanOut, entry);
+      return { appended: true };
+    }
+    const fanOutKey = streamKey(fanOut, this.keyPrefix);
+    const reply = (await APPEND_FANNED_OUT.run(this.redis, [key, fanOutKey], [stream.maxLen, fanOut.maxLen, options.id, PAYLOAD_FIELD, entry.json])) as [number, string?];
+    return reply[0] === 1 ? { appended: true } : { appended: false, stored: reply[1] ?? null };
+  }
+
+  /**
+   * Queues the XADD of `append` on `pipeline` (one of this producer's connection), for callers that send several
+   * commands in one round trip; its reply there is the entry id, or an error (also for an explicit `id` that is not
+   * above the stream's top entry, which `append` answers with null).
+   */
+  appendIn(pipeline: ChainableCommander, stream: StreamDef, entry: EncodedEntry, options: PublishOptions = {}): void {
+    pipeline.xadd(...this.xaddArgs(stream, entry, options));
+  }
+
+  private xaddArgs(stream: StreamDef, entry: EncodedEntry, options: PublishOptions): [string, 'MAXLEN', '~', number, string, string, string] {
+    if (entry.schema !== stream.schema) throw new Error(`entry was not encoded for stream ${stream.name}.v${stream.version}`);
+    const key = streamKey(stream, this.keyPrefix, options.partition);
+    return [key, 'MAXLEN', '~', options.maxLen ?? stream.maxLen, options.id ?? '*', PAYLOAD_FIELD, entry.json];
   }
 
   /** Makes a (partition of a) stream expire `seconds` from now, e.g. a finished run's log once it is archived. */

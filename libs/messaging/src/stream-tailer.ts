@@ -20,6 +20,11 @@ export interface StreamTailerOptions<D extends StreamDef> {
   count?: number;
   /** Receives each batch in stream order; the next batch is read only after it resolves. */
   onEntries: (entries: StreamEntry<D>[]) => void | Promise<void>;
+  /**
+   * Asked as each batch arrives: false when nobody would receive it (e.g. no request waits on any run), and the batch
+   * is passed over without being decoded or validated; the position still moves past it. Default: always wanted.
+   */
+  wanted?: () => boolean;
   /** Unparseable entries are skipped and reported here. */
   onInvalid?: (entryId: string, error: unknown) => void;
   /** Redis errors (the tailer retries with backoff) and errors thrown by `onEntries` (the batch is not redelivered). */
@@ -91,6 +96,10 @@ export class StreamTailer<D extends StreamDef> {
         backoff.reset();
         const raw = entriesOfReadReply(reply);
         if (raw.length === 0) continue;
+        if (this.options.wanted?.() === false) {
+          this.cursor = raw[raw.length - 1][0];
+          continue;
+        }
         const entries: StreamEntry<D>[] = [];
         for (const [id, fields] of raw) {
           const decoded = decodeEntry(stream, fields);

@@ -1,7 +1,7 @@
 import { isolatedRedis } from '@skreaver/testing';
 import { newId } from '@skreaver/util';
 
-import { AgentRunSlots, createRedis } from '../src';
+import { AgentRunSlots, admissionOf, createRedis } from '../src';
 
 const isolated = isolatedRedis('messaging-agent-slots');
 
@@ -28,5 +28,25 @@ describe(AgentRunSlots.name, () => {
     expect(await sut.release(agentId, first, 1)).toEqual([second]);
     expect(await sut.release(agentId, second, 1)).toEqual([third]);
     expect(await sut.release(agentId, third, 1)).toEqual([]);
+  });
+
+  it('should admit new runs on a pipeline like admit, without looking for them in line (so only for runs never admitted)', async () => {
+    const agentId = newId();
+    const [first, second, third] = [newId(), newId(), newId()];
+    const pipeline = redis.pipeline();
+    for (const runId of [first, second, third]) sut.admitNewIn(pipeline, agentId, runId, 2, 'queue');
+
+    const replies = (await pipeline.exec()) ?? [];
+
+    expect(replies.map(([error, reply]) => error ?? admissionOf(reply))).toEqual([
+      { outcome: 'start' },
+      { outcome: 'start' },
+      { outcome: 'queued', position: 1 },
+    ]);
+    // What `admit` checks and the new-run admission skips: a run already in line would be put there a second time.
+    const again = redis.pipeline();
+    sut.admitNewIn(again, agentId, third, 2, 'queue');
+    expect(admissionOf((await again.exec())?.[0]?.[1])).toEqual({ outcome: 'queued', position: 2 });
+    expect(await sut.admit(agentId, third, 2, 'queue')).toEqual({ outcome: 'queued', position: 1 });
   });
 });

@@ -12,15 +12,17 @@ import {
   createRedis,
   createTypedWorker,
   isCluster,
+  publishToChannel,
   scanKeys,
   subscribeToChannel,
   TypedQueue,
+  usesShardedPubSub,
 } from '../src';
 import { closeAll } from './fixtures';
 
 // What only a real cluster shows: keys spread over several masters (SCAN must visit each), a cluster client closed and
-// reopened, pub/sub between clients attached to different nodes, BullMQ under its one hash tag, and /ready's view of
-// cluster_state while a master is down. The other messaging tests run on a cluster with TEST_REDIS_URL=redis-cluster://…
+// reopened, sharded pub/sub on the master of the channel's slot (and on its replica once promoted), BullMQ under its
+// one hash tag, and /ready's view of cluster_state while a master is down. The other messaging tests run on a cluster with TEST_REDIS_URL=redis-cluster://…
 describe('messaging on a Redis Cluster', () => {
   let cluster: PrivateRedisCluster;
   let redis: RedisClient;
@@ -57,17 +59,28 @@ describe('messaging on a Redis Cluster', () => {
     expect(keys).toHaveLength(30);
   });
 
-  it('should deliver pub/sub between clients attached to different nodes, and stop and reopen blocking connections', async () => {
+  it('should deliver sharded pub/sub through the master of the channel, and stop and reopen blocking connections', async () => {
     const connections = new RedisConnections({ url: cluster.url, connectionName: 'cluster-test' });
+    const channel = `${prefix}:channel`;
     try {
       const subscriber = connections.blocking('subscriber');
       const received: string[] = [];
-      const unsubscribe = await subscribeToChannel(subscriber, `${prefix}:channel`, z.object({ n: z.number() }), (message) =>
-        received.push(String(message.n)),
-      );
-      for (let n = 0; n < 5; n += 1) await redis.publish(`${prefix}:channel`, JSON.stringify({ n }));
+      const unsubscribe = await subscribeToChannel(subscriber, channel, z.object({ n: z.number() }), (message) => received.push(String(message.n)));
+      expect(await usesShardedPubSub(redis)).toBe(true);
+      // Subscribed on the master serving the channel's slot, as a shard channel: no plain SUBSCRIBE anywhere.
+      const masters = isCluster(redis) ? redis.nodes('master') : [];
+      const subscribedOn = async (subcommand: 'SHARDNUMSUB' | 'NUMSUB') => {
+        const counts = await Promise.all(masters.map(async (node) => ((await node.call('PUBSUB', subcommand, channel)) as [string, number])[1]));
+        return masters.filter((_, i) => (counts[i] ?? 0) > 0).map((node) => node.options.port);
+      };
+      expect(await subscribedOn('SHARDNUMSUB')).toEqual([await cluster.masterOf(channel)]);
+      expect(await subscribedOn('NUMSUB')).toEqual([]);
+
+      for (let n = 0; n < 5; n += 1) expect(await publishToChannel(redis, channel, JSON.stringify({ n }))).toBe(1);
       await waitFor(() => received.length === 5, { what: 'five messages' });
+      expect(received).toEqual(['0', '1', '2', '3', '4']);
       await unsubscribe();
+      expect(await publishToChannel(redis, channel, JSON.stringify({ n: 5 }))).toBe(0);
     } finally {
       const started = Date.now();
       await connections.closeAll();
@@ -95,13 +108,35 @@ describe('messaging on a Redis Cluster', () => {
     }
   });
 
-  it('should stay ready once a replica took over a lost master, and report cluster_state:fail when slots are lost', async () => {
+  it('should stay ready and keep sharded subscriptions once a replica took over a lost master, and report cluster_state:fail when slots are lost', async () => {
     const health = new RedisHealth(redis);
     await expect(health.check()).resolves.toMatchObject({ latency_ms: expect.any(Number) });
-    const victim = (await cluster.nodes()).find((node) => node.role === 'master');
-    await cluster.kill(victim?.port ?? 0);
-    await cluster.waitUntilHealthy(40_000);
-    await waitFor(() => health.check().then(() => true, () => false), { timeoutMs: 10_000, what: 'readiness after the failover' });
+    // The master to kill serves a subscribed channel: ioredis must subscribe again on the promoted replica.
+    const channel = `${prefix}:failover-channel`;
+    const connections = new RedisConnections({ url: cluster.url, connectionName: 'cluster-test' });
+    const received: number[] = [];
+    const victimPort = await cluster.masterOf(channel);
+    const victim = (await cluster.nodes()).find((node) => node.port === victimPort);
+    expect(victim).toBeDefined();
+    try {
+      await subscribeToChannel(connections.blocking('subscriber'), channel, z.object({ n: z.number() }), (message) => received.push(message.n));
+      await cluster.kill(victimPort ?? 0);
+      await cluster.waitUntilHealthy(40_000);
+      await waitFor(() => health.check().then(() => true, () => false), { timeoutMs: 10_000, what: 'readiness after the failover' });
+      // Messages published while the subscription moves are lost (pub/sub is at most once): publish until one arrives.
+      let sent = 0;
+      await waitFor(
+        async () => {
+          await publishToChannel(redis, channel, JSON.stringify({ n: ++sent }));
+          return received.length > 0;
+        },
+        { timeoutMs: 15_000, intervalMs: 200, what: 'a message through the promoted replica' },
+      );
+      expect(await cluster.masterOf(channel)).not.toBe(victimPort);
+    } finally {
+      // Closed before the next kill: a subscriber left on a dead node retries for up to 2 s after being closed.
+      await connections.closeAll();
+    }
 
     // The promoted replica has no replica of its own: killing it leaves its slots unserved, which no PING shows.
     const promoted = (await cluster.nodes()).find((node) => node.role === 'master' && node.slots.join() === victim?.slots.join());

@@ -1,7 +1,7 @@
-import { Streams } from '@skreaver/contracts';
+import { Streams, streamKey } from '@skreaver/contracts';
 import { isolatedRedis } from '@skreaver/testing';
 
-import { createRedis, RunEventLog, StreamProducer, StreamReader } from '../src';
+import { createRedis, PAYLOAD_FIELD, RunEventLog, StreamProducer, StreamReader } from '../src';
 import { closeAll, runQueuedEvent } from './fixtures';
 
 const isolated = isolatedRedis('messaging-run-event-log');
@@ -67,6 +67,23 @@ describe(RunEventLog.name, () => {
     await sut.append(event);
     await expect(sut.appendNew([{ ...event, data: { input: 'other' } }])).rejects.toThrow(/already had event 1/);
     expect(await sut.read(event.run_id, { limit: 10 })).toEqual([event]);
+  });
+
+  it('should drop an event whose seq is below the log top but holds no entry', async () => {
+    const first = runQueuedEvent(1);
+    await sut.append(first);
+    await sut.append(runQueuedEvent(3, first.run_id, first.agent_id));
+    expect(await sut.append(runQueuedEvent(2, first.run_id, first.agent_id))).toBe(false);
+    expect((await sut.read(first.run_id, { limit: 10 })).map((event) => event.seq)).toEqual([1, 3]);
+    expect((await globalIds()).length).toBe(2);
+  });
+
+  it('should recognise the same event stored with its keys in another order and republish it globally', async () => {
+    const event = runQueuedEvent(1);
+    const reordered = JSON.stringify(Object.fromEntries(Object.entries(event).reverse()));
+    await redis.xadd(streamKey(Streams.runEvents, `${isolated.prefix}:${test}`, event.run_id), '0-1', PAYLOAD_FIELD, reordered);
+    expect(await sut.append(event)).toBe(false);
+    expect(await globalIds()).toEqual([event.id]);
   });
 
   it('should read after a seq, up to a limit, and return the last event', async () => {

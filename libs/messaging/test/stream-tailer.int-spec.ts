@@ -70,6 +70,20 @@ describe(StreamTailer.name, () => {
     expect(received).toEqual(expected);
   });
 
+  it('should pass over batches nobody wants, and deliver those appended once they are wanted', async () => {
+    let wanted = false;
+    const { sut, received } = tailer({ wanted: () => wanted });
+    await sut.start();
+    let lastEntry: string | null = null;
+    for (let seq = 1; seq <= 3; seq += 1) lastEntry = await producer.publish(Streams.events, runQueuedEvent(seq));
+    await waitFor(() => sut.lastId === lastEntry, { what: 'the unwanted entries passed over' });
+    wanted = true;
+    const later = runQueuedEvent(9);
+    await producer.publish(Streams.events, later);
+    await waitFor(() => received.length > 0, { what: 'the wanted entry' });
+    expect(received).toEqual([later.id]);
+  });
+
   it('should not miss entries appended between two reads', async () => {
     const { sut, received } = tailer({ count: 3 });
     await sut.start();

@@ -1,5 +1,5 @@
 import { RUN_CANCEL_CHANNEL, RunCancelRequestV1 } from '@skreaver/contracts';
-import { subscribeToChannel } from '@skreaver/messaging';
+import { publishToChannel, subscribeToChannel } from '@skreaver/messaging';
 import type { RedisClient } from '@skreaver/messaging';
 
 // A request outlives a missed message: a coordinator that picks the run up later still sees it.
@@ -19,11 +19,9 @@ export class RunCancellation {
   /** Asks whoever runs `runId` to stop it. */
   async request(runId: string, reason: string): Promise<void> {
     const message: RunCancelRequestV1 = RunCancelRequestV1.parse({ run_id: runId, reason });
-    await this.redis
-      .multi()
-      .set(this.key(runId), reason, 'EX', REQUEST_TTL_SECONDS)
-      .publish(this.channel(), JSON.stringify(message))
-      .exec();
+    // The marker first, then the message; not one MULTI: on a cluster a sharded channel is a key of its own slot.
+    await this.redis.set(this.key(runId), reason, 'EX', REQUEST_TTL_SECONDS);
+    await publishToChannel(this.redis, this.channel(), JSON.stringify(message));
   }
 
   /** The reason given when `runId`'s cancellation was requested, or null. */

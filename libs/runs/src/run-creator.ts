@@ -1,6 +1,7 @@
 import { runEventId } from '@skreaver/contracts';
-import type { Agent, JsonValue, Run, RunSource } from '@skreaver/contracts';
-import { RunEventLog } from '@skreaver/messaging';
+import type { Agent, JsonValue, Run, RunEventV1, RunSource } from '@skreaver/contracts';
+import { RunEventLog, admissionOf, isCluster } from '@skreaver/messaging';
+import type { Admission, RedisClient } from '@skreaver/messaging';
 import { RunRepository } from '@skreaver/persistence';
 import { newId, nowIso } from '@skreaver/util';
 
@@ -89,6 +90,11 @@ export class RunCreator {
     private readonly cancellation: RunCancellation,
     private readonly canceller: QueuedRunCanceller,
     private readonly eventsTtlSeconds: number,
+    /**
+     * The connection of the event log and the agents' slots: given and a single server, a new run's `run.queued`
+     * and its admission go in one pipeline (see `logAndAdmit`).
+     */
+    private readonly redis?: RedisClient,
   ) {}
 
   /**
@@ -131,7 +137,7 @@ export class RunCreator {
       throw error;
     }
     try {
-      await this.admit(agent, run, options.redrivenFrom, options.gate);
+      await this.admit(agent, run, options.redrivenFrom, options.gate, true);
     } catch (error) {
       // A run that cannot be admitted must not stay queued with nothing behind it, nor keep its agent's slot.
       await this.runs.delete(run.id).catch(() => undefined);
@@ -165,7 +171,8 @@ export class RunCreator {
     else if (standing === null) await this.admit(agent, run);
   }
 
-  private async admit(agent: Agent, run: Run, redrivenFrom?: string, gate?: RunGate): Promise<void> {
+  /** `fresh`: the run was stored just now (its log is empty), not found again by `resume`. */
+  private async admit(agent: Agent, run: Run, redrivenFrom?: string, gate?: RunGate, fresh = false): Promise<void> {
     // A gate that may hold the run logs it first (the run before it may hand the turn on and start it at once); one
     // that may refuse it admits first, so a refused run leaves no event.
     let logged = false;
@@ -184,8 +191,10 @@ export class RunCreator {
       return;
     }
     // Logged before admission: once admitted, a coordinator may start the run and append the events after it.
-    if (!logged) await this.appendQueued(run, redrivenFrom);
-    const admission = await this.dispatcher.admit(agent, run.id);
+    let admission: Admission;
+    if (logged) admission = await this.dispatcher.admit(agent, run.id);
+    else if (fresh) admission = await this.logAndAdmit(agent, run, redrivenFrom);
+    else admission = await this.appendQueued(run, redrivenFrom).then(() => this.dispatcher.admit(agent, run.id));
     if (admission.outcome === 'interrupt') {
       for (const victim of admission.interrupted) await this.interrupt(agent, victim, `interrupted by run ${run.id}`);
     }
@@ -197,16 +206,41 @@ export class RunCreator {
     if (!(await this.canceller.cancel(agent, { id: victimId }, reason, 'policy:interrupt'))) await this.cancellation.request(victimId, reason);
   }
 
-  private appendQueued(run: Run, redrivenFrom?: string): Promise<boolean> {
-    return this.eventLog.append({
-      id: runEventId(run.id, 1),
-      run_id: run.id,
-      agent_id: run.agent_id,
-      tenant_id: run.tenant_id,
-      seq: 1,
-      ts: run.created_at,
-      type: 'run.queued',
-      data: redrivenFrom === undefined ? { input: run.input } : { input: run.input, redriven_from: redrivenFrom },
-    });
+  /**
+   * A new run's `run.queued`, then its admission. On one Redis server both go in one pipeline: one round trip instead
+   * of three, and the connection executes them in the order sent, so the log still comes first. On a Redis Cluster
+   * their keys live on different nodes, where only waiting for the append keeps that order. A failed reply fails the
+   * whole, as a failed step does (`create` then removes the run and frees any slot it got).
+   */
+  private async logAndAdmit(agent: Agent, run: Run, redrivenFrom?: string): Promise<Admission> {
+    if (!this.redis || isCluster(this.redis)) {
+      await this.appendQueued(run, redrivenFrom);
+      return this.dispatcher.admit(agent, run.id);
+    }
+    const pipeline = this.redis.pipeline();
+    this.eventLog.appendFirstIn(pipeline, queuedEvent(run, redrivenFrom));
+    this.dispatcher.admitNewIn(pipeline, agent, run.id);
+    const replies = (await pipeline.exec()) ?? [];
+    for (const [error] of replies) if (error) throw error;
+    if (replies.length !== 3) throw new Error(`expected 3 replies to run.queued and admission, got ${replies.length}`);
+    return admissionOf(replies[2]?.[1]);
   }
+
+  private appendQueued(run: Run, redrivenFrom?: string): Promise<boolean> {
+    return this.eventLog.append(queuedEvent(run, redrivenFrom));
+  }
+}
+
+/** A run's first event. */
+function queuedEvent(run: Run, redrivenFrom?: string): RunEventV1 {
+  return {
+    id: runEventId(run.id, 1),
+    run_id: run.id,
+    agent_id: run.agent_id,
+    tenant_id: run.tenant_id,
+    seq: 1,
+    ts: run.created_at,
+    type: 'run.queued',
+    data: redrivenFrom === undefined ? { input: run.input } : { input: run.input, redriven_from: redrivenFrom },
+  };
 }

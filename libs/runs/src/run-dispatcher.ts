@@ -1,6 +1,7 @@
 import type { Agent, AgentConcurrency } from '@skreaver/contracts';
 import { AgentRunSlots } from '@skreaver/messaging';
 import type { Admission, AdmissionMode } from '@skreaver/messaging';
+import type { ChainableCommander } from 'ioredis';
 
 import type { RunJobQueue } from './in-process-run-queue';
 import type { ThreadRunSlots } from './threads/thread-run-slots';
@@ -29,6 +30,14 @@ export class RunDispatcher {
   /** Asks the agent's policy about `runId`; the caller enqueues on `start` / `interrupt` with `enqueue`. */
   admit(agent: Pick<Agent, 'id' | 'concurrency'>, runId: string): Promise<Admission> {
     return this.slots.admit(agent.id, runId, agent.concurrency.max_concurrency, MODES[agent.concurrency.policy]);
+  }
+
+  /**
+   * Queues `admit` of a run created just now on `pipeline` (one of the slots' connection); `admissionOf` reads its
+   * reply. The run must be new (see `AgentRunSlots.admitNewIn`).
+   */
+  admitNewIn(pipeline: ChainableCommander, agent: Pick<Agent, 'id' | 'concurrency'>, runId: string): void {
+    this.slots.admitNewIn(pipeline, agent.id, runId, agent.concurrency.max_concurrency, MODES[agent.concurrency.policy]);
   }
 
   /**

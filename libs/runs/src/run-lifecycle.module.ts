@@ -65,7 +65,7 @@ export const RUN_LIFECYCLE_OPTIONS = Symbol('skreaver.runs.lifecycle-options');
     },
     {
       provide: RunCreator,
-      inject: [RunRepository, RunEventLog, RunDispatcher, RunCancellation, QueuedRunCanceller, RUN_LIFECYCLE_OPTIONS],
+      inject: [RunRepository, RunEventLog, RunDispatcher, RunCancellation, QueuedRunCanceller, RUN_LIFECYCLE_OPTIONS, REDIS],
       useFactory: (
         runs: RunRepository,
         log: RunEventLog,
@@ -73,7 +73,8 @@ export const RUN_LIFECYCLE_OPTIONS = Symbol('skreaver.runs.lifecycle-options');
         cancellation: RunCancellation,
         canceller: QueuedRunCanceller,
         options: RunLifecycleOptions,
-      ) => new RunCreator(runs, log, dispatcher, cancellation, canceller, options.eventsTtlSeconds),
+        redis: RedisClient,
+      ) => new RunCreator(runs, log, dispatcher, cancellation, canceller, options.eventsTtlSeconds, redis),
     },
     {
       provide: RunBatchCreator,

@@ -14,3 +14,4 @@ export * from './model-stand-in';
 export * from './event-stream-reader';
 export * from './counting-server';
 export * from './tcp-proxy';
+export * from './private-redis-sentinel';

@@ -1,13 +1,12 @@
-import { execFile, spawn } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 
-import Redis from 'ioredis';
-
-import { freePort } from './free-port';
+import { freePorts } from './free-port';
+import { redisNodeCommand as command, startOnFreshPorts, startRedisServer, stopProcess } from './redis-node';
 import { waitFor } from './wait-for';
 
 const run = promisify(execFile);
@@ -29,6 +28,8 @@ export interface PrivateRedisCluster {
   readonly ports: readonly number[];
   /** Every node still running, as the surviving nodes see it (CLUSTER NODES of one of them). */
   nodes(): Promise<ClusterNodeState[]>;
+  /** Port of the master now serving the hash slot of `key` (or of a sharded channel), as the surviving nodes see it. */
+  masterOf(key: string): Promise<number | undefined>;
   /** Kills a node with SIGKILL (a crash: no shutdown, no final save) and waits until the process is gone. */
   kill(port: number): Promise<void>;
   /** Resolves once every running node reports `cluster_state:ok` and every slot is served by a running master. */
@@ -69,37 +70,38 @@ export async function privateRedisCluster(options: PrivateRedisClusterOptions = 
   const kill = async (port: number) => {
     const child = children.get(port);
     children.delete(port);
-    if (!child || child.exitCode !== null || child.signalCode !== null) return;
-    const exited = new Promise((resolve) => child.once('exit', resolve));
-    child.kill('SIGKILL');
-    await exited;
+    await stopProcess(child, 'SIGKILL');
+  };
+
+  const startNodes = async () => {
+    // The cluster bus ports are chosen too: the default (port + 10000) may be taken or above 65535.
+    const chosen = await freePorts(2 * masters * (1 + replicas));
+    for (let i = 0; i < chosen.length; i += 2) {
+      const port = chosen[i] ?? 0;
+      const busPort = chosen[i + 1] ?? 0;
+      const nodeDir = join(dir, String(port));
+      rmSync(nodeDir, { recursive: true, force: true });
+      mkdirSync(nodeDir);
+      const args = [
+        '--port', String(port), '--bind', '127.0.0.1', '--dir', nodeDir,
+        '--cluster-enabled', 'yes', '--cluster-config-file', join(nodeDir, 'nodes.conf'),
+        '--cluster-port', String(busPort), '--cluster-node-timeout', String(nodeTimeoutMs),
+        // A replica whose last word from its master is older than node-timeout × 10 + the 10 s replication ping
+        // refuses to stand for election; with a short node timeout on a loaded machine that left a killed master
+        // unreplaced (seen in CI). Production keeps Redis's default; a test cluster always fails over.
+        '--cluster-replica-validity-factor', '0',
+        '--appendonly', 'yes', '--save', '', '--logfile', join(nodeDir, 'redis.log'),
+      ];
+      children.set(port, await startRedisServer(port, args));
+      ports.push(port);
+    }
   };
 
   try {
-    for (let i = 0; i < masters * (1 + replicas); i += 1) {
-      // The cluster bus port is chosen too: the default (port + 10000) may be taken or above 65535.
-      const port = await freePort();
-      const busPort = await freePort();
-      const nodeDir = join(dir, String(port));
-      mkdirSync(nodeDir);
-      const child = spawn(
-        'redis-server',
-        [
-          '--port', String(port), '--bind', '127.0.0.1', '--dir', nodeDir,
-          '--cluster-enabled', 'yes', '--cluster-config-file', join(nodeDir, 'nodes.conf'),
-          '--cluster-port', String(busPort), '--cluster-node-timeout', String(nodeTimeoutMs),
-          // A replica whose last word from its master is older than node-timeout × 10 + the 10 s replication ping
-          // refuses to stand for election; with a short node timeout on a loaded machine that left a killed master
-          // unreplaced (seen in CI). Production keeps Redis's default; a test cluster always fails over.
-          '--cluster-replica-validity-factor', '0',
-          '--appendonly', 'yes', '--save', '', '--logfile', join(nodeDir, 'redis.log'),
-        ],
-        { stdio: 'ignore' },
-      );
-      children.set(port, child);
-      ports.push(port);
-    }
-    for (const port of ports) await waitFor(() => ping(port), { timeoutMs: 10_000, what: `redis-server on ${port}` });
+    await startOnFreshPorts(startNodes, async () => {
+      await killAll();
+      ports.length = 0;
+    });
     await run('redis-cli', [
       '--cluster', 'create', ...ports.map((port) => `127.0.0.1:${port}`),
       '--cluster-replicas', String(replicas), '--cluster-yes',
@@ -121,6 +123,20 @@ export async function privateRedisCluster(options: PrivateRedisClusterOptions = 
     url: `redis-cluster://${ports.map((port) => `127.0.0.1:${port}`).join(',')}`,
     ports,
     nodes,
+    async masterOf(key) {
+      const [first] = running();
+      if (first === undefined) return undefined;
+      const slot = Number(await command(first, 'CLUSTER', 'KEYSLOT', key));
+      const serving = (await nodes()).find(
+        (node) =>
+          node.role === 'master' &&
+          node.slots.some((range) => {
+            const [from = NaN, to = from] = range.split('-').map(Number);
+            return slot >= from && slot <= to;
+          }),
+      );
+      return serving?.port;
+    },
     kill,
     async waitUntilHealthy(timeoutMs = 30_000) {
       await waitFor(
@@ -161,27 +177,6 @@ export async function privateRedisCluster(options: PrivateRedisClusterOptions = 
     { timeoutMs: 30_000, intervalMs: 100, what: 'every replica in sync with its master' },
   );
   return cluster;
-}
-
-async function ping(port: number): Promise<boolean> {
-  try {
-    return (await command(port, 'PING')) === 'PONG';
-  } catch {
-    return false;
-  }
-}
-
-/** One command on one node (not through a cluster client: CLUSTER INFO / NODES describe the node asked). */
-async function command(port: number, ...args: string[]): Promise<string> {
-  const redis = new Redis({ host: '127.0.0.1', port, lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null });
-  redis.on('error', () => undefined);
-  try {
-    await redis.connect();
-    const [name = '', ...rest] = args;
-    return String(await redis.call(name, ...rest));
-  } finally {
-    redis.disconnect();
-  }
 }
 
 /** Lines of CLUSTER NODES: `<id> <ip:port@bus> <flags> <master-id> <ping> <pong> <epoch> <link> <slot>…`. */

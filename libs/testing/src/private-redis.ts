@@ -1,13 +1,10 @@
-import { spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
-import Redis from 'ioredis';
-
 import { freePort } from './free-port';
-import { waitFor } from './wait-for';
+import { startRedisServer, stopProcess } from './redis-node';
 
 /** A redis-server of the test's own, so a test can stop and restart Redis without disturbing other test files. */
 export interface PrivateRedis {
@@ -38,46 +35,20 @@ export async function privateRedis(options: PrivateRedisOptions = {}): Promise<P
   const url = `redis://127.0.0.1:${port}`;
   let child: ChildProcess | undefined;
 
-  const answers = async () => {
-    const probe = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null });
-    probe.on('error', () => undefined);
-    try {
-      await probe.connect();
-      return (await probe.ping()) === 'PONG';
-    } catch {
-      return false;
-    } finally {
-      probe.disconnect();
-    }
-  };
-
   const args = ['--port', String(port), '--bind', '127.0.0.1', '--dir', dir, '--appendonly', 'yes', '--save', ''];
   if (options.appendfsync) args.push('--appendfsync', options.appendfsync);
 
   const terminate = async (signal: NodeJS.Signals) => {
     const running = child;
     child = undefined;
-    if (!running || running.exitCode !== null || running.signalCode !== null) return;
-    const exited = new Promise((resolve) => running.once('exit', resolve));
-    running.kill(signal);
-    await exited;
+    await stopProcess(running, signal);
   };
 
   const instance: PrivateRedis = {
     url,
     port,
     async start() {
-      const started = spawn('redis-server', args, { stdio: 'ignore' });
-      child = started;
-      let exited = false;
-      started.once('exit', () => (exited = true));
-      // A server that exits at once could not bind: the port was taken meanwhile (another test run on this machine
-      // picked it while ours was stopped). Then whatever answers there is not ours; say so instead of using it.
-      const outcome = await waitFor(async () => (exited ? 'exited' : (await answers()) && !exited && 'up'), {
-        timeoutMs: 10_000,
-        what: `redis-server on ${port}`,
-      });
-      if (outcome === 'exited') throw new Error(`redis-server could not start on port ${port} (taken by another process?)`);
+      child = await startRedisServer(port, args);
     },
     stop: () => terminate('SIGTERM'),
     kill: () => terminate('SIGKILL'),

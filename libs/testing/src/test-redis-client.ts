@@ -2,9 +2,16 @@ import Redis, { Cluster } from 'ioredis';
 
 /**
  * A client of the test Redis at `url`: a `redis-cluster://h:p,h:p` URL (the form `createRedis` of @skreaver/messaging
- * accepts, which this library cannot import: messaging's own tests use this one) gives a Cluster client.
+ * accepts, which this library cannot import: messaging's own tests use this one) gives a Cluster client, a
+ * `redis-sentinel://h:p,h:p/<master>` URL a client of the primary the sentinels name.
  */
 export function testRedisClient(url: string): Redis | Cluster {
+  // redis-sentinel://h:p,h:p/<master> (no credentials: test setups have none): the primary the sentinels name.
+  const sentinel = /^redis-sentinel:\/\/([^/?#@]+)\/([^/?#]+)/i.exec(url);
+  if (sentinel) {
+    const sentinels = (sentinel[1] ?? '').split(',').map((node) => ({ host: node.split(':')[0], port: Number(node.split(':')[1] ?? 26379) }));
+    return new Redis({ sentinels, name: sentinel[2], maxRetriesPerRequest: 1 });
+  }
   const nodes = /^redis-cluster:\/\/([^/?#@]+)/i.exec(url)?.[1];
   if (nodes === undefined) return new Redis(url, { maxRetriesPerRequest: 1 });
   return new Cluster(

@@ -207,16 +207,16 @@ describe(RunExecutor.name, () => {
     });
 
     // No `steps.list` (nor input answers): a run no attempt had started has journaled nothing and waited for no one.
-    it('should mark the run running before the agent runs and store the result before logging it', () => {
+    it('should mark the run running before the agent runs, and store the result and archive the log before logging it', () => {
       expect(mocks.journal).toEqual([
         'runs.markRunning',
         'eventLog.append run.started',
         'cancellation.requested',
         'agent.run',
         'runs.markCompleted',
+        'archive.append',
         'eventLog.append run.completed',
         'dispatcher.release',
-        'archive.append',
         'eventLog.expire',
       ]);
     });
@@ -904,19 +904,19 @@ describe(RunExecutor.name, () => {
       expect(mocks.dispatcher.released).toEqual([]);
     });
 
-    it('should propagate a failure to archive without logging run.failed after run.completed', async () => {
+    // The log is archived with the result, before run.completed is logged: the retry logs it and frees the slot.
+    it('should propagate a failure to archive without logging run.completed or run.failed', async () => {
       mocks.archive.appendFailure = outage;
 
       await expect(sut.execute(RunFactory.job(), LAST_OF_THREE, signal)).rejects.toBe(outage);
 
-      expect(types(mocks.eventLog.eventsOf(RUN_ID))).toEqual(['run.queued', 'run.started', 'run.completed']);
+      expect(types(mocks.eventLog.eventsOf(RUN_ID))).toEqual(['run.queued', 'run.started']);
       expect(mocks.runs.stored(RUN_ID)?.status).toBe('completed');
       expect(mocks.agents.statuses).toEqual(['running', 'idle']);
-      // The run has ended, so its agent is free even though archiving failed (the retry archives it).
-      expect(mocks.dispatcher.released).toEqual([{ agentId: AGENT_ID, runId: RUN_ID }]);
+      expect(mocks.journal).not.toContain('runs.markFailed');
     });
 
-    it('should settle the run on the retry: archive, expire and release without running the agent again', async () => {
+    it('should settle the run on the retry: log run.completed, archive, expire and release without running the agent again', async () => {
       mocks.archive.appendFailure = outage;
       await rejectionOf(sut.execute(RunFactory.job(), { number: 1, of: 3 }, signal));
       mocks.archive.appendFailure = undefined;
@@ -924,13 +924,35 @@ describe(RunExecutor.name, () => {
       await sut.execute(RunFactory.job(), { number: 2, of: 3 }, signal);
 
       expect(mocks.agent.contexts).toHaveLength(1);
+      expect(types(mocks.eventLog.eventsOf(RUN_ID))).toEqual(['run.queued', 'run.started', 'run.completed']);
       expect(types(mocks.archive.events)).toEqual(['run.queued', 'run.started', 'run.completed']);
       expect(mocks.eventLog.ttls.get(RUN_ID)).toBe(TTL_SECONDS);
-      // Released by the failed attempt and again (idempotently) by the settling retry.
-      expect(mocks.dispatcher.released).toEqual([
-        { agentId: AGENT_ID, runId: RUN_ID },
-        { agentId: AGENT_ID, runId: RUN_ID },
-      ]);
+      expect(mocks.dispatcher.released).toEqual([{ agentId: AGENT_ID, runId: RUN_ID }]);
+    });
+
+    it('should log on the retry the very run.completed archived when its append failed (its ts and duration, not new ones)', async () => {
+      mocks.agent.behaviour = async (input) => {
+        await new Promise((resolve) => setTimeout(resolve, 20));
+        return { echoed: input };
+      };
+      const append = mocks.eventLog.append.bind(mocks.eventLog);
+      mocks.eventLog.append = async (event) => {
+        if (event.type === 'run.completed' && mocks.eventLog.appendFailure === undefined && mocks.archive.events.length === 3) {
+          mocks.eventLog.append = append;
+          throw outage;
+        }
+        return append(event);
+      };
+      await rejectionOf(sut.execute(RunFactory.job(), { number: 1, of: 3 }, signal));
+      const archived = mocks.archive.events[2];
+
+      await sut.execute(RunFactory.job(), { number: 2, of: 3 }, signal);
+
+      expect(archived).toMatchObject({ type: 'run.completed', seq: 3, data: { duration_ms: expect.any(Number) } });
+      expect(archived?.type === 'run.completed' && archived.data.duration_ms).toBeGreaterThan(0);
+      expect(mocks.eventLog.eventsOf(RUN_ID)[2]).toEqual(archived);
+      expect(mocks.archive.events).toHaveLength(3);
+      expect(mocks.agent.contexts).toHaveLength(1);
     });
   });
 

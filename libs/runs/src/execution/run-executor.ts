@@ -156,11 +156,22 @@ export class RunExecutor {
     // Bookkeeping below may throw: the job is then retried, and the retry finds the run finished and settles its log.
     if (outcome.kind === 'completed') {
       const finishedAt = nowIso();
-      await this.db(() => this.runs.markCompleted(run.id, outcome.output, finishedAt), 'store run result');
-      await log.append('run.completed', { output: outcome.output, duration_ms: Math.round(durationMs * 100) / 100 });
-      await this.db(() => this.agents.updateActivity(run.tenant_id, agent.id, 'idle', finishedAt), 'update agent');
+      const completed = await log.build('run.completed', { output: outcome.output, duration_ms: Math.round(durationMs * 100) / 100 });
+      // The result, the agent's activity and the whole log archived, run.completed included before it is appended (then
+      // appended as archived: a crash in between is settled from the archive, see `settle`). Issued together, so on
+      // SQLite they share one commit (HotSql's group commit) instead of taking three; each is idempotent when retried.
+      await this.db(
+        () =>
+          Promise.all([
+            this.runs.markCompleted(run.id, outcome.output, finishedAt),
+            this.agents.updateActivity(run.tenant_id, agent.id, 'idle', finishedAt),
+            this.archive.append([...log.events, completed]),
+          ]),
+        'store run result',
+      );
+      await log.appendBuilt(completed);
       this.record(agent, 'completed', durationMs);
-      return this.finish({ ...running, status: 'completed', output: outcome.output, finished_at: finishedAt }, agent, log);
+      return this.finish({ ...running, status: 'completed', output: outcome.output, finished_at: finishedAt }, agent, log, { archived: true });
     }
     // Its process is stopping: left running for whoever resumes it (it replays the journal), as after a crash.
     if (outcome.kind === 'interrupted') return;
@@ -282,7 +293,12 @@ export class RunExecutor {
   /** A job for a run that is already finished: complete its log if a crash cut it short, and free its slot. */
   private async settle(run: Run, agent: Agent, log: RunLogWriter): Promise<void> {
     const logged = log.lastType === 'run.completed' || log.lastType === 'run.failed' || log.lastType === 'run.cancelled';
-    if (!logged && run.status === 'completed') await log.append('run.completed', { output: run.output, duration_ms: 0 });
+    if (!logged && run.status === 'completed') {
+      // Completing archives run.completed before appending it: append that very event (id, ts, duration) if it is there.
+      const [archived] = await this.db(() => this.archive.list(run.tenant_id, run.id, { afterSeq: log.lastSeq, limit: 1 }), 'read archived events');
+      if (archived?.type === 'run.completed') await log.appendBuilt(archived);
+      else await log.append('run.completed', { output: run.output, duration_ms: 0 });
+    }
     if (!logged && run.status === 'failed' && run.error) {
       await log.append('run.failed', { ...run.error, attempt: Math.max(run.attempts, 1), final: true });
     }
@@ -294,12 +310,13 @@ export class RunExecutor {
    * Archives the finished run's log (as this writer holds it: read when the attempt began, plus what it appended),
    * lets its Redis copy expire, hands the agent's slot on, and tells the hooks how the run ended (`ended`).
    */
-  private async finish(ended: Run, agent: Agent, log: RunLogWriter): Promise<void> {
+  private async finish(ended: Run, agent: Agent, log: RunLogWriter, options: { archived?: boolean } = {}): Promise<void> {
     // The slot first: the agent is free the moment its run has ended, not after the bookkeeping below.
     await this.dispatcher.release(agent, ended.id, ended.thread_id);
     const threads = ended.thread_id ? this.threads : undefined;
     if (threads) await this.db(() => threads.ended(ended), 'update thread status');
-    await this.db(() => this.archive.append(log.events), 'archive run events');
+    // `archived`: the log was archived whole in the commit that ended the run.
+    if (!options.archived) await this.db(() => this.archive.append(log.events), 'archive run events');
     // Redis holds live logs only; without a TTL every run ever made would keep a stream there.
     await this.eventLog.expire(ended.id, this.config.RUN_EVENTS_TTL_SECONDS);
     await this.notify('finished', ended);
@@ -384,6 +401,11 @@ class RunLogWriter {
     return this.events.at(-1)?.type;
   }
 
+  /** The seq of the log's latest event; 0 when it has none. */
+  get lastSeq(): number {
+    return this.events.at(-1)?.seq ?? 0;
+  }
+
   append<T extends Exclude<RunEventType, 'run.queued'>>(type: T, data: RunEventOf<T>['data']): Promise<void> {
     return this.enqueue({ type, data } as LogEntry);
   }
@@ -393,15 +415,37 @@ class RunLogWriter {
     return this.enqueue(activity);
   }
 
+  /**
+   * The log's next event, made (id, seq, ts) but not appended, once every append queued before it is done: for a
+   * caller that stores it elsewhere first (the archive, in the transaction that completes the run), then appends it
+   * with `appendBuilt`. Nothing else may be appended in between.
+   */
+  async build<T extends Exclude<RunEventType, 'run.queued'>>(type: T, data: RunEventOf<T>['data']): Promise<RunEventV1> {
+    await this.tail;
+    return this.next({ type, data } as LogEntry);
+  }
+
+  /** Appends an event as it is (made by `build`, or read back from the archive): its id, seq and ts are kept. */
+  appendBuilt(event: RunEventV1): Promise<void> {
+    return this.queue(async () => {
+      if (event.seq !== this.lastSeq + 1) throw new Error(`event ${event.id} does not follow seq ${this.lastSeq} of its log`);
+      await this.store(event);
+    });
+  }
+
   private enqueue(entry: LogEntry): Promise<void> {
-    const written = this.tail.then(() => this.write(entry));
+    return this.queue(() => this.store(this.next(entry)));
+  }
+
+  private queue(write: () => Promise<void>): Promise<void> {
+    const written = this.tail.then(write);
     this.tail = written.catch(() => undefined);
     return written;
   }
 
-  private async write(entry: LogEntry): Promise<void> {
-    const seq = (this.events.at(-1)?.seq ?? 0) + 1;
-    const event = {
+  private next(entry: LogEntry): RunEventV1 {
+    const seq = this.lastSeq + 1;
+    return {
       id: runEventId(this.run.id, seq),
       run_id: this.run.id,
       agent_id: this.run.agent_id,
@@ -410,6 +454,9 @@ class RunLogWriter {
       ts: nowIso(),
       ...entry,
     } as RunEventV1;
+  }
+
+  private async store(event: RunEventV1): Promise<void> {
     await this.eventLog.append(event);
     this.events.push(event);
   }

@@ -6,9 +6,10 @@ import { AuthError, Authenticator, authErrorOf } from '@skreaver/auth';
 import type { Principal } from '@skreaver/contracts';
 import { ApiError, accessOf } from '@skreaver/http';
 import { JsonLogger, currentRequestContext } from '@skreaver/observability';
-import type { FastifyRequest } from 'fastify';
+import type { FastifyReply, FastifyRequest } from 'fastify';
 
 import { isProbe, roleAllows } from './access-policy';
+import { AfterAuthorization } from './after-authorization';
 import { credentialsOf, toHttpError } from './auth-http-errors';
 import { admissionOf } from './request-admission';
 import { setPrincipal } from './request-principal';
@@ -31,7 +32,8 @@ const ApiKeyAuthGuard = strategyGuard('api-key');
 /**
  * The global guard: lets `@Public()` handlers and the probes through; otherwise authenticates the request with the
  * passport strategy of the one credential it carries (JwtStrategy, ApiKeyStrategy), refuses a handler that declares
- * no access (`@RequireRole()`), and checks the caller's role against the handler's. A request the admission hook
+ * no access (`@RequireRole()`), checks the caller's role against the handler's, and last runs `AfterAuthorization`
+ * (the subject rate limit). A request the admission hook
  * already admitted in one Redis round trip (an access token on a route whose access is known) takes its principal
  * and revocation verdict from there instead.
  */
@@ -45,6 +47,7 @@ export class AuthGuard implements CanActivate {
     private readonly authenticator: Authenticator,
     private readonly routeAccess: RouteAccess,
     private readonly logger: JsonLogger,
+    private readonly afterAuthorization: AfterAuthorization,
   ) {}
 
   async canActivate(context: ExecutionContext): Promise<boolean> {
@@ -63,8 +66,9 @@ export class AuthGuard implements CanActivate {
       this.logger.write('warn', 'Route declares no access (@RequireRole or @Public); refused', { method: request.method, route: url }, 'auth');
       throw new ApiError(403, 'forbidden', `${request.method} ${url} has no access rule`);
     }
-    if (roleAllows(principal.role, access)) return true;
-    throw new ApiError(403, 'forbidden', `role ${principal.role} may not ${request.method} ${url} (needs ${access})`);
+    if (!roleAllows(principal.role, access)) throw new ApiError(403, 'forbidden', `role ${principal.role} may not ${request.method} ${url} (needs ${access})`);
+    await this.afterAuthorization.run(request, context.switchToHttp().getResponse<FastifyReply>(), principal);
+    return true;
   }
 
   private async authenticate(context: ExecutionContext, request: FastifyRequest & { user?: Principal }): Promise<Principal> {

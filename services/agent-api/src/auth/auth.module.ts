@@ -7,6 +7,7 @@ import { ApiKeyRepository, PersistenceModule } from '@skreaver/persistence';
 import { AuditModule } from '../audit/audit.module';
 import { AGENT_API_CONFIG, requireJwtSecret } from '../config';
 import type { AgentApiConfig } from '../config';
+import { AfterAuthorization } from './after-authorization';
 import { ApiKeyStrategy } from './api-key.strategy';
 import { AuthController } from './auth.controller';
 import { AuthGuard } from './auth.guard';
@@ -32,8 +33,9 @@ import { RouteAccess } from './route-access';
     JwtStrategy,
     ApiKeyStrategy,
     RouteAccess,
+    AfterAuthorization,
     { provide: APP_GUARD, useClass: AuthGuard },
   ],
-  exports: [AuthCoreModule, RouteAccess],
+  exports: [AuthCoreModule, RouteAccess, AfterAuthorization],
 })
 export class AuthModule {}

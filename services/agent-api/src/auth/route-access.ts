@@ -7,7 +7,7 @@ const MAX_ROUTES = 1_000;
 /**
  * The access each route declares (`@RequireRole` / `@Public`), by method and Fastify route template, as the auth
  * guard found it. Fastify hooks run before Nest knows the handler: the admission hook looks a route up here to count
- * a request's subject only where the guard would let the caller through, as the guard-then-interceptor order does.
+ * a request's subject only where the guard would let the caller through, as the guard does (the subject limit is its last step).
  * A route is learnt at its first request; until then its requests take the step-by-step path.
  */
 @Injectable()

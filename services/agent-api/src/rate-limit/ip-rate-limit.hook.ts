@@ -22,7 +22,7 @@ const UNLIMITED_ROUTES = new Set(['/health', '/ready', '/metrics']);
  *
  * For the common request, an access token on a route the caller's role may call, it also does the auth guard's
  * denylist check and the subject limit in the same Redis round trip (RateLimitStore.admit), with the same outcome as
- * one check after the other: the guard and the subject-limit interceptor then apply what it found (request-admission.ts).
+ * one check after the other: the guard and its subject-limit step then apply what it found (request-admission.ts).
  * Every other request (API keys, bad or missing tokens, public routes, routes the role may not call, a route's first
  * request, a Redis Cluster, Redis unreachable) takes the checks one by one.
  */
@@ -71,9 +71,9 @@ export class IpRateLimitHook implements OnModuleInit {
 
   /**
    * Counts the address, reads the token's denylist entries and counts the subject in one round trip, refuses the
-   * request when the address limit does, and leaves the rest for the guard and the interceptor. False when Redis
+   * request when the address limit does, and leaves the rest for the guard and its subject-limit step. False when Redis
    * could not be asked: the address is then not counted again (the failure was), and the guard and the
-   * interceptor check one by one.
+   * subject limit check one by one.
    */
   private async admitInOneTrip(request: FastifyRequest, reply: FastifyReply, claims: JwtClaims, principal: Principal): Promise<boolean> {
     const admission = await this.limiter.admit(request.raw.socket.remoteAddress, request.headers['x-forwarded-for'], {

@@ -1,5 +1,4 @@
 import { Module } from '@nestjs/common';
-import { APP_INTERCEPTOR } from '@nestjs/core';
 import { MESSAGING_OPTIONS } from '@skreaver/messaging';
 import type { MessagingOptions } from '@skreaver/messaging';
 
@@ -7,7 +6,7 @@ import { AuthModule } from '../auth/auth.module';
 import { IpRateLimitHook } from './ip-rate-limit.hook';
 import { RateLimitStore } from './rate-limit.store';
 import { RateLimiter } from './rate-limiter.service';
-import { SubjectRateLimitInterceptor } from './subject-rate-limit.interceptor';
+import { SubjectRateLimit } from './subject-rate-limit';
 
 /**
  * Rate limits per client address (before authentication) and per subject (after it), counted in Redis; for requests
@@ -24,7 +23,7 @@ import { SubjectRateLimitInterceptor } from './subject-rate-limit.interceptor';
     },
     RateLimiter,
     IpRateLimitHook,
-    { provide: APP_INTERCEPTOR, useClass: SubjectRateLimitInterceptor },
+    SubjectRateLimit,
   ],
 })
 export class RateLimitModule {}

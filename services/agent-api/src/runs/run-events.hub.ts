@@ -30,6 +30,8 @@ export class RunEventsHub implements OnApplicationBootstrap, BeforeApplicationSh
       redis: this.connections.blocking('run-events-hub'),
       keyPrefix: this.config.REDIS_KEY_PREFIX,
       stream: Streams.events,
+      // Most of the time no request waits on any run: the entries are then not decoded and validated at all.
+      wanted: () => this.listeners.size > 0,
       onEntries: (entries) => {
         for (const { payload } of entries) this.listeners.get(payload.run_id)?.forEach((listener) => listener(payload));
       },

@@ -2,11 +2,13 @@ import { Injectable } from '@nestjs/common';
 import { Streams, splitEventId } from '@skreaver/contracts';
 import type { RunEventV1 } from '@skreaver/contracts';
 import { RunEventLog, StreamReader } from '@skreaver/messaging';
-import type { StreamEntry } from '@skreaver/messaging';
 import { RunEventArchive } from '@skreaver/persistence';
 
 import { DependencyUnavailableError } from './dependency-unavailable.error';
+import { EventFrame } from './event-frame';
+import { RecentEntries } from './recent-entries';
 import { RecentEventIndex } from './recent-event-index';
+import type { LiveEntry } from './subscription';
 
 const PAGE = 500;
 // An event's `ts` comes from its producer's clock, its global-stream entry id from Redis's. A position not in the
@@ -22,6 +24,7 @@ export class EventReplay {
     private readonly reader: StreamReader,
     private readonly archive: RunEventArchive,
     private readonly index: RecentEventIndex,
+    private readonly recent: RecentEntries,
   ) {}
 
   /**
@@ -49,14 +52,24 @@ export class EventReplay {
     }
   }
 
-  /** The global stream after entry `afterEntryId`, page by page, to its current end. @throws DependencyUnavailableError */
-  async *globalAfter(afterEntryId: string): AsyncGenerator<StreamEntry<typeof Streams.events>[]> {
+  /**
+   * The global stream after entry `afterEntryId`, page by page: from the entries this replica tailed last when they
+   * reach back that far (up to the newest tailed: the caller holds live entries back from before this call), else
+   * from Redis to the stream's current end.
+   * @throws DependencyUnavailableError
+   */
+  async *globalAfter(afterEntryId: string): AsyncGenerator<LiveEntry[]> {
+    const recent = this.recent.after(afterEntryId);
+    if (recent) {
+      if (recent.length > 0) yield recent;
+      return;
+    }
     let after = afterEntryId;
     for (;;) {
       const page = await redis(() => this.reader.range(Streams.events, { after, count: PAGE }));
       const last = page.at(-1);
       if (!last) return;
-      yield page;
+      yield page.map(({ id, payload }) => ({ id, event: payload, frame: new EventFrame(payload) }));
       if (page.length < PAGE) return;
       after = last.id;
     }

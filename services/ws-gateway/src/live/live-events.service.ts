@@ -4,6 +4,7 @@ import type { StreamEntry } from '@skreaver/messaging';
 
 import { EventFrame } from './event-frame';
 import type { LiveSession } from './live-session';
+import { RecentEntries } from './recent-entries';
 import { RecentEventIndex } from './recent-event-index';
 import { roomsOfEvent } from './rooms';
 import { SubscriptionRegistry } from './subscription-registry';
@@ -17,6 +18,7 @@ export class LiveEventsService {
   constructor(
     private readonly registry: SubscriptionRegistry,
     private readonly index: RecentEventIndex,
+    private readonly recent: RecentEntries,
     private readonly metrics: WebsocketMetrics,
   ) {}
 
@@ -29,6 +31,8 @@ export class LiveEventsService {
   private publishEntry({ id, payload: event }: StreamEntry<typeof Streams.events>): void {
     this.index.remember(event.id, id, event.tenant_id);
     const entry = { id, event, frame: new EventFrame(event) };
+    // Before any delivery: a subscription that resumes from here on finds it in the window or is offered it live.
+    this.recent.append(entry);
     // One send per session even when several of its subscriptions (the agent's and the run's) match.
     const recipients = new Set<LiveSession>();
     for (const room of roomsOfEvent(event)) {

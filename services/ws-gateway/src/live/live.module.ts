@@ -7,6 +7,7 @@ import { RunEventsConsumer } from '../consumers/run-events.consumer';
 import { EventReplay } from './event-replay';
 import { LiveEventsService } from './live-events.service';
 import { LiveSessions } from './live-sessions.service';
+import { RecentEntries } from './recent-entries';
 import { RecentEventIndex } from './recent-event-index';
 import { SubscriptionRegistry } from './subscription-registry';
 import { SubscriptionsService } from './subscriptions.service';
@@ -19,6 +20,7 @@ import { WebsocketMetrics } from './websocket-metrics';
     EventReplay,
     LiveEventsService,
     LiveSessions,
+    RecentEntries,
     RecentEventIndex,
     RunEventsConsumer,
     MeshTopicsConsumer,

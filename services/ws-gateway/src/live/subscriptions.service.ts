@@ -117,11 +117,11 @@ export class SubscriptionsService {
       }
     } else if ('afterEntryId' in resume && target.kind === 'agent') {
       for await (const page of this.replay.globalAfter(resume.afterEntryId)) {
-        for (const { id, payload: event } of page) {
+        for (const { id, event, frame } of page) {
           // The cursor moves past every entry read, so a late live copy of any of them is skipped.
           if (!subscription.advance(event, id)) continue;
           if (event.tenant_id !== tenantId || event.agent_id !== target.id) continue;
-          if (!(await send(new EventFrame(event)))) return sent;
+          if (!(await send(frame))) return sent;
         }
       }
     }

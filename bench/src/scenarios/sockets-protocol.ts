@@ -1,0 +1,58 @@
+/** Commands the `sockets` scenario sends its client processes (`sockets-clients.ts`) over IPC. */
+export type SocketsCommand =
+  | {
+      cmd: 'connect';
+      /** Base URL: a gateway, or the nginx edge. */
+      url: string;
+      token: string;
+      count: number;
+      /** Socket i binds to `localAddresses[i % n]` (nginx's ip_hash spreads clients by their address). */
+      localAddresses: string[];
+      /** Socket i subscribes to `agentIds[i % n]`; none: connected only. */
+      agentIds: string[];
+      parallel: number;
+    }
+  | { cmd: 'stats' }
+  /** From now on a dropped socket reconnects to `url` and resumes after its last event, as the SDK does. */
+  | { cmd: 'arm'; url: string }
+  | { cmd: 'close-all' }
+  /** Compares what each socket received (over all its connections) with every event of its agent's runs. */
+  | { cmd: 'verify'; expected: Record<string, string[]> };
+
+export interface SocketsStats {
+  open: number;
+  /** Sockets that received at least one event. */
+  withEvents: number;
+  events: number;
+  /** Sockets dropped and not (yet) resumed. */
+  down: number;
+  /** Sockets that resumed after a drop (resubscribed with `after`, ack ok). */
+  resumed: number;
+  /** Failed reconnect or resubscribe attempts (each retried), and the first reason. */
+  retries: number;
+  firstRetryReason?: string;
+  /** Wall-clock ms (Date.now) of the first drop and of the last resume; per-resume delays after the drop. */
+  firstDropAt?: number;
+  lastResumeAt?: number;
+  resumeDelaysMs: number[];
+}
+
+export interface SocketsVerdict {
+  sockets: number;
+  expected: number;
+  missing: number;
+  duplicates: number;
+  /** Events of other agents, or of runs not in the expected list. */
+  unexpected: number;
+  socketsWithLoss: number;
+  socketsOutOfOrder: number;
+}
+
+export interface SocketsReply {
+  done: SocketsCommand['cmd'];
+  connected?: number;
+  failed?: number;
+  firstError?: string;
+  stats?: SocketsStats;
+  verdict?: SocketsVerdict;
+}
