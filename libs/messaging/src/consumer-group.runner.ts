@@ -60,6 +60,12 @@ export interface ConsumerGroupRunnerOptions<D extends StreamDef> {
   blockMs?: number;
   /** Entries per XREADGROUP / XAUTOCLAIM page; default 50. */
   count?: number;
+  /**
+   * Optional bound on the bytes one read may bring into memory: after a read, the next one asks for at most
+   * `readBytes / <largest entry of that read>` entries (never more than `count`, at least 1), so a large `count`
+   * for small entries does not hold that many large ones at once once they show up.
+   */
+  readBytes?: number;
   /** Entries pending longer than this are reclaimed (XAUTOCLAIM); default 30000. Must exceed the slowest handler. */
   claimIdleMs?: number;
   /** Handler attempts before an entry is dead-lettered with reason `max_deliveries`; default 5. */
@@ -88,6 +94,8 @@ export class ConsumerGroupRunner<D extends StreamDef> {
   private readonly key: string;
   private readonly blockMs: number;
   private readonly count: number;
+  /** Entries the next read asks for: `count`, fewer while entries are large (see `readBytes`). */
+  private readCount: number;
   private readonly claimIdleMs: number;
   private readonly maxDeliveries: number;
   private stopping = false;
@@ -100,6 +108,7 @@ export class ConsumerGroupRunner<D extends StreamDef> {
     this.key = streamKey(options.stream, options.keyPrefix, options.partition);
     this.blockMs = options.blockMs ?? 1_000;
     this.count = options.count ?? 50;
+    this.readCount = this.count;
     this.claimIdleMs = options.claimIdleMs ?? 30_000;
     this.maxDeliveries = options.maxDeliveries ?? 5;
   }
@@ -165,7 +174,7 @@ export class ConsumerGroupRunner<D extends StreamDef> {
           this.options.group,
           this.options.consumer,
           'COUNT',
-          this.count,
+          this.readCount,
           'BLOCK',
           block,
           'STREAMS',
@@ -174,6 +183,7 @@ export class ConsumerGroupRunner<D extends StreamDef> {
         );
         backoff.reset();
         const entries = entriesOfReadReply(reply);
+        this.sizeNextRead(entries);
         if (this.options.batchHandler) await this.processBatch(entries, () => 1);
         else {
           for (const [id, fields] of entries) {
@@ -191,6 +201,20 @@ export class ConsumerGroupRunner<D extends StreamDef> {
     }
   }
 
+  /** Fewer entries per read after a read of large ones (`readBytes`); back to `count` once they are small again. */
+  private sizeNextRead(entries: readonly RawStreamEntry[]): void {
+    const budget = this.options.readBytes;
+    if (budget === undefined || entries.length === 0) return;
+    let largest = 1;
+    for (const [, fields] of entries) {
+      let bytes = 0;
+      // String length, not UTF-8 bytes: what V8 holds, and cheap to sum.
+      for (const field of fields ?? []) bytes += field.length;
+      if (bytes > largest) largest = bytes;
+    }
+    this.readCount = Math.max(1, Math.min(this.count, Math.floor(budget / largest)));
+  }
+
   private async ensureGroup(): Promise<void> {
     try {
       await this.options.redis.xgroup('CREATE', this.key, this.options.group, '0', 'MKSTREAM');
@@ -205,7 +229,7 @@ export class ConsumerGroupRunner<D extends StreamDef> {
     const { redis, group, consumer } = this.options;
     let cursor = '0-0';
     do {
-      const reply = await redis.xautoclaim(this.key, group, consumer, this.claimIdleMs, cursor, 'COUNT', this.count);
+      const reply = await redis.xautoclaim(this.key, group, consumer, this.claimIdleMs, cursor, 'COUNT', this.readCount);
       const [next, claimed] = parseAutoclaimReply(reply);
       cursor = next;
       // Redis < 7 returns entries deleted from the stream with null fields; nothing can process them.

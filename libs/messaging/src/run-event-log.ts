@@ -77,6 +77,24 @@ export class RunEventLog {
     this.producer.appendIn(pipeline, Streams.events, entry, this.global);
   }
 
+  /**
+   * Appends the first event of each of runs created just now, whose logs cannot hold anything yet (their ids are
+   * new): every run's stream and the global stream are written at once, runs' streams first, instead of one after
+   * the other per event (what makes `append` publish only what its run's log took).
+   * @throws Error when a run's log already had the event's seq (the caller broke the rule above).
+   * @throws ContractViolationError when an event does not match `RunEventV1` (nothing is written).
+   */
+  async appendNew(events: readonly RunEventV1[]): Promise<void> {
+    if (events.length === 0) return;
+    const entries = events.map((event) => ({ event, entry: this.producer.encode(Streams.runEvents, event) }));
+    const results = await this.producer.appendMany([
+      ...entries.map(({ event, entry }) => ({ stream: Streams.runEvents, entry, options: { partition: event.run_id, id: runEventEntryId(event.seq) } })),
+      ...entries.map(({ entry }) => ({ stream: Streams.events, entry })),
+    ]);
+    const taken = entries.find((_, i) => results[i] === null);
+    if (taken) throw new Error(`run ${taken.event.run_id} already had event ${taken.event.seq} in its log`);
+  }
+
   /** Up to `limit` events of the run in seq order, after `afterSeq`. */
   async read(runId: string, options: RunEventReadOptions): Promise<RunEventV1[]> {
     const after = options.afterSeq ? runEventEntryId(options.afterSeq) : undefined;

@@ -93,6 +93,24 @@ export class StreamProducer {
   }
 
   /**
+   * `append` for many entries at once, resolving in order with what each `append` would have. On one Redis server
+   * they go in one pipeline (one socket write for all); on a cluster, whose pipelines must stay on one node, as
+   * separate commands sent together. Either way they reach a server in the order given.
+   */
+  async appendMany(appends: readonly { stream: StreamDef; entry: EncodedEntry; options?: PublishOptions }[]): Promise<(string | null)[]> {
+    if (isCluster(this.redis)) return Promise.all(appends.map(({ stream, entry, options }) => this.append(stream, entry, options)));
+    const pipeline = this.redis.pipeline();
+    for (const { stream, entry, options } of appends) this.appendIn(pipeline, stream, entry, options);
+    const results = (await pipeline.exec()) ?? [];
+    return appends.map(({ options = {} }, i) => {
+      const [error, id] = results[i] ?? [new Error('missing pipeline reply'), null];
+      if (!error) return typeof id === 'string' ? id : null;
+      if (options.id !== undefined && ID_NOT_ABOVE_TOP.test(error.message)) return null;
+      throw error;
+    });
+  }
+
+  /**
    * Appends `entry` to `stream` at the explicit `options.id` and, only when that entry is new there, to `fanOut` (auto
    * id): one round trip (a script) on a single server, where the two keys may share a script; two commands on a Redis
    * Cluster, where their slots differ. When the id was taken, resolves with the JSON stored at it (null: none) and

@@ -312,6 +312,28 @@ describe(ConsumerGroupRunner.name, () => {
       expect(await deadLetters()).toEqual([]);
     });
 
+    it('should read fewer entries after a read of large ones (readBytes), and the full count again once they are small', async () => {
+      await producer.publish(Streams.events, { ...runQueuedEvent(1), data: { input: 'x'.repeat(3_000) } });
+      await publish(20);
+      const [[, fields] = ['', []]] = await redis.xrange(key, '-', '+', 'COUNT', 1);
+      const largest = fields.reduce((sum, field) => sum + field.length, 0);
+      const sizes: number[] = [];
+      const { sut } = runner('c1', {
+        count: 10,
+        // Room for three entries of the large one's size: the read after it asks for three.
+        readBytes: 3 * largest + 10,
+        batchHandler: async (items) => {
+          sizes.push(items.length);
+          return new Map();
+        },
+      });
+
+      await sut.start();
+
+      await waitFor(async () => ((await pendingCount()) === 0 && sizes.reduce((a, b) => a + b, 0) === 21) || undefined, { timeoutMs: 5_000, what: 'all 21 entries handled and acked' });
+      expect(sizes).toEqual([10, 3, 8]);
+    });
+
     it('should dead-letter an unparseable entry and one that keeps failing, and ack the rest of the batch', async () => {
       const ids = await publish(2);
       await redis.xadd(key, '*', 'data', '{not json');

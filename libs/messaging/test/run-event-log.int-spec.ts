@@ -55,6 +55,20 @@ describe(RunEventLog.name, () => {
     expect(await globalIds()).toEqual([event.id]);
   });
 
+  it('should append the first events of new runs to their logs and, in order, to the global stream at once', async () => {
+    const events = [runQueuedEvent(1), runQueuedEvent(1), runQueuedEvent(1)];
+    await sut.appendNew(events);
+    for (const event of events) expect(await sut.read(event.run_id, { limit: 10 })).toEqual([event]);
+    expect(await globalIds()).toEqual(events.map((event) => event.id));
+  });
+
+  it('should refuse appendNew for a run whose log already holds the seq', async () => {
+    const event = runQueuedEvent(1);
+    await sut.append(event);
+    await expect(sut.appendNew([{ ...event, data: { input: 'other' } }])).rejects.toThrow(/already had event 1/);
+    expect(await sut.read(event.run_id, { limit: 10 })).toEqual([event]);
+  });
+
   it('should drop an event whose seq is below the log top but holds no entry', async () => {
     const first = runQueuedEvent(1);
     await sut.append(first);

@@ -71,19 +71,18 @@ export class RunBatchCreator {
     const created = rows.map((row, i) => ({ row, agent: requests[i]?.agent })).filter(({ row }) => inserted.has(row.id));
     try {
       // Logged before admission, as in RunCreator: once admitted a coordinator may start the run and append after it.
-      await Promise.all(
-        created.map(({ row }) =>
-          this.eventLog.append({
-            id: runEventId(row.id, 1),
-            run_id: row.id,
-            agent_id: row.agent_id,
-            tenant_id: row.tenant_id,
-            seq: 1,
-            ts: row.created_at,
-            type: 'run.queued',
-            data: { input: row.input },
-          }),
-        ),
+      // The runs were inserted just now under new ids, so their logs are empty: both streams are written at once.
+      await this.eventLog.appendNew(
+        created.map(({ row }) => ({
+          id: runEventId(row.id, 1),
+          run_id: row.id,
+          agent_id: row.agent_id,
+          tenant_id: row.tenant_id,
+          seq: 1,
+          ts: row.created_at,
+          type: 'run.queued' as const,
+          data: { input: row.input },
+        })),
       );
       // Sent in order on one connection, so the agent's line (FIFO) gets the runs in request order.
       const admissions = await Promise.all(created.map(({ row, agent }) => this.dispatcher.admit(agentOf(agent), row.id)));
