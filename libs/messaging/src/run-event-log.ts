@@ -89,7 +89,7 @@ export class RunEventLog {
     const entries = events.map((event) => ({ event, entry: this.producer.encode(Streams.runEvents, event) }));
     const results = await this.producer.appendMany([
       ...entries.map(({ event, entry }) => ({ stream: Streams.runEvents, entry, options: { partition: event.run_id, id: runEventEntryId(event.seq) } })),
-      ...entries.map(({ entry }) => ({ stream: Streams.events, entry })),
+      ...entries.map(({ entry }) => ({ stream: Streams.events, entry, options: this.global })),
     ]);
     const taken = entries.find((_, i) => results[i] === null);
     if (taken) throw new Error(`run ${taken.event.run_id} already had event ${taken.event.seq} in its log`);
