@@ -31,7 +31,7 @@ interface Client {
 const clients: Client[] = [];
 let rearmUrl: string | undefined;
 let token = '';
-const stats: SocketsStats = { open: 0, withEvents: 0, events: 0, down: 0, resumed: 0, retries: 0, busy: 0, resumeDelaysMs: [] };
+const stats: SocketsStats = { open: 0, withEvents: 0, events: 0, down: 0, resumed: 0, retries: 0, busy: 0, connectBusy: 0, resumeDelaysMs: [] };
 
 function backoffMs(failures: number, initialMs = BACKOFF_INITIAL_MS, maxMs = BACKOFF_MAX_MS): number {
   return Math.round(Math.random() * Math.min(maxMs, initialMs * 2 ** Math.min(failures, 30)));
@@ -109,6 +109,19 @@ async function resume(client: Client, url: string): Promise<void> {
   }
 }
 
+/** Opens `client`, retrying busy refusals after the SDK's busy backoff (a replica connecting hundreds at once refuses some). */
+async function openRetryingBusy(client: Client, url: string): Promise<void> {
+  for (let busy = 0; ; busy += 1) {
+    try {
+      return await open(client, url);
+    } catch (error) {
+      if (!(error instanceof Error && BUSY_CODES.has(error.message))) throw error;
+      stats.connectBusy += 1;
+      await new Promise((resolve) => setTimeout(resolve, backoffMs(busy, BUSY_INITIAL_MS, BUSY_MAX_MS)));
+    }
+  }
+}
+
 async function connect(command: Extract<SocketsCommand, { cmd: 'connect' }>): Promise<SocketsReply> {
   token = command.token;
   let connected = 0;
@@ -125,7 +138,7 @@ async function connect(command: Extract<SocketsCommand, { cmd: 'connect' }>): Pr
     await Promise.all(
       fresh.slice(i, i + command.parallel).map(async (client) => {
         try {
-          await open(client, command.url);
+          await openRetryingBusy(client, command.url);
           clients.push(client);
           connected += 1;
         } catch (error) {
