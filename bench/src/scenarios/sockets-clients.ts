@@ -14,6 +14,10 @@ const ACK_TIMEOUT_MS = 20_000;
 // The SDK's reconnect backoff (libs/sdk stream.ts): full jitter in [0, min(2 s, 100 ms · 2^failures)].
 const BACKOFF_INITIAL_MS = 100;
 const BACKOFF_MAX_MS = 2_000;
+// After a busy refusal (`overloaded`, `max_connections`), the SDK's busy backoff: up to 250 ms · 2^n, at most 4 s.
+const BUSY_CODES = new Set(['overloaded', 'max_connections']);
+const BUSY_INITIAL_MS = 250;
+const BUSY_MAX_MS = 4_000;
 
 interface Client {
   readonly agentId: string;
@@ -27,10 +31,10 @@ interface Client {
 const clients: Client[] = [];
 let rearmUrl: string | undefined;
 let token = '';
-const stats: SocketsStats = { open: 0, withEvents: 0, events: 0, down: 0, resumed: 0, retries: 0, resumeDelaysMs: [] };
+const stats: SocketsStats = { open: 0, withEvents: 0, events: 0, down: 0, resumed: 0, retries: 0, busy: 0, connectBusy: 0, resumeDelaysMs: [] };
 
-function backoffMs(failures: number): number {
-  return Math.round(Math.random() * Math.min(BACKOFF_MAX_MS, BACKOFF_INITIAL_MS * 2 ** Math.min(failures, 30)));
+function backoffMs(failures: number, initialMs = BACKOFF_INITIAL_MS, maxMs = BACKOFF_MAX_MS): number {
+  return Math.round(Math.random() * Math.min(maxMs, initialMs * 2 ** Math.min(failures, 30)));
 }
 
 /** Opens one socket.io connection for `client` and subscribes it (after its last event when it has one). */
@@ -79,8 +83,9 @@ async function resume(client: Client, url: string): Promise<void> {
   client.droppedAt = Date.now();
   stats.firstDropAt ??= client.droppedAt;
   stats.down += 1;
-  for (let failures = 0; !client.closed; failures += 1) {
-    await new Promise((resolve) => setTimeout(resolve, backoffMs(failures)));
+  let busy = 0;
+  for (let failures = 0; !client.closed; ) {
+    await new Promise((resolve) => setTimeout(resolve, busy > 0 ? backoffMs(busy - 1, BUSY_INITIAL_MS, BUSY_MAX_MS) : backoffMs(failures)));
     try {
       await open(client, url);
       const now = Date.now();
@@ -91,7 +96,28 @@ async function resume(client: Client, url: string): Promise<void> {
       return;
     } catch (error) {
       stats.retries += 1;
-      stats.firstRetryReason ??= error instanceof Error ? error.message : String(error);
+      const reason = error instanceof Error ? error.message : String(error);
+      stats.firstRetryReason ??= reason;
+      if (BUSY_CODES.has(reason)) {
+        busy += 1;
+        stats.busy += 1;
+      } else {
+        busy = 0;
+        failures += 1;
+      }
+    }
+  }
+}
+
+/** Opens `client`, retrying busy refusals after the SDK's busy backoff (a replica connecting hundreds at once refuses some). */
+async function openRetryingBusy(client: Client, url: string): Promise<void> {
+  for (let busy = 0; ; busy += 1) {
+    try {
+      return await open(client, url);
+    } catch (error) {
+      if (!(error instanceof Error && BUSY_CODES.has(error.message))) throw error;
+      stats.connectBusy += 1;
+      await new Promise((resolve) => setTimeout(resolve, backoffMs(busy, BUSY_INITIAL_MS, BUSY_MAX_MS)));
     }
   }
 }
@@ -112,7 +138,7 @@ async function connect(command: Extract<SocketsCommand, { cmd: 'connect' }>): Pr
     await Promise.all(
       fresh.slice(i, i + command.parallel).map(async (client) => {
         try {
-          await open(client, command.url);
+          await openRetryingBusy(client, command.url);
           clients.push(client);
           connected += 1;
         } catch (error) {

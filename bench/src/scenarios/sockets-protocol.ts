@@ -30,6 +30,10 @@ export interface SocketsStats {
   resumed: number;
   /** Failed reconnect or resubscribe attempts (each retried), and the first reason. */
   retries: number;
+  /** Of `retries`, the attempts the gateway refused as busy (`overloaded`, `max_connections`). */
+  busy: number;
+  /** Initial connects refused as busy and retried (before any drop). */
+  connectBusy: number;
   firstRetryReason?: string;
   /** Wall-clock ms (Date.now) of the first drop and of the last resume; per-resume delays after the drop. */
   firstDropAt?: number;

@@ -54,7 +54,7 @@ async function statsOf(clients: readonly ClientProcess[]): Promise<SocketsStats[
   });
 }
 
-const sum = (stats: readonly SocketsStats[], key: 'open' | 'withEvents' | 'down' | 'resumed' | 'retries' | 'events'): number =>
+const sum = (stats: readonly SocketsStats[], key: 'open' | 'withEvents' | 'down' | 'resumed' | 'retries' | 'busy' | 'connectBusy' | 'events'): number =>
   stats.reduce((total, one) => total + one[key], 0);
 
 /** `websocket_connections_active` of a gateway replica. */
@@ -197,6 +197,8 @@ async function behindEdge(context: ScenarioContext, platform: Platform, agentIds
     context.record(versus('storm: SIGKILL → first drop seen by a client', 'ms', null, firstDrop - killedAt));
     context.record(versus('storm: drop → resumed per socket, p50 / p99', 'ms', percentile(delays, 50), percentile(delays, 99)));
     context.record(versus('storm: reconnect attempts refused or failed (retried)', 'attempts', null, sum(stats, 'retries')));
+    context.record(versus('storm: of which refused as busy at once (overloaded, max_connections)', 'attempts', null, sum(stats, 'busy')));
+    context.note(`initial connects of the storm clients refused as busy and retried: ${sum(stats, 'connectBusy')}`);
     if (stats.some((one) => one.firstRetryReason)) context.note(`storm: first failed attempt: ${stats.find((one) => one.firstRetryReason)?.firstRetryReason}`);
     context.record(versus('storm: survivor CPU per resumed socket', 'ms', null, stormCpu / Math.max(1, sum(stats, 'resumed'))));
     context.record(versus('storm: survivor sockets after / RSS', 'MB', await activeConnections(survivor), rssOf(survivor.pid) / MB));

@@ -5,6 +5,18 @@ import { SseParser } from './sse';
 import { backoffMs, path, sleep } from './transport';
 import type { Call, CallOptions, Transport, WebSocketConstructor, WebSocketLike } from './transport';
 
+/**
+ * ws-gateway refusals that mean "this replica is busy, try again" (`overloaded`: too many connections opening at
+ * once; `max_connections`: full). They are retried after a backoff however often they come: they are not failures
+ * of the stream, and a reconnect storm is exactly when they come in a row.
+ */
+const BUSY_CODES: ReadonlySet<string> = new Set(['overloaded', 'max_connections']);
+
+/** The backoff after the `attempt`-th busy refusal in a row (from 0): full jitter up to 250 ms · 2^attempt, at most 4 s. */
+function busyBackoffMs(attempt: number): number {
+  return backoffMs(attempt, 250, 4_000);
+}
+
 /** Options of a live stream (`runs.stream`, `agents.watch`). */
 export interface StreamOptions extends CallOptions {
   /** The last event id already seen: the stream starts right after it (none twice, none missing). */
@@ -23,7 +35,8 @@ export interface StreamOptions extends CallOptions {
   via?: 'auto' | 'sse';
 }
 
-export type StreamState = 'connecting' | 'live' | 'reconnecting';
+/** `busy`: the gateway refused the connection as busy (`overloaded`, `max_connections`); retried after a backoff. */
+export type StreamState = 'connecting' | 'live' | 'reconnecting' | 'busy';
 
 /** Whether `event` ends its run's log (a non-final `run.failed` does not: a retry follows). Mirrors contracts' `isTerminalEvent`. */
 export function isTerminalEvent(event: RunEventV1): boolean {
@@ -77,6 +90,8 @@ export class RunEventStream implements AsyncIterable<RunEventV1> {
     let lastError: unknown;
     // socket.io attempts in a row that never reached the gateway's acknowledgement; at 2 the stream uses SSE.
     let unreachable = 0;
+    // Busy refusals in a row (see BUSY_CODES): they grow the backoff only.
+    let busyRefusals = 0;
     let runChecked = false;
     for (;;) {
       this.options.onState?.(failures === 0 && this.reconnects === 0 ? 'connecting' : 'reconnecting');
@@ -84,6 +99,7 @@ export class RunEventStream implements AsyncIterable<RunEventV1> {
       if (this.via === 'socket.io') {
         const runId = this.runId as string;
         let acknowledged = false;
+        let busy = false;
         try {
           // A subscription to a run that does not exist would wait forever: the run is looked up once (404 thrown as SSE would).
           if (!runChecked) await this.transport.json({ method: 'GET', path: path`/runs/${runId}`, signal, idempotent: true });
@@ -91,11 +107,17 @@ export class RunEventStream implements AsyncIterable<RunEventV1> {
           const token = (await this.transport.credential(signal)) ?? '';
           // Without `after`, the whole log: the gateway replays a run subscription after seq 0.
           const after = this.lastEventId ?? `${runId}:0`;
-          const connection = liveEvents((handlers) => (this.live as RunLiveConnector)({ runId, after, token }, handlers), signal, () => {
-            acknowledged = true;
-            unreachable = 0;
-            this.options.onState?.('live');
-          });
+          const connection = liveEvents(
+            (handlers) => (this.live as RunLiveConnector)({ runId, after, token }, handlers),
+            signal,
+            () => {
+              acknowledged = true;
+              unreachable = 0;
+              busyRefusals = 0;
+              this.options.onState?.('live');
+            },
+            () => (busy = true),
+          );
           for await (const event of connection) {
             if (event.seq <= lastSeq) continue;
             lastSeq = event.seq;
@@ -115,6 +137,13 @@ export class RunEventStream implements AsyncIterable<RunEventV1> {
             unreachable = 2;
             continue;
           }
+        }
+        if (busy) {
+          // The gateway is reachable, only busy: back off and come back to it (not to SSE, not counted as a failure).
+          this.reconnects += 1;
+          this.options.onState?.('busy');
+          await sleep(busyBackoffMs(busyRefusals++), signal);
+          continue;
         }
         if (!acknowledged && runChecked) unreachable += 1;
       } else {
@@ -189,6 +218,8 @@ export interface LiveHandlers {
   closed(): void;
   /** The subscription was refused (the watch ends with this error). */
   fatal(error: SkreaverError): void;
+  /** The gateway refused the connection as busy (`overloaded`, `max_connections`): retry after a backoff. Then `closed`. */
+  busy(): void;
 }
 
 /** Opens one connection to ws-gateway subscribed to `agentId` after `after`; `close()` ends it. */
@@ -221,14 +252,18 @@ export function webSocketConnector(gatewayUrl: string, WebSocketImpl: WebSocketC
       else if (frame.type === 'ack' && frame.ok === false) handlers.fatal(refusal(frame));
       else if (frame.type === 'ack') handlers.live();
     };
-    socket.onclose = () => {
+    socket.onclose = (event) => {
       closed = true;
+      if (event.code === WS_TRY_AGAIN_LATER && BUSY_CODES.has(event.reason ?? '')) handlers.busy();
       handlers.closed();
     };
     socket.onerror = () => undefined;
     return { close: () => (closed ? undefined : socket.close(1000)) };
   };
 }
+
+// `/ws` closes a connection refused as busy with 1013 (try again later) and the code as the reason.
+const WS_TRY_AGAIN_LATER = 1013;
 
 /** What the socket.io connectors need of socket.io-client's `io` (pass `io` from `socket.io-client`). */
 export type SocketIoFactory = (url: string, options: { transports: string[]; auth: { token: string }; reconnection: boolean; forceNew: boolean }) => SocketIoLike;
@@ -257,7 +292,11 @@ function socketIoSubscription(gatewayUrl: string, io: SocketIoFactory, payload: 
   socket.on('connect', () => socket.emit('subscribe', payload, (ack: AckLike) => (ack?.ok === false ? handlers.fatal(refusal(ack)) : handlers.live())));
   socket.on('event', (event: RunEventV1) => handlers.event(event));
   socket.on('disconnect', close);
-  socket.on('connect_error', close);
+  // A refusal's `connect_error` carries the gateway's code as its message.
+  socket.on('connect_error', (error: Error) => {
+    if (BUSY_CODES.has(error?.message)) handlers.busy();
+    close();
+  });
   return {
     close: () => {
       closed = true;
@@ -280,7 +319,12 @@ export function socketIoRunConnector(gatewayUrl: string, io: SocketIoFactory): R
  * One live connection as an async generator: the events it receives, until it closes (the generator returns) or
  * its subscription is refused (it throws that {@link SkreaverError}). Leaving the loop closes the connection.
  */
-async function* liveEvents(open: (handlers: LiveHandlers) => { close(): void }, signal: AbortSignal | undefined, onLive: () => void): AsyncGenerator<RunEventV1, void> {
+async function* liveEvents(
+  open: (handlers: LiveHandlers) => { close(): void },
+  signal: AbortSignal | undefined,
+  onLive: () => void,
+  onBusy: () => void,
+): AsyncGenerator<RunEventV1, void> {
   const queue: RunEventV1[] = [];
   let closed = false;
   let fatal: SkreaverError | undefined;
@@ -292,6 +336,7 @@ async function* liveEvents(open: (handlers: LiveHandlers) => { close(): void }, 
       notify();
     },
     live: onLive,
+    busy: onBusy,
     closed: () => {
       closed = true;
       notify();
@@ -343,13 +388,22 @@ export class AgentEventWatch implements AsyncIterable<RunEventV1> {
     const maxReconnects = this.options.maxReconnects ?? 5;
     const seen: string[] = [];
     let failures = 0;
+    // Busy refusals in a row (see BUSY_CODES): they grow the backoff only.
+    let busyRefusals = 0;
     for (;;) {
       this.options.onState?.(this.reconnects === 0 ? 'connecting' : 'reconnecting');
       const token = (await this.transport.credential(signal)) ?? '';
-      const connection = liveEvents((handlers) => this.connector({ agentId: this.agentId, after: this.lastEventId, token }, handlers), signal, () => {
-        failures = 0;
-        this.options.onState?.('live');
-      });
+      let busy = false;
+      const connection = liveEvents(
+        (handlers) => this.connector({ agentId: this.agentId, after: this.lastEventId, token }, handlers),
+        signal,
+        () => {
+          failures = 0;
+          busyRefusals = 0;
+          this.options.onState?.('live');
+        },
+        () => (busy = true),
+      );
       for await (const event of connection) {
         if (seen.includes(event.id)) continue;
         seen.push(event.id);
@@ -358,6 +412,12 @@ export class AgentEventWatch implements AsyncIterable<RunEventV1> {
         failures = 0;
         yield event;
         if (signal?.aborted) throw signal.reason;
+      }
+      if (busy) {
+        this.reconnects += 1;
+        this.options.onState?.('busy');
+        await sleep(busyBackoffMs(busyRefusals++), signal);
+        continue;
       }
       if (failures >= maxReconnects) throw new SkreaverError({ status: 0, code: 'stream_ended', message: `the gateway connection dropped ${failures} times in a row` });
       failures += 1;

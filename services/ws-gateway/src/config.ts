@@ -15,6 +15,9 @@ export const WsGatewayConfig = defineConfig({
   WEBSOCKET_MAX_CONNECTIONS: envInt(10_000, 1, 1_000_000).describe(
     'Connections one replica accepts, socket.io and `/ws` together; more are refused with `max_connections`.',
   ),
+  WEBSOCKET_MAX_PENDING_HANDSHAKES: envInt(256, 1, 1_000_000).describe(
+    'Connections one replica handshakes at once (from connect through the credential check to the first subscription\'s ack, at most 10 s each); more are refused at once with `overloaded`, which clients retry after a backoff, so a reconnect storm queues no work for clients that have given up.',
+  ),
   WS_MAX_CONNECTIONS_PER_IP: envInt(100, 1, 1_000_000).describe(
     'Connections one client address may hold on a replica (socket.io: engine.io connections, joined or not); more are refused with `too_many_connections`.',
   ),

@@ -25,6 +25,8 @@ export const WsErrorCode = z.enum([
   'max_connections',
   /** The client's address holds `WS_MAX_CONNECTIONS_PER_IP`. */
   'too_many_connections',
+  /** This replica has `WEBSOCKET_MAX_PENDING_HANDSHAKES` connections opening: retry after a backoff (jittered). */
+  'overloaded',
   /** The client did not read its events fast enough (`WS_MAX_BUFFERED_BYTES`). */
   'slow_consumer',
   /** socket.io: a namespace other than `/agents` (the root namespace `/` included). */
@@ -47,7 +49,7 @@ export type WsErrorV1 = z.infer<typeof WsErrorV1>;
 export const WsCloseCode = {
   /** Graceful shutdown: reconnect and resume with `after`. */
   serviceRestart: 1012,
-  /** The replica is full (`max_connections`) or cannot check credentials right now: retry later. */
+  /** The replica is full (`max_connections`, `overloaded`) or cannot check credentials right now: retry later. */
   tryAgainLater: 1013,
   /** The credential was refused, or has expired while connected. */
   unauthorized: 4401,

@@ -68,6 +68,7 @@ export function useRunTimeline(client: SkreaverClient, run: { id: string; agent_
         const stop = () => attempt.abort();
         watching.signal.addEventListener('abort', stop, { once: true });
         let failures = 0;
+        let answered = false;
         const giveUp = () => {
           gatewayDown = true;
           attempt.abort();
@@ -79,7 +80,12 @@ export function useRunTimeline(client: SkreaverClient, run: { id: string; agent_
           // A page keeps trying (the SDK backs off up to 2 s between attempts) until the user leaves it.
           maxReconnects: Number.MAX_SAFE_INTEGER,
           onState: (next) => {
-            if (next === 'reconnecting' && !everLive && ++failures >= GATEWAY_ATTEMPTS) return giveUp();
+            // A busy gateway (refused as `overloaded` or `max_connections`) is there: wait for it like a live one.
+            if (next === 'busy') {
+              answered = true;
+              clearTimeout(patience);
+            }
+            if (next === 'reconnecting' && !everLive && !answered && ++failures >= GATEWAY_ATTEMPTS) return giveUp();
             if (next === 'live') {
               everLive = true;
               clearTimeout(patience);

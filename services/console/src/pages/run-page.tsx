@@ -72,7 +72,7 @@ export function RunPage({ id }: { id: string }): ReactElement {
       )}
       <h2>Timeline</h2>
       <p id="stream-state" role="status">
-        {state === 'connecting' || state === 'reconnecting' ? `${state}…` : state}
+        {state === 'connecting' || state === 'reconnecting' ? `${state}…` : state === 'busy' ? 'gateway busy, retrying…' : state}
       </p>
       <ol id="timeline" className="timeline" aria-label="Timeline">
         {events.map((event) => (

@@ -14,6 +14,10 @@ import { WebsocketMetrics } from '../live/websocket-metrics';
 import { clientAddress } from './client-address';
 import { ConnectionLimits } from './connection-limits';
 import { ConnectionRefusedError } from './connection-refused.error';
+import { PendingHandshakes } from './pending-handshakes';
+
+// A handshake still unfinished after this stops counting against WEBSOCKET_MAX_PENDING_HANDSHAKES (see PendingHandshakes).
+const HANDSHAKE_HOLD_MS = 10_000;
 
 /** Where a connection comes from: the peer and the headers of its HTTP request (for X-Forwarded-For). */
 export interface ConnectionOrigin {
@@ -27,7 +31,9 @@ export interface ConnectionRequest extends ConnectionOrigin, ConnectionCredentia
 /** A connection slot, held from before authentication until the connection closes. */
 export interface Reservation {
   address: string;
-  /** Idempotent. */
+  /** Ends the connection's handshake: its first subscription has been answered. Idempotent. */
+  handshakeDone: () => void;
+  /** Gives back the slot and ends the handshake. Idempotent. */
   release: () => void;
 }
 
@@ -35,14 +41,20 @@ export interface Reservation {
 export interface Admission {
   principal: Principal;
   address: string;
+  /** Ends the connection's handshake: its first subscription has been answered. Idempotent. */
+  handshakeDone: () => void;
   /** Idempotent. */
   release: () => void;
 }
 
-/** Decides whether a connection may open: not draining, under the replica and per-address limits, and authenticated. */
+/**
+ * Decides whether a connection may open: not draining, under the replica's handshakes in progress and its
+ * connection and per-address limits, and authenticated.
+ */
 @Injectable()
 export class ConnectionAdmission {
   private readonly limits: ConnectionLimits;
+  private readonly handshakes: PendingHandshakes;
   private accepting = true;
 
   constructor(
@@ -52,6 +64,7 @@ export class ConnectionAdmission {
     @Inject(WS_GATEWAY_CONFIG) private readonly config: WsGatewayConfig,
   ) {
     this.limits = new ConnectionLimits({ maxConnections: config.WEBSOCKET_MAX_CONNECTIONS, maxPerAddress: config.WS_MAX_CONNECTIONS_PER_IP });
+    this.handshakes = new PendingHandshakes(config.WEBSOCKET_MAX_PENDING_HANDSHAKES, HANDSHAKE_HOLD_MS);
   }
 
   /** From now on every connection is refused with `shutting_down` (graceful shutdown). */
@@ -66,7 +79,7 @@ export class ConnectionAdmission {
   async admit(request: ConnectionRequest): Promise<Admission> {
     const reservation = this.reserve(request);
     try {
-      return { principal: await this.authenticate(reservation.address, request), address: reservation.address, release: reservation.release };
+      return { ...reservation, principal: await this.authenticate(reservation.address, request) };
     } catch (error) {
       reservation.release();
       throw error;
@@ -74,15 +87,20 @@ export class ConnectionAdmission {
   }
 
   /**
-   * Takes a connection slot, before anything is authenticated, so that connections that are still authenticating,
-   * or never will, count against the limits too.
-   * @throws ConnectionRefusedError `shutting_down`, `max_connections` or `too_many_connections`.
+   * Takes a connection slot and starts its handshake, before anything is authenticated, so that connections that
+   * are still authenticating, or never will, count against the limits too.
+   * @throws ConnectionRefusedError `shutting_down`, `overloaded`, `max_connections` or `too_many_connections`.
    */
   reserve(origin: ConnectionOrigin): Reservation {
     const address = this.addressOf(origin);
     if (!this.accepting) throw this.refuse(address, { code: 'shutting_down', message: 'this gateway replica is shutting down; reconnect' });
+    const handshakeDone = this.handshakes.begin();
+    if (!handshakeDone) {
+      throw this.refuse(address, { code: 'overloaded', message: 'this gateway replica has too many connections opening at once; retry after a backoff' });
+    }
     const slot = this.limits.acquire(address);
     if (!slot.ok) {
+      handshakeDone();
       throw this.refuse(address, {
         code: slot.refusal,
         message:
@@ -91,7 +109,14 @@ export class ConnectionAdmission {
             : `too many connections from ${address}`,
       });
     }
-    return { address, release: slot.release };
+    return {
+      address,
+      handshakeDone,
+      release: () => {
+        handshakeDone();
+        slot.release();
+      },
+    };
   }
 
   /**

@@ -61,6 +61,7 @@ export function closeCodeOf(code: WsErrorCode): CloseCode | 1008 {
     case 'shutting_down':
       return WsCloseCode.serviceRestart;
     case 'max_connections':
+    case 'overloaded':
     case 'redis_unavailable':
     case 'database_unavailable':
     case 'internal_error':

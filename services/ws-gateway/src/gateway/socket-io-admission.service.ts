@@ -103,7 +103,7 @@ export class SocketIoAdmission {
         released = true;
         state.joined = false;
       };
-      return { principal, address, release };
+      return { principal, address, handshakeDone: state.reservation.handshakeDone, release };
     } catch (error) {
       state.joined = false;
       this.closeAfterRefusal(conn);

@@ -27,6 +27,8 @@ export interface SessionOptions {
   metrics: WebsocketMetrics;
   /** Gives the connection's slot back; called once, when the session is closed. */
   release: () => void;
+  /** Ends the connection's handshake (`WEBSOCKET_MAX_PENDING_HANDSHAKES`); idempotent. */
+  handshakeDone: () => void;
   /** Told when the session is cut off as a slow consumer (for the log). */
   onCutOff?: (session: LiveSession) => void;
 }
@@ -149,6 +151,11 @@ export class LiveSession {
     if (this.state === 'closed') return;
     this.state = 'closing';
     this.transport.terminate();
+  }
+
+  /** Its first subscription has been answered: the connection no longer counts as opening. Idempotent. */
+  handshakeDone(): void {
+    this.options.handshakeDone();
   }
 
   /** Marks the connection as ended and gives its slot back; returns false when it already was. */

@@ -38,6 +38,7 @@ export class LiveSessions {
       maxBufferedBytes: this.config.WS_MAX_BUFFERED_BYTES,
       metrics: this.metrics,
       release: admission.release,
+      handshakeDone: admission.handshakeDone,
       onCutOff: (cut) =>
         this.logger.write(
           'warn',

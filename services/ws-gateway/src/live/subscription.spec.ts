@@ -22,7 +22,7 @@ const transport: SessionTransport = {
   terminate: () => undefined,
 };
 const principal = { subject: 'key:abcdefghij', role: 'viewer', tenant_id: 'default', via: 'jwt' } as const;
-const openSession = new LiveSession('s1', principal, '127.0.0.1', transport, { maxBufferedBytes: 1024, metrics: new WebsocketMetrics(), release: () => undefined });
+const openSession = new LiveSession('s1', principal, '127.0.0.1', transport, { maxBufferedBytes: 1024, metrics: new WebsocketMetrics(), release: () => undefined, handshakeDone: () => undefined });
 
 function entry(seq: number, entryId = `${1000 + seq}-0`): LiveEntry {
   const event = {

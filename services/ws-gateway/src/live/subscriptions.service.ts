@@ -33,6 +33,15 @@ export class SubscriptionsService {
    * Subscribing again with `after` restarts the subscription from there; without, it is a no-op.
    */
   async subscribe(session: LiveSession, payload: unknown): Promise<AckV1> {
+    try {
+      return await this.subscribeOnce(session, payload);
+    } finally {
+      // The connection's first subscription answered (replay included) ends its handshake (WEBSOCKET_MAX_PENDING_HANDSHAKES).
+      session.handshakeDone();
+    }
+  }
+
+  private async subscribeOnce(session: LiveSession, payload: unknown): Promise<AckV1> {
     const request = SubscribeRequestV1.safeParse(payload);
     if (!request.success) return failure(invalid(request.error));
     const tenantId = session.principal.tenant_id;
