@@ -1,5 +1,5 @@
 import { type DeadLetterV1, type StreamDef, type StreamPayload, Streams, streamKey } from '@skreaver/contracts';
-import { Backoff, nowIso, sleep } from '@skreaver/util';
+import { Backoff, nowIso, sleep, untilAborted } from '@skreaver/util';
 import type { RedisClient } from './redis-connection';
 
 import { isRedisUnavailable } from './redis-errors';
@@ -100,6 +100,9 @@ export class ConsumerGroupRunner<D extends StreamDef> {
   private readonly maxDeliveries: number;
   private stopping = false;
   private abort = new AbortController();
+  // Aborted when stop() cuts the connection off: a client cut off between reconnect attempts never settles the
+  // commands it queued, and the loop must not wait for them.
+  private cut = new AbortController();
   private loop: Promise<void> | undefined;
   private inFlight: Promise<void> | undefined;
   private groupReady = false;
@@ -122,6 +125,7 @@ export class ConsumerGroupRunner<D extends StreamDef> {
     if (this.loop) return;
     this.stopping = false;
     this.abort = new AbortController();
+    this.cut = new AbortController();
     reopen(this.options.redis);
     await this.ensureGroup();
     // stop() was called while the group was being created.
@@ -145,6 +149,7 @@ export class ConsumerGroupRunner<D extends StreamDef> {
     let cutOff = false;
     const timer = setTimeout(() => {
       cutOff = true;
+      this.cut.abort();
       this.options.redis.disconnect();
     }, this.blockMs + STOP_MARGIN_MS);
     try {
@@ -161,25 +166,17 @@ export class ConsumerGroupRunner<D extends StreamDef> {
     let nextClaimAt = 0;
     while (!this.stopping) {
       try {
-        if (!this.groupReady) await this.ensureGroup();
+        if (!this.groupReady) await untilAborted(this.ensureGroup(), this.cut.signal);
         if (Date.now() >= nextClaimAt) {
-          await this.reclaim();
+          await untilAborted(this.reclaim(), this.cut.signal);
           nextClaimAt = Date.now() + Math.max(1, Math.floor(this.claimIdleMs / 2));
         }
         if (this.stopping) break;
         // Block no longer than the next claim is due, so reclaiming is not delayed by a quiet stream.
         const block = Math.max(1, Math.min(this.blockMs, nextClaimAt - Date.now()));
-        const reply = await this.options.redis.xreadgroup(
-          'GROUP',
-          this.options.group,
-          this.options.consumer,
-          'COUNT',
-          this.readCount,
-          'BLOCK',
-          block,
-          'STREAMS',
-          this.key,
-          '>',
+        const reply = await untilAborted(
+          this.options.redis.xreadgroup('GROUP', this.options.group, this.options.consumer, 'COUNT', this.readCount, 'BLOCK', block, 'STREAMS', this.key, '>'),
+          this.cut.signal,
         );
         backoff.reset();
         const entries = entriesOfReadReply(reply);

@@ -1,5 +1,5 @@
 import { type StreamDef, streamKey } from '@skreaver/contracts';
-import { Backoff, sleep } from '@skreaver/util';
+import { Backoff, sleep, untilAborted } from '@skreaver/util';
 import type { RedisClient } from './redis-connection';
 
 import { reopen, whenEnded } from './redis-lifecycle';
@@ -92,7 +92,8 @@ export class StreamTailer<D extends StreamDef> {
       try {
         if (this.cursor === '$') this.cursor = await this.currentLastId();
         markPositioned();
-        const reply = await redis.xread('COUNT', count, 'BLOCK', blockMs, 'STREAMS', this.key, this.cursor);
+        // stop() aborts as it disconnects: a client cut off between reconnect attempts never settles its queued read.
+        const reply = await untilAborted(redis.xread('COUNT', count, 'BLOCK', blockMs, 'STREAMS', this.key, this.cursor), this.abort.signal);
         backoff.reset();
         const raw = entriesOfReadReply(reply);
         if (raw.length === 0) continue;
@@ -127,7 +128,7 @@ export class StreamTailer<D extends StreamDef> {
 
   /** XREAD with `$` between two calls would miss entries appended in between; pin the position once instead. */
   private async currentLastId(): Promise<string> {
-    const [top] = await this.options.redis.xrevrange(this.key, '+', '-', 'COUNT', 1);
+    const [top] = await untilAborted(this.options.redis.xrevrange(this.key, '+', '-', 'COUNT', 1), this.abort.signal);
     return top ? top[0] : '0-0';
   }
 }

@@ -1,5 +1,5 @@
 import { type DeadLetterV1, type RunEventV1, Streams, streamKey } from '@skreaver/contracts';
-import { isolatedRedis, waitFor } from '@skreaver/testing';
+import { isolatedRedis, privateRedis, waitFor } from '@skreaver/testing';
 import type { RedisClient } from '../src';
 
 import {
@@ -269,6 +269,23 @@ describe(ConsumerGroupRunner.name, () => {
     await sut.stop();
     expect(finished).toBe(true);
     expect(await pendingCount()).toBe(0);
+  });
+
+  it('should stop while its connection waits to reconnect to a Redis that is down', async () => {
+    // Its queued read never settles once the client is cut off between reconnect attempts: stop must not wait for it.
+    const down = await privateRedis();
+    try {
+      const connection = createRedis(down.url, { connectionName: 'messaging-group-down', forBlocking: true });
+      connections.push(connection);
+      const sut = new ConsumerGroupRunner({ redis: connection, keyPrefix: prefix, stream: Streams.events, group: 'g', consumer: 'c1', handler: async () => undefined, blockMs: 100, deadLetterProducer: producer });
+      await sut.start();
+      await down.stop();
+      await waitFor(() => connection.status === 'reconnecting', { what: 'the connection waiting to reconnect' });
+      const stopped = await Promise.race([sut.stop().then(() => 'stopped'), new Promise((resolve) => setTimeout(resolve, 5_000, 'still stopping after 5 s'))]);
+      expect(stopped).toBe('stopped');
+    } finally {
+      await down.cleanup();
+    }
   });
 
   it('should recreate its group when the stream disappears', async () => {
