@@ -1,4 +1,5 @@
 import { JsonValue } from '@skreaver/contracts';
+import { untilAborted } from '@skreaver/util';
 
 import { ActivityStream } from './activity-stream';
 import type { AgentContext } from './agent-definition';
@@ -197,25 +198,6 @@ export class AgentRunner {
       clearTimeout(timer);
     }
   }
-}
-
-/** `promise`, or a rejection with the signal's reason as soon as it aborts (the agent may never notice). */
-function untilAborted<T>(promise: Promise<T>, signal: AbortSignal): Promise<T> {
-  return new Promise((resolve, reject) => {
-    const onAbort = () => reject(signal.reason);
-    if (signal.aborted) onAbort();
-    else signal.addEventListener('abort', onAbort, { once: true });
-    promise.then(
-      (value) => {
-        signal.removeEventListener('abort', onAbort);
-        resolve(value);
-      },
-      (error: unknown) => {
-        signal.removeEventListener('abort', onAbort);
-        reject(error);
-      },
-    );
-  });
 }
 
 /** The agent's result as JSON: `undefined` is `null`; anything JSON cannot carry fails the attempt for good. */
