@@ -9,8 +9,8 @@ import type { ServiceProcess, Stack } from '../support/stack';
 const GROUP = 'mesh-delivery';
 // Per backlog, and at most this many backlogs (the runs listed per agent stay within one page of 500).
 const MESSAGES = 1_000;
-const BACKLOGS = 3;
-const AGENTS = 8;
+const BACKLOGS = 5;
+const AGENTS = 16;
 
 // A coordinator delivers a read of mesh entries as one batch: their runs are committed in one transaction, then
 // logged, admitted, enqueued, and only then acked. Killed between the commit and the ack, it leaves entries pending
@@ -23,7 +23,7 @@ describe('mesh batch delivery when a coordinator is SIGKILLed between commit and
   const streamKey = () => `${stack.redis.prefix}:stream:mesh.messages.v1`;
 
   beforeAll(async () => {
-    stack = await startStack({ coordinators: 2, env: { SKREAVER_MESH_CLAIM_IDLE_MS: '500', RUN_LOCK_DURATION_MS: '2000', SKREAVER_RATE_LIMIT_PER_SUBJECT: '0', SKREAVER_RATE_LIMIT_PER_IP: '0' } });
+    stack = await startStack({ coordinators: 2, env: { SKREAVER_MESH_CLAIM_IDLE_MS: '2000', RUN_LOCK_DURATION_MS: '2000', SKREAVER_RATE_LIMIT_PER_SUBJECT: '0', SKREAVER_RATE_LIMIT_PER_IP: '0' } });
     redis = new Redis(stack.redis.url);
   }, 60_000);
 
@@ -37,7 +37,22 @@ describe('mesh batch delivery when a coordinator is SIGKILLed between commit and
     return lists.flat().filter((run) => run.source === 'mesh');
   }
 
+  /** The tenant's newest 1,000 runs (two pages): what a frozen coordinator's batch just committed is among them. */
+  async function recentRuns(): Promise<Run[]> {
+    const first = (await api<{ items: Run[]; next_cursor?: string | null }>('GET', '/runs?limit=500')).body;
+    if (!first.next_cursor) return first.items;
+    const second = (await api<{ items: Run[] }>('GET', `/runs?limit=500&cursor=${first.next_cursor}`)).body;
+    return [...first.items, ...second.items];
+  }
+
   const messageIdOf = (run: Run) => (run.input as { mesh: { message_id: string } }).mesh.message_id;
+
+  /** Whether the group has read every entry of the stream and acked them all (one XINFO, cheap enough to poll). */
+  async function backlogDone(): Promise<boolean> {
+    const groups = (await redis.xinfo('GROUPS', streamKey())) as unknown[][];
+    const group = groups.map((fields) => Object.fromEntries(fields.flatMap((value, i) => (i % 2 === 0 ? [[String(value), fields[i + 1]]] : [])))).find((g) => g['name'] === GROUP);
+    return group !== undefined && Number(group['lag']) === 0 && Number(group['pending']) === 0;
+  }
 
   it('should turn every accepted message into exactly one run', async () => {
     const targets: Agent[] = [];
@@ -72,11 +87,13 @@ describe('mesh batch delivery when a coordinator is SIGKILLed between commit and
     let heldByVictim = 0;
     for (let round = 0; committedButPending < 2 && round < BACKLOGS; round += 1) {
       await appendBacklog();
-      for (let attempt = 0; committedButPending < 2 && attempt < 300; attempt++) {
+      const until = Date.now() + 30_000;
+      while (committedButPending < 2 && Date.now() < until) {
         const pending = (await redis.xpending(streamKey(), GROUP, '-', '+', 1_000, victimConsumer)) as [string, string, number, number][];
         if (pending.length === 0) {
-          if ((await meshRuns(targets)).length >= sent) break;
-          await new Promise((resolve) => setTimeout(resolve, 2));
+          // Polled between two batches of the victim: a slow check here (listing runs over HTTP) let whole windows
+          // pass unseen once batches got faster.
+          if (await backlogDone()) break;
           continue;
         }
         victim.child.kill('SIGSTOP');
@@ -87,10 +104,16 @@ describe('mesh batch delivery when a coordinator is SIGKILLed between commit and
           const data = entry?.[1][1];
           if (data) heldMessages.add((JSON.parse(data) as { id: string }).id);
         }
-        const runs = await meshRuns(targets);
+        // One cheap look while it is frozen: a slow one (every agent's runs) kept it stopped past the claim idle time.
+        const runs = (await recentRuns()).filter((run) => run.source === 'mesh');
         committedButPending = runs.filter((run) => heldMessages.has(messageIdOf(run))).length;
         heldByVictim = held.length;
-        if (committedButPending < 2) victim.child.kill('SIGCONT');
+        if (committedButPending < 2) {
+          victim.child.kill('SIGCONT');
+          // Caught before its commit (or after its ack): let it run on for a random moment, so the next stop samples
+          // another point of its batch instead of freezing it again at once where it was.
+          await new Promise((resolve) => setTimeout(resolve, Math.random() * 20));
+        }
       }
     }
     // At least two: the victim died inside a batch, not in a one-by-one redelivery.
