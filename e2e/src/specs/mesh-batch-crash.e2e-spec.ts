@@ -1,3 +1,4 @@
+import { Streams, streamKey } from '@skreaver/contracts';
 import type { Agent, Run } from '@skreaver/contracts';
 import { waitFor } from '@skreaver/testing';
 import Redis from 'ioredis';
@@ -20,7 +21,7 @@ describe('mesh batch delivery when a coordinator is SIGKILLed between commit and
   let stack: Stack;
   let redis: Redis;
   const api = <T = Record<string, unknown>>(method: string, path: string, body?: unknown) => call<T>(stack.api.url, method, path, body);
-  const streamKey = () => `${stack.redis.prefix}:stream:mesh.messages.v1`;
+  const meshKey = () => streamKey(Streams.meshMessages, stack.redis.prefix);
 
   beforeAll(async () => {
     stack = await startStack({ coordinators: 2, env: { SKREAVER_MESH_CLAIM_IDLE_MS: '2000', RUN_LOCK_DURATION_MS: '2000', SKREAVER_RATE_LIMIT_PER_SUBJECT: '0', SKREAVER_RATE_LIMIT_PER_IP: '0' } });
@@ -49,7 +50,7 @@ describe('mesh batch delivery when a coordinator is SIGKILLed between commit and
 
   /** Whether the group has read every entry of the stream and acked them all (one XINFO, cheap enough to poll). */
   async function backlogDone(): Promise<boolean> {
-    const groups = (await redis.xinfo('GROUPS', streamKey())) as unknown[][];
+    const groups = (await redis.xinfo('GROUPS', meshKey())) as unknown[][];
     const group = groups.map((fields) => Object.fromEntries(fields.flatMap((value, i) => (i % 2 === 0 ? [[String(value), fields[i + 1]]] : [])))).find((g) => g['name'] === GROUP);
     return group !== undefined && Number(group['lag']) === 0 && Number(group['pending']) === 0;
   }
@@ -76,7 +77,7 @@ describe('mesh batch delivery when a coordinator is SIGKILLed between commit and
       for (let n = 0; n < MESSAGES; n += 1, sent += 1) {
         const target = targets[sent % targets.length] as Agent;
         const envelope = { id: `c-${sent}`, tenant_id: target.tenant_id, from: 'key:e2e', kind: 'n', payload: { n: sent }, ts: new Date().toISOString(), to: target.id };
-        pipeline.xadd(streamKey(), '*', 'data', JSON.stringify(envelope));
+        pipeline.xadd(meshKey(), '*', 'data', JSON.stringify(envelope));
       }
       await pipeline.exec();
     };
@@ -89,7 +90,7 @@ describe('mesh batch delivery when a coordinator is SIGKILLed between commit and
       await appendBacklog();
       const until = Date.now() + 30_000;
       while (committedButPending < 2 && Date.now() < until) {
-        const pending = (await redis.xpending(streamKey(), GROUP, '-', '+', 1_000, victimConsumer)) as [string, string, number, number][];
+        const pending = (await redis.xpending(meshKey(), GROUP, '-', '+', 1_000, victimConsumer)) as [string, string, number, number][];
         if (pending.length === 0) {
           // Polled between two batches of the victim: a slow check here (listing runs over HTTP) let whole windows
           // pass unseen once batches got faster.
@@ -97,10 +98,10 @@ describe('mesh batch delivery when a coordinator is SIGKILLed between commit and
           continue;
         }
         victim.child.kill('SIGSTOP');
-        const held = (await redis.xpending(streamKey(), GROUP, '-', '+', 1_000, victimConsumer)) as [string, string, number, number][];
+        const held = (await redis.xpending(meshKey(), GROUP, '-', '+', 1_000, victimConsumer)) as [string, string, number, number][];
         const heldMessages = new Set<string>();
         for (const [id] of held) {
-          const [entry] = await redis.xrange(streamKey(), id, id);
+          const [entry] = await redis.xrange(meshKey(), id, id);
           const data = entry?.[1][1];
           if (data) heldMessages.add((JSON.parse(data) as { id: string }).id);
         }
@@ -133,7 +134,7 @@ describe('mesh batch delivery when a coordinator is SIGKILLed between commit and
     const ids = runs.map(messageIdOf).sort();
     expect(ids).toEqual(Array.from({ length: sent }, (_, n) => `c-${n}`).sort());
     expect(new Set(runs.map((run) => run.id)).size).toBe(sent);
-    await waitFor(async () => Number((await redis.xpending(streamKey(), GROUP))[0]) === 0 || undefined, {
+    await waitFor(async () => Number((await redis.xpending(meshKey(), GROUP))[0]) === 0 || undefined, {
       timeoutMs: 10_000,
       intervalMs: 100,
       what: 'no entry left pending',

@@ -1,5 +1,5 @@
 import { type DeadLetterV1, type RunEventV1, Streams, streamKey } from '@skreaver/contracts';
-import { isolatedRedis, privateRedis, waitFor } from '@skreaver/testing';
+import { isolatedRedis, waitFor } from '@skreaver/testing';
 import type { RedisClient } from '../src';
 
 import {
@@ -10,7 +10,7 @@ import {
   StreamProducer,
   StreamReader,
 } from '../src';
-import { closeAll, runQueuedEvent } from './fixtures';
+import { closeAll, runQueuedEvent, stopWhileRedisIsDown } from './fixtures';
 
 const isolated = isolatedRedis('messaging-consumer-group');
 type Events = typeof Streams.events;
@@ -273,19 +273,12 @@ describe(ConsumerGroupRunner.name, () => {
 
   it('should stop while its connection waits to reconnect to a Redis that is down', async () => {
     // Its queued read never settles once the client is cut off between reconnect attempts: stop must not wait for it.
-    const down = await privateRedis();
-    try {
-      const connection = createRedis(down.url, { connectionName: 'messaging-group-down', forBlocking: true });
-      connections.push(connection);
-      const sut = new ConsumerGroupRunner({ redis: connection, keyPrefix: prefix, stream: Streams.events, group: 'g', consumer: 'c1', handler: async () => undefined, blockMs: 100, deadLetterProducer: producer });
-      await sut.start();
-      await down.stop();
-      await waitFor(() => connection.status === 'reconnecting', { what: 'the connection waiting to reconnect' });
-      const stopped = await Promise.race([sut.stop().then(() => 'stopped'), new Promise((resolve) => setTimeout(resolve, 5_000, 'still stopping after 5 s'))]);
-      expect(stopped).toBe('stopped');
-    } finally {
-      await down.cleanup();
-    }
+    const stopped = await stopWhileRedisIsDown(
+      (connection) =>
+        new ConsumerGroupRunner({ redis: connection, keyPrefix: prefix, stream: Streams.events, group: 'g', consumer: 'c1', handler: async () => undefined, blockMs: 100, deadLetterProducer: producer }),
+      connections,
+    );
+    expect(stopped).toBe('stopped');
   });
 
   it('should recreate its group when the stream disappears', async () => {

@@ -1,5 +1,8 @@
 import { type RunEventOf, runEventId } from '@skreaver/contracts';
+import { privateRedis, waitFor } from '@skreaver/testing';
 import { newId, nowIso } from '@skreaver/util';
+
+import { createRedis } from '../src';
 import type { RedisClient } from '../src';
 
 /** A valid `run.queued` event of run `runId` at position `seq`. */
@@ -24,4 +27,27 @@ export async function closeAll(...connections: RedisClient[]): Promise<void> {
       await redis.quit().catch(() => redis.disconnect());
     }),
   );
+}
+
+/**
+ * Starts the reader `make` builds on a blocking connection to a private Redis, stops that Redis, waits until the
+ * connection waits to reconnect (its read queued for resending), then stops the reader: resolves 'stopped', or
+ * 'still stopping after 5 s' when stop() waited for a read that never settles. The connection goes to `connections`.
+ */
+export async function stopWhileRedisIsDown(
+  make: (redis: RedisClient) => { start(): Promise<void>; stop(): Promise<void> },
+  connections: RedisClient[],
+): Promise<string> {
+  const down = await privateRedis();
+  try {
+    const connection = createRedis(down.url, { connectionName: 'messaging-reader-down', forBlocking: true });
+    connections.push(connection);
+    const reader = make(connection);
+    await reader.start();
+    await down.stop();
+    await waitFor(() => connection.status === 'reconnecting', { what: 'the connection waiting to reconnect' });
+    return await Promise.race([reader.stop().then(() => 'stopped'), new Promise<string>((resolve) => setTimeout(resolve, 5_000, 'still stopping after 5 s'))]);
+  } finally {
+    await down.cleanup();
+  }
 }

@@ -1,9 +1,9 @@
 import { type RunEventV1, Streams, streamKey } from '@skreaver/contracts';
-import { isolatedRedis, privateRedis, waitFor } from '@skreaver/testing';
+import { isolatedRedis, waitFor } from '@skreaver/testing';
 import type { RedisClient } from '../src';
 
 import { createRedis, StreamProducer, StreamTailer, type StreamTailerOptions } from '../src';
-import { closeAll, runQueuedEvent } from './fixtures';
+import { closeAll, runQueuedEvent, stopWhileRedisIsDown } from './fixtures';
 
 const isolated = isolatedRedis('messaging-tailer');
 
@@ -126,20 +126,11 @@ describe(StreamTailer.name, () => {
   it('should stop while its connection waits to reconnect to a Redis that is down', async () => {
     // ioredis keeps a read queued while it waits to reconnect, and disconnect() then settles nothing: a stop that
     // waited for that read hung graceful shutdowns after a Redis outage (seen as a 60 s close in agent-api's tests).
-    const down = await privateRedis();
-    try {
-      const connection = createRedis(down.url, { connectionName: 'messaging-tailer-down', forBlocking: true });
-      connections.push(connection);
-      const sut = new StreamTailer({ redis: connection, keyPrefix: prefix, stream: Streams.events, blockMs: 200, onEntries: () => undefined });
-      await sut.start();
-      await down.stop();
-      // The blocked read is kept for resending (blocking connections wait for Redis to come back).
-      await waitFor(() => connection.status === 'reconnecting', { what: 'the connection waiting to reconnect' });
-      const stopped = await Promise.race([sut.stop().then(() => 'stopped'), new Promise((resolve) => setTimeout(resolve, 5_000, 'still stopping after 5 s'))]);
-      expect(stopped).toBe('stopped');
-    } finally {
-      await down.cleanup();
-    }
+    const stopped = await stopWhileRedisIsDown(
+      (connection) => new StreamTailer({ redis: connection, keyPrefix: prefix, stream: Streams.events, blockMs: 200, onEntries: () => undefined }),
+      connections,
+    );
+    expect(stopped).toBe('stopped');
   });
 
   it('should keep delivering after its connection is killed', async () => {
