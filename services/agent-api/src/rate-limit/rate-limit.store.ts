@@ -1,6 +1,5 @@
-import { createHash } from 'node:crypto';
 
-import { type RedisClient, createRedis } from '@skreaver/messaging';
+import { type RedisClient, RedisScript, createRedis } from '@skreaver/messaging';
 
 /** One bucket after counting a request against it. */
 export interface RateLimitState {
@@ -43,10 +42,9 @@ local now = tonumber(time[1]) * 1000000 + tonumber(time[2])
 `;
 
 // KEYS[1] bucket; ARGV[1] limit; ARGV[2] window in ms. Returns {allowed 0|1, remaining, reset ms, retry-after ms}.
-const GCRA = `${GCRA_FUNCTION}
+const GCRA = new RedisScript(`${GCRA_FUNCTION}
 return gcra(KEYS[1], tonumber(ARGV[1]), tonumber(ARGV[2]), now)
-`;
-const GCRA_SHA = createHash('sha1').update(GCRA).digest('hex');
+`);
 
 // The whole admission of a request with an access token, in one round trip and in the order agent-api checks it
 // one by one (see `admit`): the address bucket; then the token's denylist entries (TokenDenylist's keys); then, only
@@ -55,7 +53,7 @@ const GCRA_SHA = createHash('sha1').update(GCRA).digest('hex');
 // limited), window ms, the token's iat, subject limit (0: not limited).
 // Returns {step, address verdict (4), denied 0|1, tenant cut-off, subject cut-off, subject verdict (4)}, where step is
 // 0 when the address limit refused, 1 when the token is revoked, 2 when the subject was counted (or is not limited).
-const ADMIT = `${GCRA_FUNCTION}
+const ADMIT = new RedisScript(`${GCRA_FUNCTION}
 local window = tonumber(ARGV[2])
 local ip = {1, 0, 0, 0}
 if tonumber(ARGV[1]) > 0 then
@@ -72,8 +70,7 @@ end
 local subject = {1, 0, 0, 0}
 if tonumber(ARGV[4]) > 0 then subject = gcra(KEYS[5], tonumber(ARGV[4]), window, now) end
 return {2, ip[1], ip[2], ip[3], ip[4], denied, cuts[2], cuts[3], subject[1], subject[2], subject[3], subject[4]}
-`;
-const ADMIT_SHA = createHash('sha1').update(ADMIT).digest('hex');
+`);
 
 /** A bucket to count a request against in `admit`: its id and limit (0: not limited, not counted). */
 export interface AdmissionBucket {
@@ -133,7 +130,7 @@ export class RateLimitStore {
    * @throws Error when Redis cannot be reached or answers something unexpected.
    */
   async take(scope: RateLimitScope, id: string, limit: number, windowMs: number): Promise<RateLimitState> {
-    const reply = await this.evaluate(GCRA, GCRA_SHA, [this.bucketKey(scope, id)], [String(limit), String(windowMs)]);
+    const reply = await GCRA.run(this.redis, [this.bucketKey(scope, id)], [String(limit), String(windowMs)]);
     return stateOf(reply, limit);
   }
 
@@ -154,7 +151,7 @@ export class RateLimitStore {
     if (!this.admitsInOneTrip) throw new Error('one-trip admission needs a single Redis (its keys span hash slots)');
     const keys = [this.bucketKey('ip', check.ip.id), ...check.revocationKeys, this.bucketKey('subject', check.subject.id)];
     const args = [String(check.ip.limit), String(check.windowMs), String(check.issuedAt), String(check.subject.limit)];
-    const reply = await this.evaluate(ADMIT, ADMIT_SHA, keys, args);
+    const reply = await ADMIT.run(this.redis, keys, args);
     if (!Array.isArray(reply) || typeof reply[0] !== 'number') throw new Error(`unexpected admission script reply: ${JSON.stringify(reply)}`);
     const state: AdmissionState = {};
     if (check.ip.limit > 0) state.ip = stateOf(reply.slice(1, 5), check.ip.limit);
@@ -186,16 +183,6 @@ export class RateLimitStore {
   /** The key of a bucket: the braces are the Redis Cluster hash tag, so each bucket lives in one slot. */
   private bucketKey(scope: RateLimitScope, id: string): string {
     return `${this.keyPrefix}:ratelimit:{${scope}:${id}}`;
-  }
-
-  private async evaluate(script: string, sha: string, keys: string[], args: string[]): Promise<unknown> {
-    try {
-      return await this.redis.evalsha(sha, keys.length, ...keys, ...args);
-    } catch (error) {
-      // After a Redis restart (or on a new replica of it) the script cache is empty: send the script itself once.
-      if (error instanceof Error && error.message.startsWith('NOSCRIPT')) return this.redis.eval(script, keys.length, ...keys, ...args);
-      throw error;
-    }
   }
 }
 
