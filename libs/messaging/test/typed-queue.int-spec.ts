@@ -176,6 +176,9 @@ describe(TypedQueue.name, () => {
     const done: string[] = [];
     worker(async (_data, job) => {
       done.push(job.id);
+      // BullMQ ranks completed jobs by their finish time in ms and breaks ties by job id: two jobs finished in the
+      // same ms would be kept by id, not by order, so each job outlasts a clock tick.
+      await new Promise((resolve) => setTimeout(resolve, 3));
       return 'ok';
     });
     await waitFor(async () => done.length === 5 && (await sut.counts()).completed === 2 && (await sut.standing(done[4] as string)) === 'completed', {
