@@ -14,8 +14,8 @@ const SERVICES: ServiceName[] = ['agent-api', 'ws-gateway', 'mesh-coordinator'];
 /** Echo runs per second: each appends three events (queued, started, completed), so 340 make ~1,000 events/s. */
 const RUNS_PER_SECOND = Number(process.env['SOAK_RUNS_PER_SECOND'] ?? 340);
 /**
- * How long a finished run's Redis log lives in the soak. The default (`RUN_EVENTS_TTL_SECONDS`, one day) would make
- * Redis grow for a whole day before the first log expires; a short one shows within minutes whether memory levels off
+ * How long a finished run's Redis log lives in the soak. The default (`RUN_EVENTS_TTL_SECONDS`, one hour) would make
+ * Redis grow for an hour before the first log expires; a short one shows within minutes whether memory levels off
  * once logs expire as fast as they are written. The estimate gives what the default costs at the target rate.
  */
 const EVENTS_TTL_SECONDS = 60;
@@ -348,7 +348,7 @@ export const soakScenario: Scenario = {
       const withHour = defaults(3_600);
       const withDay = defaults(86_400);
       context.note(
-        `steady-state estimate at the target ${RUNS_PER_SECOND} runs/s with the default stream cap (100,000) and job retention (1,000): ${mb(withHour.total)} with RUN_EVENTS_TTL_SECONDS=3600 (${Object.entries(withHour.parts).map(([part, bytes]) => `${part} ${mb(bytes)}`).join(', ')}); ${mb(withDay.total)} with the default of one day`,
+        `steady-state estimate at the target ${RUNS_PER_SECOND} runs/s with the default stream cap (100,000) and job retention (1,000): ${mb(withHour.total)} with the default RUN_EVENTS_TTL_SECONDS=3600 (${Object.entries(withHour.parts).map(([part, bytes]) => `${part} ${mb(bytes)}`).join(', ')}); ${mb(withDay.total)} with a day`,
       );
       context.note(`samples every ${everyS} s for ${durationS} s; RUN_EVENTS_TTL_SECONDS=${EVENTS_TTL_SECONDS}, SKREAVER_EVENTS_STREAM_MAXLEN=${STREAM_MAXLEN}, RUN_WORKER_CONCURRENCY=64, one replica of each service, SQLite, Redis on loopback`);
     } finally {

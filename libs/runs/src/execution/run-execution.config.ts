@@ -64,8 +64,9 @@ export const runLifecycleEnv = {
 export const runExecutionEnv = {
   ...agentMemoryEnv,
   RUN_WORKER_CONCURRENCY: envInt(16, 1, 1_000).describe('Runs one process executes at once.'),
-  RUN_EVENTS_TTL_SECONDS: envInt(86_400, 1, 31_536_000).describe(
-    'How long a finished run\'s event log stays in Redis after it is archived to the database.',
+  // An hour, not a day: the archive serves an expired log's replays, and a day of logs is ~80 GB at 200 runs/s.
+  RUN_EVENTS_TTL_SECONDS: envInt(3_600, 1, 31_536_000).describe(
+    'How long a finished run\'s event log stays in Redis after it is archived to the database; replays of older runs read the archive.',
   ),
   RUN_DIRECT_LEASE_MS: envInt(10_000, 1_000, 3_600_000).describe(
     'Direct mode: how long a run an agent-api executes stays claimed by it without renewal (renewed every third of it). Open runs whose process died (SIGKILL, crash) are resumed by a direct-mode agent-api (the restarted one, or another on the same database and Redis) within about twice this, replaying their journals.',
