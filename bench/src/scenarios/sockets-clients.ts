@@ -36,7 +36,7 @@ const clients: Client[] = [];
 const loopDelay = monitorEventLoopDelay({ resolution: 10 });
 let rearmUrl: string | undefined;
 let token = '';
-const stats: SocketsStats = { open: 0, withEvents: 0, events: 0, down: 0, resumed: 0, retries: 0, busy: 0, connectBusy: 0, resumeDelaysMs: [], resumeStages: [] };
+const stats: SocketsStats = { open: 0, withEvents: 0, events: 0, down: 0, resumed: 0, retries: 0, busy: 0, connectBusy: 0, resumeDelaysMs: [], resumeStages: [], failedAttempts: {} };
 
 function backoffMs(failures: number, initialMs = BACKOFF_INITIAL_MS, maxMs = BACKOFF_MAX_MS): number {
   return Math.round(Math.random() * Math.min(maxMs, initialMs * 2 ** Math.min(failures, 30)));
@@ -134,6 +134,9 @@ async function resume(client: Client, url: string): Promise<void> {
       stats.retries += 1;
       const reason = error instanceof Error ? error.message : String(error);
       stats.firstRetryReason ??= reason;
+      const reached = trace.connected ? 'socket.io connect' : trace.open ? 'engine.io open' : trace.upgraded ? 'HTTP 101' : trace.tcp ? 'TCP' : 'nothing';
+      const key = `${reason} after ${reached}`;
+      stats.failedAttempts[key] = (stats.failedAttempts[key] ?? 0) + 1;
       if (BUSY_CODES.has(reason)) {
         busy += 1;
         stats.busy += 1;
@@ -197,7 +200,7 @@ function currentStats(): SocketsStats {
     events += client.received.length;
   }
   const loop = { loopDelayP99Ms: loopDelay.percentile(99) / 1e6, loopDelayMaxMs: loopDelay.max / 1e6 };
-  return { ...stats, ...loop, open, withEvents, events, resumeDelaysMs: [...stats.resumeDelaysMs], resumeStages: [...stats.resumeStages] };
+  return { ...stats, ...loop, open, withEvents, events, resumeDelaysMs: [...stats.resumeDelaysMs], resumeStages: [...stats.resumeStages], failedAttempts: { ...stats.failedAttempts } };
 }
 
 function verify(expected: Record<string, string[]>): SocketsVerdict {

@@ -42,6 +42,8 @@ export interface SocketsStats {
   /** The client process's event-loop delay since `arm` (its own callbacks run this late), ms. */
   loopDelayP99Ms?: number;
   loopDelayMaxMs?: number;
+  /** Failed reconnect attempts by reason and the last stage they reached (e.g. `connect timeout after TCP`). */
+  failedAttempts: Record<string, number>;
   /** One per resumed socket: when each stage of its successful reconnect was reached. */
   resumeStages: ResumeStages[];
 }

@@ -51,6 +51,8 @@ export class ListenQueueSampler {
 
   start(intervalMs = 200): void {
     this.timer = setInterval(() => this.sample(), intervalMs);
+    // A failed storm must not keep the bench process alive.
+    this.timer.unref();
   }
 
   stop(): void {
