@@ -3,11 +3,13 @@
 // armed, reconnects a dropped client and resumes it after its last event the way the SDK does (own reconnection,
 // backoff with full jitter from 100 ms to 2 s, `after` = the last event id). Several of these processes share the
 // load because one process may hold at most `ulimit -n` descriptors.
+import { monitorEventLoopDelay } from 'node:perf_hooks';
+
 import { AGENTS_NAMESPACE } from '@skreaver/contracts';
 import { io } from 'socket.io-client';
 import type { Socket } from 'socket.io-client';
 
-import type { SocketsCommand, SocketsReply, SocketsStats, SocketsVerdict } from './sockets-protocol';
+import type { ResumeStages, SocketsCommand, SocketsReply, SocketsStats, SocketsVerdict } from './sockets-protocol';
 
 const CONNECT_TIMEOUT_MS = 20_000;
 const ACK_TIMEOUT_MS = 20_000;
@@ -29,16 +31,43 @@ interface Client {
 }
 
 const clients: Client[] = [];
+// This process's own event-loop delay from `arm` on: thousands of sockets in one process delay their own callbacks,
+// which the stage timestamps then include (an SDK client holds one socket).
+const loopDelay = monitorEventLoopDelay({ resolution: 10 });
 let rearmUrl: string | undefined;
 let token = '';
-const stats: SocketsStats = { open: 0, withEvents: 0, events: 0, down: 0, resumed: 0, retries: 0, busy: 0, connectBusy: 0, resumeDelaysMs: [] };
+const stats: SocketsStats = { open: 0, withEvents: 0, events: 0, down: 0, resumed: 0, retries: 0, busy: 0, connectBusy: 0, resumeDelaysMs: [], resumeStages: [], failedAttempts: {} };
 
 function backoffMs(failures: number, initialMs = BACKOFF_INITIAL_MS, maxMs = BACKOFF_MAX_MS): number {
   return Math.round(Math.random() * Math.min(maxMs, initialMs * 2 ** Math.min(failures, 30)));
 }
 
+/** When an attempt reached each stage (Date.now); 0: not reached. */
+type AttemptTrace = Pick<ResumeStages, 'attempt' | 'tcp' | 'upgraded' | 'open' | 'connected' | 'resumed'>;
+
+// What of socket.io-client's internals the trace reads: the engine.io socket, its transport's `ws` WebSocket and
+// that WebSocket's HTTP request (all created synchronously by `io()`).
+interface TracedInternals {
+  engine?: {
+    once(event: 'open', listener: () => void): void;
+    transport?: { ws?: { once(event: 'upgrade', listener: () => void): void; _req?: { once(event: 'socket', listener: (socket: NodeJS.EventEmitter & { connecting?: boolean }) => void): void } } };
+  };
+}
+
+/** Records in `trace` when the TCP connect, the HTTP upgrade and engine.io's open of `socket` happen. */
+function traceStages(socket: Socket, trace: AttemptTrace): void {
+  const engine = (socket.io as unknown as TracedInternals).engine;
+  const ws = engine?.transport?.ws;
+  ws?._req?.once('socket', (tcp) => {
+    if (tcp.connecting === false) trace.tcp = Date.now();
+    else tcp.once('connect', () => (trace.tcp = Date.now()));
+  });
+  ws?.once('upgrade', () => (trace.upgraded = Date.now()));
+  engine?.once('open', () => (trace.open = Date.now()));
+}
+
 /** Opens one socket.io connection for `client` and subscribes it (after its last event when it has one). */
-async function open(client: Client, url: string): Promise<void> {
+async function open(client: Client, url: string, trace?: AttemptTrace): Promise<void> {
   const socket = io(`${url}${AGENTS_NAMESPACE}`, {
     transports: ['websocket'],
     reconnection: false,
@@ -46,12 +75,14 @@ async function open(client: Client, url: string): Promise<void> {
     auth: { token },
     localAddress: client.localAddress,
   } as Parameters<typeof io>[1]);
+  if (trace) traceStages(socket, trace);
   socket.on('event', (event: { id: string }) => client.received.push(event.id));
   try {
     await new Promise<void>((resolve, reject) => {
       const timer = setTimeout(() => reject(new Error('connect timeout')), CONNECT_TIMEOUT_MS);
       socket.once('connect', () => {
         clearTimeout(timer);
+        if (trace) trace.connected = Date.now();
         resolve();
       });
       socket.once('connect_error', (error: Error) => {
@@ -65,6 +96,7 @@ async function open(client: Client, url: string): Promise<void> {
       error?: { code?: string };
     };
     if (!ack.ok) throw new Error(`subscribe refused: ${ack.error?.code ?? JSON.stringify(ack)}`);
+    if (trace) trace.resumed = Date.now();
   } catch (error) {
     socket.removeAllListeners();
     socket.close();
@@ -84,20 +116,27 @@ async function resume(client: Client, url: string): Promise<void> {
   stats.firstDropAt ??= client.droppedAt;
   stats.down += 1;
   let busy = 0;
-  for (let failures = 0; !client.closed; ) {
+  let firstAttempt = 0;
+  for (let failures = 0, attempts = 1; !client.closed; attempts += 1) {
     await new Promise((resolve) => setTimeout(resolve, busy > 0 ? backoffMs(busy - 1, BUSY_INITIAL_MS, BUSY_MAX_MS) : backoffMs(failures)));
+    const trace: AttemptTrace = { attempt: Date.now(), tcp: 0, upgraded: 0, open: 0, connected: 0, resumed: 0 };
+    firstAttempt ||= trace.attempt;
     try {
-      await open(client, url);
+      await open(client, url, trace);
       const now = Date.now();
       stats.down -= 1;
       stats.resumed += 1;
       stats.lastResumeAt = Math.max(stats.lastResumeAt ?? 0, now);
       stats.resumeDelaysMs.push(now - client.droppedAt);
+      stats.resumeStages.push({ dropped: client.droppedAt, firstAttempt, attempts, ...trace });
       return;
     } catch (error) {
       stats.retries += 1;
       const reason = error instanceof Error ? error.message : String(error);
       stats.firstRetryReason ??= reason;
+      const reached = trace.connected ? 'socket.io connect' : trace.open ? 'engine.io open' : trace.upgraded ? 'HTTP 101' : trace.tcp ? 'TCP' : 'nothing';
+      const key = `${reason} after ${reached}`;
+      stats.failedAttempts[key] = (stats.failedAttempts[key] ?? 0) + 1;
       if (BUSY_CODES.has(reason)) {
         busy += 1;
         stats.busy += 1;
@@ -160,7 +199,8 @@ function currentStats(): SocketsStats {
     if (client.received.length > 0) withEvents += 1;
     events += client.received.length;
   }
-  return { ...stats, open, withEvents, events, resumeDelaysMs: [...stats.resumeDelaysMs] };
+  const loop = { loopDelayP99Ms: loopDelay.percentile(99) / 1e6, loopDelayMaxMs: loopDelay.max / 1e6 };
+  return { ...stats, ...loop, open, withEvents, events, resumeDelaysMs: [...stats.resumeDelaysMs], resumeStages: [...stats.resumeStages], failedAttempts: { ...stats.failedAttempts } };
 }
 
 function verify(expected: Record<string, string[]>): SocketsVerdict {
@@ -198,6 +238,8 @@ async function handle(command: SocketsCommand): Promise<SocketsReply> {
       return { done: 'stats', stats: currentStats() };
     case 'arm':
       rearmUrl = command.url;
+      loopDelay.reset();
+      loopDelay.enable();
       return { done: 'arm' };
     case 'close-all':
       for (const client of clients) {

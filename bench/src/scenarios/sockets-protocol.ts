@@ -39,6 +39,32 @@ export interface SocketsStats {
   firstDropAt?: number;
   lastResumeAt?: number;
   resumeDelaysMs: number[];
+  /** The client process's event-loop delay since `arm` (its own callbacks run this late), ms. */
+  loopDelayP99Ms?: number;
+  loopDelayMaxMs?: number;
+  /** Failed reconnect attempts by reason and the last stage they reached (e.g. `connect timeout after TCP`). */
+  failedAttempts: Record<string, number>;
+  /** One per resumed socket: when each stage of its successful reconnect was reached. */
+  resumeStages: ResumeStages[];
+}
+
+/**
+ * Wall-clock ms (Date.now) at which a dropped socket reached each stage of the reconnect that resumed it, to find where
+ * a storm's time goes. `tcp`: TCP connected to the edge; `upgraded`: HTTP 101 (the edge reached a replica and the
+ * replica answered the upgrade); `open`: engine.io's handshake packet; `connected`: socket.io connect (credential
+ * accepted); `resumed`: the subscribe with `after` acknowledged.
+ */
+export interface ResumeStages {
+  dropped: number;
+  firstAttempt: number;
+  /** Attempts until the one that resumed (1: the first did). */
+  attempts: number;
+  attempt: number;
+  tcp: number;
+  upgraded: number;
+  open: number;
+  connected: number;
+  resumed: number;
 }
 
 export interface SocketsVerdict {

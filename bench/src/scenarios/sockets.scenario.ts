@@ -8,9 +8,12 @@ import { RawChild } from '../support/raw-child';
 import { ceiling, versus } from '../support/results';
 import type { Scenario, ScenarioContext } from '../support/results';
 import { percentile } from '../support/stats';
+import { tcpCounters, tcpCountersSince } from '../support/tcp-counters';
+import type { TcpCounters } from '../support/tcp-counters';
 import { sleep, waitUntil } from '../support/time';
 import { NginxEdge } from './sockets-edge';
 import type { SocketsCommand, SocketsReply, SocketsStats, SocketsVerdict } from './sockets-protocol';
+import { describeStages, ListenQueueSampler } from './sockets-storm-stages';
 
 /** Issue 18 "Many sockets": targets. */
 const ONE_REPLICA_SOCKETS = 10_000;
@@ -68,6 +71,15 @@ function hardNofile(): number {
   return Number(execFileSync('sh', ['-c', 'ulimit -Hn'], { encoding: 'utf8' }).trim());
 }
 
+/**
+ * `BENCH_SOCKETS_GATEWAY_ENV=NAME=value,…`: extra environment for the replicas behind the edge, to compare a setting
+ * with its default in the same minutes (e.g. `WEBSOCKET_LISTEN_BACKLOG=511`).
+ */
+function gatewayEnvOverrides(): Record<string, string> {
+  const pairs = (process.env['BENCH_SOCKETS_GATEWAY_ENV'] ?? '').split(',').filter(Boolean);
+  return Object.fromEntries(pairs.map((pair) => [pair.slice(0, pair.indexOf('=')), pair.slice(pair.indexOf('=') + 1)]));
+}
+
 async function createAgents(platform: Platform): Promise<string[]> {
   const ids: string[] = [];
   for (let i = 0; i < AGENTS; i += 1) ids.push(await platform.echoAgent());
@@ -105,7 +117,7 @@ async function oneReplica(context: ScenarioContext, platform: Platform, agentIds
 async function behindEdge(context: ScenarioContext, platform: Platform, agentIds: string[]): Promise<void> {
   const edgeTotal = context.quick ? EDGE_SOCKETS / 5 : EDGE_SOCKETS;
   const stormTotal = context.quick ? STORM_SOCKETS / 5 : STORM_SOCKETS;
-  const env = { WS_TRUST_PROXY_HOPS: '1' };
+  const env = { WS_TRUST_PROXY_HOPS: '1', ...gatewayEnvOverrides() };
   const [first, second] = [await platform.spawn('ws-gateway', env), await platform.spawn('ws-gateway', env)];
   const gateways = [first, second];
   await Promise.all(gateways.map((gateway) => gateway.waitReady()));
@@ -120,6 +132,7 @@ async function behindEdge(context: ScenarioContext, platform: Platform, agentIds
     workerConnections: nofile - 100,
   });
   context.note(`nginx edge: deploy/nginx ${edge.changes.join('; ')}`);
+  if (Object.keys(env).length > 1) context.note(`replicas behind the edge with ${JSON.stringify(env)}`);
   const localAddresses = Array.from({ length: CLIENT_NETWORKS }, (_, i) => `127.0.${i + 1}.1`);
   // The sockets that stay for the storm first, in their own processes, then the rest up to 20,000.
   const stormClients = await startClients(Math.ceil(stormTotal / SOCKETS_PER_PROCESS));
@@ -165,7 +178,31 @@ async function behindEdge(context: ScenarioContext, platform: Platform, agentIds
     const [before1, before2] = [await activeConnections(first), await activeConnections(second)];
     const [doomed, survivor, dropped] = before1 >= before2 ? [first, second, before1] : [second, first, before2];
     const survivorCpu = cpuMsOf(survivor.pid);
+    const queues = new ListenQueueSampler([edge.port, survivor.port]);
+    queues.start();
+    const tcpBefore = tcpCounters();
     const killedAt = Date.now();
+    // Where the storm's time went, also when it failed (printed and noted; numbers of a failed storm are partial).
+    let tcp: TcpCounters | undefined;
+    const describeStorm = (stats: readonly SocketsStats[]) => {
+      queues.stop();
+      tcp ??= tcpCountersSince(tcpBefore);
+      for (const line of describeStages(stats.flatMap((one) => one.resumeStages), killedAt)) {
+        context.note(line);
+        process.stdout.write(`    ${line}\n`);
+      }
+      const failed: Record<string, number> = {};
+      for (const one of stats) for (const [key, count] of Object.entries(one.failedAttempts)) failed[key] = (failed[key] ?? 0) + count;
+      const failedLine = `storm failed attempts by reason and last stage reached: ${Object.entries(failed).map(([key, count]) => `${key}: ${count}`).join('; ') || 'none'}`;
+      context.note(failedLine);
+      process.stdout.write(`    ${failedLine}\n`);
+      const loops = stats.map((one) => `p99 ${Math.round(one.loopDelayP99Ms ?? Number.NaN)} / max ${Math.round(one.loopDelayMaxMs ?? Number.NaN)}`);
+      context.note(`storm client processes' event-loop delay since armed, ms: ${loops.join('; ')}`);
+      process.stdout.write(`    client loop delay: ${loops.join('; ')}\n`);
+      const tcpLine = `storm TCP (whole host, kill → all resumed): ${tcp?.listenOverflows} accept-queue overflows, ${tcp?.listenDrops} listen drops, ${tcp?.synRetransmits} SYN retransmits; ${queues.describe({ [edge.port]: 'nginx', [survivor.port]: 'survivor' })}`;
+      context.note(tcpLine);
+      process.stdout.write(`    ${tcpLine}\n`);
+    };
     doomed.child.kill('SIGKILL');
     try {
       await waitUntil(
@@ -180,11 +217,13 @@ async function behindEdge(context: ScenarioContext, platform: Platform, agentIds
       );
     } catch (error) {
       const stats = await statsOf(stormClients);
+      describeStorm(stats);
       throw new Error(
         `${error instanceof Error ? error.message : String(error)}: ${dropped} dropped, ${sum(stats, 'resumed')} resumed, ${sum(stats, 'down')} down, ${sum(stats, 'retries')} failed attempts (first: ${stats.find((one) => one.firstRetryReason)?.firstRetryReason}); survivor: ${survivor.output.slice(-5).join(' | ')}`,
       );
     }
     const stormCpu = cpuMsOf(survivor.pid) - survivorCpu;
+    tcp = tcpCountersSince(tcpBefore);
     await sleep(3_000);
     posting = false;
     await poster;
@@ -200,6 +239,7 @@ async function behindEdge(context: ScenarioContext, platform: Platform, agentIds
     context.record(versus('storm: of which refused as busy at once (overloaded, max_connections)', 'attempts', null, sum(stats, 'busy')));
     context.note(`initial connects of the storm clients refused as busy and retried: ${sum(stats, 'connectBusy')}`);
     if (stats.some((one) => one.firstRetryReason)) context.note(`storm: first failed attempt: ${stats.find((one) => one.firstRetryReason)?.firstRetryReason}`);
+    describeStorm(stats);
     context.record(versus('storm: survivor CPU per resumed socket', 'ms', null, stormCpu / Math.max(1, sum(stats, 'resumed'))));
     context.record(versus('storm: survivor sockets after / RSS', 'MB', await activeConnections(survivor), rssOf(survivor.pid) / MB));
 
@@ -242,7 +282,12 @@ async function behindEdge(context: ScenarioContext, platform: Platform, agentIds
     context.record(ceiling('storm: events delivered twice', 'events', verdict.duplicates, 0));
     context.record(ceiling('storm: sockets with a run’s events out of order', 'sockets', verdict.socketsOutOfOrder, 0));
     context.record(ceiling('storm: events not of the socket’s agent', 'events', verdict.unexpected, 0));
-    const alerts = edge.log().split('\n').filter((line) => /\[(alert|crit|emerg)\]/.test(line));
+    const edgeLog = edge.log().split('\n');
+    // How nginx met the dead replica: each refused connect is retried on the survivor (proxy_next_upstream).
+    const refusedUpstream = edgeLog.filter((line) => line.includes('while connecting to upstream')).length;
+    const noLive = edgeLog.filter((line) => line.includes('no live upstreams')).length;
+    context.note(`storm: nginx logged ${refusedUpstream} failed connects to an upstream and ${noLive} "no live upstreams"`);
+    const alerts = edgeLog.filter((line) => /\[(alert|crit|emerg)\]/.test(line));
     if (alerts.length) context.note(`nginx: ${alerts.length} alerts, first: ${alerts[0]}`);
   } finally {
     posting = false;

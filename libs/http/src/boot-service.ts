@@ -24,6 +24,11 @@ export interface ServiceDefinition<C extends ServiceBootConfig> {
   bodyLimit?: (config: C) => number;
   /** Errors that mean a dependency is down (e.g. `redisOutage`, `databaseOutage`): 503 with their code, not 500. */
   dependencyOutages?: readonly DependencyOutage[];
+  /**
+   * The listen backlog, for a service that must take many connections at once (ws-gateway after a replica dies);
+   * Node's default (511) when absent.
+   */
+  listenBacklog?: (config: C) => number;
   /** Adapters that must be set before listening (e.g. the socket.io adapter). */
   configure?: (app: NestFastifyApplication, config: C) => void;
 }
@@ -40,7 +45,13 @@ export function bootService<C extends ServiceBootConfig>(definition: ServiceDefi
       dependencyOutages: definition.dependencyOutages,
     });
     definition.configure?.(app, config);
-    await listenWithGracefulShutdown(app, { port: config.PORT, host: config.HOST, shutdownTimeoutMs: config.SHUTDOWN_TIMEOUT_MS });
+    const backlog = definition.listenBacklog?.(config);
+    await listenWithGracefulShutdown(app, {
+      port: config.PORT,
+      host: config.HOST,
+      shutdownTimeoutMs: config.SHUTDOWN_TIMEOUT_MS,
+      ...(backlog === undefined ? {} : { backlog }),
+    });
   };
   start().catch((error: unknown) => {
     const message =

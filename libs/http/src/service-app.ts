@@ -127,6 +127,8 @@ export interface ListenOptions {
   port: number;
   host: string;
   shutdownTimeoutMs: number;
+  /** Connections the kernel queues before the app accepts them (capped by `net.core.somaxconn`); Node's default 511 when absent. */
+  backlog?: number;
 }
 
 /**
@@ -136,8 +138,8 @@ export interface ListenOptions {
 export async function listenWithGracefulShutdown(app: NestFastifyApplication, options: ListenOptions): Promise<void> {
   const logger = app.get(JsonLogger);
   const readiness = app.get(ReadinessService);
-  await app.listen({ port: options.port, host: options.host });
-  logger.write('info', 'Listening', { port: options.port, host: options.host }, 'bootstrap');
+  await app.listen({ port: options.port, host: options.host, ...(options.backlog === undefined ? {} : { backlog: options.backlog }) });
+  logger.write('info', 'Listening', { port: options.port, host: options.host, ...(options.backlog === undefined ? {} : { backlog: options.backlog }) }, 'bootstrap');
 
   let stopping = false;
   const stop = (signal: NodeJS.Signals) => {

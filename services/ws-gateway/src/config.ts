@@ -18,6 +18,9 @@ export const WsGatewayConfig = defineConfig({
   WEBSOCKET_MAX_PENDING_HANDSHAKES: envInt(256, 1, 1_000_000).describe(
     'Connections one replica handshakes at once (from connect through the credential check to the first subscription\'s ack, at most 10 s each); more are refused at once with `overloaded`, which clients retry after a backoff, so a reconnect storm queues no work for clients that have given up.',
   ),
+  WEBSOCKET_LISTEN_BACKLOG: envInt(4_096, 1, 65_535).describe(
+    'Connections the kernel queues for the gateway before it accepts them (the listen backlog; the kernel caps it at `net.core.somaxconn`, 4096 by default since Linux 5.4). When the replica beside a dead one takes over its clients at once, a full queue drops their connects, and each waits for a TCP retransmit (1 s, then 3, 7, 15 s after its start); Node\'s default of 511 made a 5,000-socket reconnect storm wait that way.',
+  ),
   WS_MAX_CONNECTIONS_PER_IP: envInt(100, 1, 1_000_000).describe(
     'Connections one client address may hold on a replica (socket.io: engine.io connections, joined or not); more are refused with `too_many_connections`.',
   ),

@@ -13,5 +13,6 @@ bootService({
   dependencyOutages: [redisOutage, databaseOutage],
   loadConfig: () => WsGatewayConfig.load(),
   module: (config, logger) => AppModule.forRoot(config, logger),
+  listenBacklog: (config) => config.WEBSOCKET_LISTEN_BACKLOG,
   configure: (app, config) => app.useWebSocketAdapter(new WsIoAdapter(app, config)),
 });
