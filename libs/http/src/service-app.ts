@@ -102,9 +102,11 @@ export async function createServiceApp(module: unknown, options: ServiceAppOptio
     const route = request.routeOptions.url ?? 'unmatched';
     const seconds = reply.elapsedTime / 1000;
     metrics.observe(request.method, route, reply.statusCode, seconds);
-    const quiet = QUIET_ROUTES.has(route) && reply.statusCode < 400;
+    const level = QUIET_ROUTES.has(route) && reply.statusCode < 400 ? 'debug' : 'info';
+    // The fields are built only for a line that is written (LOG_LEVEL=warn writes none).
+    if (!options.logger.isEnabled(level)) return done();
     options.logger.write(
-      quiet ? 'debug' : 'info',
+      level,
       'Request processed',
       {
         request_id: request.id,

@@ -1,5 +1,3 @@
-import type { ChainableCommander } from 'ioredis';
-
 import { type RedisClient, scanKeys } from './redis-connection';
 import { RedisScript } from './redis-script';
 
@@ -61,7 +59,7 @@ end
 return started
 `);
 
-/** The `Admission` an ADMIT reply stands for (`AgentRunSlots.admit`, or its reply on a pipeline from `admitNewIn`). */
+/** The `Admission` an ADMIT reply stands for (`AgentRunSlots.admit` and `admitNew`). */
 export function admissionOf(reply: unknown): Admission {
   const [outcome, ...rest] = reply as string[];
   if (outcome === 'start') return { outcome };
@@ -90,11 +88,12 @@ export class AgentRunSlots {
   }
 
   /**
-   * Queues the admission of a run created just now on `pipeline` (one of this connection), for one round trip with
-   * other commands; `admissionOf` reads its reply. Not idempotent: the run must not have been admitted before.
+   * `admit` for a run created just now, without looking for it among the waiting runs (LPOS, O(line)). Its script is
+   * sent before this returns, so it reaches the server after the commands sent before it on this connection (with
+   * auto-pipelining, in the same socket write). Not idempotent: the run must not have been admitted before.
    */
-  admitNewIn(pipeline: ChainableCommander, agentId: string, runId: string, limit: number, mode: AdmissionMode): void {
-    ADMIT.evalIn(pipeline, this.keys(agentId), [runId, limit, mode, 'new']);
+  async admitNew(agentId: string, runId: string, limit: number, mode: AdmissionMode): Promise<Admission> {
+    return admissionOf(await ADMIT.run(this.redis, this.keys(agentId), [runId, limit, mode, 'new']));
   }
 
   /**

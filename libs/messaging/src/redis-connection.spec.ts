@@ -81,6 +81,15 @@ describe(redisOptions.name, () => {
     expect(options).toMatchObject({ maxRetriesPerRequest: 1, enableOfflineQueue: true, connectionName: 'agent-api' });
   });
 
+  it('should fail per-request checks at once and send those of one event-loop turn in one write', () => {
+    expect(redisOptions('redis://localhost', { commandTimeoutMs: 250 })).toMatchObject({
+      enableOfflineQueue: false,
+      maxRetriesPerRequest: 0,
+      commandTimeout: 250,
+      enableAutoPipelining: true,
+    });
+  });
+
   it('should reconnect forever with capped backoff', () => {
     const { retryStrategy } = redisOptions('redis://localhost');
     expect([1, 2, 3, 5, 6, 1000].map((times) => retryStrategy?.(times))).toEqual([100, 200, 400, 1600, 2000, 2000]);

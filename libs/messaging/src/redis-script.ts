@@ -1,7 +1,5 @@
 import { createHash } from 'node:crypto';
 
-import type { ChainableCommander } from 'ioredis';
-
 import type { RedisClient } from './redis-connection';
 
 /**
@@ -23,10 +21,5 @@ export class RedisScript {
       if (!(error instanceof Error) || !error.message.startsWith('NOSCRIPT')) throw error;
       return redis.eval(this.lua, keys.length, ...keys, ...args);
     }
-  }
-
-  /** Queues the script on `pipeline` with its body (EVAL): a pipeline cannot send it again after a NOSCRIPT. */
-  evalIn(pipeline: ChainableCommander, keys: readonly string[], args: readonly (string | number)[]): void {
-    pipeline.eval(this.lua, keys.length, ...keys, ...args);
   }
 }

@@ -1,5 +1,5 @@
 import { type RunEventV1, Streams } from '@skreaver/contracts';
-import type { ChainableCommander } from 'ioredis';
+import { allSettledInOrder } from '@skreaver/util';
 
 import { PAYLOAD_FIELD, decodeEntry } from './stream-entry';
 import type { EncodedEntry, StreamProducer } from './stream-producer';
@@ -66,15 +66,19 @@ export class RunEventLog {
   }
 
   /**
-   * Queues the first event of a run created just now on `pipeline` (one of the producer's connection): its log, then
-   * the global stream, in `append`'s order but without waiting for the first reply. Only for a new run: its log is
-   * empty, so the explicit entry id cannot collide (an error reply on the pipeline if it does).
-   * @throws ContractViolationError when the event does not match `RunEventV1` (nothing is queued).
+   * Appends the first event of a run created just now: its log, then the global stream, in `append`'s order but
+   * without waiting for the first reply. Both commands are sent on the producer's connection before this returns, so
+   * a command sent next on that connection reaches the server after them (with auto-pipelining, in the same socket
+   * write). Only for a new run: its log is empty, so the explicit entry id cannot collide (rejects if it does).
+   * @throws ContractViolationError when the event does not match `RunEventV1` (nothing is sent).
    */
-  appendFirstIn(pipeline: ChainableCommander, event: RunEventV1): void {
+  appendFirst(event: RunEventV1): Promise<void> {
     const entry = this.producer.encode(Streams.runEvents, event);
-    this.producer.appendIn(pipeline, Streams.runEvents, entry, { partition: event.run_id, id: runEventEntryId(event.seq) });
-    this.producer.appendIn(pipeline, Streams.events, entry, this.global);
+    const logged = this.producer.append(Streams.runEvents, entry, { partition: event.run_id, id: runEventEntryId(event.seq) });
+    const published = this.producer.append(Streams.events, entry, this.global);
+    return allSettledInOrder([logged, published]).then(([id]) => {
+      if (id === null) throw new Error(`run ${event.run_id} already had event ${event.seq} in its log`);
+    });
   }
 
   /**

@@ -25,6 +25,12 @@ export interface StreamTailerOptions<D extends StreamDef> {
    * is passed over without being decoded or validated; the position still moves past it. Default: always wanted.
    */
   wanted?: () => boolean;
+  /**
+   * After passing over an unwanted batch, wait this long (ms) before the next read, so that what is appended meanwhile
+   * is passed over in one read instead of one read per entry; `wake()` ends the wait at once (call it when the
+   * entries become wanted). Default 0: read again at once.
+   */
+  unwantedReadIntervalMs?: number;
   /** Unparseable entries are skipped and reported here. */
   onInvalid?: (entryId: string, error: unknown) => void;
   /** Redis errors (the tailer retries with backoff) and errors thrown by `onEntries` (the batch is not redelivered). */
@@ -43,6 +49,7 @@ export class StreamTailer<D extends StreamDef> {
   private abort = new AbortController();
   private loop: Promise<void> | undefined;
   private positioned: Promise<void> = Promise.resolve();
+  private pause: AbortController | undefined;
 
   constructor(private readonly options: StreamTailerOptions<D>) {
     this.key = streamKey(options.stream, options.keyPrefix, options.partition);
@@ -73,11 +80,17 @@ export class StreamTailer<D extends StreamDef> {
     return this.positioned;
   }
 
+  /** Ends a wait between reads (`unwantedReadIntervalMs`) at once: the next read follows without delay. */
+  wake(): void {
+    this.pause?.abort();
+  }
+
   /** Ends the loop without waiting out a block: closes the dedicated connection, then waits for the loop to exit. */
   async stop(): Promise<void> {
     if (!this.loop) return;
     this.stopping = true;
     this.abort.abort();
+    this.wake();
     const loop = this.loop;
     // A cut-off XREAD reply costs nothing here: the cursor only moves after a batch is delivered.
     this.options.redis.disconnect();
@@ -99,6 +112,7 @@ export class StreamTailer<D extends StreamDef> {
         if (raw.length === 0) continue;
         if (this.options.wanted?.() === false) {
           this.cursor = raw[raw.length - 1][0];
+          await this.waitBeforeNextRead();
           continue;
         }
         const entries: StreamEntry<D>[] = [];
@@ -124,6 +138,16 @@ export class StreamTailer<D extends StreamDef> {
       // Retrying a batch the callback rejects would stall every later entry behind it: report and move on.
       this.options.onError?.(error);
     }
+  }
+
+  /** Nobody wanted the last batch: wait `unwantedReadIntervalMs`, or until `wake()` or `stop()`. */
+  private async waitBeforeNextRead(): Promise<void> {
+    const ms = this.options.unwantedReadIntervalMs ?? 0;
+    if (ms <= 0 || this.stopping) return;
+    // Set in the same synchronous step as the `wanted()` check before it: a `wake()` after that check ends this wait.
+    const pause = (this.pause = new AbortController());
+    await sleep(ms, pause.signal).catch(() => undefined);
+    if (this.pause === pause) this.pause = undefined;
   }
 
   /** XREAD with `$` between two calls would miss entries appended in between; pin the position once instead. */

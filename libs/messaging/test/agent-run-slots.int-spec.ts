@@ -1,7 +1,7 @@
 import { isolatedRedis } from '@skreaver/testing';
 import { newId } from '@skreaver/util';
 
-import { AgentRunSlots, admissionOf, createRedis } from '../src';
+import { AgentRunSlots, createRedis } from '../src';
 
 const isolated = isolatedRedis('messaging-agent-slots');
 
@@ -30,23 +30,15 @@ describe(AgentRunSlots.name, () => {
     expect(await sut.release(agentId, third, 1)).toEqual([]);
   });
 
-  it('should admit new runs on a pipeline like admit, without looking for them in line (so only for runs never admitted)', async () => {
+  it('should admit new runs like admit, in the order sent, without looking for them in line (so only for runs never admitted)', async () => {
     const agentId = newId();
     const [first, second, third] = [newId(), newId(), newId()];
-    const pipeline = redis.pipeline();
-    for (const runId of [first, second, third]) sut.admitNewIn(pipeline, agentId, runId, 2, 'queue');
 
-    const replies = (await pipeline.exec()) ?? [];
+    const admissions = await Promise.all([first, second, third].map((runId) => sut.admitNew(agentId, runId, 2, 'queue')));
 
-    expect(replies.map(([error, reply]) => error ?? admissionOf(reply))).toEqual([
-      { outcome: 'start' },
-      { outcome: 'start' },
-      { outcome: 'queued', position: 1 },
-    ]);
+    expect(admissions).toEqual([{ outcome: 'start' }, { outcome: 'start' }, { outcome: 'queued', position: 1 }]);
     // What `admit` checks and the new-run admission skips: a run already in line would be put there a second time.
-    const again = redis.pipeline();
-    sut.admitNewIn(again, agentId, third, 2, 'queue');
-    expect(admissionOf((await again.exec())?.[0]?.[1])).toEqual({ outcome: 'queued', position: 2 });
+    expect(await sut.admitNew(agentId, third, 2, 'queue')).toEqual({ outcome: 'queued', position: 2 });
     expect(await sut.admit(agentId, third, 2, 'queue')).toEqual({ outcome: 'queued', position: 1 });
   });
 });

@@ -84,6 +84,23 @@ describe(StreamTailer.name, () => {
     expect(received).toEqual([later.id]);
   });
 
+  it('should wait between unwanted reads until woken, then deliver what was appended meanwhile', async () => {
+    let wanted = false;
+    const { sut, received } = tailer({ wanted: () => wanted, unwantedReadIntervalMs: 60_000 });
+    await sut.start();
+    const passedOver = await producer.publish(Streams.events, runQueuedEvent(1));
+    await waitFor(() => sut.lastId === passedOver, { what: 'the unwanted entry passed over' });
+    const meanwhile = await publish(3);
+    // Not read while the tailer waits (without the wait, a 200 ms block reads them at once).
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    expect(sut.lastId).toBe(passedOver);
+
+    wanted = true;
+    sut.wake();
+    await waitFor(() => received.length >= 3, { what: 'the entries appended while it waited' });
+    expect(received).toEqual(meanwhile);
+  });
+
   it('should not miss entries appended between two reads', async () => {
     const { sut, received } = tailer({ count: 3 });
     await sut.start();

@@ -1,9 +1,9 @@
 import { runEventId } from '@skreaver/contracts';
 import type { Agent, JsonValue, Run, RunEventV1, RunSource } from '@skreaver/contracts';
-import { RunEventLog, admissionOf, isCluster } from '@skreaver/messaging';
+import { RunEventLog, isCluster } from '@skreaver/messaging';
 import type { Admission, RedisClient } from '@skreaver/messaging';
 import { RunRepository } from '@skreaver/persistence';
-import { newId, nowIso } from '@skreaver/util';
+import { allSettledInOrder, newId, nowIso } from '@skreaver/util';
 
 import type { QueuedRunCanceller } from './queued-run-canceller';
 import type { RunCancellation } from './run-cancellation';
@@ -92,7 +92,7 @@ export class RunCreator {
     private readonly eventsTtlSeconds: number,
     /**
      * The connection of the event log and the agents' slots: given and a single server, a new run's `run.queued`
-     * and its admission go in one pipeline (see `logAndAdmit`).
+     * and its admission are sent together, in one round trip (see `logAndAdmit`).
      */
     private readonly redis?: RedisClient,
   ) {}
@@ -207,23 +207,26 @@ export class RunCreator {
   }
 
   /**
-   * A new run's `run.queued`, then its admission. On one Redis server both go in one pipeline: one round trip instead
-   * of three, and the connection executes them in the order sent, so the log still comes first. On a Redis Cluster
-   * their keys live on different nodes, where only waiting for the append keeps that order. A failed reply fails the
-   * whole, as a failed step does (`create` then removes the run and frees any slot it got).
+   * A new run's `run.queued`, then its admission. On one Redis server the three commands are sent at once on the one
+   * connection, without waiting for a reply in between: one round trip instead of three, and the connection executes
+   * them in the order sent, so the log still comes first. Not an explicit pipeline: ioredis builds each pipeline by
+   * copying every script defined on the connection (BullMQ's ~50 on the shared one), which cost more CPU than the
+   * commands; sent one by one they share the connection's auto-pipeline with the other requests of the moment. The
+   * log's XADDs are plain commands, never a script that could fail NOSCRIPT and be resent after the admission. On a
+   * Redis Cluster their keys live on different nodes, where only waiting for the append keeps that order. A failed
+   * reply fails the whole once all have answered, as a failed step does (`create` then removes the run and frees any
+   * slot it got).
    */
   private async logAndAdmit(agent: Agent, run: Run, redrivenFrom?: string): Promise<Admission> {
     if (!this.redis || isCluster(this.redis)) {
       await this.appendQueued(run, redrivenFrom);
       return this.dispatcher.admit(agent, run.id);
     }
-    const pipeline = this.redis.pipeline();
-    this.eventLog.appendFirstIn(pipeline, queuedEvent(run, redrivenFrom));
-    this.dispatcher.admitNewIn(pipeline, agent, run.id);
-    const replies = (await pipeline.exec()) ?? [];
-    for (const [error] of replies) if (error) throw error;
-    if (replies.length !== 3) throw new Error(`expected 3 replies to run.queued and admission, got ${replies.length}`);
-    return admissionOf(replies[2]?.[1]);
+    const [, admission] = await allSettledInOrder([
+      this.eventLog.appendFirst(queuedEvent(run, redrivenFrom)),
+      this.dispatcher.admitNew(agent, run.id),
+    ]);
+    return admission;
   }
 
   private appendQueued(run: Run, redrivenFrom?: string): Promise<boolean> {

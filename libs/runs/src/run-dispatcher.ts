@@ -1,7 +1,6 @@
 import type { Agent, AgentConcurrency } from '@skreaver/contracts';
 import { AgentRunSlots } from '@skreaver/messaging';
 import type { Admission, AdmissionMode } from '@skreaver/messaging';
-import type { ChainableCommander } from 'ioredis';
 
 import type { RunJobQueue } from './in-process-run-queue';
 import type { ThreadRunSlots } from './threads/thread-run-slots';
@@ -33,11 +32,11 @@ export class RunDispatcher {
   }
 
   /**
-   * Queues `admit` of a run created just now on `pipeline` (one of the slots' connection); `admissionOf` reads its
-   * reply. The run must be new (see `AgentRunSlots.admitNewIn`).
+   * `admit` of a run created just now, its script sent before this returns (after what was sent before it on the
+   * slots' connection). The run must be new (see `AgentRunSlots.admitNew`).
    */
-  admitNewIn(pipeline: ChainableCommander, agent: Pick<Agent, 'id' | 'concurrency'>, runId: string): void {
-    this.slots.admitNewIn(pipeline, agent.id, runId, agent.concurrency.max_concurrency, MODES[agent.concurrency.policy]);
+  admitNew(agent: Pick<Agent, 'id' | 'concurrency'>, runId: string): Promise<Admission> {
+    return this.slots.admitNew(agent.id, runId, agent.concurrency.max_concurrency, MODES[agent.concurrency.policy]);
   }
 
   /**

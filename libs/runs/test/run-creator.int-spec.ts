@@ -10,8 +10,8 @@ import type { RunCancellation, RunJobQueue } from '../src';
 
 const isolated = isolatedRedis('runs-creator');
 
-// A new run's `run.queued` and its admission go to one Redis server in one pipeline (RunCreator.logAndAdmit): what
-// they leave behind must be what the three awaited calls left, including when a reply fails.
+// A new run's `run.queued` and its admission go to one Redis server together, without waiting in between
+// (RunCreator.logAndAdmit): what they leave behind must be what the three awaited calls left, including when a reply fails.
 describe('RunCreator on one Redis server', () => {
   const redis = createRedis(isolated.url, { connectionName: 'runs-creator-test' });
   const eventLog = new RunEventLog(new StreamProducer(redis, isolated.prefix), new StreamReader(redis, isolated.prefix));

@@ -77,3 +77,13 @@ export function untilAborted<T>(promise: Promise<T>, signal: AbortSignal): Promi
     );
   });
 }
+
+/**
+ * `Promise.all` that settles only once every promise has, rejecting with the first rejection in order: for commands
+ * sent together (as a pipeline's replies are read), so a caller's clean-up never starts while one is still in flight.
+ */
+export async function allSettledInOrder<T extends readonly unknown[]>(promises: { readonly [K in keyof T]: Promise<T[K]> }): Promise<T> {
+  const results = await Promise.allSettled(promises as readonly Promise<unknown>[]);
+  for (const result of results) if (result.status === 'rejected') throw result.reason;
+  return results.map((result) => (result as PromiseFulfilledResult<unknown>).value) as unknown as T;
+}

@@ -10,6 +10,11 @@ import type { AgentApiConfig } from '../config';
 
 export type RunEventListener = (event: RunEventV1) => void;
 
+// While no request waits on a run, the tail reads the global stream in batches this far apart instead of once per
+// entry: each read is a command write and a blocked-client wake-up in Redis, per run event (3+ per run). A request
+// that starts waiting wakes it at once, so no waiter sees this delay.
+const UNWANTED_READ_INTERVAL_MS = 100;
+
 /**
  * One tail of the global event stream per agent-api process, fanned out in memory to the requests that wait on a
  * run (`?wait=`, observe, SSE, cancel): a blocking Redis connection per waiting request would not scale.
@@ -30,8 +35,10 @@ export class RunEventsHub implements OnApplicationBootstrap, BeforeApplicationSh
       redis: this.connections.blocking('run-events-hub'),
       keyPrefix: this.config.REDIS_KEY_PREFIX,
       stream: Streams.events,
-      // Most of the time no request waits on any run: the entries are then not decoded and validated at all.
+      // Most of the time no request waits on any run: the entries are then not decoded and validated at all, and
+      // read at most every UNWANTED_READ_INTERVAL_MS (a new listener wakes the tailer at once).
       wanted: () => this.listeners.size > 0,
+      unwantedReadIntervalMs: UNWANTED_READ_INTERVAL_MS,
       onEntries: (entries) => {
         for (const { payload } of entries) this.listeners.get(payload.run_id)?.forEach((listener) => listener(payload));
       },
@@ -52,6 +59,8 @@ export class RunEventsHub implements OnApplicationBootstrap, BeforeApplicationSh
       this.listeners.set(runId, set);
     }
     set.add(listener);
+    // The tail may be pausing between unwanted reads: these events are wanted now.
+    this.tailer?.wake();
     return () => {
       set.delete(listener);
       if (set.size === 0) this.listeners.delete(runId);
