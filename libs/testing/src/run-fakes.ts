@@ -276,11 +276,13 @@ export class InMemoryRunEventLog {
     return [...this.logOf(runId)];
   }
 
-  async append(event: RunEventV1): Promise<boolean> {
+  /** Checks every event against the contract, `own` ones too, so a test catches what the executor builds wrong. */
+  async append(event: RunEventV1, options: { own?: boolean; ttlSeconds?: number } = {}): Promise<boolean> {
     this.journal.push(`eventLog.append ${event.type}`);
     if (this.appendFailure) throw this.appendFailure;
     const valid = RunEventV1.parse(event);
     const log = this.logOf(valid.run_id);
+    if (options.ttlSeconds !== undefined) this.ttls.set(valid.run_id, options.ttlSeconds);
     if (log.some((existing) => existing.seq >= valid.seq)) return false;
     log.push(valid);
     return true;

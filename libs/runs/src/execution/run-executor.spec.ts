@@ -217,7 +217,6 @@ describe(RunExecutor.name, () => {
         'archive.append',
         'eventLog.append run.completed',
         'dispatcher.release',
-        'eventLog.expire',
       ]);
     });
 
@@ -225,7 +224,7 @@ describe(RunExecutor.name, () => {
       expect(mocks.dispatcher.released).toEqual([{ agentId: AGENT_ID, runId: RUN_ID }]);
     });
 
-    it('should archive the whole log and let the Redis copy expire', () => {
+    it('should archive the whole log and let the Redis copy expire (set with run.completed)', () => {
       expect(mocks.archive.events).toEqual(mocks.eventLog.eventsOf(RUN_ID));
       expect(mocks.eventLog.ttls.get(RUN_ID)).toBe(TTL_SECONDS);
     });
