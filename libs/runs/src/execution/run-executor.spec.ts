@@ -107,6 +107,7 @@ function newTestService(options: { installed?: boolean } = {}) {
     agent: new ScriptedAgent(journal),
     steps: new InMemoryRunStepRepository(journal),
   };
+  mocks.runs.agents = mocks.agents;
   const registry = new AgentRegistry(options.installed === false ? [] : [mocks.agent.definition]);
   const config = defineConfig(runExecutionEnv).load({ WORKER_ID: 'worker-1', RUN_EVENTS_TTL_SECONDS: String(TTL_SECONDS) });
   // The parts of the real collaborators the executor uses, which the shared fakes must match (checked here).

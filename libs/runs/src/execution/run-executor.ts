@@ -110,12 +110,13 @@ export class RunExecutor {
     // A worker killed mid-run never failed its attempt, so the queue counts it again; the run row knows it started.
     const recorded = Math.max(attempt.number, run.attempts + 1);
     const startedAt = nowIso();
-    if (!(await this.db(() => this.runs.markRunning(run.id, recorded, startedAt), 'mark run running'))) {
+    // The agent is set running in the same commit, unless it already says so (its other runs set it: the write would
+    // change nothing but the instant).
+    const agentRunning = agent.status !== 'running';
+    if (!(await this.db(() => this.runs.markRunning(run.id, recorded, startedAt, { agentRunning }), 'mark run running'))) {
       // Cancelled between our read and now: whoever cancelled it logged it.
       return this.settle((await this.db(() => this.runs.findById(run.tenant_id, run.id), 'read run')) ?? run, agent, log);
     }
-    // A busy agent already says running (its other runs set it): the write would change nothing but the instant.
-    if (agent.status !== 'running') await this.db(() => this.agents.updateActivity(run.tenant_id, agent.id, 'running', startedAt), 'update agent');
     await log.append('run.started', { attempt: recorded, worker: this.config.WORKER_ID });
     const running: Run = { ...run, status: 'running', attempts: recorded, started_at: startedAt };
     const threads = run.thread_id ? this.threads : undefined;
