@@ -18,6 +18,20 @@ export function runEventEntryId(seq: number): string {
   return `0-${seq}`;
 }
 
+/** Options of one `RunEventLog.append`. */
+export interface RunEventAppendOptions {
+  /**
+   * The event was made by our own code from values already checked (a run's status changes, its agent's output as
+   * the runner checked it): serialised without parsing it against `RunEventV1` again. Every reader still parses it.
+   */
+  own?: boolean;
+  /**
+   * The run's log expires this many seconds after the append (the run is finished and archived): the TTL goes in the
+   * same round trip as the event instead of a separate `expire`.
+   */
+  ttlSeconds?: number;
+}
+
 /** Options of a `RunEventLog`. */
 export interface RunEventLogOptions {
   /**
@@ -47,19 +61,23 @@ export class RunEventLog {
    * event (a retry after an error) resolves false, and still publishes to the global stream in case the first
    * attempt failed in between (live viewers may then see it twice and dedupe by `id`); a different event with a
    * seq already taken is not published anywhere.
+   * With `ttlSeconds`, the run's log expires that long after the call, whichever way it went.
    * @returns true when the event was new in the run's log.
-   * @throws ContractViolationError when the event does not match `RunEventV1`.
+   * @throws ContractViolationError when the event does not match `RunEventV1` (not checked for an `own` event).
    */
-  async append(event: RunEventV1): Promise<boolean> {
-    // Checked and serialised once: the run's stream and the global one carry the same schema (append verifies it).
-    const entry = this.producer.encode(Streams.runEvents, event);
+  async append(event: RunEventV1, options: RunEventAppendOptions = {}): Promise<boolean> {
+    // Checked (unless our own) and serialised once: the run's stream and the global one carry the same schema.
+    const entry = options.own ? this.producer.encodeOwn(Streams.runEvents, event) : this.producer.encode(Streams.runEvents, event);
     // Both XADDs in one round trip where the server allows it (appendFannedOut), the global one only for a new entry.
     const result = await this.producer.appendFannedOut(Streams.runEvents, Streams.events, entry, {
       partition: event.run_id,
       id: runEventEntryId(event.seq),
       fanOutMaxLen: this.global.maxLen,
+      ttlSeconds: options.ttlSeconds,
     });
     if (result.appended) return true;
+    // The id was taken (a retry): the script set no TTL.
+    if (options.ttlSeconds !== undefined) await this.expire(event.run_id, options.ttlSeconds);
     if (result.stored === null || !sameEvent(result.stored, entry)) return false;
     await this.producer.append(Streams.events, entry, this.global);
     return false;
@@ -121,7 +139,9 @@ export class RunEventLog {
 /** Whether `stored` (the JSON at an event's entry id in its run's log) is the very event `entry` holds, not another. */
 function sameEvent(stored: string, entry: EncodedEntry): boolean {
   if (stored === entry.json) return true;
-  // Written by another serialiser (an older version): equal events are equal once both went through the schema.
+  // Written by another serialiser (an older version, or an `own` event with its keys in another order): equal events
+  // are equal once both went through the schema.
   const decoded = decodeEntry(Streams.runEvents, [PAYLOAD_FIELD, stored]);
-  return decoded.ok && JSON.stringify(decoded.payload) === entry.json;
+  const ours = decodeEntry(Streams.runEvents, [PAYLOAD_FIELD, entry.json]);
+  return decoded.ok && ours.ok && JSON.stringify(decoded.payload) === JSON.stringify(ours.payload);
 }

@@ -32,8 +32,9 @@ const ID_NOT_ABOVE_TOP = /equal or smaller than the target stream top item/i;
 export type FannedOutAppend = { appended: true } | { appended: false; stored: string | null };
 
 // KEYS[1] the stream appended at an explicit id, KEYS[2] the fan-out stream; ARGV: MAXLEN of each, the id, the
-// field and the JSON. The fan-out XADD runs only when the first one added the entry; when the id was taken, the
-// stored JSON at that id comes back (nothing there: just {0}) for the caller to compare.
+// field, the JSON and optionally a TTL in seconds for KEYS[1]. The fan-out XADD (and the TTL) runs only when the first
+// one added the entry; when the id was taken, the stored JSON at that id comes back (nothing there: just {0}) for the
+// caller to compare.
 const APPEND_FANNED_OUT = new RedisScript(`
 local added = redis.pcall('XADD', KEYS[1], 'MAXLEN', '~', ARGV[1], ARGV[3], ARGV[4], ARGV[5])
 if type(added) == 'table' and added.err then
@@ -45,6 +46,7 @@ if type(added) == 'table' and added.err then
   return {0}
 end
 redis.call('XADD', KEYS[2], 'MAXLEN', '~', ARGV[2], '*', ARGV[4], ARGV[5])
+if ARGV[6] then redis.call('EXPIRE', KEYS[1], ARGV[6]) end
 return {1}
 `);
 
@@ -77,6 +79,15 @@ export class StreamProducer {
     }
     // The parsed value, not the input: defaults are applied and unknown keys stripped before anyone reads it.
     return { schema: stream.schema, json: JSON.stringify(parsed.data) };
+  }
+
+  /**
+   * Serialises a payload our own code built from values already checked (typed as the schema's output), without
+   * parsing it again: for the hot paths that would otherwise validate the same value twice. Consumers still parse
+   * what they read. Anything from outside (a request, an agent's or tool's result) goes through `encode`.
+   */
+  encodeOwn<D extends StreamDef>(stream: D, payload: z.output<D['schema']>): EncodedEntry {
+    return { schema: stream.schema, json: JSON.stringify(payload) };
   }
 
   /**
@@ -114,14 +125,15 @@ export class StreamProducer {
    * Appends `entry` to `stream` at the explicit `options.id` and, only when that entry is new there, to `fanOut` (auto
    * id): one round trip (a script) on a single server, where the two keys may share a script; two commands on a Redis
    * Cluster, where their slots differ. When the id was taken, resolves with the JSON stored at it (null: none) and
-   * appends nothing to `fanOut`: whether that is the same entry is the caller's call.
+   * appends nothing to `fanOut`: whether that is the same entry is the caller's call. With `ttlSeconds`, `stream`
+   * expires that long after a new entry, in the same round trip (not when the id was taken).
    * @throws Error when either stream carries another schema than the one the entry was checked against.
    */
   async appendFannedOut(
     stream: StreamDef,
     fanOut: StreamDef,
     entry: EncodedEntry,
-    options: { partition?: string; id: string; fanOutMaxLen?: number },
+    options: { partition?: string; id: string; fanOutMaxLen?: number; ttlSeconds?: number },
   ): Promise<FannedOutAppend> {
     if (entry.schema !== stream.schema || entry.schema !== fanOut.schema) throw new Error(`entry was not encoded for stream ${stream.name}.v${stream.version}`);
     const key = streamKey(stream, this.keyPrefix, options.partition);
@@ -132,10 +144,13 @@ export class StreamProducer {
         return { appended: false, stored: fields[0] === PAYLOAD_FIELD ? (fields[1] ?? null) : null };
       }
       await this.append(fanOut, entry, { maxLen: options.fanOutMaxLen });
+      if (options.ttlSeconds !== undefined) await this.redis.expire(key, options.ttlSeconds);
       return { appended: true };
     }
     const fanOutKey = streamKey(fanOut, this.keyPrefix);
-    const reply = (await APPEND_FANNED_OUT.run(this.redis, [key, fanOutKey], [stream.maxLen, options.fanOutMaxLen ?? fanOut.maxLen, options.id, PAYLOAD_FIELD, entry.json])) as [number, string?];
+    const args = [stream.maxLen, options.fanOutMaxLen ?? fanOut.maxLen, options.id, PAYLOAD_FIELD, entry.json];
+    if (options.ttlSeconds !== undefined) args.push(options.ttlSeconds);
+    const reply = (await APPEND_FANNED_OUT.run(this.redis, [key, fanOutKey], args)) as [number, string?];
     return reply[0] === 1 ? { appended: true } : { appended: false, stored: reply[1] ?? null };
   }
 

@@ -86,6 +86,27 @@ describe(RunEventLog.name, () => {
     expect(await globalIds()).toEqual([event.id]);
   });
 
+  it('should recognise its own event, serialised with its keys in another order, as the one stored', async () => {
+    const event = runQueuedEvent(1);
+    await sut.append(event);
+    // `own` events are serialised as built, not in the schema's key order.
+    const reordered = Object.fromEntries(Object.entries(event).reverse()) as typeof event;
+    expect(await sut.append(reordered, { own: true })).toBe(false);
+    expect(await globalIds()).toEqual([event.id, event.id]);
+  });
+
+  it('should let the log expire after an append given a TTL, also when the event was already there', async () => {
+    const first = runQueuedEvent(1);
+    const key = streamKey(Streams.runEvents, `${isolated.prefix}:${test}`, first.run_id);
+    await sut.append(first);
+    expect(await redis.ttl(key)).toBe(-1);
+    expect(await sut.append(runQueuedEvent(2, first.run_id, first.agent_id), { ttlSeconds: 600 })).toBe(true);
+    expect(await redis.ttl(key)).toBeGreaterThan(590);
+    await redis.persist(key);
+    expect(await sut.append(first, { ttlSeconds: 600 })).toBe(false);
+    expect(await redis.ttl(key)).toBeGreaterThan(590);
+  });
+
   it('should read after a seq, up to a limit, and return the last event', async () => {
     const first = runQueuedEvent(1);
     for (let seq = 1; seq <= 5; seq += 1) await sut.append(runQueuedEvent(seq, first.run_id, first.agent_id));

@@ -5,6 +5,7 @@ import type { z } from 'zod';
 
 import { RunEntity } from './entities/run.entity';
 import { HotSql } from './hot-sql';
+import type { HotStatement } from './hot-sql';
 import { fromJsonText, fromNullableJsonText, toJsonText } from './json-text';
 
 // A run that ends waits for nothing more.
@@ -52,6 +53,9 @@ const RUN_COLUMNS =
   'created_at, started_at, finished_at, pending_inputs, input_expires_at, input_answers';
 const SELECT_RUN = `SELECT ${RUN_COLUMNS} FROM runs WHERE id = $1 AND tenant_id = $2`;
 const SELECT_INPUT_ANSWERS = 'SELECT input_answers FROM runs WHERE id = $1';
+// The agent of a run `markRunning` has just started (status and started_at as it wrote them), set running.
+const MARK_AGENT_RUNNING =
+  'UPDATE agents SET status = $1, last_activity = $2 WHERE id = (SELECT agent_id FROM runs WHERE id = $3 AND status = $4 AND started_at = $5)';
 
 /**
  * Reads and writes runs; rows are translated to and from the `Run` contract. What every run does (read it, its status
@@ -194,16 +198,19 @@ export class RunRepository {
   }
 
   /**
-   * Sets a queued or running run to `running` with `attempts = attempt` and `started_at = startedAt`.
-   * @returns false when the run is missing or already terminal (it is left unchanged).
+   * Sets a queued or running run to `running` with `attempts = attempt` and `started_at = startedAt`. With
+   * `agentRunning`, its agent is set `running` too (`last_activity = startedAt`) in the same transaction, and only
+   * when the run was: one commit for both instead of one each.
+   * @returns false when the run is missing or already terminal (it is left unchanged, and so is its agent).
    */
-  markRunning(id: string, attempt: number, startedAt: string): Promise<boolean> {
+  async markRunning(id: string, attempt: number, startedAt: string, options: { agentRunning?: boolean } = {}): Promise<boolean> {
+    const at = Timestamp.parse(startedAt);
     // Not from `waiting_input`: a waiting run runs again only once it is resumed (queued) with its answers.
-    return this.updateOpenRun(
-      id,
-      { status: 'running', attempts: Run.shape.attempts.parse(attempt), started_at: Timestamp.parse(startedAt) },
-      ['queued', 'running'],
-    );
+    const update = openRunUpdate(id, { status: 'running', attempts: Run.shape.attempts.parse(attempt), started_at: at }, ['queued', 'running']);
+    if (!options.agentRunning) return (await this.sql.run(update.sql, update.params)) > 0;
+    // The run's row says whether the first statement took: running since exactly this start.
+    const [changed = 0] = await this.sql.transaction([update, { sql: MARK_AGENT_RUNNING, params: ['running', at, id, 'running', at] }]);
+    return changed > 0;
   }
 
   /**
@@ -295,16 +302,24 @@ export class RunRepository {
     changes: Partial<RunEntity> & { status: RunStatus },
     from: readonly RunStatus[] = OPEN_RUN_STATUSES,
   ): Promise<boolean> {
-    const allowed = from.filter((status) => OPEN_RUN_STATUSES.includes(status));
-    if (allowed.length === 0) return false;
-    // Column names come from our own call sites (keys of RunEntity), never from input; values are bound.
-    const columns = Object.keys(changes) as (keyof RunEntity)[];
-    const assignments = columns.map((column, i) => `${column} = $${i + 1}`).join(', ');
-    const statuses = allowed.map((_, i) => `$${columns.length + 2 + i}`).join(', ');
-    const sql = `UPDATE runs SET ${assignments} WHERE id = $${columns.length + 1} AND status IN (${statuses})`;
-    const changed = await this.sql.run(sql, [...columns.map((column) => changes[column] ?? null), id, ...allowed]);
-    return changed > 0;
+    if (!from.some((status) => OPEN_RUN_STATUSES.includes(status))) return false;
+    const { sql, params } = openRunUpdate(id, changes, from);
+    return (await this.sql.run(sql, params)) > 0;
   }
+}
+
+/** The compare-and-set of a run's status: `changes` applied only while it is in one of `from` (open statuses only). */
+function openRunUpdate(id: string, changes: Partial<RunEntity> & { status: RunStatus }, from: readonly RunStatus[] = OPEN_RUN_STATUSES): HotStatement {
+  const allowed = from.filter((status) => OPEN_RUN_STATUSES.includes(status));
+  // Column names come from our own call sites (keys of RunEntity), never from input; values are bound.
+  const columns = Object.keys(changes) as (keyof RunEntity)[];
+  const assignments = columns.map((column, i) => `${column} = $${i + 1}`).join(', ');
+  // No open status allowed: `IN (NULL)` changes nothing, as intended, and is valid SQL on both databases.
+  const statuses = allowed.length === 0 ? 'NULL' : allowed.map((_, i) => `$${columns.length + 2 + i}`).join(', ');
+  return {
+    sql: `UPDATE runs SET ${assignments} WHERE id = $${columns.length + 1} AND status IN (${statuses})`,
+    params: [...columns.map((column) => changes[column] ?? null), id, ...allowed],
+  };
 }
 
 function toRow(run: Run): RunEntity {

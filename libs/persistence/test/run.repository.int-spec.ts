@@ -56,6 +56,21 @@ describe.each(DATABASE_KINDS)('RunRepository on %s', (kind) => {
     });
   });
 
+  it('should set its agent running in the same call only when the run was started', async () => {
+    const agents = new AgentRepository(database.dataSource);
+    const own = await agents.insert(AgentFactory.create({ tenant_id: agent.tenant_id, status: 'idle' }));
+    const ended = await sut.insert(RunFactory.create(own));
+    await sut.markFailed(ended.id, { code: 'agent_error', message: 'gone' }, at(3));
+
+    await expect(sut.markRunning(ended.id, 1, at(4), { agentRunning: true })).resolves.toBe(false);
+    await expect(agents.findById(own.tenant_id, own.id)).resolves.toMatchObject({ status: 'idle' });
+
+    const run = await sut.insert(RunFactory.create(own));
+    await expect(sut.markRunning(run.id, 1, at(5), { agentRunning: true })).resolves.toBe(true);
+    await expect(agents.findById(own.tenant_id, own.id)).resolves.toMatchObject({ status: 'running', last_activity: at(5) });
+    await expect(sut.findById(run.tenant_id, run.id)).resolves.toMatchObject({ status: 'running', attempts: 1, started_at: at(5) });
+  });
+
   it('should let a retried attempt mark a running run as running again', async () => {
     const run = await sut.insert(RunFactory.create(agent));
     await sut.markRunning(run.id, 1, at(5));

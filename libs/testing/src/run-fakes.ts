@@ -33,6 +33,8 @@ export class InMemoryRunRepository {
   beforeMarkRunning: (() => void) | undefined;
   /** Calls to findById and markCompleted that fail as if the database were down, before they work again. */
   outages = 0;
+  /** The agents whose activity `markRunning` sets with `agentRunning` (the real one writes both in one commit). */
+  agents: InMemoryAgentRepository | undefined;
 
   constructor(private readonly journal: string[]) {}
 
@@ -89,10 +91,13 @@ export class InMemoryRunRepository {
     this.rows.delete(id);
   }
 
-  async markRunning(id: string, attempt: number, startedAt: string): Promise<boolean> {
+  async markRunning(id: string, attempt: number, startedAt: string, options: { agentRunning?: boolean } = {}): Promise<boolean> {
     this.journal.push('runs.markRunning');
     this.beforeMarkRunning?.();
-    return this.update(id, ['queued', 'running'], { status: 'running', attempts: attempt, started_at: startedAt });
+    const marked = this.update(id, ['queued', 'running'], { status: 'running', attempts: attempt, started_at: startedAt });
+    const run = this.rows.get(id)?.run;
+    if (marked && run && options.agentRunning) await this.agents?.updateActivity(run.tenant_id, run.agent_id, 'running', startedAt);
+    return marked;
   }
 
   /** Answers by run id, as the real repository's `input_answers` column holds them. */
@@ -276,11 +281,13 @@ export class InMemoryRunEventLog {
     return [...this.logOf(runId)];
   }
 
-  async append(event: RunEventV1): Promise<boolean> {
+  /** Checks every event against the contract, `own` ones too, so a test catches what the executor builds wrong. */
+  async append(event: RunEventV1, options: { own?: boolean; ttlSeconds?: number } = {}): Promise<boolean> {
     this.journal.push(`eventLog.append ${event.type}`);
     if (this.appendFailure) throw this.appendFailure;
     const valid = RunEventV1.parse(event);
     const log = this.logOf(valid.run_id);
+    if (options.ttlSeconds !== undefined) this.ttls.set(valid.run_id, options.ttlSeconds);
     if (log.some((existing) => existing.seq >= valid.seq)) return false;
     log.push(valid);
     return true;

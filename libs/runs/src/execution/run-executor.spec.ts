@@ -107,6 +107,7 @@ function newTestService(options: { installed?: boolean } = {}) {
     agent: new ScriptedAgent(journal),
     steps: new InMemoryRunStepRepository(journal),
   };
+  mocks.runs.agents = mocks.agents;
   const registry = new AgentRegistry(options.installed === false ? [] : [mocks.agent.definition]);
   const config = defineConfig(runExecutionEnv).load({ WORKER_ID: 'worker-1', RUN_EVENTS_TTL_SECONDS: String(TTL_SECONDS) });
   // The parts of the real collaborators the executor uses, which the shared fakes must match (checked here).
@@ -217,7 +218,6 @@ describe(RunExecutor.name, () => {
         'archive.append',
         'eventLog.append run.completed',
         'dispatcher.release',
-        'eventLog.expire',
       ]);
     });
 
@@ -225,7 +225,7 @@ describe(RunExecutor.name, () => {
       expect(mocks.dispatcher.released).toEqual([{ agentId: AGENT_ID, runId: RUN_ID }]);
     });
 
-    it('should archive the whole log and let the Redis copy expire', () => {
+    it('should archive the whole log and let the Redis copy expire (set with run.completed)', () => {
       expect(mocks.archive.events).toEqual(mocks.eventLog.eventsOf(RUN_ID));
       expect(mocks.eventLog.ttls.get(RUN_ID)).toBe(TTL_SECONDS);
     });

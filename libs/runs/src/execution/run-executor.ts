@@ -4,6 +4,7 @@ import type { RequestedInput, RunUsage } from '@skreaver/agent-runtime';
 import { TERMINAL_RUN_STATUSES, runEventId } from '@skreaver/contracts';
 import type { Agent, JsonValue, Run, RunActivity, RunEventOf, RunEventType, RunEventV1, RunJobV1, RunStatus } from '@skreaver/contracts';
 import { RunEventLog } from '@skreaver/messaging';
+import type { RunEventAppendOptions } from '@skreaver/messaging';
 import { JsonLogger } from '@skreaver/observability';
 import { AgentRepository, RunEventArchive, RunRepository, RunStepRepository } from '@skreaver/persistence';
 import { nowIso } from '@skreaver/util';
@@ -109,12 +110,13 @@ export class RunExecutor {
     // A worker killed mid-run never failed its attempt, so the queue counts it again; the run row knows it started.
     const recorded = Math.max(attempt.number, run.attempts + 1);
     const startedAt = nowIso();
-    if (!(await this.db(() => this.runs.markRunning(run.id, recorded, startedAt), 'mark run running'))) {
+    // The agent is set running in the same commit, unless it already says so (its other runs set it: the write would
+    // change nothing but the instant).
+    const agentRunning = agent.status !== 'running';
+    if (!(await this.db(() => this.runs.markRunning(run.id, recorded, startedAt, { agentRunning }), 'mark run running'))) {
       // Cancelled between our read and now: whoever cancelled it logged it.
       return this.settle((await this.db(() => this.runs.findById(run.tenant_id, run.id), 'read run')) ?? run, agent, log);
     }
-    // A busy agent already says running (its other runs set it): the write would change nothing but the instant.
-    if (agent.status !== 'running') await this.db(() => this.agents.updateActivity(run.tenant_id, agent.id, 'running', startedAt), 'update agent');
     await log.append('run.started', { attempt: recorded, worker: this.config.WORKER_ID });
     const running: Run = { ...run, status: 'running', attempts: recorded, started_at: startedAt };
     const threads = run.thread_id ? this.threads : undefined;
@@ -169,7 +171,8 @@ export class RunExecutor {
           ]),
         'store run result',
       );
-      await log.appendBuilt(completed);
+      // Archived above, so its TTL goes with it (one round trip fewer than `finish`'s expire).
+      await log.appendBuilt(completed, { own: true, ttlSeconds: this.config.RUN_EVENTS_TTL_SECONDS });
       this.record(agent, 'completed', durationMs);
       return this.finish({ ...running, status: 'completed', output: outcome.output, finished_at: finishedAt }, agent, log, { archived: true });
     }
@@ -309,16 +312,18 @@ export class RunExecutor {
   /**
    * Archives the finished run's log (as this writer holds it: read when the attempt began, plus what it appended),
    * lets its Redis copy expire, hands the agent's slot on, and tells the hooks how the run ended (`ended`).
+   * `archived`: the log was archived whole in the commit that ended the run, and its last append set the TTL.
    */
   private async finish(ended: Run, agent: Agent, log: RunLogWriter, options: { archived?: boolean } = {}): Promise<void> {
     // The slot first: the agent is free the moment its run has ended, not after the bookkeeping below.
     await this.dispatcher.release(agent, ended.id, ended.thread_id);
     const threads = ended.thread_id ? this.threads : undefined;
     if (threads) await this.db(() => threads.ended(ended), 'update thread status');
-    // `archived`: the log was archived whole in the commit that ended the run.
-    if (!options.archived) await this.db(() => this.archive.append(log.events), 'archive run events');
-    // Redis holds live logs only; without a TTL every run ever made would keep a stream there.
-    await this.eventLog.expire(ended.id, this.config.RUN_EVENTS_TTL_SECONDS);
+    if (!options.archived) {
+      await this.db(() => this.archive.append(log.events), 'archive run events');
+      // Redis holds live logs only; without a TTL every run ever made would keep a stream there.
+      await this.eventLog.expire(ended.id, this.config.RUN_EVENTS_TTL_SECONDS);
+    }
     await this.notify('finished', ended);
   }
 
@@ -406,13 +411,17 @@ class RunLogWriter {
     return this.events.at(-1)?.seq ?? 0;
   }
 
+  /**
+   * Appends a status change the executor made. Not parsed again before it is written (`own`), except
+   * `run.waiting_input`, whose inputs are the agent's.
+   */
   append<T extends Exclude<RunEventType, 'run.queued'>>(type: T, data: RunEventOf<T>['data']): Promise<void> {
-    return this.enqueue({ type, data } as LogEntry);
+    return this.enqueue({ type, data } as LogEntry, { own: type !== 'run.waiting_input' });
   }
 
-  /** Appends an agent's step, tool call, tool result or partial output. */
+  /** Appends an agent's step, tool call, tool result or partial output: checked against the contract first. */
   appendActivity(activity: RunActivity): Promise<void> {
-    return this.enqueue(activity);
+    return this.enqueue(activity, {});
   }
 
   /**
@@ -426,15 +435,15 @@ class RunLogWriter {
   }
 
   /** Appends an event as it is (made by `build`, or read back from the archive): its id, seq and ts are kept. */
-  appendBuilt(event: RunEventV1): Promise<void> {
+  appendBuilt(event: RunEventV1, options: RunEventAppendOptions = {}): Promise<void> {
     return this.queue(async () => {
       if (event.seq !== this.lastSeq + 1) throw new Error(`event ${event.id} does not follow seq ${this.lastSeq} of its log`);
-      await this.store(event);
+      await this.store(event, options);
     });
   }
 
-  private enqueue(entry: LogEntry): Promise<void> {
-    return this.queue(() => this.store(this.next(entry)));
+  private enqueue(entry: LogEntry, options: RunEventAppendOptions): Promise<void> {
+    return this.queue(() => this.store(this.next(entry), options));
   }
 
   private queue(write: () => Promise<void>): Promise<void> {
@@ -456,8 +465,8 @@ class RunLogWriter {
     } as RunEventV1;
   }
 
-  private async store(event: RunEventV1): Promise<void> {
-    await this.eventLog.append(event);
+  private async store(event: RunEventV1, options: RunEventAppendOptions): Promise<void> {
+    await this.eventLog.append(event, options);
     this.events.push(event);
   }
 }
