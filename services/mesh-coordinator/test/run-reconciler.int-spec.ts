@@ -115,6 +115,15 @@ describe.each(DATABASE_KINDS)('run reconciler on %s', (kind) => {
     );
   const types = (events: RunEventV1[]) => events.map((event) => event.type);
   const log = (runId: string) => eventLog.read(runId, { limit: 100 });
+  // A finished run's outcome is committed with its archived events first, then appended to its Redis log.
+  const loggedThrough = (runId: string, type: RunEventV1['type']) =>
+    waitFor(
+      async () => {
+        const events = await log(runId);
+        return events.at(-1)?.type === type ? events : undefined;
+      },
+      { what: `${type} in run ${runId}'s log` },
+    );
 
   it('should put a running run whose job is gone back on the queue, log its lost attempt and complete it', async () => {
     const agent = await newAgent();
@@ -126,8 +135,9 @@ describe.each(DATABASE_KINDS)('run reconciler on %s', (kind) => {
 
     expect(report).toMatchObject({ requeued: 1, abandoned: 0 });
     expect(await finished(run.id)).toMatchObject({ status: 'completed', attempts: 2, output: { n: 1 } });
-    expect(types(await log(run.id))).toEqual(['run.queued', 'run.started', 'run.started', 'run.completed']);
-    expect((await log(run.id))[1]?.data).toEqual({ attempt: 1, worker: 'unknown' });
+    const events = await loggedThrough(run.id, 'run.completed');
+    expect(types(events)).toEqual(['run.queued', 'run.started', 'run.started', 'run.completed']);
+    expect(events[1]?.data).toEqual({ attempt: 1, worker: 'unknown' });
     await slotsFree(agent);
   });
 
@@ -227,7 +237,7 @@ describe.each(DATABASE_KINDS)('run reconciler on %s', (kind) => {
     await pass();
 
     expect(await finished(run.id)).toMatchObject({ status: 'cancelled', error: { message: 'no longer needed' } });
-    expect(types(await log(run.id)).at(-1)).toBe('run.cancelled');
+    await loggedThrough(run.id, 'run.cancelled');
     await slotsFree(agent);
   });
 
