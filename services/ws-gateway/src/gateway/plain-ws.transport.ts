@@ -4,6 +4,7 @@ import { WebSocket } from 'ws';
 
 import type { EventFrame } from '../live/event-frame';
 import type { SessionTransport } from '../live/live-session';
+import { coalesceWritesThisTick, netSocketOf } from './turn-writes';
 
 /** A plain WebSocket of `/ws` as a session transport; every frame is a JSON object with a `type`. */
 export class PlainWsTransport implements SessionTransport {
@@ -47,7 +48,11 @@ export class PlainWsTransport implements SessionTransport {
   }
 
   private sendText(text: string): void {
-    if (this.ws.readyState === WebSocket.OPEN) this.ws.send(text);
+    if (this.ws.readyState !== WebSocket.OPEN) return;
+    // `ws` writes every frame as it is sent: the frames of this tick go out together.
+    const socket = netSocketOf(this.ws);
+    if (socket) coalesceWritesThisTick(socket);
+    this.ws.send(text);
   }
 }
 

@@ -5,6 +5,7 @@ import { WebSocket } from 'ws';
 import type { Admission } from '../connections/connection-admission.service';
 import type { EventFrame } from '../live/event-frame';
 import type { LiveSession, SessionTransport } from '../live/live-session';
+import { coalesceWritesThisTick, netSocketOf } from './turn-writes';
 
 /** What the gateway keeps on a socket.io socket. */
 export interface AgentsSocketData {
@@ -18,7 +19,17 @@ export type AgentsSocket = Socket<ClientToServerEvents, ServerToClientEvents, Re
 export class SocketIoTransport implements SessionTransport {
   readonly kind = 'socket.io';
 
-  constructor(private readonly socket: AgentsSocket) {}
+  constructor(private readonly socket: AgentsSocket) {
+    // engine.io sends a packet at once while its transport is idle and queues the rest until that write is done,
+    // then flushes the queue with one write per packet; corked, a flushed queue (a replay, a dispatch batch's
+    // events) leaves in one writev.
+    socket.conn.on('flush', (queued: unknown[]) => {
+      if (queued.length < 2) return;
+      const ws: unknown = Reflect.get(socket.conn.transport, 'socket');
+      const raw = typeof ws === 'object' && ws !== null ? netSocketOf(ws) : undefined;
+      if (raw) coalesceWritesThisTick(raw);
+    });
+  }
 
   sendEvent(frame: EventFrame): void {
     // What a socket.io broadcast does: encode the packet (and its WebSocket frame) once per event, not once per socket.
