@@ -7,10 +7,11 @@ interface Corkable {
 const corked = new WeakSet<Corkable>();
 
 /**
- * Holds back what is written to `socket` until the current tick's synchronous work and microtasks are done, then
+ * Holds back what is written to `socket` until the current synchronous work is done (`process.nextTick`), then
  * hands it all to the kernel at once: a socket that is sent several frames in one go (a resumed subscription's
- * replay, several live events of one dispatch batch) costs one `writev` instead of one syscall per frame, which
- * was most of the gateway's CPU in a reconnect storm. Idempotent within a tick; the bytes, their order and the
+ * replay, several live events of one dispatch batch, streamed tokens) costs one `writev` instead of one syscall per
+ * frame. (It does not make a reconnect storm cheaper: there each socket gets about one frame per turn.) Idempotent
+ * within a tick; the bytes, their order and the
  * frames are unchanged, and corked bytes still count in the socket's `writableLength` (so in `bufferedAmount`).
  */
 export function coalesceWritesThisTick(socket: Corkable): void {
