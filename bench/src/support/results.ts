@@ -66,6 +66,12 @@ export function versus(
   return metric;
 }
 
+/** A metric held to an absolute minimum (e.g. ≥ 2,000 msgs/s), with an optional baseline for reference. */
+export function floor(name: string, unit: string, ours: number | null, min: number, baseline: number | null = null): Metric {
+  const ratio = finite(baseline) && finite(ours) && baseline !== 0 ? ours / baseline : null;
+  return { name, unit, baseline, ours, ratio, target: `≥ ${min.toLocaleString('en-US')} ${unit}`, met: finite(ours) && ours >= min };
+}
+
 /** A metric held to an absolute ceiling (e.g. p99 ≤ 20 ms), with an optional baseline for reference. */
 export function ceiling(name: string, unit: string, ours: number | null, max: number, baseline: number | null = null): Metric {
   const ratio = finite(baseline) && finite(ours) && baseline !== 0 ? ours / baseline : null;
