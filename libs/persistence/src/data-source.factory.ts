@@ -28,7 +28,8 @@ export type DatabaseTarget = { kind: 'sqlite'; file: string } | { kind: 'postgre
 export const SQLITE_FILE_NAME = 'skreaver.sqlite';
 
 // agent-api and mesh-coordinator write the same file; a writer waits this long for the other's lock
-// before SQLITE_BUSY, which covers any single statement we issue.
+// before SQLITE_BUSY, which covers any single statement we issue. TypeORM's statements wait in SQLite's busy handler
+// (sleeping on the event loop); HotSql's group commits, the run path's writes, wait from a timer instead (hot-sql.ts).
 const SQLITE_BUSY_TIMEOUT_MS = 5_000;
 
 // Without it a PostgreSQL that is down would hold a service's boot until the OS TCP timeout.

@@ -16,7 +16,8 @@ interface SqliteStatement {
 interface SqliteDatabase {
   readonly inTransaction: boolean;
   prepare(sql: string): SqliteStatement;
-  transaction(fn: () => void): () => void;
+  pragma(source: string, options: { simple: true }): unknown;
+  transaction(fn: () => void): { (): void; immediate(): void };
 }
 interface SqliteDriver {
   databaseConnection?: SqliteDatabase;
@@ -27,6 +28,12 @@ interface StructuredResult {
   records?: unknown[];
   affected?: number;
 }
+
+// While the other process holds the write lock, a group commit tries again this often (the lock is held for one
+// commit: a fraction of a millisecond, more when that commit starts the WAL over and syncs its header)…
+const BUSY_RETRY_MS = 1;
+// …and gives up after as long as SQLite's busy timeout would have waited (data-source.factory.ts) when it cannot read it.
+const DEFAULT_BUSY_TIMEOUT_MS = 5_000;
 
 /** Writes waiting for the next group commit: each is one caller's statements, atomic among themselves. */
 interface PendingWrite {
@@ -48,6 +55,8 @@ class SqliteGroupCommit {
   private scheduled = false;
   private prepared = new Map<string, SqliteStatement>();
   private preparedOn: SqliteDatabase | undefined;
+  private busyTimeoutMs = DEFAULT_BUSY_TIMEOUT_MS;
+  private busySince: number | undefined;
 
   constructor(private readonly dataSource: DataSource) {}
 
@@ -74,14 +83,27 @@ class SqliteGroupCommit {
     }
     const writes = this.pending;
     this.pending = [];
-    this.scheduled = false;
     let results: number[][] = [];
     try {
       const connection = this.connection();
-      connection.transaction(() => {
-        results = writes.map((write) => this.apply(write.statements));
-      })();
+      this.withoutBusyWait(connection, () =>
+        connection
+          .transaction(() => {
+            results = writes.map((write) => this.apply(write.statements));
+          })
+          .immediate(),
+      );
     } catch (error) {
+      // The other process holds the write lock. SQLite's busy handler would sleep for it on this thread, stalling
+      // every request and run of this process (1, 2, 5, 10… ms a time); instead the transaction failed (at BEGIN
+      // IMMEDIATE, or rolled back) with nothing stored, and the same writes, with those made meanwhile, are tried
+      // again from a timer, for as long as the busy timeout would have waited.
+      if (isBusy(error) && this.busyFor() < this.busyTimeoutMs) {
+        this.pending = writes.concat(this.pending);
+        setTimeout(() => this.commit(), BUSY_RETRY_MS);
+        return;
+      }
+      this.settled();
       // Busy or gone is everyone's error (and retrying each alone would wait out the busy timeout once per write).
       if (writes.length === 1 || isDatabaseUnavailable(error)) {
         for (const write of writes) write.reject(error);
@@ -90,7 +112,32 @@ class SqliteGroupCommit {
       for (const write of writes) this.commitAlone(write);
       return;
     }
+    this.settled();
     writes.forEach((write, i) => write.resolve(results[i]));
+  }
+
+  /** Runs `fn` with SQLite's busy handler off, so a lock held by the other process fails it instead of sleeping. */
+  private withoutBusyWait(connection: SqliteDatabase, fn: () => void): void {
+    this.statement('PRAGMA busy_timeout = 0').run();
+    try {
+      fn();
+    } finally {
+      // TypeORM's queries on this connection still wait for the lock in SQLite's handler, as before.
+      this.statement(`PRAGMA busy_timeout = ${this.busyTimeoutMs}`).run();
+    }
+  }
+
+  /** Milliseconds since this commit first found the lock taken (0 the first time). */
+  private busyFor(): number {
+    const now = Date.now();
+    this.busySince ??= now;
+    return now - this.busySince;
+  }
+
+  /** The pending writes are taken: the next write schedules the next commit. */
+  private settled(): void {
+    this.scheduled = false;
+    this.busySince = undefined;
   }
 
   private commitAlone(write: PendingWrite): void {
@@ -122,6 +169,8 @@ class SqliteGroupCommit {
     if (connection !== this.preparedOn) {
       this.prepared = new Map();
       this.preparedOn = connection;
+      const configured = Number(connection.pragma('busy_timeout', { simple: true }));
+      this.busyTimeoutMs = configured > 0 ? configured : DEFAULT_BUSY_TIMEOUT_MS;
     }
     let statement = this.prepared.get(sql);
     if (!statement) {
@@ -193,6 +242,12 @@ export class HotSql {
       await runner.release();
     }
   }
+}
+
+/** SQLITE_BUSY and its extended codes (better-sqlite3 puts the extended one in `code`). */
+function isBusy(error: unknown): boolean {
+  const code = typeof error === 'object' && error !== null ? (error as { code?: unknown }).code : undefined;
+  return typeof code === 'string' && code.startsWith('SQLITE_BUSY');
 }
 
 /** `$1…$n` (each once, in order) → `?`. @throws when they are not in order, since `?` binds by position. */

@@ -6,7 +6,7 @@ import { DATABASE_KINDS, IsolatedDatabase, isolatedDatabase } from '@skreaver/te
 
 import { DataSource } from 'typeorm';
 
-import { AgentRepository, createDataSource, resolveDatabaseTarget, RunEventArchive, RunRepository } from '../src';
+import { AgentRepository, createDataSource, HotSql, isDatabaseUnavailable, resolveDatabaseTarget, RunEventArchive, RunRepository } from '../src';
 import {
   AgentFactory,
   at,
@@ -112,4 +112,65 @@ describe('a SQLite file locked by another process', () => {
     const [code] = await exited;
     expect(code).toBe(0);
   });
+
+  /** A second OS process that takes the write lock, says `locked`, and commits when told (or after `holdMs`). */
+  function lockHolder(holdMs: number) {
+    const file = resolveDatabaseTarget(optionsFor(db));
+    if (file.kind !== 'sqlite') throw new Error('expected a SQLite target');
+    const holder = spawn(
+      process.execPath,
+      [
+        '-e',
+        `const db = new (require('better-sqlite3'))(process.argv[1]);
+         db.exec('BEGIN IMMEDIATE');
+         console.log('locked');
+         const release = () => { db.exec('COMMIT'); db.close(); process.exit(0); };
+         process.stdin.once('data', release);
+         setTimeout(release, ${holdMs});`,
+        file.file,
+      ],
+      { cwd: process.cwd(), stdio: ['pipe', 'pipe', 'inherit'] },
+    );
+    return { exited: once(holder, 'exit'), locked: once(holder.stdout, 'data'), release: () => holder.stdin.end('go\n') };
+  }
+
+  it("should keep the event loop turning while a group commit waits for the other process's lock", async () => {
+    const sql = new HotSql(dataSource);
+    await sql.run('CREATE TABLE IF NOT EXISTS lock_probe (id varchar(36) PRIMARY KEY)', []);
+    const holder = lockHolder(15_000);
+    await holder.locked;
+
+    let stored = false;
+    const write = sql.run('INSERT INTO lock_probe (id) VALUES ($1)', ['waited']).then((changed) => {
+      stored = true;
+      return changed;
+    });
+    // SQLite's busy handler would sleep on this thread until the lock is released (never, until told): no timer fires.
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    expect(stored).toBe(false);
+    holder.release();
+
+    await expect(write).resolves.toBe(1);
+    await expect(sql.rows('SELECT id FROM lock_probe', [])).resolves.toEqual([{ id: 'waited' }]);
+    const [code] = await holder.exited;
+    expect(code).toBe(0);
+  });
+
+  it('should fail a group commit with SQLITE_BUSY once the lock was held longer than the busy timeout', async () => {
+    const sql = new HotSql(dataSource);
+    await sql.run('CREATE TABLE IF NOT EXISTS lock_probe (id varchar(36) PRIMARY KEY)', []);
+    const holder = lockHolder(15_000);
+    await holder.locked;
+
+    const error: unknown = await sql.run('INSERT INTO lock_probe (id) VALUES ($1)', ['refused']).then(
+      () => null,
+      (cause: unknown) => cause,
+    );
+    holder.release();
+    await holder.exited;
+
+    // As before: the caller sees an outage (busy timeout, data-source.factory.ts), and nothing was stored.
+    expect(isDatabaseUnavailable(error)).toBe(true);
+    await expect(sql.rows('SELECT id FROM lock_probe WHERE id = $1', ['refused'])).resolves.toEqual([]);
+  }, 20_000);
 });
