@@ -8,7 +8,7 @@ const Pings = defineStream({ name: 'test.pings', version: 1, schema: z.object({ 
 
 describe(decodeEntry.name, () => {
   it('should parse the data field with the stream schema', () => {
-    expect(decodeEntry(Pings, ['data', '{"n":3}'])).toEqual({ ok: true, payload: { n: 3 } });
+    expect(decodeEntry(Pings, ['data', '{"n":3}'])).toEqual({ ok: true, payload: { n: 3 }, jsonLength: 7 });
   });
 
   it('should reject an entry without a data field', () => {

@@ -7,6 +7,11 @@ export interface StreamEntry<D extends StreamDef> {
   /** Redis entry id, `<ms>-<seq>`. */
   readonly id: string;
   readonly payload: StreamPayload<D>;
+  /**
+   * Length of the payload's JSON as stored in Redis, where the reader had it at hand (`StreamTailer`): a size for
+   * callers that bound what they keep, without serialising the payload again.
+   */
+  readonly jsonLength?: number;
 }
 
 /** An entry as Redis returns it; `fields` is null for an entry deleted while it was pending in a group. */
@@ -16,7 +21,7 @@ export type RawStreamEntry = readonly [id: string, fields: readonly string[] | n
 export const PAYLOAD_FIELD = 'data';
 
 export type DecodeResult<D extends StreamDef> =
-  | { readonly ok: true; readonly payload: StreamPayload<D> }
+  | { readonly ok: true; readonly payload: StreamPayload<D>; readonly jsonLength: number }
   | { readonly ok: false; readonly error: Error };
 
 /** Parses an entry's `data` field as JSON and then with the stream's schema. */
@@ -34,7 +39,7 @@ export function decodeEntry<D extends StreamDef>(stream: D, fields: readonly str
     return { ok: false, error: new ContractViolationError(`stream ${stream.name}.v${stream.version}`, parsed.error.issues) };
   }
   // safeParse on a generic schema is typed `unknown`; its output is StreamPayload<D> by definition.
-  return { ok: true, payload: parsed.data as StreamPayload<D> };
+  return { ok: true, payload: parsed.data as StreamPayload<D>, jsonLength: raw.length };
 }
 
 /** `[k1, v1, k2, v2…]` → `{ k1: v1, k2: v2 }`. */

@@ -118,7 +118,7 @@ export class StreamTailer<D extends StreamDef> {
         const entries: StreamEntry<D>[] = [];
         for (const [id, fields] of raw) {
           const decoded = decodeEntry(stream, fields);
-          if (decoded.ok) entries.push({ id, payload: decoded.payload });
+          if (decoded.ok) entries.push({ id, payload: decoded.payload, jsonLength: decoded.jsonLength });
           else this.options.onInvalid?.(id, decoded.error);
         }
         if (entries.length > 0) await this.deliver(entries);

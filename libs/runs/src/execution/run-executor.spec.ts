@@ -208,16 +208,18 @@ describe(RunExecutor.name, () => {
     });
 
     // No `steps.list` (nor input answers): a run no attempt had started has journaled nothing and waited for no one.
+    // The cancellation check goes out with run.started, and the slot's release with run.completed (one Redis round trip
+    // each, by auto-pipelining), so each pair is issued together: the journal records them in the order they are called.
     it('should mark the run running before the agent runs, and store the result and archive the log before logging it', () => {
       expect(mocks.journal).toEqual([
         'runs.markRunning',
-        'eventLog.append run.started',
         'cancellation.requested',
+        'eventLog.append run.started',
         'agent.run',
         'runs.markCompleted',
         'archive.append',
-        'eventLog.append run.completed',
         'dispatcher.release',
+        'eventLog.append run.completed',
       ]);
     });
 
@@ -928,6 +930,27 @@ describe(RunExecutor.name, () => {
       expect(types(mocks.archive.events)).toEqual(['run.queued', 'run.started', 'run.completed']);
       expect(mocks.eventLog.ttls.get(RUN_ID)).toBe(TTL_SECONDS);
       expect(mocks.dispatcher.released).toEqual([{ agentId: AGENT_ID, runId: RUN_ID }]);
+    });
+
+    // Released with run.completed's append, not after its reply: a failed append still frees the slot (once, the
+    // retry's release admits nobody twice) and the retry logs run.completed.
+    it('should free the slot and fail the attempt when appending run.completed fails, then log it on the retry', async () => {
+      const append = mocks.eventLog.append.bind(mocks.eventLog);
+      mocks.eventLog.append = async (event, options) => {
+        if (event.type === 'run.completed') throw outage;
+        return append(event, options);
+      };
+
+      await expect(sut.execute(RunFactory.job(), { number: 1, of: 3 }, signal)).rejects.toBe(outage);
+
+      expect(mocks.runs.stored(RUN_ID)?.status).toBe('completed');
+      expect(mocks.dispatcher.released).toEqual([{ agentId: AGENT_ID, runId: RUN_ID }]);
+      mocks.eventLog.append = append;
+
+      await sut.execute(RunFactory.job(), { number: 2, of: 3 }, signal);
+
+      expect(types(mocks.eventLog.eventsOf(RUN_ID))).toEqual(['run.queued', 'run.started', 'run.completed']);
+      expect(mocks.agent.contexts).toHaveLength(1);
     });
 
     it('should log on the retry the very run.completed archived when its append failed (its ts and duration, not new ones)', async () => {

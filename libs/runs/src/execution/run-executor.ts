@@ -7,7 +7,7 @@ import { RunEventLog } from '@skreaver/messaging';
 import type { RunEventAppendOptions } from '@skreaver/messaging';
 import { JsonLogger } from '@skreaver/observability';
 import { AgentRepository, RunEventArchive, RunRepository, RunStepRepository } from '@skreaver/persistence';
-import { nowIso } from '@skreaver/util';
+import { allSettledInOrder, nowIso } from '@skreaver/util';
 
 import { DatabaseWait } from '../database-wait';
 import type { RunJobAttempt } from '../in-process-run-queue';
@@ -117,6 +117,13 @@ export class RunExecutor {
       // Cancelled between our read and now: whoever cancelled it logged it.
       return this.settle((await this.db(() => this.runs.findById(run.tenant_id, run.id), 'read run')) ?? run, agent, log);
     }
+    // The cancellation marker is read after markRunning, as before, but sent with `run.started` instead of one round
+    // trip later: commands of one event-loop turn leave in one pipeline (auto-pipelining), so the run's start costs one
+    // Redis round trip, not two. Read before the append's reply, it sees every marker set before the run was running
+    // (later requests reach this process by pub/sub, `RunJobsConsumer`), as when it was read after the reply.
+    const cancelRequested = this.cancellation.requested(run.id);
+    // Awaited in runAgent; if the append fails first, the job's error is the append's and this one is dropped.
+    cancelRequested.catch(() => undefined);
     await log.append('run.started', { attempt: recorded, worker: this.config.WORKER_ID });
     const running: Run = { ...run, status: 'running', attempts: recorded, started_at: startedAt };
     const threads = run.thread_id ? this.threads : undefined;
@@ -132,7 +139,7 @@ export class RunExecutor {
       // stay counted (its retry replays them from the journal and counts them no more).
       usageStored = usageStored.then(() => this.storeUsage(run, tokens)).catch(() => undefined);
     };
-    let outcome = await this.runAgent(run, agent, recorded, signal, log, onUsage);
+    let outcome = await this.runAgent(run, agent, recorded, signal, log, onUsage, cancelRequested);
     const durationMs = performance.now() - started;
     await usageStored;
     running.usage = addUsage(run.usage, tokens);
@@ -171,10 +178,15 @@ export class RunExecutor {
           ]),
         'store run result',
       );
-      // Archived above, so its TTL goes with it (one round trip fewer than `finish`'s expire).
-      await log.appendBuilt(completed, { own: true, ttlSeconds: this.config.RUN_EVENTS_TTL_SECONDS });
+      // Archived above, so its TTL goes with it (one round trip fewer than `finish`'s expire). The slot is released
+      // without waiting for the append's reply: both leave in one pipeline (auto-pipelining), one round trip instead of
+      // two. The run is completed and archived either way; if the append fails, the slot is still freed (as it would
+      // be by the retry) and the retry appends run.completed from the archive (`settle`), releasing again harmlessly.
+      const appended = log.appendBuilt(completed, { own: true, ttlSeconds: this.config.RUN_EVENTS_TTL_SECONDS });
+      const released = this.dispatcher.release(agent, run.id, run.thread_id);
+      await allSettledInOrder([appended, released]);
       this.record(agent, 'completed', durationMs);
-      return this.finish({ ...running, status: 'completed', output: outcome.output, finished_at: finishedAt }, agent, log, { archived: true });
+      return this.finish({ ...running, status: 'completed', output: outcome.output, finished_at: finishedAt }, agent, log, { archived: true, released: true });
     }
     // Its process is stopping: left running for whoever resumes it (it replays the journal), as after a crash.
     if (outcome.kind === 'interrupted') return;
@@ -201,8 +213,9 @@ export class RunExecutor {
     signal: AbortSignal,
     log: RunLogWriter,
     onUsage: (usage: RunUsage) => void,
+    cancelRequested: Promise<string | null>,
   ): Promise<Outcome> {
-    const requested = await this.cancellation.requested(run.id);
+    const requested = await cancelRequested;
     if (requested !== null) return { kind: 'cancelled', reason: requested };
     this.metrics.active.inc();
     try {
@@ -313,10 +326,11 @@ export class RunExecutor {
    * Archives the finished run's log (as this writer holds it: read when the attempt began, plus what it appended),
    * lets its Redis copy expire, hands the agent's slot on, and tells the hooks how the run ended (`ended`).
    * `archived`: the log was archived whole in the commit that ended the run, and its last append set the TTL.
+   * `released`: the caller released the slot already.
    */
-  private async finish(ended: Run, agent: Agent, log: RunLogWriter, options: { archived?: boolean } = {}): Promise<void> {
+  private async finish(ended: Run, agent: Agent, log: RunLogWriter, options: { archived?: boolean; released?: boolean } = {}): Promise<void> {
     // The slot first: the agent is free the moment its run has ended, not after the bookkeeping below.
-    await this.dispatcher.release(agent, ended.id, ended.thread_id);
+    if (!options.released) await this.dispatcher.release(agent, ended.id, ended.thread_id);
     const threads = ended.thread_id ? this.threads : undefined;
     if (threads) await this.db(() => threads.ended(ended), 'update thread status');
     if (!options.archived) {

@@ -28,11 +28,11 @@ export class LiveEventsService {
     for (const entry of entries) this.publishEntry(entry);
   }
 
-  private publishEntry({ id, payload: event }: StreamEntry<typeof Streams.events>): void {
+  private publishEntry({ id, payload: event, jsonLength }: StreamEntry<typeof Streams.events>): void {
     this.index.remember(event.id, id, event.tenant_id);
     const entry = { id, event, frame: new EventFrame(event) };
     // Before any delivery: a subscription that resumes from here on finds it in the window or is offered it live.
-    this.recent.append(entry);
+    this.recent.append(entry, jsonLength);
     // One send per session even when several of its subscriptions (the agent's and the run's) match.
     const recipients = new Set<LiveSession>();
     for (const room of roomsOfEvent(event)) {

@@ -56,4 +56,17 @@ describe('RecentEntries', () => {
     huge.append(entry(1, 'x'.repeat(9 * 1024 * 1024)));
     expect(huge.after('1-0')).toEqual([]);
   });
+
+  it("should count an entry by its stream JSON's length when given, without serialising its frame", () => {
+    const recent = new RecentEntries();
+    const small = entry(1);
+    const wsText = jest.spyOn(small.frame, 'wsText', 'get');
+    recent.append(small, 2 * 1024 * 1024);
+    for (let ms = 2; ms <= 4; ms++) recent.append(entry(ms), 2 * 1024 * 1024);
+    // Four entries counted at 2 MB each fill 8 MB: the next one evicts the oldest, small as its event is.
+    recent.append(entry(5), 2 * 1024 * 1024);
+    expect(recent.after('1-0')).toBeUndefined();
+    expect(recent.after('2-0')?.map((e) => e.id)).toEqual(['3-0', '4-0', '5-0']);
+    expect(wsText).not.toHaveBeenCalled();
+  });
 });

@@ -22,9 +22,13 @@ export class RecentEntries {
   private head = 0;
   private bytes = 0;
 
-  /** Appends the entry the tailer delivered next. */
-  append(entry: LiveEntry): void {
-    const size = entry.frame.wsText.length;
+  /**
+   * Appends the entry the tailer delivered next; `jsonLength` is its event's JSON as read from the stream. Without
+   * it the `/ws` frame is made to be measured: with it, an event no `/ws` client receives is never serialised again
+   * (what the profile showed on the gateway, per event, for a size).
+   */
+  append(entry: LiveEntry, jsonLength?: number): void {
+    const size = jsonLength ?? entry.frame.wsText.length;
     this.entries.push(entry);
     this.sizes.push(size);
     this.bytes += size;
