@@ -46,6 +46,11 @@ export interface InFlightRequest {
   responseStarted: () => boolean;
 }
 
+/** Where the request in flight on a connection is found (a WeakMap will do). */
+export interface InFlightRequests {
+  get(socket: Duplex): InFlightRequest | undefined;
+}
+
 /**
  * Fastify's `clientErrorHandler`: answers what Node's HTTP parser refuses (unknown methods, broken framing, oversized
  * headers), which never reaches a route, hook or exception filter, in the one error format with a request id — the
@@ -53,7 +58,7 @@ export interface InFlightRequest {
  */
 export function createClientErrorHandler(
   logger: JsonLogger,
-  inFlight: WeakMap<Duplex, InFlightRequest>,
+  inFlight: InFlightRequests,
 ): (error: Error & { code?: string }, socket: Duplex) => void {
   const answered = new WeakSet<Duplex>();
   return (error, socket) => {

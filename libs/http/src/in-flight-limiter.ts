@@ -4,6 +4,7 @@ import { counter, gauge } from '@skreaver/observability';
 import type { FastifyInstance, FastifyReply, FastifyRequest, HookHandlerDoneFunction } from 'fastify';
 
 import { ApiError } from './api-error';
+import { routeOf } from './route';
 
 /** Options of `InFlightLimiter`. */
 export interface InFlightLimitOptions {
@@ -48,7 +49,7 @@ export class InFlightLimiter {
   install(fastify: FastifyInstance): void {
     if (this.options.maxInFlight <= 0) return;
     fastify.addHook('onRequest', (request: FastifyRequest, reply: FastifyReply, done: HookHandlerDoneFunction) => {
-      if (this.exempt.has(request.routeOptions.url ?? '')) return done();
+      if (this.exempt.has(routeOf(request) ?? '')) return done();
       if (this.current >= this.options.maxInFlight) {
         overloaded.inc();
         void reply.header('retry-after', '1');

@@ -6,4 +6,5 @@ export * from './boot-service';
 export * from './in-flight-limiter';
 export * from './in-flight-limit.module';
 export * from './access';
+export * from './route';
 export * from './openapi';

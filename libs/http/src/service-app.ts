@@ -14,9 +14,10 @@ import { ApiError } from './api-error';
 import { ApiExceptionFilter, mapError } from './api-exception.filter';
 import { ZodDtoValidationPipe } from './zod-validation.pipe';
 import { createClientErrorHandler } from './client-error';
-import type { InFlightRequest } from './client-error';
+import type { InFlightRequest, InFlightRequests } from './client-error';
 import { jsonNestsDeeperThan } from './json-depth';
 import { readRequestBody } from './request-body';
+import { routeOf } from './route';
 
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
 const QUIET_ROUTES = new Set(['/health', '/ready', '/metrics']);
@@ -27,6 +28,22 @@ const DEFAULT_BODY_LIMIT = 1024 * 1024;
 // How much of an oversized body is read and dropped so the client gets its 413 (see `RequestBodyLimits.drainLimit`):
 // a few times the limit, at least 16 MiB. Reading costs bandwidth only, never memory.
 const drainLimitFor = (bodyLimit: number) => Math.max(16 * 1024 * 1024, 4 * bodyLimit);
+
+// The reply a connection is working on, a field of its socket, for the client-error handler. Per request it is one
+// store, where a WeakMap entry plus a closure per request cost allocations and ephemerons for the garbage collector;
+// the handler's `InFlightRequest` is built only when a parser error needs it.
+const REPLY_IN_FLIGHT = Symbol('skreaver.replyInFlight');
+
+interface WithReplyInFlight {
+  [REPLY_IN_FLIGHT]?: FastifyReply;
+}
+
+const inFlightRequests: InFlightRequests = {
+  get(socket: Duplex): InFlightRequest | undefined {
+    const reply = (socket as WithReplyInFlight)[REPLY_IN_FLIGHT];
+    return reply && { id: String(reply.request.id), responseStarted: () => reply.raw.headersSent };
+  },
+};
 
 export interface ServiceAppOptions {
   logger: JsonLogger;
@@ -39,7 +56,6 @@ export interface ServiceAppOptions {
 /** Creates a Nest app on Fastify with request ids, JSON request logs, HTTP metrics and the one error format. */
 export async function createServiceApp(module: unknown, options: ServiceAppOptions): Promise<NestFastifyApplication> {
   const bodyLimit = options.bodyLimit ?? DEFAULT_BODY_LIMIT;
-  const inFlight = new WeakMap<Duplex, InFlightRequest>();
   const adapter = new FastifyAdapter({
     bodyLimit,
     // A caller's X-Request-Id is kept (if sane) so one id follows a request across services.
@@ -60,7 +76,7 @@ export async function createServiceApp(module: unknown, options: ServiceAppOptio
     },
     // What Node's HTTP parser refuses (unknown methods, broken framing, 431) never becomes a request: without this
     // Fastify writes `{"error":"Bad Request","statusCode":400}`, without a request id.
-    clientErrorHandler: createClientErrorHandler(options.logger, inFlight),
+    clientErrorHandler: createClientErrorHandler(options.logger, inFlightRequests),
   });
   const app = await NestFactory.create<NestFastifyApplication>(module as never, adapter, {
     logger: options.logger,
@@ -94,12 +110,12 @@ export async function createServiceApp(module: unknown, options: ServiceAppOptio
 
   fastify.addHook('onRequest', (request: FastifyRequest, reply: FastifyReply, done: () => void) => {
     void reply.header('x-request-id', request.id);
-    inFlight.set(request.raw.socket, { id: String(request.id), responseStarted: () => reply.raw.headersSent });
+    (request.raw.socket as WithReplyInFlight)[REPLY_IN_FLIGHT] = reply;
     runWithRequestContext({ requestId: String(request.id) }, done);
   });
   fastify.addHook('onResponse', (request: FastifyRequest, reply: FastifyReply, done: () => void) => {
-    inFlight.delete(request.raw.socket);
-    const route = request.routeOptions.url ?? 'unmatched';
+    (request.raw.socket as WithReplyInFlight)[REPLY_IN_FLIGHT] = undefined;
+    const route = routeOf(request) ?? 'unmatched';
     const seconds = reply.elapsedTime / 1000;
     metrics.observe(request.method, route, reply.statusCode, seconds);
     const level = QUIET_ROUTES.has(route) && reply.statusCode < 400 ? 'debug' : 'info';

@@ -4,7 +4,7 @@ import { Reflector } from '@nestjs/core';
 import { AuthGuard as PassportAuthGuard } from '@nestjs/passport';
 import { AuthError, Authenticator, authErrorOf } from '@skreaver/auth';
 import type { Principal } from '@skreaver/contracts';
-import { ApiError, accessOf } from '@skreaver/http';
+import { ApiError, accessOf, routeOf } from '@skreaver/http';
 import { JsonLogger, currentRequestContext } from '@skreaver/observability';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 
@@ -53,8 +53,9 @@ export class AuthGuard implements CanActivate {
   async canActivate(context: ExecutionContext): Promise<boolean> {
     const request = context.switchToHttp().getRequest<FastifyRequest & { user?: Principal }>();
     const access = accessOf(this.reflector, context);
-    const url = request.routeOptions.url ?? request.url;
-    if (request.routeOptions.url) this.routeAccess.learn(request.method, request.routeOptions.url, access);
+    const route = routeOf(request);
+    const url = route ?? request.url;
+    if (route) this.routeAccess.learn(request.method, route, access);
     if (access === 'public' || isProbe(request.method, url)) return true;
 
     const principal = await this.authenticate(context, request);

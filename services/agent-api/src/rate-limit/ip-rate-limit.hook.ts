@@ -3,6 +3,7 @@ import type { OnModuleInit } from '@nestjs/common';
 import { HttpAdapterHost } from '@nestjs/core';
 import { Authenticator, TokenDenylist, TokenService, isRevoked, principalOfClaims } from '@skreaver/auth';
 import type { JwtClaims, Principal } from '@skreaver/contracts';
+import { routeOf } from '@skreaver/http';
 import type { FastifyInstance, FastifyRequest, FastifyReply } from 'fastify';
 
 import { roleAllows } from '../auth/access-policy';
@@ -56,7 +57,7 @@ export class IpRateLimitHook implements OnModuleInit {
   }
 
   private async check(request: FastifyRequest, reply: FastifyReply): Promise<void> {
-    if (UNLIMITED_ROUTES.has(request.routeOptions.url ?? '')) return;
+    if (UNLIMITED_ROUTES.has(routeOf(request) ?? '')) return;
     const token = this.limiter.admitsInOneTrip ? this.admissibleToken(request) : undefined;
     if (token && (await this.admitInOneTrip(request, reply, token.claims, token.principal))) return;
     const verdict = await this.limiter.forClient(request.raw.socket.remoteAddress, request.headers['x-forwarded-for']);
@@ -68,7 +69,7 @@ export class IpRateLimitHook implements OnModuleInit {
    * anything else (whatever is wrong with the credential, the guard finds and answers it as before).
    */
   private admissibleToken(request: FastifyRequest): { claims: JwtClaims; principal: Principal } | undefined {
-    const route = request.routeOptions.url;
+    const route = routeOf(request);
     const access = route === undefined ? undefined : this.routeAccess.of(request.method, route);
     if (access === undefined || access === 'public') return undefined;
     try {

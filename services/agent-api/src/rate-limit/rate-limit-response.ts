@@ -4,8 +4,13 @@ import { ApiError } from '@skreaver/http';
 
 import type { RateLimitVerdict } from './rate-limiter.service';
 
-// The verdict whose headers a request carries, keyed by the raw Node request: gone with it.
-const shown = new WeakMap<object, RateLimitVerdict>();
+// The verdict whose headers a request carries, a field of the raw Node request under a symbol only this module holds:
+// gone with it, and no WeakMap entry (an ephemeron for the garbage collector) per request.
+const SHOWN = Symbol('skreaver.rateLimitShown');
+
+interface WithShownVerdict {
+  [SHOWN]?: RateLimitVerdict;
+}
 
 /**
  * Applies a verdict to the response: `RateLimit-Limit`, `-Remaining` and `-Reset` of the most restrictive limit
@@ -15,9 +20,9 @@ const shown = new WeakMap<object, RateLimitVerdict>();
  * @throws ApiError 429 `rate_limited` when the verdict refuses the request.
  */
 export function enforceRateLimit(request: object, response: ServerResponse, verdict: RateLimitVerdict): void {
-  const previous = shown.get(request);
+  const previous = (request as WithShownVerdict)[SHOWN];
   const display = previous && previous.remaining < verdict.remaining && verdict.allowed ? previous : verdict;
-  shown.set(request, display);
+  (request as WithShownVerdict)[SHOWN] = display;
   response.setHeader('ratelimit-limit', String(display.limit));
   response.setHeader('ratelimit-remaining', String(display.remaining));
   response.setHeader('ratelimit-reset', String(display.resetSeconds));

@@ -102,7 +102,17 @@ export class RateLimiter {
 
   private verdict(scope: RateLimitScope, state: RateLimitState, windowSeconds: number): RateLimitVerdict {
     if (!state.allowed) limited.inc({ scope });
-    return { ...state, scope, windowSeconds };
+    // Field by field rather than a spread: one or two verdicts per request, and the spread took V8's generic
+    // object-copy path (3–4 % of agent-api's busy time on `GET /agents/{id}` in the profile).
+    return {
+      allowed: state.allowed,
+      limit: state.limit,
+      remaining: state.remaining,
+      resetSeconds: state.resetSeconds,
+      retryAfterSeconds: state.retryAfterSeconds,
+      scope,
+      windowSeconds,
+    };
   }
 
   private async take(scope: RateLimitScope, id: string, limit: number): Promise<RateLimitVerdict | null> {
