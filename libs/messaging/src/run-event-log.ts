@@ -88,10 +88,11 @@ export class RunEventLog {
    * without waiting for the first reply. Both commands are sent on the producer's connection before this returns, so
    * a command sent next on that connection reaches the server after them (with auto-pipelining, in the same socket
    * write). Only for a new run: its log is empty, so the explicit entry id cannot collide (rejects if it does).
-   * @throws ContractViolationError when the event does not match `RunEventV1` (nothing is sent).
+   * @throws ContractViolationError when the event does not match `RunEventV1` (nothing is sent; not checked for an
+   * `own` event, as in `append`).
    */
-  appendFirst(event: RunEventV1): Promise<void> {
-    const entry = this.producer.encode(Streams.runEvents, event);
+  appendFirst(event: RunEventV1, options: Pick<RunEventAppendOptions, 'own'> = {}): Promise<void> {
+    const entry = options.own ? this.producer.encodeOwn(Streams.runEvents, event) : this.producer.encode(Streams.runEvents, event);
     const logged = this.producer.append(Streams.runEvents, entry, { partition: event.run_id, id: runEventEntryId(event.seq) });
     const published = this.producer.append(Streams.events, entry, this.global);
     return allSettledInOrder([logged, published]).then(([id]) => {

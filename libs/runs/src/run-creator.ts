@@ -110,7 +110,7 @@ export class RunCreator {
       return { run: earlier, created: false };
     }
     await options.precheck?.();
-    const run: Run = {
+    const draft: Run = {
       id: newId(),
       tenant_id: agent.tenant_id,
       agent_id: agent.id,
@@ -128,8 +128,11 @@ export class RunCreator {
       finished_at: null,
       pending_inputs: [],
     };
+    // The run as stored: checked against the contract once, by the insert; its `run.queued` is made from it and not
+    // checked again (see `queuedEvent`).
+    let run: Run;
     try {
-      await this.runs.insert(run, { requestHash: options.requestHash });
+      run = await this.runs.insert(draft, { requestHash: options.requestHash });
     } catch (error) {
       // Two calls with one idempotency key raced on the unique index: the winner's run stands.
       const winner = await this.earlier(agent, options);
@@ -223,15 +226,24 @@ export class RunCreator {
       return this.dispatcher.admit(agent, run.id);
     }
     const [, admission] = await allSettledInOrder([
-      this.eventLog.appendFirst(queuedEvent(run, redrivenFrom)),
+      this.eventLog.appendFirst(queuedEvent(run, redrivenFrom), { own: isOwnEvent(redrivenFrom) }),
       this.dispatcher.admitNew(agent, run.id),
     ]);
     return admission;
   }
 
   private appendQueued(run: Run, redrivenFrom?: string): Promise<boolean> {
-    return this.eventLog.append(queuedEvent(run, redrivenFrom));
+    return this.eventLog.append(queuedEvent(run, redrivenFrom), { own: isOwnEvent(redrivenFrom) });
   }
+}
+
+/**
+ * Whether a run's `run.queued` is made only of values already checked, so the log need not parse it again: the run's
+ * fields were checked by `RunRepository.insert` (a new run) or when read back (`toRun`); a `redriven_from` is a
+ * caller's string, checked with the event.
+ */
+function isOwnEvent(redrivenFrom: string | undefined): boolean {
+  return redrivenFrom === undefined;
 }
 
 /** A run's first event. */
