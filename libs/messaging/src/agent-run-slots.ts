@@ -1,5 +1,6 @@
 import { type RedisClient, scanKeys } from './redis-connection';
 import { RedisScript } from './redis-script';
+import type { FannedOutEntry } from './stream-producer';
 
 /** How `admit` treats a run that finds the agent at its limit. */
 export type AdmissionMode = 'queue' | 'reject' | 'interrupt';
@@ -16,7 +17,7 @@ export type Admission =
 
 // KEYS[1] active set, KEYS[2] pending list; ARGV: run id, limit, mode, and 'new' for a run created just now: it can
 // hold no slot nor wait in line yet, so the line is not scanned for it (LPOS is O(waiting runs)).
-const ADMIT = new RedisScript(`
+const ADMIT_LUA = `
 local active = redis.call('SCARD', KEYS[1])
 local limit = tonumber(ARGV[2])
 local mode = ARGV[3]
@@ -41,7 +42,16 @@ if active < limit and redis.call('LLEN', KEYS[2]) == 0 then
 end
 if mode == 'reject' then return {'rejected'} end
 return {'queued', tostring(redis.call('RPUSH', KEYS[2], ARGV[1]))}
-`);
+`;
+const ADMIT = new RedisScript(ADMIT_LUA);
+
+// ADMIT for a new run, after appending its first event: KEYS[3] the run's log (at the explicit id ARGV[7]), KEYS[4]
+// the fan-out stream (auto id); ARGV[5] and ARGV[6] their MAXLENs, ARGV[8] the field, ARGV[9] the JSON. A failing
+// XADD (the id is taken) ends the script with its error before anything is admitted.
+const LOG_THEN_ADMIT = new RedisScript(`
+redis.call('XADD', KEYS[3], 'MAXLEN', '~', ARGV[5], ARGV[7], ARGV[8], ARGV[9])
+redis.call('XADD', KEYS[4], 'MAXLEN', '~', ARGV[6], '*', ARGV[8], ARGV[9])
+${ADMIT_LUA}`);
 
 // KEYS[1] active set, KEYS[2] pending list; ARGV: run id, limit. Frees the run's slot (or its place in line) and
 // admits waiting runs in arrival order while there is room; returns the ids admitted.
@@ -91,9 +101,15 @@ export class AgentRunSlots {
    * `admit` for a run created just now, without looking for it among the waiting runs (LPOS, O(line)). Its script is
    * sent before this returns, so it reaches the server after the commands sent before it on this connection (with
    * auto-pipelining, in the same socket write). Not idempotent: the run must not have been admitted before.
+   * With `logged` (the run's first event, `RunEventLog.firstEntry`), the same script appends it first: logged, then
+   * admitted, in one command on a single Redis server (the keys of a Redis Cluster are on different nodes). When
+   * the append fails (its id is taken) it rejects with that error and admits nothing.
    */
-  async admitNew(agentId: string, runId: string, limit: number, mode: AdmissionMode): Promise<Admission> {
-    return admissionOf(await ADMIT.run(this.redis, this.keys(agentId), [runId, limit, mode, 'new']));
+  async admitNew(agentId: string, runId: string, limit: number, mode: AdmissionMode, logged?: FannedOutEntry): Promise<Admission> {
+    const args = [runId, limit, mode, 'new'];
+    if (!logged) return admissionOf(await ADMIT.run(this.redis, this.keys(agentId), args));
+    const keys = [...this.keys(agentId), logged.key, logged.fanOutKey];
+    return admissionOf(await LOG_THEN_ADMIT.run(this.redis, keys, [...args, logged.maxLen, logged.fanOutMaxLen, logged.id, logged.field, logged.json]));
   }
 
   /**

@@ -1,8 +1,7 @@
 import { type RunEventV1, Streams } from '@skreaver/contracts';
-import { allSettledInOrder } from '@skreaver/util';
 
 import { PAYLOAD_FIELD, decodeEntry } from './stream-entry';
-import type { EncodedEntry, StreamProducer } from './stream-producer';
+import type { EncodedEntry, FannedOutEntry, StreamProducer } from './stream-producer';
 import type { StreamReader } from './stream-reader';
 
 /** Options of `RunEventLog.read`. */
@@ -84,18 +83,18 @@ export class RunEventLog {
   }
 
   /**
-   * Appends the first event of a run created just now: its log, then the global stream, in `append`'s order but
-   * without waiting for the first reply. Both commands are sent on the producer's connection before this returns, so
-   * a command sent next on that connection reaches the server after them (with auto-pipelining, in the same socket
-   * write). Only for a new run: its log is empty, so the explicit entry id cannot collide (rejects if it does).
-   * @throws ContractViolationError when the event does not match `RunEventV1` (nothing is sent).
+   * The first event of a run created just now, as its log and the global stream take it, for a script that appends
+   * it as its first step (`AgentRunSlots.admitNew`: logged, then admitted, in one command). Only for a new run: its
+   * log is empty, so the explicit entry id cannot collide (the script fails if it does).
+   * @throws ContractViolationError when the event does not match `RunEventV1` (not checked for an `own` event, as in
+   * `append`).
    */
-  appendFirst(event: RunEventV1): Promise<void> {
-    const entry = this.producer.encode(Streams.runEvents, event);
-    const logged = this.producer.append(Streams.runEvents, entry, { partition: event.run_id, id: runEventEntryId(event.seq) });
-    const published = this.producer.append(Streams.events, entry, this.global);
-    return allSettledInOrder([logged, published]).then(([id]) => {
-      if (id === null) throw new Error(`run ${event.run_id} already had event ${event.seq} in its log`);
+  firstEntry(event: RunEventV1, options: Pick<RunEventAppendOptions, 'own'> = {}): FannedOutEntry {
+    const entry = options.own ? this.producer.encodeOwn(Streams.runEvents, event) : this.producer.encode(Streams.runEvents, event);
+    return this.producer.fannedOutEntry(Streams.runEvents, Streams.events, entry, {
+      partition: event.run_id,
+      id: runEventEntryId(event.seq),
+      fanOutMaxLen: this.global.maxLen,
     });
   }
 

@@ -28,6 +28,20 @@ export interface EncodedEntry {
 // "this entry was already appended".
 const ID_NOT_ABOVE_TOP = /equal or smaller than the target stream top item/i;
 
+/**
+ * An entry to append at an explicit id to one stream and with an auto id to a fan-out stream, as a script's steps:
+ * the keys and the XADD arguments (`StreamProducer.fannedOutEntry`).
+ */
+export interface FannedOutEntry {
+  readonly key: string;
+  readonly fanOutKey: string;
+  readonly maxLen: number;
+  readonly fanOutMaxLen: number;
+  readonly id: string;
+  readonly field: string;
+  readonly json: string;
+}
+
 /** What `appendFannedOut` did: the entry was new at its id (and fanned out), or the id held `stored` (null: no entry). */
 export type FannedOutAppend = { appended: true } | { appended: false; stored: string | null };
 
@@ -152,6 +166,25 @@ export class StreamProducer {
     if (options.ttlSeconds !== undefined) args.push(options.ttlSeconds);
     const reply = (await APPEND_FANNED_OUT.run(this.redis, [key, fanOutKey], args)) as [number, string?];
     return reply[0] === 1 ? { appended: true } : { appended: false, stored: reply[1] ?? null };
+  }
+
+  /**
+   * `entry` as a script appends it to `stream` at `options.id` and to `fanOut` (`FannedOutEntry`), for a script that
+   * does more in the same call (a new run's admission, `AgentRunSlots.admitNew`). The keys share a script only on a
+   * single server.
+   * @throws Error when either stream carries another schema than the one the entry was checked against.
+   */
+  fannedOutEntry(stream: StreamDef, fanOut: StreamDef, entry: EncodedEntry, options: { partition?: string; id: string; fanOutMaxLen?: number }): FannedOutEntry {
+    if (entry.schema !== stream.schema || entry.schema !== fanOut.schema) throw new Error(`entry was not encoded for stream ${stream.name}.v${stream.version}`);
+    return {
+      key: streamKey(stream, this.keyPrefix, options.partition),
+      fanOutKey: streamKey(fanOut, this.keyPrefix),
+      maxLen: stream.maxLen,
+      fanOutMaxLen: options.fanOutMaxLen ?? fanOut.maxLen,
+      id: options.id,
+      field: PAYLOAD_FIELD,
+      json: entry.json,
+    };
   }
 
   /**

@@ -1,7 +1,9 @@
+import { Streams } from '@skreaver/contracts';
 import { isolatedRedis } from '@skreaver/testing';
 import { newId } from '@skreaver/util';
 
-import { AgentRunSlots, createRedis } from '../src';
+import { AgentRunSlots, RunEventLog, StreamProducer, StreamReader, createRedis } from '../src';
+import { runQueuedEvent } from './fixtures';
 
 const isolated = isolatedRedis('messaging-agent-slots');
 
@@ -40,5 +42,23 @@ describe(AgentRunSlots.name, () => {
     // What `admit` checks and the new-run admission skips: a run already in line would be put there a second time.
     expect(await sut.admitNew(agentId, third, 2, 'queue')).toEqual({ outcome: 'queued', position: 2 });
     expect(await sut.admit(agentId, third, 2, 'queue')).toEqual({ outcome: 'queued', position: 1 });
+  });
+
+  it('should log a new run\'s first event and admit it in one script, and admit nothing when the event\'s id is taken', async () => {
+    const reader = new StreamReader(redis, isolated.prefix);
+    const log = new RunEventLog(new StreamProducer(redis, isolated.prefix), reader);
+    const agentId = newId();
+    const event = runQueuedEvent(1, newId(), agentId);
+
+    expect(await sut.admitNew(agentId, event.run_id, 1, 'queue', log.firstEntry(event))).toEqual({ outcome: 'start' });
+
+    expect(await log.read(event.run_id, { limit: 10 })).toEqual([event]);
+    const published = await reader.range(Streams.events, { count: 100 });
+    expect(published.filter((entry) => entry.payload.id === event.id)).toHaveLength(1);
+    // A second run whose log already holds its first event (a broken caller): refused before its admission.
+    const other = runQueuedEvent(1, newId(), agentId);
+    await log.append(other);
+    await expect(sut.admitNew(agentId, other.run_id, 2, 'queue', log.firstEntry(other))).rejects.toThrow(/equal or smaller/);
+    expect(await sut.active(agentId)).toEqual([event.run_id]);
   });
 });

@@ -3,7 +3,7 @@ import type { Agent, JsonValue, Run, RunEventV1, RunSource } from '@skreaver/con
 import { RunEventLog, isCluster } from '@skreaver/messaging';
 import type { Admission, RedisClient } from '@skreaver/messaging';
 import { RunRepository } from '@skreaver/persistence';
-import { allSettledInOrder, newId, nowIso } from '@skreaver/util';
+import { newId, nowIso } from '@skreaver/util';
 
 import type { QueuedRunCanceller } from './queued-run-canceller';
 import type { RunCancellation } from './run-cancellation';
@@ -92,7 +92,7 @@ export class RunCreator {
     private readonly eventsTtlSeconds: number,
     /**
      * The connection of the event log and the agents' slots: given and a single server, a new run's `run.queued`
-     * and its admission are sent together, in one round trip (see `logAndAdmit`).
+     * and its admission are one script, one command (see `logAndAdmit`).
      */
     private readonly redis?: RedisClient,
   ) {}
@@ -110,7 +110,7 @@ export class RunCreator {
       return { run: earlier, created: false };
     }
     await options.precheck?.();
-    const run: Run = {
+    const draft: Run = {
       id: newId(),
       tenant_id: agent.tenant_id,
       agent_id: agent.id,
@@ -128,8 +128,11 @@ export class RunCreator {
       finished_at: null,
       pending_inputs: [],
     };
+    // The run as stored: checked against the contract once, by the insert; its `run.queued` is made from it and not
+    // checked again (see `queuedEvent`).
+    let run: Run;
     try {
-      await this.runs.insert(run, { requestHash: options.requestHash });
+      run = await this.runs.insert(draft, { requestHash: options.requestHash });
     } catch (error) {
       // Two calls with one idempotency key raced on the unique index: the winner's run stands.
       const winner = await this.earlier(agent, options);
@@ -207,31 +210,33 @@ export class RunCreator {
   }
 
   /**
-   * A new run's `run.queued`, then its admission. On one Redis server the three commands are sent at once on the one
-   * connection, without waiting for a reply in between: one round trip instead of three, and the connection executes
-   * them in the order sent, so the log still comes first. Not an explicit pipeline: ioredis builds each pipeline by
-   * copying every script defined on the connection (BullMQ's ~50 on the shared one), which cost more CPU than the
-   * commands; sent one by one they share the connection's auto-pipeline with the other requests of the moment. The
-   * log's XADDs are plain commands, never a script that could fail NOSCRIPT and be resent after the admission. On a
-   * Redis Cluster their keys live on different nodes, where only waiting for the append keeps that order. A failed
-   * reply fails the whole once all have answered, as a failed step does (`create` then removes the run and frees any
-   * slot it got).
+   * A new run's `run.queued`, then its admission. On one Redis server both are one script (`AgentRunSlots.admitNew`
+   * with the event): one command, the log still first, and a failed append admits nothing. A script sent by SHA that
+   * the server does not know (a restarted Redis) is sent again whole, log and admission together, so the order holds
+   * there too. On a Redis Cluster the log's keys and the slots' live on different nodes, where only waiting for the
+   * append keeps that order. A failure fails the whole, as a failed step does (`create` then removes the run and frees
+   * any slot it got).
    */
   private async logAndAdmit(agent: Agent, run: Run, redrivenFrom?: string): Promise<Admission> {
     if (!this.redis || isCluster(this.redis)) {
       await this.appendQueued(run, redrivenFrom);
       return this.dispatcher.admit(agent, run.id);
     }
-    const [, admission] = await allSettledInOrder([
-      this.eventLog.appendFirst(queuedEvent(run, redrivenFrom)),
-      this.dispatcher.admitNew(agent, run.id),
-    ]);
-    return admission;
+    return this.dispatcher.admitNew(agent, run.id, this.eventLog.firstEntry(queuedEvent(run, redrivenFrom), { own: isOwnEvent(redrivenFrom) }));
   }
 
   private appendQueued(run: Run, redrivenFrom?: string): Promise<boolean> {
-    return this.eventLog.append(queuedEvent(run, redrivenFrom));
+    return this.eventLog.append(queuedEvent(run, redrivenFrom), { own: isOwnEvent(redrivenFrom) });
   }
+}
+
+/**
+ * Whether a run's `run.queued` is made only of values already checked, so the log need not parse it again: the run's
+ * fields were checked by `RunRepository.insert` (a new run) or when read back (`toRun`); a `redriven_from` is a
+ * caller's string, checked with the event.
+ */
+function isOwnEvent(redrivenFrom: string | undefined): boolean {
+  return redrivenFrom === undefined;
 }
 
 /** A run's first event. */

@@ -1,6 +1,6 @@
 import type { Agent, AgentConcurrency } from '@skreaver/contracts';
 import { AgentRunSlots } from '@skreaver/messaging';
-import type { Admission, AdmissionMode } from '@skreaver/messaging';
+import type { Admission, AdmissionMode, FannedOutEntry } from '@skreaver/messaging';
 
 import type { RunJobQueue } from './in-process-run-queue';
 import type { ThreadRunSlots } from './threads/thread-run-slots';
@@ -33,10 +33,11 @@ export class RunDispatcher {
 
   /**
    * `admit` of a run created just now, its script sent before this returns (after what was sent before it on the
-   * slots' connection). The run must be new (see `AgentRunSlots.admitNew`).
+   * slots' connection); with `logged`, the same script appends the run's first event before admitting it. The run
+   * must be new (see `AgentRunSlots.admitNew`).
    */
-  admitNew(agent: Pick<Agent, 'id' | 'concurrency'>, runId: string): Promise<Admission> {
-    return this.slots.admitNew(agent.id, runId, agent.concurrency.max_concurrency, MODES[agent.concurrency.policy]);
+  admitNew(agent: Pick<Agent, 'id' | 'concurrency'>, runId: string, logged?: FannedOutEntry): Promise<Admission> {
+    return this.slots.admitNew(agent.id, runId, agent.concurrency.max_concurrency, MODES[agent.concurrency.policy], logged);
   }
 
   /**

@@ -1,7 +1,7 @@
 import { Module } from '@nestjs/common';
 import type { DynamicModule } from '@nestjs/common';
 import { ConfigModule } from '@skreaver/config';
-import { AgentRunSlots, MESSAGING_OPTIONS, MessagingModule, REDIS, RunEventLog, StreamProducer } from '@skreaver/messaging';
+import { AgentRunSlots, MESSAGING_OPTIONS, MessagingModule, REDIS, RedisConnections, RunEventLog, StreamProducer } from '@skreaver/messaging';
 import type { MessagingOptions } from '@skreaver/messaging';
 import { AgentRepository, PersistenceModule, RunBatchWriter, RunEventArchive, RunRepository, ThreadRepository } from '@skreaver/persistence';
 import type { RedisClient } from '@skreaver/messaging';
@@ -49,9 +49,11 @@ export const RUN_LIFECYCLE_OPTIONS = Symbol('skreaver.runs.lifecycle-options');
   providers: [
     {
       provide: RunQueue,
-      inject: [REDIS, MESSAGING_OPTIONS, RUN_LIFECYCLE_OPTIONS],
-      useFactory: (redis: RedisClient, messaging: MessagingOptions, options: RunLifecycleOptions) =>
-        new RunQueue(redis, messaging.keyPrefix, options.jobRetention),
+      inject: [RedisConnections, MESSAGING_OPTIONS, RUN_LIFECYCLE_OPTIONS],
+      // A connection of its own: BullMQ's scripts on the shared one would be copied into every pipeline ioredis
+      // builds there (each auto-pipelined write), a cost every request paid (`RedisConnections.dedicated`).
+      useFactory: (connections: RedisConnections, messaging: MessagingOptions, options: RunLifecycleOptions) =>
+        new RunQueue(connections.dedicated('queue'), messaging.keyPrefix, options.jobRetention),
     },
     { provide: InProcessRunQueue, useFactory: () => new InProcessRunQueue() },
     {

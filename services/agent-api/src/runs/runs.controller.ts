@@ -11,7 +11,7 @@ import {
 } from '@nestjs/swagger';
 import { IdempotencyKey } from '@skreaver/contracts';
 import type { BatchResponse, ObserveResponse, Principal, RedrivenRun, Run, RunList } from '@skreaver/contracts';
-import { ApiErrors, RequireRole, ZodValidationPipe, openApiSchemaOf } from '@skreaver/http';
+import { ApiErrors, RequireRole, openApiSchemaOf, parseRequestPart } from '@skreaver/http';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { z } from 'zod';
 
@@ -41,7 +41,9 @@ import { RunResumeService } from './run-resume.service';
 import { RunsService } from './runs.service';
 import { resumeSeq, streamEvents, wantsEventStream } from './sse';
 
-const OptionalIdempotencyKey = IdempotencyKey.optional();
+// Most requests carry no Idempotency-Key: only a present header is parsed (one schema, no pipe object per request).
+const idempotencyKeyOf = (rawKey: string | undefined): string | undefined =>
+  rawKey === undefined ? undefined : parseRequestPart(IdempotencyKey, rawKey, 'headers');
 const AGENT_NOT_FOUND = { 404: 'No such agent in the caller\'s tenant' };
 const RUN_NOT_FOUND = { 404: 'No such run in the caller\'s tenant' };
 
@@ -88,7 +90,7 @@ export class RunsController {
     @Req() request: FastifyRequest,
     @Res() reply: FastifyReply,
   ): Promise<void> {
-    const idempotencyKey = new ZodValidationPipe(OptionalIdempotencyKey, 'headers').transform(rawKey);
+    const idempotencyKey = idempotencyKeyOf(rawKey);
     const submitted = await this.runs.submit(principal.tenant_id, params.id, body.input, { idempotencyKey });
     await this.responder.answer(principal.tenant_id, submitted, query, request, reply);
   }
@@ -229,7 +231,7 @@ export class RunsController {
     @Body() body: ResumeRunRequestDto,
     @Res({ passthrough: true }) reply: FastifyReply,
   ): Promise<Run> {
-    const idempotencyKey = new ZodValidationPipe(OptionalIdempotencyKey, 'headers').transform(rawKey);
+    const idempotencyKey = idempotencyKeyOf(rawKey);
     const { run, replayed } = await this.resumer.resume(principal.tenant_id, params.id, body, principal.subject, idempotencyKey);
     if (replayed) void reply.header('idempotency-replayed', 'true');
     return run;
