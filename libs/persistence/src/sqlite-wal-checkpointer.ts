@@ -1,0 +1,129 @@
+import { Logger } from '@nestjs/common';
+
+import { Worker } from 'node:worker_threads';
+
+/** When the WAL of a SQLite file is copied back into the database, off the event loop. */
+export interface SqliteCheckpointOptions {
+  /** Period of the PASSIVE checkpoint (ms). */
+  intervalMs: number;
+  /** WAL content above which a tick adds a RESTART checkpoint (waits for writers and readers, so the WAL starts over). */
+  walLimitBytes: number;
+  /** How long a RESTART checkpoint waits for other connections' locks before it gives up until the next tick. */
+  busyTimeoutMs: number;
+}
+
+/** One checkpoint as SQLite reported it (`PRAGMA wal_checkpoint`): frames in the WAL and frames copied back. */
+export interface SqliteCheckpointResult {
+  mode: 'PASSIVE' | 'RESTART';
+  /** 1 when the checkpoint could not finish (another checkpointer, or a RESTART that timed out waiting for locks). */
+  busy: number;
+  /** Frames in the WAL (-1 when busy). */
+  log: number;
+  /** Frames of the WAL now in the database file (-1 when busy). */
+  checkpointed: number;
+  /** Time the tick took, in the worker. */
+  ms: number;
+}
+
+type WorkerMessage = { type: 'checkpoint'; result: SqliteCheckpointResult } | { type: 'error'; message: string };
+
+// Plain CommonJS run by the worker thread: it cannot be a module of the build (swc emits no separate worker entry),
+// and it only needs the driver, whose resolved path the owner hands over so the worker finds the same copy.
+const WORKER_SOURCE = `
+const { parentPort, workerData } = require('node:worker_threads');
+const Database = require(workerData.driverPath);
+const { file, intervalMs, walLimitBytes, busyTimeoutMs } = workerData;
+const db = new Database(file, { fileMustExist: true, timeout: busyTimeoutMs });
+db.pragma('wal_autocheckpoint = 0');
+const frameBytes = db.pragma('page_size', { simple: true }) + 24;
+function tick() {
+  const started = performance.now();
+  try {
+    let mode = 'PASSIVE';
+    let [row] = db.pragma('wal_checkpoint(PASSIVE)');
+    if (!row.busy && row.log * frameBytes > walLimitBytes) {
+      mode = 'RESTART';
+      [row] = db.pragma('wal_checkpoint(RESTART)');
+    }
+    const result = { mode, busy: row.busy, log: row.log, checkpointed: row.checkpointed, ms: performance.now() - started };
+    parentPort.postMessage({ type: 'checkpoint', result });
+  } catch (error) {
+    parentPort.postMessage({ type: 'error', message: String((error && error.message) || error) });
+  }
+}
+const timer = setInterval(tick, intervalMs);
+parentPort.on('message', (message) => {
+  if (message !== 'stop') return;
+  clearInterval(timer);
+  db.close();
+  parentPort.close();
+});
+`;
+
+const logger = new Logger('SqliteWalCheckpointer');
+
+/**
+ * Checkpoints a SQLite file in WAL mode from a worker thread with its own connection, so the services' connections
+ * can run with `wal_autocheckpoint = 0`. SQLite's automatic checkpoint runs inside the commit that crosses 1,000 WAL
+ * pages: it copies the pages back and fsyncs the WAL and the database, milliseconds during which the event loop is
+ * blocked (a tail of the run path, issue 17). PASSIVE never waits for and never blocks other connections, but the WAL
+ * starts over only when a writer begins while every frame is back, which a steady stream of commits from two processes
+ * rarely allows. So once the WAL holds more than `walLimitBytes`, the tick adds a RESTART checkpoint: it holds writers
+ * off while it copies the frames since its PASSIVE and waits for readers (at most `busyTimeoutMs`), and the next writer
+ * starts the WAL over. The file thus stays near `walLimitBytes` plus one interval of writes (it is reused, not shrunk).
+ *
+ * When the worker dies, `onFailure` runs so the owner can hand checkpoints back to SQLite.
+ */
+export class SqliteWalCheckpointer {
+  private readonly worker: Worker;
+  private readonly listeners = new Set<(result: SqliteCheckpointResult) => void>();
+  private stopping = false;
+  private exited: Promise<void>;
+
+  private constructor(file: string, options: SqliteCheckpointOptions, onFailure: (reason: string) => void) {
+    this.worker = new Worker(WORKER_SOURCE, {
+      eval: true,
+      workerData: { ...options, file, driverPath: require.resolve('better-sqlite3') },
+      // A checkpointer must never keep a process alive that is otherwise done.
+      stdout: false,
+      stderr: false,
+    });
+    this.worker.unref();
+    this.worker.on('message', (message: WorkerMessage) => {
+      if (message.type === 'error') {
+        logger.warn(`checkpoint of ${file} failed: ${message.message}`);
+        return;
+      }
+      if (message.result.mode === 'RESTART' && message.result.busy) {
+        logger.warn(`WAL of ${file} over ${options.walLimitBytes} bytes and the RESTART checkpoint found it busy: retried next tick`);
+      }
+      for (const listener of this.listeners) listener(message.result);
+    });
+    this.worker.on('error', (error) => logger.error(`checkpointer of ${file} crashed: ${error.message}`));
+    this.exited = new Promise((resolve) =>
+      this.worker.once('exit', (code) => {
+        if (!this.stopping) onFailure(`worker exited with code ${code}`);
+        resolve();
+      }),
+    );
+  }
+
+  /** Starts checkpointing `file` (which must exist and be in WAL mode) every `options.intervalMs`. */
+  static start(file: string, options: SqliteCheckpointOptions, onFailure: (reason: string) => void): SqliteWalCheckpointer {
+    return new SqliteWalCheckpointer(file, options, onFailure);
+  }
+
+  /** Calls `listener` after each tick's checkpoint (also for an empty WAL); returns its removal. */
+  onCheckpoint(listener: (result: SqliteCheckpointResult) => void): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  /** Stops the timer and closes the worker's connection; resolves when the thread has exited. */
+  async stop(): Promise<void> {
+    if (this.stopping) return this.exited;
+    this.stopping = true;
+    this.worker.postMessage('stop');
+    await this.exited;
+  }
+}
