@@ -22,10 +22,12 @@ export interface PersistenceOptions {
   poolSize: number;
   runMigrations: boolean;
   /**
-   * SQLite only: period of the WAL checkpoint run by a worker thread (default 250 ms); 0 leaves it to SQLite, inside
-   * whichever commit crosses 1,000 WAL pages, on the event loop.
+   * SQLite only: how often a worker thread looks at the WAL to checkpoint it (default 100 ms); 0 leaves checkpoints to
+   * SQLite, inside whichever commit crosses 1,000 WAL pages, on the event loop.
    */
   sqliteCheckpointIntervalMs?: number;
+  /** SQLite only: WAL pages from which the worker checkpoints (default 1,000, SQLite's own threshold); for tests. */
+  sqliteCheckpointPages?: number;
   /** SQLite only: WAL content above which the worker adds a RESTART checkpoint, which holds writers off (default 64 MiB). */
   sqliteWalLimitBytes?: number;
 }
@@ -40,12 +42,13 @@ export const SQLITE_FILE_NAME = 'skreaver.sqlite';
 // (sleeping on the event loop); HotSql's group commits, the run path's writes, wait from a timer instead (hot-sql.ts).
 const SQLITE_BUSY_TIMEOUT_MS = 5_000;
 
-const SQLITE_CHECKPOINT_INTERVAL_MS = 250;
+const SQLITE_CHECKPOINT_INTERVAL_MS = 100;
 const SQLITE_WAL_LIMIT_BYTES = 64 * 1024 * 1024;
 // A RESTART checkpoint holds the write lock while it waits for readers: a reader's transaction is well under this,
 // and a writer blocked meanwhile (busy_timeout) waits at most this long on our account.
 const SQLITE_RESTART_BUSY_TIMEOUT_MS = 200;
-// SQLite's own default, restored when the checkpointer's worker dies so the WAL cannot grow without limit.
+// SQLite's own autocheckpoint threshold: the worker checkpoints as often, and it is restored when the worker dies so
+// the WAL cannot grow without limit.
 const SQLITE_DEFAULT_AUTOCHECKPOINT_PAGES = 1_000;
 
 // Without it a PostgreSQL that is down would hold a service's boot until the OS TCP timeout.
@@ -66,7 +69,7 @@ class CheckpointedSqliteDataSource extends DataSource {
   constructor(
     options: DataSourceOptions,
     private readonly file: string,
-    private readonly checkpoint: { intervalMs: number; walLimitBytes: number },
+    private readonly checkpoint: { intervalMs: number; checkpointFrames: number; walLimitBytes: number },
   ) {
     super(options);
   }
@@ -194,6 +197,7 @@ export function createDataSource(options: PersistenceOptions): DataSource {
   if (checkpointIntervalMs === 0) return new DataSource(sqliteOptions);
   return new CheckpointedSqliteDataSource(sqliteOptions, target.file, {
     intervalMs: checkpointIntervalMs,
+    checkpointFrames: options.sqliteCheckpointPages ?? SQLITE_DEFAULT_AUTOCHECKPOINT_PAGES,
     walLimitBytes: options.sqliteWalLimitBytes ?? SQLITE_WAL_LIMIT_BYTES,
   });
 }

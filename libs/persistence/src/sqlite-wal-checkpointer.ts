@@ -4,8 +4,10 @@ import { Worker } from 'node:worker_threads';
 
 /** When the WAL of a SQLite file is copied back into the database, off the event loop. */
 export interface SqliteCheckpointOptions {
-  /** Period of the PASSIVE checkpoint (ms). */
+  /** How often the worker looks at the WAL (ms). */
   intervalMs: number;
+  /** Frames in the WAL from which a tick checkpoints (SQLite's autocheckpoint uses 1,000). */
+  checkpointFrames: number;
   /** WAL content above which a tick adds a RESTART checkpoint (waits for writers and readers, so the WAL starts over). */
   walLimitBytes: number;
   /** How long a RESTART checkpoint waits for other connections' locks before it gives up until the next tick. */
@@ -21,6 +23,8 @@ export interface SqliteCheckpointResult {
   log: number;
   /** Frames of the WAL now in the database file (-1 when busy). */
   checkpointed: number;
+  /** Whether the worker's own write then started the WAL over (see the class comment). */
+  startedOver: boolean;
   /** Time the tick took, in the worker. */
   ms: number;
 }
@@ -31,12 +35,31 @@ type WorkerMessage = { type: 'checkpoint'; result: SqliteCheckpointResult } | { 
 // and it only needs the driver, whose resolved path the owner hands over so the worker finds the same copy.
 const WORKER_SOURCE = `
 const { parentPort, workerData } = require('node:worker_threads');
+const { openSync, readSync, closeSync } = require('node:fs');
+const { endianness } = require('node:os');
 const Database = require(workerData.driverPath);
-const { file, intervalMs, walLimitBytes, busyTimeoutMs } = workerData;
+const { file, intervalMs, checkpointFrames, walLimitBytes, busyTimeoutMs } = workerData;
 const db = new Database(file, { fileMustExist: true, timeout: busyTimeoutMs });
 db.pragma('wal_autocheckpoint = 0');
 const frameBytes = db.pragma('page_size', { simple: true }) + 24;
+// The wal-index header (https://www.sqlite.org/walformat.html): mxFrame, the frames in the WAL, at byte 16 of the
+// -shm file, in native byte order. Read without a lock: a torn read only moves a checkpoint by one tick.
+const header = Buffer.alloc(20);
+function framesInWal() {
+  let fd;
+  try {
+    fd = openSync(file + '-shm', 'r');
+    return readSync(fd, header, 0, 20, 0) === 20 ? (endianness() === 'LE' ? header.readUInt32LE(16) : header.readUInt32BE(16)) : 0;
+  } catch {
+    return 0;
+  } finally {
+    if (fd !== undefined) closeSync(fd);
+  }
+}
+// Rewrites a header field nobody uses with its own value: the smallest write transaction there is.
+const startOver = () => db.pragma('application_id = ' + db.pragma('application_id', { simple: true }));
 function tick() {
+  if (framesInWal() < checkpointFrames) return;
   const started = performance.now();
   try {
     let mode = 'PASSIVE';
@@ -45,7 +68,12 @@ function tick() {
       mode = 'RESTART';
       [row] = db.pragma('wal_checkpoint(RESTART)');
     }
-    const result = { mode, busy: row.busy, log: row.log, checkpointed: row.checkpointed, ms: performance.now() - started };
+    let startedOver = false;
+    if (!row.busy && row.log > 0 && row.checkpointed === row.log) {
+      startOver();
+      startedOver = true;
+    }
+    const result = { mode, busy: row.busy, log: row.log, checkpointed: row.checkpointed, startedOver, ms: performance.now() - started };
     parentPort.postMessage({ type: 'checkpoint', result });
   } catch (error) {
     parentPort.postMessage({ type: 'error', message: String((error && error.message) || error) });
@@ -66,11 +94,20 @@ const logger = new Logger('SqliteWalCheckpointer');
  * Checkpoints a SQLite file in WAL mode from a worker thread with its own connection, so the services' connections
  * can run with `wal_autocheckpoint = 0`. SQLite's automatic checkpoint runs inside the commit that crosses 1,000 WAL
  * pages: it copies the pages back and fsyncs the WAL and the database, milliseconds during which the event loop is
- * blocked (a tail of the run path, issue 17). PASSIVE never waits for and never blocks other connections, but the WAL
- * starts over only when a writer begins while every frame is back, which a steady stream of commits from two processes
- * rarely allows. So once the WAL holds more than `walLimitBytes`, the tick adds a RESTART checkpoint: it holds writers
- * off while it copies the frames since its PASSIVE and waits for readers (at most `busyTimeoutMs`), and the next writer
- * starts the WAL over. The file thus stays near `walLimitBytes` plus one interval of writes (it is reused, not shrunk).
+ * blocked (a tail of the run path, issue 17). The worker looks at the WAL every `intervalMs` and, from
+ * `checkpointFrames` frames on, checkpoints PASSIVE (never waits for, never blocks other connections).
+ *
+ * Whoever writes the first frame of a WAL that starts over fsyncs the WAL header (at synchronous=NORMAL too: an
+ * out-of-order write after a restart could corrupt the database otherwise). Left to the services, that is an fsync on
+ * an event loop after every complete checkpoint: measured, checkpointing every 250 ms that way made the event loops
+ * fsync more often than SQLite's own checkpoint did. So the worker checkpoints only as often as SQLite would, and right
+ * after a checkpoint that copied every frame back it writes once itself (the `application_id` header field, rewritten
+ * with its own value; nobody uses it) to start the WAL over and pay that fsync in its thread. A service commit that
+ * comes in between starts it over instead, as it always did.
+ *
+ * When a steady stream of commits keeps every checkpoint from completing and the WAL holds more than
+ * `walLimitBytes`, the tick adds a RESTART checkpoint: it holds writers off while it copies the frames since its
+ * PASSIVE and waits for readers (at most `busyTimeoutMs`). The file thus stays near `walLimitBytes` (reused, not shrunk).
  *
  * When the worker dies, `onFailure` runs so the owner can hand checkpoints back to SQLite.
  */
@@ -113,7 +150,7 @@ export class SqliteWalCheckpointer {
     return new SqliteWalCheckpointer(file, options, onFailure);
   }
 
-  /** Calls `listener` after each tick's checkpoint (also for an empty WAL); returns its removal. */
+  /** Calls `listener` after each checkpoint the worker ran; returns its removal. */
   onCheckpoint(listener: (result: SqliteCheckpointResult) => void): () => void {
     this.listeners.add(listener);
     return () => this.listeners.delete(listener);

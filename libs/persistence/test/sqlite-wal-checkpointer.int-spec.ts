@@ -1,4 +1,4 @@
-import { statSync } from 'node:fs';
+import { readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 
 import { IsolatedDatabase, isolatedDatabase } from '@skreaver/testing';
@@ -10,6 +10,7 @@ import { optionsFor } from './persistence-fixtures';
 
 // Far below SQLite's 1,000-page autocheckpoint (~4 MiB), so every bound below is one SQLite alone would not keep.
 const WAL_LIMIT_BYTES = 512 * 1024;
+const CHECKPOINT_PAGES = 16;
 const ROW_BYTES = 4_000;
 // ~256 KiB per round, 40 rounds: 10 MiB written in all.
 const ROWS_PER_ROUND = 64;
@@ -21,6 +22,11 @@ function fileBytes(path: string): number {
   } catch {
     return 0;
   }
+}
+
+/** mxFrame of the wal-index header (https://www.sqlite.org/walformat.html), little-endian on the machines we run on. */
+function framesInWal(databaseFile: string): number {
+  return readFileSync(`${databaseFile}-shm`).readUInt32LE(16);
 }
 
 function checkpointerOf(dataSource: DataSource): SqliteWalCheckpointer {
@@ -57,7 +63,12 @@ describe(SqliteWalCheckpointer.name, () => {
 
   async function openDataSource(): Promise<DataSource> {
     const dataSource = createDataSource(
-      optionsFor(db, { runMigrations: false, sqliteCheckpointIntervalMs: 20, sqliteWalLimitBytes: WAL_LIMIT_BYTES }),
+      optionsFor(db, {
+        runMigrations: false,
+        sqliteCheckpointIntervalMs: 20,
+        sqliteCheckpointPages: CHECKPOINT_PAGES,
+        sqliteWalLimitBytes: WAL_LIMIT_BYTES,
+      }),
     );
     await dataSource.initialize();
     open.push(dataSource);
@@ -74,17 +85,19 @@ describe(SqliteWalCheckpointer.name, () => {
     await db.cleanup();
   });
 
-  it('should turn SQLite autocheckpoint off and copy the WAL back from its worker', async () => {
+  it('should turn SQLite autocheckpoint off, copy the WAL back and start it over from its worker', async () => {
     const dataSource = await openDataSource();
     await dataSource.query('CREATE TABLE wal_load (id TEXT PRIMARY KEY, body TEXT NOT NULL)');
     const databaseBytesBefore = fileBytes(file);
 
+    const checkpointed = nextCheckpoint(checkpointerOf(dataSource));
     await writeRound(dataSource, 0, 'a');
-    await nextCheckpoint(checkpointerOf(dataSource));
-    const result = await nextCheckpoint(checkpointerOf(dataSource));
+    const result = await checkpointed;
 
     await expect(dataSource.query('PRAGMA wal_autocheckpoint')).resolves.toEqual([{ wal_autocheckpoint: 0 }]);
-    expect(result.checkpointed).toBe(result.log);
+    expect(result).toMatchObject({ checkpointed: result.log, startedOver: true });
+    // The worker's own write started the WAL over (so its header fsync ran there): one frame, the database header's.
+    expect(framesInWal(file)).toBe(1);
     // Pages reach the database file only through a checkpoint, and nothing on this connection ran one.
     expect(fileBytes(file)).toBeGreaterThan(databaseBytesBefore + ROWS_PER_ROUND * ROW_BYTES * 0.9);
   });
@@ -96,12 +109,11 @@ describe(SqliteWalCheckpointer.name, () => {
     let walMaxBytes = 0;
 
     for (let round = 0; round < ROUNDS; round += 1) {
+      // A checkpoint after each round rather than a pause: the bound then does not depend on the machine's speed.
+      const checkpointed = nextCheckpoint(checkpointerOf(first), checkpointerOf(second));
       await writeRound(round % 2 === 0 ? first : second, round, round % 2 === 0 ? 'a' : 'b');
       walMaxBytes = Math.max(walMaxBytes, fileBytes(`${file}-wal`));
-      // Two ticks after each round rather than a pause (the first may have begun before the commit): the bound then
-      // does not depend on the machine's speed.
-      await nextCheckpoint(checkpointerOf(first), checkpointerOf(second));
-      await nextCheckpoint(checkpointerOf(first), checkpointerOf(second));
+      await checkpointed;
     }
 
     // 10 MiB went through the WAL; its file never held much more than the limit and the round written on top.
