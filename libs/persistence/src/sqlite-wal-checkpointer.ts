@@ -121,10 +121,8 @@ export class SqliteWalCheckpointer {
     this.worker = new Worker(WORKER_SOURCE, {
       eval: true,
       workerData: { ...options, file, driverPath: require.resolve('better-sqlite3') },
-      // A checkpointer must never keep a process alive that is otherwise done.
-      stdout: false,
-      stderr: false,
     });
+    // A checkpointer must never keep a process alive that is otherwise done.
     this.worker.unref();
     this.worker.on('message', (message: WorkerMessage) => {
       if (message.type === 'error') {
