@@ -13,7 +13,7 @@ import { RunStepEntity } from './entities/run-step.entity';
 import { ThreadCheckpointEntity } from './entities/thread-checkpoint.entity';
 import { ThreadEntity } from './entities/thread.entity';
 import { MIGRATIONS } from './migrations/migration-list';
-import { SqliteWalCheckpointer } from './sqlite-wal-checkpointer';
+import { SqliteSharedMemory, SqliteWalCheckpointer } from './sqlite-wal-checkpointer';
 
 /** How a service reaches its database; `databaseUrl` unset means the SQLite file under `dataDir`. */
 export interface PersistenceOptions {
@@ -60,16 +60,18 @@ interface SqlitePragmaTarget {
 }
 
 /**
- * A SQLite data source whose WAL is checkpointed by a `SqliteWalCheckpointer` from `initialize()` to `destroy()`,
- * instead of by SQLite inside our commits.
+ * A SQLite data source: counted in `SqliteSharedMemory` while its connection is open (so no descriptor of the file's
+ * `-shm` gets closed under its locks), and, with `checkpoint` set, its WAL checkpointed by a `SqliteWalCheckpointer`
+ * from `initialize()` to `destroy()` instead of by SQLite inside our commits.
  */
-class CheckpointedSqliteDataSource extends DataSource {
+class SqliteDataSource extends DataSource {
   private checkpointer: SqliteWalCheckpointer | undefined;
+  private retained = false;
 
   constructor(
     options: DataSourceOptions,
     private readonly file: string,
-    private readonly checkpoint: { intervalMs: number; checkpointFrames: number; walLimitBytes: number },
+    private readonly checkpoint: { intervalMs: number; checkpointFrames: number; walLimitBytes: number } | undefined,
   ) {
     super(options);
   }
@@ -80,15 +82,24 @@ class CheckpointedSqliteDataSource extends DataSource {
   }
 
   override async initialize(): Promise<this> {
-    await super.initialize();
+    SqliteSharedMemory.retain(this.file);
+    this.retained = true;
+    try {
+      await super.initialize();
+    } catch (error) {
+      // TypeORM destroys what it opened before it throws (and our destroy() then released the file already).
+      if (!this.isInitialized) this.release();
+      throw error;
+    }
+    if (!this.checkpoint) return this;
+    // A read in WAL mode makes SQLite create the -shm, whose descriptor the checkpointer reads the WAL's size from.
+    this.connection().pragma('schema_version');
     this.checkpointer = SqliteWalCheckpointer.start(
       this.file,
       { ...this.checkpoint, busyTimeoutMs: SQLITE_RESTART_BUSY_TIMEOUT_MS },
-      () => {
-        // Checkpoints back in our commits are slower at the tail but keep the WAL bounded.
-        if (this.isInitialized) this.connection().pragma(`wal_autocheckpoint = ${SQLITE_DEFAULT_AUTOCHECKPOINT_PAGES}`);
-      },
+      () => this.restoreAutocheckpoint(),
     );
+    if (!this.checkpointer) this.restoreAutocheckpoint();
     return this;
   }
 
@@ -98,6 +109,19 @@ class CheckpointedSqliteDataSource extends DataSource {
     // Stopped first: the last connection to close checkpoints and removes the WAL, and that should be ours.
     await checkpointer?.stop();
     await super.destroy();
+    // Only now, with the worker's connection and ours closed, may the -shm descriptor be closed.
+    this.release();
+  }
+
+  private release(): void {
+    if (!this.retained) return;
+    this.retained = false;
+    SqliteSharedMemory.release(this.file);
+  }
+
+  private restoreAutocheckpoint(): void {
+    // Checkpoints back in our commits are slower at the tail but keep the WAL bounded.
+    if (this.isInitialized) this.connection().pragma(`wal_autocheckpoint = ${SQLITE_DEFAULT_AUTOCHECKPOINT_PAGES}`);
   }
 
   private connection(): SqlitePragmaTarget {
@@ -107,7 +131,7 @@ class CheckpointedSqliteDataSource extends DataSource {
 
 /** The WAL checkpointer of a data source from `createDataSource` (SQLite with checkpoints on, initialized), or undefined. */
 export function sqliteWalCheckpointer(dataSource: DataSource): SqliteWalCheckpointer | undefined {
-  return dataSource instanceof CheckpointedSqliteDataSource ? dataSource.walCheckpointer : undefined;
+  return dataSource instanceof SqliteDataSource ? dataSource.walCheckpointer : undefined;
 }
 
 /** Resolves the options to a SQLite file or a PostgreSQL URL; throws on any other URL scheme. */
@@ -194,10 +218,15 @@ export function createDataSource(options: PersistenceOptions): DataSource {
       if (checkpointIntervalMs > 0) db.pragma('wal_autocheckpoint = 0');
     },
   };
-  if (checkpointIntervalMs === 0) return new DataSource(sqliteOptions);
-  return new CheckpointedSqliteDataSource(sqliteOptions, target.file, {
-    intervalMs: checkpointIntervalMs,
-    checkpointFrames: options.sqliteCheckpointPages ?? SQLITE_DEFAULT_AUTOCHECKPOINT_PAGES,
-    walLimitBytes: options.sqliteWalLimitBytes ?? SQLITE_WAL_LIMIT_BYTES,
-  });
+  return new SqliteDataSource(
+    sqliteOptions,
+    target.file,
+    checkpointIntervalMs === 0
+      ? undefined
+      : {
+          intervalMs: checkpointIntervalMs,
+          checkpointFrames: options.sqliteCheckpointPages ?? SQLITE_DEFAULT_AUTOCHECKPOINT_PAGES,
+          walLimitBytes: options.sqliteWalLimitBytes ?? SQLITE_WAL_LIMIT_BYTES,
+        },
+  );
 }

@@ -1,5 +1,6 @@
 import { Logger } from '@nestjs/common';
 
+import { closeSync, openSync } from 'node:fs';
 import { Worker } from 'node:worker_threads';
 
 /** When the WAL of a SQLite file is copied back into the database, off the event loop. */
@@ -35,25 +36,22 @@ type WorkerMessage = { type: 'checkpoint'; result: SqliteCheckpointResult } | { 
 // and it only needs the driver, whose resolved path the owner hands over so the worker finds the same copy.
 const WORKER_SOURCE = `
 const { parentPort, workerData } = require('node:worker_threads');
-const { openSync, readSync, closeSync } = require('node:fs');
+const { readSync } = require('node:fs');
 const { endianness } = require('node:os');
 const Database = require(workerData.driverPath);
-const { file, intervalMs, checkpointFrames, walLimitBytes, busyTimeoutMs } = workerData;
+const { file, shmFd, intervalMs, checkpointFrames, walLimitBytes, busyTimeoutMs } = workerData;
 const db = new Database(file, { fileMustExist: true, timeout: busyTimeoutMs });
 db.pragma('wal_autocheckpoint = 0');
 const frameBytes = db.pragma('page_size', { simple: true }) + 24;
 // The wal-index header (https://www.sqlite.org/walformat.html): mxFrame, the frames in the WAL, at byte 16 of the
-// -shm file, in native byte order. Read without a lock: a torn read only moves a checkpoint by one tick.
+// -shm file, in native byte order. Read without a lock: a torn read only moves a checkpoint by one tick. Read through
+// the descriptor the owner holds open, never one opened here: see SqliteSharedMemory for why.
 const header = Buffer.alloc(20);
 function framesInWal() {
-  let fd;
   try {
-    fd = openSync(file + '-shm', 'r');
-    return readSync(fd, header, 0, 20, 0) === 20 ? (endianness() === 'LE' ? header.readUInt32LE(16) : header.readUInt32BE(16)) : 0;
+    return readSync(shmFd, header, 0, 20, 0) === 20 ? (endianness() === 'LE' ? header.readUInt32LE(16) : header.readUInt32BE(16)) : 0;
   } catch {
     return 0;
-  } finally {
-    if (fd !== undefined) closeSync(fd);
   }
 }
 // Rewrites a header field nobody uses with its own value: the smallest write transaction there is.
@@ -91,6 +89,59 @@ parentPort.on('message', (message) => {
 const logger = new Logger('SqliteWalCheckpointer');
 
 /**
+ * The descriptor of each SQLite file's `-shm` (wal-index) that this process reads the WAL's frame count from, and how
+ * many of our connections are open on the file.
+ *
+ * POSIX record locks belong to a process and a file, not to a descriptor: closing *any* descriptor of the `-shm`
+ * drops every lock the process holds on it, SQLite's WAL read marks included (SQLite's "How To Corrupt An SQLite
+ * Database File", 2.2). Another process's checkpoint then sees no reader on the WAL, restarts it and overwrites the
+ * frames an open read transaction here still uses: that reader gets `database disk image is malformed`
+ * (libs/persistence/test/sqlite-shared-memory-locks.int-spec.ts shows it). The checkpointer opened and closed the
+ * `-shm` every tick and did exactly that under load. So a descriptor is opened once per file and closed only when no
+ * connection of ours to the file is left: the data sources `retain` the file before their connection opens and
+ * `release` it after it has closed, and a checkpointer's worker, whose connection lives inside its data source's,
+ * reads through the shared descriptor. (A connection to the same file opened by other code in this process is not
+ * counted: none is opened outside `createDataSource` but by tests.)
+ */
+export class SqliteSharedMemory {
+  private static readonly files = new Map<string, { users: number; fd: number | undefined }>();
+
+  /** Counts one more connection of ours to `file` (call before it opens). */
+  static retain(file: string): void {
+    const entry = this.files.get(file);
+    if (entry) entry.users += 1;
+    else this.files.set(file, { users: 1, fd: undefined });
+  }
+
+  /** Counts one connection of ours to `file` closed (call after it closed); the last one closes the descriptor. */
+  static release(file: string): void {
+    const entry = this.files.get(file);
+    if (!entry) return;
+    entry.users -= 1;
+    if (entry.users > 0) return;
+    this.files.delete(file);
+    if (entry.fd !== undefined) closeSync(entry.fd);
+  }
+
+  /**
+   * A read-only descriptor of `file`'s `-shm`, opened on first use and kept until the last `release`; undefined when
+   * the file is not retained or has no `-shm` yet (it appears with the first read of a connection in WAL mode).
+   */
+  static descriptor(file: string): number | undefined {
+    const entry = this.files.get(file);
+    if (!entry) return undefined;
+    if (entry.fd === undefined) {
+      try {
+        entry.fd = openSync(`${file}-shm`, 'r');
+      } catch {
+        return undefined;
+      }
+    }
+    return entry.fd;
+  }
+}
+
+/**
  * Checkpoints a SQLite file in WAL mode from a worker thread with its own connection, so the services' connections
  * can run with `wal_autocheckpoint = 0`. SQLite's automatic checkpoint runs inside the commit that crosses 1,000 WAL
  * pages: it copies the pages back and fsyncs the WAL and the database, milliseconds during which the event loop is
@@ -117,10 +168,10 @@ export class SqliteWalCheckpointer {
   private stopping = false;
   private exited: Promise<void>;
 
-  private constructor(file: string, options: SqliteCheckpointOptions, onFailure: (reason: string) => void) {
+  private constructor(file: string, shmFd: number, options: SqliteCheckpointOptions, onFailure: (reason: string) => void) {
     this.worker = new Worker(WORKER_SOURCE, {
       eval: true,
-      workerData: { ...options, file, driverPath: require.resolve('better-sqlite3') },
+      workerData: { ...options, file, shmFd, driverPath: require.resolve('better-sqlite3') },
     });
     // A checkpointer must never keep a process alive that is otherwise done.
     this.worker.unref();
@@ -143,9 +194,14 @@ export class SqliteWalCheckpointer {
     );
   }
 
-  /** Starts checkpointing `file` (which must exist and be in WAL mode) every `options.intervalMs`. */
-  static start(file: string, options: SqliteCheckpointOptions, onFailure: (reason: string) => void): SqliteWalCheckpointer {
-    return new SqliteWalCheckpointer(file, options, onFailure);
+  /**
+   * Starts checkpointing `file` every `options.intervalMs`. The file must be in WAL mode, retained in
+   * `SqliteSharedMemory` by a connection that has read it (so its `-shm` exists), and released only after `stop()`;
+   * returns undefined when it has no `-shm`.
+   */
+  static start(file: string, options: SqliteCheckpointOptions, onFailure: (reason: string) => void): SqliteWalCheckpointer | undefined {
+    const shmFd = SqliteSharedMemory.descriptor(file);
+    return shmFd === undefined ? undefined : new SqliteWalCheckpointer(file, shmFd, options, onFailure);
   }
 
   /** Calls `listener` after each checkpoint the worker ran; returns its removal. */

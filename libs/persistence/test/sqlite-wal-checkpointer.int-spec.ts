@@ -1,11 +1,18 @@
-import { readFileSync, statSync } from 'node:fs';
+import { readSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 
 import { IsolatedDatabase, isolatedDatabase } from '@skreaver/testing';
 
 import { DataSource } from 'typeorm';
 
-import { createDataSource, SQLITE_FILE_NAME, SqliteCheckpointResult, sqliteWalCheckpointer, SqliteWalCheckpointer } from '../src';
+import {
+  createDataSource,
+  SQLITE_FILE_NAME,
+  SqliteCheckpointResult,
+  SqliteSharedMemory,
+  sqliteWalCheckpointer,
+  SqliteWalCheckpointer,
+} from '../src';
 import { optionsFor } from './persistence-fixtures';
 
 // Far below SQLite's 1,000-page autocheckpoint (~4 MiB), so every bound below is one SQLite alone would not keep.
@@ -24,9 +31,16 @@ function fileBytes(path: string): number {
   }
 }
 
-/** mxFrame of the wal-index header (https://www.sqlite.org/walformat.html), little-endian on the machines we run on. */
+/**
+ * mxFrame of the wal-index header (https://www.sqlite.org/walformat.html), little-endian on the machines we run on.
+ * Read through the descriptor the data sources share: closing one of our own would drop their locks (SqliteSharedMemory).
+ */
 function framesInWal(databaseFile: string): number {
-  return readFileSync(`${databaseFile}-shm`).readUInt32LE(16);
+  const fd = SqliteSharedMemory.descriptor(databaseFile);
+  if (fd === undefined) throw new Error(`${databaseFile} has no -shm open`);
+  const header = Buffer.alloc(20);
+  readSync(fd, header, 0, 20, 0);
+  return header.readUInt32LE(16);
 }
 
 function checkpointerOf(dataSource: DataSource): SqliteWalCheckpointer {
