@@ -15,3 +15,4 @@ export * from './database-errors';
 export * from './migrate';
 export * from './database-metrics';
 export * from './hot-sql';
+export * from './sqlite-wal-checkpointer';
