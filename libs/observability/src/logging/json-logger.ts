@@ -3,7 +3,7 @@ import type { LogLevel } from '@skreaver/config';
 
 import { formatJson, formatPretty } from './log-format';
 import type { LogEntry, LogOutput } from './log-format';
-import { currentRequestContext } from './request-context';
+import type { RequestContext } from './request-context';
 
 const RANK: Record<LogLevel, number> = { trace: 0, debug: 1, info: 2, warn: 3, error: 4 };
 
@@ -67,10 +67,12 @@ export class JsonLogger implements LoggerService {
     return RANK[level] >= this.threshold;
   }
 
-  /** Structured entry point: `logger.write('info', 'Request processed', { status: 200 })`. */
-  write(level: LogLevel, message: string, fields: LogFields = {}, context?: string): void {
+  /**
+   * Structured entry point: `logger.write('info', 'Request processed', { status: 200 }, 'http', request)`; a line
+   * written while serving a request passes that request's context, whose id (and agent, subject) the line carries.
+   */
+  write(level: LogLevel, message: string, fields: LogFields = {}, context?: string, request?: RequestContext): void {
     if (RANK[level] < this.threshold) return;
-    const request = currentRequestContext();
     const entry: LogEntry = {
       timestamp: new Date().toISOString(),
       level: level.toUpperCase(),
