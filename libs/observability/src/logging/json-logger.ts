@@ -67,12 +67,10 @@ export class JsonLogger implements LoggerService {
     return RANK[level] >= this.threshold;
   }
 
-  /**
-   * Structured entry point: `logger.write('info', 'Request processed', { status: 200 }, 'http', request)`; a line
-   * written while serving a request passes that request's context, whose id (and agent, subject) the line carries.
-   */
+  /** Structured entry point: `logger.write('info', 'Request processed', { status: 200 }, 'http', requestContext)`. */
   write(level: LogLevel, message: string, fields: LogFields = {}, context?: string, request?: RequestContext): void {
     if (RANK[level] < this.threshold) return;
+    // A line written while serving a request is given the request's context: its id (and agent, subject) go on it.
     const entry: LogEntry = {
       timestamp: new Date().toISOString(),
       level: level.toUpperCase(),
