@@ -6,6 +6,7 @@ import type { DependencyOutage } from '@skreaver/util';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 
 import { ApiError } from './api-error';
+import { requestContextOf } from './request-context';
 
 const OUTAGE_CODES: ReadonlySet<ApiErrorCode> = new Set<DependencyOutage['code']>(['database_unavailable', 'redis_unavailable', 'queue_unavailable']);
 
@@ -82,10 +83,10 @@ export class ApiExceptionFilter implements ExceptionFilter {
       // An outage is the operator's news (readiness reports it), not a bug: one line per request, no stack. This is
       // that request's only line, so it names the dependency's own error, which code throwing an ApiError keeps as its cause.
       const cause = exception instanceof Error && exception.cause !== undefined ? { cause: String(exception.cause) } : {};
-      this.logger.write('warn', 'Dependency unavailable', { code: mapped.code, error: String(exception), ...cause, path: request.url }, 'http');
+      this.logger.write('warn', 'Dependency unavailable', { code: mapped.code, error: String(exception), ...cause, path: request.url }, 'http', requestContextOf(request));
     } else if (mapped.status >= 500) {
       const error = exception instanceof Error ? exception : new Error(String(exception));
-      this.logger.write('error', error.message, { error: error.name, stack: error.stack, path: request.url }, 'http');
+      this.logger.write('error', error.message, { error: error.name, stack: error.stack, path: request.url }, 'http', requestContextOf(request));
     }
     const body: ApiErrorBody = {
       error: mapped.code,

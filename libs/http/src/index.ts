@@ -7,4 +7,5 @@ export * from './in-flight-limiter';
 export * from './in-flight-limit.module';
 export * from './access';
 export * from './route';
+export * from './request-context';
 export * from './openapi';

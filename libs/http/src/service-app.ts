@@ -6,7 +6,7 @@ import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter } from '@nestjs/platform-fastify';
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import type { ApiErrorBody } from '@skreaver/contracts';
-import { HttpMetrics, JsonLogger, ReadinessService, runWithRequestContext } from '@skreaver/observability';
+import { HttpMetrics, JsonLogger, ReadinessService } from '@skreaver/observability';
 import type { DependencyOutage } from '@skreaver/util';
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
 
@@ -17,6 +17,7 @@ import { createClientErrorHandler } from './client-error';
 import type { InFlightRequest, InFlightRequests } from './client-error';
 import { jsonNestsDeeperThan } from './json-depth';
 import { readRequestBody } from './request-body';
+import { attachRequestContext, requestContextOf } from './request-context';
 import { routeOf } from './route';
 
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
@@ -111,7 +112,8 @@ export async function createServiceApp(module: unknown, options: ServiceAppOptio
   fastify.addHook('onRequest', (request: FastifyRequest, reply: FastifyReply, done: () => void) => {
     void reply.header('x-request-id', request.id);
     (request.raw.socket as WithReplyInFlight)[REPLY_IN_FLIGHT] = reply;
-    runWithRequestContext({ requestId: String(request.id) }, done);
+    attachRequestContext(request);
+    done();
   });
   fastify.addHook('onResponse', (request: FastifyRequest, reply: FastifyReply, done: () => void) => {
     (request.raw.socket as WithReplyInFlight)[REPLY_IN_FLIGHT] = undefined;
@@ -132,6 +134,7 @@ export async function createServiceApp(module: unknown, options: ServiceAppOptio
         duration_ms: Math.round(reply.elapsedTime * 100) / 100,
       },
       'http',
+      requestContextOf(request),
     );
     done();
   });

@@ -276,6 +276,36 @@ describe.each(DATABASE_KINDS)('authentication on %s', (kind) => {
       expect(next.body.items.every((entry) => entry.id < (page.body.next_before ?? 0))).toBe(true);
       expect(next.body.items.length).toBeGreaterThan(0);
     });
+
+    // The request context is passed explicitly (no AsyncLocalStorage): each record and the request's log line must
+    // still name the request that made them, and the log line who made it.
+    it("should stamp each record with the id of the request that made it, and that request's log line with its subject", async () => {
+      const id = (name: string) => `${kind}-audit-${name}-${Date.now()}`;
+      const ids = { create: id('create'), revoke: id('revoke') };
+      const created = await api.request<CreatedApiKey>('POST', '/api-keys', {
+        token: api.adminToken,
+        headers: { 'x-request-id': ids.create },
+        body: { name: 'stamped', role: 'viewer' },
+      });
+      remember(created.body.key);
+      await api.request('DELETE', `/api-keys/${created.body.id}`, { token: api.adminToken, headers: { 'x-request-id': ids.revoke } });
+
+      const page = await api.request<AuditList>('GET', '/audit?limit=2', { token: api.adminToken });
+      expect(page.body.items.map((entry) => [entry.action, entry.target, entry.request_id])).toEqual([
+        ['api_key.revoked', created.body.id, ids.revoke],
+        ['api_key.created', created.body.id, ids.create],
+      ]);
+      // Written once the response is sent.
+      const line = await waitFor(
+        () =>
+          api.logs
+            .filter((text) => text.includes(ids.revoke))
+            .map((text) => JSON.parse(text) as { fields: Record<string, unknown> })
+            .find((entry) => entry.fields['message'] === 'Request processed'),
+        { what: 'the request log line' },
+      );
+      expect(line.fields).toMatchObject({ request_id: ids.revoke, status: 204, subject: `key:${api.adminKey.split('_')[1]}` });
+    });
   });
 
   it('should never write a key or a token to the JSON log', () => {

@@ -1,7 +1,6 @@
 import type { LogLevel } from '@skreaver/config';
 
 import { JsonLogger } from './json-logger';
-import { runWithRequestContext } from './request-context';
 
 interface LogEntry {
   timestamp: string;
@@ -106,26 +105,22 @@ describe(JsonLogger.name, () => {
       },
     );
 
-    it('should add the request id and agent id inside a request context', () => {
+    it('should add the request id, agent id and subject of the request context it is given', () => {
       const { sut, entries } = newTestLogger();
 
-      runWithRequestContext({ requestId: 'req-1', agentId: 'agent-7' }, () => sut.write('info', 'inside'));
+      sut.write('info', 'inside', { status: 200 }, undefined, { requestId: 'req-1', agentId: 'agent-7', subject: 'key:abc' });
       sut.write('info', 'outside');
 
-      expect(entries()[0]?.fields).toEqual({ message: 'inside', request_id: 'req-1', agent_id: 'agent-7' });
+      expect(entries()[0]?.fields).toEqual({ status: 200, message: 'inside', request_id: 'req-1', agent_id: 'agent-7', subject: 'key:abc' });
       expect(entries()[1]?.fields).toEqual({ message: 'outside' });
     });
 
-    it('should keep the request id across awaits inside the context', async () => {
+    it('should not let caller fields overwrite the request id of the context', () => {
       const { sut, entries } = newTestLogger();
 
-      await runWithRequestContext({ requestId: 'req-2' }, async () => {
-        await Promise.resolve();
-        await new Promise((resolve) => setImmediate(resolve));
-        sut.write('info', 'later');
-      });
+      sut.write('info', 'line', { request_id: 'forged' }, 'http', { requestId: 'req-2' });
 
-      expect(entries()[0]?.fields).toEqual({ message: 'later', request_id: 'req-2' });
+      expect(entries()[0]).toMatchObject({ target: expect.stringMatching(/::http$/), fields: { message: 'line', request_id: 'req-2' } });
     });
   });
 

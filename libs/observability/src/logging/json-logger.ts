@@ -3,7 +3,7 @@ import type { LogLevel } from '@skreaver/config';
 
 import { formatJson, formatPretty } from './log-format';
 import type { LogEntry, LogOutput } from './log-format';
-import { currentRequestContext } from './request-context';
+import type { RequestContext } from './request-context';
 
 const RANK: Record<LogLevel, number> = { trace: 0, debug: 1, info: 2, warn: 3, error: 4 };
 
@@ -67,10 +67,10 @@ export class JsonLogger implements LoggerService {
     return RANK[level] >= this.threshold;
   }
 
-  /** Structured entry point: `logger.write('info', 'Request processed', { status: 200 })`. */
-  write(level: LogLevel, message: string, fields: LogFields = {}, context?: string): void {
+  /** Structured entry point: `logger.write('info', 'Request processed', { status: 200 }, 'http', requestContext)`. */
+  write(level: LogLevel, message: string, fields: LogFields = {}, context?: string, request?: RequestContext): void {
     if (RANK[level] < this.threshold) return;
-    const request = currentRequestContext();
+    // A line written while serving a request is given the request's context: its id (and agent, subject) go on it.
     const entry: LogEntry = {
       timestamp: new Date().toISOString(),
       level: level.toUpperCase(),

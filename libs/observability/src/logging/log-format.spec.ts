@@ -1,7 +1,6 @@
 import { JsonLogger } from './json-logger';
 import { chooseLogOutput, formatJson, formatPretty } from './log-format';
 import type { LogEntry } from './log-format';
-import { runWithRequestContext } from './request-context';
 
 // eslint-disable-next-line no-control-regex -- the escape sequence is what the test looks for
 const ANSI = /\u001b\[[\d;]*m/;
@@ -92,7 +91,7 @@ describe('JsonLogger with the pretty format', () => {
   it('should keep the request id', () => {
     const { sut, lines } = prettyLogger(false);
 
-    runWithRequestContext({ requestId: 'req-1', agentId: 'agent-7' }, () => sut.write('info', 'Request processed', { status: 200 }));
+    sut.write('info', 'Request processed', { status: 200 }, undefined, { requestId: 'req-1', agentId: 'agent-7' });
 
     expect(lines[0]).toMatch(/ agent-api Request processed status=200 request_id=req-1 agent_id=agent-7\n$/);
   });

@@ -1,7 +1,7 @@
 import { Body, Controller, Delete, Get, HttpCode, HttpStatus, Param, Patch, Post, Query } from '@nestjs/common';
 import { ApiCreatedResponse, ApiNoContentResponse, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
 import type { Agent, AgentList, AgentStatusReport, Principal } from '@skreaver/contracts';
-import { ApiErrors, RequireRole } from '@skreaver/http';
+import { ApiErrors, RequestId, RequireRole } from '@skreaver/http';
 
 import { CurrentPrincipal } from '../auth/current-principal.decorator';
 import {
@@ -72,7 +72,7 @@ export class AgentsController {
   @ApiOperation({ summary: 'Delete an agent (cancels its queued runs, deletes its memory)' })
   @ApiNoContentResponse({ description: 'Deleted' })
   @ApiErrors(AGENT_NOT_FOUND)
-  async delete(@CurrentPrincipal() principal: Principal, @Param() params: AgentIdParamsDto): Promise<void> {
-    await this.agents.delete(principal, params.id);
+  async delete(@CurrentPrincipal() principal: Principal, @Param() params: AgentIdParamsDto, @RequestId() requestId: string): Promise<void> {
+    await this.agents.delete(principal, params.id, requestId);
   }
 }

@@ -110,13 +110,13 @@ export class AgentsService {
     return redactAgent(updated);
   }
 
-  /** Cancels the agent's queued and running runs, then deletes it with its runs, events and memory; audited. */
-  async delete(principal: Principal, id: string): Promise<Agent> {
+  /** Cancels the agent's queued and running runs, then deletes it with its runs, events and memory; audited under `requestId`. */
+  async delete(principal: Principal, id: string, requestId: string): Promise<Agent> {
     const agent = await this.load(principal.tenant_id, id);
     await this.runs.cancelAll(principal.tenant_id, agent.id, 'agent deleted', principal.subject);
     await databaseCall(() => this.agents.delete(principal.tenant_id, agent.id));
     await this.dispatcher.clear(agent.id).catch(() => undefined);
-    await this.audit.record(principal, 'agent.deleted', agent.id, { name: agent.name, kind: agent.kind });
+    await this.audit.record(principal, requestId, 'agent.deleted', agent.id, { name: agent.name, kind: agent.kind });
     return agent;
   }
 

@@ -1,7 +1,7 @@
 import { Body, Controller, Delete, Get, HttpCode, HttpStatus, Param, Post, Query } from '@nestjs/common';
 import { ApiCreatedResponse, ApiNoContentResponse, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
 import type { ApiKeyList, CreatedApiKey, Principal } from '@skreaver/contracts';
-import { ApiErrors, RequireRole } from '@skreaver/http';
+import { ApiErrors, RequestId, RequireRole } from '@skreaver/http';
 
 import { CurrentPrincipal } from '../auth/current-principal.decorator';
 import { ApiKeyIdParamsDto, ApiKeyListDto, ApiKeyListQueryDto, CreateApiKeyRequestDto, CreatedApiKeyDto } from '../dtos';
@@ -17,8 +17,8 @@ export class ApiKeysController {
   @RequireRole('admin')
   @ApiOperation({ summary: 'Create an API key (shown once)' })
   @ApiCreatedResponse({ description: 'The key, with its secret `key` shown this once', type: CreatedApiKeyDto.Output })
-  create(@CurrentPrincipal() principal: Principal, @Body() body: CreateApiKeyRequestDto): Promise<CreatedApiKey> {
-    return this.keys.create(principal, body);
+  create(@CurrentPrincipal() principal: Principal, @Body() body: CreateApiKeyRequestDto, @RequestId() requestId: string): Promise<CreatedApiKey> {
+    return this.keys.create(principal, body, requestId);
   }
 
   @Get()
@@ -35,7 +35,7 @@ export class ApiKeysController {
   @ApiOperation({ summary: 'Revoke an API key and every token minted from it' })
   @ApiNoContentResponse({ description: 'Revoked' })
   @ApiErrors({ 404: 'No such key in the caller\'s tenant' })
-  revoke(@CurrentPrincipal() principal: Principal, @Param() params: ApiKeyIdParamsDto): Promise<void> {
-    return this.keys.revoke(principal, params.id);
+  revoke(@CurrentPrincipal() principal: Principal, @Param() params: ApiKeyIdParamsDto, @RequestId() requestId: string): Promise<void> {
+    return this.keys.revoke(principal, params.id, requestId);
   }
 }

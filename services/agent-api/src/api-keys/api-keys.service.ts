@@ -37,7 +37,7 @@ export class ApiKeysService {
    * `default` (the operator of the installation).
    * @throws ApiError 403 for another tenant, 400 for an expiry in the past.
    */
-  async create(principal: Principal, request: CreateApiKeyRequest): Promise<CreatedApiKey> {
+  async create(principal: Principal, request: CreateApiKeyRequest, requestId: string | null): Promise<CreatedApiKey> {
     const tenantId = request.tenant_id ?? principal.tenant_id;
     if (tenantId !== principal.tenant_id && principal.tenant_id !== DEFAULT_TENANT) {
       throw new ApiError(403, 'forbidden', `only admins of tenant ${DEFAULT_TENANT} may create keys for another tenant`);
@@ -50,6 +50,7 @@ export class ApiKeysService {
     const key = await this.store(
       { name: request.name, role: request.role, tenantId, prefix: minted.prefix, hash: minted.hash, expiresAt: request.expires_at ?? null },
       principal,
+      requestId,
     );
     return { ...key, key: minted.key };
   }
@@ -64,12 +65,12 @@ export class ApiKeysService {
    * Revoking a revoked key again only re-applies the token cut-off, so a retry after a Redis failure completes it.
    * @throws ApiError 404 for an unknown key or another tenant's, 503 when the tokens could not be revoked.
    */
-  async revoke(principal: Principal, id: string): Promise<void> {
+  async revoke(principal: Principal, id: string, requestId: string): Promise<void> {
     const key = await databaseCall(() => this.keys.findById(principal.tenant_id, id));
     if (!key) throw ApiError.notFound(`API key ${id}`);
     const now = nowIso();
     if (key.revoked_at === null && (await databaseCall(() => this.keys.revoke(principal.tenant_id, id, now)))) {
-      await this.audit.record(principal, 'api_key.revoked', id, { prefix: key.prefix, name: key.name });
+      await this.audit.record(principal, requestId, 'api_key.revoked', id, { prefix: key.prefix, name: key.name });
     }
     // The revoked key can mint no new token, so cutting off at (or after) its revocation catches all of them.
     const cutoff = Date.parse(key.revoked_at ?? now) / 1000;
@@ -94,6 +95,8 @@ export class ApiKeysService {
       await this.store(
         { name: BOOTSTRAP_NAME, role: 'admin', tenantId: DEFAULT_TENANT, prefix: parsed.prefix, hash: hashSecret(parsed.secret), expiresAt: null },
         BOOTSTRAP_PRINCIPAL,
+        // Start-up, not a request.
+        null,
       );
       return 'created';
     } catch (error) {
@@ -107,7 +110,7 @@ export class ApiKeysService {
   /** Mints an admin key of tenant `default` if that tenant has no usable one; null when it has. */
   async generateAdminKeyIfNone(): Promise<CreatedApiKey | null> {
     if (await this.keys.hasActive(DEFAULT_TENANT, 'admin', nowIso())) return null;
-    return this.create(BOOTSTRAP_PRINCIPAL, { name: BOOTSTRAP_NAME, role: 'admin' });
+    return this.create(BOOTSTRAP_PRINCIPAL, { name: BOOTSTRAP_NAME, role: 'admin' }, null);
   }
 
   private checkBootstrapKey(existing: ApiKeyRecord, secret: string): BootstrapKeyOutcome {
@@ -125,6 +128,7 @@ export class ApiKeysService {
   private async store(
     key: { name: string; role: Role; tenantId: string; prefix: string; hash: string; expiresAt: string | null },
     principal: Principal,
+    requestId: string | null,
   ): Promise<ApiKey> {
     const stored: ApiKeyRecord = {
       id: newId(),
@@ -140,7 +144,7 @@ export class ApiKeysService {
       created_by: principal.subject,
     };
     const created = await databaseCall(() => this.keys.insert(stored));
-    await this.audit.record(principal, 'api_key.created', created.id, {
+    await this.audit.record(principal, requestId, 'api_key.created', created.id, {
       prefix: created.prefix,
       name: created.name,
       role: created.role,

@@ -1,6 +1,5 @@
 import { Injectable } from '@nestjs/common';
 import type { AuditAction, AuditEntry, AuditList, AuditQuery, JsonValue, Principal } from '@skreaver/contracts';
-import { currentRequestContext } from '@skreaver/observability';
 import { AuditRepository } from '@skreaver/persistence';
 import { nowIso } from '@skreaver/util';
 
@@ -12,11 +11,11 @@ export class AuditService {
   constructor(private readonly entries: AuditRepository) {}
 
   /**
-   * Appends an entry to the principal's tenant's log, stamped with now, the principal's subject as actor and the
-   * current request id. Secrets never belong in `details`.
+   * Appends an entry to the principal's tenant's log, stamped with now, the principal's subject as actor and the id
+   * of the request that made it (null for none, e.g. at start-up). Secrets never belong in `details`.
    * @throws ApiError 503 `database_unavailable` when the log cannot be written.
    */
-  record(principal: Principal, action: AuditAction, target: string, details: Record<string, JsonValue> = {}): Promise<AuditEntry> {
+  record(principal: Principal, requestId: string | null, action: AuditAction, target: string, details: Record<string, JsonValue> = {}): Promise<AuditEntry> {
     return databaseCall(() =>
       this.entries.append({
         tenant_id: principal.tenant_id,
@@ -25,7 +24,7 @@ export class AuditService {
         action,
         target,
         details,
-        request_id: currentRequestContext()?.requestId ?? null,
+        request_id: requestId,
       }),
     );
   }

@@ -1,7 +1,7 @@
 import { Body, Controller, HttpCode, HttpStatus, Post, Req } from '@nestjs/common';
 import { ApiBody, ApiNoContentResponse, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
 import type { Principal, TokenResponse } from '@skreaver/contracts';
-import { ApiErrors, Public, RequireRole } from '@skreaver/http';
+import { ApiErrors, Public, RequestId, RequireRole } from '@skreaver/http';
 import type { FastifyRequest } from 'fastify';
 
 import { RevokeRequestDto, TokenRequestDto, TokenResponseDto } from '../dtos';
@@ -37,8 +37,8 @@ export class AuthController {
   @ApiOperation({ summary: 'Revoke the calling token (any role), or as an admin any token of the same tenant' })
   @ApiBody({ type: RevokeRequestDto, required: false })
   @ApiNoContentResponse({ description: 'Revoked (or already expired)' })
-  revoke(@CurrentPrincipal() principal: Principal, @Body() body: RevokeRequestDto): Promise<void> {
-    return this.auth.revoke(principal, body?.token);
+  revoke(@CurrentPrincipal() principal: Principal, @Body() body: RevokeRequestDto, @RequestId() requestId: string): Promise<void> {
+    return this.auth.revoke(principal, body?.token, requestId);
   }
 
   @Post('revoke-all')
@@ -46,7 +46,7 @@ export class AuthController {
   @RequireRole('admin')
   @ApiOperation({ summary: 'Revoke every token of the tenant issued until now' })
   @ApiNoContentResponse({ description: 'Every earlier token of the tenant now answers 401' })
-  revokeAll(@CurrentPrincipal() principal: Principal): Promise<void> {
-    return this.auth.revokeAll(principal);
+  revokeAll(@CurrentPrincipal() principal: Principal, @RequestId() requestId: string): Promise<void> {
+    return this.auth.revokeAll(principal, requestId);
   }
 }

@@ -4,8 +4,8 @@ import { Reflector } from '@nestjs/core';
 import { AuthGuard as PassportAuthGuard } from '@nestjs/passport';
 import { AuthError, Authenticator, authErrorOf } from '@skreaver/auth';
 import type { Principal } from '@skreaver/contracts';
-import { ApiError, accessOf, routeOf } from '@skreaver/http';
-import { JsonLogger, currentRequestContext } from '@skreaver/observability';
+import { ApiError, accessOf, requestContextOf, routeOf } from '@skreaver/http';
+import { JsonLogger } from '@skreaver/observability';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 
 import { isProbe, roleAllows } from './access-policy';
@@ -61,10 +61,10 @@ export class AuthGuard implements CanActivate {
     const principal = await this.authenticate(context, request);
     setPrincipal(request, principal);
     // Every log line of this request names who made it (the subject, never the credential).
-    const logContext = currentRequestContext();
-    if (logContext) logContext.subject = principal.subject;
+    const logContext = requestContextOf(request);
+    logContext.subject = principal.subject;
     if (access === undefined) {
-      this.logger.write('warn', 'Route declares no access (@RequireRole or @Public); refused', { method: request.method, route: url }, 'auth');
+      this.logger.write('warn', 'Route declares no access (@RequireRole or @Public); refused', { method: request.method, route: url }, 'auth', logContext);
       throw new ApiError(403, 'forbidden', `${request.method} ${url} has no access rule`);
     }
     if (!roleAllows(principal.role, access)) throw new ApiError(403, 'forbidden', `role ${principal.role} may not ${request.method} ${url} (needs ${access})`);

@@ -48,19 +48,19 @@ export class AuthService {
    * @throws ApiError 400 when there is nothing to revoke, 403 for someone else's token (unless admin) or another
    * tenant's, 503 when Redis is down.
    */
-  async revoke(principal: Principal, token: string | undefined): Promise<void> {
+  async revoke(principal: Principal, token: string | undefined, requestId: string): Promise<void> {
     const target = token === undefined ? this.ownToken(principal) : this.namedToken(principal, token);
     if (!target) return;
     await redisCall(() => this.denylist.revoke(principal.tenant_id, target.jti, target.exp));
-    await this.audit.record(principal, 'token.revoked', target.jti, { subject: target.subject });
+    await this.audit.record(principal, requestId, 'token.revoked', target.jti, { subject: target.subject });
   }
 
-  /** Makes every token of the caller's tenant issued until now stop working (API keys are not affected). */
-  async revokeAll(principal: Principal): Promise<void> {
+  /** Makes every token of the caller's tenant issued until now stop working (API keys are not affected); audited under `requestId`. */
+  async revokeAll(principal: Principal, requestId: string): Promise<void> {
     const cutoff = Date.now() / 1000;
     await redisCall(() => this.denylist.revokeAllBefore(principal.tenant_id, cutoff));
     const notBefore = new Date(cutoff * 1000).toISOString();
-    await this.audit.record(principal, 'token.revoked_all', principal.tenant_id, { not_before: notBefore });
+    await this.audit.record(principal, requestId, 'token.revoked_all', principal.tenant_id, { not_before: notBefore });
   }
 
   private apiKeyIn(headers: IncomingHttpHeaders): string {

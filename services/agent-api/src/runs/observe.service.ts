@@ -1,6 +1,7 @@
 import { Inject, Injectable } from '@nestjs/common';
 import type { BatchRequest, BatchResponse, ObserveRequest, ObserveResponse, Run } from '@skreaver/contracts';
 import { ApiError } from '@skreaver/http';
+import type { RequestContext } from '@skreaver/observability';
 
 import { AGENT_API_CONFIG } from '../config';
 import type { AgentApiConfig } from '../config';
@@ -15,8 +16,8 @@ export class ObserveService {
   ) {}
 
   /** 200 with the output; 502 `run_failed` if the run failed or was cancelled; 504 `run_timeout` (it goes on). */
-  async observe(tenantId: string, agentId: string, request: ObserveRequest): Promise<ObserveResponse> {
-    const { run } = await this.runs.submit(tenantId, agentId, request.input);
+  async observe(tenantId: string, agentId: string, request: ObserveRequest, log?: RequestContext): Promise<ObserveResponse> {
+    const { run } = await this.runs.submit(tenantId, agentId, request.input, { log });
     const finished = await this.runs.waitForEnd(tenantId, run.id, this.timeoutMs(request.timeout_seconds));
     if (finished.status === 'completed') {
       return { agent_id: finished.agent_id, run_id: finished.id, response: finished.output, timestamp: finished.finished_at ?? finished.created_at };
@@ -40,10 +41,10 @@ export class ObserveService {
   }
 
   /** Submits every input in order (so `enqueue` agents run them in that order), then waits for all until one deadline. */
-  async batch(tenantId: string, agentId: string, request: BatchRequest): Promise<BatchResponse> {
+  async batch(tenantId: string, agentId: string, request: BatchRequest, log?: RequestContext): Promise<BatchResponse> {
     const deadline = Date.now() + this.timeoutMs(request.timeout_seconds);
     const submitted: Run[] = [];
-    for (const input of request.inputs) submitted.push((await this.runs.submit(tenantId, agentId, input)).run);
+    for (const input of request.inputs) submitted.push((await this.runs.submit(tenantId, agentId, input, { log })).run);
     const finished = await Promise.all(
       submitted.map((run) => this.runs.waitForEnd(tenantId, run.id, Math.max(0, deadline - Date.now()))),
     );

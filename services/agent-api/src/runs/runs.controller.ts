@@ -11,7 +11,8 @@ import {
 } from '@nestjs/swagger';
 import { IdempotencyKey } from '@skreaver/contracts';
 import type { BatchResponse, ObserveResponse, Principal, RedrivenRun, Run, RunList } from '@skreaver/contracts';
-import { ApiErrors, RequireRole, openApiSchemaOf, parseRequestPart } from '@skreaver/http';
+import { ApiErrors, RequestLog, RequireRole, openApiSchemaOf, parseRequestPart, requestContextOf } from '@skreaver/http';
+import type { RequestContext } from '@skreaver/observability';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { z } from 'zod';
 
@@ -91,7 +92,7 @@ export class RunsController {
     @Res() reply: FastifyReply,
   ): Promise<void> {
     const idempotencyKey = idempotencyKeyOf(rawKey);
-    const submitted = await this.runs.submit(principal.tenant_id, params.id, body.input, { idempotencyKey });
+    const submitted = await this.runs.submit(principal.tenant_id, params.id, body.input, { idempotencyKey, log: requestContextOf(request) });
     await this.responder.answer(principal.tenant_id, submitted, query, request, reply);
   }
 
@@ -102,8 +103,13 @@ export class RunsController {
   @ApiOperation({ summary: 'Run the agent and answer with its output' })
   @ApiOkResponse({ description: 'The output, in upstream Skreaver\'s shape', type: ObserveResponseDto.Output })
   @ApiErrors({ ...AGENT_NOT_FOUND, 409: '`agent_busy`', 502: '`run_failed`: the run failed or was cancelled', 504: '`run_timeout`: no result in time (the run goes on)' })
-  observe(@CurrentPrincipal() principal: Principal, @Param() params: AgentIdParamsDto, @Body() body: ObserveRequestDto): Promise<ObserveResponse> {
-    return this.observer.observe(principal.tenant_id, params.id, body);
+  observe(
+    @CurrentPrincipal() principal: Principal,
+    @Param() params: AgentIdParamsDto,
+    @Body() body: ObserveRequestDto,
+    @RequestLog() log: RequestContext,
+  ): Promise<ObserveResponse> {
+    return this.observer.observe(principal.tenant_id, params.id, body, log);
   }
 
   /** Runs the agent and streams its events as server-sent events until the run ends. */
@@ -119,7 +125,7 @@ export class RunsController {
     @Req() request: FastifyRequest,
     @Res() reply: FastifyReply,
   ): Promise<void> {
-    const { run } = await this.runs.submit(principal.tenant_id, params.id, body.input);
+    const { run } = await this.runs.submit(principal.tenant_id, params.id, body.input, { log: requestContextOf(request) });
     await streamEvents(request, reply, (send, signal) => this.runs.follow(principal.tenant_id, run.id, 0, send, signal));
   }
 
@@ -130,8 +136,13 @@ export class RunsController {
   @ApiOperation({ summary: 'Run the agent once per input and answer with every outcome' })
   @ApiOkResponse({ description: 'One item per input, in input order', type: BatchResponseDto.Output })
   @ApiErrors(AGENT_NOT_FOUND)
-  batch(@CurrentPrincipal() principal: Principal, @Param() params: AgentIdParamsDto, @Body() body: BatchRequestDto): Promise<BatchResponse> {
-    return this.observer.batch(principal.tenant_id, params.id, body);
+  batch(
+    @CurrentPrincipal() principal: Principal,
+    @Param() params: AgentIdParamsDto,
+    @Body() body: BatchRequestDto,
+    @RequestLog() log: RequestContext,
+  ): Promise<BatchResponse> {
+    return this.observer.batch(principal.tenant_id, params.id, body, log);
   }
 
   @Get('agents/:id/runs')
@@ -159,8 +170,8 @@ export class RunsController {
   @ApiOperation({ summary: 'Start a new run with a failed run\'s input' })
   @ApiAcceptedResponse({ description: 'The new run, linked by `redriven_from`', type: RedrivenRunDto.Output })
   @ApiErrors({ ...RUN_NOT_FOUND, 409: 'The run did not fail' })
-  redrive(@CurrentPrincipal() principal: Principal, @Param() params: RunIdParamsDto): Promise<RedrivenRun> {
-    return this.runs.redrive(principal.tenant_id, params.id);
+  redrive(@CurrentPrincipal() principal: Principal, @Param() params: RunIdParamsDto, @RequestLog() log: RequestContext): Promise<RedrivenRun> {
+    return this.runs.redrive(principal.tenant_id, params.id, log);
   }
 
   @Get('runs/:id')

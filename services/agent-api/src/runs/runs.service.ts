@@ -6,6 +6,7 @@ import type { Agent, AgentRunsQuery, JsonValue, RedrivenRun, Run, RunEventV1, Ru
 import { ApiError } from '@skreaver/http';
 import { RunEventLog, isRedisUnavailable } from '@skreaver/messaging';
 import { JsonLogger } from '@skreaver/observability';
+import type { RequestContext } from '@skreaver/observability';
 import { AgentRepository, RunEventArchive, RunRepository, isDatabaseUnavailable } from '@skreaver/persistence';
 import { IdempotencyKeyReusedError, QueuedRunCanceller, RunAdmissionError, RunCancellation, RunCreator, RunRejectedError, ThreadBusyError } from '@skreaver/runs';
 import type { RunGate } from '@skreaver/runs';
@@ -20,6 +21,8 @@ export interface SubmitOptions {
   redrivenFrom?: string;
   /** A thread run: the thread, and the gate giving it the thread's turn (threads/threads.service.ts). */
   thread?: { id: string; gate: RunGate; requestIdentity: JsonValue };
+  /** The log context of the request submitting, for the line a failed enqueue writes. */
+  log?: RequestContext;
 }
 
 export interface Submitted {
@@ -77,7 +80,7 @@ export class RunsService {
       // cause); anything else failing here is a bug, worth an error line of its own although the client may retry.
       if (isDatabaseUnavailable(error.cause)) throw ApiError.unavailable('database_unavailable', 'The database is unavailable; retry later', error);
       if (!isRedisUnavailable(error.cause)) {
-        this.logger.write('error', 'Could not enqueue run', { run_id: error.runId, error: String(error.cause) }, 'runs');
+        this.logger.write('error', 'Could not enqueue run', { run_id: error.runId, error: String(error.cause) }, 'runs', options.log);
       }
       throw ApiError.unavailable('queue_unavailable', 'The run queue is unavailable; retry later', error);
     }
@@ -163,10 +166,10 @@ export class RunsService {
    * concurrency policy), linked to it by `redriven_from`. The failed run stays as it is, so its record, error and
    * events remain for inspection; redriving it twice makes two new runs. 409 when the run is not `failed`.
    */
-  async redrive(tenantId: string, runId: string): Promise<RedrivenRun> {
+  async redrive(tenantId: string, runId: string, log?: RequestContext): Promise<RedrivenRun> {
     const failed = await this.get(tenantId, runId);
     if (failed.status !== 'failed') throw new ApiError(409, 'conflict', `run ${failed.id} is ${failed.status}; only failed runs can be redriven`);
-    const { run } = await this.submit(tenantId, failed.agent_id, failed.input, { redrivenFrom: failed.id });
+    const { run } = await this.submit(tenantId, failed.agent_id, failed.input, { redrivenFrom: failed.id, log });
     return { ...run, redriven_from: failed.id };
   }
 

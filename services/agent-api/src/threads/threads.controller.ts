@@ -12,7 +12,7 @@ import {
 } from '@nestjs/swagger';
 import { IdempotencyKey } from '@skreaver/contracts';
 import type { Principal, Thread, ThreadHistoryPage, ThreadList } from '@skreaver/contracts';
-import { ApiErrors, RequireRole, ZodValidationPipe, openApiSchemaOf } from '@skreaver/http';
+import { ApiErrors, RequestId, RequireRole, requestContextOf, ZodValidationPipe, openApiSchemaOf } from '@skreaver/http';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 
 import { CurrentPrincipal } from '../auth/current-principal.decorator';
@@ -84,8 +84,8 @@ export class ThreadsController {
   @ApiOperation({ summary: 'Delete a thread (cancels its open runs; its runs stay readable, its state and checkpoints go)' })
   @ApiNoContentResponse({ description: 'Deleted' })
   @ApiErrors(THREAD_NOT_FOUND)
-  async delete(@CurrentPrincipal() principal: Principal, @Param() params: ThreadIdParamsDto): Promise<void> {
-    await this.threads.delete(principal, params.id);
+  async delete(@CurrentPrincipal() principal: Principal, @Param() params: ThreadIdParamsDto, @RequestId() requestId: string): Promise<void> {
+    await this.threads.delete(principal, params.id, requestId);
   }
 
   /**
@@ -126,7 +126,7 @@ export class ThreadsController {
     @Res() reply: FastifyReply,
   ): Promise<void> {
     const idempotencyKey = new ZodValidationPipe(OptionalIdempotencyKey, 'headers').transform(rawKey);
-    const submitted = await this.threads.run(principal.tenant_id, params.id, body, { idempotencyKey });
+    const submitted = await this.threads.run(principal.tenant_id, params.id, body, { idempotencyKey, log: requestContextOf(request) });
     await this.responder.answer(principal.tenant_id, submitted, query, request, reply);
   }
 

@@ -12,6 +12,7 @@ import type {
   UpdateThreadRequest,
 } from '@skreaver/contracts';
 import { ApiError } from '@skreaver/http';
+import type { RequestContext } from '@skreaver/observability';
 import { AgentRepository, ThreadRepository } from '@skreaver/persistence';
 import type { StoredThread } from '@skreaver/persistence';
 import { RunDispatcher, ThreadRunGates } from '@skreaver/runs';
@@ -88,8 +89,8 @@ export class ThreadsService {
     return updated;
   }
 
-  /** Cancels the thread's open runs, then deletes it with its state and checkpoints; its runs stay readable. Audited. */
-  async delete(principal: Principal, id: string): Promise<void> {
+  /** Cancels the thread's open runs, then deletes it with its state and checkpoints; its runs stay readable. Audited under `requestId`. */
+  async delete(principal: Principal, id: string, requestId: string): Promise<void> {
     const { thread } = await this.load(principal.tenant_id, id);
     for (const runId of await databaseCall(() => this.threads.listOpenRunIds(thread.id))) {
       await this.runs.cancel(principal.tenant_id, runId, 'thread deleted', principal.subject, 0).catch((error: unknown) => {
@@ -99,7 +100,7 @@ export class ThreadsService {
     }
     await databaseCall(() => this.threads.delete(principal.tenant_id, thread.id));
     await this.dispatcher.threads?.clear(thread.id).catch(() => undefined);
-    await this.audit.record(principal, 'thread.deleted', thread.id, { agent_id: thread.agent_id });
+    await this.audit.record(principal, requestId, 'thread.deleted', thread.id, { agent_id: thread.agent_id });
   }
 
   /** The thread's checkpoints, newest first, with a step below `before`. */
@@ -115,7 +116,7 @@ export class ThreadsService {
    * turn of a new thread forked from that checkpoint (the original is left as it is). The run is the answer; its
    * `thread_id` names the thread it runs on.
    */
-  async run(tenantId: string, id: string, request: CreateThreadRunRequest, options: { idempotencyKey?: string }): Promise<Submitted> {
+  async run(tenantId: string, id: string, request: CreateThreadRunRequest, options: { idempotencyKey?: string; log?: RequestContext }): Promise<Submitted> {
     const source = await this.load(tenantId, id);
     const agent = await this.agentOf(tenantId, source.thread.agent_id);
     const requestIdentity = { thread_id: id, checkpoint_id: request.checkpoint_id ?? null, input: request.input };
@@ -133,6 +134,7 @@ export class ThreadsService {
       return await this.runs.submit(tenantId, agent.id, request.input, {
         idempotencyKey: options.idempotencyKey,
         thread: { id: target.id, gate: this.gates.for(agent, target), requestIdentity },
+        log: options.log,
       });
     } catch (error) {
       // Refused: the thread is as busy as its open runs make it.
