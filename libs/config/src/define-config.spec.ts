@@ -34,8 +34,6 @@ describe(defineConfig.name, () => {
       DATABASE_POOL_SIZE: 10,
       SKREAVER_DATA_DIR: './.skreaver',
       SKREAVER_DATA_DIR_SIZE_LIMIT_BYTES: 0,
-      SQLITE_CHECKPOINT_INTERVAL_MS: 100,
-      SQLITE_WAL_LIMIT_MB: 64,
     });
   });
 

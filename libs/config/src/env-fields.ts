@@ -73,12 +73,6 @@ export const databaseEnv = {
     .optional()
     .describe('`postgres://…` (or `postgresql://…`) for PostgreSQL, or `sqlite:/path/file.db`; unset: the SQLite file under `SKREAVER_DATA_DIR`.'),
   DATABASE_POOL_SIZE: envInt(10, 1, 1_000).describe('PostgreSQL pool size (`skreaver_db_connections_max`).'),
-  SQLITE_CHECKPOINT_INTERVAL_MS: envInt(100, 0, 60_000).describe(
-    'SQLite: how often a worker thread with its own connection looks at the WAL and, from 1,000 pages on, checkpoints it and starts it over, so no commit on the event loop copies the WAL back or fsyncs; 0: SQLite checkpoints inside the commit that passes 1,000 WAL pages, as it does by default.',
-  ),
-  SQLITE_WAL_LIMIT_MB: envInt(64, 1, 65_536).describe(
-    'SQLite: WAL content at which the worker adds a RESTART checkpoint, which holds writers off while it copies the last frames back and waits (at most 200 ms) for readers, so the WAL starts over: passive checkpoints alone rarely let it under a steady write load.',
-  ),
   SKREAVER_DATA_DIR: z.string().min(1).default('./.skreaver').describe(
     'Where the SQLite file lives (and the disk the disk metrics measure).',
   ),

@@ -15,4 +15,3 @@ export * from './database-errors';
 export * from './migrate';
 export * from './database-metrics';
 export * from './hot-sql';
-export * from './sqlite-wal-checkpointer';

@@ -37,8 +37,6 @@ export class AppModule {
           databaseUrl: config.DATABASE_URL,
           dataDir: config.SKREAVER_DATA_DIR,
           poolSize: config.DATABASE_POOL_SIZE,
-          sqliteCheckpointIntervalMs: config.SQLITE_CHECKPOINT_INTERVAL_MS,
-          sqliteWalLimitBytes: config.SQLITE_WAL_LIMIT_MB * 1024 * 1024,
           runMigrations: false,
         }),
         RunLifecycleModule.forRoot({
