@@ -82,26 +82,10 @@ describe('a SQLite file locked by another process', () => {
   });
 
   it('should make a write wait for the lock instead of failing with SQLITE_BUSY', async () => {
-    const file = resolveDatabaseTarget(optionsFor(db));
-    if (file.kind !== 'sqlite') throw new Error('expected a SQLite target');
     const holdMs = 400;
     // A second OS process takes the write lock and holds it, as a busy mesh-coordinator would.
-    const holder = spawn(
-      process.execPath,
-      [
-        '-e',
-        `const db = new (require('better-sqlite3'))(process.argv[1]);
-         db.exec('BEGIN IMMEDIATE');
-         console.log('locked');
-         Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ${holdMs});
-         db.exec('COMMIT');
-         db.close();`,
-        file.file,
-      ],
-      { cwd: process.cwd(), stdio: ['ignore', 'pipe', 'inherit'] },
-    );
-    const exited = once(holder, 'exit');
-    await once(holder.stdout, 'data');
+    const holder = lockHolder(holdMs);
+    await holder.locked;
 
     const started = performance.now();
     const agent = await new AgentRepository(dataSource).insert(AgentFactory.create());
@@ -109,7 +93,7 @@ describe('a SQLite file locked by another process', () => {
 
     expect(waitedMs).toBeGreaterThan(holdMs / 4);
     await expect(new AgentRepository(dataSource).findById(agent.tenant_id, agent.id)).resolves.toEqual(agent);
-    const [code] = await exited;
+    const [code] = await holder.exited;
     expect(code).toBe(0);
   });
 
