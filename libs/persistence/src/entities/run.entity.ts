@@ -10,8 +10,10 @@ import { AgentEntity } from './agent.entity';
 @Index('uq_runs_idempotency', ['tenant_id', 'agent_id', 'idempotency_key'], { unique: true })
 @Index('idx_runs_agent_id_status', ['agent_id', 'status'])
 @Index('idx_runs_status_created_at', ['status', 'created_at'])
-@Index('idx_runs_input_expires_at', ['input_expires_at'])
-@Index('idx_runs_thread_id_status', ['thread_id', 'status'])
+// Partial (PartialRunIndexes): only waiting runs have an expiry, only a thread's turns a thread; their queries compare
+// the column, which implies IS NOT NULL, so they still use these.
+@Index('idx_runs_input_expires_at', ['input_expires_at'], { where: 'input_expires_at IS NOT NULL' })
+@Index('idx_runs_thread_id_status', ['thread_id', 'status'], { where: 'thread_id IS NOT NULL' })
 @Index('idx_runs_tenant_id_status_created_at_id', ['tenant_id', 'status', 'created_at', 'id'])
 @Index('idx_runs_tenant_id_created_at_id', ['tenant_id', 'created_at', 'id'])
 export class RunEntity {

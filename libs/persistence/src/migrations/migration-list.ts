@@ -7,6 +7,7 @@ import { RunSteps1796300000000 } from './run-steps.migration';
 import { RunInputs1796400000000 } from './run-inputs.migration';
 import { RunUsage1796600000000 } from './run-usage.migration';
 import { LargeTenantIndexes1796700000000 } from './large-tenant-indexes.migration';
+import { PartialRunIndexes1796800000000 } from './partial-run-indexes.migration';
 
 import { Threads1796500000000 } from './threads.migration';
 
@@ -23,4 +24,5 @@ export const MIGRATIONS = [
   Threads1796500000000,
   RunUsage1796600000000,
   LargeTenantIndexes1796700000000,
+  PartialRunIndexes1796800000000,
 ];
