@@ -3,6 +3,7 @@ import { JsonValue, PendingInput, Run, RunError, RunStatus, RunUsage, TERMINAL_R
 import { DataSource, In, LessThanOrEqual, Repository } from 'typeorm';
 import type { z } from 'zod';
 
+import { settledAgentStatements } from './agent.repository';
 import { RunEntity } from './entities/run.entity';
 import { HotSql } from './hot-sql';
 import type { HotStatement } from './hot-sql';
@@ -53,9 +54,10 @@ const RUN_COLUMNS =
   'created_at, started_at, finished_at, pending_inputs, input_expires_at, input_answers';
 const SELECT_RUN = `SELECT ${RUN_COLUMNS} FROM runs WHERE id = $1 AND tenant_id = $2`;
 const SELECT_INPUT_ANSWERS = 'SELECT input_answers FROM runs WHERE id = $1';
-// The agent of a run `markRunning` has just started (status and started_at as it wrote them), set running.
+// The agent of a run `markRunning` has just started (status and started_at as it wrote them), set running unless it
+// is (a write that would change nothing but the instant, and rewrite the agents' status index entry).
 const MARK_AGENT_RUNNING =
-  'UPDATE agents SET status = $1, last_activity = $2 WHERE id = (SELECT agent_id FROM runs WHERE id = $3 AND status = $4 AND started_at = $5)';
+  'UPDATE agents SET status = $1, last_activity = $2 WHERE id = (SELECT agent_id FROM runs WHERE id = $3 AND status = $4 AND started_at = $5) AND status <> $6';
 
 /**
  * Reads and writes runs; rows are translated to and from the `Run` contract. What every run does (read it, its status
@@ -198,18 +200,18 @@ export class RunRepository {
   }
 
   /**
-   * Sets a queued or running run to `running` with `attempts = attempt` and `started_at = startedAt`. With
-   * `agentRunning`, its agent is set `running` too (`last_activity = startedAt`) in the same transaction, and only
-   * when the run was: one commit for both instead of one each.
+   * Sets a queued or running run to `running` with `attempts = attempt` and `started_at = startedAt`, and its agent
+   * `running` (`last_activity = startedAt`) in the same transaction, unless the agent already says so: only when the
+   * run was set. Decided in SQL, not from an agent read before: a run of the agent that ended meanwhile may have set
+   * it idle (`AgentRepository.settleActivity`), seeing this one not running yet.
    * @returns false when the run is missing or already terminal (it is left unchanged, and so is its agent).
    */
-  async markRunning(id: string, attempt: number, startedAt: string, options: { agentRunning?: boolean } = {}): Promise<boolean> {
+  async markRunning(id: string, attempt: number, startedAt: string): Promise<boolean> {
     const at = Timestamp.parse(startedAt);
     // Not from `waiting_input`: a waiting run runs again only once it is resumed (queued) with its answers.
     const update = openRunUpdate(id, { status: 'running', attempts: Run.shape.attempts.parse(attempt), started_at: at }, ['queued', 'running']);
-    if (!options.agentRunning) return (await this.sql.run(update.sql, update.params)) > 0;
     // The run's row says whether the first statement took: running since exactly this start.
-    const [changed = 0] = await this.sql.transaction([update, { sql: MARK_AGENT_RUNNING, params: ['running', at, id, 'running', at] }]);
+    const [changed = 0] = await this.sql.transaction([update, { sql: MARK_AGENT_RUNNING, params: ['running', at, id, 'running', at, 'running'] }]);
     return changed > 0;
   }
 
@@ -256,13 +258,19 @@ export class RunRepository {
     return rows.map(toRun);
   }
 
-  /** Completes a queued or running run with `output`. @returns false when it is missing or already terminal. */
-  markCompleted(id: string, output: JsonValue, finishedAt: string): Promise<boolean> {
-    return this.updateOpenRun(id, {
+  /**
+   * Completes a queued or running run with `output`; with `agent`, settles the agent's activity in the same transaction
+   * (`AgentRepository.settleActivity`). @returns false when it is missing or already terminal.
+   */
+  async markCompleted(id: string, output: JsonValue, finishedAt: string, agent?: { tenantId: string; id: string }): Promise<boolean> {
+    const update = openRunUpdate(id, {
       status: 'completed',
       output: toJsonText(JsonValue.parse(output)),
       finished_at: Timestamp.parse(finishedAt),
     });
+    if (!agent) return (await this.sql.run(update.sql, update.params)) > 0;
+    const [changed = 0] = await this.sql.transaction([update, ...settledAgentStatements(agent.tenantId, agent.id, finishedAt)]);
+    return changed > 0;
   }
 
   /** Fails a queued or running run with `error`. @returns false when it is missing or already terminal. */

@@ -62,13 +62,67 @@ describe.each(DATABASE_KINDS)('RunRepository on %s', (kind) => {
     const ended = await sut.insert(RunFactory.create(own));
     await sut.markFailed(ended.id, { code: 'agent_error', message: 'gone' }, at(3));
 
-    await expect(sut.markRunning(ended.id, 1, at(4), { agentRunning: true })).resolves.toBe(false);
+    await expect(sut.markRunning(ended.id, 1, at(4))).resolves.toBe(false);
     await expect(agents.findById(own.tenant_id, own.id)).resolves.toMatchObject({ status: 'idle' });
 
     const run = await sut.insert(RunFactory.create(own));
-    await expect(sut.markRunning(run.id, 1, at(5), { agentRunning: true })).resolves.toBe(true);
+    await expect(sut.markRunning(run.id, 1, at(5))).resolves.toBe(true);
     await expect(agents.findById(own.tenant_id, own.id)).resolves.toMatchObject({ status: 'running', last_activity: at(5) });
     await expect(sut.findById(run.tenant_id, run.id)).resolves.toMatchObject({ status: 'running', attempts: 1, started_at: at(5) });
+  });
+
+  it('should leave an agent that already says running as it is when another of its runs starts', async () => {
+    const agents = new AgentRepository(database.dataSource);
+    const own = await agents.insert(AgentFactory.create({ tenant_id: agent.tenant_id, status: 'idle' }));
+    const [first, second] = [await sut.insert(RunFactory.create(own)), await sut.insert(RunFactory.create(own))];
+    await sut.markRunning(first.id, 1, at(5));
+
+    await expect(sut.markRunning(second.id, 1, at(6))).resolves.toBe(true);
+    // Not written again: the instant stays the first start's.
+    await expect(agents.findById(own.tenant_id, own.id)).resolves.toMatchObject({ status: 'running', last_activity: at(5) });
+  });
+
+  it("should keep its agent running while another of its runs runs, and set it idle when the last one ends", async () => {
+    const agents = new AgentRepository(database.dataSource);
+    const own = await agents.insert(AgentFactory.create({ tenant_id: agent.tenant_id, status: 'idle' }));
+    const [first, second] = [await sut.insert(RunFactory.create(own)), await sut.insert(RunFactory.create(own))];
+    await sut.markRunning(first.id, 1, at(5));
+    await sut.markRunning(second.id, 1, at(6));
+    const ofAgent = { tenantId: own.tenant_id, id: own.id };
+
+    await expect(sut.markCompleted(first.id, 'one', at(7), ofAgent)).resolves.toBe(true);
+    await expect(agents.findById(own.tenant_id, own.id)).resolves.toMatchObject({ status: 'running', last_activity: at(7) });
+
+    await sut.markCancelled(second.id, { code: 'cancelled', message: 'enough' }, at(8));
+    await agents.settleActivity(own.tenant_id, own.id, at(8));
+    await expect(agents.findById(own.tenant_id, own.id)).resolves.toMatchObject({ status: 'idle', last_activity: at(8) });
+  });
+
+  it('should clear an error status once the last running run of the agent ends', async () => {
+    const agents = new AgentRepository(database.dataSource);
+    const own = await agents.insert(AgentFactory.create({ tenant_id: agent.tenant_id, status: 'idle' }));
+    const run = await sut.insert(RunFactory.create(own));
+    await sut.markRunning(run.id, 1, at(5));
+    await agents.updateActivity(own.tenant_id, own.id, 'error', at(6));
+
+    await expect(sut.markCompleted(run.id, 'done', at(7), { tenantId: own.tenant_id, id: own.id })).resolves.toBe(true);
+    await expect(agents.findById(own.tenant_id, own.id)).resolves.toMatchObject({ status: 'idle', last_activity: at(7) });
+  });
+
+  it('should leave the agent idle after runs that end at the same moment, never running with none running', async () => {
+    // On PostgreSQL the completions run on different pooled connections at once: each must see the others' ends, or
+    // two could each find the other still running and both leave the agent `running`.
+    const agents = new AgentRepository(database.dataSource);
+    const own = await agents.insert(AgentFactory.create({ tenant_id: agent.tenant_id, status: 'idle' }));
+    const ofAgent = { tenantId: own.tenant_id, id: own.id };
+    for (let round = 0; round < 10; round += 1) {
+      const runs = await Promise.all(Array.from({ length: 6 }, () => sut.insert(RunFactory.create(own))));
+      await Promise.all(runs.map((run) => sut.markRunning(run.id, 1, at(10 + round))));
+      await expect(agents.findById(own.tenant_id, own.id)).resolves.toMatchObject({ status: 'running' });
+
+      await Promise.all(runs.map((run) => sut.markCompleted(run.id, round, at(11 + round), ofAgent)));
+      await expect(agents.findById(own.tenant_id, own.id)).resolves.toMatchObject({ status: 'idle' });
+    }
   });
 
   it('should let a retried attempt mark a running run as running again', async () => {

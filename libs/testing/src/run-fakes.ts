@@ -33,7 +33,7 @@ export class InMemoryRunRepository {
   beforeMarkRunning: (() => void) | undefined;
   /** Calls to findById and markCompleted that fail as if the database were down, before they work again. */
   outages = 0;
-  /** The agents whose activity `markRunning` sets with `agentRunning` (the real one writes both in one commit). */
+  /** The agents whose activity `markRunning` and `markCompleted` set (the real one writes both in one commit). */
   agents: InMemoryAgentRepository | undefined;
 
   constructor(private readonly journal: string[]) {}
@@ -91,13 +91,18 @@ export class InMemoryRunRepository {
     this.rows.delete(id);
   }
 
-  async markRunning(id: string, attempt: number, startedAt: string, options: { agentRunning?: boolean } = {}): Promise<boolean> {
+  async markRunning(id: string, attempt: number, startedAt: string): Promise<boolean> {
     this.journal.push('runs.markRunning');
     this.beforeMarkRunning?.();
     const marked = this.update(id, ['queued', 'running'], { status: 'running', attempts: attempt, started_at: startedAt });
     const run = this.rows.get(id)?.run;
-    if (marked && run && options.agentRunning) await this.agents?.updateActivity(run.tenant_id, run.agent_id, 'running', startedAt);
+    if (marked && run) this.agents?.started(run.tenant_id, run.agent_id, startedAt);
     return marked;
+  }
+
+  /** How many runs of `agentId` are running (what the real `settleActivity` asks the runs table). */
+  running(agentId: string): number {
+    return [...this.rows.values()].filter(({ run }) => run.agent_id === agentId && run.status === 'running').length;
   }
 
   /** Answers by run id, as the real repository's `input_answers` column holds them. */
@@ -119,11 +124,13 @@ export class InMemoryRunRepository {
     return structuredClone(this.answers.get(id) ?? {});
   }
 
-  async markCompleted(id: string, output: JsonValue, finishedAt: string): Promise<boolean> {
+  async markCompleted(id: string, output: JsonValue, finishedAt: string, agent?: { tenantId: string; id: string }): Promise<boolean> {
     this.journal.push('runs.markCompleted');
     if (this.markCompletedFailure) throw this.markCompletedFailure;
     this.failIfDown();
-    return this.update(id, OPEN_STATUSES, { status: 'completed', output, finished_at: finishedAt });
+    const completed = this.update(id, OPEN_STATUSES, { status: 'completed', output, finished_at: finishedAt });
+    if (agent) await this.agents?.settleActivity(agent.tenantId, agent.id, finishedAt);
+    return completed;
   }
 
   async markFailed(id: string, error: RunError, finishedAt: string, from: readonly RunStatus[] = OPEN_STATUSES): Promise<boolean> {
@@ -189,10 +196,30 @@ export class InMemoryAgentRepository {
     return agent && agent.tenant_id === tenantId ? structuredClone(agent) : null;
   }
 
+  /** The runs whose running ones keep an agent running in `settleActivity` (the spec wires the run fake in). */
+  runs: { running(agentId: string): number } | undefined;
+
   async updateActivity(tenantId: string, id: string, status: AgentStatus, at: string): Promise<void> {
     this.statuses.push(status);
     const agent = this.rows.get(id);
     if (agent && agent.tenant_id === tenantId) this.rows.set(id, { ...agent, status, last_activity: at });
+  }
+
+  /** As the real `settleActivity`: idle unless another run of the agent is running; the status written only if it changes. */
+  async settleActivity(tenantId: string, id: string, at: string): Promise<void> {
+    const agent = this.rows.get(id);
+    if (!agent || agent.tenant_id !== tenantId) return;
+    const idle = agent.status !== 'idle' && (this.runs?.running(id) ?? 0) === 0;
+    if (idle) this.statuses.push('idle');
+    this.rows.set(id, { ...agent, status: idle ? 'idle' : agent.status, last_activity: at });
+  }
+
+  /** As `markRunning`'s agent statement: running (and the instant) unless it already says so. */
+  started(tenantId: string, id: string, at: string): void {
+    const agent = this.rows.get(id);
+    if (!agent || agent.tenant_id !== tenantId || agent.status === 'running') return;
+    this.statuses.push('running');
+    this.rows.set(id, { ...agent, status: 'running', last_activity: at });
   }
 }
 

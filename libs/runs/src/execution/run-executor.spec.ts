@@ -108,11 +108,12 @@ function newTestService(options: { installed?: boolean } = {}) {
     steps: new InMemoryRunStepRepository(journal),
   };
   mocks.runs.agents = mocks.agents;
+  mocks.agents.runs = mocks.runs;
   const registry = new AgentRegistry(options.installed === false ? [] : [mocks.agent.definition]);
   const config = defineConfig(runExecutionEnv).load({ WORKER_ID: 'worker-1', RUN_EVENTS_TTL_SECONDS: String(TTL_SECONDS) });
   // The parts of the real collaborators the executor uses, which the shared fakes must match (checked here).
   const runs: Pick<RunRepository, 'findById' | 'markRunning' | 'markCompleted' | 'markFailed' | 'markCancelled' | 'setUsage'> = mocks.runs;
-  const agents: Pick<AgentRepository, 'findById' | 'updateActivity'> = mocks.agents;
+  const agents: Pick<AgentRepository, 'findById' | 'updateActivity' | 'settleActivity'> = mocks.agents;
   const archive: Pick<RunEventArchive, 'append'> = mocks.archive;
   const eventLog: Pick<RunEventLog, 'append' | 'read' | 'last' | 'expire'> = mocks.eventLog;
   const dispatcher: Pick<RunDispatcher, 'release'> = mocks.dispatcher;
@@ -253,6 +254,18 @@ describe(RunExecutor.name, () => {
     await sut.execute(RunFactory.job(), FIRST_OF_THREE, new AbortController().signal);
 
     expect(mocks.agents.statuses).toEqual(['idle']);
+  });
+
+  it('should leave the agent running when its run completes while another of its runs is running', async () => {
+    const agent = AgentFactory.create({ status: 'running' });
+    seedQueuedRun(mocks, RunFactory.create(), agent);
+    mocks.runs.seed(RunFactory.create({ id: '00000000-0000-4000-8000-00000000beef', status: 'running', attempts: 1, started_at: CREATED_AT }));
+
+    await sut.execute(RunFactory.job(), FIRST_OF_THREE, new AbortController().signal);
+
+    expect(mocks.runs.stored(RUN_ID)?.status).toBe('completed');
+    expect(mocks.agents.statuses).toEqual([]);
+    expect(mocks.agents.rows.get(agent.id)?.status).toBe('running');
   });
 
   it('should continue the seqs after what earlier attempts logged', async () => {

@@ -110,10 +110,8 @@ export class RunExecutor {
     // A worker killed mid-run never failed its attempt, so the queue counts it again; the run row knows it started.
     const recorded = Math.max(attempt.number, run.attempts + 1);
     const startedAt = nowIso();
-    // The agent is set running in the same commit, unless it already says so (its other runs set it: the write would
-    // change nothing but the instant).
-    const agentRunning = agent.status !== 'running';
-    if (!(await this.db(() => this.runs.markRunning(run.id, recorded, startedAt, { agentRunning }), 'mark run running'))) {
+    // The agent is set running in the same commit, unless it already says so (decided in SQL, see markRunning).
+    if (!(await this.db(() => this.runs.markRunning(run.id, recorded, startedAt), 'mark run running'))) {
       // Cancelled between our read and now: whoever cancelled it logged it.
       return this.settle((await this.db(() => this.runs.findById(run.tenant_id, run.id), 'read run')) ?? run, agent, log);
     }
@@ -166,14 +164,13 @@ export class RunExecutor {
     if (outcome.kind === 'completed') {
       const finishedAt = nowIso();
       const completed = await log.build('run.completed', { output: outcome.output, duration_ms: Math.round(durationMs * 100) / 100 });
-      // The result, the agent's activity and the whole log archived, run.completed included before it is appended (then
-      // appended as archived: a crash in between is settled from the archive, see `settle`). Issued together, so on
-      // SQLite they share one commit (HotSql's group commit) instead of taking three; each is idempotent when retried.
+      // The result with the agent's activity (one transaction), and the whole log archived, run.completed included before
+      // it is appended (then appended as archived: a crash in between is settled from the archive, see `settle`).
+      // Issued together, so on SQLite they share one commit (HotSql's group commit); each is idempotent when retried.
       await this.db(
         () =>
           Promise.all([
-            this.runs.markCompleted(run.id, outcome.output, finishedAt),
-            this.agents.updateActivity(run.tenant_id, agent.id, 'idle', finishedAt),
+            this.runs.markCompleted(run.id, outcome.output, finishedAt, { tenantId: run.tenant_id, id: agent.id }),
             this.archive.append([...log.events, completed]),
           ]),
         'store run result',
@@ -195,7 +192,7 @@ export class RunExecutor {
       const error = { code: 'cancelled', message: outcome.reason };
       await this.db(() => this.runs.markCancelled(run.id, error, finishedAt), 'store run cancellation');
       await log.append('run.cancelled', { reason: outcome.reason, by: this.config.WORKER_ID });
-      await this.db(() => this.agents.updateActivity(run.tenant_id, agent.id, 'idle', finishedAt), 'update agent');
+      await this.db(() => this.agents.settleActivity(run.tenant_id, agent.id, finishedAt), 'update agent');
       this.record(agent, 'cancelled', durationMs);
       return this.finish({ ...running, status: 'cancelled', error, finished_at: finishedAt }, agent, log);
     }

@@ -8,7 +8,7 @@ import type { RunDispatcher } from '../run-dispatcher';
 /** What suspending a run needs from the executor. */
 export interface SuspensionDeps {
   runs: Pick<RunRepository, 'markWaitingInput'>;
-  agents: Pick<AgentRepository, 'updateActivity'>;
+  agents: Pick<AgentRepository, 'settleActivity'>;
   dispatcher: Pick<RunDispatcher, 'release'>;
   cancellation: Pick<RunCancellation, 'requested'>;
   /** Runs a database call through the executor's outage wait. */
@@ -61,7 +61,7 @@ export async function suspendForInput(deps: SuspensionDeps, running: Run, agent:
   }
   await deps.markThreadWaiting?.();
   await deps.logWaiting({ attempt: Math.max(1, running.attempts), pending_inputs: pending });
-  await deps.db(() => deps.agents.updateActivity(running.tenant_id, agent.id, 'idle', new Date(now).toISOString()), 'update agent');
+  await deps.db(() => deps.agents.settleActivity(running.tenant_id, agent.id, new Date(now).toISOString()), 'update agent');
   await deps.dispatcher.release(agent, running.id);
   return deps.cancellation.requested(running.id);
 }
