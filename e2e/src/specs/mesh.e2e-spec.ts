@@ -107,8 +107,11 @@ describe('agent mesh', () => {
 
   it('should not deliver an expired message, and deliver a message id only once', async () => {
     const target = await agent();
-    // Sent with a 1 ms TTL: expired by the time a coordinator reads it.
-    expect((await send({ to: target.id, kind: 'stale', ttl_ms: 1 })).status).toBe(202);
+    // Published straight to the stream, stamped a minute ago with a 1 s TTL: expired whenever a coordinator reads it.
+    // (Sent over HTTP with a 1 ms TTL it was not, when a coordinator read it within the millisecond: expiry is
+    // `ts + ttl_ms < now`.)
+    const stale = { id: `stale-${randomUUID()}`, tenant_id: 'default', from: 'test', kind: 'stale', payload: null, ts: new Date(Date.now() - 60_000).toISOString(), to: target.id, ttl_ms: 1_000 };
+    await redis.xadd(`${stack.redis.prefix}:stream:mesh.messages.v1`, '*', 'data', JSON.stringify(stale));
     const id = `dup-${randomUUID()}`;
     expect((await send({ id, to: target.id, kind: 'once' })).status).toBe(202);
     expect((await send({ id, to: target.id, kind: 'once' })).status).toBe(202);
