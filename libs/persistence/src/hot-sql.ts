@@ -17,7 +17,7 @@ interface SqliteDatabase {
   readonly inTransaction: boolean;
   prepare(sql: string): SqliteStatement;
   pragma(source: string, options: { simple: true }): unknown;
-  transaction(fn: () => void): { (): void; immediate(): void };
+  transaction<A extends unknown[]>(fn: (...args: A) => void): { (...args: A): void; immediate(...args: A): void };
 }
 interface SqliteDriver {
   databaseConnection?: SqliteDatabase;
@@ -42,6 +42,14 @@ interface PendingWrite {
   reject: (error: unknown) => void;
 }
 
+/** A read waiting for the next group read. */
+interface PendingRead {
+  sql: string;
+  params: readonly unknown[];
+  resolve: (rows: unknown[]) => void;
+  reject: (error: unknown) => void;
+}
+
 /**
  * SQLite commits cost ~0.2–0.3 ms each on the bench machine (WAL frames and the wal-index, blocking the event loop),
  * more than the statements themselves, and a run made several. Writes made in the same turn of the event loop (the
@@ -53,6 +61,8 @@ interface PendingWrite {
 class SqliteGroupCommit {
   private pending: PendingWrite[] = [];
   private scheduled = false;
+  private pendingReads: PendingRead[] = [];
+  private readTransaction: { on: SqliteDatabase; run: (reads: PendingRead[], results: (() => void)[]) => void } | undefined;
   private prepared = new Map<string, SqliteStatement>();
   private preparedOn: SqliteDatabase | undefined;
   private busyTimeoutMs = DEFAULT_BUSY_TIMEOUT_MS;
@@ -70,8 +80,70 @@ class SqliteGroupCommit {
     });
   }
 
-  rows(sql: string, params: readonly unknown[]): unknown[] {
-    return this.statement(sql).all(...params);
+  /**
+   * Reads made in the same microtask run (concurrent requests and runs whose replies arrived together) share one read
+   * transaction: every WAL read transaction takes and drops a lock with two `fcntl` calls, and starts with the page
+   * cache thrown away when the other process has committed since, so one per read cost two system calls and pages
+   * read again. Read at the end of the current microtasks, not a turn later: no read waits for I/O.
+   */
+  rows(sql: string, params: readonly unknown[]): Promise<unknown[]> {
+    return new Promise((resolve, reject) => {
+      this.pendingReads.push({ sql, params, resolve, reject });
+      if (this.pendingReads.length === 1) queueMicrotask(() => this.read());
+    });
+  }
+
+  private read(): void {
+    const reads = this.pendingReads;
+    this.pendingReads = [];
+    // One read needs no transaction of its own; inside a TypeORM transaction (it spans awaits) the reads must see its
+    // writes, and a nested transaction would be a savepoint for nothing.
+    let connection: SqliteDatabase | undefined;
+    try {
+      connection = this.connection();
+    } catch (error) {
+      for (const read of reads) read.reject(error);
+      return;
+    }
+    if (reads.length === 1 || connection.inTransaction) {
+      for (const read of reads) this.readOne(read);
+      return;
+    }
+    const results: (() => void)[] = [];
+    try {
+      this.readTogether(connection)(reads, results);
+    } catch (error) {
+      // BEGIN or COMMIT failed (the connection is gone): nothing was answered yet.
+      for (const read of reads) read.reject(error);
+      return;
+    }
+    for (const answer of results) answer();
+  }
+
+  /** BEGIN (deferred) … COMMIT around the reads: one snapshot and one lock for all; a failing read fails its caller only. */
+  private readTogether(connection: SqliteDatabase): (reads: PendingRead[], results: (() => void)[]) => void {
+    if (this.readTransaction?.on !== connection) {
+      const run = connection.transaction((reads: PendingRead[], results: (() => void)[]) => {
+        for (const read of reads) {
+          try {
+            const rows = this.statement(read.sql).all(...read.params);
+            results.push(() => read.resolve(rows));
+          } catch (error) {
+            results.push(() => read.reject(error));
+          }
+        }
+      });
+      this.readTransaction = { on: connection, run };
+    }
+    return this.readTransaction.run;
+  }
+
+  private readOne(read: PendingRead): void {
+    try {
+      read.resolve(this.statement(read.sql).all(...read.params));
+    } catch (error) {
+      read.reject(error);
+    }
   }
 
   private commit(): void {
@@ -203,7 +275,7 @@ export class HotSql {
 
   /** The rows a SELECT reads. */
   async rows<T>(sql: string, params: readonly unknown[]): Promise<T[]> {
-    if (this.sqlite) return this.sqlite.rows(sql, params) as T[];
+    if (this.sqlite) return (await this.sqlite.rows(sql, params)) as T[];
     return ((await this.structured(sql, params)).records ?? []) as T[];
   }
 

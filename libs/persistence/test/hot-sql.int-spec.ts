@@ -45,6 +45,20 @@ describe.each(DATABASE_KINDS)('HotSql on %s', (kind) => {
     await expect(count('tx-')).resolves.toBe(2);
   });
 
+  it('should answer reads made together each with its own rows, and fail only the read that fails', async () => {
+    await sut.transaction([{ sql: INSERT, params: ['together-1', 1] }, { sql: INSERT, params: ['together-2', 2] }]);
+    const select = 'SELECT id, n FROM hot_sql_probe WHERE id = $1';
+
+    // On SQLite these share one read transaction (made in the same microtask run).
+    const reads = await Promise.allSettled([sut.rows(select, ['together-1']), sut.rows('SELECT no_such_column FROM hot_sql_probe', []), sut.rows(select, ['together-2'])]);
+
+    expect(reads.map((read) => read.status)).toEqual(['fulfilled', 'rejected', 'fulfilled']);
+    expect(reads.map((read) => (read.status === 'fulfilled' ? read.value : null))).toEqual([[{ id: 'together-1', n: 1 }], null, [{ id: 'together-2', n: 2 }]]);
+    // And the connection is left out of any transaction: the next write commits.
+    await expect(sut.run(INSERT, ['together-3', 3])).resolves.toBe(1);
+    await expect(count('together-')).resolves.toBe(3);
+  });
+
   it('should throw an outage error once the data source is closed', async () => {
     await database.dataSource.destroy();
 
