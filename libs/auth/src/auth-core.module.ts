@@ -62,7 +62,7 @@ export class AuthCoreModule {
             new Authenticator({
               keys,
               tokens,
-              onTouchError: (error) => logger.write('warn', 'Could not record API key use', { error: String(error) }, 'auth'),
+              onTouchError: (error, request) => logger.write('warn', 'Could not record API key use', { error: String(error) }, 'auth', request),
             }),
           inject: [API_KEY_STORE, TokenService, JsonLogger],
         },

@@ -65,14 +65,19 @@ function newTestAuthenticator() {
   const keys = new InMemoryKeyStore();
   const revocations = new FakeRevocations();
   const touchErrors: unknown[] = [];
+  const touchErrorRequests: unknown[] = [];
   const tokens = new TokenService({ secret: SECRET, ttlSeconds: 600, revocations, now: () => clock.now });
-  const sut = new Authenticator({ keys, tokens, now: () => clock.now, onTouchError: (error) => touchErrors.push(error) });
+  const sut = new Authenticator({ keys, tokens, now: () => clock.now, onTouchError: (error, request) => {
+      touchErrors.push(error);
+      touchErrorRequests.push(request);
+    },
+  });
   const addKey = (overrides: Partial<StoredApiKey> = {}) => {
     const key = ApiKeyFactory.create(overrides);
     keys.rows.set(key.stored.prefix, key.stored);
     return key;
   };
-  return { sut, clock, keys, revocations, tokens, touchErrors, addKey };
+  return { sut, clock, keys, revocations, tokens, touchErrors, touchErrorRequests, addKey };
 }
 
 async function reasonOf(promise: Promise<unknown>): Promise<string> {
@@ -170,6 +175,16 @@ describe(Authenticator.name, () => {
       await expect(sut.authenticate({ apiKey: addKey().generated.key })).resolves.toBeDefined();
       await flush();
       expect(touchErrors).toEqual([keys.touchFailure]);
+    });
+
+    it("should report a failed last-use write with the log context of the request the key came with", async () => {
+      const { sut, keys, touchErrorRequests, addKey } = newTestAuthenticator();
+      keys.touchFailure = new Error('disk full');
+      const request = { requestId: 'req-touch-1' };
+
+      await expect(sut.authenticateApiKey(addKey().generated.key, request)).resolves.toBeDefined();
+      await flush();
+      expect(touchErrorRequests).toEqual([request]);
     });
 
     it('should fail closed with AuthUnavailableError when the key store is down', async () => {

@@ -1,4 +1,5 @@
 import type { JwtClaims, Principal } from '@skreaver/contracts';
+import type { RequestContext } from '@skreaver/observability';
 
 import { looksLikeApiKey, parseApiKey, verifySecret } from './api-key.codec';
 import type { ApiKeyStore, StoredApiKey } from './api-key-store';
@@ -27,8 +28,8 @@ export interface AuthenticatorOptions {
   now?: () => number;
   /** `last_used_at` is written at most this often per key. */
   touchIntervalMs?: number;
-  /** A failed `last_used_at` write; it never fails the request. */
-  onTouchError?: (error: unknown) => void;
+  /** A failed `last_used_at` write, with the log context of the request that made it; it never fails the request. */
+  onTouchError?: (error: unknown, request?: RequestContext) => void;
 }
 
 const BEARER = /^Bearer +(\S+) *$/i;
@@ -84,10 +85,11 @@ export class Authenticator {
   }
 
   /**
-   * Authenticates a raw `sk_…` key against the store and schedules its `last_used_at` update.
+   * Authenticates a raw `sk_…` key against the store and schedules its `last_used_at` update; `request` is the log
+   * context of the request it came with, for the line a failed update writes.
    * @throws AuthError `malformed`, `unknown_key`, `revoked` or `expired_key`; AuthUnavailableError.
    */
-  async authenticateApiKey(raw: string): Promise<Principal> {
+  async authenticateApiKey(raw: string, request?: RequestContext): Promise<Principal> {
     const parsed = parseApiKey(raw);
     if (!parsed) throw new AuthError('malformed', 'the API key is malformed');
     let key: StoredApiKey | null;
@@ -103,7 +105,7 @@ export class Authenticator {
     if (key.expires_at !== null && Date.parse(key.expires_at) <= nowMs) {
       throw new AuthError('expired_key', 'the API key has expired');
     }
-    this.touchLater(key, nowMs);
+    this.touchLater(key, nowMs, request);
     return {
       subject: apiKeySubject(key.prefix),
       role: key.role,
@@ -122,7 +124,7 @@ export class Authenticator {
     return principalOfClaims(await this.options.tokens.verify(token));
   }
 
-  private touchLater(key: StoredApiKey, nowMs: number): void {
+  private touchLater(key: StoredApiKey, nowMs: number, request: RequestContext | undefined): void {
     const stored = key.last_used_at === null ? -Infinity : Date.parse(key.last_used_at);
     const last = Math.max(stored, this.lastTouched.get(key.id) ?? -Infinity);
     if (nowMs - last < this.touchIntervalMs) return;
@@ -130,7 +132,7 @@ export class Authenticator {
     this.lastTouched.set(key.id, nowMs);
     // Not awaited: the request does not wait for a bookkeeping write.
     const touched = this.options.keys.touch(key.id, new Date(nowMs).toISOString());
-    touched.catch((error: unknown) => this.options.onTouchError?.(error));
+    touched.catch((error: unknown) => this.options.onTouchError?.(error, request));
   }
 }
 

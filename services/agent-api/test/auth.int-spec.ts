@@ -1,6 +1,7 @@
 import type { ApiErrorBody, ApiKey, ApiKeyList, AuditList, CreatedApiKey, TokenResponse } from '@skreaver/contracts';
 import { DATABASE_KINDS, waitFor } from '@skreaver/testing';
 import jwt from 'jsonwebtoken';
+import { DataSource } from 'typeorm';
 
 import { bootAgentApi } from './agent-api.harness';
 import type { ApiResponse, BootedAgentApi } from './agent-api.harness';
@@ -224,6 +225,36 @@ describe.each(DATABASE_KINDS)('authentication on %s', (kind) => {
         { what: 'last_used_at' },
       );
       expect(Date.parse(used)).toBeGreaterThanOrEqual(Date.parse(viewer.created_at));
+    });
+
+    it("should log a failed last-use write with the id of the request the key came with", async () => {
+      const viewer = await key('viewer');
+      const dataSource = api.app.get(DataSource);
+      // The database refuses the bookkeeping write, and only it: the request itself still succeeds.
+      const refuse =
+        kind === 'sqlite'
+          ? ['CREATE TRIGGER refuse_touch BEFORE UPDATE OF last_used_at ON api_keys BEGIN SELECT RAISE(ABORT, \'touch refused\'); END']
+          : [
+              "CREATE FUNCTION refuse_touch() RETURNS trigger AS $$ BEGIN RAISE EXCEPTION 'touch refused'; END $$ LANGUAGE plpgsql",
+              'CREATE TRIGGER refuse_touch BEFORE UPDATE OF last_used_at ON api_keys FOR EACH ROW EXECUTE FUNCTION refuse_touch()',
+            ];
+      for (const sql of refuse) await dataSource.query(sql);
+      try {
+        const requestId = `${kind}-touch-${Date.now()}`;
+        expect((await api.request('GET', '/agents', { apiKey: viewer.key, headers: { 'x-request-id': requestId } })).status).toBe(200);
+
+        const line = await waitFor(
+          () =>
+            api.logs
+              .map((text) => JSON.parse(text) as { fields: Record<string, unknown> })
+              .find((entry) => entry.fields['message'] === 'Could not record API key use' && String(entry.fields['error']).includes('touch refused')),
+          { what: 'the failed last-use line' },
+        );
+        expect(line.fields['request_id']).toBe(requestId);
+      } finally {
+        await dataSource.query(kind === 'sqlite' ? 'DROP TRIGGER refuse_touch' : 'DROP TRIGGER refuse_touch ON api_keys');
+        if (kind === 'postgres') await dataSource.query('DROP FUNCTION refuse_touch()');
+      }
     });
   });
 

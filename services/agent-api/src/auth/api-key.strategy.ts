@@ -4,6 +4,8 @@ import { Injectable } from '@nestjs/common';
 import { PassportStrategy } from '@nestjs/passport';
 import { AuthError, Authenticator } from '@skreaver/auth';
 import type { Principal } from '@skreaver/contracts';
+import { requestContextOf } from '@skreaver/http';
+import type { FastifyRequest } from 'fastify';
 import { Strategy } from 'passport-strategy';
 
 import { credentialsOf } from './auth-http-errors';
@@ -21,7 +23,7 @@ class ApiKeyHeaderStrategy extends Strategy {
 
   constructor(
     private readonly options: ApiKeyHeaderOptions,
-    private readonly verify: (apiKey: string, done: Verified) => void,
+    private readonly verify: (apiKey: string, request: { headers: IncomingHttpHeaders }, done: Verified) => void,
   ) {
     super();
   }
@@ -34,7 +36,7 @@ class ApiKeyHeaderStrategy extends Strategy {
       return this.fail(error instanceof Error ? error : new AuthError('malformed', String(error)), 401);
     }
     if (apiKey === null) return this.fail(new AuthError('missing', 'no API key in the request'), 401);
-    this.verify(apiKey, (error, principal) => {
+    this.verify(apiKey, request, (error, principal) => {
       if (error) this.error(error instanceof Error ? error : new Error(String(error)));
       else if (principal) this.success(principal);
       else this.fail(new AuthError('unknown_key', 'unknown API key'), 401);
@@ -58,7 +60,8 @@ export class ApiKeyStrategy extends PassportStrategy(ApiKeyHeaderStrategy, 'api-
   }
 
   /** @throws AuthError `malformed`, `unknown_key`, `revoked` or `expired_key`; AuthUnavailableError (503). */
-  validate(apiKey: string): Promise<Principal> {
-    return this.authenticator.authenticateApiKey(apiKey);
+  validate(apiKey: string, request: { headers: IncomingHttpHeaders }): Promise<Principal> {
+    // Nest's AuthGuard hands passport the Fastify request (typed as Express' by passport-strategy).
+    return this.authenticator.authenticateApiKey(apiKey, requestContextOf(request as FastifyRequest));
   }
 }

@@ -1,7 +1,7 @@
 import { Body, Controller, HttpCode, HttpStatus, Post, Req } from '@nestjs/common';
 import { ApiBody, ApiNoContentResponse, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
 import type { Principal, TokenResponse } from '@skreaver/contracts';
-import { ApiErrors, Public, RequestId, RequireRole } from '@skreaver/http';
+import { ApiErrors, Public, RequestId, RequireRole, requestContextOf } from '@skreaver/http';
 import type { FastifyRequest } from 'fastify';
 
 import { RevokeRequestDto, TokenRequestDto, TokenResponseDto } from '../dtos';
@@ -26,7 +26,7 @@ export class AuthController {
   @ApiOkResponse({ description: 'A signed HS256 JWT', type: TokenResponseDto.Output })
   @ApiErrors({ 401: '`unauthorized`: missing, malformed, unknown, revoked or expired API key' })
   token(@Req() request: FastifyRequest, @Body() body: TokenRequestDto): Promise<TokenResponse> {
-    return this.auth.issueToken(request.headers, body);
+    return this.auth.issueToken(request.headers, body, requestContextOf(request));
   }
 
   // Logging out only ever removes access, so every role may revoke the token it calls with; AuthService lets only

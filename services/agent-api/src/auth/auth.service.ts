@@ -4,6 +4,7 @@ import { Injectable } from '@nestjs/common';
 import { AuthError, Authenticator, TokenDenylist, TokenService } from '@skreaver/auth';
 import type { JwtClaims, Principal, TokenRequest, TokenResponse } from '@skreaver/contracts';
 import { ApiError } from '@skreaver/http';
+import type { RequestContext } from '@skreaver/observability';
 
 import { AuditService } from '../audit/audit.service';
 import { credentialsOf, toHttpError } from './auth-http-errors';
@@ -31,10 +32,10 @@ export class AuthService {
    * exchanged for tokens: a stolen token must die at its `exp`, not be renewed forever.
    * @throws ApiError 401 `unauthorized` for a missing, unknown, revoked or expired key, or for a token.
    */
-  async issueToken(headers: IncomingHttpHeaders, body: TokenRequest | undefined): Promise<TokenResponse> {
+  async issueToken(headers: IncomingHttpHeaders, body: TokenRequest | undefined, request?: RequestContext): Promise<TokenResponse> {
     try {
       const raw = body?.api_key ?? this.apiKeyIn(headers);
-      const issued = this.tokens.sign(await this.authenticator.authenticateApiKey(raw));
+      const issued = this.tokens.sign(await this.authenticator.authenticateApiKey(raw, request));
       return { access_token: issued.token, token_type: 'Bearer', expires_in: issued.expires_in, expires_at: issued.expires_at };
     } catch (error) {
       throw toHttpError(error);
