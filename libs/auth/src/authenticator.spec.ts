@@ -67,11 +67,11 @@ function newTestAuthenticator() {
   const touchErrors: unknown[] = [];
   const touchErrorRequests: unknown[] = [];
   const tokens = new TokenService({ secret: SECRET, ttlSeconds: 600, revocations, now: () => clock.now });
-  const sut = new Authenticator({ keys, tokens, now: () => clock.now, onTouchError: (error, request) => {
-      touchErrors.push(error);
-      touchErrorRequests.push(request);
-    },
-  });
+  const onTouchError = (error: unknown, request: unknown) => {
+    touchErrors.push(error);
+    touchErrorRequests.push(request);
+  };
+  const sut = new Authenticator({ keys, tokens, now: () => clock.now, onTouchError });
   const addKey = (overrides: Partial<StoredApiKey> = {}) => {
     const key = ApiKeyFactory.create(overrides);
     keys.rows.set(key.stored.prefix, key.stored);

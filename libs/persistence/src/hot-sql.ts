@@ -106,7 +106,7 @@ class SqliteGroupCommit {
       return;
     }
     if (reads.length === 1 || connection.inTransaction) {
-      for (const read of reads) this.readOne(read);
+      for (const read of reads) this.answer(read)();
       return;
     }
     const results: (() => void)[] = [];
@@ -124,25 +124,20 @@ class SqliteGroupCommit {
   private readTogether(connection: SqliteDatabase): (reads: PendingRead[], results: (() => void)[]) => void {
     if (this.readTransaction?.on !== connection) {
       const run = connection.transaction((reads: PendingRead[], results: (() => void)[]) => {
-        for (const read of reads) {
-          try {
-            const rows = this.statement(read.sql).all(...read.params);
-            results.push(() => read.resolve(rows));
-          } catch (error) {
-            results.push(() => read.reject(error));
-          }
-        }
+        for (const read of reads) results.push(this.answer(read));
       });
       this.readTransaction = { on: connection, run };
     }
     return this.readTransaction.run;
   }
 
-  private readOne(read: PendingRead): void {
+  /** Runs the read now; its caller is answered when the returned function is called (after the transaction ended). */
+  private answer(read: PendingRead): () => void {
     try {
-      read.resolve(this.statement(read.sql).all(...read.params));
+      const rows = this.statement(read.sql).all(...read.params);
+      return () => read.resolve(rows);
     } catch (error) {
-      read.reject(error);
+      return () => read.reject(error);
     }
   }
 
