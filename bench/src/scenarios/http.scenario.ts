@@ -1,7 +1,7 @@
 import autocannon from 'autocannon';
 
 import { Platform } from '../support/platform';
-import { cpuMsOf } from '../support/process-cpu-time';
+import { cpuMsOf } from '../support/process-memory';
 import { RawChild } from '../support/raw-child';
 import { versus } from '../support/results';
 import type { Scenario, ScenarioContext } from '../support/results';

@@ -6,6 +6,7 @@ import Redis from 'ioredis';
 
 import { Completions } from '../support/completions';
 import { connectLive, subscribe } from '../support/live-client';
+import { machineTicks, redisServerCounters } from '../support/machine-counters';
 import { Platform, REDIS_URL, deleteRedisPrefix } from '../support/platform';
 import { RunPathTrace } from '../support/run-path';
 import { cpuMsOf, syscallsOf } from '../support/process-memory';
@@ -15,6 +16,11 @@ import { summarize, wallMs } from '../support/stats';
 import { atFixedRate, closedLoop, sleep } from '../support/time';
 
 const SERVICES = ['agent-api', 'mesh-coordinator', 'ws-gateway'] as const;
+const REDIS = 'Redis server';
+/** The raw loop's one process: the queue and the worker. */
+const RAW_PROCESS = 'bench process (queue + worker)';
+/** The bench process in our runs: the HTTP client sending runs and the socket.io client receiving their events. */
+const LOAD_GENERATOR = 'bench process (HTTP client + socket)';
 
 /** CPU ms (user + system) of this process so far. */
 function processCpuMs(): number {
@@ -36,25 +42,44 @@ interface Measured {
   perSecond: number;
   p50: number;
   p99: number;
-  /** CPU ms per completed run in the closed loop, by process (services, or the bench process for the raw loop). */
-  cpuPerRun: Record<string, number>;
-  /** Read + write system calls per completed run in the closed loop, by service (not measured for the raw loop). */
-  syscallsPerRun: Record<string, number>;
+  /** Each counter's growth per completed run over the closed loop, its idle growth subtracted. */
+  closed: Counters;
+  /** The same over the fixed-rate phase, from the first run sent to the last one completed. */
+  fixed: Counters;
+  /** The share of all cores' time the machine was busy during the fixed-rate phase (/proc/stat), 0–1. */
+  busyAtRate: number;
 }
 
-/** A counter of each process so far (CPU ms, system calls), by name. */
-type Reading = () => Record<string, number>;
+/** Counters that only grow (CPU ms, system calls, Redis commands), by name, read at one moment. */
+type Counters = Record<string, number>;
+
+interface Sample {
+  counters: Counters;
+  machine: { busy: number; total: number };
+  at: number;
+}
+
+/** What each counter grew by from `from` to `to`, less its growth at rest (`idle`) over as long, per run. */
+function perRun(from: Sample, to: Sample, idle: { from: Sample; to: Sample }, runs: number): Counters {
+  const idleMs = idle.to.at - idle.from.at;
+  return Object.fromEntries(
+    Object.entries(to.counters).map(([name, count]) => {
+      const atRest = (((idle.to.counters[name] ?? 0) - (idle.from.counters[name] ?? 0)) / idleMs) * (to.at - from.at);
+      return [name, runs > 0 ? Math.max(0, count - (from.counters[name] ?? 0) - atRest) / runs : Number.NaN];
+    }),
+  );
+}
 
 /**
  * Drives `start` (which begins one run and returns its id and start time) in a closed loop for the maximum rate, then
- * at RATE per second for the latency, with `completions` fed by whoever observes the end of a run.
+ * at RATE per second for the latency, with `completions` fed by whoever observes the end of a run. `read` gives the
+ * counters of every process that takes part, so each phase's cost per run can be told apart.
  */
 async function measure(
   context: ScenarioContext,
   completions: Completions,
   start: () => Promise<{ id: string; at: number }>,
-  cpu: Reading,
-  syscalls: Reading,
+  read: () => Promise<Counters>,
   /** Called just before the fixed-rate phase (the path trace starts there). */
   beforeFixedRate?: () => void,
 ): Promise<Measured> {
@@ -62,29 +87,22 @@ async function measure(
     const { id, at } = await start();
     await completions.wait(id, at);
   };
+  const sample = async (): Promise<Sample> => ({ counters: await read(), machine: machineTicks(), at: performance.now() });
   await closedLoop(IN_FLIGHT, context.quick ? 1_000 : 2_000, once);
   completions.reset();
   // What each process burns doing nothing (timers, heartbeats, blocking reads), subtracted below: on a loaded machine
   // the loop completes few runs, and that floor divided by them would read as CPU per run.
   await sleep(500);
-  const read = () => ({ cpu: cpu(), syscalls: syscalls(), at: performance.now() });
-  const idleFrom = read();
-  await sleep(IDLE_SAMPLE_MS);
-  const before = read();
+  const idle = { from: await sample(), to: await sleep(IDLE_SAMPLE_MS).then(sample) };
+  const before = idle.to;
   const loop = await closedLoop(IN_FLIGHT, context.quick ? 3_000 : 10_000, once);
-  const after = read();
-  const perRun = (of: 'cpu' | 'syscalls') =>
-    Object.fromEntries(
-      Object.entries(after[of]).map(([name, count]) => {
-        const idle = (((before[of][name] ?? 0) - (idleFrom[of][name] ?? 0)) / (before.at - idleFrom.at)) * (after.at - before.at);
-        return [name, loop.done > 0 ? Math.max(0, count - (before[of][name] ?? 0) - idle) / loop.done : Number.NaN];
-      }),
-    );
+  const after = await sample();
   if (loop.errors) context.note(`closed loop: ${loop.errors} errors (${loop.firstError})`);
   await sleep(500);
   completions.reset();
   beforeFixedRate?.();
   const pending: Promise<void>[] = [];
+  const fixedFrom = await sample();
   await atFixedRate(RATE, context.quick ? 3_000 : 10_000, () => {
     pending.push(
       start()
@@ -93,9 +111,23 @@ async function measure(
     );
   });
   await Promise.all(pending);
+  const fixedTo = await sample();
   const latency = summarize(completions.latencies);
   if (completions.timeouts) context.note(`${completions.timeouts} runs did not complete within 15 s at ${RATE}/s (counted as 15 000 ms in the percentiles)`);
-  return { perSecond: loop.perSecond, p50: latency.p50, p99: latency.p99, cpuPerRun: perRun('cpu'), syscallsPerRun: perRun('syscalls') };
+  return {
+    perSecond: loop.perSecond,
+    p50: latency.p50,
+    p99: latency.p99,
+    closed: perRun(before, after, idle, loop.done),
+    fixed: perRun(fixedFrom, fixedTo, idle, pending.length),
+    busyAtRate: (fixedTo.machine.busy - fixedFrom.machine.busy) / (fixedTo.machine.total - fixedFrom.machine.total),
+  };
+}
+
+/** The Redis server's CPU ms and command count, under the names the scenario reports them by. */
+async function redisCounters(redis: Redis): Promise<Counters> {
+  const { cpuMs, commands } = await redisServerCounters(redis);
+  return { [`cpu:${REDIS}`]: cpuMs, [`commands:${REDIS}`]: commands };
 }
 
 async function rawBullmq(context: ScenarioContext): Promise<Measured> {
@@ -112,7 +144,7 @@ async function rawBullmq(context: ScenarioContext): Promise<Measured> {
       const at = performance.now();
       const job = await queue.add('echo', { input: { message: 'hello' } }, { removeOnComplete: true, removeOnFail: true });
       return { id: job.id ?? '', at };
-    }, () => ({ 'bench process (queue + worker)': processCpuMs() }), () => ({}));
+    }, async () => ({ [`cpu:${RAW_PROCESS}`]: processCpuMs(), ...(await redisCounters(connection)) }));
   } finally {
     await worker.close();
     await queue.close();
@@ -151,8 +183,11 @@ async function ours(context: ScenarioContext): Promise<Measured> {
           trace.answered(run.id, sent);
           return { id: run.id, at };
         },
-        () => Object.fromEntries(SERVICES.map((name) => [name, cpuMsOf(platform.service(name).pid)])),
-        () => Object.fromEntries(SERVICES.map((name) => [name, syscallsOf(platform.service(name).pid)])),
+        async () => ({
+          ...Object.fromEntries(SERVICES.flatMap((name) => [[`cpu:${name}`, cpuMsOf(platform.service(name).pid)], [`syscalls:${name}`, syscallsOf(platform.service(name).pid)]])),
+          [`cpu:${LOAD_GENERATOR}`]: processCpuMs(),
+          ...(await redisCounters(redis)),
+        }),
         () => trace.reset(),
       );
       await trace.readPicked(redis, (runId) => `{${platform.prefix}}:${queueName(Queues.runs)}:${runId}`);
@@ -178,14 +213,25 @@ export const runsScenario: Scenario = {
     context.record(versus(`runs/s, closed loop of ${IN_FLIGHT}`, 'runs/s', raw.perSecond, mine.perSecond, { atLeast: 0.15 }));
     context.record(versus(`p50 at ${RATE} runs/s`, 'ms', raw.p50, mine.p50));
     context.record(ceiling(`p99 at ${RATE} runs/s (POST → run.completed)`, 'ms', mine.p99, 20, raw.p99));
-    // Where a run's CPU goes (closed loop, idle CPU subtracted; the raw figure is its whole bench process, queue and
-    // worker, without Redis).
-    const rawCpu = Object.values(raw.cpuPerRun).reduce((sum, ms) => sum + ms, 0);
-    for (const [name, ms] of Object.entries(mine.cpuPerRun)) context.record(versus(`CPU per run: ${name}`, 'ms', null, ms));
-    const total = Object.values(mine.cpuPerRun).reduce((sum, ms) => sum + ms, 0);
-    context.record(versus('CPU per run: all three services', 'ms', rawCpu, total));
-    for (const [name, count] of Object.entries(mine.syscallsPerRun)) context.record(versus(`system calls per run: ${name}`, 'calls', null, count));
+    // Where a run's CPU goes (idle CPU subtracted), in the closed loop and at the fixed rate: the raw loop's figure is
+    // its whole bench process (queue and worker), ours the three services; Redis is on its own row for both.
+    const sum = (counters: Counters, names: readonly string[]) => names.reduce((total, name) => total + (counters[name] ?? 0), 0);
+    const cpuOf = (names: readonly string[]) => names.map((name) => `cpu:${name}`);
+    for (const name of SERVICES) context.record(versus(`CPU per run: ${name}`, 'ms', null, mine.closed[`cpu:${name}`] ?? null));
+    context.record(versus('CPU per run: all three services', 'ms', raw.closed[`cpu:${RAW_PROCESS}`] ?? null, sum(mine.closed, cpuOf(SERVICES))));
+    context.record(versus(`CPU per run: ${REDIS}`, 'ms', raw.closed[`cpu:${REDIS}`] ?? null, mine.closed[`cpu:${REDIS}`] ?? null));
+    context.record(versus(`CPU per run: ${LOAD_GENERATOR}`, 'ms', null, mine.closed[`cpu:${LOAD_GENERATOR}`] ?? null));
+    context.record(versus('Redis commands per run', 'commands', raw.closed[`commands:${REDIS}`] ?? null, mine.closed[`commands:${REDIS}`] ?? null));
+    for (const name of SERVICES) context.record(versus(`system calls per run: ${name}`, 'calls', null, mine.closed[`syscalls:${name}`] ?? null));
+    const at = `at ${RATE} runs/s`;
+    for (const name of SERVICES) context.record(versus(`${at}: CPU per run, ${name}`, 'ms', null, mine.fixed[`cpu:${name}`] ?? null));
+    context.record(versus(`${at}: CPU per run, ${REDIS}`, 'ms', raw.fixed[`cpu:${REDIS}`] ?? null, mine.fixed[`cpu:${REDIS}`] ?? null));
+    context.record(versus(`${at}: CPU per run, services + Redis (raw: bench process + Redis)`, 'ms', sum(raw.fixed, cpuOf([RAW_PROCESS, REDIS])), sum(mine.fixed, cpuOf([...SERVICES, REDIS]))));
+    context.record(versus(`${at}: CPU per run, ${LOAD_GENERATOR}`, 'ms', null, mine.fixed[`cpu:${LOAD_GENERATOR}`] ?? null));
+    context.record(versus(`${at}: Redis commands per run`, 'commands', raw.fixed[`commands:${REDIS}`] ?? null, mine.fixed[`commands:${REDIS}`] ?? null));
+    for (const name of SERVICES) context.record(versus(`${at}: system calls per run, ${name}`, 'calls', null, mine.fixed[`syscalls:${name}`] ?? null));
+    context.record(versus(`${at}: machine busy (all cores)`, '%', raw.busyAtRate * 100, mine.busyAtRate * 100));
     context.note(`raw: Queue.add → Worker (concurrency ${WORKER_CONCURRENCY}) → 'completed' in the bench process; ours: echo agent (delay_ms 0, parallel, max_concurrency 1000), one coordinator (RUN_WORKER_CONCURRENCY ${WORKER_CONCURRENCY}), latency measured POST sent → run.completed received on a socket.io client subscribed to the agent`);
-    context.note(`CPU per run: user + system time of each process (/proc) over the closed loop, minus its idle rate sampled for ${IDLE_SAMPLE_MS / 1000} s just before, divided by the runs completed; system calls per run likewise from /proc/<pid>/io (syscr + syscw: socket reads and writes, so round trips and how well they are batched, steadier than CPU times on a shared machine)`);
+    context.note(`CPU per run: user + system time of each process (/proc; Redis: INFO used_cpu_sys + used_cpu_user) over the closed loop, minus its idle rate sampled for ${IDLE_SAMPLE_MS / 1000} s just before, divided by the runs completed; "at ${RATE} runs/s" likewise from the first run sent at that rate to the last one completed, divided by the runs sent; system calls per run likewise from /proc/<pid>/io (syscr + syscw: socket reads and writes and SQLite's file reads and writes, so round trips and how well they are batched, steadier than CPU times on a shared machine); Redis commands per run from INFO total_commands_processed (a script counts once for its call and once per command it runs), on a Redis server the bench assumes nothing else uses; machine busy from /proc/stat, every process on the machine included`);
   },
 };

@@ -1,7 +1,6 @@
 import { execFileSync } from 'node:child_process';
 
-import { cpuMsOf } from '../support/process-cpu-time';
-import { rssOf } from '../support/process-memory';
+import { cpuMsOf, rssOf } from '../support/process-memory';
 import { Platform } from '../support/platform';
 import type { ServiceProcess } from '../support/platform';
 import { RawChild } from '../support/raw-child';
