@@ -1,7 +1,7 @@
 import autocannon from 'autocannon';
 
 import { Platform } from '../support/platform';
-import { cpuMsOf } from '../support/process-memory';
+import { cpuMsOf, syscallsOf } from '../support/process-memory';
 import { RawChild } from '../support/raw-child';
 import { versus } from '../support/results';
 import type { Scenario, ScenarioContext } from '../support/results';
@@ -14,6 +14,8 @@ interface Load {
   errors: number;
   /** CPU time (user + system) of the server process per request answered in the measured run, in ms. */
   cpuMsPerRequest: number;
+  /** Read and write system calls of the server process per request answered (socket I/O, SQLite, log lines). */
+  syscallsPerRequest: number;
 }
 
 /**
@@ -23,9 +25,9 @@ interface Load {
  */
 async function load(context: ScenarioContext, pid: number, options: autocannon.Options): Promise<Load> {
   await autocannon({ ...options, connections: 50, duration: context.quick ? 1 : 2 });
-  const cpuBefore = cpuMsOf(pid);
+  const [cpuBefore, syscallsBefore] = [cpuMsOf(pid), syscallsOf(pid)];
   const result = await autocannon({ ...options, connections: 50, duration: context.quick ? 3 : 10 });
-  const cpuMs = cpuMsOf(pid) - cpuBefore;
+  const [cpuMs, syscalls] = [cpuMsOf(pid) - cpuBefore, syscallsOf(pid) - syscallsBefore];
   return {
     rps: result.requests.average,
     p50: result.latency.p50,
@@ -33,6 +35,7 @@ async function load(context: ScenarioContext, pid: number, options: autocannon.O
     non2xx: result.non2xx,
     errors: result.errors + result.timeouts,
     cpuMsPerRequest: result.requests.total > 0 ? cpuMs / result.requests.total : Number.NaN,
+    syscallsPerRequest: result.requests.total > 0 ? syscalls / result.requests.total : Number.NaN,
   };
 }
 
@@ -40,6 +43,7 @@ function latencyMetrics(label: string, baseline: Load, ours: Load, context: Scen
   context.record(versus(`${label} p50 latency`, 'ms', baseline.p50, ours.p50));
   context.record(versus(`${label} p99 latency`, 'ms', baseline.p99, ours.p99));
   context.record(versus(`${label} CPU per request (server process)`, 'ms', baseline.cpuMsPerRequest, ours.cpuMsPerRequest));
+  context.record(versus(`${label} system calls per request (server process)`, 'calls', baseline.syscallsPerRequest, ours.syscallsPerRequest));
   if (ours.non2xx || ours.errors) context.note(`${label}: ${ours.non2xx} non-2xx answers and ${ours.errors} errors/timeouts during the run`);
 }
 

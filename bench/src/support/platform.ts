@@ -13,8 +13,16 @@ import { sleep, waitUntil } from './time';
 
 export const ROOT = join(__dirname, '..', '..', '..');
 export const REDIS_URL = singleServer(process.env['BENCH_REDIS_URL'] ?? 'redis://127.0.0.1:6379');
-/** Log level of the services under test: low enough that logging does not dominate what is measured. */
-export const SERVICE_LOG_LEVEL = 'warn';
+/**
+ * Log level of the services under test: `warn` by default, low enough that logging does not dominate what is
+ * measured; `BENCH_LOG_LEVEL=info` measures what the services' default level costs (a line per request).
+ */
+export const SERVICE_LOG_LEVEL = logLevel(process.env['BENCH_LOG_LEVEL'] ?? 'warn');
+
+function logLevel(value: string): string {
+  if (!['trace', 'debug', 'info', 'warn', 'error'].includes(value)) throw new Error(`BENCH_LOG_LEVEL must be trace, debug, info, warn or error, not ${value}`);
+  return value;
+}
 
 export type ServiceName = 'agent-api' | 'ws-gateway' | 'mesh-coordinator';
 
