@@ -7,3 +7,4 @@ export * from './health/readiness.service';
 export * from './health/health.controller';
 export * from './observability.module';
 export * from './logging/log-format';
+export * from './logging/turn-buffered-sink';

@@ -4,17 +4,14 @@ import type { LogLevel } from '@skreaver/config';
 import { formatJson, formatPretty } from './log-format';
 import type { LogEntry, LogOutput } from './log-format';
 import type { RequestContext } from './request-context';
+import { stdoutSink } from './turn-buffered-sink';
 
 const RANK: Record<LogLevel, number> = { trace: 0, debug: 1, info: 2, warn: 3, error: 4 };
 
 export type LogFields = Record<string, unknown>;
 
-/** Where log lines go; stdout by default, replaceable in tests. */
+/** Where log lines go; stdout by default (`stdoutSink`: a turn's lines in one write), replaceable in tests. */
 export type LogSink = (line: string) => void;
-
-const stdoutSink: LogSink = (line) => {
-  process.stdout.write(line);
-};
 
 /** Keys whose values never reach a log line, whatever object they arrive in. */
 const SECRET_KEY = /authorization|password|secret|token|api[-_]?key|cookie/i;
@@ -52,7 +49,7 @@ export class JsonLogger implements LoggerService {
   constructor(
     private readonly target: string,
     level: LogLevel = 'info',
-    private readonly sink: LogSink = stdoutSink,
+    private readonly sink: LogSink = stdoutSink(),
     output: LogOutput = { format: 'json', colour: false },
   ) {
     this.threshold = RANK[level];
