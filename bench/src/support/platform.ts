@@ -6,6 +6,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
 import { generateApiKey } from '@skreaver/auth';
+import { LOG_LEVELS } from '@skreaver/config';
+import type { LogLevel } from '@skreaver/config';
 import Redis from 'ioredis';
 
 import { freePort } from './free-port';
@@ -19,9 +21,10 @@ export const REDIS_URL = singleServer(process.env['BENCH_REDIS_URL'] ?? 'redis:/
  */
 export const SERVICE_LOG_LEVEL = logLevel(process.env['BENCH_LOG_LEVEL'] ?? 'warn');
 
-function logLevel(value: string): string {
-  if (!['trace', 'debug', 'info', 'warn', 'error'].includes(value)) throw new Error(`BENCH_LOG_LEVEL must be trace, debug, info, warn or error, not ${value}`);
-  return value;
+function logLevel(value: string): LogLevel {
+  const level = LOG_LEVELS.find((known) => known === value);
+  if (!level) throw new Error(`BENCH_LOG_LEVEL must be one of ${LOG_LEVELS.join(', ')}, not ${value}`);
+  return level;
 }
 
 export type ServiceName = 'agent-api' | 'ws-gateway' | 'mesh-coordinator';
