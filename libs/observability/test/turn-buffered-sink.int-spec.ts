@@ -1,7 +1,8 @@
-import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { execFileSync, spawn, spawnSync } from 'node:child_process';
+import { closeSync, constants, mkdtempSync, openSync, readFileSync, readSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 
 import { transformSync } from '@swc/core';
 
@@ -54,5 +55,42 @@ describe('turnBufferedSink in a real process', () => {
   it('delivers lines that exit handlers registered later write', () => {
     const { lines } = logThen("process.on('exit', () => sink('from exit\\n')); process.exit(0);");
     expect(lines).toEqual([...expected, 'from exit']);
+  });
+
+  it('leaves no half line in the pipe when SIGKILLed with lines still to write', async () => {
+    // stdout is a FIFO, as a container's is. The child logs far more than the pipe holds; once the pipe is full it
+    // holds the rest (or blocks in write()), and the test kills it then.
+    const fifo = join(dir, 'stdout.fifo');
+    execFileSync('mkfifo', [fifo]);
+    const reader = openSync(fifo, constants.O_RDONLY | constants.O_NONBLOCK);
+    const writer = openSync(fifo, constants.O_WRONLY);
+    const script = `
+      const { stdoutSink } = require(${JSON.stringify(join(dir, 'sink.js'))});
+      const sink = stdoutSink();
+      for (let i = 0; i < 20000; i += 1) sink(JSON.stringify({ n: i, pad: 'x'.repeat(i % 300) }) + '\\n');
+      setImmediate(() => process.stderr.write('logged\\n'));
+    `;
+    const child = spawn(process.execPath, ['-e', script], { stdio: ['ignore', writer, 'pipe'] });
+    closeSync(writer);
+    let logged = false;
+    child.stderr?.on('data', () => (logged = true));
+    const deadline = Date.now() + 10_000;
+    while (!logged && readFileSync(`/proc/${child.pid}/wchan`, 'utf8') !== 'pipe_write') {
+      if (Date.now() > deadline) throw new Error('the child never filled its stdout');
+      await sleep(10);
+    }
+    const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+    child.kill('SIGKILL');
+    await exited;
+    const chunks: Buffer[] = [];
+    const buffer = Buffer.alloc(64 * 1024);
+    for (let n = readSync(reader, buffer); n > 0; n = readSync(reader, buffer)) chunks.push(Buffer.from(buffer.subarray(0, n)));
+    closeSync(reader);
+    const text = Buffer.concat(chunks).toString('utf8');
+    expect(text.endsWith('\n')).toBe(true);
+    const numbers = text.split('\n').filter(Boolean).map((line) => (JSON.parse(line) as { n: number }).n);
+    expect(numbers.length).toBeGreaterThan(0);
+    expect(numbers.length).toBeLessThan(20000);
+    expect(numbers).toEqual(Array.from({ length: numbers.length }, (_, n) => n));
   });
 });

@@ -46,15 +46,37 @@ describe('turnBufferedSink', () => {
     expect(writes).toHaveLength(2);
   });
 
-  it('writes at once when a turn logs more than the buffer holds', () => {
+  it('writes whole lines of at most PIPE_BUF bytes when a turn logs more', () => {
     const { sink, writes, endTurn } = harness();
-    const line = `${'x'.repeat(1023)}\n`;
-    for (let i = 0; i < 64; i += 1) sink(line);
-    expect(writes).toHaveLength(1);
-    expect(writes[0]).toHaveLength(64 * 1024);
-    sink('tail\n');
+    const line = `${'x'.repeat(999)}\n`;
+    for (let i = 0; i < 10; i += 1) sink(line);
+    expect(writes).toEqual([line.repeat(4), line.repeat(4)]);
     endTurn();
-    expect(writes).toEqual([line.repeat(64), 'tail\n']);
+    expect(writes).toEqual([line.repeat(4), line.repeat(4), line.repeat(2)]);
+  });
+
+  it('counts bytes, not characters', () => {
+    const { sink, writes, endTurn } = harness();
+    // 1,000 characters, 1,999 bytes in UTF-8: two fit in PIPE_BUF, three do not.
+    const line = `${'é'.repeat(999)}\n`;
+    sink(line);
+    sink(line);
+    expect(writes).toEqual([]);
+    sink(line);
+    expect(writes).toEqual([line.repeat(2)]);
+    endTurn();
+    expect(writes).toEqual([line.repeat(2), line]);
+  });
+
+  it('writes a line longer than PIPE_BUF alone, after the lines before it', () => {
+    const { sink, writes, endTurn } = harness();
+    const long = `${'y'.repeat(5000)}\n`;
+    sink('before\n');
+    sink(long);
+    sink('after\n');
+    expect(writes).toEqual(['before\n', long]);
+    endTurn();
+    expect(writes).toEqual(['before\n', long, 'after\n']);
   });
 
   it('writes nothing for a turn that logged nothing', () => {

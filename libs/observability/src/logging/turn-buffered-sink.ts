@@ -1,7 +1,9 @@
 import type { LogSink } from './json-logger';
 
-// A turn that logs more than this writes at once: the buffer never holds more than one large burst.
-const MAX_BUFFERED_CHARS = 64 * 1024;
+// Linux writes at most this many bytes to a pipe atomically: a write this size is never interleaved with another
+// writer's and is either all in the pipe or not at all when a SIGKILL lands while it waits for room. Every write
+// holds whole lines and no more than this, so a killed process never leaves half a line for the log collector.
+const PIPE_BUF = 4096;
 
 /** What a `TurnBufferedSink` needs from its process: the raw write, the end-of-turn hook and the exit hook. */
 export interface TurnBufferedSinkDeps {
@@ -23,34 +25,42 @@ const processDeps: TurnBufferedSinkDeps = {
 };
 
 /**
- * A sink that sends the lines written in one turn of the event loop in one write. A container's stdout is a pipe,
- * and Node writes to a pipe synchronously: at `info` every request cost a blocking `write` system call of its own.
- * The turn's lines leave at `setImmediate`, in order, and at once when the process exits (an `exit` handler runs no
- * later turn; lines written after it go straight out), so a line is late by at most the rest of its turn and only a
- * SIGKILL loses the turn's lines.
+ * A sink that sends the lines written in one turn of the event loop together. A container's stdout is a pipe, and
+ * Node writes to a pipe synchronously: at `info` every request cost a blocking `write` system call of its own.
+ * The turn's lines leave at `setImmediate`, in order, in writes of whole lines up to PIPE_BUF bytes (a longer line
+ * alone), and at once when the process exits (an `exit` handler runs no later turn; lines written after it go
+ * straight out). So a line is late by at most the rest of its turn and only a SIGKILL loses the turn's lines.
  */
 export function turnBufferedSink(deps: TurnBufferedSinkDeps = processDeps): LogSink {
   let buffered = '';
+  let bufferedBytes = 0;
   let scheduled = false;
   let exited = false;
-  const flush = () => {
-    scheduled = false;
+  const writeBuffered = () => {
     if (buffered === '') return;
     const chunk = buffered;
     buffered = '';
+    bufferedBytes = 0;
     deps.write(chunk);
+  };
+  const endOfTurn = () => {
+    scheduled = false;
+    writeBuffered();
   };
   deps.onExit(() => {
     exited = true;
-    flush();
+    writeBuffered();
   });
   return (line) => {
     if (exited) return deps.write(line);
+    const bytes = Buffer.byteLength(line);
+    if (bufferedBytes + bytes > PIPE_BUF) writeBuffered();
+    if (bytes > PIPE_BUF) return deps.write(line);
     buffered += line;
-    if (buffered.length >= MAX_BUFFERED_CHARS) return flush();
+    bufferedBytes += bytes;
     if (scheduled) return;
     scheduled = true;
-    deps.afterTurn(flush);
+    deps.afterTurn(endOfTurn);
   };
 }
 
