@@ -4,6 +4,7 @@ import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { createInterface } from 'node:readline';
 
 import { generateApiKey } from '@skreaver/auth';
 import { LOG_LEVELS } from '@skreaver/config';
@@ -42,12 +43,12 @@ export class ServiceProcess {
     readonly port: number,
     readonly child: ChildProcess,
   ) {
-    const collect = (chunk: Buffer) => {
-      this.output.push(...chunk.toString().split('\n').filter(Boolean));
-      if (this.output.length > 200) this.output.splice(0, this.output.length - 200);
+    const collect = (line: string) => {
+      if (!line) return;
+      this.output.push(line);
+      if (this.output.length > 400) this.output.splice(0, this.output.length - 200);
     };
-    child.stdout?.on('data', collect);
-    child.stderr?.on('data', collect);
+    for (const stream of [child.stdout, child.stderr]) if (stream) createInterface({ input: stream }).on('line', collect);
     this.exited = new Promise((resolve) => child.once('exit', () => resolve()));
   }
 

@@ -1,6 +1,7 @@
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
+import { createInterface } from 'node:readline';
 
 import { isolatedDatabase, isolatedRedis, waitFor } from '@skreaver/testing';
 import type { IsolatedDatabase, IsolatedRedis } from '@skreaver/testing';
@@ -55,9 +56,10 @@ describe('agent-api start-up output', () => {
       stdio: ['ignore', 'pipe', 'pipe', 'pipe'],
     });
     const output: string[] = [];
-    const collect = (chunk: Buffer) => output.push(...chunk.toString().split('\n').filter(Boolean));
-    child.stdout?.on('data', collect);
-    child.stderr?.on('data', collect);
+    const collect = (line: string) => {
+      if (line) output.push(line);
+    };
+    for (const stream of [child.stdout, child.stderr]) if (stream) createInterface({ input: stream }).on('line', collect);
     const fd3 = child.stdio[3] as NodeJS.ReadableStream;
     const handedOver = new Promise<string>((resolve) => {
       let text = '';
