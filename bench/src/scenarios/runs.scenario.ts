@@ -6,6 +6,7 @@ import Redis from 'ioredis';
 
 import { Completions } from '../support/completions';
 import { connectLive, subscribe } from '../support/live-client';
+import { HttpPoster } from '../support/http-poster';
 import { machineTicks, redisServerCounters } from '../support/machine-counters';
 import { Platform, REDIS_URL, deleteRedisPrefix } from '../support/platform';
 import { RunPathTrace } from '../support/run-path';
@@ -170,6 +171,7 @@ async function ours(context: ScenarioContext): Promise<Measured> {
     const headers = { authorization: `Bearer ${platform.token}`, 'content-type': 'application/json' };
     const body = JSON.stringify({ input: { message: 'hello' } });
     const redis = new Redis(REDIS_URL);
+    const poster = new HttpPoster();
     try {
       const measured = await measure(
         context,
@@ -177,9 +179,8 @@ async function ours(context: ScenarioContext): Promise<Measured> {
         async () => {
           const at = performance.now();
           const sent = wallMs();
-          const response = await fetch(url, { method: 'POST', headers, body });
-          const run = (await response.json()) as { id?: string };
-          if (response.status !== 202 || !run.id) throw new Error(`POST runs answered ${response.status}`);
+          const { status, body: run } = await poster.post<{ id?: string }>(url, headers, body);
+          if (status !== 202 || !run?.id) throw new Error(`POST runs answered ${status}`);
           trace.answered(run.id, sent);
           return { id: run.id, at };
         },
@@ -195,6 +196,7 @@ async function ours(context: ScenarioContext): Promise<Measured> {
       return measured;
     } finally {
       socket.close();
+      poster.close();
       redis.disconnect();
     }
   } finally {
