@@ -5,7 +5,8 @@ import type { ChildProcess } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createInterface } from 'node:readline';
+
+import { onOutputLines } from '@skreaver/testing';
 
 import { freePort } from '../support/free-port';
 import { ROOT } from '../support/platform';
@@ -82,10 +83,7 @@ export class NginxEdge {
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     const output: string[] = [];
-    const collect = (line: string) => {
-      if (line) output.push(line);
-    };
-    for (const stream of [child.stdout, child.stderr]) if (stream) createInterface({ input: stream }).on('line', collect);
+    onOutputLines(child, (line) => output.push(line));
     const edge = new NginxEdge(port, child, dir, [
       `${modern ? 'nginx.conf' : 'nginx-1.22.conf'} (nginx ${version.join('.')})`,
       `worker_processes ${options.workers}, worker_rlimit_nofile ${options.rlimitNofile}, worker_connections ${options.workerConnections}`,

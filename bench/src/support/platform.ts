@@ -4,11 +4,11 @@ import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createInterface } from 'node:readline';
 
 import { generateApiKey } from '@skreaver/auth';
 import { LOG_LEVELS } from '@skreaver/config';
 import type { LogLevel } from '@skreaver/config';
+import { onOutputLines } from '@skreaver/testing';
 import Redis from 'ioredis';
 
 import { freePort } from './free-port';
@@ -43,12 +43,10 @@ export class ServiceProcess {
     readonly port: number,
     readonly child: ChildProcess,
   ) {
-    const collect = (line: string) => {
-      if (!line) return;
+    onOutputLines(child, (line) => {
       this.output.push(line);
       if (this.output.length > 400) this.output.splice(0, this.output.length - 200);
-    };
-    for (const stream of [child.stdout, child.stderr]) if (stream) createInterface({ input: stream }).on('line', collect);
+    });
     this.exited = new Promise((resolve) => child.once('exit', () => resolve()));
   }
 

@@ -1,9 +1,8 @@
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
-import { createInterface } from 'node:readline';
 
-import { isolatedDatabase, isolatedRedis, waitFor } from '@skreaver/testing';
+import { isolatedDatabase, isolatedRedis, onOutputLines, waitFor } from '@skreaver/testing';
 import type { IsolatedDatabase, IsolatedRedis } from '@skreaver/testing';
 
 import { freePort } from '../support/free-port';
@@ -56,10 +55,7 @@ describe('agent-api start-up output', () => {
       stdio: ['ignore', 'pipe', 'pipe', 'pipe'],
     });
     const output: string[] = [];
-    const collect = (line: string) => {
-      if (line) output.push(line);
-    };
-    for (const stream of [child.stdout, child.stderr]) if (stream) createInterface({ input: stream }).on('line', collect);
+    onOutputLines(child, (line) => output.push(line));
     const fd3 = child.stdio[3] as NodeJS.ReadableStream;
     const handedOver = new Promise<string>((resolve) => {
       let text = '';

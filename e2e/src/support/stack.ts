@@ -3,9 +3,8 @@ import type { ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { createInterface } from 'node:readline';
 
-import { isolatedDatabase, isolatedRedis, waitFor } from '@skreaver/testing';
+import { isolatedDatabase, isolatedRedis, onOutputLines, waitFor } from '@skreaver/testing';
 import type { IsolatedDatabase, IsolatedRedis } from '@skreaver/testing';
 
 import { authenticateCallsTo, forgetCredentialsFor, newApiKey } from './credentials';
@@ -25,11 +24,7 @@ export class ServiceProcess {
     readonly port: number,
     readonly child: ChildProcess,
   ) {
-    // Whole lines: a burst of log lines can reach the test split over two reads of the pipe.
-    const collect = (line: string) => {
-      if (line) this.output.push(line);
-    };
-    for (const stream of [child.stdout, child.stderr]) if (stream) createInterface({ input: stream }).on('line', collect);
+    onOutputLines(child, (line) => this.output.push(line));
     this.exited = new Promise((resolve) => child.once('exit', (code, signal) => resolve({ code, signal })));
   }
 

@@ -16,3 +16,4 @@ export * from './event-stream-reader';
 export * from './counting-server';
 export * from './tcp-proxy';
 export * from './private-redis-sentinel';
+export * from './output-lines';

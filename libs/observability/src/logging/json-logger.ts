@@ -10,7 +10,7 @@ const RANK: Record<LogLevel, number> = { trace: 0, debug: 1, info: 2, warn: 3, e
 
 export type LogFields = Record<string, unknown>;
 
-/** Where log lines go; stdout by default (`stdoutSink`: a turn's lines in one write), replaceable in tests. */
+/** Where log lines go; stdout by default (`stdoutSink`: a turn's lines together, in writes of at most 4 KB), replaceable in tests. */
 export type LogSink = (line: string) => void;
 
 /** Keys whose values never reach a log line, whatever object they arrive in. */
