@@ -9,8 +9,8 @@ import {
   entriesOfReadReply,
   errorMessage,
   fieldsToRecord,
+  parseAutoclaimReply,
   type RawStreamEntry,
-  toRawEntries,
 } from './stream-entry';
 import type { StreamProducer } from './stream-producer';
 
@@ -398,9 +398,4 @@ export class ConsumerGroupRunner<D extends StreamDef> {
     });
     await this.options.redis.xack(this.key, this.options.group, id);
   }
-}
-
-function parseAutoclaimReply(reply: unknown): [cursor: string, entries: RawStreamEntry[]] {
-  if (!Array.isArray(reply) || typeof reply[0] !== 'string') throw new Error('unexpected XAUTOCLAIM reply');
-  return [reply[0], toRawEntries(reply[1])];
 }

@@ -11,6 +11,8 @@ export * from './stream-reader';
 export * from './stream-tailer';
 export * from './consumer-group.runner';
 export * from './typed-queue';
+export * from './stream-queue';
+export * from './stream-queue.worker';
 export * from './run-event-log';
 export * from './messaging.module';
 export * from './agent-run-slots';

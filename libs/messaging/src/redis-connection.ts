@@ -9,7 +9,8 @@ import Redis, { Cluster, type ClusterOptions, type RedisOptions } from 'ioredis'
  * - the braces of a hash tag carry the entity that groups keys: `<prefix>:agent-slots:{<agentId>}:active|pending`,
  *   `<prefix>:auth:{<tenantId>}:…`, `<prefix>:mesh:presence:{coordinators}…`, `<prefix>:ratelimit:{<scope>:<id>}`,
  *   `<prefix>:run-lease:{<runId>}`, `<prefix>:run-cancel:{<runId>}`, `<prefix>:stream:<name>.v<n>:{<partition>}`;
- * - BullMQ keys all live under `{<prefix>}` (one slot for every queue: BullMQ's scripts touch many keys of a queue);
+ * - Run queue keys (the stream queue's `{<prefix>}:sq:…`, or BullMQ's) all live under `{<prefix>}` (one slot for every
+ *   queue: a queue's scripts touch many of its keys);
  * - a key used alone needs no tag. A new script or MULTI over several keys must give them one tag.
  */
 export type RedisClient = Redis | Cluster;

@@ -76,6 +76,16 @@ export function toRawEntries(value: unknown): RawStreamEntry[] {
   });
 }
 
+/**
+ * Narrows an XAUTOCLAIM reply: the next cursor, the entries claimed, and (Redis 7) the ids of pending entries that
+ * were deleted from the stream, which Redis drops from the group's pending list.
+ */
+export function parseAutoclaimReply(reply: unknown): [cursor: string, entries: RawStreamEntry[], deleted: string[]] {
+  if (!Array.isArray(reply) || typeof reply[0] !== 'string') throw new Error('unexpected XAUTOCLAIM reply');
+  const deleted: unknown = reply[2];
+  return [reply[0], toRawEntries(reply[1]), Array.isArray(deleted) ? deleted.filter((id): id is string => typeof id === 'string') : []];
+}
+
 /** The message of an unknown thrown value. */
 export function errorMessage(error: unknown): string {
   return error instanceof Error ? error.message : String(error);

@@ -15,6 +15,8 @@ import {
   publishToChannel,
   scanKeys,
   subscribeToChannel,
+  StreamQueue,
+  StreamQueueWorker,
   TypedQueue,
   usesShardedPubSub,
 } from '../src';
@@ -105,6 +107,35 @@ describe('messaging on a Redis Cluster', () => {
       await worker.close();
       await queue.close();
       await closeAll(workerConnection);
+    }
+  });
+
+  it('should run stream queue jobs under the hash-tagged prefix: add, retry, finish and requeue, all on one slot', async () => {
+    const queue = new StreamQueue(Queues.runs, { connection: redis, keyPrefix: prefix });
+    const blockingConnection = createRedis(cluster.url, { forBlocking: true, connectionName: 'cluster-test:stream-worker' });
+    const attempts = new Map<string, number>();
+    const worker = new StreamQueueWorker(
+      Queues.runs,
+      { blockingConnection, connection: redis, keyPrefix: prefix, backoffMs: 10, blockMs: 200, retention: { completed: { count: 3, ageSeconds: 60 }, failed: { count: 3, ageSeconds: 60 } } },
+      async (payload: RunJobV1) => {
+        const made = (attempts.get(payload.run_id) ?? 0) + 1;
+        attempts.set(payload.run_id, made);
+        // Every job fails once: the retry goes through the delayed set and back into the stream.
+        if (made === 1) throw new Error('first attempt fails');
+      },
+    );
+    worker.start();
+    try {
+      const ids = Array.from({ length: 5 }, () => newId());
+      await queue.addBulk(ids.map((runId) => ({ payload: { run_id: runId, tenant_id: 'default', agent_id: newId() }, options: { jobId: runId } })));
+      await waitFor(async () => (await queue.counts()).completed === 3 && attempts.size === 5, { timeoutMs: 15_000, what: 'five jobs, three kept' });
+      expect([...attempts.values()]).toEqual([2, 2, 2, 2, 2]);
+      const last = ids.at(-1) ?? '';
+      expect(await queue.requeue(last, { run_id: last, tenant_id: 'default', agent_id: newId() }, { attempts: 1 })).toBe(true);
+      await waitFor(() => attempts.get(last) === 3, { timeoutMs: 15_000, what: 'the requeued job' });
+    } finally {
+      await worker.close();
+      await closeAll(blockingConnection);
     }
   });
 
