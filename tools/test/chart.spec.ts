@@ -365,13 +365,13 @@ describe('charts/skreaver', () => {
   describe('KEDA', () => {
     const objects = render(EVERYTHING_ON);
 
-    it('should scale the coordinator on the waiting jobs of the BullMQ run queue, and CPU', () => {
+    it('should scale the coordinator on the waiting jobs of the run queue (its consumer group lag), and CPU', () => {
       const scaled = find(objects, 'ScaledObject', 'skreaver-mesh-coordinator');
 
       expect(scaled.spec.scaleTargetRef).toEqual({ apiVersion: 'apps/v1', kind: 'Deployment', name: 'skreaver-mesh-coordinator' });
       expect(scaled.spec.triggers[0]).toEqual({
-        type: 'redis',
-        metadata: { address: 'redis:6379', listName: '{skreaver}:runs.v1:wait', listLength: '32', databaseIndex: '0', enableTLS: 'false' },
+        type: 'redis-streams',
+        metadata: { address: 'redis:6379', stream: '{skreaver}:sq:runs.v1:jobs', consumerGroup: 'workers', lagCount: '32', databaseIndex: '0', enableTLS: 'false' },
       });
       expect(scaled.spec.triggers[1]).toEqual({ type: 'cpu', metricType: 'Utilization', metadata: { value: '70' } });
       expect([scaled.spec.minReplicaCount, scaled.spec.maxReplicaCount]).toEqual([3, 20]);
@@ -388,7 +388,22 @@ describe('charts/skreaver', () => {
     it('should follow REDIS_KEY_PREFIX in the queue key', () => {
       const scaled = find(render({ ...EVERYTHING_ON, config: { redisKeyPrefix: 'acme-prod' } }), 'ScaledObject', 'skreaver-mesh-coordinator');
 
-      expect(scaled.spec.triggers[0].metadata.listName).toBe('{acme-prod}:runs.v1:wait');
+      expect(scaled.spec.triggers[0].metadata.stream).toBe('{acme-prod}:sq:runs.v1:jobs');
+    });
+
+    it('should scale on the BullMQ list with runQueue "bullmq", and tell both services to use that queue', () => {
+      const rendered = render({ ...EVERYTHING_ON, config: { runQueue: 'bullmq' } });
+      const scaled = find(rendered, 'ScaledObject', 'skreaver-mesh-coordinator');
+
+      expect(scaled.spec.triggers[0]).toEqual({
+        type: 'redis',
+        metadata: { address: 'redis:6379', listName: '{skreaver}:runs.v1:wait', listLength: '32', databaseIndex: '0', enableTLS: 'false' },
+      });
+      for (const service of ['agent-api', 'mesh-coordinator']) {
+        expect(find(rendered, 'ConfigMap', `skreaver-${service}`).data.RUN_QUEUE).toBe('bullmq');
+      }
+      expect(find(rendered, 'ConfigMap', 'skreaver-ws-gateway').data.RUN_QUEUE).toBeUndefined();
+      expect(find(objects, 'ConfigMap', 'skreaver-mesh-coordinator').data.RUN_QUEUE).toBe('streams');
     });
 
     it('should scale the gateway on its live connections', () => {
@@ -411,14 +426,16 @@ describe('charts/skreaver', () => {
       expect(find(objects, 'Deployment', 'skreaver-mesh-coordinator').spec.replicas).toBeUndefined();
     });
 
-    it('should scale on the queue of a Redis Cluster with the redis-cluster scaler', () => {
-      const scaled = find(
-        render({ ...EVERYTHING_ON, services: { 'mesh-coordinator': { keda: { enabled: true, redis: { address: '', addresses: 'rc-0:6379,rc-1:6379' } } } } }),
-        'ScaledObject',
-        'skreaver-mesh-coordinator',
-      );
+    it('should scale on the queue of a Redis Cluster with the cluster scalers', () => {
+      const services = { 'mesh-coordinator': { keda: { enabled: true, redis: { address: '', addresses: 'rc-0:6379,rc-1:6379' } } } };
+      const streams = find(render({ ...EVERYTHING_ON, services }), 'ScaledObject', 'skreaver-mesh-coordinator');
+      const bullmq = find(render({ ...EVERYTHING_ON, services, config: { runQueue: 'bullmq' } }), 'ScaledObject', 'skreaver-mesh-coordinator');
 
-      expect(scaled.spec.triggers[0]).toEqual({
+      expect(streams.spec.triggers[0]).toEqual({
+        type: 'redis-cluster-streams',
+        metadata: { addresses: 'rc-0:6379,rc-1:6379', stream: '{skreaver}:sq:runs.v1:jobs', consumerGroup: 'workers', lagCount: '32', enableTLS: 'false' },
+      });
+      expect(bullmq.spec.triggers[0]).toEqual({
         type: 'redis-cluster',
         metadata: { addresses: 'rc-0:6379,rc-1:6379', listName: '{skreaver}:runs.v1:wait', listLength: '32', enableTLS: 'false' },
       });

@@ -84,6 +84,9 @@ app.kubernetes.io/part-of: skreaver
 {{- $_ := set $data "PORT" (toString (int .svc.port)) -}}
 {{- $_ = set $data "LOG_LEVEL" $config.logLevel -}}
 {{- $_ = set $data "REDIS_KEY_PREFIX" $config.redisKeyPrefix -}}
+{{- if has .component (list "agent-api" "mesh-coordinator") -}}
+{{- $_ = set $data "RUN_QUEUE" $config.runQueue -}}
+{{- end -}}
 {{- $_ = set $data "SHUTDOWN_TIMEOUT_MS" (toString (int $config.shutdownTimeoutMs)) -}}
 {{- $_ = set $data "SKREAVER_ENABLE_PROFILING" (toString $config.enableProfiling) -}}
 {{- if include "skreaver.usesDatabase" . -}}

@@ -1,4 +1,4 @@
-import { Queues, Streams, queueName, streamKey } from '@skreaver/contracts';
+import { Queues, Streams, streamKey, streamQueueKeys } from '@skreaver/contracts';
 import type { Agent, ApiErrorBody, MeshPresenceList, Run } from '@skreaver/contracts';
 import { privateRedis, waitFor } from '@skreaver/testing';
 import type { PrivateRedis } from '@skreaver/testing';
@@ -83,9 +83,10 @@ describe('Redis restarted mid-stream', () => {
       const group = groups.map((fields) => Object.fromEntries(Array.from({ length: fields.length / 2 }, (_, i) => [fields[2 * i], fields[2 * i + 1]])));
       const delivery = group.find((fields) => fields['name'] === 'mesh-delivery') ?? {};
       const unread = (await client.xrange(key, `(${String(delivery['last-delivered-id'])}`, '+')).length;
-      const jobs = `{${stack.redis.prefix}}:${queueName(Queues.runs)}`;
-      const [waiting, active] = await Promise.all([client.llen(`${jobs}:wait`), client.llen(`${jobs}:active`)]);
-      return { undelivered: unread + Number(delivery['pending']), unfinished: waiting + active };
+      const jobs = streamQueueKeys(Queues.runs, stack.redis.prefix);
+      // The run queue's stream holds the jobs waiting and active; retries wait in the delayed set.
+      const [inStream, delayed] = await Promise.all([client.xlen(jobs.stream), client.zcard(jobs.delayed)]);
+      return { undelivered: unread + Number(delivery['pending']), unfinished: inStream + delayed };
     } finally {
       client.disconnect();
     }

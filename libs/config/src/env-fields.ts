@@ -56,7 +56,7 @@ export const baseEnv = {
     .string()
     .regex(/^[a-zA-Z0-9_.-]{1,64}$/, 'letters, digits, _ . - (at most 64)')
     .default('skreaver')
-    .describe('Prefix of every Redis key (letters, digits, `_ . -`, at most 64); BullMQ keys live under `{prefix}`, one Redis Cluster slot.'),
+    .describe('Prefix of every Redis key (letters, digits, `_ . -`, at most 64); the keys of the run queue live under `{prefix}`, one Redis Cluster slot.'),
   SHUTDOWN_TIMEOUT_MS: envInt(25_000, 0, 600_000).describe(
     'How long SIGTERM may take to drain before the process exits 1.',
   ),

@@ -2,10 +2,10 @@ import { RunJobV1 } from '@skreaver/contracts';
 import { ContractViolationError } from '@skreaver/messaging';
 import { backoffDelay } from '@skreaver/util';
 
-/** What the dispatcher puts admitted runs on: the BullMQ run queue, or in direct mode the in-process one. */
+/** What the dispatcher puts admitted runs on: the Redis run queue, or in direct mode the in-process one. */
 export interface RunJobQueue {
   add(job: RunJobV1, options: { jobId: string; attempts: number }): Promise<unknown>;
-  /** Optional: many jobs in one round trip (the BullMQ queue); without it `add` is called for each, in order. */
+  /** Optional: many jobs in one round trip (the Redis queue); without it `add` is called for each, in order. */
   addBulk?(jobs: readonly { payload: RunJobV1; options: { jobId: string; attempts: number } }[]): Promise<unknown>;
   /**
    * Forgets the finished job `jobId` so that id can be enqueued again (a run resumed after waiting for input);

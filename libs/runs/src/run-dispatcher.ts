@@ -53,7 +53,7 @@ export class RunDispatcher {
     await this.queue.add({ run_id: runId, agent_id: agent.id, tenant_id: agent.tenant_id }, { jobId: runId, attempts });
   }
 
-  /** `enqueue` for many admitted runs, in one round trip when the queue can (BullMQ `addBulk`); in order. */
+  /** `enqueue` for many admitted runs, in one round trip when the queue can (`addBulk`); in order. */
   async enqueueMany(runs: readonly { agent: Pick<Agent, 'id' | 'tenant_id'>; runId: string }[]): Promise<void> {
     const jobs = runs.map(({ agent, runId }) => ({
       payload: { run_id: runId, agent_id: agent.id, tenant_id: agent.tenant_id },

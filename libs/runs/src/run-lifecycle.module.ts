@@ -14,8 +14,8 @@ import { RunBatchCreator } from './run-batch-creator';
 import { RunCancellation } from './run-cancellation';
 import { RunCreator } from './run-creator';
 import { RunDispatcher } from './run-dispatcher';
-import { RunQueue } from './run-queue';
-import type { RunJobRetention } from './run-queue';
+import { RunQueue, createRunQueue } from './run-queue';
+import type { RunJobRetention, RunQueueKind } from './run-queue';
 import { RunResumer } from './run-resumer';
 import { ThreadRunGates } from './threads/thread-run-gate';
 import { threadRunSlots } from './threads/thread-run-slots';
@@ -26,7 +26,7 @@ export interface RunLifecycleOptions {
   /** How long the Redis log of a run cancelled before it started stays there once archived. */
   eventsTtlSeconds: number;
   /**
-   * Where admitted runs go: `queue` (default) the BullMQ run queue that coordinators take jobs from; `in-process`
+   * Where admitted runs go: `queue` (default) the Redis run queue that coordinators take jobs from; `in-process`
    * an `InProcessRunQueue` that this process handles itself (agent-api in direct mode, see `RunExecutionModule`).
    */
   dispatch?: 'queue' | 'in-process';
@@ -34,6 +34,8 @@ export interface RunLifecycleOptions {
   mesh?: Partial<MeshPublisherOptions>;
   /** Finished run jobs kept in Redis (`runJobRetention(config)`); default `DEFAULT_JOB_RETENTION`. */
   jobRetention?: RunJobRetention;
+  /** Which Redis queue carries run jobs (`RUN_QUEUE`); default `streams`. */
+  queue?: RunQueueKind;
 }
 
 /** Injection token of the `RunLifecycleOptions` of `RunLifecycleModule.forRoot`. */
@@ -50,10 +52,14 @@ export const RUN_LIFECYCLE_OPTIONS = Symbol('skreaver.runs.lifecycle-options');
     {
       provide: RunQueue,
       inject: [RedisConnections, MESSAGING_OPTIONS, RUN_LIFECYCLE_OPTIONS],
-      // A connection of its own: BullMQ's scripts on the shared one would be copied into every pipeline ioredis
-      // builds there (each auto-pipelined write), a cost every request paid (`RedisConnections.dedicated`).
-      useFactory: (connections: RedisConnections, messaging: MessagingOptions, options: RunLifecycleOptions) =>
-        new RunQueue(connections.dedicated('queue'), messaging.keyPrefix, options.jobRetention),
+      // BullMQ gets a connection of its own: its scripts on the shared one would be copied into every pipeline
+      // ioredis builds there (each auto-pipelined write), a cost every request paid (`RedisConnections.dedicated`).
+      // The stream queue's scripts go by EVALSHA and ride the shared connection's pipelines with the admission's.
+      useFactory: (connections: RedisConnections, messaging: MessagingOptions, options: RunLifecycleOptions) => {
+        const kind = options.queue ?? 'streams';
+        const redis = kind === 'bullmq' ? connections.dedicated('queue') : connections.shared;
+        return createRunQueue(kind, redis, messaging.keyPrefix, options.jobRetention);
+      },
     },
     { provide: InProcessRunQueue, useFactory: () => new InProcessRunQueue() },
     {

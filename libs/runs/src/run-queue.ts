@@ -1,7 +1,10 @@
 import type { OnApplicationShutdown } from '@nestjs/common';
 import { Queues } from '@skreaver/contracts';
-import { TypedQueue } from '@skreaver/messaging';
-import type { JobRetention, RedisClient } from '@skreaver/messaging';
+import type { RunJobV1 } from '@skreaver/contracts';
+import { StreamQueue, TypedQueue } from '@skreaver/messaging';
+import type { JobRetention, JobStanding, QueueCounts, RedisClient } from '@skreaver/messaging';
+
+import type { RunJobQueue } from './in-process-run-queue';
 
 /** How long finished run jobs stay in Redis (`RUN_JOBS_*`); `TypedQueue`'s defaults when unset. */
 export interface RunJobRetention {
@@ -9,17 +12,77 @@ export interface RunJobRetention {
   failed: JobRetention;
 }
 
-/** The run queue agent-api (and a coordinator delivering mesh messages) enqueues to; closed with the application. */
-export class RunQueue extends TypedQueue<typeof Queues.runs> implements OnApplicationShutdown {
-  constructor(redis: RedisClient, keyPrefix: string, retention?: RunJobRetention) {
-    super(Queues.runs, {
-      connection: redis,
-      keyPrefix,
-      defaultJobOptions: retention ? { keepCompleted: retention.completed, keepFailed: retention.failed } : {},
-    });
+/** Which Redis queue carries run jobs (`RUN_QUEUE`): a stream with a consumer group (`streams`), or BullMQ (`bullmq`). */
+export type RunQueueKind = 'streams' | 'bullmq';
+
+type JobOptions = { jobId: string; attempts: number };
+
+/** What a run queue needs of the Redis queue under it: `StreamQueue` and `TypedQueue` (BullMQ) both fit. */
+interface RunQueueBackend {
+  readonly name: string;
+  add(job: RunJobV1, options: JobOptions): Promise<string>;
+  addBulk(jobs: readonly { payload: RunJobV1; options: JobOptions }[]): Promise<string[]>;
+  standing(jobId: string): Promise<JobStanding>;
+  requeue(jobId: string, job: RunJobV1, options: { attempts: number }): Promise<boolean>;
+  removeFinished(jobId: string): Promise<JobStanding>;
+  counts(): Promise<QueueCounts>;
+  close(): Promise<void>;
+}
+
+/**
+ * The run queue agent-api (and a coordinator delivering mesh messages) enqueues to and the reconciler inspects, on
+ * the Redis queue `RUN_QUEUE` names (`createRunQueue`). Closed with the application.
+ */
+export class RunQueue implements RunJobQueue, OnApplicationShutdown {
+  constructor(private readonly backend: RunQueueBackend) {}
+
+  /** Queue name, `runs.v1`. */
+  get name(): string {
+    return this.backend.name;
+  }
+
+  add(job: RunJobV1, options: JobOptions): Promise<string> {
+    return this.backend.add(job, options);
+  }
+
+  addBulk(jobs: readonly { payload: RunJobV1; options: JobOptions }[]): Promise<string[]> {
+    return this.backend.addBulk(jobs);
+  }
+
+  /** Where the job of run `jobId` stands. */
+  standing(jobId: string): Promise<JobStanding> {
+    return this.backend.standing(jobId);
+  }
+
+  /** Enqueues the run's job again unless one is pending or active; resolves with whether it did. */
+  requeue(jobId: string, job: RunJobV1, options: { attempts: number }): Promise<boolean> {
+    return this.backend.requeue(jobId, job, options);
+  }
+
+  removeFinished(jobId: string): Promise<JobStanding> {
+    return this.backend.removeFinished(jobId);
+  }
+
+  counts(): Promise<QueueCounts> {
+    return this.backend.counts();
   }
 
   async onApplicationShutdown(): Promise<void> {
-    await this.close();
+    await this.backend.close();
   }
+}
+
+/**
+ * The run queue of kind `kind` on `redis`. BullMQ's wants a connection of its own (see `RunLifecycleModule`); the
+ * stream queue's retention is applied by the workers that finish its jobs.
+ */
+export function createRunQueue(kind: RunQueueKind, redis: RedisClient, keyPrefix: string, retention?: RunJobRetention): RunQueue {
+  if (kind === 'streams') return new RunQueue(new StreamQueue(Queues.runs, { connection: redis, keyPrefix }));
+  return new RunQueue(
+    new TypedQueue(Queues.runs, {
+      connection: redis,
+      keyPrefix,
+      defaultJobOptions: retention ? { keepCompleted: retention.completed, keepFailed: retention.failed } : {},
+    }),
+  );
 }

@@ -42,7 +42,7 @@ type RunQueueLike = Pick<TypedQueue<typeof Queues.runs>, 'standing' | 'requeue'>
  *   A cancellation requested meanwhile is honoured by the executor when the job runs.
  * - A queued run with no slot and no place in line is admitted again (waiting its turn under any policy).
  * - A slot or place in line held by a run that ended or was deleted is released, admitting whoever waits.
- * A run whose job is pending or active is left to the queue: BullMQ hands a dead worker's job on by itself.
+ * A run whose job is pending or active is left to the queue: its workers hand a dead worker's job on by themselves.
  */
 export class RunReconciler {
   constructor(

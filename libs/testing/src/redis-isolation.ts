@@ -19,7 +19,7 @@ export function isolatedRedis(label: string, url = TEST_REDIS_URL): IsolatedRedi
     async cleanup() {
       const redis = testRedisClient(url);
       try {
-        // BullMQ keys start with "{prefix}" (the hash tag), stream keys with "prefix:".
+        // Run queue keys start with "{prefix}" (the hash tag), stream keys with "prefix:".
         for (const pattern of [`${prefix}:*`, `{${prefix}}*`]) await deleteKeys(redis, pattern);
       } finally {
         redis.disconnect();

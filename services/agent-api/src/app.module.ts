@@ -58,6 +58,7 @@ export class AppModule {
           maxAttempts: config.RUN_MAX_ATTEMPTS,
           eventsTtlSeconds: config.RUN_EVENTS_TTL_SECONDS,
           jobRetention: runJobRetention(config),
+          queue: config.RUN_QUEUE,
           dispatch: direct ? 'in-process' : 'queue',
           mesh: { inboxLimit: config.SKREAVER_MESH_INBOX_LIMIT, streamMaxLen: config.SKREAVER_MESH_STREAM_MAXLEN },
         }),

@@ -1,8 +1,7 @@
-import { Queues, Streams, queueName, streamKey } from '@skreaver/contracts';
+import { Queues, Streams, streamKey } from '@skreaver/contracts';
 import type { Agent, ApiErrorBody, Run, RunEventsPage } from '@skreaver/contracts';
 import { DATABASE_KINDS } from '@skreaver/testing';
-import { createRedis, type RedisClient } from '@skreaver/messaging';
-import { Queue } from 'bullmq';
+import { StreamQueue, createRedis, type RedisClient } from '@skreaver/messaging';
 
 import { bootAgentApi } from './agent-api.harness';
 import type { BootedAgentApi } from './agent-api.harness';
@@ -63,13 +62,11 @@ describe.each(DATABASE_KINDS)('agent-api on %s', (kind) => {
     ]);
     expect(await redis.xlen(streamKey(Streams.events, api.redis.prefix))).toBeGreaterThanOrEqual(1);
 
-    const queue = new Queue(queueName(Queues.runs), { connection: redis, prefix: `{${api.redis.prefix}}` });
-    try {
-      const job = await queue.getJob(accepted.body.id);
-      expect(job?.data).toEqual({ run_id: accepted.body.id, agent_id: agent.id, tenant_id: 'default' });
-    } finally {
-      await queue.close();
-    }
+    // No coordinator here: the run's job waits on the run queue.
+    const queue = new StreamQueue(Queues.runs, { connection: redis, keyPrefix: api.redis.prefix });
+    expect(await queue.standing(accepted.body.id)).toBe('pending');
+    const job = await redis.hget(`${queue.keys.jobs}${accepted.body.id}`, 'd');
+    expect(JSON.parse(job ?? 'null')).toEqual({ run_id: accepted.body.id, agent_id: agent.id, tenant_id: 'default' });
   });
 
   it('should reject invalid bodies with validation_failed and field paths, and write nothing', async () => {

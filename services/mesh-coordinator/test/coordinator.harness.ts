@@ -2,9 +2,10 @@ import { FastifyAdapter } from '@nestjs/platform-fastify';
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import { Test } from '@nestjs/testing';
 import { AgentRegistry, builtInAgents, defineAgent, echoAgent } from '@skreaver/agent-runtime';
-import { Queues } from '@skreaver/contracts';
-import { RunEventLog, StreamProducer, StreamReader, TypedQueue, createRedis, type RedisClient } from '@skreaver/messaging';
+import { RunEventLog, StreamProducer, StreamReader, createRedis, type RedisClient } from '@skreaver/messaging';
 import { JsonLogger } from '@skreaver/observability';
+import { createRunQueue } from '@skreaver/runs';
+import type { RunQueue } from '@skreaver/runs';
 import { AgentRepository, RunEventArchive, RunRepository, createDataSource } from '@skreaver/persistence';
 import { isolatedDatabase, isolatedRedis, releaseAll } from '@skreaver/testing';
 import type { IsolatedDatabase, IsolatedRedis } from '@skreaver/testing';
@@ -45,7 +46,8 @@ export interface CoordinatorHarness {
   redis: RedisClient;
   redisIsolation: IsolatedRedis;
   database: IsolatedDatabase;
-  queue: TypedQueue<typeof Queues.runs>;
+  /** The run queue the coordinator works on (`RUN_QUEUE`). */
+  queue: RunQueue;
   eventLog: RunEventLog;
   /** Shuts the coordinator down as SIGTERM would (once; `cleanup` then leaves it). */
   closeApp(): Promise<void>;
@@ -83,7 +85,7 @@ export async function startCoordinator(
   await app.init();
 
   const redis = createRedis(redisIsolation.url);
-  const queue = new TypedQueue(Queues.runs, { connection: redis, keyPrefix: redisIsolation.prefix });
+  const queue = createRunQueue(config.RUN_QUEUE, redis, redisIsolation.prefix);
   let closed = false;
   const harness: CoordinatorHarness = {
     app,
@@ -105,7 +107,7 @@ export async function startCoordinator(
     cleanup: () =>
       releaseAll(
         () => harness.closeApp(),
-        () => queue.close(),
+        () => queue.onApplicationShutdown(),
         () => redis.disconnect(),
         () => dataSource.destroy(),
         () => redisIsolation.cleanup(),

@@ -1,6 +1,7 @@
 import { runEventId } from '@skreaver/contracts';
-import type { Agent, JsonValue, Queues, Run, RunEventV1 } from '@skreaver/contracts';
-import type { RunEventLog, TypedQueue } from '@skreaver/messaging';
+import type { Agent, JsonValue, Run, RunEventV1 } from '@skreaver/contracts';
+import type { RunEventLog } from '@skreaver/messaging';
+import type { RunQueue } from '@skreaver/runs';
 import { RunStepRepository } from '@skreaver/persistence';
 import type { AgentRepository, RunRepository } from '@skreaver/persistence';
 import { countingServer, DATABASE_KINDS, waitFor } from '@skreaver/testing';
@@ -16,7 +17,7 @@ import type { CoordinatorHarness } from './coordinator.harness';
 describe.each(DATABASE_KINDS)('durable steps on %s', (kind) => {
   let harness: CoordinatorHarness;
   let server: CountingServer;
-  let queue: TypedQueue<typeof Queues.runs>;
+  let queue: RunQueue;
   let eventLog: RunEventLog;
   let agents: AgentRepository;
   let runs: RunRepository;

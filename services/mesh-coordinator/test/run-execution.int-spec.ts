@@ -1,12 +1,12 @@
-import { Queues, Streams, queueName, runEventId, streamKey } from '@skreaver/contracts';
+import { Streams, runEventId, streamKey } from '@skreaver/contracts';
 import type { Agent, Run, RunEventV1 } from '@skreaver/contracts';
-import type { RunEventLog, TypedQueue } from '@skreaver/messaging';
+import type { RunEventLog } from '@skreaver/messaging';
+import type { RunQueue } from '@skreaver/runs';
 import { AgentMemoryRepository } from '@skreaver/persistence';
 import type { AgentRepository, RunEventArchive, RunRepository } from '@skreaver/persistence';
 import { DATABASE_KINDS, waitFor } from '@skreaver/testing';
 import type { IsolatedRedis } from '@skreaver/testing';
 import { newId, nowIso } from '@skreaver/util';
-import { Queue } from 'bullmq';
 import type { RedisClient } from '@skreaver/messaging';
 import { register } from 'prom-client';
 import type { DataSource } from 'typeorm';
@@ -16,19 +16,22 @@ import type { CoordinatorHarness } from './coordinator.harness';
 
 // The echo of the harness: `mode: flaky` fails each run's first attempt, `slow` takes 700 ms (a run in flight during
 // shutdown), any other mode violates its config schema (a permanent failure).
-describe.each(DATABASE_KINDS)('mesh-coordinator run execution on %s', (kind) => {
+// Every database on the default run queue, and BullMQ's (`RUN_QUEUE=bullmq`, what earlier releases used) on SQLite.
+const SETUPS = [...DATABASE_KINDS.map((kind) => [kind, 'streams'] as const), ['sqlite', 'bullmq'] as const];
+
+describe.each(SETUPS)('mesh-coordinator run execution on %s, run queue %s', (kind, runQueue) => {
   let harness: CoordinatorHarness;
   let dataSource: DataSource;
   let redis: RedisClient;
   let redisIsolation: IsolatedRedis;
-  let queue: TypedQueue<typeof Queues.runs>;
+  let queue: RunQueue;
   let eventLog: RunEventLog;
   let agents: AgentRepository;
   let runs: RunRepository;
   let archive: RunEventArchive;
 
   beforeAll(async () => {
-    harness = await startCoordinator(kind, 'coordinator', { echoSlowMs: 700 });
+    harness = await startCoordinator(kind, 'coordinator', { echoSlowMs: 700, env: { RUN_QUEUE: runQueue } });
     ({ dataSource, redis, redisIsolation, queue, eventLog, agents, runs, archive } = harness);
   });
 
@@ -144,13 +147,8 @@ describe.each(DATABASE_KINDS)('mesh-coordinator run execution on %s', (kind) => 
     await finished(submitted.id);
     // A second job for the same run (e.g. redelivered after a crash): the run must not execute twice.
     const again = `${submitted.id}-again`;
-    await queue.add({ run_id: submitted.id, agent_id: submitted.agent_id, tenant_id: 'default' }, { jobId: again });
-    const raw = new Queue(queueName(Queues.runs), { connection: redis, prefix: `{${redisIsolation.prefix}}` });
-    try {
-      await waitFor(async () => (await raw.getJobState(again)) === 'completed', { what: 'the duplicate job' });
-    } finally {
-      await raw.close();
-    }
+    await queue.add({ run_id: submitted.id, agent_id: submitted.agent_id, tenant_id: 'default' }, { jobId: again, attempts: 3 });
+    await waitFor(async () => (await queue.standing(again)) === 'completed', { what: 'the duplicate job' });
     const logged = await eventLog.read(submitted.id, { limit: 100 });
     expect(types(logged)).toEqual(['1:run.queued', '2:run.started', '3:run.completed']);
   });

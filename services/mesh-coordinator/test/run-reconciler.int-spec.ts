@@ -1,7 +1,8 @@
 import { runEventId } from '@skreaver/contracts';
-import type { Agent, Queues, Run, RunEventV1 } from '@skreaver/contracts';
+import type { Agent, Run, RunEventV1 } from '@skreaver/contracts';
 import { AgentRunSlots } from '@skreaver/messaging';
-import type { RunEventLog, TypedQueue } from '@skreaver/messaging';
+import type { RunEventLog } from '@skreaver/messaging';
+import type { RunQueue } from '@skreaver/runs';
 import type { AgentRepository, RunRepository } from '@skreaver/persistence';
 import { RunCancellation, RunExecutor, threadRunSlots } from '@skreaver/runs';
 import { DATABASE_KINDS, waitFor } from '@skreaver/testing';
@@ -26,7 +27,7 @@ describe.each(DATABASE_KINDS)('run reconciler on %s', (kind) => {
   let dataSource: DataSource;
   let redis: RedisClient;
   let redisIsolation: IsolatedRedis;
-  let queue: TypedQueue<typeof Queues.runs>;
+  let queue: RunQueue;
   let eventLog: RunEventLog;
   let slots: AgentRunSlots;
   let agents: AgentRepository;

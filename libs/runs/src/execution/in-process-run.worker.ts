@@ -66,7 +66,7 @@ export class InProcessRunWorker implements OnApplicationBootstrap, BeforeApplica
           if (!(error instanceof PermanentRunError)) this.logger.write('warn', 'Run attempt threw', { run_id: job.run_id, error: String(error) }, 'runs');
         },
         // Its last attempt may have thrown before the run was ended (its bookkeeping failed): end it now, as the
-        // coordinator does for a job BullMQ gave up on. Nothing happens to a run that did end.
+        // coordinator does for a job its queue gave up on. Nothing happens to a run that did end.
         onGaveUp: (job, error) =>
           void this.executor.abandon(job, `the run gave up after its last attempt: ${String(error)}`).catch((cause: unknown) =>
             this.logger.write('error', 'Could not end a run given up on', { run_id: job.run_id, error: String(cause) }, 'runs'),

@@ -40,6 +40,9 @@ export const runLifecycleEnv = {
   SKREAVER_EVENTS_STREAM_MAXLEN: envInt(100_000, 1_000, 100_000_000).describe(
     'Approximate length of the global event stream every gateway tails (`MAXLEN ~`): its Redis memory (~330 B per entry for echo runs, see docs/operating.md#bounded-memory) and how far back a subscription without a run id can resume with `after`; older entries are trimmed. Set it alike on agent-api and the coordinators.',
   ),
+  RUN_QUEUE: z.enum(['streams', 'bullmq']).default('streams').describe(
+    'Which Redis queue carries run jobs: `streams` (a Redis stream and consumer group, keys `{<prefix>}:sq:runs.v1:*`) or `bullmq` (BullMQ, keys `{<prefix>}:runs.v1:*`, what releases before it used). Set it alike on agent-api and every coordinator: a job put on one queue is never read from the other (the reconciler moves such a run to the configured queue after `RUN_RECONCILE_GRACE_MS`).',
+  ),
   RUN_JOBS_COMPLETED_KEEP: envInt(DEFAULT_JOB_RETENTION.completed.count, 0, 10_000_000).describe(
     'Completed run jobs the run queue keeps in Redis (the newest); older ones are removed as jobs complete. `0` removes each job as it completes. The run\'s row, not its job, is the record.',
   ),

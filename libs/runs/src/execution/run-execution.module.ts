@@ -37,7 +37,7 @@ export interface RunExecutionOptions {
 /**
  * Executing runs: the agent kinds (built-in and plugins, loaded now: a plugin that cannot load stops the boot),
  * limits, tools with their network policy and metrics, agent memory, and the `RunExecutor`. mesh-coordinator
- * feeds it from the BullMQ queue; agent-api in direct mode from the in-process queue (`InProcessRunWorker`).
+ * feeds it from the Redis run queue; agent-api in direct mode from the in-process queue (`InProcessRunWorker`).
  */
 @Module({})
 export class RunExecutionModule {

@@ -14,7 +14,7 @@ const sources = new Set<DepthSource>();
 
 gauge({
   name: 'skreaver_queue_depth',
-  help: 'Jobs in a BullMQ queue by state, counted when scraped',
+  help: 'Jobs in the run queue by state, counted when scraped',
   labelNames: ['queue', 'state'],
   async collect() {
     for (const source of sources) await source(this);

@@ -9,7 +9,7 @@ import { RunJobsConsumer } from '../consumers/run-jobs.consumer';
 import { QueueMetrics } from './queue-metrics';
 import { RunReconcilerService } from './run-reconciler.service';
 
-/** The run worker: jobs off the BullMQ run queue, executed by the shared `RunExecutor`; and the run reconciler. */
+/** The run worker: jobs off the run queue, executed by the shared `RunExecutor`; and the run reconciler. */
 @Module({})
 export class RunsModule {
   static forRoot(config: MeshCoordinatorConfig): DynamicModule {
