@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 
-import { Queues, queueName } from '@skreaver/contracts';
+import { Queues, queueName, streamQueueKeys } from '@skreaver/contracts';
 import { Queue, Worker } from 'bullmq';
 import Redis from 'ioredis';
 
@@ -8,7 +8,7 @@ import { Completions } from '../support/completions';
 import { connectLive, subscribe } from '../support/live-client';
 import { HttpPoster } from '../support/http-poster';
 import { machineTicks, redisServerCounters } from '../support/machine-counters';
-import { Platform, REDIS_URL, deleteRedisPrefix } from '../support/platform';
+import { Platform, REDIS_URL, RUN_QUEUE, deleteRedisPrefix } from '../support/platform';
 import { RunPathTrace } from '../support/run-path';
 import { cpuMsOf, syscallsOf } from '../support/process-memory';
 import { ceiling, versus } from '../support/results';
@@ -161,7 +161,7 @@ async function ours(context: ScenarioContext): Promise<Measured> {
     await platform.start([...SERVICES]);
     const agentId = await platform.echoAgent();
     const completions = new Completions();
-    const trace = new RunPathTrace();
+    const trace = new RunPathTrace(RUN_QUEUE);
     const socket = await connectLive(platform.service('ws-gateway').url, platform.token, (event) => {
       trace.event(event);
       if (event.type === 'run.completed') completions.complete(event.run_id);
@@ -191,7 +191,8 @@ async function ours(context: ScenarioContext): Promise<Measured> {
         }),
         () => trace.reset(),
       );
-      await trace.readPicked(redis, (runId) => `{${platform.prefix}}:${queueName(Queues.runs)}:${runId}`);
+      const jobs = streamQueueKeys(Queues.runs, platform.prefix).jobs;
+      await trace.readPicked(redis, (runId) => (RUN_QUEUE === 'streams' ? `${jobs}${runId}` : `{${platform.prefix}}:${queueName(Queues.runs)}:${runId}`));
       for (const line of trace.summary()) context.note(line);
       return measured;
     } finally {
@@ -233,7 +234,7 @@ export const runsScenario: Scenario = {
     context.record(versus(`${at}: Redis commands per run`, 'commands', raw.fixed[`commands:${REDIS}`] ?? null, mine.fixed[`commands:${REDIS}`] ?? null));
     for (const name of SERVICES) context.record(versus(`${at}: system calls per run, ${name}`, 'calls', null, mine.fixed[`syscalls:${name}`] ?? null));
     context.record(versus(`${at}: machine busy (all cores)`, '%', raw.busyAtRate * 100, mine.busyAtRate * 100));
-    context.note(`raw: Queue.add → Worker (concurrency ${WORKER_CONCURRENCY}) → 'completed' in the bench process; ours: echo agent (delay_ms 0, parallel, max_concurrency 1000), one coordinator (RUN_WORKER_CONCURRENCY ${WORKER_CONCURRENCY}), latency measured POST sent → run.completed received on a socket.io client subscribed to the agent`);
+    context.note(`raw: Queue.add → Worker (concurrency ${WORKER_CONCURRENCY}) → 'completed' in the bench process; ours: echo agent (delay_ms 0, parallel, max_concurrency 1000), one coordinator (RUN_WORKER_CONCURRENCY ${WORKER_CONCURRENCY}, RUN_QUEUE=${RUN_QUEUE}), latency measured POST sent → run.completed received on a socket.io client subscribed to the agent`);
     context.note(`CPU per run: user + system time of each process (/proc; Redis: INFO used_cpu_sys + used_cpu_user) over the closed loop, minus its idle rate sampled for ${IDLE_SAMPLE_MS / 1000} s just before, divided by the runs completed; "at ${RATE} runs/s" likewise from the first run sent at that rate to the last one completed, divided by the runs sent; system calls per run likewise from /proc/<pid>/io (syscr + syscw: socket reads and writes and SQLite's file reads and writes, so round trips and how well they are batched, steadier than CPU times on a shared machine); Redis commands per run from INFO total_commands_processed (a script counts once for its call and once per command it runs), on a Redis server the bench assumes nothing else uses; machine busy from /proc/stat, every process on the machine included`);
   },
 };

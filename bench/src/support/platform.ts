@@ -22,6 +22,14 @@ export const REDIS_URL = singleServer(process.env['BENCH_REDIS_URL'] ?? 'redis:/
  */
 export const SERVICE_LOG_LEVEL = logLevel(process.env['BENCH_LOG_LEVEL'] ?? 'warn');
 
+/** The services' run queue (`RUN_QUEUE`): the default `streams`, or `BENCH_RUN_QUEUE=bullmq` to measure BullMQ's. */
+export const RUN_QUEUE = runQueue(process.env['BENCH_RUN_QUEUE'] ?? 'streams');
+
+function runQueue(value: string): 'streams' | 'bullmq' {
+  if (value !== 'streams' && value !== 'bullmq') throw new Error(`BENCH_RUN_QUEUE must be streams or bullmq, not ${value}`);
+  return value;
+}
+
 function logLevel(value: string): LogLevel {
   const level = LOG_LEVELS.find((known) => known === value);
   if (!level) throw new Error(`BENCH_LOG_LEVEL must be one of ${LOG_LEVELS.join(', ')}, not ${value}`);
@@ -124,6 +132,7 @@ export class Platform {
       PATH: process.env['PATH'] ?? '',
       NODE_ENV: 'production',
       LOG_LEVEL: SERVICE_LOG_LEVEL,
+      RUN_QUEUE,
       HOST: '127.0.0.1',
       REDIS_URL,
       REDIS_KEY_PREFIX: this.prefix,

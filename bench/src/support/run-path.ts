@@ -11,7 +11,10 @@ interface RunInstants {
   queued?: number;
   /** The bench got the 202 (shown apart: the run goes on whether or not the answer has arrived). */
   answered?: number;
-  /** BullMQ's `processedOn`: a coordinator's worker took the job. */
+  /**
+   * The run queue's instant: the stream queue's entry id (Redis's clock when the job was added), or with
+   * `RUN_QUEUE=bullmq` BullMQ's `processedOn` (a coordinator's worker took the job).
+   */
   picked?: number;
   /** `run.started`'s `ts`: the coordinator read the run and marked it running. */
   started?: number;
@@ -21,14 +24,25 @@ interface RunInstants {
   delivered?: number;
 }
 
+/** Which run queue the services use (`RUN_QUEUE`), so which instant `picked` is. */
+export type TracedQueue = 'streams' | 'bullmq';
+
+type Segment = readonly [name: string, from: keyof RunInstants, to: keyof RunInstants];
+
 /** The consecutive parts of POST sent → `run.completed` on a socket; their sum is the run's latency. */
-const SEGMENTS = [
-  ['sent → queued (agent-api: auth, run stored, run.queued)', 'sent', 'queued'],
-  ['queued → picked (admission + job add + waiting for a worker)', 'queued', 'picked'],
-  ['picked → started (run/agent/log read, marked running)', 'picked', 'started'],
-  ['started → completed (run.started logged, agent ran, result stored)', 'started', 'completed'],
-  ['completed → delivered (run.completed appended, gateway, socket)', 'completed', 'delivered'],
-] as const;
+function segments(queue: TracedQueue): readonly Segment[] {
+  return [
+    ['sent → queued (agent-api: auth, run stored, run.queued)', 'sent', 'queued'],
+    queue === 'streams'
+      ? ['queued → enqueued (admission + job added to the stream)', 'queued', 'picked']
+      : ['queued → picked (admission + job add + waiting for a worker)', 'queued', 'picked'],
+    queue === 'streams'
+      ? ['enqueued → started (waiting for a worker, run/agent/log read, marked running)', 'picked', 'started']
+      : ['picked → started (run/agent/log read, marked running)', 'picked', 'started'],
+    ['started → completed (run.started logged, agent ran, result stored)', 'started', 'completed'],
+    ['completed → delivered (run.completed appended, gateway, socket)', 'completed', 'delivered'],
+  ];
+}
 
 /**
  * Where a run's latency goes: timestamps along the path (the bench's own clock at both ends, the events' `ts` and the
@@ -37,6 +51,8 @@ const SEGMENTS = [
  */
 export class RunPathTrace {
   private readonly runs = new Map<string, RunInstants>();
+
+  constructor(private readonly queue: TracedQueue) {}
   /** Events that beat their run's 202 to the bench, with when they arrived. */
   private readonly early = new Map<string, { event: RunEventV1; at: number }[]>();
 
@@ -63,18 +79,22 @@ export class RunPathTrace {
     this.early.clear();
   }
 
-  /** Reads each traced job's `processedOn` from its BullMQ hash (`<bullPrefix>:<queue>:<jobId>`), pipelined. */
+  /**
+   * Reads each traced job's instant from its hash (`jobKey`), pipelined: the stream queue's entry id `e` (whose first
+   * part is Redis's ms clock when the job was added), or BullMQ's `processedOn`.
+   */
   async readPicked(redis: Redis, jobKey: (runId: string) => string): Promise<void> {
+    const field = this.queue === 'streams' ? 'e' : 'processedOn';
     const ids = [...this.runs.keys()];
     for (let i = 0; i < ids.length; i += 500) {
       const chunk = ids.slice(i, i + 500);
       const pipeline = redis.pipeline();
-      for (const id of chunk) pipeline.hget(jobKey(id), 'processedOn');
+      for (const id of chunk) pipeline.hget(jobKey(id), field);
       const replies = (await pipeline.exec()) ?? [];
       chunk.forEach((id, index) => {
         const value = replies[index]?.[1];
         const instants = this.runs.get(id);
-        if (instants && typeof value === 'string') instants.picked = Number(value);
+        if (instants && typeof value === 'string') instants.picked = Number(value.split('-')[0]);
       });
     }
   }
@@ -82,7 +102,7 @@ export class RunPathTrace {
   /** One line per segment: p50 / p99 over all complete runs, and the mean over the slowest 1 % and 5 % of them. */
   summary(): string[] {
     const complete = [...this.runs.values()].filter(
-      (r): r is Required<RunInstants> => SEGMENTS.every(([, from, to]) => r[from] !== undefined && r[to] !== undefined) && r.answered !== undefined,
+      (r): r is Required<RunInstants> => segments(this.queue).every(([, from, to]) => r[from] !== undefined && r[to] !== undefined) && r.answered !== undefined,
     );
     if (complete.length === 0) return ['path: no run was traced end to end'];
     const total = (r: Required<RunInstants>) => r.delivered - r.sent;
@@ -95,7 +115,7 @@ export class RunPathTrace {
     };
     return [
       `path (${complete.length} runs at the fixed rate; ms-resolution timestamps, so each part is ±1 ms):`,
-      ...SEGMENTS.map(([name, from, to]) => row(`  ${name}`, (r) => r[to] - r[from])),
+      ...segments(this.queue).map(([name, from, to]) => row(`  ${name}`, (r) => r[to] - r[from])),
       row('  total (sent → delivered)', total),
       row('  (sent → 202 received, for reference)', (r) => r.answered - r.sent),
     ];
