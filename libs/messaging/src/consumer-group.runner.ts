@@ -3,7 +3,7 @@ import { Backoff, nowIso, sleep, untilAborted } from '@skreaver/util';
 import type { RedisClient } from './redis-connection';
 
 import { isRedisUnavailable } from './redis-errors';
-import { reopen, whenEnded } from './redis-lifecycle';
+import { endReadLoop, reopen } from './redis-lifecycle';
 import {
   decodeEntry,
   entriesOfReadReply,
@@ -143,21 +143,8 @@ export class ConsumerGroupRunner<D extends StreamDef> {
     if (!this.loop) return;
     const loop = this.loop;
     while (this.inFlight) await this.inFlight;
-    // The loop is now in XREADGROUP (at most blockMs) or acking. A blocked read is waited out rather than cut,
-    // because a reply lost in flight would leave its entries pending until claimIdleMs; the timer only fires
-    // when Redis is unreachable and the command would otherwise wait for it forever.
-    let cutOff = false;
-    const timer = setTimeout(() => {
-      cutOff = true;
-      this.cut.abort();
-      this.options.redis.disconnect();
-    }, this.blockMs + STOP_MARGIN_MS);
-    try {
-      await loop;
-    } finally {
-      clearTimeout(timer);
-    }
-    if (cutOff) await whenEnded(this.options.redis);
+    // The loop is now in XREADGROUP (at most blockMs) or acking.
+    await endReadLoop(loop, this.options.redis, this.cut, this.blockMs + STOP_MARGIN_MS);
   }
 
   private async run(): Promise<void> {

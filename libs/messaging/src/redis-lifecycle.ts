@@ -54,3 +54,23 @@ export async function closeConnection(redis: RedisClient, timeoutMs = 1_000): Pr
 function isEnded(redis: RedisClient): boolean {
   return redis.status === 'end' || (isCluster(redis) && redis.status === 'close');
 }
+
+/**
+ * Waits for a reader's loop to end once it was told to stop. A blocked read is waited out, because a reply lost in
+ * flight would leave what it read pending until reclaimed; only when Redis has not answered within `ms` is `cut`
+ * aborted (the loop stops waiting for commands that may never settle) and the connection dropped.
+ */
+export async function endReadLoop(loop: Promise<void> | undefined, redis: RedisClient, cut: AbortController, ms: number): Promise<void> {
+  let cutOff = false;
+  const timer = setTimeout(() => {
+    cutOff = true;
+    cut.abort();
+    redis.disconnect();
+  }, ms);
+  try {
+    await loop;
+  } finally {
+    clearTimeout(timer);
+  }
+  if (cutOff) await whenEnded(redis);
+}

@@ -6,7 +6,7 @@ import { Backoff, backoffDelay, sleep, untilAborted } from '@skreaver/util';
 
 import type { RedisClient } from './redis-connection';
 import { isRedisUnavailable } from './redis-errors';
-import { whenEnded } from './redis-lifecycle';
+import { endReadLoop } from './redis-lifecycle';
 import { RedisScript } from './redis-script';
 import { entriesOfReadReply, errorMessage, fieldsToRecord, parseAutoclaimReply } from './stream-entry';
 import { DEFAULT_STREAM_QUEUE_RETENTION, STREAM_QUEUE_GROUP, type StreamQueueRetention } from './stream-queue';
@@ -212,21 +212,7 @@ export class StreamQueueWorker<D extends QueueDef> {
   async close(): Promise<void> {
     this.stopping.abort(new Error('worker closing'));
     this.slotFreed?.();
-    const loop = this.loop;
-    // A blocked read is waited out (a reply lost in flight would leave its jobs pending until their lock expires);
-    // the cut only fires when Redis does not answer at all.
-    let cutOff = false;
-    const timer = setTimeout(() => {
-      cutOff = true;
-      this.cut.abort();
-      this.options.blockingConnection.disconnect();
-    }, this.blockMs + STOP_MARGIN_MS);
-    try {
-      await loop;
-    } finally {
-      clearTimeout(timer);
-    }
-    if (cutOff) await whenEnded(this.options.blockingConnection);
+    await endReadLoop(this.loop, this.options.blockingConnection, this.cut, this.blockMs + STOP_MARGIN_MS);
     await Promise.allSettled([...this.active.values()].map((job) => job.done));
     clearInterval(this.renewTimer);
   }
