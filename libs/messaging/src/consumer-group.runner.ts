@@ -6,6 +6,7 @@ import { isRedisUnavailable } from './redis-errors';
 import { endReadLoop, reopen } from './redis-lifecycle';
 import {
   decodeEntry,
+  createConsumerGroup,
   entriesOfReadReply,
   errorMessage,
   fieldsToRecord,
@@ -200,11 +201,7 @@ export class ConsumerGroupRunner<D extends StreamDef> {
   }
 
   private async ensureGroup(): Promise<void> {
-    try {
-      await this.options.redis.xgroup('CREATE', this.key, this.options.group, '0', 'MKSTREAM');
-    } catch (error) {
-      if (!errorMessage(error).startsWith('BUSYGROUP')) throw error;
-    }
+    await createConsumerGroup(this.options.redis, this.key, this.options.group);
     this.groupReady = true;
   }
 

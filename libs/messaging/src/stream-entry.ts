@@ -1,6 +1,7 @@
 import type { StreamDef, StreamPayload } from '@skreaver/contracts';
 
 import { ContractViolationError } from './contract-violation.error';
+import type { RedisClient } from './redis-connection';
 
 /** One parsed entry of a stream. */
 export interface StreamEntry<D extends StreamDef> {
@@ -84,6 +85,15 @@ export function parseAutoclaimReply(reply: unknown): [cursor: string, entries: R
   if (!Array.isArray(reply) || typeof reply[0] !== 'string') throw new Error('unexpected XAUTOCLAIM reply');
   const deleted: unknown = reply[2];
   return [reply[0], toRawEntries(reply[1]), Array.isArray(deleted) ? deleted.filter((id): id is string => typeof id === 'string') : []];
+}
+
+/** Creates `group` on `key` from its first entry (and the stream if missing); a group that exists is left as it is. */
+export async function createConsumerGroup(redis: RedisClient, key: string, group: string): Promise<void> {
+  try {
+    await redis.xgroup('CREATE', key, group, '0', 'MKSTREAM');
+  } catch (error) {
+    if (!errorMessage(error).startsWith('BUSYGROUP')) throw error;
+  }
 }
 
 /** The message of an unknown thrown value. */

@@ -4,7 +4,7 @@ import type { z } from 'zod';
 import { ContractViolationError } from './contract-violation.error';
 import type { RedisClient } from './redis-connection';
 import { RedisScript } from './redis-script';
-import { type AddJobOptions, DEFAULT_JOB_RETENTION, type JobRetention, type JobStanding, type QueueCounts } from './typed-queue';
+import type { AddJobOptions, JobStanding, QueueCounts } from './typed-queue';
 
 /** The consumer group every worker of a stream queue reads with. */
 export const STREAM_QUEUE_GROUP = 'workers';
@@ -31,18 +31,38 @@ local function standing(stream, group, job)
 end
 `;
 
-/** Adds jobs whose id has no hash: `id, payload, attempts, due` per job (`due` 0: now; else a retry-style delay). */
-const ADD_LUA = `
+/**
+ * Puts a job in the stream: its entry carries what a worker needs (`i` id, `d` payload, `a` attempts, `m` attempts
+ * made, read by `StreamQueueWorker`), and the job's hash notes it is there. Shared by adding and by promoting a retry.
+ */
+export const PUSH_LUA = `
+local function push(stream, job, id, data, attempts, made)
+  local e = redis.call('XADD', stream, '*', 'i', id, 'd', data, 'a', attempts, 'm', made)
+  redis.call('HSET', job, 's', 'q', 'e', e)
+end
+`;
+
+/** Adds a job whose id has no hash (`due` 0: into the stream now; else into the delayed set until then). */
+const ADD_LUA = `${PUSH_LUA}
 local function add(stream, delayed, job, id, data, attempts, due)
   if redis.call('EXISTS', job) == 1 then return 0 end
+  redis.call('HSET', job, 'd', data, 'a', attempts, 'm', 0)
   if tonumber(due) > 0 then
-    redis.call('HSET', job, 's', 'd', 'd', data, 'a', attempts, 'm', 0)
+    redis.call('HSET', job, 's', 'd')
     redis.call('ZADD', delayed, due, id)
   else
-    local e = redis.call('XADD', stream, '*', 'i', id, 'd', data, 'a', attempts, 'm', 0)
-    redis.call('HSET', job, 's', 'q', 'e', e, 'd', data, 'a', attempts, 'm', 0)
+    push(stream, job, id, data, attempts, 0)
   end
   return 1
+end
+`;
+
+/** Forgets a finished job: its hash and its place among the completed or failed ones. */
+const FORGET_LUA = `
+local function forget(job, completed, failed, id)
+  redis.call('DEL', job)
+  redis.call('ZREM', completed, id)
+  redis.call('ZREM', failed, id)
 end
 `;
 
@@ -59,22 +79,16 @@ const standingScript = new RedisScript(`${STANDING_LUA}
 return standing(KEYS[1], ARGV[1], KEYS[2])`);
 
 // KEYS: stream, job, completed, failed. ARGV: group, id. Removes a finished job; returns where it stood.
-const removeFinishedScript = new RedisScript(`${STANDING_LUA}
+const removeFinishedScript = new RedisScript(`${STANDING_LUA}${FORGET_LUA}
 local s = standing(KEYS[1], ARGV[1], KEYS[2])
-if s == 'completed' or s == 'failed' then
-  redis.call('DEL', KEYS[2])
-  redis.call('ZREM', KEYS[3], ARGV[2])
-  redis.call('ZREM', KEYS[4], ARGV[2])
-end
+if s == 'completed' or s == 'failed' then forget(KEYS[2], KEYS[3], KEYS[4], ARGV[2]) end
 return s`);
 
 // KEYS: stream, job, completed, failed, delayed. ARGV: group, id, payload, attempts, due. Returns 1 when added.
-const requeueScript = new RedisScript(`${STANDING_LUA}${ADD_LUA}
+const requeueScript = new RedisScript(`${STANDING_LUA}${FORGET_LUA}${ADD_LUA}
 local s = standing(KEYS[1], ARGV[1], KEYS[2])
 if s == 'pending' or s == 'active' then return 0 end
-redis.call('DEL', KEYS[2])
-redis.call('ZREM', KEYS[3], ARGV[2])
-redis.call('ZREM', KEYS[4], ARGV[2])
+forget(KEYS[2], KEYS[3], KEYS[4], ARGV[2])
 return add(KEYS[1], KEYS[5], KEYS[2], ARGV[2], ARGV[3], ARGV[4], ARGV[5])`);
 
 /** Options of a `StreamQueue`. */
@@ -200,11 +214,3 @@ function asStanding(reply: unknown): JobStanding {
   if (reply === 'pending' || reply === 'active' || reply === 'completed' || reply === 'failed' || reply === 'missing') return reply;
   throw new Error(`unexpected job standing from Redis: ${String(reply)}`);
 }
-
-/** How many finished jobs a stream queue keeps, per outcome; `DEFAULT_JOB_RETENTION` when unset. */
-export interface StreamQueueRetention {
-  completed: JobRetention;
-  failed: JobRetention;
-}
-
-export const DEFAULT_STREAM_QUEUE_RETENTION: StreamQueueRetention = DEFAULT_JOB_RETENTION;

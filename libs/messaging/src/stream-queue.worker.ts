@@ -8,9 +8,9 @@ import type { RedisClient } from './redis-connection';
 import { isRedisUnavailable } from './redis-errors';
 import { endReadLoop } from './redis-lifecycle';
 import { RedisScript } from './redis-script';
-import { entriesOfReadReply, errorMessage, fieldsToRecord, parseAutoclaimReply } from './stream-entry';
-import { DEFAULT_STREAM_QUEUE_RETENTION, STREAM_QUEUE_GROUP, type StreamQueueRetention } from './stream-queue';
-import type { TypedJobMeta } from './typed-queue';
+import { createConsumerGroup, entriesOfReadReply, errorMessage, fieldsToRecord, parseAutoclaimReply } from './stream-entry';
+import { PUSH_LUA, STREAM_QUEUE_GROUP } from './stream-queue';
+import { DEFAULT_JOB_RETENTION, type FinishedJobRetention, type JobWorkerOptions, type TypedJobMeta } from './typed-queue';
 
 // Whether `consumer` holds the entry: after a stalled handoff another worker does, and only it may finish the job.
 const OWNS_LUA = `
@@ -62,14 +62,11 @@ return 1`);
 
 // Moves delayed jobs that are due into the stream. KEYS: stream, delayed. ARGV: now, job key prefix.
 // Returns when the next delayed job is due (ms), or -1.
-const promoteScript = new RedisScript(`
+const promoteScript = new RedisScript(`${PUSH_LUA}
 for _, id in ipairs(redis.call('ZRANGEBYSCORE', KEYS[2], '-inf', ARGV[1], 'LIMIT', 0, 100)) do
   local job = ARGV[2] .. id
   local h = redis.call('HMGET', job, 's', 'd', 'a', 'm')
-  if h[1] == 'd' then
-    local e = redis.call('XADD', KEYS[1], '*', 'i', id, 'd', h[2], 'a', h[3], 'm', h[4])
-    redis.call('HSET', job, 's', 'q', 'e', e)
-  end
+  if h[1] == 'd' then push(KEYS[1], job, id, h[2], h[3], h[4]) end
   redis.call('ZREM', KEYS[2], id)
 end
 local nxt = redis.call('ZRANGE', KEYS[2], 0, 0, 'WITHSCORES')
@@ -102,27 +99,15 @@ return renewed`);
 export type GaveUpReason = 'attempts' | 'unrecoverable' | 'stalled' | 'invalid';
 
 /** Options of a `StreamQueueWorker`. */
-export interface StreamQueueWorkerOptions {
+export interface StreamQueueWorkerOptions extends JobWorkerOptions {
   /** A dedicated connection for the blocking XREADGROUP; the worker disconnects it on `close()` only if a read hangs. */
   blockingConnection: RedisClient;
   /** A non-blocking connection for the worker's scripts (may be shared). */
   connection: RedisClient;
-  keyPrefix: string;
-  /** Jobs processed at once; default 1. */
-  concurrency?: number;
-  /**
-   * How long a job stays locked without renewal before another worker may take it (the XAUTOCLAIM min idle time);
-   * renewed every half of it while the worker lives; default 30000.
-   */
-  lockDurationMs?: number;
-  /** How often this worker looks for stalled jobs and takes them over; default `lockDurationMs`. */
-  stalledIntervalMs?: number;
-  /** How often a job may be found stalled (its worker died or hung holding it) before it fails; default 3. */
-  maxStalledCount?: number;
   /** First retry delay, doubled per failed attempt, at most 60 s; default 1000. */
   backoffMs?: number;
   /** Finished jobs kept in Redis; default `DEFAULT_JOB_RETENTION`. */
-  retention?: StreamQueueRetention;
+  retention?: FinishedJobRetention;
   /** False for an error another attempt cannot fix: the job fails at once. */
   retryable?: (error: unknown) => boolean;
   /** XREADGROUP BLOCK time, also the longest a due retry waits for promotion; default 1000. */
@@ -160,7 +145,7 @@ export class StreamQueueWorker<D extends QueueDef> {
   private readonly stalledMs: number;
   private readonly maxStalled: number;
   private readonly blockMs: number;
-  private readonly retention: StreamQueueRetention;
+  private readonly retention: FinishedJobRetention;
   private readonly active = new Map<string, ActiveJob>();
   private readonly stopping = new AbortController();
   private readonly cut = new AbortController();
@@ -184,7 +169,7 @@ export class StreamQueueWorker<D extends QueueDef> {
     this.stalledMs = options.stalledIntervalMs ?? this.lockMs;
     this.maxStalled = options.maxStalledCount ?? 3;
     this.blockMs = options.blockMs ?? 1_000;
-    this.retention = options.retention ?? DEFAULT_STREAM_QUEUE_RETENTION;
+    this.retention = options.retention ?? DEFAULT_JOB_RETENTION;
   }
 
   /** Starts taking jobs in the background. */
@@ -198,11 +183,6 @@ export class StreamQueueWorker<D extends QueueDef> {
   /** Whether the worker is taking jobs. */
   isRunning(): boolean {
     return this.loop !== undefined && !this.stopping.signal.aborted;
-  }
-
-  /** Jobs this worker is processing. */
-  get activeCount(): number {
-    return this.active.size;
   }
 
   /**
@@ -253,11 +233,7 @@ export class StreamQueueWorker<D extends QueueDef> {
   }
 
   private async ensureGroup(): Promise<void> {
-    try {
-      await this.options.connection.xgroup('CREATE', this.keys.stream, STREAM_QUEUE_GROUP, '0', 'MKSTREAM');
-    } catch (error) {
-      if (!errorMessage(error).startsWith('BUSYGROUP')) throw error;
-    }
+    await createConsumerGroup(this.options.connection, this.keys.stream, STREAM_QUEUE_GROUP);
     this.groupReady = true;
   }
 

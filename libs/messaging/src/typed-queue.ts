@@ -20,11 +20,17 @@ export interface JobRetention {
   ageSeconds: number;
 }
 
+/** How many finished jobs a queue keeps, per outcome. */
+export interface FinishedJobRetention {
+  readonly completed: JobRetention;
+  readonly failed: JobRetention;
+}
+
 /**
  * Completed jobs are only a trace (the run's row is the record): a bounded number for an hour. Failed ones are what
  * went wrong, kept for inspection for a week, bounded too so a failure storm cannot fill Redis.
  */
-export const DEFAULT_JOB_RETENTION: Readonly<Record<'completed' | 'failed', JobRetention>> = Object.freeze({
+export const DEFAULT_JOB_RETENTION: FinishedJobRetention = Object.freeze({
   completed: Object.freeze({ count: 1_000, ageSeconds: 3_600 }),
   failed: Object.freeze({ count: 10_000, ageSeconds: 7 * 24 * 3_600 }),
 });
@@ -188,26 +194,29 @@ export class TypedQueue<D extends QueueDef> {
   }
 }
 
-/** Options of `createTypedWorker`. */
-export interface TypedWorkerOptions {
-  /** A connection made with `forBlocking: true`; BullMQ duplicates it for its blocking reads and closes only the copy. */
-  connection: RedisClient;
+/** What every job worker (BullMQ's `createTypedWorker`, `StreamQueueWorker`) is told about locks and stalled jobs. */
+export interface JobWorkerOptions {
   keyPrefix: string;
   /** Jobs processed in parallel by this worker; default 1. */
   concurrency?: number;
-  /** How long a job stays locked without renewal before it counts as stalled; default 30000 (BullMQ's). */
+  /** How long a job stays locked without renewal (every half of it while its worker lives) before it counts as stalled; default 30000. */
   lockDurationMs?: number;
   /**
    * How often this worker looks for stalled jobs (locks that expired: their worker died) and hands them on; default
-   * `lockDurationMs`. A job is handed on at the second check after its lock expired, so a dead worker's job moves
-   * within `lockDurationMs + 2 × stalledIntervalMs`.
+   * `lockDurationMs`. A dead worker's job moves within `lockDurationMs + 2 × stalledIntervalMs`.
    */
   stalledIntervalMs?: number;
   /**
-   * How often a job may be found stalled (its worker died holding it) before BullMQ fails it; default 3. BullMQ's
-   * default of 1 would fail a job outright the second time a worker is killed under it.
+   * How often a job may be found stalled (its worker died or hung holding it) before it fails; default 3 (BullMQ's
+   * own default of 1 would fail a job outright the second time a worker is killed under it).
    */
   maxStalledCount?: number;
+}
+
+/** Options of `createTypedWorker`. */
+export interface TypedWorkerOptions extends JobWorkerOptions {
+  /** A connection made with `forBlocking: true`; BullMQ duplicates it for its blocking reads and closes only the copy. */
+  connection: RedisClient;
   /** Errors BullMQ reports outside a job (connection loss…); without it they are dropped. */
   onError?: (error: Error) => void;
 }

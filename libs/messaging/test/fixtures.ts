@@ -1,4 +1,4 @@
-import { type RunEventOf, runEventId } from '@skreaver/contracts';
+import { defineQueue, type RunEventOf, runEventId, RunJobV1 } from '@skreaver/contracts';
 import { privateRedis, waitFor } from '@skreaver/testing';
 import { newId, nowIso } from '@skreaver/util';
 
@@ -51,3 +51,14 @@ export async function stopWhileRedisIsDown(
     await down.cleanup();
   }
 }
+
+/** A run job of fresh ids. */
+export function runJob(): RunJobV1 {
+  return { run_id: newId(), agent_id: newId(), tenant_id: 'default' };
+}
+
+/** A queue of its own per test (same contract as `Queues.runs`), under the test file's key prefix. */
+export function runsQueueDef(test: number) {
+  return defineQueue({ name: `runs-${test}`, version: 1, schema: RunJobV1 });
+}
+export type RunsQueue = ReturnType<typeof runsQueueDef>;

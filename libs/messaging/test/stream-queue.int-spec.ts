@@ -1,6 +1,5 @@
-import { defineQueue, RunJobV1 } from '@skreaver/contracts';
+import type { RunJobV1 } from '@skreaver/contracts';
 import { isolatedRedis, waitFor } from '@skreaver/testing';
-import { newId } from '@skreaver/util';
 
 import {
   ContractViolationError,
@@ -13,21 +12,18 @@ import {
   type TypedJobMeta,
 } from '../src';
 import type { RedisClient } from '../src';
-import { closeAll } from './fixtures';
+import { closeAll, runJob, runsQueueDef, type RunsQueue } from './fixtures';
 
 const isolated = isolatedRedis('messaging-stream-queue');
 
-function runJob(): RunJobV1 {
-  return { run_id: newId(), agent_id: newId(), tenant_id: 'default' };
-}
-
-/** A queue of its own per test (same contract as `Queues.runs`), under this file's key prefix. */
-function runsQueueDef(test: number) {
-  return defineQueue({ name: `runs-${test}`, version: 1, schema: RunJobV1 });
-}
-type RunsQueue = ReturnType<typeof runsQueueDef>;
-
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** What a held job waits on until the test opens it. */
+function gate(): { passed: Promise<void>; open: () => void } {
+  let open!: () => void;
+  const passed = new Promise<void>((resolve) => (open = resolve));
+  return { passed, open };
+}
 
 describe(StreamQueue.name, () => {
   const connection = createRedis(isolated.url, { connectionName: 'messaging-stream-queue-test' });
@@ -113,8 +109,7 @@ describe(StreamQueue.name, () => {
     const sut = queue();
     const job = runJob();
     let calls = 0;
-    let release!: () => void;
-    const held = new Promise<void>((resolve) => (release = resolve));
+    const held = gate();
     await sut.add(job, { jobId: job.run_id });
     await sut.add(job, { jobId: job.run_id });
     await sut.addBulk([{ payload: job, options: { jobId: job.run_id } }]);
@@ -122,11 +117,11 @@ describe(StreamQueue.name, () => {
 
     worker(async () => {
       calls += 1;
-      await held;
+      await held.passed;
     });
     await waitFor(async () => (await sut.standing(job.run_id)) === 'active', { what: 'the job to be active' });
     await sut.add(job, { jobId: job.run_id });
-    release();
+    held.open();
     await waitFor(async () => (await sut.standing(job.run_id)) === 'completed', { what: 'the job to complete' });
     await sut.add(job, { jobId: job.run_id });
     await sleep(300);
@@ -278,15 +273,14 @@ describe(StreamQueue.name, () => {
     const jobs = Array.from({ length: 5 }, runJob);
     let running = 0;
     let most = 0;
-    let release!: () => void;
-    const held = new Promise<void>((resolve) => (release = resolve));
+    const held = gate();
     await sut.addBulk(jobs.map((payload) => ({ payload, options: { jobId: payload.run_id } })));
 
     worker(
       async () => {
         running += 1;
         most = Math.max(most, running);
-        await held;
+        await held.passed;
         running -= 1;
       },
       { concurrency: 2 },
@@ -295,7 +289,7 @@ describe(StreamQueue.name, () => {
     await waitFor(() => running === 2, { what: 'two jobs to run' });
     await sleep(300);
     expect(await sut.counts()).toMatchObject({ waiting: 3, active: 2 });
-    release();
+    held.open();
     await waitFor(async () => (await sut.counts()).completed === 5, { what: 'every job to complete' });
     expect(most).toBe(2);
   });
@@ -333,26 +327,25 @@ describe(StreamQueue.name, () => {
     const sut = queue();
     const job = runJob();
     let calls = 0;
-    let release!: () => void;
-    let held = new Promise<void>((resolve) => (release = resolve));
+    let held = gate();
     await sut.add(job, { jobId: job.run_id });
     expect(await sut.requeue(job.run_id, job)).toBe(false);
     expect(await sut.removeFinished(job.run_id)).toBe('pending');
 
     worker(async () => {
       calls += 1;
-      await held;
+      await held.passed;
     });
     await waitFor(async () => (await sut.standing(job.run_id)) === 'active', { what: 'the job to be active' });
     expect(await sut.requeue(job.run_id, job)).toBe(false);
     expect(await sut.removeFinished(job.run_id)).toBe('active');
-    release();
+    held.open();
     await waitFor(async () => (await sut.standing(job.run_id)) === 'completed', { what: 'the job to complete' });
 
-    held = new Promise<void>((resolve) => (release = resolve));
+    held = gate();
     expect(await sut.requeue(job.run_id, job, { attempts: 1 })).toBe(true);
     await waitFor(() => calls === 2, { what: 'the requeued job to run' });
-    release();
+    held.open();
     await waitFor(async () => (await sut.standing(job.run_id)) === 'completed', { what: 'the requeued job to complete' });
     expect(await connection.zcard(sut.keys.completed)).toBe(1);
 

@@ -1,23 +1,12 @@
-import { defineQueue, queueName, RunJobV1 } from '@skreaver/contracts';
+import { queueName, type RunJobV1 } from '@skreaver/contracts';
 import { isolatedRedis, waitFor } from '@skreaver/testing';
-import { newId } from '@skreaver/util';
 import { Queue, type Worker } from 'bullmq';
 import type { RedisClient } from '../src';
 
 import { bullPrefix, ContractViolationError, createRedis, createTypedWorker, scanKeys, type TypedJobMeta, TypedQueue, type TypedQueueJobDefaults } from '../src';
-import { closeAll } from './fixtures';
+import { closeAll, runJob, runsQueueDef, type RunsQueue } from './fixtures';
 
 const isolated = isolatedRedis('messaging-typed-queue');
-
-function runJob(): RunJobV1 {
-  return { run_id: newId(), agent_id: newId(), tenant_id: 'default' };
-}
-
-/** A queue of its own per test (same contract as `Queues.runs`): one key prefix per file keeps `cleanup()` complete. */
-function runsQueueDef(test: number) {
-  return defineQueue({ name: `runs-${test}`, version: 1, schema: RunJobV1 });
-}
-type RunsQueue = ReturnType<typeof runsQueueDef>;
 
 describe(TypedQueue.name, () => {
   const connection = createRedis(isolated.url, { connectionName: 'messaging-queue-test' });

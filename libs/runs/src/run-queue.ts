@@ -2,15 +2,12 @@ import type { OnApplicationShutdown } from '@nestjs/common';
 import { Queues } from '@skreaver/contracts';
 import type { RunJobV1 } from '@skreaver/contracts';
 import { StreamQueue, TypedQueue } from '@skreaver/messaging';
-import type { JobRetention, JobStanding, QueueCounts, RedisClient } from '@skreaver/messaging';
+import type { FinishedJobRetention, JobStanding, QueueCounts, RedisClient } from '@skreaver/messaging';
 
 import type { RunJobQueue } from './in-process-run-queue';
 
-/** How long finished run jobs stay in Redis (`RUN_JOBS_*`); `TypedQueue`'s defaults when unset. */
-export interface RunJobRetention {
-  completed: JobRetention;
-  failed: JobRetention;
-}
+/** How long finished run jobs stay in Redis (`RUN_JOBS_*`); `DEFAULT_JOB_RETENTION` when unset. */
+export type RunJobRetention = FinishedJobRetention;
 
 /** Which Redis queue carries run jobs (`RUN_QUEUE`): a stream with a consumer group (`streams`), or BullMQ (`bullmq`). */
 export type RunQueueKind = 'streams' | 'bullmq';

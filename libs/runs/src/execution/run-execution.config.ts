@@ -3,7 +3,7 @@ import { hostname } from 'node:os';
 import { DEFAULT_RUN_LIMITS, NetworkPolicy, parsePluginList } from '@skreaver/agent-runtime';
 import { envBoolean, envInt } from '@skreaver/config';
 import { DEFAULT_JOB_RETENTION } from '@skreaver/messaging';
-import type { JobRetention } from '@skreaver/messaging';
+import type { FinishedJobRetention } from '@skreaver/messaging';
 import type { Config } from '@skreaver/config';
 import { z } from 'zod';
 
@@ -164,7 +164,7 @@ export const runExecutionEnv = {
 };
 
 /** The run queue's retention of finished jobs, from the `RUN_JOBS_*` variables of `runLifecycleEnv`. */
-export function runJobRetention(config: Config<typeof runLifecycleEnv>): { completed: JobRetention; failed: JobRetention } {
+export function runJobRetention(config: Config<typeof runLifecycleEnv>): FinishedJobRetention {
   return {
     completed: { count: config.RUN_JOBS_COMPLETED_KEEP, ageSeconds: config.RUN_JOBS_COMPLETED_MAX_AGE_SECONDS },
     failed: { count: config.RUN_JOBS_FAILED_KEEP, ageSeconds: config.RUN_JOBS_FAILED_MAX_AGE_SECONDS },
