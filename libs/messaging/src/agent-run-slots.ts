@@ -1,13 +1,14 @@
 import { type RedisClient, scanKeys } from './redis-connection';
 import { RedisScript } from './redis-script';
 import type { FannedOutEntry } from './stream-producer';
+import { ADD_LUA, type StreamJobEntry } from './stream-queue';
 
 /** How `admit` treats a run that finds the agent at its limit. */
 export type AdmissionMode = 'queue' | 'reject' | 'interrupt';
 
 export type Admission =
-  /** Admitted: enqueue its job now. */
-  | { outcome: 'start' }
+  /** Admitted: enqueue its job now, unless `enqueued` (the admission's script did, `AgentRunSlots.admitNew`). */
+  | { outcome: 'start'; enqueued?: true }
   /** Waiting its turn in arrival order; `release` hands it out later. */
   | { outcome: 'queued'; position: number }
   /** The agent is at its limit and the mode is `reject`: nothing was recorded. */
@@ -15,43 +16,58 @@ export type Admission =
   /** Admitted in place of the runs in `interrupted`, which the caller must cancel. */
   | { outcome: 'interrupt'; interrupted: string[] };
 
-// KEYS[1] active set, KEYS[2] pending list; ARGV: run id, limit, mode, and 'new' for a run created just now: it can
+// The admission: `active` set, `pending` list, run id, limit, mode, and `new` for a run created just now: it can
 // hold no slot nor wait in line yet, so the line is not scanned for it (LPOS is O(waiting runs)).
 const ADMIT_LUA = `
-local active = redis.call('SCARD', KEYS[1])
-local limit = tonumber(ARGV[2])
-local mode = ARGV[3]
-if ARGV[4] ~= 'new' then
-  if redis.call('SISMEMBER', KEYS[1], ARGV[1]) == 1 then return {'start'} end
-  local waiting = redis.call('LPOS', KEYS[2], ARGV[1])
-  if waiting then return {'queued', tostring(waiting + 1)} end
+local function admit(active, pending, id, limit, mode, new)
+  if not new then
+    if redis.call('SISMEMBER', active, id) == 1 then return {'start'} end
+    local waiting = redis.call('LPOS', pending, id)
+    if waiting then return {'queued', tostring(waiting + 1)} end
+  end
+  if mode == 'interrupt' then
+    local running = redis.call('SMEMBERS', active)
+    local waiting = redis.call('LRANGE', pending, 0, -1)
+    redis.call('DEL', pending)
+    redis.call('SADD', active, id)
+    local out = {'interrupt'}
+    for _, victim in ipairs(running) do table.insert(out, victim) end
+    for _, victim in ipairs(waiting) do table.insert(out, victim) end
+    return out
+  end
+  if redis.call('SCARD', active) < limit and redis.call('LLEN', pending) == 0 then
+    redis.call('SADD', active, id)
+    return {'start'}
+  end
+  if mode == 'reject' then return {'rejected'} end
+  return {'queued', tostring(redis.call('RPUSH', pending, id))}
 end
-if mode == 'interrupt' then
-  local running = redis.call('SMEMBERS', KEYS[1])
-  local waiting = redis.call('LRANGE', KEYS[2], 0, -1)
-  redis.call('DEL', KEYS[2])
-  redis.call('SADD', KEYS[1], ARGV[1])
-  local out = {'interrupt'}
-  for _, id in ipairs(running) do table.insert(out, id) end
-  for _, id in ipairs(waiting) do table.insert(out, id) end
-  return out
-end
-if active < limit and redis.call('LLEN', KEYS[2]) == 0 then
-  redis.call('SADD', KEYS[1], ARGV[1])
-  return {'start'}
-end
-if mode == 'reject' then return {'rejected'} end
-return {'queued', tostring(redis.call('RPUSH', KEYS[2], ARGV[1]))}
 `;
-const ADMIT = new RedisScript(ADMIT_LUA);
 
-// ADMIT for a new run, after appending its first event: KEYS[3] the run's log (at the explicit id ARGV[7]), KEYS[4]
-// the fan-out stream (auto id); ARGV[5] and ARGV[6] their MAXLENs, ARGV[8] the field, ARGV[9] the JSON. A failing
-// XADD (the id is taken) ends the script with its error before anything is admitted.
-const LOG_THEN_ADMIT = new RedisScript(`
+// KEYS[1] active set, KEYS[2] pending list; ARGV: run id, limit, mode, and 'new' for a run created just now.
+const ADMIT = new RedisScript(`${ADMIT_LUA}
+return admit(KEYS[1], KEYS[2], ARGV[1], tonumber(ARGV[2]), ARGV[3], ARGV[4] == 'new')`);
+
+/**
+ * ADMIT for a new run, after appending its first event: KEYS[3] the run's log (at the explicit id ARGV[7]), KEYS[4]
+ * the fan-out stream (auto id); ARGV[5] and ARGV[6] their MAXLENs, ARGV[8] the field, ARGV[9] the JSON. A failing
+ * XADD (the id is taken) ends the script with its error before anything is admitted. With `enqueue`, a run admitted
+ * to start (not one that interrupts others: its victims are cancelled first) is then added to the run queue:
+ * KEYS[5..7] and ARGV[10..13] are a `StreamJobEntry`, and the reply says `enqueued`.
+ */
+function logThenAdmit(enqueue: boolean): RedisScript {
+  return new RedisScript(`${ADMIT_LUA}${enqueue ? ADD_LUA : ''}
 redis.call('XADD', KEYS[3], 'MAXLEN', '~', ARGV[5], ARGV[7], ARGV[8], ARGV[9])
 redis.call('XADD', KEYS[4], 'MAXLEN', '~', ARGV[6], '*', ARGV[8], ARGV[9])
-${ADMIT_LUA}`);
+local out = admit(KEYS[1], KEYS[2], ARGV[1], tonumber(ARGV[2]), ARGV[3], true)
+${enqueue ? `if out[1] == 'start' then
+  add(KEYS[5], KEYS[6], KEYS[7], ARGV[10], ARGV[11], ARGV[12], ARGV[13])
+  out[2] = 'enqueued'
+end
+` : ''}return out`);
+}
+const LOG_THEN_ADMIT = logThenAdmit(false);
+const LOG_ADMIT_ENQUEUE = logThenAdmit(true);
 
 // KEYS[1] active set, KEYS[2] pending list; ARGV: run id, limit. Frees the run's slot (or its place in line) and
 // admits waiting runs in arrival order while there is room; returns the ids admitted.
@@ -72,7 +88,7 @@ return started
 /** The `Admission` an ADMIT reply stands for (`AgentRunSlots.admit` and `admitNew`). */
 export function admissionOf(reply: unknown): Admission {
   const [outcome, ...rest] = reply as string[];
-  if (outcome === 'start') return { outcome };
+  if (outcome === 'start') return rest[0] === 'enqueued' ? { outcome, enqueued: true } : { outcome };
   if (outcome === 'rejected') return { outcome };
   if (outcome === 'interrupt') return { outcome, interrupted: rest };
   return { outcome: 'queued', position: Number(rest[0]) };
@@ -103,13 +119,17 @@ export class AgentRunSlots {
    * auto-pipelining, in the same socket write). Not idempotent: the run must not have been admitted before.
    * With `logged` (the run's first event, `RunEventLog.firstEntry`), the same script appends it first: logged, then
    * admitted, in one command on a single Redis server (the keys of a Redis Cluster are on different nodes). When
-   * the append fails (its id is taken) it rejects with that error and admits nothing.
+   * the append fails (its id is taken) it rejects with that error and admits nothing. With `job` as well (the run's
+   * job, `StreamQueue.entry`), a run admitted to start is also enqueued by that script (`{ outcome: 'start',
+   * enqueued: true }`): logged, admitted and enqueued in one command.
    */
-  async admitNew(agentId: string, runId: string, limit: number, mode: AdmissionMode, logged?: FannedOutEntry): Promise<Admission> {
+  async admitNew(agentId: string, runId: string, limit: number, mode: AdmissionMode, logged?: FannedOutEntry, job?: StreamJobEntry): Promise<Admission> {
     const args = [runId, limit, mode, 'new'];
     if (!logged) return admissionOf(await ADMIT.run(this.redis, this.keys(agentId), args));
     const keys = [...this.keys(agentId), logged.key, logged.fanOutKey];
-    return admissionOf(await LOG_THEN_ADMIT.run(this.redis, keys, [...args, logged.maxLen, logged.fanOutMaxLen, logged.id, logged.field, logged.json]));
+    args.push(logged.maxLen, logged.fanOutMaxLen, logged.id, logged.field, logged.json);
+    if (!job) return admissionOf(await LOG_THEN_ADMIT.run(this.redis, keys, args));
+    return admissionOf(await LOG_ADMIT_ENQUEUE.run(this.redis, [...keys, ...job.keys], [...args, ...job.args]));
   }
 
   /**

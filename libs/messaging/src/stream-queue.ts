@@ -42,8 +42,11 @@ local function push(stream, job, id, data, attempts, made)
 end
 `;
 
-/** Adds a job whose id has no hash (`due` 0: into the stream now; else into the delayed set until then). */
-const ADD_LUA = `${PUSH_LUA}
+/**
+ * Adds a job whose id has no hash (`due` 0: into the stream now; else into the delayed set until then). Also the
+ * last step of a new run's admission script (`AgentRunSlots.admitNew` with a `StreamJobEntry`).
+ */
+export const ADD_LUA = `${PUSH_LUA}
 local function add(stream, delayed, job, id, data, attempts, due)
   if redis.call('EXISTS', job) == 1 then return 0 end
   redis.call('HSET', job, 'd', data, 'a', attempts, 'm', 0)
@@ -90,6 +93,15 @@ local s = standing(KEYS[1], ARGV[1], KEYS[2])
 if s == 'pending' or s == 'active' then return 0 end
 forget(KEYS[2], KEYS[3], KEYS[4], ARGV[2])
 return add(KEYS[1], KEYS[5], KEYS[2], ARGV[2], ARGV[3], ARGV[4], ARGV[5])`);
+
+/**
+ * A job as the arguments of `ADD_LUA`'s `add`, for a script that adds it as its last step (`StreamQueue.entry`):
+ * its keys, then id, payload JSON, attempts and due time (0: now).
+ */
+export interface StreamJobEntry {
+  readonly keys: readonly [stream: string, delayed: string, job: string];
+  readonly args: readonly [id: string, data: string, attempts: number, due: number];
+}
 
 /** Options of a `StreamQueue`. */
 export interface StreamQueueOptions {
@@ -146,6 +158,16 @@ export class StreamQueue<D extends QueueDef> {
     for (const { payload, options } of jobs) args.push(...this.jobArgs(options.jobId, payload, options));
     await addScript.run(this.redis, [this.keys.stream, this.keys.delayed], args);
     return jobs.map((job) => job.options.jobId);
+  }
+
+  /**
+   * `payload` validated and encoded as `jobId`'s `add`, for another script to run as its last step (a new run's
+   * admission): that script then adds it exactly as `add` would, in the same command.
+   * @throws ContractViolationError when the payload does not match.
+   */
+  entry(payload: z.input<D['schema']>, options: AddJobOptions & { jobId: string }): StreamJobEntry {
+    const args = this.jobArgs(options.jobId, payload, options);
+    return { keys: [this.keys.stream, this.keys.delayed, this.keys.jobs + options.jobId], args };
   }
 
   /** Where the job `jobId` stands. */

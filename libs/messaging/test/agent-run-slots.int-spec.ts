@@ -2,8 +2,8 @@ import { Streams } from '@skreaver/contracts';
 import { isolatedRedis } from '@skreaver/testing';
 import { newId } from '@skreaver/util';
 
-import { AgentRunSlots, RunEventLog, StreamProducer, StreamReader, createRedis } from '../src';
-import { runQueuedEvent } from './fixtures';
+import { AgentRunSlots, RunEventLog, StreamProducer, StreamQueue, StreamReader, createRedis } from '../src';
+import { runQueuedEvent, runsQueueDef } from './fixtures';
 
 const isolated = isolatedRedis('messaging-agent-slots');
 
@@ -60,5 +60,29 @@ describe(AgentRunSlots.name, () => {
     await log.append(other);
     await expect(sut.admitNew(agentId, other.run_id, 2, 'queue', log.firstEntry(other))).rejects.toThrow(/equal or smaller/);
     expect(await sut.active(agentId)).toEqual([event.run_id]);
+  });
+
+  it('should log, admit and enqueue a new run in one script, and enqueue only a run admitted to start', async () => {
+    const log = new RunEventLog(new StreamProducer(redis, isolated.prefix), new StreamReader(redis, isolated.prefix));
+    const queue = new StreamQueue(runsQueueDef(1), { connection: redis, keyPrefix: isolated.prefix });
+    const agentId = newId();
+    const admitNew = (runId: string, mode: 'queue' | 'interrupt') => {
+      const job = queue.entry({ run_id: runId, agent_id: agentId, tenant_id: 't-1' }, { jobId: runId, attempts: 2 });
+      return sut.admitNew(agentId, runId, 1, mode, log.firstEntry(runQueuedEvent(1, runId, agentId)), job);
+    };
+    const [first, second, third] = [newId(), newId(), newId()];
+
+    expect(await admitNew(first, 'queue')).toEqual({ outcome: 'start', enqueued: true });
+    // At its limit: the run waits its turn, and whoever frees the slot enqueues it.
+    expect(await admitNew(second, 'queue')).toEqual({ outcome: 'queued', position: 1 });
+    // Its victims are cancelled before its job is added, so the caller enqueues it.
+    expect(await admitNew(third, 'interrupt')).toEqual({ outcome: 'interrupt', interrupted: [first, second] });
+
+    expect(await queue.standing(first)).toBe('pending');
+    expect(await queue.standing(second)).toBe('missing');
+    expect(await queue.standing(third)).toBe('missing');
+    const entries = await redis.xrange(queue.keys.stream, '-', '+');
+    expect(entries.map(([, fields]) => fields)).toEqual([['i', first, 'd', JSON.stringify({ run_id: first, agent_id: agentId, tenant_id: 't-1' }), 'a', '2', 'm', '0']]);
+    expect(await log.read(first, { limit: 10 })).toHaveLength(1);
   });
 });

@@ -1,5 +1,6 @@
 import { RunJobV1 } from '@skreaver/contracts';
 import { ContractViolationError } from '@skreaver/messaging';
+import type { StreamJobEntry } from '@skreaver/messaging';
 import { backoffDelay } from '@skreaver/util';
 
 /** What the dispatcher puts admitted runs on: the Redis run queue, or in direct mode the in-process one. */
@@ -12,6 +13,11 @@ export interface RunJobQueue {
    * resolves with where the job stood: `active` or `pending` ones are left alone.
    */
   removeFinished(jobId: string): Promise<'pending' | 'active' | 'completed' | 'failed' | 'missing'>;
+  /**
+   * Optional: the job as a step of a new run's admission script (`RunDispatcher.admitNew`), when the queue is a
+   * Redis stream queue; undefined when `add` must enqueue it.
+   */
+  entry?(job: RunJobV1, options: { jobId: string; attempts: number }): StreamJobEntry | undefined;
 }
 
 export interface RunJobAttempt {

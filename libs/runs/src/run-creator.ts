@@ -201,7 +201,7 @@ export class RunCreator {
     if (admission.outcome === 'interrupt') {
       for (const victim of admission.interrupted) await this.interrupt(agent, victim, `interrupted by run ${run.id}`);
     }
-    if (admission.outcome !== 'queued') await this.dispatcher.enqueue(agent, run.id);
+    if (admission.outcome === 'interrupt' || (admission.outcome === 'start' && !admission.enqueued)) await this.dispatcher.enqueue(agent, run.id);
   }
 
   /** Cancels a victim of the `interrupt` policy: a queued one here (it may never get a job), a running one by signal. */
@@ -211,7 +211,8 @@ export class RunCreator {
 
   /**
    * A new run's `run.queued`, then its admission. On one Redis server both are one script (`AgentRunSlots.admitNew`
-   * with the event): one command, the log still first, and a failed append admits nothing. A script sent by SHA that
+   * with the event): one command, the log still first, and a failed append admits nothing; on the stream run queue
+   * the same script also enqueues a run admitted to start. A script sent by SHA that
    * the server does not know (a restarted Redis) is sent again whole, log and admission together, so the order holds
    * there too. On a Redis Cluster the log's keys and the slots' live on different nodes, where only waiting for the
    * append keeps that order. A failure fails the whole, as a failed step does (`create` then removes the run and frees

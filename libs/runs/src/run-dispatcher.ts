@@ -1,4 +1,4 @@
-import type { Agent, AgentConcurrency } from '@skreaver/contracts';
+import type { Agent, AgentConcurrency, RunJobV1 } from '@skreaver/contracts';
 import { AgentRunSlots } from '@skreaver/messaging';
 import type { Admission, AdmissionMode, FannedOutEntry } from '@skreaver/messaging';
 
@@ -33,11 +33,13 @@ export class RunDispatcher {
 
   /**
    * `admit` of a run created just now, its script sent before this returns (after what was sent before it on the
-   * slots' connection); with `logged`, the same script appends the run's first event before admitting it. The run
-   * must be new (see `AgentRunSlots.admitNew`).
+   * slots' connection); with `logged`, the same script appends the run's first event before admitting it, and then,
+   * when the run queue is a stream queue, enqueues a run admitted to start (`{ outcome: 'start', enqueued: true }`:
+   * the caller must not enqueue it again). The run must be new (see `AgentRunSlots.admitNew`).
    */
-  admitNew(agent: Pick<Agent, 'id' | 'concurrency'>, runId: string, logged?: FannedOutEntry): Promise<Admission> {
-    return this.slots.admitNew(agent.id, runId, agent.concurrency.max_concurrency, MODES[agent.concurrency.policy], logged);
+  admitNew(agent: Pick<Agent, 'id' | 'tenant_id' | 'concurrency'>, runId: string, logged?: FannedOutEntry): Promise<Admission> {
+    const job = logged && this.queue.entry?.(this.job(agent, runId), { jobId: runId, attempts: this.maxAttempts });
+    return this.slots.admitNew(agent.id, runId, agent.concurrency.max_concurrency, MODES[agent.concurrency.policy], logged, job);
   }
 
   /**
@@ -50,13 +52,13 @@ export class RunDispatcher {
 
   /** Puts an admitted run on the queue; the job id is the run id, so enqueueing twice is harmless. */
   async enqueue(agent: Pick<Agent, 'id' | 'tenant_id'>, runId: string, attempts = this.maxAttempts): Promise<void> {
-    await this.queue.add({ run_id: runId, agent_id: agent.id, tenant_id: agent.tenant_id }, { jobId: runId, attempts });
+    await this.queue.add(this.job(agent, runId), { jobId: runId, attempts });
   }
 
   /** `enqueue` for many admitted runs, in one round trip when the queue can (`addBulk`); in order. */
   async enqueueMany(runs: readonly { agent: Pick<Agent, 'id' | 'tenant_id'>; runId: string }[]): Promise<void> {
     const jobs = runs.map(({ agent, runId }) => ({
-      payload: { run_id: runId, agent_id: agent.id, tenant_id: agent.tenant_id },
+      payload: this.job(agent, runId),
       options: { jobId: runId, attempts: this.maxAttempts },
     }));
     if (jobs.length === 0) return;
@@ -98,6 +100,10 @@ export class RunDispatcher {
       }
     }
     return admitted;
+  }
+
+  private job(agent: Pick<Agent, 'id' | 'tenant_id'>, runId: string): RunJobV1 {
+    return { run_id: runId, agent_id: agent.id, tenant_id: agent.tenant_id };
   }
 
   depth(agentId: string): Promise<{ active: number; pending: number }> {

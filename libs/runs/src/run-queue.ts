@@ -2,7 +2,7 @@ import type { OnApplicationShutdown } from '@nestjs/common';
 import { Queues } from '@skreaver/contracts';
 import type { RunJobV1 } from '@skreaver/contracts';
 import { StreamQueue, TypedQueue } from '@skreaver/messaging';
-import type { FinishedJobRetention, JobStanding, QueueCounts, RedisClient } from '@skreaver/messaging';
+import type { FinishedJobRetention, JobStanding, QueueCounts, RedisClient, StreamJobEntry } from '@skreaver/messaging';
 
 import type { RunJobQueue } from './in-process-run-queue';
 
@@ -19,6 +19,8 @@ interface RunQueueBackend {
   readonly name: string;
   add(job: RunJobV1, options: JobOptions): Promise<string>;
   addBulk(jobs: readonly { payload: RunJobV1; options: JobOptions }[]): Promise<string[]>;
+  /** The stream queue's only: the job as a step of another script (`StreamQueue.entry`). */
+  entry?(job: RunJobV1, options: JobOptions): StreamJobEntry;
   standing(jobId: string): Promise<JobStanding>;
   requeue(jobId: string, job: RunJobV1, options: { attempts: number }): Promise<boolean>;
   removeFinished(jobId: string): Promise<JobStanding>;
@@ -44,6 +46,11 @@ export class RunQueue implements RunJobQueue, OnApplicationShutdown {
 
   addBulk(jobs: readonly { payload: RunJobV1; options: JobOptions }[]): Promise<string[]> {
     return this.backend.addBulk(jobs);
+  }
+
+  /** The job as the last step of a new run's admission script: on the stream queue only (BullMQ adds its own way). */
+  entry(job: RunJobV1, options: JobOptions): StreamJobEntry | undefined {
+    return this.backend.entry?.(job, options);
   }
 
   /** Where the job of run `jobId` stands. */
