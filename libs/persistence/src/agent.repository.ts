@@ -4,19 +4,13 @@ import type { AgentKind, JsonValue } from '@skreaver/contracts';
 import { DataSource, Repository } from 'typeorm';
 
 import { AgentEntity } from './entities/agent.entity';
+import { agentActivitySettler } from './agent-activity.settler';
+import type { AgentActivitySettler } from './agent-activity.settler';
 import { HotSql } from './hot-sql';
-import type { HotStatement } from './hot-sql';
 import { fromJsonText, toJsonText } from './json-text';
 
 // Written at the start and end of runs: hand-written SQL (HotSql), not the query builder.
 const UPDATE_ACTIVITY = 'UPDATE agents SET status = $1, last_activity = $2 WHERE id = $3 AND tenant_id = $4';
-// A run of the agent ended: when it last did something, then idle unless another of its runs still runs. The first
-// statement takes the agent's row lock (PostgreSQL), so two runs ending at once look one after the other: the second
-// one's check, a statement of its own and so a fresh snapshot under READ COMMITTED, sees the first's run ended.
-// Setting idle on every end made the agent say `idle` while its other runs ran, and the next start flip it back.
-const TOUCH_ACTIVITY = 'UPDATE agents SET last_activity = $1 WHERE id = $2 AND tenant_id = $3';
-const IDLE_UNLESS_RUNNING =
-  'UPDATE agents SET status = $1 WHERE id = $2 AND tenant_id = $3 AND status <> $4 AND NOT EXISTS (SELECT 1 FROM runs WHERE agent_id = $5 AND status = $6)';
 // Read by every run a coordinator executes (and every request naming an agent): hand-written too.
 const SELECT_AGENT =
   'SELECT id, tenant_id, name, kind, config, concurrency, status, created_at, updated_at, last_activity FROM agents WHERE id = $1 AND tenant_id = $2';
@@ -45,10 +39,12 @@ function escapeLike(value: string): string {
 export class AgentRepository {
   private readonly rows: Repository<AgentEntity>;
   private readonly sql: HotSql;
+  private readonly settler: AgentActivitySettler;
 
   constructor(dataSource: DataSource) {
     this.rows = dataSource.getRepository(AgentEntity);
     this.sql = new HotSql(dataSource);
+    this.settler = agentActivitySettler(dataSource);
   }
 
   /** Stores a new agent. @throws when the id already exists or the agent does not match the contract. */
@@ -116,10 +112,11 @@ export class AgentRepository {
 
   /**
    * Records that a run of the agent ended at `at` (its row already says so): the agent becomes idle unless another of
-   * its runs is running. A missing agent is ignored.
+   * its runs is running. A missing agent is ignored. Calls for one agent at once share a transaction
+   * (`AgentActivitySettler`).
    */
-  async settleActivity(tenantId: string, id: string, at: string): Promise<void> {
-    await this.sql.transaction(settledAgentStatements(tenantId, id, at));
+  settleActivity(tenantId: string, id: string, at: string): Promise<void> {
+    return this.settler.settle(tenantId, id, at);
   }
 
   /** Records the agent's status and when it last did something; a missing agent is ignored. */
@@ -161,15 +158,4 @@ function toAgent(row: AgentEntity): Agent {
     updated_at: row.updated_at,
     last_activity: row.last_activity,
   };
-}
-
-/**
- * `settleActivity`'s statements, for a caller that ends the run in the same transaction (before them, so the check
- * no longer counts it as running).
- */
-export function settledAgentStatements(tenantId: string, id: string, at: string): HotStatement[] {
-  return [
-    { sql: TOUCH_ACTIVITY, params: [Timestamp.parse(at), id, tenantId] },
-    { sql: IDLE_UNLESS_RUNNING, params: ['idle', id, tenantId, 'idle', id, 'running'] },
-  ];
 }

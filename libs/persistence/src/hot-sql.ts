@@ -268,6 +268,14 @@ export class HotSql {
     }
   }
 
+  /**
+   * True on SQLite: this process's writes share group commits on one connection, and the database has one writer at
+   * a time, so a statement never waits for another transaction's row lock (PostgreSQL's can).
+   */
+  get groupCommits(): boolean {
+    return this.sqlite !== undefined;
+  }
+
   /** The rows a SELECT reads. */
   async rows<T>(sql: string, params: readonly unknown[]): Promise<T[]> {
     if (this.sqlite) return (await this.sqlite.rows(sql, params)) as T[];

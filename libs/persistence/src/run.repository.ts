@@ -3,7 +3,8 @@ import { JsonValue, PendingInput, Run, RunError, RunStatus, RunUsage, TERMINAL_R
 import { DataSource, In, LessThanOrEqual, Repository } from 'typeorm';
 import type { z } from 'zod';
 
-import { settledAgentStatements } from './agent.repository';
+import { agentActivitySettler, settledAgentStatements } from './agent-activity.settler';
+import type { AgentActivitySettler } from './agent-activity.settler';
 import { RunEntity } from './entities/run.entity';
 import { HotSql } from './hot-sql';
 import type { HotStatement } from './hot-sql';
@@ -69,11 +70,13 @@ export class RunRepository {
   // Every accepted run is inserted on its POST's critical path: hand-written SQL through HotSql, so on SQLite the
   // inserts of concurrent requests share one commit (each resolves only once it is committed).
   private readonly insertRun: string;
+  private readonly settler: AgentActivitySettler;
 
   constructor(private readonly dataSource: DataSource) {
     this.rows = dataSource.getRepository(RunEntity);
     this.insertRun = `INSERT INTO runs (${INSERT_COLUMNS.join(', ')}) VALUES (${INSERT_COLUMNS.map((_, index) => `$${index + 1}`).join(', ')})`;
     this.sql = new HotSql(dataSource);
+    this.settler = agentActivitySettler(dataSource);
   }
 
   /** Stores a new run. @throws when the id exists, the agent does not, or the run does not match the contract. */
@@ -259,8 +262,11 @@ export class RunRepository {
   }
 
   /**
-   * Completes a queued or running run with `output`; with `agent`, settles the agent's activity in the same transaction
-   * (`AgentRepository.settleActivity`). @returns false when it is missing or already terminal.
+   * Completes a queued or running run with `output`; with `agent`, also settles the agent's activity
+   * (`AgentRepository.settleActivity`) before resolving. On SQLite in the same transaction (one group commit); on
+   * PostgreSQL right after, sharing one transaction with the other runs of the agent ending at that moment: inside
+   * each run's transaction it held the agent's row lock until that commit, one run after another.
+   * @returns false when it is missing or already terminal.
    */
   async markCompleted(id: string, output: JsonValue, finishedAt: string, agent?: { tenantId: string; id: string }): Promise<boolean> {
     const update = openRunUpdate(id, {
@@ -268,8 +274,12 @@ export class RunRepository {
       output: toJsonText(JsonValue.parse(output)),
       finished_at: Timestamp.parse(finishedAt),
     });
-    if (!agent) return (await this.sql.run(update.sql, update.params)) > 0;
-    const [changed = 0] = await this.sql.transaction([update, ...settledAgentStatements(agent.tenantId, agent.id, finishedAt)]);
+    if (agent && this.sql.groupCommits) {
+      const [changed = 0] = await this.sql.transaction([update, ...settledAgentStatements(agent.tenantId, agent.id, finishedAt)]);
+      return changed > 0;
+    }
+    const changed = await this.sql.run(update.sql, update.params);
+    if (agent) await this.settler.settle(agent.tenantId, agent.id, finishedAt);
     return changed > 0;
   }
 

@@ -657,6 +657,26 @@ describe(RunExecutor.name, () => {
     expect(mocks.dispatcher.released).toEqual([{ agentId: AGENT_ID, runId: RUN_ID }]);
   });
 
+  // On PostgreSQL an ended run's agent is settled in a transaction after the run's own, which a crash can cut off.
+  it.each(['completed', 'cancelled'] as const)('should settle the agent of a %s run again when its job comes back, as of the run\'s end', async (status) => {
+    const finishedAt = '2026-12-07T10:00:00.000Z';
+    const error = status === 'cancelled' ? { code: 'cancelled', message: 'user asked' } : null;
+    seedQueuedRun(mocks, RunFactory.create({ status, error, finished_at: finishedAt }), AgentFactory.create({ status: 'running' }));
+
+    await sut.execute(RunFactory.job(), FIRST_OF_THREE, signal);
+
+    expect(mocks.agents.statuses).toEqual(['idle']);
+    expect((await mocks.agents.findById(TENANT, AGENT_ID))?.last_activity).toBe(finishedAt);
+  });
+
+  it("should leave a failed run's agent as its attempt left it when its job comes back", async () => {
+    seedQueuedRun(mocks, RunFactory.create({ status: 'failed', error: { code: 'x', message: 'y' }, finished_at: '2026-12-07T10:00:00.000Z' }), AgentFactory.create({ status: 'error' }));
+
+    await sut.execute(RunFactory.job(), FIRST_OF_THREE, signal);
+
+    expect(mocks.agents.statuses).toEqual([]);
+  });
+
   it('should leave the log of a cancelled run to whoever cancelled it', async () => {
     seedQueuedRun(mocks, RunFactory.create({ status: 'cancelled', error: { code: 'cancelled', message: 'user asked' } }));
 

@@ -316,6 +316,12 @@ export class RunExecutor {
       await log.append('run.failed', { ...run.error, attempt: Math.max(run.attempts, 1), final: true });
     }
     // A cancelled run's log is ended by whoever cancelled it (agent-api for queued runs).
+    // The attempt that ended the run may have stopped before its agent was settled (on PostgreSQL that is a
+    // transaction after the run's own); a failed run leaves its agent in `error`, as its attempt set it.
+    if ((run.status === 'completed' || run.status === 'cancelled') && run.finished_at) {
+      const finishedAt = run.finished_at;
+      await this.db(() => this.agents.settleActivity(run.tenant_id, agent.id, finishedAt), 'update agent');
+    }
     await this.finish(run, agent, log);
   }
 
