@@ -5,7 +5,7 @@ import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 
 import { describeMachine } from './support/machine';
-import { ROOT, SERVICE_LOG_LEVEL } from './support/platform';
+import { DATABASE, ROOT, SERVICE_LOG_LEVEL } from './support/platform';
 import { machineLine, markdownReport, markdownTable, textTable } from './support/report';
 import type { Metric, Scenario, ScenarioResult } from './support/results';
 import { withTimeout } from './support/time';
@@ -108,7 +108,7 @@ async function main(): Promise<void> {
   const full = !options.only && !options.quick && !options.profile;
   const suffix = [options.quick ? 'quick' : '', options.only ? 'partial' : '', options.profile ? 'profile' : ''].filter(Boolean).join('-');
   const name = suffix ? `${date}-${suffix}` : date;
-  const settings = `Services: built dist, LOG_LEVEL=${SERVICE_LOG_LEVEL}, NODE_ENV=production, SQLite, Redis on loopback; ${
+  const settings = `Services: built dist, LOG_LEVEL=${SERVICE_LOG_LEVEL}, NODE_ENV=production, ${DATABASE === 'postgres' ? 'PostgreSQL' : 'SQLite'}, Redis on loopback; ${
     options.quick ? 'quick mode (short durations)' : 'full durations'
   }${options.profile ? ', with --cpu-prof (slower)' : ''}; total ${Math.round(totalMs / 1000)} s.`;
   const resultsDir = join(ROOT, 'bench', 'results');

@@ -1,14 +1,10 @@
-import { randomBytes } from 'node:crypto';
-
 import { Client } from 'pg';
 
-import { Platform } from '../support/platform';
+import { Platform, freshPostgresDatabase } from '../support/platform';
 import { versus } from '../support/results';
 import type { Scenario, ScenarioContext } from '../support/results';
 import { percentile } from '../support/stats';
 
-/** The PostgreSQL server the scenario creates its database on (trust auth on loopback, as the tests use). */
-const POSTGRES_URL = process.env['BENCH_POSTGRES_URL'] ?? 'postgres://postgres@127.0.0.1:5432/postgres';
 
 interface TenantShape {
   id: string;
@@ -176,16 +172,12 @@ export const scaleDataScenario: Scenario = {
   timeoutMs: (quick) => (quick ? 300_000 : 900_000),
   async run(context: ScenarioContext) {
     const big = context.quick ? QUICK_BIG : BIG;
-    const database = `skreaver_bench_${randomBytes(4).toString('hex')}`;
-    const admin = new Client({ connectionString: POSTGRES_URL });
-    await admin.connect();
-    await admin.query(`CREATE DATABASE ${database}`);
-    const url = new URL(POSTGRES_URL);
-    url.pathname = `/${database}`;
-    const db = new Client({ connectionString: url.toString() });
+    const fresh = await freshPostgresDatabase();
+    const url = fresh.url;
+    const db = new Client({ connectionString: url });
     // agent-api alone: run creation enqueues and answers 202; no coordinator competes for the two cores.
     const platform = new Platform({
-      env: { DATABASE_URL: url.toString(), DATABASE_POOL_SIZE: '10', SKREAVER_RETENTION_RUNS_DAYS: '0' },
+      env: { DATABASE_URL: url, DATABASE_POOL_SIZE: '10', SKREAVER_RETENTION_RUNS_DAYS: '0' },
       ...(context.profileDir ? { profileDir: `${context.profileDir}/scale-data` } : {}),
     });
     try {
@@ -246,8 +238,7 @@ export const scaleDataScenario: Scenario = {
     } finally {
       await platform.stop();
       await db.end().catch(() => undefined);
-      await admin.query(`DROP DATABASE IF EXISTS ${database} WITH (FORCE)`).catch(() => undefined);
-      await admin.end();
+      await fresh.drop();
     }
   },
 };

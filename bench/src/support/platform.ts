@@ -10,6 +10,7 @@ import { LOG_LEVELS } from '@skreaver/config';
 import type { LogLevel } from '@skreaver/config';
 import { onOutputLines } from '@skreaver/testing';
 import Redis from 'ioredis';
+import { Client } from 'pg';
 
 import { freePort } from './free-port';
 import { sleep, waitUntil } from './time';
@@ -24,6 +25,42 @@ export const SERVICE_LOG_LEVEL = logLevel(process.env['BENCH_LOG_LEVEL'] ?? 'war
 
 /** The services' run queue (`RUN_QUEUE`): the default `streams`, or `BENCH_RUN_QUEUE=bullmq` to measure BullMQ's. */
 export const RUN_QUEUE = runQueue(process.env['BENCH_RUN_QUEUE'] ?? 'streams');
+
+/**
+ * The services' database (`BENCH_DATABASE`): a temporary SQLite file (`sqlite`, the default: what `npm start` runs
+ * on), or `postgres`, a fresh database on BENCH_POSTGRES_URL's server (what production runs on), dropped afterwards.
+ */
+export const DATABASE = databaseKind(process.env['BENCH_DATABASE'] ?? 'sqlite');
+
+/** The PostgreSQL server the bench creates its databases on (trust auth on loopback, as the tests use). */
+export const POSTGRES_URL = process.env['BENCH_POSTGRES_URL'] ?? 'postgres://postgres@127.0.0.1:5432/postgres';
+
+/** A new database on POSTGRES_URL's server: its URL, and how to drop it (whoever is still connected). */
+export async function freshPostgresDatabase(): Promise<{ url: string; drop: () => Promise<void> }> {
+  const database = `skreaver_bench_${randomBytes(4).toString('hex')}`;
+  const admin = new Client({ connectionString: POSTGRES_URL });
+  await admin.connect();
+  try {
+    await admin.query(`CREATE DATABASE ${database}`);
+  } catch (error) {
+    await admin.end();
+    throw error;
+  }
+  const url = new URL(POSTGRES_URL);
+  url.pathname = `/${database}`;
+  return {
+    url: url.toString(),
+    async drop() {
+      await admin.query(`DROP DATABASE IF EXISTS ${database} WITH (FORCE)`).catch(() => undefined);
+      await admin.end();
+    },
+  };
+}
+
+function databaseKind(value: string): 'sqlite' | 'postgres' {
+  if (value !== 'sqlite' && value !== 'postgres') throw new Error(`BENCH_DATABASE must be sqlite or postgres, not ${value}`);
+  return value;
+}
 
 function runQueue(value: string): 'streams' | 'bullmq' {
   if (value !== 'streams' && value !== 'bullmq') throw new Error(`BENCH_RUN_QUEUE must be streams or bullmq, not ${value}`);
@@ -111,7 +148,8 @@ export interface PlatformOptions {
 
 /**
  * The built services as real processes on free ports, isolated by a unique Redis key prefix and a temporary SQLite
- * database, with a JWT secret and a bootstrap admin key; `stop()` ends them and deletes their keys and files.
+ * database (or a fresh PostgreSQL one, `BENCH_DATABASE`), with a JWT secret and a bootstrap admin key; `stop()` ends
+ * them and deletes their keys, files and database.
  */
 export class Platform {
   readonly prefix = `bench-${randomBytes(4).toString('hex')}`;
@@ -120,6 +158,8 @@ export class Platform {
   readonly services: ServiceProcess[] = [];
   private readonly jwtSecret = randomBytes(32).toString('base64url');
   token = '';
+  /** `BENCH_DATABASE=postgres`: the database `start` created (unless the caller's env names one). */
+  private postgres: { url: string; drop: () => Promise<void> } | undefined;
 
   constructor(private readonly options: PlatformOptions = {}) {
     for (const name of ['agent-api', 'ws-gateway', 'mesh-coordinator']) {
@@ -146,6 +186,7 @@ export class Platform {
       SKREAVER_MESH_INBOX_LIMIT: '10000000',
       WEBSOCKET_MAX_CONNECTIONS: '100000',
       WS_MAX_CONNECTIONS_PER_IP: '100000',
+      ...(this.postgres ? { DATABASE_URL: this.postgres.url } : {}),
       ...this.options.env,
     };
   }
@@ -171,6 +212,7 @@ export class Platform {
   /** Starts agent-api (it migrates the database) and then the others, one after another, each until `/ready`. */
   async start(names: readonly ServiceName[]): Promise<Record<ServiceName, ServiceProcess | undefined>> {
     const started: Partial<Record<ServiceName, ServiceProcess>> = {};
+    if (DATABASE === 'postgres' && !this.options.env?.['DATABASE_URL'] && !this.postgres) this.postgres = await freshPostgresDatabase();
     for (const name of ['agent-api', 'ws-gateway', 'mesh-coordinator'] as const) {
       if (!names.includes(name)) continue;
       const service = await this.spawn(name);
@@ -215,6 +257,8 @@ export class Platform {
     await Promise.all(this.services.map((service) => service.stop()));
     await deleteRedisPrefix(this.prefix);
     rmSync(this.dataDir, { recursive: true, force: true });
+    await this.postgres?.drop();
+    this.postgres = undefined;
   }
 
   private async exchangeToken(apiUrl: string): Promise<string> {
