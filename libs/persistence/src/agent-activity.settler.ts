@@ -53,6 +53,7 @@ export class AgentActivitySettler {
 
   constructor(private readonly sql: HotSql) {}
 
+  /** Settles the agent as of `at` (its run's end, already committed); resolves once a transaction begun after this call has. */
   settle(tenantId: string, id: string, at: string): Promise<void> {
     const key = `${tenantId}\u0000${id}`;
     let batch = this.waiting.get(key);
