@@ -39,8 +39,8 @@ describe.each(SETUPS)('mesh-coordinator run execution on %s, run queue %s', (kin
     await harness?.cleanup();
   });
 
-  /** What agent-api does for POST /agents/{id}/runs. */
-  async function submitRun(config: Record<string, unknown> = {}, kind = 'echo'): Promise<Run> {
+  /** An agent as agent-api stores it. */
+  async function insertAgent(config: Record<string, unknown> = {}, kind = 'echo', concurrency: Agent['concurrency'] = { policy: 'enqueue', max_concurrency: 1 }): Promise<Agent> {
     const now = nowIso();
     const agent: Agent = {
       id: newId(),
@@ -48,13 +48,20 @@ describe.each(SETUPS)('mesh-coordinator run execution on %s, run queue %s', (kin
       name: 'worker-test',
       kind,
       config: config as Agent['config'],
-      concurrency: { policy: 'enqueue', max_concurrency: 1 },
+      concurrency,
       status: 'idle',
       created_at: now,
       updated_at: now,
       last_activity: null,
     };
     await agents.insert(agent);
+    return agent;
+  }
+
+  /** What agent-api does for POST /agents/{id}/runs (of a new agent, unless `of` names one). */
+  async function submitRun(config: Record<string, unknown> = {}, kind = 'echo', of?: Agent): Promise<Run> {
+    const now = nowIso();
+    const agent = of ?? (await insertAgent(config, kind));
     const run: Run = {
       id: newId(),
       tenant_id: 'default',
@@ -100,6 +107,24 @@ describe.each(SETUPS)('mesh-coordinator run execution on %s, run queue %s', (kin
       },
       { what: `the outcome in the log of run ${runId}` },
     );
+
+  // On PostgreSQL each run's end and its agent's settle are two transactions, and the settles of runs ending
+  // together share one: whatever the interleaving, the last settle must see every run ended.
+  it('should leave an agent idle once many of its runs have ended together, its last activity the latest end', async () => {
+    const agent = await insertAgent({}, 'echo', { policy: 'parallel', max_concurrency: 24 });
+    const submitted = await Promise.all(Array.from({ length: 24 }, () => submitRun({}, 'echo', agent)));
+    const ended = await Promise.all(submitted.map((run) => finished(run.id)));
+    const latest = ended.map((run) => run.finished_at ?? '').sort().at(-1);
+
+    expect(ended.every((run) => run.status === 'completed')).toBe(true);
+    await waitFor(
+      async () => {
+        const settled = await agents.findById('default', agent.id);
+        return settled?.status === 'idle' && settled.last_activity === latest ? settled : undefined;
+      },
+      { what: `agent ${agent.id} idle as of ${latest}` },
+    );
+  });
 
   it('should run an echo agent, store its output, log and archive its events', async () => {
     const submitted = await submitRun();
