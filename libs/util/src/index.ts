@@ -1,11 +1,12 @@
-import { randomUUID } from 'node:crypto';
+import { uuidV7 } from './uuid-v7';
 
 export { Backoff, backoffDelay } from './backoff';
 export type { DependencyOutage } from './dependency-outage';
+export { uuidV7 } from './uuid-v7';
 
-/** A new random (v4) UUID. */
+/** A new id: a time-ordered UUID (v7), 74 of its bits random. */
 export function newId(): string {
-  return randomUUID();
+  return uuidV7();
 }
 
 /** Now as an ISO-8601 UTC timestamp with milliseconds. */
