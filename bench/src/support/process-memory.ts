@@ -13,12 +13,18 @@ const CLOCK_TICKS_PER_SECOND = 100;
 
 /** CPU time (user + system) process `pid` has used so far, in ms (Linux /proc; 10 ms resolution). */
 export function cpuMsOf(pid: number): number {
+  const { userMs, systemMs } = cpuSplitOf(pid);
+  return userMs + systemMs;
+}
+
+/** CPU time process `pid` has used so far in user space and in the kernel (system calls, its sockets' TCP work), ms. */
+export function cpuSplitOf(pid: number): { userMs: number; systemMs: number } {
   const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
   // Fields after the command name (which may hold spaces, hence the last ')'): state is field 3, utime 14, stime 15.
   const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  const ticks = Number(fields[11]) + Number(fields[12]);
-  if (!Number.isFinite(ticks)) throw new Error(`no CPU times for pid ${pid}`);
-  return (ticks * 1000) / CLOCK_TICKS_PER_SECOND;
+  const [user, system] = [Number(fields[11]), Number(fields[12])];
+  if (!Number.isFinite(user) || !Number.isFinite(system)) throw new Error(`no CPU times for pid ${pid}`);
+  return { userMs: (user * 1000) / CLOCK_TICKS_PER_SECOND, systemMs: (system * 1000) / CLOCK_TICKS_PER_SECOND };
 }
 
 /**
