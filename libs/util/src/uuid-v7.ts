@@ -1,7 +1,7 @@
 import { randomFillSync } from 'node:crypto';
 
 const HEX = Array.from({ length: 256 }, (_, byte) => byte.toString(16).padStart(2, '0'));
-// Entropy is taken from the OS for many ids at once, as `crypto.randomUUID` does: one system call per 256 ids.
+// Random bytes are drawn for 256 ids at a time (one call into the CSPRNG), as `crypto.randomUUID` caches them.
 const pool = Buffer.alloc(16 * 256);
 let used = pool.length;
 
