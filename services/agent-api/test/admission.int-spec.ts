@@ -18,6 +18,7 @@ describe(`${RateLimitStore.name}.admit (one round trip for the address limit, th
   let redis: IsolatedRedis;
   let client: Redis;
   let store: RateLimitStore;
+  let storeClient: Redis;
   let denylist: TokenDenylist;
   let issuedAt: number;
 
@@ -36,7 +37,8 @@ describe(`${RateLimitStore.name}.admit (one round trip for the address limit, th
     client = new Redis(redis.url);
     // A plain connection: the service's (RateLimitStore.connect) times commands out after 250 ms, which a loaded CI
     // machine can exceed; what is under test here is the script.
-    store = new RateLimitStore(new Redis(redis.url), redis.prefix);
+    storeClient = new Redis(redis.url);
+    store = new RateLimitStore(storeClient, redis.prefix);
     await store.onModuleInit();
     denylist = new TokenDenylist(client, redis.prefix);
     issuedAt = Date.now() / 1000 - 1;
@@ -126,6 +128,58 @@ describe(`${RateLimitStore.name}.admit (one round trip for the address limit, th
     await client.script('FLUSH');
 
     expect((await store.admit(check())).subject).toMatchObject({ allowed: true, remaining: 1 });
+  });
+
+  // The store's own connection, counted as it sends (still real Redis underneath; the server is shared by parallel
+  // test files, so its command statistics would count theirs too).
+  const countScriptCalls = () => {
+    const evalsha = jest.spyOn(storeClient, 'evalsha');
+    const evalFull = jest.spyOn(storeClient, 'eval');
+    return () => evalsha.mock.calls.length + evalFull.mock.calls.length;
+  };
+
+  it('should count the requests of one turn in one call, in the order they were admitted, as one by one would', async () => {
+    const admitCalls = countScriptCalls();
+    // Three addresses and one subject, interleaved: address 203.0.113.1 runs out at its third request, the subject
+    // at its fourth counted one (refused addresses do not count it).
+    const ips = ['203.0.113.1', '203.0.113.2', '203.0.113.1', '203.0.113.3', '203.0.113.1', '203.0.113.2'];
+    const together = await Promise.all(ips.map((id) => store.admit(check({ ip: { id, limit: 2 } }))));
+    const calls = admitCalls();
+
+    await client.del(...(await client.keys(`${redis.prefix}:ratelimit:*`)));
+    const oneByOne = [];
+    for (const id of ips) oneByOne.push(await store.admit(check({ ip: { id, limit: 2 } })));
+
+    expect(calls).toBe(1);
+    expect(together).toEqual(oneByOne);
+    expect(together.map((state) => [state.ip?.allowed, state.subject?.allowed])).toEqual([
+      [true, true],
+      [true, true],
+      [true, true],
+      [true, false],
+      [false, undefined],
+      [true, false],
+    ]);
+  });
+
+  it('should split a turn of more requests than one call takes into several calls, none lost', async () => {
+    const admitCalls = countScriptCalls();
+
+    const states = await Promise.all(Array.from({ length: 70 }, () => store.admit(check({ ip: { id: 'many', limit: 100 }, subject: { id: 'many', limit: 0 } }))));
+
+    expect(admitCalls()).toBe(3);
+    expect(states.map((state) => state.ip?.remaining).sort((a, b) => (b ?? 0) - (a ?? 0))).toEqual(Array.from({ length: 70 }, (_, i) => 99 - i));
+  });
+
+  it('should fail every request of a call that Redis could not answer, and admit the next turn once it can', async () => {
+    const down = new RateLimitStore(new Redis(redis.url, { lazyConnect: true, enableOfflineQueue: false }), redis.prefix);
+
+    const failed = await Promise.allSettled([down.admit(check()), down.admit(check())]);
+    expect(failed.map((outcome) => outcome.status)).toEqual(['rejected', 'rejected']);
+
+    const states = await Promise.all([store.admit(check()), store.admit(check())]);
+    expect(states.map((state) => state.subject?.remaining)).toEqual([2, 1]);
+    down.onApplicationShutdown();
   });
 });
 
