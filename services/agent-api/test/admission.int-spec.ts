@@ -172,14 +172,20 @@ describe(`${RateLimitStore.name}.admit (one round trip for the address limit, th
   });
 
   it('should fail every request of a call that Redis could not answer, and admit the next turn once it can', async () => {
-    const down = new RateLimitStore(new Redis(redis.url, { lazyConnect: true, enableOfflineQueue: false }), redis.prefix);
+    const connection = new Redis(redis.url, { lazyConnect: true, enableOfflineQueue: false });
+    const recovering = new RateLimitStore(connection, redis.prefix);
+    try {
+      const failed = await Promise.allSettled([recovering.admit(check()), recovering.admit(check())]);
+      expect(failed.map((outcome) => outcome.status)).toEqual(['rejected', 'rejected']);
 
-    const failed = await Promise.allSettled([down.admit(check()), down.admit(check())]);
-    expect(failed.map((outcome) => outcome.status)).toEqual(['rejected', 'rejected']);
-
-    const states = await Promise.all([store.admit(check()), store.admit(check())]);
-    expect(states.map((state) => state.subject?.remaining)).toEqual([2, 1]);
-    down.onApplicationShutdown();
+      // The failed commands set the lazy connection connecting; the store's boot wait sees it ready.
+      await recovering.onModuleInit();
+      expect(connection.status).toBe('ready');
+      const states = await Promise.all([recovering.admit(check()), recovering.admit(check())]);
+      expect(states.map((state) => state.subject?.remaining)).toEqual([2, 1]);
+    } finally {
+      recovering.onApplicationShutdown();
+    }
   });
 });
 
