@@ -22,6 +22,24 @@ describe.each(DATABASE_KINDS)('HotSql on %s', (kind) => {
     await expect(sut.rows('SELECT id, n FROM hot_sql_probe WHERE id = $1', ['read-1'])).resolves.toEqual([{ id: 'read-1', n: 2 }]);
   });
 
+  it('should answer each row as an object of its columns, in the order selected, the same on every read', async () => {
+    await sut.transaction([{ sql: INSERT, params: ['shape-1', 1] }, { sql: INSERT, params: ['shape-2', 2] }]);
+    const select = "SELECT n, id, NULL AS absent, n * 10 AS tens FROM hot_sql_probe WHERE id LIKE $1 ORDER BY id";
+
+    const first = await sut.rows<Record<string, unknown>>(select, ['shape-%']);
+    const again = await sut.rows<Record<string, unknown>>(select, ['shape-2']);
+
+    expect(first).toEqual([
+      { n: 1, id: 'shape-1', absent: null, tens: 10 },
+      { n: 2, id: 'shape-2', absent: null, tens: 20 },
+    ]);
+    expect(first.map((row) => Object.keys(row))).toEqual([
+      ['n', 'id', 'absent', 'tens'],
+      ['n', 'id', 'absent', 'tens'],
+    ]);
+    expect(again).toEqual([{ n: 2, id: 'shape-2', absent: null, tens: 20 }]);
+  });
+
   it("should fail only the write that breaks a constraint, not the others made at the same moment", async () => {
     await sut.run(INSERT, ['same-1', 1]);
 
