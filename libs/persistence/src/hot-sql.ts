@@ -269,7 +269,7 @@ class SqliteGroupCommit {
   }
 }
 
-/** A row as the object TypeORM's driver would give (later columns of the same name win, as there). */
+/** A row as the object better-sqlite3 would have built (a later column of the same name wins, as there). */
 function rowOf(columns: readonly string[], values: readonly unknown[]): Record<string, unknown> {
   const row: Record<string, unknown> = {};
   for (let i = 0; i < columns.length; i += 1) row[columns[i] as string] = values[i];
