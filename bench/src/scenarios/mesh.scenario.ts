@@ -1,9 +1,9 @@
 import { randomBytes, randomUUID } from 'node:crypto';
-import { readFileSync } from 'node:fs';
 
 import Redis from 'ioredis';
 
 import { Platform, REDIS_URL, deleteRedisPrefix } from '../support/platform';
+import { cpuMsOf } from '../support/process-memory';
 import { ceiling, floor, versus } from '../support/results';
 import type { Scenario, ScenarioContext } from '../support/results';
 import { summarize, wallMs } from '../support/stats';
@@ -20,14 +20,6 @@ const RAW_KEY_TTL_S = 3_600;
 /** A mesh envelope (unicast) with the send time in its payload; the raw loop sends the same JSON. */
 function envelope(to: string, seq: number): Record<string, unknown> {
   return { id: `bench-${seq}-${randomUUID()}`, tenant_id: 'default', from: 'key:bench', kind: 'bench', payload: { seq, t: wallMs() }, ts: new Date().toISOString(), to };
-}
-
-/** User + system CPU time of process `pid` so far, in ms (Linux /proc; clock ticks of 10 ms). */
-function cpuMsOf(pid: number): number {
-  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-  // Fields after the command name (which may hold spaces) start after the last ')'; utime and stime are 14 and 15.
-  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  return (Number(fields[11]) + Number(fields[12])) * 10;
 }
 
 interface Delivery {

@@ -56,6 +56,7 @@ return gcra(KEYS[1], tonumber(ARGV[1]), tonumber(ARGV[2]), now)
 // verdict (4)}, where step is 0 when the address limit refused, 1 when the token is revoked, 2 when the subject was
 // counted (or is not limited).
 const KEYS_PER_ADMISSION = 5;
+const ARGS_PER_ADMISSION = 4;
 const ADMIT = new RedisScript(`${GCRA_FUNCTION}
 local function admit(k, a)
   local window = tonumber(ARGV[a + 2])
@@ -76,7 +77,7 @@ local function admit(k, a)
   return {2, ip[1], ip[2], ip[3], ip[4], denied, cuts[2], cuts[3], subject[1], subject[2], subject[3], subject[4]}
 end
 local replies = {}
-for i = 0, #KEYS / ${KEYS_PER_ADMISSION} - 1 do replies[i + 1] = admit(i * ${KEYS_PER_ADMISSION}, i * 4) end
+for i = 0, #KEYS / ${KEYS_PER_ADMISSION} - 1 do replies[i + 1] = admit(i * ${KEYS_PER_ADMISSION}, i * ${ARGS_PER_ADMISSION}) end
 return replies
 `);
 
