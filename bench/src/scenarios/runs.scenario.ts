@@ -10,11 +10,12 @@ import { HttpPoster } from '../support/http-poster';
 import { machineTicks, redisServerCounters } from '../support/machine-counters';
 import { Platform, REDIS_URL, RUN_QUEUE, deleteRedisPrefix } from '../support/platform';
 import { RunPathTrace } from '../support/run-path';
-import { cpuMsOf, syscallsOf } from '../support/process-memory';
+import { cpuMsOf, syscallsOf, wakeupsOf } from '../support/process-memory';
 import { ceiling, versus } from '../support/results';
 import type { Scenario, ScenarioContext } from '../support/results';
 import { summarize, wallMs } from '../support/stats';
 import { atFixedRate, closedLoop, sleep } from '../support/time';
+import { wakeCostUs } from '../support/wake-cost';
 
 const SERVICES = ['agent-api', 'mesh-coordinator', 'ws-gateway'] as const;
 const REDIS = 'Redis server';
@@ -218,7 +219,12 @@ async function ours(context: ScenarioContext, trace: RunPathTrace): Promise<Side
         return { id: run.id, at };
       },
       read: async () => ({
-        ...Object.fromEntries(SERVICES.flatMap((name) => [[`cpu:${name}`, cpuMsOf(platform.service(name).pid)], [`syscalls:${name}`, syscallsOf(platform.service(name).pid)]])),
+        ...Object.fromEntries(
+          SERVICES.flatMap((name) => {
+            const { pid } = platform.service(name);
+            return [[`cpu:${name}`, cpuMsOf(pid)], [`syscalls:${name}`, syscallsOf(pid)], [`wakeups:${name}`, wakeupsOf(pid)]];
+          }),
+        ),
         [`cpu:${LOAD_GENERATOR}`]: processCpuMs(),
         ...(await redisCounters(redis)),
       }),
@@ -243,6 +249,11 @@ export const runsScenario: Scenario = {
     // The raw loop is measured first with nothing else running (the platform is not started yet), then ours; then
     // both sides, now warmed up and both set up, take turns at more closed loops. This machine's speed drifts by tens
     // of percent within a minute, so the runs/s ratio is the median of the rounds' ratios (as in `http`).
+    // First, with nothing else running: what this machine charges a process for waking from idle, after 1 ms and
+    // after one run's interval at RATE. At RATE the same code costs several times its closed-loop CPU per run, and
+    // how much more depends on the machine (bench/README.md, "Twelfth session"); these rows say what kind it was.
+    const wakeMs = context.quick ? 1_000 : 2_000;
+    const wakeCost = { afterOneMs: await wakeCostUs(1, wakeMs), afterRunInterval: await wakeCostUs(1000 / RATE, wakeMs) };
     const rawSide = await rawBullmq();
     let raw: Measured;
     let mine: Measured;
@@ -288,8 +299,14 @@ export const runsScenario: Scenario = {
     context.record(versus(`${at}: CPU per run, ${LOAD_GENERATOR}`, 'ms', null, mine.fixed[`cpu:${LOAD_GENERATOR}`] ?? null));
     context.record(versus(`${at}: Redis commands per run`, 'commands', raw.fixed[`commands:${REDIS}`] ?? null, mine.fixed[`commands:${REDIS}`] ?? null));
     for (const name of SERVICES) context.record(versus(`${at}: system calls per run, ${name}`, 'calls', null, mine.fixed[`syscalls:${name}`] ?? null));
+    for (const name of SERVICES) context.record(versus(`${at}: event-loop wake-ups per run, ${name}`, 'wake-ups', null, mine.fixed[`wakeups:${name}`] ?? null));
     context.record(versus(`${at}: machine busy (all cores)`, '%', raw.busyAtRate * 100, mine.busyAtRate * 100));
+    context.record(versus('machine: CPU per timer wake-up of an idle Node process, 1 ms asleep', 'µs', null, wakeCost.afterOneMs));
+    context.record(versus(`machine: CPU per timer wake-up of an idle Node process, ${1000 / RATE} ms asleep`, 'µs', null, wakeCost.afterRunInterval));
     context.note(`raw: Queue.add → Worker (concurrency ${WORKER_CONCURRENCY}) → 'completed' in the bench process; ours: echo agent (delay_ms 0, parallel, max_concurrency 1000), one coordinator (RUN_WORKER_CONCURRENCY ${WORKER_CONCURRENCY}, RUN_QUEUE=${RUN_QUEUE}), latency measured POST sent → run.completed received on a socket.io client subscribed to the agent`);
-    context.note(`CPU per run: user + system time of each process (/proc; Redis: INFO used_cpu_sys + used_cpu_user) over the closed loop, minus its idle rate sampled for ${IDLE_SAMPLE_MS / 1000} s just before, divided by the runs completed; "at ${RATE} runs/s" likewise from the first run sent at that rate to the last one completed, divided by the runs sent; system calls per run likewise from /proc/<pid>/io (syscr + syscw: socket reads and writes and SQLite's file reads and writes, so round trips and how well they are batched, steadier than CPU times on a shared machine); Redis commands per run from INFO total_commands_processed (a script counts once for its call and once per command it runs), on a Redis server the bench assumes nothing else uses; machine busy from /proc/stat, every process on the machine included`);
+    context.note(
+      `machine: a fresh Node process sleeping on a timer, 1 ms and then ${1000 / RATE} ms at a time, for ${wakeMs / 1000} s each before anything else of the scenario runs; its user + system time divided by its wake-ups. The longer a process sleeps, the colder it finds the core's caches (other processes, and on a shared virtual machine other guests, ran meanwhile), so the dearer its wake-up: a measure of how much this machine charges for work done a little at a time, as at ${RATE} runs/s, against work done in batches, as in the closed loop`,
+    );
+    context.note(`CPU per run: user + system time of each process (/proc; Redis: INFO used_cpu_sys + used_cpu_user) over the closed loop, minus its idle rate sampled for ${IDLE_SAMPLE_MS / 1000} s just before, divided by the runs completed; "at ${RATE} runs/s" likewise from the first run sent at that rate to the last one completed, divided by the runs sent; system calls per run likewise from /proc/<pid>/io (syscr + syscw: socket reads and writes and SQLite's file reads and writes, so round trips and how well they are batched, steadier than CPU times on a shared machine); event-loop wake-ups per run at ${RATE} runs/s likewise from the main thread's voluntary context switches (/proc/<pid>/task/<pid>/status; in the closed loop the services hardly ever sleep); Redis commands per run from INFO total_commands_processed (a script counts once for its call and once per command it runs), on a Redis server the bench assumes nothing else uses; machine busy from /proc/stat, every process on the machine included`);
   },
 };

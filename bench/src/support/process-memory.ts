@@ -39,3 +39,15 @@ export function syscallsOf(pid: number): number {
   if (read === undefined || write === undefined) throw new Error(`no syscall counts for pid ${pid}`);
   return Number(read) + Number(write);
 }
+
+/**
+ * How many times the main thread of process `pid` has gone to sleep and been woken since it started (Linux
+ * /proc/<pid>/task/<pid>/status `voluntary_ctxt_switches`): an event loop sleeps once per turn that found nothing to
+ * do, so per run it counts the turns that waited for I/O, each paying a wake-up.
+ */
+export function wakeupsOf(pid: number): number {
+  const status = readFileSync(`/proc/${pid}/task/${pid}/status`, 'utf8');
+  const switches = /^voluntary_ctxt_switches:\s+(\d+)/m.exec(status)?.[1];
+  if (switches === undefined) throw new Error(`no context switch count for pid ${pid}`);
+  return Number(switches);
+}
