@@ -246,14 +246,14 @@ export const runsScenario: Scenario = {
   title: 'Runs: raw BullMQ add→process loop → echo runs POST→run.completed on a socket (one coordinator)',
   timeoutMs: (quick) => (quick ? 120_000 : 240_000),
   async run(context) {
+    // First, with nothing else running: what this machine charges a process for waking from idle, after 1 ms and
+    // after one run's interval at RATE. At RATE the same code costs two to three times its closed-loop CPU per run, by
+    // how much depends on the machine (bench/README.md, "Twelfth session"); these rows say what kind of machine it was.
+    const wakeMs = context.quick ? 1_000 : 2_000;
+    const wakeCost = { afterOneMs: await wakeCostUs(1, wakeMs), afterRunInterval: await wakeCostUs(1000 / RATE, wakeMs) };
     // The raw loop is measured first with nothing else running (the platform is not started yet), then ours; then
     // both sides, now warmed up and both set up, take turns at more closed loops. This machine's speed drifts by tens
     // of percent within a minute, so the runs/s ratio is the median of the rounds' ratios (as in `http`).
-    // First, with nothing else running: what this machine charges a process for waking from idle, after 1 ms and
-    // after one run's interval at RATE. At RATE the same code costs several times its closed-loop CPU per run, and
-    // how much more depends on the machine (bench/README.md, "Twelfth session"); these rows say what kind it was.
-    const wakeMs = context.quick ? 1_000 : 2_000;
-    const wakeCost = { afterOneMs: await wakeCostUs(1, wakeMs), afterRunInterval: await wakeCostUs(1000 / RATE, wakeMs) };
     const rawSide = await rawBullmq();
     let raw: Measured;
     let mine: Measured;
@@ -305,7 +305,7 @@ export const runsScenario: Scenario = {
     context.record(versus(`machine: CPU per timer wake-up of an idle Node process, ${1000 / RATE} ms asleep`, 'µs', null, wakeCost.afterRunInterval));
     context.note(`raw: Queue.add → Worker (concurrency ${WORKER_CONCURRENCY}) → 'completed' in the bench process; ours: echo agent (delay_ms 0, parallel, max_concurrency 1000), one coordinator (RUN_WORKER_CONCURRENCY ${WORKER_CONCURRENCY}, RUN_QUEUE=${RUN_QUEUE}), latency measured POST sent → run.completed received on a socket.io client subscribed to the agent`);
     context.note(
-      `machine: a fresh Node process sleeping on a timer, 1 ms and then ${1000 / RATE} ms at a time, for ${wakeMs / 1000} s each before anything else of the scenario runs; its user + system time divided by its wake-ups. The longer a process sleeps, the colder it finds the core's caches (other processes, and on a shared virtual machine other guests, ran meanwhile), so the dearer its wake-up: a measure of how much this machine charges for work done a little at a time, as at ${RATE} runs/s, against work done in batches, as in the closed loop`,
+      `machine: a fresh Node process sleeping on a timer, 1 ms and then ${1000 / RATE} ms at a time, for ${wakeMs / 1000} s each before anything else of the scenario runs; its user + system time divided by its wake-ups. Where it was added, the longer sleep made the dearer wake-up (114 against 253 µs; most likely colder caches: other processes, and on a shared virtual machine other guests, ran meanwhile): a hint of how much this machine charges for work done a little at a time, as at ${RATE} runs/s, against work done in batches, as in the closed loop`,
     );
     context.note(`CPU per run: user + system time of each process (/proc; Redis: INFO used_cpu_sys + used_cpu_user) over the closed loop, minus its idle rate sampled for ${IDLE_SAMPLE_MS / 1000} s just before, divided by the runs completed; "at ${RATE} runs/s" likewise from the first run sent at that rate to the last one completed, divided by the runs sent; system calls per run likewise from /proc/<pid>/io (syscr + syscw: socket reads and writes and SQLite's file reads and writes, so round trips and how well they are batched, steadier than CPU times on a shared machine); event-loop wake-ups per run at ${RATE} runs/s likewise from the main thread's voluntary context switches (/proc/<pid>/task/<pid>/status; in the closed loop the services hardly ever sleep); Redis commands per run from INFO total_commands_processed (a script counts once for its call and once per command it runs), on a Redis server the bench assumes nothing else uses; machine busy from /proc/stat, every process on the machine included`);
   },

@@ -19,8 +19,8 @@ const cpuUs = () => { const used = process.cpuUsage(); return used.user + used.s
 
 /**
  * The CPU time this machine charges an idle Node process each time a timer wakes it after `idleMs` of sleep, in µs;
- * null if the probe failed. On a shared virtual machine this can be tens of times what the same wake-up costs when the
- * process was busy a moment before, and a service at a modest fixed rate pays it for each message it wakes up to.
+ * null if the probe failed. On the 2-core VM it was added on: 114 µs after 1 ms asleep, 253 µs after 5 ms (a round
+ * trip to Redis in a busy loop of 50 in flight costs the client ~20 µs there).
  */
 export function wakeCostUs(idleMs: number, durationMs: number): Promise<number | null> {
   return new Promise((resolve) => {
