@@ -1,10 +1,11 @@
 // `npm run bench [-- --only http,mesh] [--quick] [--profile]`: each scenario's raw baseline and the Skreaver path, in one
 // run, on loopback; prints the table and writes bench/results/<date>.json and .md (a full run also updates the table
-// in bench/README.md).
+// in bench/README.md). `--profile` profiles the services with V8's profiler, or with BENCH_PROFILER=perf with perf.
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 
 import { describeMachine } from './support/machine';
+import { PROFILER } from './support/on-cpu-profile';
 import { DATABASE, ROOT, SERVICE_LOG_LEVEL } from './support/platform';
 import { machineLine, markdownReport, markdownTable, textTable } from './support/report';
 import type { Metric, Scenario, ScenarioResult } from './support/results';
@@ -110,7 +111,7 @@ async function main(): Promise<void> {
   const name = suffix ? `${date}-${suffix}` : date;
   const settings = `Services: built dist, LOG_LEVEL=${SERVICE_LOG_LEVEL}, NODE_ENV=production, ${DATABASE === 'postgres' ? 'PostgreSQL' : 'SQLite'}, Redis on loopback; ${
     options.quick ? 'quick mode (short durations)' : 'full durations'
-  }${options.profile ? ', with --cpu-prof (slower)' : ''}; total ${Math.round(totalMs / 1000)} s.`;
+  }${options.profile ? (PROFILER === 'perf' ? ', under perf record (slower)' : ', with --cpu-prof (slower)') : ''}; total ${Math.round(totalMs / 1000)} s.`;
   const resultsDir = join(ROOT, 'bench', 'results');
   mkdirSync(resultsDir, { recursive: true });
   writeFileSync(
@@ -122,7 +123,8 @@ async function main(): Promise<void> {
 
   process.stdout.write(`\n${textTable(results)}\n\nMachine: ${machineLine(machine, date)}\n${settings}\n`);
   process.stdout.write(`Wrote bench/results/${name}.json and .md${full ? ' and updated bench/README.md' : ''}\n`);
-  if (profileDir) process.stdout.write(`CPU profiles in ${profileDir} (summarise with: node bench/dist/profile-summary.js <dir>)\n`);
+  if (profileDir && PROFILER === 'perf') process.stdout.write(`On-CPU profiles in ${profileDir}/<scenario>/<service>/on-cpu.txt (and perf.data)\n`);
+  else if (profileDir) process.stdout.write(`CPU profiles in ${profileDir} (summarise with: node bench/dist/profile-summary.js <dir>)\n`);
   const missed = results.some((result) => result.error);
   process.exitCode = missed ? 1 : 0;
 }

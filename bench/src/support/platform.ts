@@ -13,6 +13,7 @@ import Redis from 'ioredis';
 import { Client } from 'pg';
 
 import { freePort } from './free-port';
+import { OnCpuRecorder, PERF_MAP_FLAG, PROFILER } from './on-cpu-profile';
 import { sleep, waitUntil } from './time';
 
 export const ROOT = join(__dirname, '..', '..', '..');
@@ -142,7 +143,10 @@ export class ServiceProcess {
 export interface PlatformOptions {
   /** Extra environment of every service. */
   env?: Record<string, string>;
-  /** Start each service with `--cpu-prof`, writing into `<profileDir>/<service>/`. */
+  /**
+   * Profile each service into `<profileDir>/<service>/`: with `--cpu-prof`, or with BENCH_PROFILER=perf, `perf record`
+   * from `/ready` to `stop()` (perf.data and its summary, on-cpu.txt).
+   */
   profileDir?: string;
 }
 
@@ -156,6 +160,8 @@ export class Platform {
   readonly dataDir = mkdtempSync(join(tmpdir(), 'skreaver-bench-'));
   readonly adminKey = generateApiKey().key;
   readonly services: ServiceProcess[] = [];
+  /** BENCH_PROFILER=perf: one per service `start` started. */
+  private readonly recorders: OnCpuRecorder[] = [];
   private readonly jwtSecret = randomBytes(32).toString('base64url');
   token = '';
   /** `BENCH_DATABASE=postgres`: the database `start` created (unless the caller's env names one). */
@@ -195,7 +201,8 @@ export class Platform {
   async spawn(name: ServiceName, env: Record<string, string> = {}): Promise<ServiceProcess> {
     const port = await freePort();
     const flags: string[] = [];
-    if (this.options.profileDir) {
+    if (this.options.profileDir && PROFILER === 'perf') flags.push(PERF_MAP_FLAG);
+    else if (this.options.profileDir) {
       const dir = join(this.options.profileDir, name);
       mkdirSync(dir, { recursive: true });
       flags.push('--cpu-prof', `--cpu-prof-dir=${dir}`);
@@ -218,6 +225,9 @@ export class Platform {
       const service = await this.spawn(name);
       await service.waitReady();
       started[name] = service;
+      if (this.options.profileDir && PROFILER === 'perf') {
+        this.recorders.push(await OnCpuRecorder.start(service.pid, join(this.options.profileDir, name), `${name} (pid ${service.pid})`));
+      }
       if (name === 'agent-api') this.token = await this.exchangeToken(service.url);
     }
     return { 'agent-api': started['agent-api'], 'ws-gateway': started['ws-gateway'], 'mesh-coordinator': started['mesh-coordinator'] };
@@ -254,11 +264,16 @@ export class Platform {
 
   /** Stops every service, then deletes the Redis keys under the prefix and the database files. */
   async stop(): Promise<void> {
-    await Promise.all(this.services.map((service) => service.stop()));
-    await deleteRedisPrefix(this.prefix);
-    rmSync(this.dataDir, { recursive: true, force: true });
-    await this.postgres?.drop();
-    this.postgres = undefined;
+    try {
+      // Sampling ends before the services drain and exit: a profile of the load, not of the shutdown.
+      for (const recorder of this.recorders.splice(0)) await recorder.finish();
+    } finally {
+      await Promise.all(this.services.map((service) => service.stop()));
+      await deleteRedisPrefix(this.prefix);
+      rmSync(this.dataDir, { recursive: true, force: true });
+      await this.postgres?.drop();
+      this.postgres = undefined;
+    }
   }
 
   private async exchangeToken(apiUrl: string): Promise<string> {
