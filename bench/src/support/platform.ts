@@ -269,6 +269,8 @@ export class Platform {
       for (const recorder of this.recorders.splice(0)) await recorder.finish();
     } finally {
       await Promise.all(this.services.map((service) => service.stop()));
+      // Services spawned outside `start` (restarts) wrote a perf map too, and nothing read it.
+      if (this.options.profileDir && PROFILER === 'perf') for (const { child } of this.services) rmSync(`/tmp/perf-${child.pid}.map`, { force: true });
       await deleteRedisPrefix(this.prefix);
       rmSync(this.dataDir, { recursive: true, force: true });
       await this.postgres?.drop();
