@@ -42,7 +42,8 @@ const KINDS: readonly (readonly [label: string, frame: RegExp])[] = [
   ['epoll (waiting for I/O, kernel)', /do_epoll_wait|epoll_pwait/],
 ];
 
-interface Sample {
+/** One on-CPU sample of a process. */
+export interface Sample {
   mainThread: boolean;
   /** Frames leaf first: `symbol (dso)`. */
   frames: string[];
@@ -101,24 +102,33 @@ async function readSamples(file: string, pid: number): Promise<Sample[]> {
   const script = spawn('perf', ['script', '-i', file, '-F', 'pid,tid,ip,sym,dso'], { stdio: ['ignore', 'pipe', 'ignore'] });
   if (!script.stdout) throw new Error('perf script has no output stream');
   const exited = new Promise<void>((resolve) => script.once('exit', () => resolve()));
-  const samples: Sample[] = [];
-  let current: Sample | undefined;
-  for await (const line of createInterface({ input: script.stdout })) {
+  const parser = new PerfScriptParser(pid);
+  for await (const line of createInterface({ input: script.stdout })) parser.push(line);
+  await exited;
+  return parser.samples;
+}
+
+/** Reads `perf script -F pid,tid,ip,sym,dso` output line by line, keeping the samples of one process. */
+export class PerfScriptParser {
+  readonly samples: Sample[] = [];
+  private current: Sample | undefined;
+
+  constructor(private readonly pid: number) {}
+
+  push(line: string): void {
     if (line.trim() === '') {
-      current = undefined;
-      continue;
+      this.current = undefined;
+      return;
     }
     // "<pid>/<tid>" once per sample, then a line per frame, leaf first: "<address> <symbol> (<dso>)".
     const header = /^\s*(\d+)\/(\d+)\s*$/.exec(line);
     if (header) {
-      current = Number(header[1]) === pid ? { mainThread: Number(header[2]) === pid, frames: [] } : undefined;
-      if (current) samples.push(current);
-      continue;
+      this.current = Number(header[1]) === this.pid ? { mainThread: Number(header[2]) === this.pid, frames: [] } : undefined;
+      if (this.current) this.samples.push(this.current);
+      return;
     }
-    current?.frames.push(line.trim().replace(/^[0-9a-f]+ /, '').replace(/\+0x[0-9a-f]+ \(/, ' ('));
+    this.current?.frames.push(line.trim().replace(/^[0-9a-f]+ /, '').replace(/\+0x[0-9a-f]+ \(/, ' ('));
   }
-  await exited;
-  return samples;
 }
 
 /** The summary of one process's on-CPU samples: shares by kind of work, top functions by self and total samples. */
