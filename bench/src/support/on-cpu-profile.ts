@@ -1,6 +1,6 @@
 import { spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
-import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 
@@ -22,8 +22,13 @@ function profilerKind(value: string): 'v8' | 'perf' {
   return value;
 }
 
-/** The node flag that makes V8 write /tmp/perf-<pid>.map, so perf can name JIT-compiled JavaScript functions. */
+/** The node flag that makes V8 write `perfMapOf(pid)`, so perf can name JIT-compiled JavaScript functions. */
 export const PERF_MAP_FLAG = '--perf-basic-prof-only-functions';
+
+/** Where a process started with PERF_MAP_FLAG writes its map (perf reads it from there, by pid). */
+export function perfMapOf(pid: number): string {
+  return `/tmp/perf-${pid}.map`;
+}
 
 // 999 Hz: a sample per millisecond of CPU, and off the 1 kHz tick so it does not beat against timers.
 const SAMPLE_HZ = '999';
@@ -84,16 +89,12 @@ export class OnCpuRecorder {
     return recorder;
   }
 
-  /** Stops sampling, writes the summary, and removes the process's perf map (it is only read here). */
+  /** Stops sampling and writes the summary (its owner removes the process's perf map: `perfMapOf`). */
   async finish(top = 25): Promise<void> {
     this.perf.kill('SIGINT');
     await this.exited;
-    try {
-      const samples = await readSamples(join(this.dir, 'perf.data'), this.pid);
-      writeFileSync(join(this.dir, 'on-cpu.txt'), `${summarizeOnCpu(samples, this.label, top)}\n`);
-    } finally {
-      rmSync(`/tmp/perf-${this.pid}.map`, { force: true });
-    }
+    const samples = await readSamples(join(this.dir, 'perf.data'), this.pid);
+    writeFileSync(join(this.dir, 'on-cpu.txt'), `${summarizeOnCpu(samples, this.label, top)}\n`);
   }
 }
 

@@ -13,7 +13,7 @@ import Redis from 'ioredis';
 import { Client } from 'pg';
 
 import { freePort } from './free-port';
-import { OnCpuRecorder, PERF_MAP_FLAG, PROFILER } from './on-cpu-profile';
+import { OnCpuRecorder, PERF_MAP_FLAG, PROFILER, perfMapOf } from './on-cpu-profile';
 import { sleep, waitUntil } from './time';
 
 export const ROOT = join(__dirname, '..', '..', '..');
@@ -162,12 +162,15 @@ export class Platform {
   readonly services: ServiceProcess[] = [];
   /** BENCH_PROFILER=perf: one per service `start` started. */
   private readonly recorders: OnCpuRecorder[] = [];
+  /** The profile directory when the services are profiled with perf (BENCH_PROFILER=perf), else undefined. */
+  private readonly perfDir: string | undefined;
   private readonly jwtSecret = randomBytes(32).toString('base64url');
   token = '';
   /** `BENCH_DATABASE=postgres`: the database `start` created (unless the caller's env names one). */
   private postgres: { url: string; drop: () => Promise<void> } | undefined;
 
   constructor(private readonly options: PlatformOptions = {}) {
+    this.perfDir = PROFILER === 'perf' ? options.profileDir : undefined;
     for (const name of ['agent-api', 'ws-gateway', 'mesh-coordinator']) {
       if (!existsSync(join(ROOT, 'services', name, 'dist', 'main.js'))) throw new Error(`services/${name}/dist is missing: run \`npm run build\``);
     }
@@ -201,7 +204,7 @@ export class Platform {
   async spawn(name: ServiceName, env: Record<string, string> = {}): Promise<ServiceProcess> {
     const port = await freePort();
     const flags: string[] = [];
-    if (this.options.profileDir && PROFILER === 'perf') flags.push(PERF_MAP_FLAG);
+    if (this.perfDir) flags.push(PERF_MAP_FLAG);
     else if (this.options.profileDir) {
       const dir = join(this.options.profileDir, name);
       mkdirSync(dir, { recursive: true });
@@ -225,9 +228,7 @@ export class Platform {
       const service = await this.spawn(name);
       await service.waitReady();
       started[name] = service;
-      if (this.options.profileDir && PROFILER === 'perf') {
-        this.recorders.push(await OnCpuRecorder.start(service.pid, join(this.options.profileDir, name), `${name} (pid ${service.pid})`));
-      }
+      if (this.perfDir) this.recorders.push(await OnCpuRecorder.start(service.pid, join(this.perfDir, name), `${name} (pid ${service.pid})`));
       if (name === 'agent-api') this.token = await this.exchangeToken(service.url);
     }
     return { 'agent-api': started['agent-api'], 'ws-gateway': started['ws-gateway'], 'mesh-coordinator': started['mesh-coordinator'] };
@@ -269,8 +270,9 @@ export class Platform {
       for (const recorder of this.recorders.splice(0)) await recorder.finish();
     } finally {
       await Promise.all(this.services.map((service) => service.stop()));
-      // Services spawned outside `start` (restarts) wrote a perf map too, and nothing read it.
-      if (this.options.profileDir && PROFILER === 'perf') for (const { child } of this.services) rmSync(`/tmp/perf-${child.pid}.map`, { force: true });
+      // Every service wrote a perf map until it exited, recorded or not (one restarted outside `start`); the recorders
+      // have read theirs by now.
+      for (const { child } of this.perfDir ? this.services : []) if (child.pid !== undefined) rmSync(perfMapOf(child.pid), { force: true });
       await deleteRedisPrefix(this.prefix);
       rmSync(this.dataDir, { recursive: true, force: true });
       await this.postgres?.drop();
